@@ -1,0 +1,1 @@
+"""Recognition engines: the statistical ScoreModel and real face engines (dlib, insightface)."""
