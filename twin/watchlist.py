@@ -1,0 +1,719 @@
+"""The watchlist: a gallery of unit embeddings with per-entry metadata, and 1:N search.
+
+A :class:`Watchlist` holds an (N, D) float32 gallery of L2-normalised embeddings from one engine
+(``model_id``) and one :class:`WatchlistEntry` per row. :meth:`Watchlist.search` turns probes into
+candidate lists (the k highest-scoring entries, score = cosine = inner product of unit vectors).
+
+Search paths:
+
+* **exact** (default below :data:`ANN_MIN_SIZE` entries): ``probes @ gallery.T`` in chunks that stay
+  in cache, then a blocked top-k: the maximum of each block of :data:`TOPK_BLOCK` scores is taken
+  (one vectorised pass), the k best blocks are kept, and the exact top-k is picked inside them. The
+  true top-k always lies inside the k best blocks (an element outside them is beaten by k block
+  maxima), so the result equals a full sort, at close to matrix-multiply speed
+  (bench/bench_pipeline.py).
+* **ann** (at or above :data:`ANN_MIN_SIZE`): a faiss ``IndexHNSWFlat`` (inner product), or
+  ``IndexIVFFlat`` on request. Approximate: recall at the threshold is measured in the bench.
+
+Fillers (:meth:`Watchlist.add_fillers`) are synthetic embeddings that stand in for the thousands of
+watchlist subjects no offline face set provides; any FPIR measured on a watchlist holding them is
+an extrapolation (:attr:`Watchlist.is_extrapolated`) and must be labelled so.
+
+Privacy: :meth:`Watchlist.destroy` zeroes the gallery in place and drops it and any index; later
+searches raise :class:`~twin.errors.WatchlistError`. Nothing here writes to disk.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from twin.errors import ImageError, WatchlistError
+
+if TYPE_CHECKING:
+    from twin.engines.base import FaceEngine
+
+__all__ = [
+    "ANN_MIN_SIZE",
+    "TOPK_BLOCK",
+    "CandidateList",
+    "EnrolmentReport",
+    "FillerReport",
+    "Watchlist",
+    "WatchlistEntry",
+    "topk_rows",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Gallery size (entries) from which :meth:`Watchlist.search` uses an ANN index instead of exact
+#: search. Measured here (bench/bench_pipeline.py, 2-core CPU): exact search of one frame's probes
+#: costs ~N·D·4 bytes of memory traffic, 3 ms at N = 16,000 × 512-d and ~20 ms at 100,000 × 512-d,
+#: i.e. 20% of a camera's 100 ms frame budget (10 frames/s; DESIGN.md camera defaults), while HNSW
+#: answers in < 1 ms. LFR watchlists (Met Police 2024–25: up to ~16,000 entries; NPL 2023 tested
+#: 1,000–10,000) stay exact; only synthetic scale-ups go approximate.
+ANN_MIN_SIZE: int = 100_000
+
+#: Block length of the blocked top-k (scores per block). 128 keeps the candidate set k × 128 small
+#: and the block-max pass vectorised; measured fastest of 32/64/128 at N = 16,000.
+TOPK_BLOCK: int = 128
+
+#: Scores per exact-search chunk (probes × padded gallery), ~8 MB of float32: fits in L2/L3.
+_CHUNK_SCORES = 2_000_000
+
+#: How far from 1 an L2 norm may be before a vector counts as not normalised.
+_NORM_TOL = 1e-3
+
+
+@dataclass(frozen=True)
+class WatchlistEntry:
+    """Metadata of one gallery row.
+
+    Attributes:
+        identity: who it is (folder name for identity folders; ``filler-<n>`` for fillers).
+        source: the image it came from (path, or ``video#frame=k``), or None (fillers, arrays).
+        sha256: hex SHA-256 of the source image's bytes, or None.
+        category: optional watchlist category (e.g. "wanted", "missing person").
+        notes: optional free text.
+        filler: True for synthetic filler embeddings (:meth:`Watchlist.add_fillers`).
+    """
+
+    identity: str
+    source: str | None = None
+    sha256: str | None = None
+    category: str | None = None
+    notes: str | None = None
+    filler: bool = False
+
+
+@dataclass(frozen=True)
+class CandidateList:
+    """The k highest-scoring gallery entries for one probe, best first.
+
+    Attributes:
+        indices: (k,) int64 gallery rows.
+        identities: the k entries' identities.
+        scores: (k,) float32 scores, sorted descending (cosine on the engine's scale).
+        fillers: for each candidate, whether it is a filler entry.
+
+    ``k`` may be smaller than requested when the gallery is smaller.
+    """
+
+    indices: np.ndarray
+    identities: tuple[str, ...]
+    scores: np.ndarray
+    fillers: tuple[bool, ...] = ()
+
+    @property
+    def ranks(self) -> np.ndarray:
+        """(k,) int64 ranks 1..k of the candidates."""
+        return np.arange(1, len(self.indices) + 1, dtype=np.int64)
+
+    @property
+    def top_score(self) -> float:
+        """Score of the rank-1 candidate (-inf for an empty list)."""
+        return float(self.scores[0]) if len(self.scores) else -math.inf
+
+    @property
+    def top_identity(self) -> str | None:
+        """Identity of the rank-1 candidate, or None."""
+        return self.identities[0] if self.identities else None
+
+    def rank_of(self, identity: str) -> int | None:
+        """Rank (1-based) of the first candidate with this identity, or None if absent."""
+        for r, ident in enumerate(self.identities, start=1):
+            if ident == identity:
+                return r
+        return None
+
+    def above(self, threshold: float) -> CandidateList:
+        """The candidates scoring at least ``threshold`` (what an operator is shown)."""
+        n = int(np.searchsorted(-self.scores, -threshold, side="right"))
+        return CandidateList(self.indices[:n], self.identities[:n], self.scores[:n], self.fillers[:n])
+
+
+@dataclass(frozen=True)
+class EnrolmentReport:
+    """What :meth:`Watchlist.enrol_folder` did.
+
+    Attributes:
+        enrolled: images enrolled (one entry each).
+        identities: identities with at least one enrolled image.
+        skipped: reason → count of images not enrolled ("unreadable", "no_face").
+        several_faces: images with more than one face (the largest was enrolled).
+        details: (path, reason) for each skipped or several-face image.
+    """
+
+    enrolled: int
+    identities: int
+    skipped: Mapping[str, int]
+    several_faces: int
+    details: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class FillerReport:
+    """How fillers landed against the real entries (cosines of fillers vs real entries).
+
+    Attributes:
+        n: fillers added.
+        target_mean, target_sd: the non-mated score distribution aimed at.
+        achieved_mean, achieved_sd: measured on the added fillers against all real entries.
+        spread: κ, the deviation scale around the real entries' mean (fitted to the mean).
+        shrinkage: λ, the covariance shrinkage used (fitted to the SD unless given).
+    """
+
+    n: int
+    target_mean: float
+    target_sd: float
+    achieved_mean: float
+    achieved_sd: float
+    spread: float
+    shrinkage: float
+
+
+def _check_unit_rows(x: np.ndarray, what: str, dim: int | None) -> np.ndarray:
+    arr = np.asarray(x)
+    if arr.ndim == 1:
+        arr = arr[None, :]
+    if arr.ndim != 2 or (dim is not None and arr.shape[1] != dim):
+        want = f"(M, {dim})" if dim is not None else "(M, D)"
+        raise WatchlistError(f"{what} has shape {np.shape(x)}, expected {want}; use embeddings from the same engine")
+    if not np.issubdtype(arr.dtype, np.floating):
+        raise WatchlistError(f"{what} has dtype {arr.dtype}, expected float32 embeddings")
+    arr = np.ascontiguousarray(arr, dtype=np.float32)
+    if not np.isfinite(arr).all():
+        raise WatchlistError(f"{what} contains NaN or infinite values; check the engine's output")
+    norms = np.linalg.norm(arr, axis=1)
+    bad = np.flatnonzero(np.abs(norms - 1.0) > _NORM_TOL)
+    if bad.size:
+        raise WatchlistError(
+            f"{what} row {int(bad[0])} has L2 norm {norms[bad[0]]:.4f}, not 1; L2-normalise embeddings "
+            "(engine.embed does) before enrolling or searching"
+        )
+    return arr
+
+
+def topk_rows(scores: np.ndarray, k: int, *, block: int = TOPK_BLOCK) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top-k of each row of a score matrix, best first.
+
+    Args:
+        scores: (M, N) float32; columns beyond the real gallery may hold -inf.
+        k: how many per row (1 <= k <= N).
+        block: block length for the blocked algorithm (see module docstring); plain
+            ``argpartition`` is used when N is not a multiple of it or k × block ≥ N / 2.
+
+    Returns:
+        (indices (M, k) int64, values (M, k) float32), each row sorted descending.
+
+    >>> idx, val = topk_rows(np.array([[0.1, 0.9, 0.5, 0.7]], np.float32), 2, block=2)
+    >>> idx.tolist(), [round(float(v), 2) for v in val[0]]
+    ([[1, 3]], [0.9, 0.7])
+    """
+    m, n = scores.shape
+    rows = np.arange(m)[:, None]
+    if n % block == 0 and k * block * 2 <= n:
+        nb = n // block
+        s3 = scores.reshape(m, nb, block)
+        bmax = s3.max(axis=2)
+        blk = np.argpartition(bmax, nb - k, axis=1)[:, nb - k :]
+        cand = s3[rows, blk].reshape(m, k * block)
+        j = np.argpartition(cand, k * block - k, axis=1)[:, k * block - k :]
+        cols = blk[rows, j // block] * block + j % block
+        vals = cand[rows, j]
+    else:
+        cols = np.argpartition(scores, n - k, axis=1)[:, n - k :]
+        vals = scores[rows, cols]
+    order = np.argsort(-vals, axis=1, kind="stable")
+    return cols[rows, order].astype(np.int64), vals[rows, order]
+
+
+class Watchlist:
+    """A gallery of unit embeddings from one engine, with metadata, searchable 1:N.
+
+    Args:
+        dim: embedding dimension D (128 for dlib, 512 for ArcFace).
+        model_id: the engine that made the embeddings (``engine.model_id``); probes must match.
+        ann_min_size: gallery size from which search goes through an ANN index.
+        ann: the ANN index kind: ``"hnsw"`` (faiss IndexHNSWFlat, M = 32, efSearch = 128) or
+            ``"ivf"`` (faiss IndexIVFFlat, nlist = 4 √N, nprobe = 32).
+
+    Raises:
+        WatchlistError: a bad dimension or option.
+
+    >>> wl = Watchlist(dim=2, model_id="toy")
+    >>> wl.add(np.array([[1, 0], [0, 1]], np.float32), [WatchlistEntry("a"), WatchlistEntry("b")])
+    >>> wl.search(np.array([[0.6, 0.8]], np.float32), k=1)[0].identities
+    ('b',)
+    """
+
+    def __init__(
+        self,
+        *,
+        dim: int,
+        model_id: str,
+        ann_min_size: int = ANN_MIN_SIZE,
+        ann: Literal["hnsw", "ivf"] = "hnsw",
+    ) -> None:
+        if not isinstance(dim, int) or dim < 1:
+            raise WatchlistError(f"dim {dim!r} must be a positive integer (the engine's embedding size)")
+        if ann not in ("hnsw", "ivf"):
+            raise WatchlistError(f"ann {ann!r} must be 'hnsw' or 'ivf'")
+        if ann_min_size < 1:
+            raise WatchlistError(f"ann_min_size {ann_min_size} must be >= 1")
+        self.dim = dim
+        self.model_id = model_id
+        self.ann_min_size = int(ann_min_size)
+        self.ann = ann
+        self._gallery: np.ndarray | None = np.zeros((0, dim), np.float32)
+        self._entries: list[WatchlistEntry] = []
+        self._gallery_t: np.ndarray | None = None  # (D, N padded) cache for exact search
+        self._index: Any = None
+        self._destroyed = False
+
+    # -- contents ---------------------------------------------------------------------------------
+
+    @classmethod
+    def for_engine(cls, engine: FaceEngine, **options: Any) -> Watchlist:
+        """An empty watchlist for an engine's embeddings (``dim``, ``model_id`` from it)."""
+        return cls(dim=int(engine.dim), model_id=engine.model_id, **options)
+
+    @property
+    def size(self) -> int:
+        """Number of entries N."""
+        return len(self._entries)
+
+    def __len__(self) -> int:
+        return self.size
+
+    @property
+    def entries(self) -> tuple[WatchlistEntry, ...]:
+        """Per-row metadata."""
+        return tuple(self._entries)
+
+    @property
+    def identities(self) -> tuple[str, ...]:
+        """Distinct identities, in enrolment order."""
+        return tuple(dict.fromkeys(e.identity for e in self._entries))
+
+    @property
+    def n_fillers(self) -> int:
+        """Number of filler entries."""
+        return sum(e.filler for e in self._entries)
+
+    @property
+    def is_extrapolated(self) -> bool:
+        """True when fillers are present: any FPIR measured on this watchlist is extrapolated."""
+        return self.n_fillers > 0
+
+    @property
+    def is_destroyed(self) -> bool:
+        """True after :meth:`destroy`."""
+        return self._destroyed
+
+    @property
+    def gallery(self) -> np.ndarray:
+        """(N, D) float32 L2-normalised gallery (read-only view).
+
+        Raises:
+            WatchlistError: the watchlist was destroyed.
+        """
+        g = self._live()
+        view = g.view()
+        view.flags.writeable = False
+        return view
+
+    def _live(self) -> np.ndarray:
+        if self._destroyed or self._gallery is None:
+            raise WatchlistError(
+                "this watchlist was destroyed (its gallery zeroed and dropped); build a new one to search again"
+            )
+        return self._gallery
+
+    def add(self, embeddings: np.ndarray, entries: Sequence[WatchlistEntry]) -> None:
+        """Append rows.
+
+        Args:
+            embeddings: (n, D) float32, L2-normalised.
+            entries: n metadata records.
+
+        Raises:
+            WatchlistError: destroyed, wrong shape, not normalised, or counts differ.
+        """
+        g = self._live()
+        emb = _check_unit_rows(embeddings, "embeddings", self.dim)
+        if len(entries) != len(emb):
+            raise WatchlistError(f"{len(emb)} embeddings but {len(entries)} entries; pass one entry per row")
+        self._gallery = np.vstack([g, emb]) if len(g) else emb.copy()
+        self._entries.extend(entries)
+        self._gallery_t = None
+        self._index = None
+
+    def enrol_folder(
+        self,
+        path: str | Path,
+        engine: FaceEngine,
+        *,
+        category: str | None = None,
+        max_per_identity: int | None = None,
+    ) -> EnrolmentReport:
+        """Enrol an identity folder (``person_name/*.jpg|png``, the LFW layout), one entry per image.
+
+        Each image is decoded with :func:`twin.faces.io.read_image`; its source path and SHA-256 are
+        recorded. Images that cannot be read, or show no face, are skipped and counted; with several
+        faces the largest is enrolled and the image counted under ``several_faces``.
+
+        Args:
+            path: the root folder; each sub-folder is one identity (its name).
+            engine: a :class:`~twin.engines.base.FaceEngine` with this watchlist's ``model_id``.
+            category: stored on every entry.
+            max_per_identity: enrol at most this many images per identity (sorted by file name).
+
+        Returns:
+            an :class:`EnrolmentReport`.
+
+        Raises:
+            WatchlistError: the folder is missing or holds no identity sub-folders, the engine's
+                model differs, or nothing at all could be enrolled.
+        """
+        from twin.faces.io import list_images, read_image
+
+        root = Path(path)
+        if not root.is_dir():
+            raise WatchlistError(f"identity folder root {root} does not exist or is not a folder; pass person_name/*.jpg's parent")
+        if engine.model_id != self.model_id or int(engine.dim) != self.dim:
+            raise WatchlistError(
+                f"engine {engine.model_id} ({engine.dim}-d) does not match this watchlist ({self.model_id}, {self.dim}-d)"
+            )
+        people = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+        if not people:
+            raise WatchlistError(f"{root} has no identity sub-folders; lay it out as {root}/<person_name>/<image>.jpg")
+        skipped: Counter[str] = Counter()
+        details: list[tuple[str, str]] = []
+        several = 0
+        embs: list[np.ndarray] = []
+        entries: list[WatchlistEntry] = []
+        for person in people:
+            files = list_images(person)
+            done = 0
+            for f in files:
+                if max_per_identity is not None and done >= max_per_identity:
+                    break
+                try:
+                    loaded = read_image(f)
+                except ImageError as exc:
+                    skipped["unreadable"] += 1
+                    details.append((str(f), f"unreadable: {exc}"))
+                    continue
+                faces = engine.detect(loaded.pixels)
+                if not faces:
+                    skipped["no_face"] += 1
+                    details.append((str(f), "no_face"))
+                    continue
+                if len(faces) > 1:
+                    several += 1
+                    details.append((str(f), f"several_faces: {len(faces)}, largest enrolled"))
+                largest = max(faces, key=lambda fc: (fc.box[2] - fc.box[0]) * (fc.box[3] - fc.box[1]))
+                embs.append(engine.embed(loaded.pixels, [largest])[0])
+                entries.append(WatchlistEntry(person.name, str(f), loaded.sha256, category=category))
+                done += 1
+        if not entries:
+            raise WatchlistError(
+                f"no image under {root} could be enrolled ({dict(skipped)}); check the images show one clear face"
+            )
+        self.add(np.vstack(embs), entries)
+        report = EnrolmentReport(
+            enrolled=len(entries),
+            identities=len({e.identity for e in entries}),
+            skipped=dict(skipped),
+            several_faces=several,
+            details=tuple(details),
+        )
+        logger.info("enrolled %d images of %d identities from %s; skipped %s", report.enrolled, report.identities, root, dict(skipped))
+        return report
+
+    # -- fillers ----------------------------------------------------------------------------------
+
+    def add_fillers(
+        self,
+        n: int,
+        rng: np.random.Generator,
+        *,
+        target_mean: float | None = None,
+        target_sd: float | None = None,
+        reference: np.ndarray | None = None,
+        shrinkage: float | None = None,
+    ) -> FillerReport:
+        """Add ``n`` synthetic filler entries that score against real probes like non-mated people.
+
+        Model: real embeddings of one engine share a common direction (dlib's non-mated cosines have
+        median 0.83, not 0). Let m be the mean of the real (reference) embeddings and S their
+        covariance, shrunk towards isotropic, ``S' = (1 − λ) S + λ tr(S)/D I`` (Ledoit–Wolf style;
+        λ = ``shrinkage``, since ~15 real identities give a rank-deficient S). A filler is
+        ``f = normalise(m + κ · z)`` with z ~ N(0, S'). Two parameters, fitted by bisection on a fixed
+        pilot draw of 256 fillers: κ so that the mean cosine of fillers against the reference rows
+        equals ``target_mean`` (larger κ → fillers farther from everyone → lower scores), and λ so
+        that the SD of those cosines equals ``target_sd`` (λ = 0 keeps the references' own
+        directions of variation and gives the widest spread; λ = 1 spreads evenly and gives the
+        narrowest). A target SD outside that range ends at the nearer end. The achieved mean and SD
+        on the real draw are reported (:class:`FillerReport`).
+
+        The default target is the measured non-mated distribution of the reference itself: the mean
+        and SD of cosines between reference rows of different identities. Pass the engine's
+        calibrated non-mated mean/SD instead when you have it (e.g. dlib on the samples: mean 0.83,
+        face_engine.md §4).
+
+        Args:
+            n: fillers to add (>= 1).
+            rng: the random generator (e.g. ``Streams(seed)["engine"]``).
+            target_mean: mean non-mated score to reproduce; default measured, see above.
+            target_sd: SD of that distribution; default measured.
+            reference: (R, D) unit embeddings standing for real probes; default the real
+                (non-filler) gallery rows.
+            shrinkage: λ in [0, 1]; default fitted to ``target_sd``.
+
+        Returns:
+            a :class:`FillerReport`.
+
+        Raises:
+            WatchlistError: destroyed, n < 1, fewer than 2 reference rows, no different-identity
+                pairs to measure the target from, or an unreachable target.
+        """
+        g = self._live()
+        if not isinstance(n, int | np.integer) or n < 1:
+            raise WatchlistError(f"n {n!r} fillers must be a positive integer")
+        if shrinkage is not None and not 0.0 <= shrinkage <= 1.0:
+            raise WatchlistError(f"shrinkage {shrinkage} must be in [0, 1]")
+        real_mask = np.array([not e.filler for e in self._entries], bool)
+        ref = g[real_mask] if reference is None else _check_unit_rows(reference, "reference", self.dim)
+        if len(ref) < 2:
+            raise WatchlistError(
+                f"fillers need at least 2 real reference embeddings to sit against, have {len(ref)}; enrol real faces first"
+            )
+        if target_mean is None or target_sd is None:
+            if reference is not None:
+                ids = None
+            else:
+                ids = np.array([e.identity for e, r in zip(self._entries, real_mask, strict=True) if r])
+            sims = ref @ ref.T
+            iu = np.triu_indices(len(ref), 1)
+            pair = sims[iu] if ids is None else sims[iu][ids[iu[0]] != ids[iu[1]]]
+            if pair.size == 0:
+                raise WatchlistError("no different-identity pairs among the reference rows; pass target_mean and target_sd")
+            target_mean = float(pair.mean()) if target_mean is None else target_mean
+            target_sd = float(pair.std()) if target_sd is None else target_sd
+        if not -1.0 < target_mean < 1.0:
+            raise WatchlistError(f"target_mean {target_mean} must lie inside (-1, 1)")
+        mean_vec = ref.mean(axis=0).astype(np.float64)
+        dev = ref - mean_vec
+        cov_raw = dev.T @ dev / max(len(ref) - 1, 1)
+        iso = float(np.trace(cov_raw)) / self.dim or 1.0 / self.dim
+        pilot_z = np.random.default_rng(int(rng.integers(0, 2**63 - 1))).standard_normal((256, self.dim))
+
+        def chol(lam: float) -> np.ndarray:
+            cov = (1.0 - lam) * cov_raw + lam * iso * np.eye(self.dim)
+            return np.linalg.cholesky(cov + 1e-9 * np.eye(self.dim))
+
+        def unit(f: np.ndarray) -> np.ndarray:
+            return (f / np.linalg.norm(f, axis=1, keepdims=True)).astype(np.float32)
+
+        def pilot(lam_chol: np.ndarray, kappa: float) -> np.ndarray:
+            return unit(mean_vec + kappa * (pilot_z @ lam_chol.T)) @ ref.T
+
+        def fit_kappa(lam_chol: np.ndarray) -> float:
+            lo, hi = 0.0, 1.0
+            while pilot(lam_chol, hi).mean() > target_mean and hi < 1e6:
+                hi *= 2.0
+            if pilot(lam_chol, lo).mean() < target_mean or pilot(lam_chol, hi).mean() > target_mean:
+                raise WatchlistError(
+                    f"target_mean {target_mean:.3f} is outside what fillers can reach against these references "
+                    f"({pilot(lam_chol, hi).mean():.3f}..{pilot(lam_chol, lo).mean():.3f}); check it is a "
+                    "non-mated score on this engine's scale"
+                )
+            for _ in range(30):
+                mid = 0.5 * (lo + hi)
+                lo, hi = (mid, hi) if pilot(lam_chol, mid).mean() > target_mean else (lo, mid)
+            return 0.5 * (lo + hi)
+
+        if shrinkage is None:
+            # SD falls as λ grows (isotropic noise spreads evenly over the references): bisect λ.
+            lam_lo, lam_hi = 0.0, 1.0
+            for _ in range(12):
+                lam = 0.5 * (lam_lo + lam_hi)
+                c = chol(lam)
+                sd = float(pilot(c, fit_kappa(c)).std())
+                lam_lo, lam_hi = (lam, lam_hi) if sd > target_sd else (lam_lo, lam)
+            shrinkage = 0.5 * (lam_lo + lam_hi)
+        lam_chol = chol(shrinkage)
+        kappa = fit_kappa(lam_chol)
+
+        def draw(count: int, gen: np.random.Generator) -> np.ndarray:
+            return unit(mean_vec + kappa * (gen.standard_normal((count, self.dim)) @ lam_chol.T))
+
+        fillers = draw(n, rng)
+        start = self.n_fillers
+        self.add(fillers, [WatchlistEntry(f"filler-{start + i}", filler=True) for i in range(n)])
+        achieved = fillers @ ref.T
+        report = FillerReport(
+            n=n,
+            target_mean=float(target_mean),
+            target_sd=float(target_sd),
+            achieved_mean=float(achieved.mean()),
+            achieved_sd=float(achieved.std()),
+            spread=float(kappa),
+            shrinkage=float(shrinkage),
+        )
+        logger.info("added %d fillers: %s", n, report)
+        return report
+
+    # -- search -----------------------------------------------------------------------------------
+
+    def uses_ann(self) -> bool:
+        """Whether :meth:`search` goes through the ANN index (N >= ann_min_size)."""
+        return self.size >= self.ann_min_size
+
+    def search(self, probes: np.ndarray, k: int = 5, *, exact: bool | None = None) -> list[CandidateList]:
+        """1:N search: the k best entries for each probe.
+
+        Args:
+            probes: (M, D) float32 L2-normalised (a single (D,) probe is accepted).
+            k: candidate list length (>= 1); capped at N.
+            exact: force exact (True) or ANN (False) search; default by size (:data:`ANN_MIN_SIZE`).
+
+        Returns:
+            M :class:`CandidateList`, scores descending.
+
+        Raises:
+            WatchlistError: destroyed, empty, wrong probe shape/dim, probes not normalised, bad k.
+        """
+        g = self._live()
+        if self.size == 0:
+            raise WatchlistError("the watchlist is empty; enrol faces before searching")
+        if not isinstance(k, int | np.integer) or k < 1:
+            raise WatchlistError(f"k {k!r} must be a positive integer")
+        q = _check_unit_rows(probes, "probes", self.dim)
+        k = min(int(k), self.size)
+        use_ann = self.uses_ann() if exact is None else not exact
+        idx, val = self._search_ann(q, k) if use_ann else self._search_exact(g, q, k)
+        ids = [e.identity for e in self._entries]
+        fill = [e.filler for e in self._entries]
+        out = []
+        for r in range(len(q)):
+            row = idx[r]
+            ok = row >= 0  # faiss pads missing results with -1
+            row, sc = row[ok], val[r][ok]
+            out.append(
+                CandidateList(
+                    indices=row.astype(np.int64),
+                    identities=tuple(ids[i] for i in row),
+                    scores=sc.astype(np.float32),
+                    fillers=tuple(fill[i] for i in row),
+                )
+            )
+        return out
+
+    def _padded_transpose(self, g: np.ndarray) -> np.ndarray:
+        if self._gallery_t is None:
+            n = len(g)
+            npad = -(-n // TOPK_BLOCK) * TOPK_BLOCK
+            gt = np.zeros((self.dim, npad), np.float32)
+            gt[:, :n] = g.T
+            self._gallery_t = gt
+        return self._gallery_t
+
+    def _search_exact(self, g: np.ndarray, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        n = len(g)
+        gt = self._padded_transpose(g)
+        npad = gt.shape[1]
+        chunk = max(1, _CHUNK_SCORES // npad)
+        buf = np.empty((min(chunk, len(q)), npad), np.float32)
+        idx = np.empty((len(q), k), np.int64)
+        val = np.empty((len(q), k), np.float32)
+        for s in range(0, len(q), chunk):
+            part = q[s : s + chunk]
+            out = buf[: len(part)]
+            np.matmul(part, gt, out=out)
+            out[:, n:] = -np.inf
+            idx[s : s + len(part)], val[s : s + len(part)] = topk_rows(out, k)
+        buf[...] = 0.0  # scores of probes are not kept
+        return idx, val
+
+    def _build_index(self, g: np.ndarray) -> Any:
+        try:
+            import faiss
+        except ImportError as exc:  # pragma: no cover - faiss-cpu is a dependency
+            raise WatchlistError(f"ANN search needs faiss ({exc}); install faiss-cpu or search with exact=True") from exc
+        if self.ann == "hnsw":
+            index = faiss.IndexHNSWFlat(self.dim, 32, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efConstruction = 80
+            index.add(g)
+            index.hnsw.efSearch = 128
+        else:
+            nlist = max(1, min(int(4 * math.sqrt(len(g))), len(g) // 39))
+            quant = faiss.IndexFlatIP(self.dim)
+            index = faiss.IndexIVFFlat(quant, self.dim, nlist, faiss.METRIC_INNER_PRODUCT)
+            index.train(g)
+            index.add(g)
+            index.nprobe = min(32, nlist)
+        return index
+
+    def _search_ann(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        g = self._live()
+        if self._index is None:
+            self._index = self._build_index(g)
+        val, idx = self._index.search(q, k)
+        return idx.astype(np.int64), val.astype(np.float32)
+
+    # -- privacy ----------------------------------------------------------------------------------
+
+    def destroy(self) -> None:
+        """Zero the gallery in place, drop it and any index; later searches raise WatchlistError.
+
+        Entries' metadata is kept (identities and sources are needed for the run record), the
+        biometric templates are not. Idempotent.
+        """
+        if self._gallery is not None:
+            self._gallery[...] = 0.0
+        if self._gallery_t is not None:
+            self._gallery_t[...] = 0.0
+        if self._index is not None:
+            self._index.reset()
+        self._gallery = None
+        self._gallery_t = None
+        self._index = None
+        self._destroyed = True
+        logger.info("watchlist of %d entries destroyed", len(self._entries))
+
+    def __repr__(self) -> str:
+        state = "destroyed" if self._destroyed else f"{self.size} entries, {self.n_fillers} fillers"
+        return f"Watchlist({self.model_id}, {self.dim}-d, {state})"
+
+    # -- construction helpers ---------------------------------------------------------------------
+
+    @classmethod
+    def from_arrays(
+        cls,
+        embeddings: np.ndarray,
+        identities: Iterable[str],
+        *,
+        model_id: str,
+        **options: Any,
+    ) -> Watchlist:
+        """A watchlist from (N, D) unit embeddings and N identities (no source images).
+
+        Raises:
+            WatchlistError: as :meth:`add`.
+        """
+        emb = np.asarray(embeddings)
+        if emb.ndim != 2:
+            raise WatchlistError(f"embeddings have shape {emb.shape}, expected (N, D)")
+        wl = cls(dim=int(emb.shape[1]), model_id=model_id, **options)
+        wl.add(emb, [WatchlistEntry(str(i)) for i in identities])
+        return wl
