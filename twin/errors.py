@@ -8,19 +8,19 @@ without a traceback.
 from __future__ import annotations
 
 __all__ = [
-    "TwinError",
-    "ScenarioError",
-    "GeofenceError",
+    "AuditError",
+    "CalibrationError",
     "CameraGeometryError",
-    "MapFileError",
     "EngineError",
     "EngineUnavailableError",
-    "ModelFolderError",
+    "GeofenceError",
     "ImageError",
-    "WatchlistError",
+    "MapFileError",
+    "ModelFolderError",
     "RunFolderError",
-    "CalibrationError",
-    "AuditError",
+    "ScenarioError",
+    "TwinError",
+    "WatchlistError",
 ]
 
 

@@ -1,0 +1,180 @@
+"""The ``twin`` command line (typer + rich).
+
+Every :class:`twin.errors.TwinError` ends the command with one red line naming the problem and
+the fix, exit code 2, and no traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from twin.errors import TwinError
+
+app = typer.Typer(
+    name="twin",
+    help="LFR deployment twin: simulate live facial recognition deployments in London.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str) -> typer.Exit:
+    """Print one red error line and return the exit (code 2) to raise."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(2)
+
+
+def handles_errors(fn: F) -> F:
+    """Turn TwinError (and a missing file) into one line on stderr and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except TwinError as exc:
+            raise fail(str(exc)) from None
+        except KeyboardInterrupt:
+            raise fail("interrupted; nothing was written") from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _summary_table(summary: dict[str, Any], title: str) -> Table:
+    from twin.report import summary_rows
+
+    t = Table(title=title, title_justify="left", header_style="bold")
+    t.add_column("metric")
+    t.add_column("mean", justify="right")
+    t.add_column("95% predictive interval", justify="right")
+    for label, mean, band in summary_rows(summary):
+        t.add_row(label, mean, band)
+    return t
+
+
+@app.command()
+@handles_errors
+def run(
+    scenario: Path = typer.Argument(..., help="scenario YAML, e.g. scenarios/oxford_circus.yaml"),
+    seed: int | None = typer.Option(None, "--seed", help="root seed (default: the scenario's)"),
+    replications: int | None = typer.Option(None, "--replications", "-r", help="replications (default: the scenario's)"),
+    out: Path = typer.Option(Path("runs"), "--out", "-o", help="folder that receives the run folder"),
+    set_: list[str] = typer.Option([], "--set", help="override a scenario value: key.path=value (repeatable)"),
+    workers: int = typer.Option(1, "--workers", "-w", help="local worker processes for replications"),
+    scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786"),
+    no_map: bool = typer.Option(False, "--no-map", help="skip map.html"),
+    json_out: bool = typer.Option(False, "--json", help="print the summary as JSON instead of a table"),
+) -> None:
+    """Simulate a deployment: faces scanned, true and false alerts per hour, with a map."""
+    from twin.runstore import write_run
+    from twin.scenario import load_scenario
+    from twin.simulation import run as run_scenario
+
+    sc = load_scenario(scenario, set_)
+    reps = sc.replications if replications is None else replications
+    if workers < 1:
+        raise fail(f"--workers {workers} must be >= 1")
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(), TimeRemainingColumn(), console=err_console, transient=True,
+        disable=not err_console.is_terminal,
+    ) as progress:
+        task = progress.add_task(f"{sc.name}: {reps} replication(s)", total=reps)
+
+        def cb(done: int, total: int, frac: float) -> None:
+            progress.update(task, completed=done + frac)
+
+        result = run_scenario(sc, seed=seed, replications=reps, workers=workers, scheduler=scheduler, progress=cb)
+        progress.update(task, description="writing the run folder")
+        folder = write_run(result, out, with_map=not no_map)
+    if json_out:
+        console.print_json(json.dumps(result.summary))
+    else:
+        meta = result.summary["run"]
+        console.print(_summary_table(
+            result.summary,
+            f"{sc.name} — {meta['site']['name']}, {sc.time.start} for {sc.time.duration_s / 3600:g} h, "
+            f"watchlist {sc.watchlist.size:,}, threshold {sc.watchlist.threshold}",
+        ))
+        for w in meta["warnings"]:
+            console.print(f"[yellow]warning:[/] {w}")
+        console.print(f"Run written to [bold]{folder}[/] (report.html, map.html, summary.json, events.parquet)")
+
+
+@app.command()
+@handles_errors
+def schema() -> None:
+    """Print the JSON Schema of scenario files."""
+    from twin.scenario import scenario_json_schema
+
+    sys.stdout.write(json.dumps(scenario_json_schema(), indent=2) + "\n")
+
+
+@app.command()
+@handles_errors
+def sites(maps_dir: Path = typer.Argument(Path("maps"), help="folder of site GeoJSON files")) -> None:
+    """List the site maps: routes, vans, area and footfall."""
+    from twin.site import load_site
+
+    files = sorted(maps_dir.glob("*.geojson"))
+    if not files:
+        raise fail(f"no *.geojson site maps in {maps_dir}; give the maps folder")
+    t = Table(header_style="bold")
+    for col in ("file", "site", "area m²", "routes", "vans", "signs", "passers-by/day", "geometry"):
+        t.add_column(col)
+    for f in files:
+        s = load_site(f)
+        t.add_row(f.name, s.name, f"{s.area_m2:,.0f}", str(len(s.routes)), str(len(s.vans)), str(len(s.signage)),
+                  f"{s.daily_passers_by:,.0f}", "approximate" if s.approximate else "OpenStreetMap")
+    console.print(t)
+
+
+@app.command("fit-npl")
+@handles_errors
+def fit_npl(
+    scenario: Path = typer.Argument(Path("scenarios/oxford_circus.yaml"), help="the reference van deployment"),
+    replications: int = typer.Option(4, "--replications", "-r"),
+    target: float = typer.Option(0.89, "--target-tpir", help="per-pass TPIR to reach (NPL 2023: 0.89)"),
+) -> None:
+    """Re-fit the statistical engine's mated mean so the reference scenario gives NPL's per-pass TPIR."""
+    from twin.calibrate import fit_mated_mean
+    from twin.simulation import run as run_scenario
+
+    with console.status("simulating the reference deployment"):
+        res = run_scenario(scenario, replications=replications, overrides=("time.duration_s=3600",))
+        fit = fit_mated_mean(res, target_tpir=target)
+    console.print(fit)
+
+
+def main() -> None:
+    """Console entry point."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        from twin.cli_engines import app as engines_app  # the real-engine commands
+    except ImportError:  # pragma: no cover - only while that module is missing
+        engines_app = None
+    if engines_app is not None and not getattr(app, "_engines_mounted", False):
+        for cmd in engines_app.registered_commands:
+            app.registered_commands.append(cmd)
+        for grp in engines_app.registered_groups:
+            app.registered_groups.append(grp)
+        app._engines_mounted = True  # type: ignore[attr-defined]
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,143 @@
+"""Human-readable outputs of a run: the summary table rows and a standalone HTML report.
+
+The HTML report is one self-contained file (inline CSS and SVG charts, no script, no CDN), so it
+opens on a closed network and prints cleanly to PDF.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import Any
+
+__all__ = ["SUMMARY_ROWS", "fmt_band", "hourly_svg", "render_report", "summary_rows"]
+
+#: (label, section, key, per-hour?) rows of the summary table, in display order.
+SUMMARY_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("Passers-by", "totals", "passers_by"),
+    ("Turned back at the signs", "totals", "turned_back"),
+    ("Passes through a recognition zone", "totals", "in_zone"),
+    ("Faces scanned (≥ 1 usable capture)", "totals", "faces_scanned"),
+    ("Usable captures", "totals", "captures"),
+    ("Watchlisted passers-by", "totals", "watchlisted_passers"),
+    ("Alerts", "totals", "alerts"),
+    ("True alerts", "totals", "true_alerts"),
+    ("False alerts", "totals", "false_alerts"),
+    ("True alerts per hour", "per_hour_rate", "true_alerts"),
+    ("False alerts per hour", "per_hour_rate", "false_alerts"),
+    ("TPIR (per pass through the zone)", "rates", "tpir"),
+    ("FPIR (per face scanned)", "rates", "fpir"),
+    ("Precision (true / all alerts)", "rates", "precision"),
+)
+
+
+def _fmt(x: float | None, key: str) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    if key == "fpir":
+        return f"{x:.2e}" if x else "0"
+    if key in ("tpir", "precision", "scan_share"):
+        return f"{x:.3f}"
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    return f"{x:,.1f}" if x != int(x) else f"{int(x):,}"
+
+
+def fmt_band(band: dict[str, Any], key: str) -> tuple[str, str]:
+    """(mean, "lo – hi") strings for a metric band."""
+    return _fmt(band.get("mean"), key), f"{_fmt(band.get('p2_5'), key)} – {_fmt(band.get('p97_5'), key)}"
+
+
+def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """Rows (label, mean, 95% predictive interval) of the summary table."""
+    out = []
+    for label, section, key in SUMMARY_ROWS:
+        band = summary.get(section, {}).get(key)
+        if band is not None:
+            out.append((label, *fmt_band(band, key)))
+    return out
+
+
+def hourly_svg(summary: dict[str, Any], start_hour: int, *, width: int = 640, height: int = 220) -> str:
+    """An inline SVG bar chart of true and false alerts per hour (means) with passers-by as a line.
+
+    Returns an empty string for a window without hours.
+    """
+    hourly = summary.get("hourly", {})
+    true_a = [b["mean"] or 0.0 for b in hourly.get("true_alerts", [])]
+    false_a = [b["mean"] or 0.0 for b in hourly.get("false_alerts", [])]
+    passers = [b["mean"] or 0.0 for b in hourly.get("passers_by", [])]
+    H = len(true_a)
+    if H == 0:
+        return ""
+    pad_l, pad_b, pad_t, pad_r = 44, 28, 18, 54
+    w, h = width - pad_l - pad_r, height - pad_b - pad_t
+    top = max(max(t + f for t, f in zip(true_a, false_a, strict=True)), 1e-9)
+    top_p = max(max(passers), 1.0)
+    bw = w / H
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+             f'aria-label="alerts per hour" style="font:11px sans-serif">']
+    for i in range(5):
+        y = pad_t + h - h * i / 4
+        parts.append(f'<line x1="{pad_l}" x2="{pad_l + w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e0e0e0"/>')
+        parts.append(f'<text x="{pad_l - 4}" y="{y + 4:.1f}" text-anchor="end">{top * i / 4:.2g}</text>')
+        parts.append(f'<text x="{pad_l + w + 4}" y="{y + 4:.1f}" fill="#616161">{top_p * i / 4:,.0f}</text>')
+    for i in range(H):
+        x = pad_l + i * bw + bw * 0.15
+        ht, hf = h * true_a[i] / top, h * false_a[i] / top
+        parts.append(f'<rect x="{x:.1f}" y="{pad_t + h - ht:.1f}" width="{bw * 0.7:.1f}" height="{ht:.1f}" fill="#2e7d32"><title>true alerts {true_a[i]:.2f}</title></rect>')
+        parts.append(f'<rect x="{x:.1f}" y="{pad_t + h - ht - hf:.1f}" width="{bw * 0.7:.1f}" height="{hf:.1f}" fill="#c62828"><title>false alerts {false_a[i]:.2f}</title></rect>')
+        parts.append(f'<text x="{pad_l + (i + 0.5) * bw:.1f}" y="{pad_t + h + 14}" text-anchor="middle">{(start_hour + i) % 24:02d}h</text>')
+    pts = " ".join(f"{pad_l + (i + 0.5) * bw:.1f},{pad_t + h - h * p / top_p:.1f}" for i, p in enumerate(passers))
+    parts.append(f'<polyline points="{pts}" fill="none" stroke="#616161" stroke-width="1.5" stroke-dasharray="4 3"/>')
+    parts.append(f'<text x="{pad_l}" y="12">alerts / h (mean): <tspan fill="#2e7d32">■ true</tspan> <tspan fill="#c62828">■ false</tspan>'
+                 f' <tspan fill="#616161">- - passers-by / h (right axis)</tspan></text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+_CSS = """
+body{font:14px/1.45 -apple-system,Segoe UI,Roboto,sans-serif;color:#212121;max-width:980px;margin:24px auto;padding:0 16px}
+h1{font-size:22px;margin-bottom:4px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd;padding-bottom:4px}
+table{border-collapse:collapse;margin:8px 0}td,th{padding:4px 10px;border-bottom:1px solid #eee;text-align:right}
+td:first-child,th:first-child{text-align:left}.muted{color:#757575;font-size:12px}.warn{background:#fff3e0;border-left:4px solid #ef6c00;padding:6px 10px}
+@media print{body{margin:0}}
+"""
+
+
+def render_report(summary: dict[str, Any], *, title: str, scenario_yaml: str, start_hour: int, map_file: str | None = "map.html") -> str:
+    """The standalone HTML report of a run.
+
+    Args:
+        summary: the run's summary (``summary.json`` content).
+        title: heading.
+        scenario_yaml: the scenario text, shown verbatim.
+        start_hour: clock hour of the window's start (chart labels).
+        map_file: relative link to the map, or None.
+    """
+    run = summary.get("run", {})
+    rows = "".join(
+        f"<tr><td>{html.escape(a)}</td><td>{html.escape(b)}</td><td>{html.escape(c)}</td></tr>" for a, b, c in summary_rows(summary)
+    )
+    warn = "".join(f'<p class="warn">{html.escape(w)}</p>' for w in run.get("warnings", []))
+    model = summary.get("model", {})
+    sw = summary.get("scored_with", {})
+    link = f'<p><a href="{html.escape(map_file)}">Open the map</a> (works offline).</p>' if map_file else ""
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>{_CSS}</style></head><body>
+<h1>{html.escape(title)}</h1>
+<p class="muted">Site {html.escape(str(run.get('site', {}).get('name', '')))} · window {html.escape(str(run.get('window', {}).get('start', '')))}
+for {run.get('window', {}).get('duration_s', 0) / 3600:.1f} h · engine {html.escape(str(model.get('model_id', '')))} ·
+seed {run.get('seed')} · {summary.get('replications')} replications · scenario sha256 {html.escape(str(run.get('scenario_sha256', ''))[:12])}</p>
+{warn}{link}
+<h2>Expected outcome</h2>
+<p>Watchlist of {sw.get('watchlist_size', 0):,} entries, threshold {sw.get('threshold')}, prevalence {sw.get('prevalence')}.
+The model's FPIR at this threshold and list size is {model.get('fpir_at_threshold', float('nan')):.2e} per face scanned
+(per-comparison FMR {model.get('fmr_at_threshold', float('nan')):.2e}).</p>
+<table><tr><th>Metric</th><th>Mean</th><th>95% predictive interval</th></tr>{rows}</table>
+<p class="muted">{html.escape(summary.get('interval', ''))}. TPIR counts every pass through a camera's recognition zone by a
+watchlisted person, capture failures included (NPL 2023's definition); FPIR counts false alerts per face scanned of people not on the watchlist.</p>
+<h2>Alerts per hour</h2>{hourly_svg(summary, start_hour)}
+<h2>Scenario</h2><pre style="background:#fafafa;border:1px solid #eee;padding:8px;overflow:auto">{html.escape(scenario_yaml)}</pre>
+<p class="muted">Twin {html.escape(str(run.get('twin_version', '')))}. Street geometry © OpenStreetMap contributors, ODbL 1.0.</p>
+</body></html>"""

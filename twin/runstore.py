@@ -1,0 +1,161 @@
+"""Run folders on disk: written atomically, never overwritten.
+
+A run folder holds ``scenario.yaml`` (self-contained: it points at the copied ``site.geojson``),
+``site.geojson``, ``summary.json`` (deterministic: same seed, same bytes), ``run.json``
+(when, how long, on what), ``events.parquet`` (replication 0: one row per person x camera track,
+never per frame), ``alerts.parquet`` (every replication's alerts), ``hourly.csv``, ``report.html``
+and ``map.html``. Everything is written into a hidden temporary folder beside the destination
+and renamed into place at the end, so an interrupted or failed run leaves nothing half-written;
+an existing folder is never replaced.
+
+Simulated people carry no image or embedding, so nothing here is personal data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import re
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from twin.errors import RunFolderError
+from twin.mapview import build_map, save_map
+from twin.report import render_report
+from twin.simulation import RunResult
+
+__all__ = ["alerts_frame", "hourly_frame", "new_run_name", "write_run"]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:48] or "run"
+
+
+def new_run_name(result: RunResult, now: dt.datetime | None = None) -> str:
+    """``<scenario-slug>-<YYYYmmdd-HHMMSS>-seed<seed>``."""
+    now = now or dt.datetime.now()
+    return f"{_slug(result.scenario.name)}-{now:%Y%m%d-%H%M%S}-seed{result.seed}"
+
+
+def alerts_frame(result: RunResult) -> pd.DataFrame:
+    """Every replication's alerts: replication, t_s, person, camera_id, true_alert, score, watchlisted."""
+    cams = [c.id for c in result.context.cameras]
+    frames = []
+    for i, o in enumerate(result.outcomes):
+        frames.append(pd.DataFrame({
+            "replication": np.full(len(o.alert_person), i, np.int32),
+            "t_s": o.alert_t_s,
+            "person": o.alert_person,
+            "camera_id": [cams[c] for c in o.alert_camera],
+            "true_alert": o.alert_true,
+            "score": o.alert_score.astype(np.float32),
+            "watchlisted": o.alert_watchlisted,
+        }))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def hourly_frame(summary: dict[str, Any], start_s: float) -> pd.DataFrame:
+    """One row per hour of the window: clock hour and mean / 2.5% / 97.5% of each hourly metric."""
+    rows = []
+    hourly = summary["hourly"]
+    H = len(hourly["passers_by"])
+    for h in range(H):
+        row: dict[str, Any] = {"hour": h, "clock": f"{int((start_s // 3600 + h) % 24):02d}:00"}
+        for k, bands in hourly.items():
+            for stat in ("mean", "p2_5", "p97_5"):
+                row[f"{k}_{stat}"] = bands[h][stat]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _scenario_doc(result: RunResult) -> dict[str, Any]:
+    doc = result.scenario.model_dump(mode="json", exclude_defaults=False)
+    doc["site"]["map"] = "site.geojson"
+    for key in ("score_model", "model_dir", "faces"):
+        if doc["engine"].get(key):
+            doc["engine"][key] = str(doc["engine"][key])
+    doc["seed"] = result.seed
+    doc["replications"] = result.summary["replications"]
+    return doc
+
+
+def write_run(result: RunResult, out_dir: Path | str, *, name: str | None = None, with_map: bool = True) -> Path:
+    """Write a run folder under ``out_dir`` atomically and return its path.
+
+    Args:
+        result: the finished run.
+        out_dir: parent folder (created if missing).
+        name: folder name; default :func:`new_run_name`. A taken name gets ``-2``, ``-3``, ...
+        with_map: also write ``map.html`` (~2 MB with embedded Leaflet).
+
+    Raises:
+        RunFolderError: ``out_dir`` cannot be created or written, or is a file.
+    """
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunFolderError(f"cannot create output folder {str(out_dir)!r} ({exc.strerror}); choose another with --out") from exc
+    if not out_dir.is_dir():
+        raise RunFolderError(f"output path {str(out_dir)!r} is not a folder; choose another with --out")
+    base = name or new_run_name(result)
+    tmp = out_dir / f".tmp-{base}-{uuid.uuid4().hex[:8]}"
+    try:
+        tmp.mkdir()
+    except OSError as exc:
+        raise RunFolderError(f"cannot write in {str(out_dir)!r} ({exc.strerror}); choose another folder with --out") from exc
+    try:
+        sc = result.scenario
+        shutil.copyfile(sc.site.map, tmp / "site.geojson")
+        scenario_yaml = yaml.safe_dump(_scenario_doc(result), sort_keys=False, allow_unicode=True)
+        (tmp / "scenario.yaml").write_text(scenario_yaml, encoding="utf-8")
+        (tmp / "summary.json").write_text(json.dumps(result.summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        import importlib.metadata as md
+
+        versions = {}
+        for pkg in ("numpy", "simpy", "shapely", "pyproj", "pandas", "pyarrow", "scipy"):
+            try:
+                versions[pkg] = md.version(pkg)
+            except md.PackageNotFoundError:
+                versions[pkg] = None
+        run_meta = {
+            "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "timings_s": {k: round(v, 3) for k, v in result.timings.items()},
+            "python": platform.python_version(),
+            "packages": versions,
+            "files": ["scenario.yaml", "site.geojson", "summary.json", "events.parquet", "alerts.parquet",
+                      "hourly.csv", "report.html"] + (["map.html"] if with_map else []),
+            "reproduce": f"twin run scenario.yaml --seed {result.seed} --replications {result.summary['replications']}",
+        }
+        (tmp / "run.json").write_text(json.dumps(run_meta, indent=2) + "\n", encoding="utf-8")
+        events = result.tracks.copy()
+        events.to_parquet(tmp / "events.parquet", index=False)
+        alerts_frame(result).to_parquet(tmp / "alerts.parquet", index=False)
+        hourly_frame(result.summary, sc.time.start_s).to_csv(tmp / "hourly.csv", index=False)
+        (tmp / "report.html").write_text(
+            render_report(result.summary, title=sc.name, scenario_yaml=scenario_yaml,
+                          start_hour=int(sc.time.start_s // 3600), map_file="map.html" if with_map else None),
+            encoding="utf-8",
+        )
+        if with_map:
+            xy = events[["x_m", "y_m"]].dropna().to_numpy() if len(events) else None
+            save_map(build_map(result.context.site, result.context.cameras, min_ied_px=sc.capture.min_ied_px,
+                               captures_xy=xy), tmp / "map.html")
+        final = out_dir / base
+        k = 2
+        while final.exists():
+            final = out_dir / f"{base}-{k}"
+            k += 1
+        os.rename(tmp, final)
+        return final
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

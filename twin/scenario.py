@@ -1,0 +1,487 @@
+"""Scenario files: validated, frozen pydantic models loaded from YAML.
+
+A scenario says where (site map, routes, signage), when (time window, footfall profile), who
+(crowd), with what (cameras, capture quality gate, engine) and against whom (watchlist) one LFR
+deployment is simulated. Units are in the key names (``duration_s``, ``mount_height_m``,
+``hfov_deg``). Paths are relative to the scenario file. Unknown keys are rejected with the list
+of valid ones. ``twin schema`` prints :func:`scenario_json_schema`.
+
+Every default that is not a choice of the planner names its source; "assumption" marks a value
+no public figure pins down.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from twin.errors import ScenarioError
+
+__all__ = [
+    "LONDON_HIGH_STREET_PROFILE_PCT",
+    "CameraSpec",
+    "CaptureGate",
+    "CrowdSpec",
+    "EngineSpec",
+    "FootfallSpec",
+    "LatLon",
+    "Scenario",
+    "SiteSpec",
+    "TimeWindow",
+    "WatchlistSpec",
+    "apply_overrides",
+    "load_scenario",
+    "parse_scenario",
+    "scenario_hash",
+    "scenario_json_schema",
+]
+
+#: Share (%) of a day's footfall starting in each clock hour 00..23. Assumption built to match the
+#: Marble Arch BID counters (2019): busiest 17-18, then 18-19 and 16-17, quietest 04-05; see
+#: shared/reference/public_figures.md ("Hourly profile shape"). Sums to ~100.
+LONDON_HIGH_STREET_PROFILE_PCT: tuple[float, ...] = (
+    1.2, 0.8, 0.6, 0.45, 0.35, 0.5, 1.2, 2.5, 4.2, 4.8, 5.5, 6.3,
+    7.0, 7.2, 7.3, 7.6, 8.0, 8.6, 8.2, 6.5, 4.2, 3.0, 2.3, 1.7,
+)  # fmt: skip
+
+
+class _Strict(BaseModel):
+    """Frozen model that rejects unknown keys, naming the valid ones."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = [k for k in data if k not in cls.model_fields]
+            if unknown:
+                valid = ", ".join(cls.model_fields)
+                raise ValueError(f"unknown key {', '.join(map(repr, unknown))}; valid keys here: {valid}")
+        return data
+
+
+def _resolve(path: Path | None, info: ValidationInfo) -> Path | None:
+    """Resolve a path relative to the scenario file's folder (from the validation context)."""
+    if path is None:
+        return None
+    base = (info.context or {}).get("base_dir")
+    if not path.is_absolute() and base is not None:
+        path = Path(base) / path
+    return Path(path)
+
+
+class LatLon(_Strict):
+    """A WGS84 point. ``lat`` north-south (~51.3-51.7 in London), ``lon`` east-west (~-0.5-0.3)."""
+
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class SiteSpec(_Strict):
+    """Where: a site map file (see maps/README.md) and planner overrides."""
+
+    map: Path = Field(description="site GeoJSON (maps/README.md format), relative to the scenario file")
+    route_weights: dict[str, float] = Field(
+        default_factory=dict, description="override route weights by route id (relative shares, >= 0)"
+    )
+    signage: list[LatLon] = Field(default_factory=list, description="extra LFR notice signs")
+
+    _resolve_map = field_validator("map")(_resolve)
+
+    @field_validator("route_weights")
+    @classmethod
+    def _weights_nonneg(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = {k: w for k, w in v.items() if not (w >= 0 and math.isfinite(w))}
+        if bad:
+            raise ValueError(f"route weights must be finite and >= 0, got {bad}")
+        return v
+
+
+class TimeWindow(_Strict):
+    """When: local clock start and duration of the deployment."""
+
+    start: str = Field(default="12:00", description="local clock time HH:MM at which the window starts")
+    duration_s: float = Field(default=3600.0, description="length of the window in seconds (> 0, <= 7 days)")
+
+    @field_validator("start")
+    @classmethod
+    def _hhmm(cls, v: str) -> str:
+        m = re.fullmatch(r"(\d{1,2}):(\d{2})", str(v).strip())
+        if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
+            raise ValueError(f"start {v!r} is not a clock time; write it as HH:MM, e.g. '12:00'")
+        return f"{int(m.group(1)):02d}:{m.group(2)}"
+
+    @field_validator("duration_s")
+    @classmethod
+    def _duration(cls, v: float) -> float:
+        if not (v > 0) or v > 7 * 86400:
+            raise ValueError(f"duration_s {v} must be > 0 and at most 604800 (7 days)")
+        return v
+
+    @property
+    def start_s(self) -> float:
+        """Seconds after local midnight at which the window starts."""
+        h, m = self.start.split(":")
+        return int(h) * 3600.0 + int(m) * 60.0
+
+
+class FootfallSpec(_Strict):
+    """How many people enter the site, hour by hour.
+
+    The arrival rate in clock hour h is ``rate_per_h[h]`` if given, else
+    ``daily_passers_by * profile_pct[h] / 100``; both are multiplied by ``scale``.
+    """
+
+    daily_passers_by: float | None = Field(
+        default=None, description="people entering the site per day; default: the site map's figure"
+    )
+    profile_pct: list[float] = Field(
+        default_factory=lambda: list(LONDON_HIGH_STREET_PROFILE_PCT),
+        description="share (%) of the day's footfall per clock hour 00..23 (assumption: London high street)",
+    )
+    rate_per_h: list[float] | None = Field(
+        default=None, description="explicit arrival rate per clock hour 00..23 (people/h); overrides the profile"
+    )
+    scale: float = Field(default=1.0, description="multiplier on the rates (>= 0), e.g. 0.5 for a quiet day")
+
+    @field_validator("profile_pct", "rate_per_h")
+    @classmethod
+    def _hourly(cls, v: list[float] | None) -> list[float] | None:
+        if v is None:
+            return v
+        if len(v) != 24:
+            raise ValueError(f"needs 24 hourly values (00..23), got {len(v)}")
+        bad = [(h, x) for h, x in enumerate(v) if not (x >= 0 and math.isfinite(x))]
+        if bad:
+            raise ValueError(f"hourly values must be finite and >= 0; negative or invalid at hour(s) {bad}")
+        return v
+
+    @field_validator("daily_passers_by", "scale")
+    @classmethod
+    def _nonneg(cls, v: float | None) -> float | None:
+        if v is not None and not (v >= 0 and math.isfinite(v)):
+            raise ValueError(f"must be finite and >= 0, got {v}")
+        return v
+
+
+class CrowdSpec(_Strict):
+    """Who walks: speeds, groups, head pose and avoidance of the signposted zone."""
+
+    free_speed_mean_m_s: float = Field(
+        default=1.34, gt=0.1, le=3.0, description="mean free walking speed, m/s (Weidmann 1993: 1.34)"
+    )
+    free_speed_sd_m_s: float = Field(
+        default=0.26, ge=0, le=1.0, description="sd of free walking speed, m/s (Weidmann 1993: 0.26)"
+    )
+    group_share: float = Field(
+        default=0.3, ge=0, le=1, description="share of arrivals that are groups of 2-4 (assumption)"
+    )
+    avoid_share: float = Field(
+        default=0.02,
+        ge=0,
+        le=1,
+        description="share of passers-by who, warned by the signs, avoid the recognition zone: they take "
+        "a route no camera sees, or turn back if none exists (assumption)",
+    )
+    head_yaw_sd_deg: float = Field(
+        default=10.0, ge=0, le=90, description="sd of a walker's head yaw about the walking direction (assumption)"
+    )
+    head_pitch_sd_deg: float = Field(
+        default=8.0, ge=0, le=90, description="sd of a walker's head pitch, down is positive (assumption)"
+    )
+
+
+class CameraSpec(_Strict):
+    """One camera: position, pose and lens. Angles in degrees, heading clockwise from north.
+
+    Defaults are assumptions for a van roof camera: 1920x1080 sensor, 10 processed frames/s
+    (DESIGN.md), mount 3.0 m (a van roof mast), tilt 15 degrees down, horizontal FOV 30 degrees, exposure 1/250 s.
+    """
+
+    id: str = Field(min_length=1, max_length=64)
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    mount_height_m: float = Field(default=3.0, description="lens height above the ground, m (0.5-30)")
+    heading_deg: float = Field(default=0.0, description="compass bearing of the optical axis, [0, 360)")
+    tilt_deg: float = Field(default=15.0, description="downward tilt of the optical axis, degrees (-10..89)")
+    hfov_deg: float = Field(default=30.0, description="horizontal field of view, degrees, 0 < hfov < 180")
+    width_px: int = Field(default=1920, ge=64, le=16384)
+    height_px: int = Field(default=1080, ge=64, le=16384)
+    fps: float = Field(default=10.0, description="frames processed per second (0 < fps <= 60)")
+    exposure_s: float = Field(default=1 / 250, gt=0, le=0.1, description="shutter time, s (motion blur)")
+
+    @field_validator("hfov_deg")
+    @classmethod
+    def _hfov(cls, v: float) -> float:
+        if not (0 < v < 180):
+            raise ValueError(f"hfov_deg {v} must be between 0 and 180 degrees exclusive (a pinhole lens); e.g. 30")
+        return v
+
+    @field_validator("heading_deg")
+    @classmethod
+    def _heading(cls, v: float) -> float:
+        if not math.isfinite(v):
+            raise ValueError(f"heading_deg {v} must be a finite compass bearing")
+        return v % 360.0
+
+    @field_validator("tilt_deg")
+    @classmethod
+    def _tilt(cls, v: float) -> float:
+        if not (-10 <= v <= 89):
+            raise ValueError(f"tilt_deg {v} must be between -10 (slightly up) and 89 (straight down)")
+        return v
+
+    @field_validator("mount_height_m")
+    @classmethod
+    def _height(cls, v: float) -> float:
+        if not (0.5 <= v <= 30):
+            raise ValueError(f"mount_height_m {v} must be between 0.5 and 30 m")
+        return v
+
+    @field_validator("fps")
+    @classmethod
+    def _fps(cls, v: float) -> float:
+        if not (0 < v <= 60):
+            raise ValueError(f"fps {v} must be > 0 and <= 60")
+        return v
+
+
+class CaptureGate(_Strict):
+    """Capture quality gate: a frame is a usable capture only if it passes all of these.
+
+    Defaults (DESIGN.md assumptions): min ied_px 30 (VeriLook asks >= 40, 75+ recommended; NIST
+    FIVE used low-resolution video), |yaw| <= 30 degrees, |pitch| <= 25 degrees (AWS: < 30 down).
+    """
+
+    min_ied_px: float = Field(default=30.0, gt=0, le=1000)
+    max_abs_yaw_deg: float = Field(default=30.0, gt=0, le=90)
+    max_abs_pitch_deg: float = Field(default=25.0, gt=0, le=90)
+
+
+class WatchlistSpec(_Strict):
+    """Against whom: watchlist size, how often listed people pass, and the alert threshold."""
+
+    size: int = Field(default=10_000, description="entries on the watchlist (>= 1)")
+    prevalence: float = Field(
+        default=1e-4, ge=0, le=1, description="share of passers-by who are on the watchlist (assumption)"
+    )
+    threshold: float = Field(default=0.6, description="alert threshold on the engine's score scale")
+
+    @field_validator("size")
+    @classmethod
+    def _size(cls, v: int) -> int:
+        if v < 1:
+            raise ValueError(
+                f"watchlist size {v}: an empty watchlist can raise no alert and justifies no deployment; "
+                "give the number of entries (>= 1)"
+            )
+        return v
+
+    @field_validator("threshold")
+    @classmethod
+    def _finite(cls, v: float) -> float:
+        if not math.isfinite(v):
+            raise ValueError(f"threshold {v} must be a finite number")
+        return v
+
+
+class EngineSpec(_Strict):
+    """Which recognition engine scores the captures."""
+
+    kind: Literal["statistical", "dlib", "insightface"] = "statistical"
+    score_model: Path | None = Field(
+        default=None, description="ScoreModel JSON from `twin calibrate`; default: fitted to NPL 2023"
+    )
+    model_dir: Path | None = Field(default=None, description="insightface model pack folder")
+    faces: Path | None = Field(default=None, description="identity folder (person/*.jpg) for real engines")
+    providers: list[str] = Field(default_factory=lambda: ["CPUExecutionProvider"])
+    max_real_probes: int = Field(default=200, ge=1, le=1_000_000)
+
+    _resolve_paths = field_validator("score_model", "model_dir", "faces")(_resolve)
+
+
+class Scenario(_Strict):
+    """One planned LFR deployment, as read from a scenario YAML file."""
+
+    name: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    site: SiteSpec
+    time: TimeWindow = Field(default_factory=TimeWindow)
+    footfall: FootfallSpec = Field(default_factory=FootfallSpec)
+    crowd: CrowdSpec = Field(default_factory=CrowdSpec)
+    cameras: list[CameraSpec] = Field(min_length=1)
+    capture: CaptureGate = Field(default_factory=CaptureGate)
+    watchlist: WatchlistSpec = Field(default_factory=WatchlistSpec)
+    engine: EngineSpec = Field(default_factory=EngineSpec)
+    seed: int = Field(default=0, ge=0)
+    replications: int = Field(default=10, ge=1, le=10_000)
+
+    @field_validator("cameras")
+    @classmethod
+    def _unique_ids(cls, v: list[CameraSpec]) -> list[CameraSpec]:
+        ids = [c.id for c in v]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"camera ids must be unique, repeated: {dup}")
+        return v
+
+
+def _format_validation_error(exc: ValidationError, source: str) -> str:
+    lines = []
+    for err in exc.errors()[:5]:
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"].removeprefix("Value error, ")
+        shown = err.get("input")
+        if err["type"] == "missing":
+            lines.append(f"{loc}: required key missing")
+        elif isinstance(shown, (dict, list)) or err["type"] in ("value_error",):
+            lines.append(f"{loc}: {msg}")
+        else:
+            lines.append(f"{loc}: {msg} (got {shown!r})")
+    more = f" (+{len(exc.errors()) - 5} more)" if len(exc.errors()) > 5 else ""
+    return f"{source}: " + "; ".join(lines) + more
+
+
+def parse_scenario(data: dict[str, Any], *, base_dir: Path | str | None = None, source: str = "scenario") -> Scenario:
+    """Validate a scenario mapping.
+
+    Args:
+        data: the mapping read from YAML.
+        base_dir: folder that relative paths are resolved against (the scenario file's).
+        source: what to call the input in error messages.
+
+    Raises:
+        ScenarioError: anything invalid; the message names the key path, the bad value and the rule.
+    """
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{source}: a scenario must be a YAML mapping of keys, got {type(data).__name__}")
+    try:
+        return Scenario.model_validate(data, context={"base_dir": base_dir})
+    except ValidationError as exc:
+        raise ScenarioError(_format_validation_error(exc, source)) from exc
+
+
+def read_yaml(path: Path | str) -> dict[str, Any]:
+    """Read a YAML mapping from ``path``.
+
+    Raises:
+        ScenarioError: missing file, unreadable, malformed YAML (with line and column), not a mapping.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioError(f"scenario file {str(path)!r} not found; give the path of a .yaml file, e.g. scenarios/oxford_circus.yaml")
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{path}: not a UTF-8 text file ({exc.reason}); save the scenario as UTF-8 YAML") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ScenarioError(f"{path}: malformed YAML{where}: {problem}; fix the indentation or quoting there") from exc
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{path}: a scenario must be a YAML mapping of keys, got {type(data).__name__}")
+    return data
+
+
+def _coerce(text: str) -> Any:
+    """Turn an override's text into a YAML scalar/list (so '0.64' is a float, '[1,2]' a list)."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """Return a copy of ``data`` with ``key.path=value`` overrides applied.
+
+    List items are addressed by index (``cameras.0.tilt_deg=12``). Values are parsed as YAML.
+
+    Raises:
+        ScenarioError: an override without ``=``, or a path through a non-mapping.
+
+    >>> apply_overrides({"watchlist": {"threshold": 0.6}}, ["watchlist.threshold=0.64"])
+    {'watchlist': {'threshold': 0.64}}
+    """
+    out = copy.deepcopy(data)
+    for item in overrides:
+        if "=" not in item:
+            raise ScenarioError(f"override {item!r} must look like key.path=value, e.g. watchlist.threshold=0.64")
+        key, _, text = item.partition("=")
+        parts = [p for p in key.strip().split(".") if p]
+        if not parts:
+            raise ScenarioError(f"override {item!r} has an empty key; e.g. watchlist.threshold=0.64")
+        node: Any = out
+        for i, part in enumerate(parts[:-1]):
+            nxt: Any
+            if isinstance(node, list):
+                if not part.isdigit() or int(part) >= len(node):
+                    raise ScenarioError(f"override {item!r}: {'.'.join(parts[: i + 1])} is not a valid list index")
+                nxt = node[int(part)]
+            elif isinstance(node, dict):
+                nxt = node.setdefault(part, {})
+            else:
+                raise ScenarioError(f"override {item!r}: {'.'.join(parts[:i])} is not a mapping")
+            node = nxt
+        last = parts[-1]
+        if isinstance(node, list):
+            if not last.isdigit() or int(last) >= len(node):
+                raise ScenarioError(f"override {item!r}: {last} is not a valid list index")
+            node[int(last)] = _coerce(text)
+        elif isinstance(node, dict):
+            node[last] = _coerce(text)
+        else:
+            raise ScenarioError(f"override {item!r}: {'.'.join(parts[:-1])} is not a mapping")
+    return out
+
+
+def load_scenario(path: Path | str, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
+    """Load and validate a scenario YAML file, with optional ``key.path=value`` overrides.
+
+    Raises:
+        ScenarioError: see :func:`read_yaml`, :func:`apply_overrides` and :func:`parse_scenario`.
+    """
+    path = Path(path)
+    data = apply_overrides(read_yaml(path), overrides)
+    return parse_scenario(data, base_dir=path.resolve().parent, source=str(path))
+
+
+def scenario_hash(scenario: Scenario) -> str:
+    """sha256 (hex) of the scenario's canonical JSON and of the site map file's bytes.
+
+    Two scenarios with the same content and the same map hash equal wherever their files lie.
+    """
+    doc = scenario.model_dump(mode="json")
+    doc["site"]["map"] = Path(doc["site"]["map"]).name
+    for key in ("score_model", "model_dir", "faces"):
+        if doc["engine"].get(key):
+            doc["engine"][key] = Path(doc["engine"][key]).name
+    h = hashlib.sha256(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode())
+    try:
+        h.update(Path(scenario.site.map).read_bytes())
+    except OSError:
+        pass
+    return h.hexdigest()
+
+
+def scenario_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a scenario file (what ``twin schema`` prints)."""
+    return Scenario.model_json_schema()

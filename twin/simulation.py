@@ -1,0 +1,344 @@
+"""One planning run: scenario -> site -> crowd -> captures -> scores -> metrics (``twin.run``).
+
+:func:`run` is the facade the CLI, the app and the tests call. Replications use spawned seeds
+(:func:`twin.rng.replication_seeds`), so a run reproduces bit-for-bit from its seed whatever the
+number of worker processes; with ``workers > 1`` they run in local processes through Dask, or on
+a Dask cluster given its scheduler address.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from twin._version import __version__
+from twin.arrivals import expected_arrivals, hourly_rates
+from twin.camera import Camera
+from twin.capture import TRACK_FIELDS, ViewTable, build_view_tables, reduce_tracks
+from twin.crowd import simulate_crowd
+from twin.engines.base import check_threshold
+from twin.engines.statistical import ScoreModel, default_score_model, load_score_model
+from twin.errors import CameraGeometryError, EngineError, ScenarioError
+from twin.metrics import Outcome, RepData, score_replication, summarise
+from twin.rng import Streams, replication_seeds
+from twin.scenario import Scenario, load_scenario, scenario_hash
+from twin.site import Site, load_site
+
+__all__ = ["Context", "RunResult", "prepare", "run", "simulate_replication"]
+
+log = logging.getLogger(__name__)
+
+#: How far outside the geofence a camera may stand, m (a van parks on the footway at the edge).
+CAMERA_OUTSIDE_TOLERANCE_M = 5.0
+
+
+@dataclass
+class Context:
+    """Everything a replication needs that does not depend on its seed."""
+
+    scenario: Scenario
+    site: Site
+    cameras: list[Camera]
+    tables: list[ViewTable]
+    rates_per_h: np.ndarray
+    score_model: ScoreModel
+    warnings: list[str] = field(default_factory=list)
+
+
+def prepare(scenario: Scenario) -> Context:
+    """Load the site, place the cameras, precompute view tables and validate the engine settings.
+
+    Raises:
+        MapFileError, GeofenceError: the site map (see :func:`twin.site.load_site`).
+        CameraGeometryError: a camera outside the area.
+        EngineError: unsupported engine for a planning run, or threshold outside its score range.
+        ScenarioError: footfall unusable.
+    """
+    site = load_site(
+        scenario.site.map,
+        route_weights=scenario.site.route_weights,
+        extra_signage=[(s.lat, s.lon) for s in scenario.site.signage],
+    )
+    cameras = [Camera.from_spec(c) for c in scenario.cameras]
+    from shapely import Point
+
+    for c in cameras:
+        gap = site.geofence.distance(Point(c.x, c.y))
+        if gap > CAMERA_OUTSIDE_TOLERANCE_M:
+            raise CameraGeometryError(
+                f"camera {c.id} stands {gap:.0f} m outside the {site.name} geofence; place it inside the "
+                f"target area (within {CAMERA_OUTSIDE_TOLERANCE_M:.0f} m of it), e.g. at a van position of the map"
+            )
+    if scenario.engine.kind != "statistical":
+        raise EngineError(
+            f"engine.kind {scenario.engine.kind!r} runs real faces through the recognition pipeline, which "
+            "the planning core does not do yet; use engine.kind: statistical"
+        )
+    model = load_score_model(scenario.engine.score_model) if scenario.engine.score_model else default_score_model()
+    try:
+        check_threshold(model, scenario.watchlist.threshold)
+    except EngineError as exc:
+        raise ScenarioError(f"watchlist.threshold: {exc}") from exc
+    tables = build_view_tables(site, cameras, scenario.capture)
+    warnings = []
+    for i, c in enumerate(cameras):
+        if not any(t.camera == i and t.frontal and t.zone.any() for t in tables):
+            warnings.append(f"camera {c.id} captures no usable face on any route: check its position and heading")
+    rates = hourly_rates(scenario, site.daily_passers_by)
+    return Context(scenario, site, cameras, tables, rates, model, warnings)
+
+
+def simulate_replication(
+    ctx: Context, seed: np.random.SeedSequence, *, keep_tracks: bool = False,
+    progress: Callable[[float], None] | None = None,
+) -> tuple[RepData, pd.DataFrame | None]:
+    """Simulate one replication of the scenario.
+
+    Args:
+        ctx: from :func:`prepare`.
+        seed: this replication's seed sequence.
+        keep_tracks: also return the full per person x camera track table (the events).
+        progress: called with the share of the crowd simulation done.
+
+    Returns:
+        (RepData, tracks DataFrame or None).
+    """
+    sc = ctx.scenario
+    streams = Streams(seed)
+    t0 = time.perf_counter()
+    crowd = simulate_crowd(
+        ctx.site, ctx.cameras, ctx.tables, sc.crowd, ctx.rates_per_h, sc.time.start_s, sc.time.duration_s,
+        streams, progress,
+    )
+    t1 = time.perf_counter()
+    rng_c = streams["capture"]
+    phases = rng_c.uniform(0.0, 1.0, len(ctx.cameras)) / np.array([c.fps for c in ctx.cameras])
+    parts = []
+    for table, walkers in zip(ctx.tables, crowd.walkers, strict=True):
+        if len(walkers.person) == 0:
+            continue
+        cam = ctx.cameras[table.camera]
+        if not table.frontal:
+            # only backs of heads: frames in view are counted elsewhere as zero usable
+            continue
+        parts.append(reduce_tracks(table, cam, walkers, sc.capture, ctx.score_model, phase_s=float(phases[table.camera]), rng=rng_c))
+    t2 = time.perf_counter()
+    if parts:
+        tracks = {k: np.concatenate([p[k] for p in parts]) for k in TRACK_FIELDS}
+    else:
+        tracks = {k: np.zeros(0) for k in TRACK_FIELDS}
+    keep = tracks["frames_in_view"] > 0
+    tracks = {k: v[keep] for k, v in tracks.items()}
+    tb = np.where(np.isnan(tracks["t_best_s"]), np.inf, tracks["t_best_s"])
+    order = np.lexsort((tb, tracks["person"]))
+    tracks = {k: v[order] for k, v in tracks.items()}
+
+    people = crowd.people
+    P, T = len(people["t_arrive_s"]), len(tracks["person"])
+    rng_e = streams["engine"]
+    u_wl = rng_e.random(P).astype(np.float32)
+    u_nm = rng_e.random(P)
+    z_p = rng_e.standard_normal(P).astype(np.float32)
+    z_t = rng_e.standard_normal(T).astype(np.float32)
+    rep = RepData(
+        duration_s=sc.time.duration_s, t_arrive_s=people["t_arrive_s"], turned_back=people["turned_back"],
+        t_leave_s=people["t_leave_s"], u_watchlist=u_wl, u_nonmated=u_nm, z_person=z_p,
+        track_person=tracks["person"].astype(np.int64), track_camera=tracks["camera"].astype(np.int16),
+        track_in_zone=tracks["in_zone"].astype(bool), track_usable=tracks["usable_captures"].astype(np.int32),
+        track_t_best_s=tracks["t_best_s"].astype(np.float64), track_mated_mean=tracks["mated_mean"].astype(np.float32),
+        track_z=z_t,
+        extra={
+            "peak_density_p_m2": crowd.peak_density_p_m2, "simpy_events": crowd.events,
+            "crowd_s": t1 - t0, "capture_s": t2 - t1,
+        },
+    )
+    df = None
+    if keep_tracks:
+        df = pd.DataFrame(tracks)
+        df["camera_id"] = pd.Categorical.from_codes(df["camera"].astype(int), [c.id for c in ctx.cameras])
+        df["route_id"] = [ctx.site.routes[r].id for r in people["route"][df["person"].to_numpy()]]
+        df["group"] = people["group"][df["person"].to_numpy()]
+        df["t_arrive_s"] = people["t_arrive_s"][df["person"].to_numpy()]
+    return rep, df
+
+
+def _replicate(scenario: Scenario, seed: np.random.SeedSequence, keep: bool) -> tuple[RepData, pd.DataFrame | None]:
+    """Worker entry point: prepare and simulate one replication (runs in a worker process)."""
+    return simulate_replication(prepare(scenario), seed, keep_tracks=keep)
+
+
+@dataclass
+class RunResult:
+    """A finished run: what was simulated, the summary, and the data to re-score or inspect.
+
+    Attributes:
+        scenario, context: the input and its prepared site, cameras and view tables.
+        seed: root seed.
+        reps: per-replication stored draws (:class:`twin.metrics.RepData`).
+        outcomes: per-replication alerts under the scenario's watchlist settings.
+        summary: :func:`twin.metrics.summarise` output plus run metadata (JSON-ready, no timestamps).
+        tracks: replication 0's person x camera table (the events), a DataFrame.
+        timings: wall-clock seconds per phase.
+    """
+
+    scenario: Scenario
+    context: Context
+    seed: int
+    reps: list[RepData]
+    outcomes: list[Outcome]
+    summary: dict[str, Any]
+    tracks: pd.DataFrame
+    timings: dict[str, float]
+
+    def rescore(self, *, threshold: float | None = None, watchlist_size: int | None = None,
+                prevalence: float | None = None) -> tuple[list[Outcome], dict[str, Any]]:
+        """Outcomes and summary under other watchlist settings, without re-simulating the crowd.
+
+        Raises:
+            ScenarioError: threshold outside the engine's score range, size < 1, prevalence outside [0, 1].
+        """
+        wl = self.scenario.watchlist
+        t = wl.threshold if threshold is None else float(threshold)
+        n = wl.size if watchlist_size is None else int(watchlist_size)
+        p = wl.prevalence if prevalence is None else float(prevalence)
+        try:
+            check_threshold(self.context.score_model, t)
+        except EngineError as exc:
+            raise ScenarioError(f"threshold: {exc}") from exc
+        if n < 1:
+            raise ScenarioError(f"watchlist size {n} must be >= 1")
+        if not 0 <= p <= 1:
+            raise ScenarioError(f"prevalence {p} must be in [0, 1]")
+        outs = [score_replication(r, self.context.score_model, threshold=t, watchlist_size=n, prevalence=p) for r in self.reps]
+        summ = summarise(outs, duration_s=self.scenario.time.duration_s, model=self.context.score_model,
+                         threshold=t, watchlist_size=n, prevalence=p)
+        return outs, summ
+
+
+def _metadata(ctx: Context, seed: int, replications: int) -> dict[str, Any]:
+    sc = ctx.scenario
+    return {
+        "scenario": sc.name,
+        "scenario_sha256": scenario_hash(sc),
+        "site": {"id": ctx.site.id, "name": ctx.site.name, "map_sha256": ctx.site.sha256, "approximate": ctx.site.approximate,
+                 "area_m2": round(ctx.site.area_m2, 1), "routes": len(ctx.site.routes)},
+        "seed": seed,
+        "replications": replications,
+        "twin_version": __version__,
+        "engine": {"kind": sc.engine.kind, "model_id": ctx.score_model.model_id, "params": ctx.score_model.to_dict()},
+        "window": {"start": sc.time.start, "duration_s": sc.time.duration_s,
+                   "expected_passers_by": round(expected_arrivals(ctx.rates_per_h, sc.time.start_s, sc.time.duration_s), 1)},
+        "cameras": [c.id for c in ctx.cameras],
+        "warnings": list(ctx.warnings),
+    }
+
+
+def run(
+    scenario: Scenario | str | Path,
+    *,
+    seed: int | None = None,
+    replications: int | None = None,
+    overrides: tuple[str, ...] | list[str] = (),
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: Callable[[int, int, float], None] | None = None,
+) -> RunResult:
+    """Run a scenario: replications of the crowd, captures and scores, and their summary.
+
+    Args:
+        scenario: a :class:`Scenario` or the path of a scenario YAML.
+        seed: root seed (default: the scenario's).
+        replications: how many (default: the scenario's).
+        overrides: ``key.path=value`` overrides when ``scenario`` is a path.
+        workers: local worker processes for replications (1: in this process).
+        scheduler: a Dask scheduler address (``tcp://host:8786``) to run replications on a cluster.
+        progress: called as ``progress(done_replications, total, share_of_current_done)``.
+
+    Returns:
+        :class:`RunResult`.
+
+    Raises:
+        TwinError: any invalid input (see :func:`prepare` and :func:`twin.scenario.load_scenario`).
+    """
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario, overrides)
+    seed = scenario.seed if seed is None else int(seed)
+    reps_n = scenario.replications if replications is None else int(replications)
+    if seed < 0:
+        raise ScenarioError(f"seed {seed} must be >= 0")
+    if reps_n < 1:
+        raise ScenarioError(f"replications {reps_n} must be >= 1")
+    t_start = time.perf_counter()
+    ctx = prepare(scenario)
+    seeds = replication_seeds(seed, reps_n)
+    results: list[tuple[RepData, pd.DataFrame | None]] = []
+    if workers > 1 or scheduler:
+        results = _run_dask(scenario, seeds, workers, scheduler, progress)
+    else:
+        for i, s in enumerate(seeds):
+            def cb(frac: float, i: int = i) -> None:
+                if progress is not None:
+                    progress(i, reps_n, frac)
+
+            results.append(simulate_replication(ctx, s, keep_tracks=(i == 0), progress=cb))
+        if progress is not None:
+            progress(reps_n, reps_n, 1.0)
+    t_sim = time.perf_counter()
+    reps = [r for r, _ in results]
+    tracks = results[0][1]
+    wl = scenario.watchlist
+    outcomes = [score_replication(r, ctx.score_model, threshold=wl.threshold, watchlist_size=wl.size, prevalence=wl.prevalence) for r in reps]
+    summary = summarise(outcomes, duration_s=scenario.time.duration_s, model=ctx.score_model,
+                        threshold=wl.threshold, watchlist_size=wl.size, prevalence=wl.prevalence)
+    summary["run"] = _metadata(ctx, seed, reps_n)
+    summary["crowd"] = {
+        "peak_density_p_m2": _round_band([r.extra["peak_density_p_m2"] for r in reps]),
+    }
+    timings = {"simulate_s": t_sim - t_start, "score_s": time.perf_counter() - t_sim}
+    return RunResult(scenario, ctx, seed, reps, outcomes, summary, tracks if tracks is not None else pd.DataFrame(), timings)
+
+
+def _round_band(values: list[float]) -> dict[str, float]:
+    v = np.asarray(values, dtype=float)
+    return {"mean": float(v.mean()), "max": float(v.max())}
+
+
+def _run_dask(scenario: Scenario, seeds: list[np.random.SeedSequence], workers: int, scheduler: str | None,
+              progress: Callable[[int, int, float], None] | None) -> list[tuple[RepData, pd.DataFrame | None]]:
+    """Replications on Dask: local processes, or a cluster at ``scheduler``."""
+    n = len(seeds)
+    if scheduler:
+        from dask.distributed import Client, as_completed
+
+        with Client(scheduler) as client:
+            futs = [client.submit(_replicate, scenario, s, i == 0, pure=False) for i, s in enumerate(seeds)]
+            done = 0
+            for _ in as_completed(futs):
+                done += 1
+                if progress is not None:
+                    progress(done, n, 0.0)
+            return [f.result() for f in futs]
+    import dask
+    from dask.callbacks import Callback
+
+    class _Progress(Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.done = 0
+
+        def _posttask(self, key: Any, result: Any, dsk: Any, state: Any, worker_id: Any) -> None:
+            self.done += 1
+            if progress is not None:
+                progress(min(self.done, n), n, 0.0)
+
+    tasks = [dask.delayed(_replicate)(scenario, s, i == 0) for i, s in enumerate(seeds)]
+    with _Progress():
+        out = dask.compute(*tasks, scheduler="processes", num_workers=max(1, workers))
+    return list(out)
