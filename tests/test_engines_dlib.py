@@ -7,11 +7,11 @@ the Obama/Biden photos are the face_recognition 1.3.0 test images fetched by ``t
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import IN_CI
 
 from twin.engines.base import Face, FaceEngine, check_threshold
 from twin.engines.dlib_engine import DlibEngine, dlib5_to_kps, upsample_for_ied
@@ -33,7 +33,7 @@ def fr_samples() -> dict[str, list[Path]]:
     """The face_recognition test images; FAIL under CI=true when absent, skip otherwise."""
     if not samples_present():
         msg = f"face_recognition sample images not in {default_samples_dir()}; run `twin samples` first"
-        if os.environ.get("CI", "").lower() == "true":
+        if IN_CI:
             pytest.fail(msg)
         pytest.skip(msg)
     return sample_identities()
