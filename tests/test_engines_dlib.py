@@ -175,3 +175,15 @@ def test_worker_processes_give_identical_embeddings() -> None:
     ser = DlibEngine(upsample=0).embed_batch([img, img], [faces, faces[:2]])
     for a, b in zip(par, ser, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_sample_face_bank_with_the_group_photo(engine: DlibEngine, fr_samples: dict[str, list[Path]]) -> None:
+    from twin.faces.bank import FaceBank
+
+    bank = FaceBank.from_samples(engine)
+    assert {f"t1_person_{i}" for i in range(6)} <= set(bank.identities)
+    assert bank.has_distinct_probe("barack_obama") and not bank.has_distinct_probe("joe_biden")
+    assert bank.enrolment_image("barack_obama").path == fr_samples["barack_obama"][0]
+    src = bank.enrolment_image("t1_person_0")
+    face = bank.face(src, engine)
+    assert face.box[0] == min(bank.face(bank.enrolment_image(f"t1_person_{i}"), engine).box[0] for i in range(6))
