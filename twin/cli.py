@@ -134,12 +134,12 @@ def sites(maps_dir: Path = typer.Argument(Path("maps"), help="folder of site Geo
     if not files:
         raise fail(f"no *.geojson site maps in {maps_dir}; give the maps folder")
     t = Table(header_style="bold")
-    for col in ("file", "site", "area m²", "routes", "vans", "signs", "passers-by/day", "geometry"):
-        t.add_column(col)
+    for col in ("site", "area m²", "routes", "vans", "signs", "people/day", "geometry"):
+        t.add_column(col, no_wrap=col != "site")
     for f in files:
         s = load_site(f)
-        t.add_row(f.name, s.name, f"{s.area_m2:,.0f}", str(len(s.routes)), str(len(s.vans)), str(len(s.signage)),
-                  f"{s.daily_passers_by:,.0f}", "approximate" if s.approximate else "OpenStreetMap")
+        t.add_row(f"{s.name}\n[dim]{f}[/]", f"{s.area_m2:,.0f}", str(len(s.routes)), str(len(s.vans)), str(len(s.signage)),
+                  f"{s.daily_passers_by:,.0f}", "approx." if s.approximate else "OSM")
     console.print(t)
 
 

@@ -61,7 +61,7 @@ def weidmann_factor(density_p_m2: float | np.ndarray) -> np.ndarray:
     """Share of free walking speed kept at a pedestrian density (Weidmann 1993).
 
     >>> round(float(weidmann_factor(0.0)), 3), round(float(weidmann_factor(1.0)), 3), float(weidmann_factor(6.0))
-    (1.0, 0.791, 0.0)
+    (1.0, 0.79, 0.0)
     """
     rho = np.asarray(density_p_m2, dtype=float)
     with np.errstate(divide="ignore", over="ignore"):

@@ -40,7 +40,7 @@ def _fmt(x: float | None, key: str) -> str:
         return f"{x:.3f}"
     if abs(x) >= 100:
         return f"{x:,.0f}"
-    return f"{x:,.1f}" if x != int(x) else f"{int(x):,}"
+    return f"{x:.1f}"
 
 
 def fmt_band(band: dict[str, Any], key: str) -> tuple[str, str]:

@@ -120,9 +120,11 @@ class TimeWindow(_Strict):
     start: str = Field(default="12:00", description="local clock time HH:MM at which the window starts")
     duration_s: float = Field(default=3600.0, description="length of the window in seconds (> 0, <= 7 days)")
 
-    @field_validator("start")
+    @field_validator("start", mode="before")
     @classmethod
-    def _hhmm(cls, v: str) -> str:
+    def _hhmm(cls, v: Any) -> str:
+        if isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 24 * 60:
+            v = f"{v // 60}:{v % 60:02d}"  # YAML 1.1 reads an unquoted 10:00 as the sexagesimal 600
         m = re.fullmatch(r"(\d{1,2}):(\d{2})", str(v).strip())
         if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
             raise ValueError(f"start {v!r} is not a clock time; write it as HH:MM, e.g. '12:00'")
