@@ -59,7 +59,7 @@ def window_slices(start_s: float, duration_s: float) -> list[tuple[float, float,
         clock = (start_s + t) % 86400
         hour = int(clock // 3600)
         to_hour_end = 3600 - (clock - hour * 3600)
-        end = min(duration_s, t + to_hour_end)
+        end = float(min(duration_s, t + to_hour_end))
         out.append((t, end, hour))
         t = end
     return out
