@@ -187,3 +187,15 @@ def test_sample_face_bank_with_the_group_photo(engine: DlibEngine, fr_samples: d
     src = bank.enrolment_image("t1_person_0")
     face = bank.face(src, engine)
     assert face.box[0] == min(bank.face(bank.enrolment_image(f"t1_person_{i}"), engine).box[0] for i in range(6))
+
+
+def test_detect_from_threads_equals_serial(engine: DlibEngine) -> None:
+    """A shared dlib HOG detector corrupts the heap under threads; the engine keeps one per thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    imgs = [load_image(packaged_samples()["t1"]), load_image(packaged_samples()["astronaut"])] * 2
+    serial = [[(f.box, f.kps.tobytes()) for f in engine.detect(i)] for i in imgs]
+    with ThreadPoolExecutor(2) as pool:
+        for _ in range(2):
+            threaded = [[(f.box, f.kps.tobytes()) for f in fs] for fs in pool.map(engine.detect, imgs)]
+            assert threaded == serial

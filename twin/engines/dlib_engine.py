@@ -297,6 +297,27 @@ class DlibEngine:
         self._models = _load_models(self._folder)
         self._workers: list[Connection] = []
         self._procs: list[Any] = []
+        self._owner = threading.get_ident()
+        self._local = threading.local()
+        self._embed_lock = threading.RLock()
+
+    def _thread_models(self) -> tuple[Any, Any]:
+        """(HOG detector, 5-point predictor) for the calling thread.
+
+        dlib's HOG scanner keeps scratch state in the detector object: two threads sharing one
+        corrupt the heap (measured here: ``free(): corrupted unsorted chunks``). Each thread other
+        than the constructing one gets its own pair on first use (~0.45 s, once per thread).
+        """
+        if threading.get_ident() == self._owner:
+            return self._models.detector, self._models.landmarks
+        pair = getattr(self._local, "pair", None)
+        if pair is None:
+            pair = (
+                self._dlib.get_frontal_face_detector(),
+                self._dlib.shape_predictor(str(self._folder / DLIB_MODEL_FILES["landmarks"])),
+            )
+            self._local.pair = pair
+        return pair
 
     # -- protocol ---------------------------------------------------------------------------------
 
@@ -309,16 +330,18 @@ class DlibEngine:
         Returns:
             list of :class:`Face`: box (x0, y0, x1, y1) in pixels with exclusive ends, kps (5, 2)
             float32 (mouth corners estimated, see :func:`dlib5_to_kps`), det_score = HOG SVM margin.
-            Thread-safe; dlib releases the GIL while scanning.
+            Thread-safe (each thread scans with its own detector, see :meth:`_thread_models`);
+            dlib releases the GIL while scanning, so frames can be detected in parallel threads.
 
         Raises:
             ImageError: the array is not (H, W, 3) uint8.
         """
         img = check_rgb(image)
-        rects, scores, _ = self._models.detector.run(img, self.upsample, self.det_adjust)
+        detector, landmarks = self._thread_models()
+        rects, scores, _ = detector.run(img, self.upsample, self.det_adjust)
         faces = []
         for rect, score in zip(rects, scores, strict=True):
-            shape = self._models.landmarks(img, rect)
+            shape = landmarks(img, rect)
             pts = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
             box = (float(rect.left()), float(rect.top()), float(rect.right() + 1), float(rect.bottom() + 1))
             faces.append(Face(box=box, kps=dlib5_to_kps(pts), det_score=float(score)))
@@ -350,9 +373,10 @@ class DlibEngine:
         img = check_rgb(image)
         if not faces:
             return []
+        landmarks = self._thread_models()[1]
         shapes = self._dlib.full_object_detections()
         for f in faces:
-            shapes.append(self._models.landmarks(img, _rect(self._dlib, f.box)))
+            shapes.append(landmarks(img, _rect(self._dlib, f.box)))
         return list(self._dlib.get_face_chips(img, shapes, size=CHIP_SIZE_PX, padding=CHIP_PADDING))
 
     def embed_batch(self, images: Sequence[np.ndarray], faces: Sequence[Sequence[Face]]) -> list[np.ndarray]:
@@ -385,6 +409,10 @@ class DlibEngine:
         return out
 
     def _embed_chips(self, chips: list[np.ndarray]) -> np.ndarray:
+        with self._embed_lock:  # one ResNet and one set of worker pipes per engine
+            return self._embed_chips_locked(chips)
+
+    def _embed_chips_locked(self, chips: list[np.ndarray]) -> np.ndarray:
         if self.embed_workers == 1 or len(chips) < MIN_FACES_FOR_WORKERS:
             return _descriptors(self._models.resnet, chips)
         parts = np.array_split(np.arange(len(chips)), self.embed_workers)
@@ -426,6 +454,10 @@ class DlibEngine:
 
     def close(self) -> None:
         """Stop the worker processes, if any. The engine stays usable (they restart on demand)."""
+        with self._embed_lock:
+            self._close_workers()
+
+    def _close_workers(self) -> None:
         for conn in self._workers:
             try:
                 conn.send(None)
