@@ -650,6 +650,7 @@ class Watchlist:
             import faiss
         except ImportError as exc:  # pragma: no cover - faiss-cpu is a dependency
             raise WatchlistError(f"ANN search needs faiss ({exc}); install faiss-cpu or search with exact=True") from exc
+        index: Any
         if self.ann == "hnsw":
             index = faiss.IndexHNSWFlat(self.dim, 32, faiss.METRIC_INNER_PRODUCT)
             index.hnsw.efConstruction = 80

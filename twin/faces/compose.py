@@ -88,7 +88,7 @@ def street_background(size: tuple[int, int] = FRAME_SIZE, *, rng: np.random.Gene
     brick = _brick_texture()
     if brick is not None and bottom > top:
         band = cv2.resize(brick, (w, bottom - top), interpolation=cv2.INTER_LINEAR).astype(np.float32)
-        band = cv2.GaussianBlur(band, (0, 0), 3.0)
+        band = np.asarray(cv2.GaussianBlur(band, (0, 0), 3.0), np.float32)
         tint = np.array([150, 95, 80], np.float32) / 128.0
         img[top:bottom] = 0.35 * img[top:bottom] + 0.65 * band[..., None] * tint
     img += rng.normal(0.0, 3.0, size=img.shape).astype(np.float32)

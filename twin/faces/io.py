@@ -223,7 +223,7 @@ def _decode_pil(data: bytes, name: str, max_pixels: int) -> np.ndarray:
             im = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as exc:
         raise ImageError(
-            f"image {name} declares more than {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} MP, above the "
+            f"image {name} declares more than {2 * (Image.MAX_IMAGE_PIXELS or 0) / 1e6:.0f} MP, above the "
             f"{max_pixels / 1e6:.0f} MP limit; downscale it first"
         ) from exc
     except UnidentifiedImageError as exc:
@@ -237,8 +237,7 @@ def _decode_pil(data: bytes, name: str, max_pixels: int) -> np.ndarray:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             im.load()
-            im = ImageOps.exif_transpose(im)
-            return _pil_to_rgb(im)
+            return _pil_to_rgb(ImageOps.exif_transpose(im))
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         raise ImageError(
             f"image file {name} is corrupt or truncated ({exc}); re-copy or re-export it"

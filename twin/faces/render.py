@@ -226,7 +226,9 @@ def render_probe(
     work = patch.astype(np.float32)
     # 3. motion blur
     if blur_px > 1e-3:
-        work = cv2.filter2D(work, -1, _motion_kernel(max(blur_px, 1.0)), borderType=cv2.BORDER_REFLECT)
+        work = np.asarray(
+            cv2.filter2D(work, -1, _motion_kernel(max(blur_px, 1.0)), borderType=cv2.BORDER_REFLECT), np.float32
+        )
     # 4. light, 5. noise
     if light != 1.0:
         work *= light
@@ -238,7 +240,10 @@ def render_probe(
         ok, enc = cv2.imencode(".jpg", cv2.cvtColor(out, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)])
         if not ok:  # pragma: no cover - OpenCV's JPEG encoder does not fail on uint8 RGB
             raise ImageError("JPEG encoding of the rendered probe failed")
-        out = cv2.cvtColor(cv2.imdecode(enc, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+        decoded = cv2.imdecode(enc, cv2.IMREAD_COLOR)
+        if decoded is None:  # pragma: no cover - a buffer OpenCV just encoded always decodes
+            raise ImageError("JPEG decoding of the rendered probe failed")
+        out = np.asarray(cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB), np.uint8)
 
     bx0, by0 = corners.min(axis=0)
     bx1, by1 = corners.max(axis=0)
