@@ -45,7 +45,47 @@ from scipy.special import ndtr, ndtri
 
 from twin.errors import CalibrationError, EngineError
 
-__all__ = ["ScoreModel", "default_score_model", "fit_nonmated_tail", "load_score_model"]
+__all__ = ["NPL_GROUPS", "GroupEffect", "ScoreModel", "default_score_model", "fit_nonmated_tail", "load_score_model"]
+
+
+@dataclass(frozen=True)
+class GroupEffect:
+    """How one demographic group's scores differ from the population's (see :mod:`twin.equitability`).
+
+    Attributes:
+        name: group name as used in the scenario's ``population``.
+        fmr_ratio: R_g, the false-match multiplier well below ``centre`` (1: none).
+        centre: t_c, threshold at which the multiplier is half gone, score units.
+        width: w, how quickly it fades, score units (> 0).
+        mated_shift: added to the group's mated scores, score units.
+    """
+
+    name: str
+    fmr_ratio: float = 1.0
+    centre: float = 0.585
+    width: float = 0.004
+    mated_shift: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not (self.fmr_ratio > 0 and self.width > 0):
+            raise CalibrationError(f"group {self.name}: fmr_ratio {self.fmr_ratio} and width {self.width} must be > 0")
+
+    def multiplier(self, threshold: Any) -> np.ndarray:
+        """r_g(t) = 1 + (R_g - 1) / (1 + exp((t - t_c) / w)) for threshold(s) t."""
+        t = np.asarray(threshold, dtype=float)
+        with np.errstate(over="ignore"):
+            return 1.0 + (self.fmr_ratio - 1.0) / (1.0 + np.exp((t - self.centre) / self.width))
+
+
+#: NPL 2023 pattern (an assumption encoding its finding for NeoFace V4): a significant imbalance
+#: at thresholds 0.56-0.58, more Black subjects falsely matched, and none significant at >= 0.6;
+#: no significant TPIR difference by group at 0.6 (no mated shift). See twin/equitability.py.
+NPL_GROUPS: tuple[GroupEffect, ...] = (
+    GroupEffect("white"),
+    GroupEffect("asian"),
+    GroupEffect("black", fmr_ratio=3.0),
+    GroupEffect("mixed_or_other"),
+)
 
 
 @dataclass(frozen=True)
@@ -76,6 +116,8 @@ class ScoreModel:
     tail_u: float = 0.54
     tail_xi: float = 0.05
     tail_beta: float = 0.006786072527
+    # demographic groups (twin.equitability); the population figures above stay the calibrated ones
+    groups: tuple[GroupEffect, ...] = NPL_GROUPS
 
     def __post_init__(self) -> None:
         for f in ("mated_sd", "nonmated_sd", "tail_beta", "ied_ref_px"):
@@ -184,6 +226,7 @@ class ScoreModel:
         """A JSON-ready dict of every parameter."""
         d = asdict(self)
         d["score_range"] = list(self.score_range)
+        d["groups"] = [asdict(g) for g in self.groups]
         return d
 
     def save(self, path: Path | str) -> Path:
@@ -224,6 +267,8 @@ def load_score_model(path: Path | str) -> ScoreModel:
     if "score_range" in doc:
         doc["score_range"] = tuple(doc["score_range"])
     try:
+        if "groups" in doc:
+            doc["groups"] = tuple(GroupEffect(**g) for g in doc["groups"])
         return ScoreModel(**doc)
     except (TypeError, CalibrationError) as exc:
         raise EngineError(f"score model {path}: {exc}") from exc
