@@ -31,7 +31,9 @@ from pydantic import (
     model_validator,
 )
 
+from twin.equitability import LONDON_2021_SHARES
 from twin.errors import ScenarioError
+from twin.governance import Governance, check_population
 
 __all__ = [
     "LONDON_HIGH_STREET_PROFILE_PCT",
@@ -332,8 +334,19 @@ class Scenario(_Strict):
     capture: CaptureGate = Field(default_factory=CaptureGate)
     watchlist: WatchlistSpec = Field(default_factory=WatchlistSpec)
     engine: EngineSpec = Field(default_factory=EngineSpec)
+    population: dict[str, float] = Field(
+        default_factory=lambda: dict(LONDON_2021_SHARES),
+        description="share of passers-by per demographic group for the equitability analysis "
+        "(default: London, census 2021, ONS TS021)",
+    )
+    governance: Governance | None = Field(default=None, description="required for a deployment record")
     seed: int = Field(default=0, ge=0)
     replications: int = Field(default=10, ge=1, le=10_000)
+
+    @field_validator("population")
+    @classmethod
+    def _shares(cls, v: dict[str, float]) -> dict[str, float]:
+        return check_population(v)
 
     @field_validator("cameras")
     @classmethod

@@ -1,0 +1,132 @@
+"""The scenario's governance block: what a deployment record must answer, validated.
+
+The fields follow what the courts and the regulator ask of an LFR deployment:
+
+* Bridges v Chief Constable of South Wales Police [2020] EWCA Civ 1058 — who goes on the
+  watchlist and where it is deployed must not be left to officers' discretion; the DPIA must be
+  adequate; the public sector equality duty needs reasonable steps to check the software for bias;
+* College of Policing APP on LFR (2022) — an authorising officer, a watchlist specific to the
+  operation built from the intelligence case in five categories, image provenance, start and end
+  times, advance public notice, a trained officer reviewing every alert;
+* ICO opinions 2019/01 and 2021 — DPIA and appropriate policy document before deployment, strict
+  necessity, less intrusive means ruled out, decisions documented.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = ["APP_CATEGORIES", "Governance", "PolicyLimits", "RetentionPolicy", "WatchlistCategory"]
+
+#: The five watchlist categories of the College of Policing APP on LFR (2022).
+APP_CATEGORIES: dict[str, str] = {
+    "wanted": "wanted by the police or the courts",
+    "suspect": "suspected of an offence",
+    "missing": "missing people",
+    "vulnerable": "vulnerable people, at risk of harm",
+    "risk_of_harm": "people posing a risk of harm to themselves or others",
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys(cls, data: object) -> object:
+        if isinstance(data, dict):
+            unknown = [k for k in data if k not in cls.model_fields]
+            if unknown:
+                raise ValueError(f"unknown key {', '.join(map(repr, unknown))}; valid keys here: {', '.join(cls.model_fields)}")
+        return data
+
+
+class WatchlistCategory(_Strict):
+    """One APP category of the watchlist: how many entries and where their images come from."""
+
+    category: Literal["wanted", "suspect", "missing", "vulnerable", "risk_of_harm"]
+    count: int = Field(ge=0)
+    image_source: str = Field(min_length=1, description="where the images come from, e.g. custody images (PND)")
+    justification: str = Field(default="", description="why people in this category are on this watchlist")
+
+
+class PolicyLimits(_Strict):
+    """The force's own limits; a record lists every breach first.
+
+    ``max_false_alert_rate_per_face`` example: South Wales Police's SOP, false alert rate below
+    1 in 1,000 faces (Bridges CA judgment para 128); ``max_watchlist_size`` there: 2,000 images.
+    """
+
+    max_watchlist_size: int | None = Field(default=None, ge=1)
+    max_false_alert_rate_per_face: float | None = Field(default=None, gt=0, le=1)
+    max_false_alerts_per_deployment: float | None = Field(default=None, ge=0)
+    min_threshold: float | None = Field(default=None, description="lowest threshold the force allows")
+
+
+class RetentionPolicy(_Strict):
+    """What is kept and for how long."""
+
+    non_match: Literal["immediate"] = Field(
+        default="immediate", description="non-matched faces are deleted at once (the only allowed value)"
+    )
+    alert_days: float = Field(default=31, ge=0, le=366, description="days alert images and records are kept")
+    watchlist: Literal["destroy_at_end", "keep"] = "destroy_at_end"
+
+
+class Governance(_Strict):
+    """Governance of one deployment; required for a deployment record."""
+
+    operation: str = Field(min_length=1, description="operation name or reference")
+    purpose: str = Field(min_length=1, description="the policing purpose and why LFR is necessary")
+    intelligence_case: str = Field(min_length=1, description="why here, why now: the intelligence behind site and time")
+    less_intrusive_means: str = Field(min_length=1, description="what less intrusive means were considered and why ruled out")
+    authorising_officer_role: str = Field(min_length=1, description="rank/role of the authorising officer (not a name)")
+    start: dt.datetime = Field(description="authorised start, ISO 8601")
+    end: dt.datetime = Field(description="authorised end, ISO 8601")
+    watchlist_composition: list[WatchlistCategory] = Field(min_length=1)
+    watchlist_built: str = Field(default="", description="when the watchlist was built and reviewed (APP: <= 24 h before)")
+    policy: PolicyLimits = Field(default_factory=PolicyLimits)
+    signage_plan: str = Field(min_length=1)
+    advance_notice: str = Field(default="", description="how the public was told in advance (APP), or why not")
+    dpia_reference: str = Field(min_length=1, description="reference of the DPIA (ICO 2019/01: before deployment)")
+    policy_document_reference: str = Field(default="", description="appropriate policy document reference")
+    retention: RetentionPolicy = Field(default_factory=RetentionPolicy)
+
+    @model_validator(mode="after")
+    def _end_after_start(self) -> Governance:
+        if self.end <= self.start:
+            raise ValueError(f"governance.end {self.end} must be after governance.start {self.start}")
+        return self
+
+    @field_validator("watchlist_composition")
+    @classmethod
+    def _one_row_per_category(cls, v: list[WatchlistCategory]) -> list[WatchlistCategory]:
+        cats = [c.category for c in v]
+        dup = sorted({c for c in cats if cats.count(c) > 1})
+        if dup:
+            raise ValueError(f"each APP category once, repeated: {dup}")
+        return v
+
+    @property
+    def watchlist_total(self) -> int:
+        """Entries over all categories."""
+        return sum(c.count for c in self.watchlist_composition)
+
+    @property
+    def authorised_hours(self) -> float:
+        """Authorised duration, hours."""
+        return (self.end - self.start).total_seconds() / 3600
+
+
+def check_population(shares: dict[str, float]) -> dict[str, float]:
+    """Validate population shares by group (>= 0, finite, sum > 0)."""
+    bad = {k: v for k, v in shares.items() if not (v >= 0 and math.isfinite(v))}
+    if bad:
+        raise ValueError(f"population shares must be finite and >= 0, got {bad}")
+    if shares and sum(shares.values()) <= 0:
+        raise ValueError("population shares sum to 0")
+    return shares
