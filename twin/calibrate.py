@@ -9,13 +9,10 @@ of best capture unchanged, so no re-simulation is needed.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
-import numpy as np
-
 from twin.errors import CalibrationError
-from twin.metrics import score_replication
+from twin.metrics import pooled_tpir
 from twin.simulation import RunResult
 
 __all__ = ["fit_mated_mean", "per_pass_tpir"]
@@ -33,16 +30,11 @@ def per_pass_tpir(result: RunResult, *, mated_shift: float = 0.0, threshold: flo
         true alerts / passes through the zone, pooled over replications.
     """
     t = result.scenario.watchlist.threshold if threshold is None else threshold
-    hits = passes = 0
-    for rep in result.reps:
-        shifted = dataclasses.replace(rep, track_mated_mean=rep.track_mated_mean + np.float32(mated_shift))
-        out = score_replication(shifted, result.context.score_model, threshold=t,
-                                watchlist_size=result.scenario.watchlist.size, prevalence=1.0)
-        hits += out.totals["true_alerts"]
-        passes += out.totals["watchlisted_in_zone"]
+    tpir, passes = pooled_tpir(result.reps, result.context.score_model, threshold=t,
+                               watchlist_size=result.scenario.watchlist.size, mated_shift=mated_shift)
     if passes == 0:
         raise CalibrationError("no pass through any camera's recognition zone: cannot fit TPIR; check the cameras")
-    return hits / passes
+    return tpir
 
 
 def fit_mated_mean(result: RunResult, *, target_tpir: float = 0.89, tol: float = 1e-4) -> dict[str, Any]:
@@ -75,14 +67,11 @@ def fit_mated_mean(result: RunResult, *, target_tpir: float = 0.89, tol: float =
         else:
             hi = mid
     shift = (lo + hi) / 2
-    passes = sum(
-        score_replication(r, result.context.score_model, threshold=result.scenario.watchlist.threshold,
-                          watchlist_size=result.scenario.watchlist.size, prevalence=1.0).totals["watchlisted_in_zone"]
-        for r in result.reps
-    )
+    tpir, passes = pooled_tpir(result.reps, result.context.score_model, threshold=result.scenario.watchlist.threshold,
+                               watchlist_size=result.scenario.watchlist.size, mated_shift=shift)
     return {
         "mated_mean_max": result.context.score_model.mated_mean_max + shift,
-        "tpir": per_pass_tpir(result, mated_shift=shift),
+        "tpir": tpir,
         "passes": passes,
         "ceiling": ceiling,
     }

@@ -111,3 +111,30 @@ def equitability_table(model: ScoreModel, shares: dict[str, float], *, threshold
             "tpir": float(tpir_for_shift(g.mated_shift)), "fmr_ratio_param": g.fmr_ratio, "mated_shift": g.mated_shift,
         })
     return rows
+
+
+def equitability_summary(model: ScoreModel, shares: dict[str, float], reps: list[Any], *, threshold: float,
+                         watchlist_size: int) -> dict[str, Any]:
+    """The run summary's equitability section: per-group rates at the threshold, ratio, sweep.
+
+    FPIR per group is analytic (this module); TPIR per group is the run's pooled per-pass TPIR
+    with the group's mated shift (:func:`twin.metrics.pooled_tpir`), computed once per distinct shift.
+    """
+    from twin.metrics import pooled_tpir
+
+    cache: dict[float, float] = {}
+
+    def tpir(shift: float) -> float:
+        if shift not in cache:
+            cache[shift] = pooled_tpir(reps, model, threshold=threshold, watchlist_size=watchlist_size, mated_shift=shift)[0]
+        return cache[shift]
+
+    rows = equitability_table(model, shares, threshold=threshold, watchlist_size=watchlist_size, tpir_for_shift=tpir)
+    return {
+        "basis": "FPIR per group analytic from the ScoreModel (population average held at the calibrated FPIR); "
+                 "TPIR per pass pooled over replications",
+        "threshold": threshold,
+        "groups": rows,
+        "fpir_ratio": float(fpir_ratio(model, shares, threshold, watchlist_size)),
+        "sweep": threshold_sweep(model, shares, watchlist_size),
+    }

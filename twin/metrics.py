@@ -25,6 +25,7 @@ normal draws of every person and track, so it needs no new crowd simulation and 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,7 @@ __all__ = [
     "RATE_METRICS",
     "Outcome",
     "RepData",
+    "pooled_tpir",
     "score_replication",
     "summarise",
 ]
@@ -260,3 +262,25 @@ def summarise(outcomes: list[Outcome], *, duration_s: float, model: ScoreModel, 
             "fpir_definition": "1 - (1 - FMR(t))^N per face scanned (ISO/IEC 19795-1, 1:N)",
         },
     }
+
+
+def pooled_tpir(reps: list[RepData], model: ScoreModel, *, threshold: float, watchlist_size: int,
+                mated_shift: float = 0.0) -> tuple[float, int]:
+    """Per-pass TPIR pooled over replications with everyone on the watchlist.
+
+    Every pass through the zone then counts as a mated pass, so the estimate rests on all the
+    simulated passes rather than the few watchlisted ones. ``mated_shift`` is added to every mated
+    mean score (a group's shift, or a change of ``mated_mean_max``); it leaves the choice of best
+    capture unchanged, so no re-simulation is needed.
+
+    Returns:
+        (TPIR, passes through the zone); TPIR is NaN without passes.
+    """
+    hits = passes = 0
+    for rep in reps:
+        shifted = rep if mated_shift == 0 else dataclasses.replace(
+            rep, track_mated_mean=rep.track_mated_mean + np.float32(mated_shift))
+        out = score_replication(shifted, model, threshold=threshold, watchlist_size=watchlist_size, prevalence=1.0)
+        hits += out.totals["true_alerts"]
+        passes += out.totals["watchlisted_in_zone"]
+    return (hits / passes if passes else float("nan")), passes

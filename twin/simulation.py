@@ -25,6 +25,7 @@ from twin.capture import TRACK_FIELDS, ViewTable, build_view_tables, reduce_trac
 from twin.crowd import simulate_crowd
 from twin.engines.base import check_threshold
 from twin.engines.statistical import ScoreModel, default_score_model, load_score_model
+from twin.equitability import equitability_summary
 from twin.errors import CameraGeometryError, EngineError, ScenarioError
 from twin.metrics import Outcome, RepData, score_replication, summarise
 from twin.rng import Streams, replication_seeds
@@ -219,6 +220,8 @@ class RunResult:
         outs = [score_replication(r, self.context.score_model, threshold=t, watchlist_size=n, prevalence=p) for r in self.reps]
         summ = summarise(outs, duration_s=self.scenario.time.duration_s, model=self.context.score_model,
                          threshold=t, watchlist_size=n, prevalence=p)
+        summ["equitability"] = equitability_summary(self.context.score_model, self.scenario.population, self.reps,
+                                                    threshold=t, watchlist_size=n)
         return outs, summ
 
 
@@ -297,6 +300,8 @@ def run(
     outcomes = [score_replication(r, ctx.score_model, threshold=wl.threshold, watchlist_size=wl.size, prevalence=wl.prevalence) for r in reps]
     summary = summarise(outcomes, duration_s=scenario.time.duration_s, model=ctx.score_model,
                         threshold=wl.threshold, watchlist_size=wl.size, prevalence=wl.prevalence)
+    summary["equitability"] = equitability_summary(ctx.score_model, scenario.population, reps,
+                                                   threshold=wl.threshold, watchlist_size=wl.size)
     summary["run"] = _metadata(ctx, seed, reps_n)
     summary["crowd"] = {
         "peak_density_p_m2": _round_band([r.extra["peak_density_p_m2"] for r in reps]),
