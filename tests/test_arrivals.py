@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import tiny_scenario_doc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import poisson
 
+from conftest import tiny_scenario_doc
 from twin.arrivals import expected_arrivals, hourly_rates, nhpp_arrivals, window_slices
 from twin.scenario import LONDON_HIGH_STREET_PROFILE_PCT, parse_scenario
 

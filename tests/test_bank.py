@@ -7,9 +7,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from fixtures_engines import FakeEngine, paint_faces
 from PIL import Image
 
+from fixtures_engines import FakeEngine, paint_faces
 from twin.errors import ImageError, WatchlistError
 from twin.faces.bank import FaceBank
 

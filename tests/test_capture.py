@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 import shapely
-from conftest import X0, Y0
 
+from conftest import X0, Y0
 from twin.camera import Camera, compute_face_geometry
 from twin.capture import STATION_M, WalkerBatch, build_view_tables, lane_offsets, reduce_tracks
 from twin.engines.statistical import ScoreModel
@@ -85,7 +85,7 @@ def test_backs_of_heads_are_never_usable(setup) -> None:
 
 
 def test_occlusion_rises_with_density(setup) -> None:
-    site, cam, gate, tables = setup
+    _, cam, gate, tables = setup
     table = next(t for t in tables if t.route == 0)
     n = 4000
     def run(density: float) -> float:
@@ -100,7 +100,7 @@ def test_occlusion_rises_with_density(setup) -> None:
 
 
 def test_table_stations_cover_the_view(setup) -> None:
-    _, cam, _, tables = setup
+    *_, tables = setup
     t = next(t for t in tables if t.route == 0)
     assert t.s_out - t.s_in > 5.0
     assert t.in_view.shape[1] * STATION_M == pytest.approx(t.s_out - t.s_in + STATION_M, abs=2 * STATION_M)

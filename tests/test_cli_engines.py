@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fixtures_engines import make_tiny_pack
 from typer.testing import CliRunner
 
+from fixtures_engines import make_tiny_pack
 from twin.cli_engines import app, models_check, models_list
 
 runner = CliRunner()

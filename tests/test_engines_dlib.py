@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import IN_CI
 
+from conftest import IN_CI
 from twin.engines.base import Face, FaceEngine, check_threshold
 from twin.engines.dlib_engine import DlibEngine, dlib5_to_kps, upsample_for_ied
 from twin.errors import EngineError, ImageError

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fixtures_engines import build_tiny_detector, build_tiny_recognizer, make_tiny_pack, white_squares
 
+from fixtures_engines import build_tiny_detector, build_tiny_recognizer, make_tiny_pack, white_squares
 from twin.engines.base import FaceEngine
 from twin.engines.insightface_engine import (
     DEFAULT_THRESHOLD,

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from twin.engines.statistical import GroupEffect, ScoreModel
-from twin.equitability import LONDON_2021_SHARES, equitability_table, fpir_ratio, group_fmr, group_fpir, threshold_sweep
+from twin.equitability import (
+    LONDON_2021_SHARES,
+    equitability_table,
+    fpir_ratio,
+    group_fmr,
+    group_fpir,
+    threshold_sweep,
+)
 
 
 def test_npl_pattern_differential_below_060_none_above() -> None:
@@ -45,7 +52,7 @@ def test_multiplier_by_hand() -> None:
 def test_sweep_and_table_shapes() -> None:
     m = ScoreModel()
     s = threshold_sweep(m, LONDON_2021_SHARES, 10_000)
-    assert len(s["thresholds"]) == 41 and set(s["fpir"]) == set(LONDON_2021_SHARES)
+    assert len(s["thresholds"]) == 37 and set(s["fpir"]) == set(LONDON_2021_SHARES)
     rows = equitability_table(m, LONDON_2021_SHARES, threshold=0.6, watchlist_size=10_000, tpir_for_shift=lambda d: 0.89 + d)
     assert [r["group"] for r in rows] == list(LONDON_2021_SHARES)
     assert all(r["tpir"] == pytest.approx(0.89) for r in rows)  # no mated shift by default (NPL: none at 0.6)

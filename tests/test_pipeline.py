@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fixtures_engines import FakeEngine, paint_faces
 
+from fixtures_engines import FakeEngine, paint_faces
 from twin.engines.base import Face
 from twin.errors import EngineError, ImageError, WatchlistError
 from twin.pipeline import Alert, FrameInput, QualityGate, RecognitionPipeline, estimate_yaw_deg

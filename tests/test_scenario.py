@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import SCENARIOS, tiny_scenario_doc
 
+from conftest import SCENARIOS, tiny_scenario_doc
 from twin.errors import ScenarioError
 from twin.scenario import (
     LONDON_HIGH_STREET_PROFILE_PCT,
@@ -113,7 +113,7 @@ def test_overrides() -> None:
     out = apply_overrides(d, ["watchlist.threshold=0.64", "cameras.0.tilt_deg=12", "time.start=10:00"])
     assert out["watchlist"]["threshold"] == 0.64 and out["cameras"][0]["tilt_deg"] == 12
     assert d["watchlist"]["threshold"] == 0.6  # input untouched
-    with pytest.raises(ScenarioError, match="key.path=value"):
+    with pytest.raises(ScenarioError, match=r"key\.path=value"):
         apply_overrides(d, ["watchlist.threshold"])
     with pytest.raises(ScenarioError, match="list index"):
         apply_overrides(d, ["cameras.5.tilt_deg=1"])

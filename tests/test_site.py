@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import MAPS, square_site_doc
 
+from conftest import MAPS, square_site_doc
 from twin.errors import GeofenceError, MapFileError
 from twin.site import load_site
 

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fixtures_engines import FakeEngine, paint_faces
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image
 
+from fixtures_engines import FakeEngine, paint_faces
 from twin.errors import WatchlistError
 from twin.watchlist import CandidateList, Watchlist, WatchlistEntry, topk_rows
 

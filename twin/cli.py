@@ -143,6 +143,64 @@ def sites(maps_dir: Path = typer.Argument(Path("maps"), help="folder of site Geo
     console.print(t)
 
 
+@app.command()
+@handles_errors
+def record(folder: Path = typer.Argument(..., help="a run folder written by `twin run`")) -> None:
+    """Write the deployment record (record.html, record.json) into a run folder; breaches first."""
+    from twin.record import write_record
+
+    jpath, hpath = write_record(folder)
+    rec = __import__("json").loads(jpath.read_text())
+    for b in rec["breaches"]:
+        console.print(f"[bold red]breach:[/] {b['rule']}: {b['value']} (limit {b['limit']}; {b['source']})", soft_wrap=True)
+    if not rec["breaches"]:
+        console.print("[green]no breach[/] of the deployment's own limits")
+    console.print(f"Record written: [bold]{hpath}[/] and {jpath.name}")
+
+
+audit_app = typer.Typer(help="The run folder's tamper-evident audit log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+@handles_errors
+def audit_verify(folder: Path = typer.Argument(..., help="a run folder written by `twin run`")) -> None:
+    """Check the audit log's hash chain; exit 1 and name the entry if it was edited, removed or reordered."""
+    from twin.audit import AUDIT_FILE, verify
+
+    meta_path = folder / "run.json"
+    head = None
+    if meta_path.is_file():
+        h = json.loads(meta_path.read_text()).get("audit_head")
+        head = (h["seq"], h["sha256"]) if h else None
+    r = verify(folder / AUDIT_FILE, expected_head=head)
+    if not r.ok:
+        err_console.print(f"[bold red]audit log FAILS:[/] {r.problem}", soft_wrap=True)
+        raise typer.Exit(1)
+    console.print(f"[green]audit log intact[/]: {r.entries} entries, head {r.head[1]}")
+
+
+@audit_app.command("show")
+@handles_errors
+def audit_show(folder: Path = typer.Argument(..., help="a run folder written by `twin run`"),
+               limit: int = typer.Option(50, help="entries to show")) -> None:
+    """Print the audit log's entries."""
+    from twin.audit import AUDIT_FILE, AuditLog
+    from twin.errors import AuditError
+
+    if not (folder / AUDIT_FILE).is_file():
+        raise AuditError(f"no audit log in {folder}; give a run folder written by `twin run`")
+    t = Table(header_style="bold")
+    for col in ("seq", "time (UTC)", "kind", "detail"):
+        t.add_column(col, overflow="fold")
+    with AuditLog(folder / AUDIT_FILE) as log:
+        for i, e in enumerate(log.entries()):
+            if i >= limit:
+                break
+            t.add_row(str(e.seq), e.t_utc, e.kind, json.dumps(e.detail)[:160])
+    console.print(t)
+
+
 @app.command("fit-npl")
 @handles_errors
 def fit_npl(

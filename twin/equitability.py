@@ -85,7 +85,7 @@ def fpir_ratio(model: ScoreModel, shares: dict[str, float], threshold: Any,
 def threshold_sweep(model: ScoreModel, shares: dict[str, float], watchlist_size: int,
                     thresholds: Sequence[float] | None = None) -> dict[str, Any]:
     """FPIR per group and the highest/lowest ratio over a range of thresholds (for the record's chart)."""
-    t = np.round(np.arange(0.50, 0.7001, 0.005), 3) if thresholds is None else np.asarray(thresholds, dtype=float)
+    t = np.round(np.arange(0.52, 0.7001, 0.005), 3) if thresholds is None else np.asarray(thresholds, dtype=float)
     f = group_fpir(model, shares, t, watchlist_size)
     return {
         "thresholds": t.tolist(),

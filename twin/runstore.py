@@ -14,6 +14,7 @@ Simulated people carry no image or embedding, so nothing here is personal data.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import platform
@@ -27,12 +28,13 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from twin.audit import AUDIT_FILE, AuditLog
 from twin.errors import RunFolderError
 from twin.mapview import build_map, save_map
 from twin.report import render_report
 from twin.simulation import RunResult
 
-__all__ = ["alerts_frame", "hourly_frame", "new_run_name", "write_run"]
+__all__ = ["alerts_frame", "hourly_frame", "log_run", "new_run_name", "write_run"]
 
 
 def _slug(text: str) -> str:
@@ -76,6 +78,46 @@ def hourly_frame(summary: dict[str, Any], start_s: float) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def log_run(result: RunResult, path: Path, summary_sha256: str) -> tuple[int, str]:
+    """Write the run's audit log: start, watchlist enrolment, every alert of the reference
+    replication (replication 0, the deployment the record describes), the hourly deletion
+    batches of non-matched probes, the watchlist's destruction (or keeping), and the end.
+
+    Returns:
+        the log's head (seq, hash) at the end of the run, recorded in ``run.json``.
+    """
+    sc = result.scenario
+    gov = sc.governance
+    meta = result.summary["run"]
+    out0 = result.outcomes[0]
+    cams = [c.id for c in result.context.cameras]
+    simulated = sc.engine.kind == "statistical"
+    items: list[tuple[str, dict[str, Any]]] = [
+        ("run_start", {"scenario": sc.name, "scenario_sha256": meta["scenario_sha256"], "seed": result.seed,
+                       "replications": result.summary["replications"], "engine": meta["engine"]["model_id"],
+                       "site": meta["site"]["name"], "window_start": sc.time.start, "duration_s": sc.time.duration_s,
+                       "cameras": cams, "operation": gov.operation if gov else None}),
+        ("watchlist_enrolled", {"entries": sc.watchlist.size, "simulated": simulated, "threshold": sc.watchlist.threshold,
+                                "composition": {c.category: c.count for c in gov.watchlist_composition} if gov else None}),
+    ]
+    for i in range(len(out0.alert_person)):
+        items.append(("alert", {"replication": 0, "t_s": round(float(out0.alert_t_s[i]), 3),
+                                "camera_id": cams[int(out0.alert_camera[i])], "score": round(float(out0.alert_score[i]), 4),
+                                "true_alert": bool(out0.alert_true[i]), "simulated_person": int(out0.alert_person[i])}))
+    scanned = out0.hourly["faces_scanned"]
+    alerted = out0.hourly["alerts"]
+    for h in range(len(scanned)):
+        items.append(("deletion_batch", {"hour": h, "clock": f"{int((sc.time.start_s // 3600 + h) % 24):02d}:00",
+                                         "probes_deleted": int(scanned[h] - alerted[h]), "what": "non-matched faces, at once",
+                                         "stored": 0}))
+    keep = gov is not None and gov.retention.watchlist == "keep"
+    items.append(("watchlist_kept" if keep else "watchlist_destroyed", {"entries": sc.watchlist.size, "simulated": simulated}))
+    items.append(("run_end", {"summary_sha256": summary_sha256, "alerts": len(out0.alert_person),
+                              "faces_scanned": int(scanned.sum())}))
+    with AuditLog(path) as log:
+        return log.append_many(items)
+
+
 def _scenario_doc(result: RunResult) -> dict[str, Any]:
     doc = result.scenario.model_dump(mode="json", exclude_defaults=False)
     doc["site"]["map"] = "site.geojson"
@@ -117,7 +159,9 @@ def write_run(result: RunResult, out_dir: Path | str, *, name: str | None = None
         shutil.copyfile(sc.site.map, tmp / "site.geojson")
         scenario_yaml = yaml.safe_dump(_scenario_doc(result), sort_keys=False, allow_unicode=True)
         (tmp / "scenario.yaml").write_text(scenario_yaml, encoding="utf-8")
-        (tmp / "summary.json").write_text(json.dumps(result.summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        summary_text = json.dumps(result.summary, indent=2, sort_keys=True) + "\n"
+        (tmp / "summary.json").write_text(summary_text, encoding="utf-8")
+        head = log_run(result, tmp / AUDIT_FILE, hashlib.sha256(summary_text.encode()).hexdigest())
         import importlib.metadata as md
 
         versions = {}
@@ -132,8 +176,9 @@ def write_run(result: RunResult, out_dir: Path | str, *, name: str | None = None
             "python": platform.python_version(),
             "packages": versions,
             "files": ["scenario.yaml", "site.geojson", "summary.json", "events.parquet", "alerts.parquet",
-                      "hourly.csv", "report.html"] + (["map.html"] if with_map else []),
+                      "hourly.csv", "report.html", AUDIT_FILE] + (["map.html"] if with_map else []),
             "reproduce": f"twin run scenario.yaml --seed {result.seed} --replications {result.summary['replications']}",
+            "audit_head": {"seq": head[0], "sha256": head[1]},
         }
         (tmp / "run.json").write_text(json.dumps(run_meta, indent=2) + "\n", encoding="utf-8")
         events = result.tracks.copy()
@@ -152,6 +197,13 @@ def write_run(result: RunResult, out_dir: Path | str, *, name: str | None = None
         final = out_dir / base
         k = 2
         while final.exists():
+            final = out_dir / f"{base}-{k}"
+            k += 1
+        if sc.governance is not None:
+            from twin.record import write_record
+
+            write_record(tmp, folder_name=final.name)
+        while final.exists():  # taken meanwhile by another process
             final = out_dir / f"{base}-{k}"
             k += 1
         os.rename(tmp, final)

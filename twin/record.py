@@ -1,0 +1,365 @@
+"""The deployment record: what a data protection officer files for one planned LFR deployment.
+
+Built from a run folder (its scenario copy, summary, audit log), never from live state, so the
+record says exactly what the run found. It answers the governance points of
+``shared/reference/public_figures.md``: who is on the watchlist and why, where and why there,
+the expected error rates against the force's own limits, bias checks, signage, what is deleted
+and when. Every breach of the scenario's own limits is listed first.
+
+``twin record RUN_FOLDER`` adds ``record.json`` and ``record.html`` to the folder (results stay
+untouched; a second record gets ``record-2.*``) and appends a ``record_written`` audit entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from twin._version import __version__
+from twin.audit import AUDIT_FILE, AuditLog, verify
+from twin.errors import RunFolderError, ScenarioError
+from twin.governance import APP_CATEGORIES
+from twin.scenario import load_scenario
+from twin.signage import signage_coverage
+
+__all__ = ["EQUITY_RATIO_LIMIT", "build_record", "render_record_html", "write_record"]
+
+#: Highest/lowest group FPIR ratio above which the record flags a demographic differential
+#: (the issue's encoding of NPL 2023's "no significant imbalance at >= 0.6").
+EQUITY_RATIO_LIMIT = 1.25
+
+
+def _band(summary: dict[str, Any], section: str, key: str) -> dict[str, Any]:
+    return summary.get(section, {}).get(key, {}) or {}
+
+
+def _breach(rule: str, value: Any, limit: Any, source: str, fix: str) -> dict[str, Any]:
+    return {"rule": rule, "value": value, "limit": limit, "source": source, "fix": fix}
+
+
+def build_record(folder: Path | str, *, folder_name: str | None = None) -> dict[str, Any]:
+    """The deployment record of a run folder, as a JSON-ready dict.
+
+    Args:
+        folder: the run folder.
+        folder_name: the name to print for it (default its own; ``twin run`` builds the record
+            in a temporary folder before renaming it).
+
+    Raises:
+        RunFolderError: not a run folder.
+        ScenarioError: the scenario has no governance block (the record needs one).
+    """
+    folder = Path(folder)
+    for name in ("scenario.yaml", "summary.json", "run.json"):
+        if not (folder / name).is_file():
+            raise RunFolderError(f"{folder} is not a run folder (no {name}); give a folder written by `twin run`")
+    sc = load_scenario(folder / "scenario.yaml")
+    gov = sc.governance
+    if gov is None:
+        raise ScenarioError(
+            f"{folder / 'scenario.yaml'} has no governance block; a deployment record needs one "
+            "(purpose, intelligence case, authorising officer role, watchlist composition, ...: see `twin schema`)"
+        )
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    run_meta = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    from twin.simulation import prepare  # heavy: only when a record is built
+
+    ctx = prepare(sc)
+    wl = sc.watchlist
+    faces = _band(summary, "totals", "faces_scanned").get("mean") or 0.0
+    fa = _band(summary, "totals", "false_alerts")
+    model = summary.get("model", {})
+    fpir_model = float(model.get("fpir_at_threshold", float("nan")))
+    fa_per_face = (fa.get("mean") or 0.0) / faces if faces else float("nan")
+    eq = summary.get("equitability", {})
+    signs = signage_coverage(ctx.site, ctx.tables)
+    audit_path = folder / AUDIT_FILE
+    head = run_meta.get("audit_head") or {}
+    check = verify(audit_path, expected_head=(head["seq"], head["sha256"]) if head else None) if audit_path.is_file() else None
+    deleted = destroyed = 0
+    kept = False
+    if audit_path.is_file():
+        with AuditLog(audit_path) as log:
+            for e in log.entries():
+                if e.kind == "deletion_batch":
+                    deleted += int(e.detail.get("probes_deleted", 0))
+                elif e.kind == "watchlist_destroyed":
+                    destroyed += 1
+                elif e.kind == "watchlist_kept":
+                    kept = True
+
+    breaches: list[dict[str, Any]] = []
+    pol = gov.policy
+    if pol.max_watchlist_size is not None and wl.size > pol.max_watchlist_size:
+        breaches.append(_breach("watchlist larger than the policy allows", wl.size, pol.max_watchlist_size,
+                                "force policy (e.g. SWP SOP: <= 2,000 images)", "reduce the watchlist to the operation's need"))
+    if gov.watchlist_total != wl.size:
+        breaches.append(_breach("watchlist composition does not account for every entry", gov.watchlist_total, wl.size,
+                                "APP on LFR 2022: every entry justified by category", "list every entry under an APP category"))
+    if pol.max_false_alert_rate_per_face is not None:
+        worst = max(fpir_model, fa_per_face if math.isfinite(fa_per_face) else 0.0)
+        if worst > pol.max_false_alert_rate_per_face:
+            breaches.append(_breach("expected false-alert rate per face scanned above the policy cap", worst,
+                                    pol.max_false_alert_rate_per_face, "force policy (e.g. SWP: below 1 in 1,000)",
+                                    "raise the threshold or shorten the watchlist"))
+    if pol.max_false_alerts_per_deployment is not None and (fa.get("mean") or 0) > pol.max_false_alerts_per_deployment:
+        breaches.append(_breach("expected false alerts per deployment above the policy cap", fa.get("mean"),
+                                pol.max_false_alerts_per_deployment, "force policy", "raise the threshold or shorten the deployment"))
+    if pol.min_threshold is not None and wl.threshold < pol.min_threshold:
+        breaches.append(_breach("threshold below the force's minimum", wl.threshold, pol.min_threshold, "force policy",
+                                f"set watchlist.threshold >= {pol.min_threshold}"))
+    ratio = eq.get("fpir_ratio")
+    if ratio is not None and ratio > EQUITY_RATIO_LIMIT:
+        breaches.append(_breach("demographic differential in false alerts at this threshold", round(ratio, 2), EQUITY_RATIO_LIMIT,
+                                "public sector equality duty (Bridges [2020] EWCA Civ 1058); NPL 2023",
+                                "raise the threshold to where the groups' FPIR ratio is <= 1.25 (see the sweep)"))
+    bypass = [s.route_id for s in signs if not s.covered]
+    if bypass:
+        breaches.append(_breach("routes reach a recognition zone without passing a sign", bypass, "none",
+                                "APP on LFR 2022: advance notice; ICO 2019/01", "add signs before the cameras on these routes"))
+    window_h = sc.time.duration_s / 3600
+    if window_h > gov.authorised_hours + 1e-9:
+        breaches.append(_breach("planned window longer than the authorised period", round(window_h, 2),
+                                round(gov.authorised_hours, 2), "authorisation (APP: set start and end times)",
+                                "shorten time.duration_s or extend the authorisation"))
+    if check is not None and not check.ok:
+        breaches.append(_breach("audit log fails verification", check.problem, "intact hash chain", "twin/audit.py",
+                                "investigate: the log was altered after the run"))
+    if kept and gov.retention.watchlist == "destroy_at_end":
+        breaches.append(_breach("watchlist kept after the deployment", "kept", "destroyed at end", "retention policy",
+                                "destroy the watchlist"))
+
+    return {
+        "kind": "deployment_record",
+        "twin_version": __version__,
+        "breaches": breaches,
+        "operation": gov.operation,
+        "authorisation": {"officer_role": gov.authorising_officer_role, "start": gov.start.isoformat(),
+                          "end": gov.end.isoformat(), "hours": round(gov.authorised_hours, 2),
+                          "dpia_reference": gov.dpia_reference, "policy_document_reference": gov.policy_document_reference},
+        "necessity": {"purpose": gov.purpose, "intelligence_case": gov.intelligence_case,
+                      "less_intrusive_means": gov.less_intrusive_means},
+        "site": {"name": ctx.site.name, "area_m2": round(ctx.site.area_m2), "approximate": ctx.site.approximate,
+                 "routes": len(ctx.site.routes), "geometry_source": ctx.site.geometry_source,
+                 "cameras": [{"id": c.id, "heading_deg": c.heading_deg, "mount_height_m": c.mount_height_m,
+                              "hfov_deg": c.hfov_deg} for c in ctx.cameras],
+                 "window": {"start": sc.time.start, "hours": round(window_h, 2)}},
+        "watchlist": {"size": wl.size, "threshold": wl.threshold, "built": gov.watchlist_built,
+                      "composition": [{"category": c.category, "label": APP_CATEGORIES[c.category], "count": c.count,
+                                       "image_source": c.image_source, "justification": c.justification}
+                                      for c in gov.watchlist_composition]},
+        "expected": {
+            "faces_scanned": _band(summary, "totals", "faces_scanned"),
+            "true_alerts": _band(summary, "totals", "true_alerts"),
+            "false_alerts": fa,
+            "precision": _band(summary, "rates", "precision"),
+            "tpir": _band(summary, "rates", "tpir"),
+            "fpir_model": fpir_model,
+            "false_alerts_per_face": fa_per_face,
+            "policy_cap_per_face": pol.max_false_alert_rate_per_face,
+            "interval": summary.get("interval", ""),
+            "engine": model.get("model_id"),
+        },
+        "operations": summary.get("operations"),
+        "equitability": eq,
+        "signage": {"plan": gov.signage_plan, "advance_notice": gov.advance_notice, "signs": int(len(ctx.site.signage)),
+                    "routes": [{"route": s.route_id, "enters_zone": s.enters_zone, "covered": s.covered,
+                                "zone_start_m": None if math.isnan(s.zone_start_m) else round(s.zone_start_m, 1),
+                                "first_sign_m": None if math.isnan(s.first_sign_m) else round(s.first_sign_m, 1)}
+                               for s in signs]},
+        "retention": {"policy": gov.retention.model_dump(), "probes_deleted": deleted,
+                      "watchlist_destroyed": destroyed > 0, "non_match_images_stored": 0},
+        "audit": {"ok": check.ok if check else None, "entries": check.entries if check else 0,
+                  "head_sha256": check.head[1] if check else None, "problem": check.problem if check else "no audit log"},
+        "run": {"folder": folder_name or folder.name, "seed": summary.get("run", {}).get("seed"),
+                "scenario_sha256": summary.get("run", {}).get("scenario_sha256"), "created_at": run_meta.get("created_at")},
+    }
+
+
+def _fmt(x: Any, kind: str = "") -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    if kind == "rate":
+        return f"{x:.2e}"
+    if kind == "share":
+        return f"{100 * x:.1f}%"
+    if kind == "p":
+        return f"{x:.3f}"
+    if isinstance(x, float):
+        return f"{x:,.1f}"
+    return html.escape(str(x))
+
+
+def _bandtxt(b: dict[str, Any], kind: str = "") -> str:
+    if not b:
+        return "–"
+    return f"{_fmt(b.get('mean'), kind)} <span class=m>(95% PI {_fmt(b.get('p2_5'), kind)}–{_fmt(b.get('p97_5'), kind)})</span>"
+
+
+def _ratio_svg(eq: dict[str, Any], threshold: float, width: int = 620, height: int = 170) -> str:
+    """Highest/lowest group FPIR ratio against threshold, with the 1.25 flag line."""
+    sw = eq.get("sweep") or {}
+    ts, rs = sw.get("thresholds") or [], sw.get("ratio") or []
+    if not ts:
+        return ""
+    pad_l, pad_r, pad_t, pad_b = 56, 120, 14, 30
+    w, h = width - pad_l - pad_r, height - pad_t - pad_b
+    top = max(max(rs), EQUITY_RATIO_LIMIT) * 1.1
+    x = lambda t: pad_l + w * (t - ts[0]) / (ts[-1] - ts[0])  # noqa: E731
+    y = lambda v: pad_t + h * (1 - (v - 1) / (top - 1))  # noqa: E731
+    pts = " ".join(f"{x(t):.1f},{y(r):.1f}" for t, r in zip(ts, rs, strict=True))
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" style="font:11px sans-serif">'
+        f'<line x1="{pad_l}" x2="{pad_l + w}" y1="{y(EQUITY_RATIO_LIMIT):.1f}" y2="{y(EQUITY_RATIO_LIMIT):.1f}" stroke="#b71c1c" stroke-dasharray="4 3"/>'
+        f'<text x="{pad_l + w + 6}" y="{y(EQUITY_RATIO_LIMIT) + 4:.1f}" fill="#b71c1c">flag {EQUITY_RATIO_LIMIT}</text>'
+        f'<line x1="{x(threshold):.1f}" x2="{x(threshold):.1f}" y1="{pad_t}" y2="{pad_t + h}" stroke="#000" stroke-dasharray="3 3"/>'
+        f'<polyline points="{pts}" fill="none" stroke="#0d47a1" stroke-width="2"/>'
+        f'<text x="{pad_l - 4}" y="{y(1) + 4:.1f}" text-anchor="end">1</text><text x="{pad_l - 4}" y="{y(top / 1.1) + 4:.1f}" text-anchor="end">{top / 1.1:.1f}</text>'
+        + "".join(f'<text x="{x(t):.1f}" y="{pad_t + h + 14}" text-anchor="middle">{t:.2f}</text>' for t in ts[::4])
+        + f'<text x="{pad_l + w / 2:.0f}" y="{height - 2}" text-anchor="middle">threshold → (highest / lowest group FPIR)</text></svg>'
+    )
+
+
+def _sweep_svg(eq: dict[str, Any], threshold: float, width: int = 620, height: int = 240) -> str:
+    sw = eq.get("sweep") or {}
+    ts = sw.get("thresholds") or []
+    if not ts:
+        return ""
+    pad_l, pad_r, pad_t, pad_b = 56, 120, 14, 30
+    w, h = width - pad_l - pad_r, height - pad_t - pad_b
+    vals = [v for series in sw["fpir"].values() for v in series if v > 0]
+    lo, hi = math.log10(min(vals)), math.log10(max(vals))
+    x = lambda t: pad_l + w * (t - ts[0]) / (ts[-1] - ts[0])  # noqa: E731
+    y = lambda v: pad_t + h * (hi - math.log10(max(v, 10**lo))) / (hi - lo)  # noqa: E731
+    colours = ["#1b5e20", "#0d47a1", "#b71c1c", "#6a1b9a", "#e65100", "#37474f"]
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" style="font:11px sans-serif">']
+    for e in range(math.floor(lo), math.ceil(hi) + 1):
+        if lo <= e <= hi:
+            parts.append(f'<line x1="{pad_l}" x2="{pad_l + w}" y1="{y(10**e):.1f}" y2="{y(10**e):.1f}" stroke="#e0e0e0"/>'
+                         f'<text x="{pad_l - 4}" y="{y(10**e) + 4:.1f}" text-anchor="end">1e{e}</text>')
+    for t in ts[::4]:
+        parts.append(f'<text x="{x(t):.1f}" y="{pad_t + h + 14}" text-anchor="middle">{t:.2f}</text>')
+    parts.append(f'<line x1="{x(threshold):.1f}" x2="{x(threshold):.1f}" y1="{pad_t}" y2="{pad_t + h}" stroke="#000" stroke-dasharray="3 3"/>')
+    parts.append(f'<text x="{x(threshold) + 3:.1f}" y="{pad_t + 10}">threshold {threshold}</text>')
+    for i, (name, series) in enumerate(sw["fpir"].items()):
+        c = colours[i % len(colours)]
+        pts = " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in zip(ts, series, strict=True) if v > 0)
+        parts.append(f'<polyline points="{pts}" fill="none" stroke="{c}" stroke-width="1.8"/>')
+        parts.append(f'<text x="{pad_l + w + 8}" y="{pad_t + 14 + 14 * i}" fill="{c}">{html.escape(name)}</text>')
+    parts.append(f'<text x="{pad_l + w / 2:.0f}" y="{height - 2}" text-anchor="middle">threshold → (FPIR per face scanned, log scale)</text></svg>')
+    return "".join(parts)
+
+
+_CSS = """body{font:14px/1.5 Georgia,'Times New Roman',serif;color:#111;max-width:900px;margin:28px auto;padding:0 18px}
+h1{font:600 22px sans-serif;margin:0}h2{font:600 16px sans-serif;margin:26px 0 6px;border-bottom:2px solid #222;padding-bottom:2px}
+table{border-collapse:collapse;width:100%;margin:6px 0}td,th{border:1px solid #bbb;padding:4px 8px;text-align:left;vertical-align:top}
+th{background:#f0f0f0;font:600 13px sans-serif}.m{color:#555;font-size:12px}.breach{border:2px solid #b71c1c;background:#ffebee;padding:8px 12px}
+.ok{border:2px solid #1b5e20;background:#e8f5e9;padding:8px 12px}.meta td:first-child{width:30%;font-weight:600}
+@media print{body{margin:0;max-width:none}h2{page-break-after:avoid}table{page-break-inside:avoid}}"""
+
+
+def render_record_html(rec: dict[str, Any]) -> str:
+    """The record as a standalone, printable HTML document (no script, no network)."""
+    e = html.escape
+    b = rec["breaches"]
+    if b:
+        rows = "".join(
+            f"<tr><td>{e(x['rule'])}</td><td>{_fmt(x['value'])}</td><td>{_fmt(x['limit'])}</td><td>{e(x['source'])}</td><td>{e(x['fix'])}</td></tr>"
+            for x in b)
+        breach_html = (f'<div class="breach"><b>{len(b)} breach{"es" if len(b) != 1 else ""} of the deployment\'s own limits</b>'
+                       f"<table><tr><th>Rule</th><th>Planned</th><th>Limit</th><th>Source</th><th>Fix</th></tr>{rows}</table></div>")
+    else:
+        breach_html = '<div class="ok"><b>No breach</b> of the limits set in this deployment\'s governance block.</div>'
+    a, n, s, w, x = rec["authorisation"], rec["necessity"], rec["site"], rec["watchlist"], rec["expected"]
+    comp = "".join(f"<tr><td>{e(c['label'])}</td><td>{c['count']:,}</td><td>{e(c['image_source'])}</td><td>{e(c['justification'])}</td></tr>"
+                   for c in w["composition"])
+    eq = rec.get("equitability") or {}
+    eq_rows = "".join(f"<tr><td>{e(g['group'])}</td><td>{_fmt(g['share'], 'share')}</td><td>{_fmt(g['fpir'], 'rate')}</td>"
+                      f"<td>{_fmt(g['tpir'], 'p')}</td></tr>" for g in eq.get("groups", []))
+    sig = rec["signage"]
+    sig_rows = "".join(f"<tr><td>{e(r['route'])}</td><td>{'yes' if r['enters_zone'] else 'no'}</td><td>{_fmt(r['first_sign_m'])}</td>"
+                       f"<td>{_fmt(r['zone_start_m'])}</td><td>{'covered' if r['covered'] else '<b>NOT covered</b>'}</td></tr>"
+                       for r in sig["routes"])
+    ops = rec.get("operations")
+    ops_html = ("<p>Operations (operators, officers, intercepts) were not modelled in this run.</p>" if not ops else
+                "<table>" + "".join(f"<tr><td>{e(str(k))}</td><td>{_bandtxt(v) if isinstance(v, dict) and 'mean' in v else e(json.dumps(v)[:200])}</td></tr>"
+                                    for k, v in ops.items()) + "</table>")
+    ret = rec["retention"]
+    aud = rec["audit"]
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Deployment record — {e(rec['operation'])}</title>
+<style>{_CSS}</style></head><body>
+<p class=m>OFFICIAL — planning record generated by the LFR deployment twin {e(rec['twin_version'])}; expected figures are model forecasts.</p>
+<h1>LFR deployment record: {e(rec['operation'])}</h1>
+<p class=m>{e(s['name'])} · authorised {e(a['start'])} to {e(a['end'])} ({a['hours']} h) · run {e(str(rec['run']['folder']))}</p>
+{breach_html}
+<h2>1. Authorisation</h2><table class=meta>
+<tr><td>Authorising officer (role)</td><td>{e(a['officer_role'])}</td></tr>
+<tr><td>Authorised period</td><td>{e(a['start'])} – {e(a['end'])}</td></tr>
+<tr><td>DPIA reference</td><td>{e(a['dpia_reference'])}</td></tr>
+<tr><td>Appropriate policy document</td><td>{e(a['policy_document_reference']) or '–'}</td></tr></table>
+<h2>2. Necessity and proportionality</h2><table class=meta>
+<tr><td>Purpose</td><td>{e(n['purpose'])}</td></tr><tr><td>Intelligence case (why here, why now)</td><td>{e(n['intelligence_case'])}</td></tr>
+<tr><td>Less intrusive means considered</td><td>{e(n['less_intrusive_means'])}</td></tr></table>
+<h2>3. Where and when</h2><table class=meta>
+<tr><td>Site</td><td>{e(s['name'])}{' (approximate geometry)' if s['approximate'] else ''}; target area {s['area_m2']:,} m²; {s['routes']} walking routes</td></tr>
+<tr><td>Cameras</td><td>{len(s['cameras'])}: {', '.join(e(c['id']) for c in s['cameras'])}</td></tr>
+<tr><td>Planned window</td><td>from {e(s['window']['start'])} for {s['window']['hours']} h</td></tr>
+<tr><td>Geometry source</td><td>{e(s['geometry_source'])}</td></tr></table>
+<h2>4. Watchlist</h2><p>{w['size']:,} entries; alert threshold {w['threshold']}. Built: {e(w['built']) or '–'}.</p>
+<table><tr><th>APP category</th><th>Entries</th><th>Image source</th><th>Justification</th></tr>{comp}</table>
+<h2>5. Expected performance</h2><table class=meta>
+<tr><td>Faces scanned</td><td>{_bandtxt(x['faces_scanned'])}</td></tr>
+<tr><td>True alerts</td><td>{_bandtxt(x['true_alerts'])}</td></tr>
+<tr><td>False alerts</td><td>{_bandtxt(x['false_alerts'])}</td></tr>
+<tr><td>Precision (true / all alerts)</td><td>{_bandtxt(x['precision'], 'p')}</td></tr>
+<tr><td>TPIR (per pass through the zone)</td><td>{_bandtxt(x['tpir'], 'p')}</td></tr>
+<tr><td>FPIR per face scanned (engine {e(str(x['engine']))})</td><td>{_fmt(x['fpir_model'], 'rate')} (policy cap {_fmt(x['policy_cap_per_face'], 'rate')})</td></tr></table>
+<p class=m>{e(x['interval'])}.</p>
+<h2>6. Equitability (public sector equality duty)</h2>
+<p>{e(eq.get('basis', ''))}. Highest/lowest group FPIR ratio at the threshold: <b>{_fmt(eq.get('fpir_ratio'), 'p')}</b>
+(flagged above {EQUITY_RATIO_LIMIT}).</p>
+<table><tr><th>Group</th><th>Share of passers-by</th><th>FPIR</th><th>TPIR</th></tr>{eq_rows}</table>
+<p class=m>Where a differential appears: the ratio of the highest to the lowest group's FPIR across thresholds,
+and each group's FPIR (dashed line: this deployment's threshold).</p>
+{_ratio_svg(eq, w['threshold'])}
+{_sweep_svg(eq, w['threshold'])}
+<h2>7. Officers and operations</h2>{ops_html}
+<h2>8. Signage and notice</h2><p>{e(sig['plan'])} {e(sig['advance_notice'])} ({sig['signs']} signs on the plan.)</p>
+<table><tr><th>Route</th><th>Enters a recognition zone</th><th>First sign (m along)</th><th>First possible capture (m along)</th><th>Coverage</th></tr>{sig_rows}</table>
+<h2>9. Retention</h2><table class=meta>
+<tr><td>Non-matched faces</td><td>deleted immediately; {ret['probes_deleted']:,} probes deleted in the run, {ret['non_match_images_stored']} stored</td></tr>
+<tr><td>Alert data</td><td>kept {ret['policy']['alert_days']:g} days</td></tr>
+<tr><td>Watchlist</td><td>{'destroyed at the end of the deployment' if ret['watchlist_destroyed'] else e(ret['policy']['watchlist'])}</td></tr></table>
+<h2>10. Audit</h2><p>Audit log: {aud['entries']} entries, {'verified intact' if aud['ok'] else '<b>FAILS verification</b>: ' + e(aud['problem'] or '')}.
+Head SHA-256 <code>{e(str(aud['head_sha256']))}</code> (note it on paper to anchor the log).</p>
+<p class=m>Scenario SHA-256 {e(str(rec['run']['scenario_sha256']))}; seed {rec['run']['seed']}; run created {e(str(rec['run']['created_at']))}.</p>
+</body></html>"""
+
+
+def write_record(folder: Path | str, *, folder_name: str | None = None) -> tuple[Path, Path]:
+    """Add ``record.json`` and ``record.html`` to a run folder (``record-2.*`` if taken) and log it.
+
+    Raises:
+        RunFolderError, ScenarioError: see :func:`build_record`.
+    """
+    folder = Path(folder)
+    rec = build_record(folder, folder_name=folder_name)
+    stem, k = "record", 2
+    while (folder / f"{stem}.json").exists() or (folder / f"{stem}.html").exists():
+        stem, k = f"record-{k}", k + 1
+    body = json.dumps(rec, indent=2, sort_keys=True, default=str) + "\n"
+    page = render_record_html(rec)
+    jpath, hpath = folder / f"{stem}.json", folder / f"{stem}.html"
+    for path, text in ((jpath, body), (hpath, page)):
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.rename(path)
+    if (folder / AUDIT_FILE).is_file():
+        with AuditLog(folder / AUDIT_FILE) as log:
+            log.append("record_written", files={p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (jpath, hpath)},
+                       breaches=len(rec["breaches"]))
+    return jpath, hpath
