@@ -1,0 +1,32 @@
+"""The twin's browser front end: ``streamlit run app.py`` (binds to localhost; see .streamlit/config.toml).
+
+Pages (``pages/``): Plan (sites, cameras, expected alerts), Compare (plans side by side),
+Pipeline (the real face engine on images and synthetic probes), Record (the deployment record
+preview). The app only calls the library and draws; the logic is in ``twin.planning`` and
+``twin.workbench``.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from twin import ui
+from twin.errors import TwinError
+from twin.webassets import ensure_static
+
+st.set_page_config(page_title="LFR deployment twin", page_icon=":material/videocam:", layout="wide")
+# A tighter top margin: the map and the figures should fit one screen.
+st.html('<style>[data-testid="stMainBlockContainer"],.block-container{padding-top:2.2rem;padding-bottom:2rem}</style>')
+
+try:
+    ensure_static(ui.STATIC)  # Leaflet and plugins for the maps, from an installed package (offline)
+except TwinError as exc:
+    st.warning(f"The map assets could not be prepared, so maps may not draw: {exc}")
+
+pages = [
+    st.Page("pages/plan.py", title="Plan", icon=":material/map:", default=True),
+    st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
+    st.Page("pages/pipeline.py", title="Pipeline", icon=":material/face:"),
+    st.Page("pages/record.py", title="Record", icon=":material/description:"),
+]
+st.navigation(pages).run()

@@ -1,0 +1,305 @@
+"""Plan: pick a site, place cameras on the map, set the window and watchlist, read the expected alerts."""
+
+from __future__ import annotations
+
+import re
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from twin import planning, ui
+from twin.errors import TwinError
+from twin.mapview import build_map
+from twin.webassets import localize_map
+
+W = "w_"  # prefix of the control widgets' keys: dropped when another plan is loaded
+OPS_LABELS = {"officers": ("Intercept officers on duty", 0), "operators": ("Operators reviewing alerts", 1)}
+CLICK_MODES = ("Nothing (look around)", "Add a camera", "Move the selected camera")
+
+
+# -- callbacks (run before the page, so they may reset widgets) -------------------------------------
+
+
+def _reset_widgets() -> None:
+    for k in [k for k in st.session_state if isinstance(k, str) and k.startswith(W)]:
+        del st.session_state[k]
+
+
+def _load_site() -> None:
+    name = st.session_state.get("site_choice")
+    path = ui.SCENARIOS / str(name)
+    if not path.is_file():
+        return
+    try:
+        ui.set_plan(planning.load_plan(path), path.name)
+        st.session_state.pop("upload_error", None)
+        st.session_state.pop("camera_msg", None)
+        _reset_widgets()
+    except TwinError as exc:
+        st.session_state["upload_error"] = str(exc)
+
+
+def _load_upload() -> None:
+    up = st.session_state.get("upload_plan")
+    if up is None:
+        return
+    try:
+        doc = planning.plan_from_upload(up.getvalue(), up.name, scenarios_dir=ui.SCENARIOS, maps_dir=ui.MAPS)
+    except TwinError as exc:
+        st.session_state["upload_error"] = str(exc)
+        return
+    ui.set_plan(doc, up.name, keep_window=True, keep_replications=True)
+    st.session_state["site_choice"] = up.name
+    st.session_state.pop("upload_error", None)
+    st.session_state.pop("camera_msg", None)
+    _reset_widgets()
+
+
+def _edit_plan(fn, *args, ok: str, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    plan = ui.current_plan()
+    try:
+        plan.doc = fn(plan.doc, *args, **kwargs)
+        st.session_state["camera_msg"] = ("success", ok)
+    except TwinError as exc:
+        st.session_state["camera_msg"] = ("error", str(exc))
+
+
+def _apply_camera(cam_id: str) -> None:
+    ss = st.session_state
+    _edit_plan(planning.update_camera, cam_id, heading_deg=ss[f"{W}heading_{cam_id}"], tilt_deg=ss[f"{W}tilt_{cam_id}"],
+               hfov_deg=ss[f"{W}hfov_{cam_id}"], mount_height_m=ss[f"{W}height_{cam_id}"], ok=f"Camera {cam_id} updated.")
+
+
+def _delete_camera(cam_id: str) -> None:
+    _edit_plan(planning.delete_camera, cam_id, ok=f"Camera {cam_id} deleted.")
+    st.session_state.pop(f"{W}camera", None)
+
+
+# -- page -----------------------------------------------------------------------------------------
+
+plan = ui.current_plan()
+files = planning.list_scenarios(ui.SCENARIOS)
+labels = {f.path.name: f.label for f in files}
+if plan.source not in labels:
+    labels = {plan.source: f"Uploaded: {plan.source}", **labels}
+if st.session_state.get("site_choice") not in labels:
+    st.session_state["site_choice"] = plan.source
+
+with st.sidebar:
+    st.subheader("Site and plan")
+    st.selectbox("Start from a site", list(labels), format_func=labels.get, key="site_choice", on_change=_load_site,
+                 help="Each site is a scenario file in scenarios/ (real OpenStreetMap geometry; Croydon approximate). "
+                      "Loading one replaces the current plan.")
+    st.file_uploader("Load a saved plan (.yaml)", type=["yaml", "yml"], key="upload_plan", on_change=_load_upload,
+                     help="A scenario YAML saved with 'Save this plan' or from scenarios/; checked before it is used.")
+    if st.session_state.get("upload_error"):
+        st.error(st.session_state["upload_error"], icon=":material/error:")
+
+    s = plan.settings
+    st.subheader("Time and crowd")
+    c1, c2 = st.columns(2)
+    start = c1.selectbox("Window starts", planning.time_options(s.start), index=planning.time_options(s.start).index(s.start),
+                         key=f"{W}start", help="Local clock time the deployment starts.")
+    duration = c2.number_input("Hours", 1, 12, int(s.duration_h), 1, key=f"{W}duration",
+                               help="Length of the window. One hour is immediate; each extra hour adds "
+                                    "about 1.5 s per replication to simulate.")
+    scale = st.slider("Footfall, × the site's usual", 0.1, 3.0, float(s.footfall_scale), 0.05, key=f"{W}scale",
+                      help="Multiplies the site's hourly footfall (the map's daily count spread by a London "
+                           "high-street profile). 0.5 for a quiet day, 1.5 for an event.")
+
+    st.subheader("Watchlist and alerts")
+    size = st.number_input("Watchlist size, entries", 1, 10_000_000, int(s.watchlist_size), 500, key=f"{W}size",
+                           help="People on the watchlist. More entries: more chances of a false match "
+                                "(FPIR = 1 − (1 − FMR)^N).")
+    per100k = st.number_input("Watchlisted passers-by per 100,000", 0.0, 100_000.0, float(s.prevalence * 1e5), 1.0,
+                              format="%.1f", key=f"{W}prev",
+                              help="How many passers-by are on the watchlist (an assumption). The Met's Oxford "
+                                   "Circus record of Feb 2020 suggests about 13 per 100,000.")
+    threshold = st.slider("Alert threshold (score)", 0.50, 0.80, float(s.threshold), 0.005, format="%.3f",
+                          key=f"{W}threshold",
+                          help="An alert is raised when the top candidate scores at or above this. Higher: fewer "
+                               "false alerts and fewer true alerts. NPL 2023 tested 0.60 and 0.64 (NeoFace-like scale).")
+    ops_fields = planning.operations_fields()
+    ops_values = dict(s.operations)
+    st.subheader("Operations")
+    if ops_fields:
+        for name, (_typ, default, desc) in ops_fields.items():
+            label, lo = OPS_LABELS.get(name, (name.replace("_", " ").capitalize(), 0))
+            val = ops_values.get(name, default)
+            ops_values[name] = float(st.number_input(label, lo, 200, int(val), 1, key=f"{W}ops_{name}",
+                                                     help=(desc[:1].upper() + desc[1:]) if desc else None))
+        st.caption("Other operations settings (review time, dispatch, stop durations) are in the scenario YAML.")
+    else:
+        st.caption("Officers and operator review come from the operations model (issue 4), which is not in "
+                   "this build yet: their controls and the officers needed will appear here when it is.")
+
+    with st.expander("Simulation settings"):
+        seed = st.number_input("Seed", 0, 2**31 - 1, int(s.seed), 1, key=f"{W}seed",
+                               help="Root seed: the same seed and plan give the same numbers, here and with `twin run`.")
+        reps = st.slider("Replications", 2, 40, int(s.replications), 1, key=f"{W}reps",
+                         help="Independent runs of the crowd. More: steadier 95% predictive intervals, slower.")
+        tile_url = st.text_input("Tile server URL (optional)", key="tile_url", placeholder="http://localhost:8080/{z}/{x}/{y}.png",
+                                 help="An XYZ tile server on your network. Blank: the site's OpenStreetMap streets are "
+                                      "drawn instead (works with no network).")
+
+plan.settings = planning.PlanSettings(
+    start=start, duration_h=int(duration), footfall_scale=float(scale), watchlist_size=int(size),
+    prevalence=float(per100k) / 1e5, threshold=float(threshold), seed=int(seed), replications=int(reps),
+    operations=tuple((k, v) for k, v in ops_values.items() if k in ops_fields),
+)
+
+st.title("Plan an LFR deployment")
+scenario = ui.guarded(plan.scenario)
+st.caption(
+    f"**{scenario.name}** · window {scenario.time.start} for {plan.settings.duration_h} h · "
+    f"{len(scenario.cameras)} cameras · watchlist {plan.settings.watchlist_size:,} · threshold {plan.settings.threshold:.3f}. "
+    "Figures are means over replications with their 95% predictive interval (PI): the range one deployment's "
+    "count should fall in."
+)
+
+result = ui.guarded(ui.get_result, scenario)
+summary = ui.guarded(ui.scored_summary, result, scenario)
+site, cameras = result.context.site, result.context.cameras
+
+with st.sidebar:
+    st.subheader("Save")
+    slug = re.sub(r"[^a-z0-9]+", "_", scenario.name.lower()).strip("_")[:60] or "plan"
+    st.download_button("Save this plan (.yaml)", planning.plan_yaml(plan.full_doc(), file_name=f"{slug}.yaml"),
+                       file_name=f"{slug}.yaml", mime="application/x-yaml", icon=":material/download:",
+                       help="The plan as a scenario file, with seed and replications: `twin run` on it reproduces "
+                            "every number on this page.", width="stretch")
+
+col_map, col_res = st.columns([3, 2], gap="medium")
+
+with col_map:
+    try:
+        tiles = planning.check_tile_url(st.session_state.get("tile_url"))
+    except TwinError as exc:
+        ui.show_error(exc)
+        tiles = None
+    m = build_map(site, cameras, min_ied_px=scenario.capture.min_ied_px, captures_xy=planning.heat_points(result.tracks),
+                  tile_url=tiles, offline=False, zoom_start=18)
+    ui.guarded(localize_map, m)
+    out = st_folium(m, key="plan_map", height=540, use_container_width=True, returned_objects=["last_clicked"])
+    st.caption(
+        "Camera views are coloured by DORI level (IEC 62676-4: identify ≥ 250 px/m … detect ≥ 25 px/m); the blue "
+        f"outline is where faces reach {scenario.capture.min_ied_px:g} px between the eyes; the heat layer shows "
+        "where usable faces were captured (replication 1). Purple lines: walking routes; yellow squares: LFR notice signs."
+    )
+
+    ids = planning.camera_ids(plan.doc)
+    st.markdown("**Cameras**")
+    c1, c2 = st.columns([3, 2])
+    mode = c1.radio("When I click the map", CLICK_MODES, key="click_mode", horizontal=True,
+                    help="Add: a new camera where you click, facing the walkers on the nearest route. "
+                         "Move: the selected camera goes where you click, keeping its direction.")
+    sel = c2.selectbox("Selected camera", ids, key=f"{W}camera")
+
+    clicked = (out or {}).get("last_clicked")
+    if clicked and clicked != st.session_state.get("last_click_done"):
+        st.session_state["last_click_done"] = clicked
+        lat, lon = float(clicked["lat"]), float(clicked["lng"])
+        if mode == CLICK_MODES[1]:
+            try:
+                cam = planning.camera_at(site, lat, lon, existing_ids=ids)
+                plan.doc = planning.add_camera(plan.doc, cam)
+                st.session_state[f"{W}camera"] = cam["id"]
+                st.session_state["camera_msg"] = ("success", f"Camera {cam['id']} added, facing {cam['heading_deg']:.0f}°.")
+            except TwinError as exc:
+                st.session_state["camera_msg"] = ("error", str(exc))
+            st.rerun()
+        elif mode == CLICK_MODES[2] and sel:
+            _edit_plan(planning.move_camera, sel, lat, lon, site, ok=f"Camera {sel} moved.")
+            st.rerun()
+        else:
+            st.session_state["camera_msg"] = ("info", f"You clicked {lat:.6f}, {lon:.6f}. Choose 'Add a camera' to place one there.")
+
+    msg = st.session_state.get("camera_msg")
+    if msg:
+        {"success": st.success, "error": st.error, "info": st.info}[msg[0]](msg[1])
+
+    if sel:
+        cam = next(c for c in plan.doc["cameras"] if c["id"] == sel)
+        with st.form(f"cam_form_{sel}", border=True):
+            f1, f2, f3, f4 = st.columns(4)
+            f1.number_input("Heading, °", 0.0, 359.9, float(cam.get("heading_deg", 0.0)) % 360, 5.0, format="%.1f",
+                            key=f"{W}heading_{sel}", help="Compass bearing the camera looks along (0 north, 90 east).")
+            f2.number_input("Tilt down, °", -10.0, 89.0, float(cam.get("tilt_deg", 15.0)), 1.0, format="%.0f",
+                            key=f"{W}tilt_{sel}", help="Downward tilt of the optical axis.")
+            f3.number_input("Field of view, °", 5.0, 120.0, float(cam.get("hfov_deg", 30.0)), 1.0, format="%.0f",
+                            key=f"{W}hfov_{sel}", help="Horizontal field of view: narrower sees faces larger but fewer.")
+            f4.number_input("Height, m", 0.5, 30.0, float(cam.get("mount_height_m", 3.0)), 0.1, format="%.1f",
+                            key=f"{W}height_{sel}", help="Lens height above the ground (a van mast is about 3 m).")
+            b1, b2 = st.columns([1, 1])
+            b1.form_submit_button(f"Apply to {sel}", on_click=_apply_camera, args=(sel,), type="primary",
+                                  width="stretch")
+            b2.form_submit_button(f"Delete {sel}", on_click=_delete_camera, args=(sel,), width="stretch")
+    with st.expander(f"All {len(ids)} cameras"):
+        st.dataframe(pd.DataFrame(plan.doc["cameras"]), hide_index=True, width="stretch")
+
+with col_res:
+    st.subheader("Expected per hour")
+    per_h = summary["per_hour_rate"]
+    r1 = st.columns(2)
+    ui.summary_metric(r1[0], "Passers-by", per_h.get("passers_by"), unit="/h", kind="count",
+                      help="People entering the geofenced area per hour.")
+    ui.summary_metric(r1[1], "Faces scanned", per_h.get("faces_scanned"), unit="/h", kind="count",
+                      help="People with at least one usable capture, searched against the watchlist.")
+    r2 = st.columns(2)
+    ui.summary_metric(r2[0], "True alerts", per_h.get("true_alerts"), unit="/h", kind="rate",
+                      help="Watchlisted people correctly alerted on, per hour.")
+    ui.summary_metric(r2[1], "False alerts", per_h.get("false_alerts"), unit="/h", kind="rate",
+                      help="Alerts on people who are not the candidate shown (mostly not on the watchlist), per hour.")
+    r3 = st.columns(2)
+    ui.summary_metric(r3[0], "Precision", summary["rates"].get("precision"), unit="", kind="ratio",
+                      help="True alerts ÷ all alerts: how often an alert is about the right person.")
+    ops = planning.operations_rows(summary)
+    if ops is None:
+        r3[1].metric("Officers needed", "n/a", help="Needs the operations model (issue 4).")
+        r3[1].caption("needs the operations model (issue 4), not in this run")
+    else:
+        target = f"{ops.target_share:.0%} of true alerts engaged" if ops.target_share else "the target share"
+        r3[1].metric("Officers needed", str(ops.officers_needed) if ops.officers_needed is not None else "not reached",
+                     help=f"Smallest number of intercept officers that engages {target} (operations model). "
+                          + (ops.note or ""))
+        r3[1].caption(f"for {target}" if ops.officers_needed is not None else (ops.note or "target not reached"))
+
+    model = summary.get("model", {})
+    st.caption(
+        f"Model FPIR at threshold {plan.settings.threshold:.3f} with {plan.settings.watchlist_size:,} entries: "
+        f"{planning.fmt_value(model.get('fpir_at_threshold'), 'sci')} per face scanned."
+    )
+    for w in summary.get("run", {}).get("warnings", []):
+        st.warning(w)
+
+    st.markdown("**Alerts per hour** (mean; bars show the 95% PI)")
+    hf = planning.hourly_frame(summary, plan.settings.start_hour)
+    colours = alt.Scale(domain=["True alerts", "False alerts"], range=["#2e7d32", "#c62828"])
+    base = alt.Chart(hf).encode(
+        x=alt.X("hour:N", title="Hour starting", sort=alt.SortField("order"), axis=alt.Axis(labelAngle=0)),
+        xOffset=alt.XOffset("series:N", sort=["True alerts", "False alerts"]),
+    )
+    bars = base.mark_bar().encode(
+        y=alt.Y("mean:Q", title="Alerts in the hour"),
+        color=alt.Color("series:N", scale=colours, legend=alt.Legend(title=None, orient="top")),
+        tooltip=[alt.Tooltip("hour:N", title="Hour"), alt.Tooltip("series:N", title="What"),
+                 alt.Tooltip("mean:Q", title="Mean", format=".2f"), alt.Tooltip("lo:Q", title="95% PI from", format=".1f"),
+                 alt.Tooltip("hi:Q", title="95% PI to", format=".1f")],
+    )
+    rules = base.mark_rule(color="#424242").encode(y="lo:Q", y2="hi:Q")
+    st.altair_chart((bars + rules).properties(height=210), width="stretch")
+
+    with st.expander("All figures", expanded=False):
+        st.dataframe(planning.result_table(summary), hide_index=True, width="stretch")
+        if ops and ops.rows:
+            st.dataframe(pd.DataFrame(ops.rows, columns=["Operations", "Expected (95% PI)"]), hide_index=True,
+                         width="stretch")
+    run_meta = summary.get("run", {})
+    st.caption(
+        f"Reproduce: save this plan and run `twin run {slug}.yaml` (seed {plan.settings.seed}, "
+        f"{plan.settings.replications} replications): the same numbers. Simulated in "
+        f"{result.timings.get('simulate_s', 0):.1f} s; threshold, watchlist size and prevalence re-score the "
+        f"stored captures without a new simulation. Engine {run_meta.get('engine', {}).get('model_id', '')}."
+    )

@@ -1,0 +1,212 @@
+"""Streamlit drawing helpers shared by ``app.py`` and ``pages/`` (the browser front end's top layer).
+
+Only drawing and session plumbing live here; every decision is in :mod:`twin.planning` (pure,
+tested) or the library below it. Nothing in the pure core imports this module.
+
+Session state: ``st.session_state["plan"]`` holds the planner's plan (a scenario document, its
+source, and the :class:`twin.planning.PlanSettings` of the controls), shared by all pages. Finished
+runs live in one :class:`twin.planning.RunCache` per server (``st.cache_resource``), keyed by
+:func:`twin.planning.simulation_key`; engines and the sample watchlist are ``st.cache_resource`` too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+import twin
+from twin import planning
+from twin.errors import TwinError
+from twin.scenario import Scenario
+from twin.simulation import RunResult
+
+__all__ = [
+    "MAPS",
+    "ROOT",
+    "SCENARIOS",
+    "STATIC",
+    "Plan",
+    "current_plan",
+    "get_engine",
+    "get_result",
+    "plan_sidebar_caption",
+    "run_cache",
+    "scored_summary",
+    "set_plan",
+    "show_error",
+]
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+MAPS = ROOT / "maps"
+STATIC = ROOT / "static"
+DEFAULT_SCENARIO = "oxford_circus.yaml"
+#: Whether RunResult.rescore recomputes operations (issue 4) from the stored alerts.
+RESCORES_OPERATIONS = "operations" in inspect.signature(RunResult.rescore).parameters
+
+
+@dataclasses.dataclass
+class Plan:
+    """The planner's current plan.
+
+    Attributes:
+        doc: the scenario document (paths as written, relative to ``base_dir``).
+        settings: the controls.
+        source: where it came from (scenario file name or uploaded file name).
+        base_dir: folder relative paths resolve against (scenarios/).
+    """
+
+    doc: dict[str, Any]
+    settings: planning.PlanSettings
+    source: str
+    base_dir: Path = SCENARIOS
+
+    def scenario(self) -> Scenario:
+        """The validated scenario with the controls applied.
+
+        Raises:
+            ScenarioError: invalid.
+        """
+        return planning.to_scenario(planning.apply_settings(self.doc, self.settings), self.base_dir, source=self.source)
+
+    def full_doc(self) -> dict[str, Any]:
+        """The document with the controls written in (what is saved)."""
+        return planning.apply_settings(self.doc, self.settings)
+
+
+def show_error(exc: BaseException) -> None:
+    """One clear message for a library error (never a traceback)."""
+    st.error(str(exc), icon=":material/error:")
+
+
+def set_plan(doc: dict[str, Any], source: str, *, keep_window: bool = False, keep_replications: bool = False) -> Plan:
+    """Make ``doc`` the current plan (controls initialised from it)."""
+    plan = Plan(doc=doc, settings=planning.settings_from_doc(doc, keep_window=keep_window,
+                                                             keep_replications=keep_replications),
+                source=source)
+    st.session_state["plan"] = plan
+    st.session_state["plan_version"] = st.session_state.get("plan_version", 0) + 1
+    return plan
+
+
+def current_plan() -> Plan:
+    """The session's plan; on first use, the default site's scenario with a 1-hour window."""
+    plan = st.session_state.get("plan")
+    if plan is None:
+        path = SCENARIOS / DEFAULT_SCENARIO
+        if not path.is_file():
+            files = planning.list_scenarios(SCENARIOS)
+            if not files:
+                st.error(f"No scenario files in {SCENARIOS}; the app needs at least one to start from.")
+                st.stop()
+            path = files[0].path
+        plan = set_plan(planning.load_plan(path), path.name)
+    return plan
+
+
+@st.cache_resource(show_spinner=False)
+def run_cache() -> planning.RunCache:
+    """Finished runs, shared by all sessions of this server."""
+    return planning.RunCache(max_entries=8)
+
+
+def get_result(scenario: Scenario, *, what: str = "") -> RunResult:
+    """The run for ``scenario``: from the cache, else simulated now with a progress bar.
+
+    Raises:
+        TwinError: invalid scenario (shown by the caller).
+    """
+    key = planning.simulation_key(scenario, rescored_operations=RESCORES_OPERATIONS)
+    cache = run_cache()
+    hit = cache.get(key)
+    if hit is not None:
+        return hit
+    reps = scenario.replications
+    label = f"Simulating {what or scenario.name}: {scenario.time.duration_s / 3600:g} h window, {reps} replications"
+    bar = st.progress(0.0, text=label)
+
+    def progress(done: int, total: int, frac: float) -> None:
+        share = min(1.0, (done + frac) / max(total, 1))
+        bar.progress(share, text=f"{label} — replication {min(done + 1, total)} of {total}")
+
+    try:
+        result = twin.run(scenario, progress=progress)
+    finally:
+        bar.empty()
+    cache.put(key, result)
+    return result
+
+
+def scored_summary(result: RunResult, scenario: Scenario) -> dict[str, Any]:
+    """The run's summary under ``scenario``'s watchlist (and operations) settings, re-scored without a new simulation."""
+    wl = scenario.watchlist
+    kw: dict[str, Any] = {}
+    if RESCORES_OPERATIONS and hasattr(scenario, "operations"):
+        kw["operations"] = scenario.operations
+    _, summ = result.rescore(threshold=wl.threshold, watchlist_size=wl.size, prevalence=wl.prevalence, **kw)
+    for k, v in result.summary.items():
+        summ.setdefault(k, v)
+    return summ
+
+
+@st.cache_resource(show_spinner="Loading the face engine…")
+def get_engine(kind: str = "dlib", model_dir: str | None = None) -> Any:
+    """A real engine, created once per server.
+
+    Raises:
+        EngineError, EngineUnavailableError, ModelFolderError.
+    """
+    from twin.engines.registry import create_engine
+
+    opts: dict[str, Any] = {}
+    if model_dir:
+        opts["model_dir"] = model_dir
+    return create_engine(kind, **opts)
+
+
+def plan_sidebar_caption(plan: Plan) -> None:
+    """A short line in the sidebar naming the current plan (for the pages that use it)."""
+    s = plan.settings
+    st.sidebar.caption(
+        f"Current plan: **{plan.doc.get('name', plan.source)}** · {s.start} for {s.duration_h} h · "
+        f"{len(plan.doc.get('cameras') or [])} cameras · threshold {s.threshold:g}. Change it on the Plan page."
+    )
+
+
+def summary_metric(col: Any, label: str, band: Mapping[str, Any] | None, *, unit: str, kind: str, help: str) -> None:
+    """One headline figure: the mean with its unit, the 95% PI underneath."""
+    mean = planning.fmt_value(band.get("mean") if band else None, kind)
+    col.metric(label, f"{mean} {unit}".strip(), help=help)
+    if band and band.get("mean") is not None:
+        col.caption(f"95% PI {planning.fmt_value(band.get('p2_5'), kind)}–{planning.fmt_value(band.get('p97_5'), kind)} {unit}")
+    else:
+        col.caption("no alerts in any replication")
+
+
+def guarded(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """Call ``fn``; on a TwinError show it and stop the page."""
+    try:
+        return fn(*args, **kwargs)
+    except TwinError as exc:
+        show_error(exc)
+        st.stop()
+
+
+@st.cache_resource(show_spinner="Enrolling the sample watchlist…")
+def sample_setup(kind: str = "dlib", model_dir: str | None = None) -> tuple[Any, Any]:
+    """(face bank, watchlist) of the sample photos for an engine, built once per server.
+
+    Raises:
+        TwinError: the engine or the samples are unusable.
+    """
+    from twin import workbench
+    from twin.faces.bank import FaceBank
+
+    engine = get_engine(kind, model_dir)
+    bank = FaceBank.from_samples(engine)
+    return bank, workbench.sample_watchlist(engine, bank)
