@@ -14,7 +14,7 @@ from twin import ui
 from twin.errors import TwinError
 from twin.webassets import ensure_static
 
-st.set_page_config(page_title="LFR deployment twin", page_icon=":material/videocam:", layout="wide")
+st.set_page_config(page_title="LFR deployment twin", page_icon=ui.favicon(), layout="wide")
 # A tighter top margin: the map and the figures should fit one screen.
 st.html('<style>[data-testid="stMainBlockContainer"],.block-container{padding-top:2.2rem;padding-bottom:2rem}</style>')
 

@@ -32,6 +32,7 @@ __all__ = [
     "STATIC",
     "Plan",
     "current_plan",
+    "favicon",
     "get_engine",
     "get_result",
     "plan_sidebar_caption",
@@ -77,6 +78,19 @@ class Plan:
     def full_doc(self) -> dict[str, Any]:
         """The document with the controls written in (what is saved)."""
         return planning.apply_settings(self.doc, self.settings)
+
+
+def favicon() -> Any:
+    """The tab icon, drawn in memory (a Material or emoji icon would be fetched from a CDN: not offline)."""
+    from PIL import Image, ImageDraw
+
+    im = Image.new("RGBA", (64, 64), (0, 0, 0, 0))
+    d = ImageDraw.Draw(im)
+    d.rounded_rectangle((2, 10, 50, 54), radius=8, fill=(21, 101, 192, 255))
+    d.polygon([(50, 24), (62, 16), (62, 48), (50, 40)], fill=(21, 101, 192, 255))
+    d.ellipse((14, 20, 38, 44), fill=(255, 255, 255, 255))
+    d.ellipse((21, 27, 31, 37), fill=(21, 101, 192, 255))
+    return im
 
 
 def show_error(exc: BaseException) -> None:
