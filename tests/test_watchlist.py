@@ -218,3 +218,18 @@ def test_candidate_list_is_frozen() -> None:
     with pytest.raises(AttributeError):
         cl.identities = ("b",)  # type: ignore[misc]
     assert cl.top_score == 0.5 and cl.top_identity == "a"
+
+
+def test_tiled_exact_search_equals_full_sort(monkeypatch: pytest.MonkeyPatch) -> None:
+    import twin.watchlist as wlmod
+
+    monkeypatch.setattr(wlmod, "_TILE_COLS", 1000)  # force several gallery tiles (the last one partial)
+    rng = np.random.default_rng(11)
+    g = _unit(rng.standard_normal((3300, 24)).tolist())
+    q = _unit(rng.standard_normal((40, 24)).tolist())
+    wl = Watchlist.from_arrays(g, [str(i) for i in range(3300)], model_id="toy")
+    got = wl.search(q, k=7)
+    s = q @ g.T
+    ref = np.argsort(-s, axis=1, kind="stable")[:, :7]
+    np.testing.assert_array_equal(np.stack([c.indices for c in got]), ref)
+    np.testing.assert_allclose(np.stack([c.scores for c in got]), np.take_along_axis(s, ref, 1), atol=1e-6)

@@ -3,8 +3,8 @@
 :class:`RecognitionPipeline` runs a real :class:`~twin.engines.base.FaceEngine` against a
 :class:`~twin.watchlist.Watchlist` on camera frames, as an LFR van's system does:
 
-1. **detect** faces in each frame (frames of a batch in parallel threads: dlib's HOG and ONNX Runtime
-   release the GIL);
+1. **detect** faces in each frame (frames of a batch in parallel threads: ONNX Runtime and dlib's
+   HOG with ``det_scores=False`` release the GIL);
 2. **quality gate**: drop faces whose inter-eye distance (from the landmarks), detector score or
    estimated yaw fail the :class:`QualityGate`;
 3. **embed** every face that passed, of all frames of a batch, in one engine call;
@@ -98,7 +98,8 @@ class QualityGate:
         min_ied_px: smallest inter-eye distance, pixels (DESIGN.md default 30; ISO/IEC 19794-5
             asks 60 for enrolment, LFR vendors quote 30–40 for live probes).
         max_ied_px: largest, pixels, or None.
-        min_det_score: smallest detector score (engine scale), or None.
+        min_det_score: smallest detector score (engine scale), or None. A face without a score
+            (NaN, e.g. dlib with ``det_scores=False``) fails a score gate.
         max_abs_yaw_deg: largest |yaw| estimated from landmarks (:func:`estimate_yaw_deg`), or
             None to skip (DESIGN.md capture default 30°).
     """
@@ -121,7 +122,7 @@ class QualityGate:
         ied = face.ied_px
         if ied < self.min_ied_px or (self.max_ied_px is not None and ied > self.max_ied_px):
             return "ied_px"
-        if self.min_det_score is not None and face.det_score < self.min_det_score:
+        if self.min_det_score is not None and not face.det_score >= self.min_det_score:  # NaN (no score) fails
             return "det_score"
         if self.max_abs_yaw_deg is not None and abs(estimate_yaw_deg(face.kps)) > self.max_abs_yaw_deg:
             return "yaw_deg"

@@ -13,9 +13,10 @@ photos (reference/face_engine.md §4) same-person pairs score 0.952–0.986 and 
 which is the default threshold here.
 
 Cost on 2 cores (face_engine.md §3): loading 0.3–0.5 s (cached per process); HOG 95 ms (upsample 0)
-or 411 ms (upsample 1) per 1280×886 frame, HOG releases the GIL so frames can be detected in
-threads; landmarks 0.5 ms/face; ResNet 74–81 ms/face, single-threaded and holding the GIL, so
-``embed_workers > 1`` spreads large batches over worker processes.
+or 411 ms (upsample 1) per 1280×886 frame; dlib's plain HOG call releases the GIL, so frames can
+be detected in threads (its score-returning call does not: see ``det_scores``); landmarks
+0.5 ms/face; ResNet 74–81 ms/face, single-threaded and holding the GIL, so ``embed_workers > 1``
+spreads large batches over worker processes.
 """
 
 from __future__ import annotations
@@ -245,6 +246,10 @@ class DlibEngine:
             face_engine.md §6; on the 512×512 astronaut it adds a weak false detection, score 0.12).
         det_adjust: HOG score offset; detections scoring below it are dropped (0 = dlib's default;
             raise it, e.g. to 0.3, to drop weak false detections).
+        det_scores: return the HOG SVM margin as ``Face.det_score``. dlib's scoring call
+            (``run``) holds the GIL, its plain call releases it; with False, ``det_score`` is NaN
+            (not computed) and frames detected in parallel threads really run in parallel
+            (measured 1.8× on 2 cores; the pipeline's batched path relies on it).
         embed_workers: processes sharing a large embedding batch (the calling process counts as
             one). The ResNet is single-threaded and holds the GIL; 2 on a 2-core machine nearly
             doubles :meth:`embed_batch` throughput. Each worker loads the weights once (~0.5 s).
@@ -276,6 +281,7 @@ class DlibEngine:
         upsample: int | None = None,
         expected_ied_px: float | None = None,
         det_adjust: float = 0.0,
+        det_scores: bool = True,
         embed_workers: int = 1,
     ) -> None:
         if upsample is not None:
@@ -290,7 +296,10 @@ class DlibEngine:
             raise EngineError(f"det_adjust {det_adjust!r} must be a finite HOG score offset, e.g. 0.0")
         if not isinstance(embed_workers, int) or embed_workers < 1:
             raise EngineError(f"embed_workers {embed_workers!r} must be an integer >= 1")
+        if not det_scores and det_adjust != 0.0:
+            raise EngineError("det_adjust needs det_scores=True (dlib's scoring detector call); drop one of them")
         self.det_adjust = float(det_adjust)
+        self.det_scores = bool(det_scores)
         self.embed_workers = embed_workers
         self._dlib = _import_dlib()
         self._folder = dlib_weights_dir()
@@ -329,16 +338,22 @@ class DlibEngine:
 
         Returns:
             list of :class:`Face`: box (x0, y0, x1, y1) in pixels with exclusive ends, kps (5, 2)
-            float32 (mouth corners estimated, see :func:`dlib5_to_kps`), det_score = HOG SVM margin.
+            float32 (mouth corners estimated, see :func:`dlib5_to_kps`), det_score = HOG SVM margin
+            (NaN with ``det_scores=False``).
             Thread-safe (each thread scans with its own detector, see :meth:`_thread_models`);
-            dlib releases the GIL while scanning, so frames can be detected in parallel threads.
+            with ``det_scores=False`` dlib releases the GIL while scanning, so frames detected in
+            parallel threads run in parallel.
 
         Raises:
             ImageError: the array is not (H, W, 3) uint8.
         """
         img = check_rgb(image)
         detector, landmarks = self._thread_models()
-        rects, scores, _ = detector.run(img, self.upsample, self.det_adjust)
+        if self.det_scores:
+            rects, scores, _ = detector.run(img, self.upsample, self.det_adjust)  # holds the GIL
+        else:
+            rects = detector(img, self.upsample)  # releases the GIL
+            scores = [math.nan] * len(rects)
         faces = []
         for rect, score in zip(rects, scores, strict=True):
             shape = landmarks(img, rect)
@@ -482,4 +497,7 @@ class DlibEngine:
                 proc.terminate()
 
     def __repr__(self) -> str:
-        return f"DlibEngine(upsample={self.upsample}, det_adjust={self.det_adjust}, embed_workers={self.embed_workers})"
+        return (
+            f"DlibEngine(upsample={self.upsample}, det_adjust={self.det_adjust}, det_scores={self.det_scores}, "
+            f"embed_workers={self.embed_workers})"
+        )
