@@ -199,3 +199,12 @@ def test_detect_from_threads_equals_serial(engine: DlibEngine) -> None:
         for _ in range(2):
             threaded = [[(f.box, f.kps.tobytes()) for f in fs] for fs in pool.map(engine.detect, imgs)]
             assert threaded == serial
+
+
+def test_unscored_detection_finds_the_same_faces(engine: DlibEngine) -> None:
+    img = load_image(packaged_samples()["t1"])
+    fast = DlibEngine(upsample=0, det_scores=False).detect(img)
+    assert [f.box for f in fast] == [f.box for f in engine.detect(img)]
+    assert all(np.isnan(f.det_score) for f in fast)
+    with pytest.raises(EngineError, match="det_adjust needs det_scores"):
+        DlibEngine(det_scores=False, det_adjust=0.3)
