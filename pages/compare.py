@@ -68,7 +68,8 @@ for label, doc, settings, src in variants:
 
 if len(columns) >= 2:
     st.subheader("Expected figures, mean (95% PI lo–hi)")
-    st.dataframe(planning.compare_table(columns), width="stretch")
+    table = planning.compare_table(columns)
+    st.dataframe(table, width="stretch", height=35 * (len(table) + 1) + 3)
 
     st.subheader("Per hour, with 95% predictive intervals")
     df = planning.compare_frame(columns, metrics=(
@@ -78,7 +79,7 @@ if len(columns) >= 2:
     ))
     df["letter"] = df["variant"].str.split(":").str[0]
     bars = alt.Chart().mark_bar().encode(
-        x=alt.X("letter:N", title="Variant"),
+        x=alt.X("letter:N", title="Variant", axis=alt.Axis(labelAngle=0)),
         y=alt.Y("mean:Q", title="Mean"),
         color=alt.Color("letter:N", legend=None, scale=alt.Scale(scheme="tableau10")),
         tooltip=[alt.Tooltip("variant:N", title="Variant"), alt.Tooltip("mean:Q", title="Mean", format=",.2f"),

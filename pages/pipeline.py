@@ -52,7 +52,7 @@ with st.sidebar:
                           d, 0.005, format="%.3f", key=f"pl_thr_{engine.model_id}",
                           help=f"On this engine's scale: {engine.score_name}. Calibrated default {d:g}. Scores of "
                                "different engines are not comparable.")
-    min_ied = st.number_input("Quality gate: smallest ied, px", 5.0, 200.0, 30.0, 1.0, key="pl_min_ied",
+    min_ied = st.number_input("Quality gate: smallest ied, px", 5.0, 200.0, 30.0, 1.0, format="%.0f", key="pl_min_ied",
                               help="Faces with fewer pixels between the eyes are not searched (DESIGN.md default 30 px).")
     st.caption(f"Watchlist: {watchlist.size} sample identities, one enrolment photo each: "
                f"{', '.join(i.replace('_', ' ') for i in watchlist.identities)}. The six people of t1.jpg are not on it.")
@@ -144,24 +144,31 @@ with tab_probe:
         seed = st.number_input("Noise seed", 0, 10_000, 0, 1, key="pl_seed")
     with c2:
         rep = ui.guarded(workbench.synthetic_probe, engine, watchlist, bank, ident, distance_m=distance, yaw_deg=float(yaw),
-                         blur_px=float(blur), camera=camera, threshold=threshold, rng=np.random.default_rng(int(seed)))
+                         blur_px=float(blur), camera=camera, threshold=threshold, rng=np.random.default_rng(int(seed)),
+                         gate=gate)
         patch = rep.probe.patch
-        zoom = max(1, int(240 / max(patch.shape[:2])))
+        zoom = max(1, round(240 / max(patch.shape[:2])))
         big = cv2.resize(patch, (patch.shape[1] * zoom, patch.shape[0] * zoom), interpolation=cv2.INTER_NEAREST)
         p1, p2 = st.columns([1, 1])
-        p1.image(big, caption=f"Probe as captured: {patch.shape[1]}×{patch.shape[0]} px, shown ×{zoom}")
+        p1.image(big, width=big.shape[1],
+                 caption=f"Probe as captured: {patch.shape[1]}×{patch.shape[0]} px" + (f", shown ×{zoom}" if zoom > 1 else ""))
         with p2:
-            st.metric("ied", f"{geo['ied_px']:.0f} px", help="0.063 m × px/m (frontal; a turned head shows less).")
-            st.caption(f"{geo['px_per_m']:.0f} px/m at {geo['slant_m']:.1f} m from the lens: DORI "
-                       f"{geo['dori']}. Passes the gate: {'yes' if geo['ied_px'] >= min_ied else 'no'} "
-                       f"(≥ {min_ied:g} px).")
+            st.metric("Between the eyes (ied)", f"{geo['ied_px']:.0f} px",
+                      help="0.063 m × px/m, frontal; a turned head shows less.")
+            st.caption(f"{geo['px_per_m']:.0f} px/m at {geo['slant_m']:.1f} m from the lens: DORI {geo['dori']}.")
             mated = "not on the watchlist" if rep.mated_score is None else f"{rep.mated_score:.3f}"
             st.metric("Score against own entry", mated, help=f"Alert threshold {threshold:.3f} on {engine.model_id}'s scale.")
-            verdict = "ALERT" if rep.alert else "no alert"
             who = (rep.candidates.top_identity or "—").replace("_", " ")
-            st.caption(f"Detector {'found' if rep.detected else 'did not find'} the face"
-                       f"{'' if rep.detected else ' (searched at the rendered landmarks instead, as a tracker would)'}. "
-                       f"Top candidate: {who} {rep.candidates.top_score:.3f} → **{verdict}**.")
+            found = ("The detector found the face." if rep.detected else
+                     "The detector did not find the face; it was searched at the rendered landmarks, as a tracker would.")
+            if rep.gate is not None:
+                verdict = (f"**No alert in a deployment**: the quality gate drops this face "
+                           f"({GATE_TEXT.get(rep.gate, rep.gate)}; gate ≥ {min_ied:g} px), so it is never searched. "
+                           f"Its score if it were: {who} {rep.candidates.top_score:.3f}.")
+            else:
+                verdict = (f"Top candidate {who} {rep.candidates.top_score:.3f} → "
+                           f"**{'ALERT' if rep.alert else 'no alert'}** (threshold {threshold:.3f}).")
+            st.caption(f"{found} {verdict}")
         if rep.from_enrolment and ident in watchlist.identities:
             st.warning("Rendered from the enrolment photo itself (this person has no other photo): the score "
                        "overstates a real mated search.")

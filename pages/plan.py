@@ -80,6 +80,8 @@ def _delete_camera(cam_id: str) -> None:
 # -- page -----------------------------------------------------------------------------------------
 
 plan = ui.current_plan()
+if "camera_next" in st.session_state:
+    st.session_state[f"{W}camera"] = st.session_state.pop("camera_next")
 files = planning.list_scenarios(ui.SCENARIOS)
 labels = {f.path.name: f.label for f in files}
 if plan.source not in labels:
@@ -96,6 +98,7 @@ with st.sidebar:
                      help="A scenario YAML saved with 'Save this plan' or from scenarios/; checked before it is used.")
     if st.session_state.get("upload_error"):
         st.error(st.session_state["upload_error"], icon=":material/error:")
+    save_slot = st.container()  # filled once the plan is validated (below)
 
     s = plan.settings
     st.subheader("Time and crowd")
@@ -163,8 +166,7 @@ result = ui.guarded(ui.get_result, scenario)
 summary = ui.guarded(ui.scored_summary, result, scenario)
 site, cameras = result.context.site, result.context.cameras
 
-with st.sidebar:
-    st.subheader("Save")
+with save_slot:
     slug = re.sub(r"[^a-z0-9]+", "_", scenario.name.lower()).strip("_")[:60] or "plan"
     st.download_button("Save this plan (.yaml)", planning.plan_yaml(plan.full_doc(), file_name=f"{slug}.yaml"),
                        file_name=f"{slug}.yaml", mime="application/x-yaml", icon=":material/download:",
@@ -205,8 +207,9 @@ with col_map:
             try:
                 cam = planning.camera_at(site, lat, lon, existing_ids=ids)
                 plan.doc = planning.add_camera(plan.doc, cam)
-                st.session_state[f"{W}camera"] = cam["id"]
-                st.session_state["camera_msg"] = ("success", f"Camera {cam['id']} added, facing {cam['heading_deg']:.0f}°.")
+                st.session_state["camera_next"] = cam["id"]  # selected on the rerun, before the selectbox exists
+                note = planning.placement_note(site, cam, min_ied_px=scenario.capture.min_ied_px)
+                st.session_state["camera_msg"] = ("success", f"Camera {cam['id']} added, {note}.")
             except TwinError as exc:
                 st.session_state["camera_msg"] = ("error", str(exc))
             st.rerun()

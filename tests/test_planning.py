@@ -170,8 +170,8 @@ def test_suggest_heading_looks_against_the_walking_direction(site) -> None:
     east = next(r for r in site.routes if r.id == "east")
     x, y = east.line.interpolate(30.0).coords[0]
     # the "east" route walks +x (heading 90) and "west" -x: whichever is nearest, the camera faces its walkers
-    h = planning.suggest_heading(site, x, y + 0.1)
-    assert min(abs(h - 270.0), abs(h - 90.0)) < 1.0
+    h = planning.suggest_heading(site, x, y + 0.1)  # 0.1 m off the line: aims 5 m upstream, atan(0.1 / 5) = 1.1 degrees
+    assert min(abs(h - 270.0), abs(h - 90.0)) < 1.5
 
 
 def test_camera_outside_the_geofence_or_london_is_refused(site) -> None:
@@ -270,6 +270,9 @@ def test_operations_view_reads_the_operations_section_or_says_none() -> None:
     v = planning.operations_rows(s)
     assert v is not None and v.officers_needed == 3 and v.target_share == 0.8 and v.note.startswith("3 officer")
     assert ("Stops by officers", "1.5 /h (95% PI 0–3.0)") in v.rows
+    table = planning.compare_table([("A", s), ("B", _summary())])
+    assert table.loc["Officers needed (for 80% of true alerts engaged)"].tolist() == ["3", "–"]
+    assert table.loc["Stops by officers (/h)", "A"] == "1.5 (95% PI 0–3.0)"
 
 
 def test_record_preview_states_what_the_plan_determines(doc: dict, square_site: Path, site) -> None:
@@ -296,3 +299,19 @@ def test_record_preview_checks_the_forces_limits() -> None:
     assert status["Watchlist size within the force's limit"] == "breach"
     assert status["Plan window within the authorised hours"] == "ok"
     assert dict(prev.governance)["DPIA"]
+
+
+def test_placement_note_warns_when_the_walkers_are_out_of_reach(site) -> None:
+    near = planning.camera_at(site, *_ll(40.0, 1.0))
+    assert planning.placement_note(site, near).startswith(f"facing {near['heading_deg']:.0f}°, 1 m from the nearest walking route")
+    far = planning.camera_at(site, *_ll(40.0, 18.0))
+    note = planning.placement_note(site, far)
+    assert "18 m from the nearest walking route (test footway)" in note and "only within" in note
+
+
+def test_suggested_heading_from_the_side_looks_upstream_at_the_route(site) -> None:
+    x, y = X0 + 40.0, Y0 + 4.0  # 4 m north of the footway walked both ways
+    h = planning.suggest_heading(site, x, y)
+    # aims 10 m (2.5 x 4 m) along the footway: atan(4 / 10) = 21.8 degrees off the footway's line
+    off = min(abs(h - 90.0 - 21.8), abs(h - 270.0 + 21.8))
+    assert off < 0.5, h

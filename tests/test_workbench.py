@@ -94,3 +94,16 @@ def test_synthetic_probe_renders_at_the_distance_and_searches(engine: FakeEngine
                                      threshold=engine.default_threshold, rng=np.random.default_rng(0), noise_sd=0.0,
                                      jpeg_quality=None)
     assert solo.from_enrolment
+
+
+def test_synthetic_probe_below_the_gate_is_not_an_alert(engine: FakeEngine, bank: FaceBank) -> None:
+    wl = workbench.sample_watchlist(engine, bank)
+    far = workbench.synthetic_probe(engine, wl, bank, "ann", distance_m=12.0, yaw_deg=0.0, blur_px=0.0,
+                                    threshold=engine.default_threshold, rng=np.random.default_rng(0), noise_sd=0.0,
+                                    jpeg_quality=None)
+    assert far.geometry["ied_px"] < 30 and far.gate == "ied_px"
+    assert far.mated_score == pytest.approx(1.0, abs=1e-5) and not far.alert  # scored, but the gate drops it
+    near = workbench.synthetic_probe(engine, wl, bank, "ann", distance_m=12.0, yaw_deg=0.0, blur_px=0.0,
+                                     threshold=engine.default_threshold, rng=np.random.default_rng(0), noise_sd=0.0,
+                                     jpeg_quality=None, gate=QualityGate(min_ied_px=10))
+    assert near.gate is None and near.alert

@@ -70,9 +70,11 @@ __all__ = [
     "list_scenarios",
     "load_plan",
     "move_camera",
+    "nearest_route",
     "next_camera_id",
     "operations_fields",
     "operations_rows",
+    "placement_note",
     "plan_from_upload",
     "plan_yaml",
     "record_preview",
@@ -459,20 +461,32 @@ def next_camera_id(existing: Sequence[str], prefix: str = "cam") -> str:
     return f"{prefix}_{n}"
 
 
-def suggest_heading(site: Any, x: float, y: float) -> float:
-    """Compass heading (degrees) for a camera at BNG (x, y): facing walkers on the nearest route.
-
-    The camera looks against the walking direction of the route passing closest, so walkers
-    approach it face-on (a frontal face is what passes the capture gate).
-    """
+def nearest_route(site: Any, x: float, y: float) -> tuple[Any, float]:
+    """The site's route passing closest to BNG (x, y), and its distance, m."""
     from shapely import Point
 
     p = Point(x, y)
     route = min(site.routes, key=lambda r: r.line.distance(p))
-    s = route.line.project(p)
-    a = np.asarray(route.line.interpolate(max(s - 1.0, 0.0)).coords[0])
-    b = np.asarray(route.line.interpolate(min(s + 1.0, route.line.length)).coords[0])
-    dx, dy = a - b  # against the walking direction
+    return route, float(route.line.distance(p))
+
+
+def suggest_heading(site: Any, x: float, y: float) -> float:
+    """Compass heading (degrees) for a camera at BNG (x, y): facing walkers on the nearest route.
+
+    The camera looks at the point of the nearest route a little upstream of it (2.5 times its
+    distance from the route, 5–30 m), so walkers approach it nearly face-on (|yaw| about 22° from
+    the side, 0° on the route): a frontal face is what passes the capture gate.
+    """
+    from shapely import Point
+
+    route, lateral = nearest_route(site, x, y)
+    s = route.line.project(Point(x, y))
+    ahead = min(max(2.5 * lateral, 5.0), 30.0)
+    target = route.line.interpolate(max(s - ahead, 0.0))
+    dx, dy = target.x - x, target.y - y
+    if math.hypot(dx, dy) < 0.5:  # at the route's entry, nothing upstream: look against the walking direction
+        nxt = route.line.interpolate(min(s + 1.0, route.line.length))
+        dx, dy = x - nxt.x, y - nxt.y
     return round(math.degrees(math.atan2(dx, dy)) % 360.0, 1)
 
 
@@ -512,6 +526,26 @@ def camera_at(
     cam.update(lens)
     _check_camera(cam)
     return cam
+
+
+def placement_note(site: Any, cam: Mapping[str, Any], *, min_ied_px: float = 30.0) -> str:
+    """A sentence on where a camera stands relative to the walkers, with a hint if it cannot reach them.
+
+    Compares the distance to the nearest route with the ground distance within which faces reach
+    ``min_ied_px`` (pinhole model, :func:`twin.camera.ground_distance_for_px_per_m`).
+    """
+    from twin.camera import IED_M, Camera, ground_distance_for_px_per_m
+
+    spec = CameraSpec.model_validate(dict(cam))
+    camera = Camera.from_spec(spec)
+    route, gap = nearest_route(site, camera.x, camera.y)
+    reach = ground_distance_for_px_per_m(camera, min_ied_px / IED_M)
+    where = route.street or route.id
+    note = f"facing {spec.heading_deg:.0f}°, {gap:.0f} m from the nearest walking route ({where})"
+    if gap > reach:
+        note += (f". Faces reach {min_ied_px:g} px between the eyes only within {reach:.0f} m of this lens, so it will "
+                 "capture few faces or none: move it nearer the walkers, or narrow its field of view")
+    return note
 
 
 def _check_camera(cam: Mapping[str, Any]) -> None:
@@ -774,6 +808,21 @@ def operations_rows(summary: Mapping[str, Any]) -> OperationsView | None:
     return OperationsView(needed, target, note, tuple(rows))
 
 
+def _operations_record_rows(scenario: Scenario, summary: Mapping[str, Any]) -> list[tuple[str, str]]:
+    view = operations_rows(summary)
+    if view is None:
+        return []
+    ops = getattr(scenario, "operations", None)
+    on_duty = f"{ops.officers} intercept officers and {ops.operators} operator(s) planned; " if ops is not None else ""
+    need = (f"{view.officers_needed} needed to engage {view.target_share:.0%} of true alerts"
+            if view.officers_needed is not None and view.target_share else view.note or "officers needed not estimated")
+    rows = [("Officers", on_duty + need)]
+    wrongful = dict(view.rows).get("Wrongful stops (false alerts engaged)")
+    if wrongful:
+        rows.append(("Wrongful stops", wrongful))
+    return rows
+
+
 @dataclass(frozen=True)
 class RecordPreview:
     """What the current plan already determines of its deployment record.
@@ -815,6 +864,7 @@ def record_preview(scenario: Scenario, summary: Mapping[str, Any], site: Any) ->
         ("False alerts", f"{fmt_band(per_h.get('false_alerts'), unit='/h', kind='rate')}; "
                          f"{fmt_band(totals.get('false_alerts'), unit='in the window', kind='rate')}"),
         ("True alerts", fmt_band(per_h.get("true_alerts"), unit="/h", kind="rate")),
+        *_operations_record_rows(scenario, summary),
         ("Retention", f"non-matched faces: image and template deleted at once, never written; {keep_days}; {wl_fate}"),
     )
     g_rows: list[tuple[str, str]] = []
@@ -872,6 +922,17 @@ def compare_table(columns: Sequence[tuple[str, Mapping[str, Any]]]) -> pd.DataFr
         for name, summ in columns:
             band = (summ.get(section) or {}).get(key)
             data.setdefault(name, []).append(fmt_band(band, kind=kind))
+    views = [operations_rows(summ) for _, summ in columns]
+    if any(v is not None for v in views):
+        target = next((v.target_share for v in views if v is not None and v.target_share), None)
+        index.append(f"Officers needed (for {target:.0%} of true alerts engaged)" if target else "Officers needed")
+        for (name, _), v in zip(columns, views, strict=True):
+            data[name].append("–" if v is None else str(v.officers_needed) if v.officers_needed is not None
+                              else "not reached")
+        for label, *_ in OPERATIONS_ROWS[:2]:
+            index.append(f"{label} (/h)")
+            for (name, _), v in zip(columns, views, strict=True):
+                data[name].append(dict(v.rows).get(label, "–").replace(" /h", "") if v is not None else "–")
     return pd.DataFrame(data, index=pd.Index(index, name="Metric"))
 
 

@@ -224,7 +224,9 @@ class ProbeReport:
         detected: the detector found the face in the patch.
         candidates: the candidate list (searched at the detected face, else at the rendered landmarks).
         mated_score: score against the identity's own entry, or None if it is not on the watchlist.
-        alert: the top score reached the threshold.
+        gate: why the live pipeline's quality gate would drop the face ("ied_px", "det_score",
+            "yaw_deg"), or None if it would be searched. The scores are shown either way.
+        alert: the face passes the gate and the top score reaches the threshold.
         from_enrolment: rendered from the enrolment photo itself (the mated score is optimistic).
     """
 
@@ -233,6 +235,7 @@ class ProbeReport:
     detected: bool
     candidates: CandidateList
     mated_score: float | None
+    gate: str | None
     alert: bool
     from_enrolment: bool
 
@@ -240,7 +243,7 @@ class ProbeReport:
 def synthetic_probe(
     engine: FaceEngine, watchlist: Watchlist, bank: FaceBank, identity: str, *, distance_m: float, yaw_deg: float,
     blur_px: float, camera: Camera | None = None, threshold: float, rng: np.random.Generator, noise_sd: float = 2.0,
-    jpeg_quality: int | None = 90, k: int = 3,
+    jpeg_quality: int | None = 90, k: int = 3, gate: QualityGate | None = None,
 ) -> ProbeReport:
     """Render ``identity`` as ``camera`` would record it at ``distance_m``, and search it.
 
@@ -257,6 +260,7 @@ def synthetic_probe(
         noise_sd: sensor noise SD, grey levels.
         jpeg_quality: JPEG round trip quality, or None.
         k: candidate list length.
+        gate: the live pipeline's quality gate (default min ied 30 px), applied to the face searched.
 
     Raises:
         ImageError: bad parameters or the source photo shows no face.
@@ -278,7 +282,8 @@ def synthetic_probe(
         mated = float(cand.scores[cand.identities.index(identity)])
     emb[:] = 0.0
     top = CandidateList(cand.indices[:k], cand.identities[:k], cand.scores[:k], cand.fillers[:k])
+    reason = (gate or QualityGate()).reason(target)
     return ProbeReport(
-        probe=probe, geometry=geo, detected=bool(found), candidates=top, mated_score=mated,
-        alert=top.top_score >= threshold, from_enrolment=src == bank.enrolment_image(identity),
+        probe=probe, geometry=geo, detected=bool(found), candidates=top, mated_score=mated, gate=reason,
+        alert=reason is None and top.top_score >= threshold, from_enrolment=src == bank.enrolment_image(identity),
     )
