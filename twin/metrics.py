@@ -79,6 +79,8 @@ class RepData:
         track_mated_mean: (T,) float32 mean mated score of the best capture (NaN if none).
         track_z: (T,) float32 standard-normal track effect.
         extra: anything else a replication reports (peak density, SimPy events, timings).
+        speed_m_s: (P,) float32 walking speed of each person, m/s (None: not recorded); operations
+            uses it to predict where an alerted person has walked to.
     """
 
     duration_s: float
@@ -96,6 +98,7 @@ class RepData:
     track_mated_mean: np.ndarray
     track_z: np.ndarray
     extra: dict[str, Any] = field(default_factory=dict)
+    speed_m_s: np.ndarray | None = None
 
     @property
     def hours(self) -> int:

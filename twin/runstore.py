@@ -48,11 +48,14 @@ def new_run_name(result: RunResult, now: dt.datetime | None = None) -> str:
 
 
 def alerts_frame(result: RunResult) -> pd.DataFrame:
-    """Every replication's alerts: replication, t_s, person, camera_id, true_alert, score, watchlisted."""
+    """Every replication's alerts: replication, t_s, person, camera_id, true_alert, score, watchlisted, and
+    what operations made of each (outcome, review_wait_s, intercept_t_s, arrested; twin/operations.py)."""
+    from twin.operations import OUTCOMES
+
     cams = [c.id for c in result.context.cameras]
     frames = []
     for i, o in enumerate(result.outcomes):
-        frames.append(pd.DataFrame({
+        frame = pd.DataFrame({
             "replication": np.full(len(o.alert_person), i, np.int32),
             "t_s": o.alert_t_s,
             "person": o.alert_person,
@@ -60,7 +63,14 @@ def alerts_frame(result: RunResult) -> pd.DataFrame:
             "true_alert": o.alert_true,
             "score": o.alert_score.astype(np.float32),
             "watchlisted": o.alert_watchlisted,
-        }))
+        })
+        if i < len(result.operations):  # alerts are in time order in both
+            ops = result.operations[i]
+            frame["outcome"] = [OUTCOMES[k] for k in ops.outcome]
+            frame["review_wait_s"] = ops.review_start_s - o.alert_t_s
+            frame["intercept_t_s"] = ops.intercept_t_s
+            frame["arrested"] = ops.arrested
+        frames.append(frame)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 

@@ -43,6 +43,8 @@ __all__ = [
     "EngineSpec",
     "FootfallSpec",
     "LatLon",
+    "OperationsSpec",
+    "ReviewTimeSpec",
     "Scenario",
     "SiteSpec",
     "TimeWindow",
@@ -321,6 +323,161 @@ class EngineSpec(_Strict):
     _resolve_paths = field_validator("score_model", "model_dir", "faces")(_resolve)
 
 
+class ReviewTimeSpec(_Strict):
+    """How long an operator takes to adjudicate one alert (compare the probe with the watchlist image).
+
+    ``lognormal`` with mean ``mean_s`` and coefficient of variation ``cv`` (a right-skewed task
+    time), ``exponential`` with mean ``mean_s`` (the M/M/c textbook case), or ``fixed`` at ``mean_s``.
+    No public record times a review. The default mean, 11 s, is calibrated so that the response
+    reaches 90% of dispatched alerts at Oxford Circus, the site of the Met's 27 Feb 2020 record
+    (see :data:`twin.operations.CALIBRATION`); the cv of 0.5 is an assumption.
+    """
+
+    distribution: Literal["lognormal", "exponential", "fixed"] = Field(
+        default="lognormal", description="review-time distribution: lognormal, exponential or fixed"
+    )
+    mean_s: float = Field(
+        default=11.0, description="mean review time per alert, s (> 0; calibrated on the 2020 and Essex records: 11)"
+    )
+    cv: float = Field(default=0.5, description="coefficient of variation for lognormal (>= 0; assumption: 0.5)")
+    source: str = Field(
+        default="calibrated: mean 11 s reaches 90% of dispatched alerts at Oxford Circus (Met record 27 Feb "
+        "2020: 6 of 8 alerts stopped; Essex review 2019: 22 of 42); no published review times; cv assumed",
+        description="where the review-time figures come from",
+    )
+
+    @field_validator("mean_s")
+    @classmethod
+    def _mean(cls, v: float) -> float:
+        if not (v > 0 and math.isfinite(v)):
+            raise ValueError(
+                f"review_time.mean_s {v} must be > 0 seconds: every alert takes an operator some time to "
+                "adjudicate; give a mean review time, e.g. 30"
+            )
+        return v
+
+    @field_validator("cv")
+    @classmethod
+    def _cv(cls, v: float) -> float:
+        if not (v >= 0 and math.isfinite(v)):
+            raise ValueError(f"review_time.cv {v} must be a finite coefficient of variation >= 0, e.g. 0.5")
+        return v
+
+
+def _probability(name: str) -> Any:
+    def check(cls: Any, v: float) -> float:
+        if not (0 <= v <= 1):
+            raise ValueError(f"{name} {v} must be a probability in [0, 1], e.g. 0.5")
+        return v
+
+    return field_validator(name)(classmethod(check))
+
+
+class OperationsSpec(_Strict):
+    """Adjudication and response: operators review each alert, officers intercept the person.
+
+    Used by :mod:`twin.operations`; the geometry and the calibration of the defaults are
+    documented there. ``false_alert_dispatch_probability`` and the review time are calibrated on
+    the Essex review of the Met trials (Fussey & Murray 2019: 42 matches, 8 verified correct, 22
+    stopped) and the Met's Oxford Circus record of 27 Feb 2020 (8 alerts, 7 false, 6 stops of
+    which 5 of false alerts, 1 arrest); ``arrest_probability`` on the 2020 record; the rest are
+    assumptions. The 28 Jan 2022 record is kept for validation only.
+    """
+
+    operators: int = Field(default=1, description="operators reviewing alerts at once (>= 1; assumption: 1 per deployment)")
+    officers: int = Field(default=4, description="intercept officers on the ground (>= 0; assumption: 4)")
+    review_time: ReviewTimeSpec = Field(default_factory=ReviewTimeSpec)
+    false_alert_dispatch_probability: float = Field(
+        default=0.51,
+        description="probability that an operator fails to reject a false alert and dispatches an officer "
+        "(calibrated: Essex review 14 of 34 false alerts stopped, Oxford Circus 2020 5 of 7; pooled 19/41 "
+        "divided by the 0.9 of dispatched alerts reached)",
+    )
+    dispatch_latency_s: float = Field(
+        default=5.0, description="from the operator's decision to the officer moving off, s (>= 0; assumption: a radio call)"
+    )
+    officer_speed_m_s: float = Field(
+        default=2.0,
+        description="officer's brisk walking speed through the crowd, m/s (> 0; assumption: above London "
+        "commuters' 1.68 m/s, Walmsley & Lewis 1989)",
+    )
+    officer_post_m: float = Field(
+        default=20.0,
+        description="where intercept officers wait, m along the walking direction beyond the alerting camera "
+        "(>= 0; 0: at the camera; assumption: 20, a short way past the van, in sight of it)",
+    )
+    stop_duration_s: float = Field(
+        default=600.0, description="officer time per stop (identity check), s (>= 0; assumption: 10 min)"
+    )
+    arrest_duration_s: float = Field(
+        default=3600.0, description="extra officer time per arrest (hand-over to transport), s (>= 0; assumption)"
+    )
+    arrest_probability: float = Field(
+        default=0.67,
+        description="probability that an engaged true alert ends in an arrest (Oxford Circus 2020: 1 arrest "
+        "from 1 engaged true alert; Laplace estimate 2/3)",
+    )
+    target_engaged_share: float = Field(
+        default=0.8, description="share of true alerts engaged the plan must reach (planner's choice, (0, 1])"
+    )
+    max_officers_searched: int = Field(
+        default=12, description="largest officer count tried when searching the officers needed (1-200)"
+    )
+
+    _p_dispatch = _probability("false_alert_dispatch_probability")
+    _p_arrest = _probability("arrest_probability")
+
+    @field_validator("operators")
+    @classmethod
+    def _operators(cls, v: int) -> int:
+        if v < 1:
+            raise ValueError(
+                f"operators {v} must be >= 1: a trained officer reviews every alert (College of Policing APP "
+                "2022); give the number of operators, e.g. 1"
+            )
+        return v
+
+    @field_validator("officers")
+    @classmethod
+    def _officers(cls, v: int) -> int:
+        if v < 0:
+            raise ValueError(
+                f"officers {v} must be >= 0 (0: nobody intercepts, every dispatched alert is lost); "
+                "give the number of intercept officers, e.g. 4"
+            )
+        return v
+
+    @field_validator("dispatch_latency_s", "stop_duration_s", "arrest_duration_s", "officer_post_m")
+    @classmethod
+    def _nonneg_s(cls, v: float, info: ValidationInfo) -> float:
+        if not (v >= 0 and math.isfinite(v)):
+            raise ValueError(f"{info.field_name} {v} must be a finite number of seconds >= 0")
+        return v
+
+    @field_validator("officer_speed_m_s")
+    @classmethod
+    def _speed(cls, v: float) -> float:
+        if not (0 < v <= 8):
+            raise ValueError(
+                f"officer_speed_m_s {v} must be > 0 and at most 8 m/s (a sprint); e.g. 2.0 for a brisk walk"
+            )
+        return v
+
+    @field_validator("target_engaged_share")
+    @classmethod
+    def _target(cls, v: float) -> float:
+        if not (0 < v <= 1):
+            raise ValueError(f"target_engaged_share {v} must be a share in (0, 1], e.g. 0.8")
+        return v
+
+    @field_validator("max_officers_searched")
+    @classmethod
+    def _max_officers(cls, v: int) -> int:
+        if not (1 <= v <= 200):
+            raise ValueError(f"max_officers_searched {v} must be between 1 and 200")
+        return v
+
+
 class Scenario(_Strict):
     """One planned LFR deployment, as read from a scenario YAML file."""
 
@@ -340,6 +497,9 @@ class Scenario(_Strict):
         "(default: London, census 2021, ONS TS021)",
     )
     governance: Governance | None = Field(default=None, description="required for a deployment record")
+    operations: OperationsSpec = Field(
+        default_factory=OperationsSpec, description="operators review alerts, officers intercept (twin/operations.py)"
+    )
     seed: int = Field(default=0, ge=0)
     replications: int = Field(default=10, ge=1, le=10_000)
 

@@ -28,8 +28,9 @@ from twin.engines.statistical import ScoreModel, default_score_model, load_score
 from twin.equitability import equitability_summary
 from twin.errors import CameraGeometryError, EngineError, ScenarioError
 from twin.metrics import Outcome, RepData, score_replication, summarise
+from twin.operations import OpsResult, run_operations
 from twin.rng import Streams, replication_seeds
-from twin.scenario import Scenario, load_scenario, scenario_hash
+from twin.scenario import OperationsSpec, Scenario, load_scenario, scenario_hash
 from twin.site import Site, load_site
 
 __all__ = ["Context", "RunResult", "prepare", "run", "simulate_replication"]
@@ -154,7 +155,7 @@ def simulate_replication(
         track_person=tracks["person"].astype(np.int64), track_camera=tracks["camera"].astype(np.int16),
         track_in_zone=tracks["in_zone"].astype(bool), track_usable=tracks["usable_captures"].astype(np.int32),
         track_t_best_s=tracks["t_best_s"].astype(np.float64), track_mated_mean=tracks["mated_mean"].astype(np.float32),
-        track_z=z_t,
+        track_z=z_t, speed_m_s=people["speed_m_s"].astype(np.float32),
         extra={
             "peak_density_p_m2": crowd.peak_density_p_m2, "simpy_events": crowd.events,
             "crowd_s": t1 - t0, "capture_s": t2 - t1,
@@ -187,6 +188,7 @@ class RunResult:
         summary: :func:`twin.metrics.summarise` output plus run metadata (JSON-ready, no timestamps).
         tracks: replication 0's person x camera table (the events), a DataFrame.
         timings: wall-clock seconds per phase.
+        operations: per-replication review and response of the alerts (:mod:`twin.operations`).
     """
 
     scenario: Scenario
@@ -197,13 +199,19 @@ class RunResult:
     summary: dict[str, Any]
     tracks: pd.DataFrame
     timings: dict[str, float]
+    operations: list[OpsResult] = field(default_factory=list)
 
     def rescore(self, *, threshold: float | None = None, watchlist_size: int | None = None,
-                prevalence: float | None = None) -> tuple[list[Outcome], dict[str, Any]]:
-        """Outcomes and summary under other watchlist settings, without re-simulating the crowd.
+                prevalence: float | None = None, officers: int | None = None,
+                operations: OperationsSpec | None = None) -> tuple[list[Outcome], dict[str, Any]]:
+        """Outcomes and summary under other watchlist or operations settings, without re-simulating the crowd.
+
+        ``officers`` overrides the officer count of ``operations`` (default: the scenario's block);
+        the summary's ``operations`` section is recomputed from the same "operations" streams.
 
         Raises:
-            ScenarioError: threshold outside the engine's score range, size < 1, prevalence outside [0, 1].
+            ScenarioError: threshold outside the engine's score range, size < 1, prevalence outside [0, 1],
+                officers < 0.
         """
         wl = self.scenario.watchlist
         t = wl.threshold if threshold is None else float(threshold)
@@ -222,7 +230,15 @@ class RunResult:
                          threshold=t, watchlist_size=n, prevalence=p)
         summ["equitability"] = equitability_summary(self.context.score_model, self.scenario.population, self.reps,
                                                     threshold=t, watchlist_size=n)
+        summ["operations"] = self._operations(outs, operations or self.scenario.operations, officers)[1]
         return outs, summ
+
+    def _operations(self, outcomes: list[Outcome], spec: OperationsSpec,
+                    officers: int | None = None) -> tuple[list[OpsResult], dict[str, Any]]:
+        sc = self.scenario
+        return run_operations(self.reps, outcomes, replication_seeds(self.seed, len(self.reps)), spec,
+                              duration_s=sc.time.duration_s, default_speed_m_s=sc.crowd.free_speed_mean_m_s,
+                              officers=officers)
 
 
 def _metadata(ctx: Context, seed: int, replications: int) -> dict[str, Any]:
@@ -306,8 +322,13 @@ def run(
     summary["crowd"] = {
         "peak_density_p_m2": _round_band([r.extra["peak_density_p_m2"] for r in reps]),
     }
+    ops, summary["operations"] = run_operations(
+        reps, outcomes, seeds, scenario.operations, duration_s=scenario.time.duration_s,
+        default_speed_m_s=scenario.crowd.free_speed_mean_m_s,
+    )
     timings = {"simulate_s": t_sim - t_start, "score_s": time.perf_counter() - t_sim}
-    return RunResult(scenario, ctx, seed, reps, outcomes, summary, tracks if tracks is not None else pd.DataFrame(), timings)
+    return RunResult(scenario, ctx, seed, reps, outcomes, summary, tracks if tracks is not None else pd.DataFrame(),
+                     timings, ops)
 
 
 def _round_band(values: list[float]) -> dict[str, float]:
