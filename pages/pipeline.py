@@ -54,9 +54,12 @@ with st.sidebar:
                                "different engines are not comparable.")
     min_ied = st.number_input("Quality gate: smallest ied, px", 5.0, 200.0, 30.0, 1.0, format="%.0f", key="pl_min_ied",
                               help="Faces with fewer pixels between the eyes are not searched (DESIGN.md default 30 px).")
+    max_yaw = st.number_input("Quality gate: largest head yaw, °", 5.0, 90.0, 30.0, 5.0, format="%.0f", key="pl_max_yaw",
+                              help="Faces turned further from the camera (estimated from the landmarks) are not searched "
+                                   "(DESIGN.md default 30°, as the Plan page's capture gate).")
     st.caption(f"Watchlist: {watchlist.size} sample identities, one enrolment photo each: "
                f"{', '.join(i.replace('_', ' ') for i in watchlist.identities)}. The six people of t1.jpg are not on it.")
-gate = QualityGate(min_ied_px=float(min_ied))
+gate = QualityGate(min_ied_px=float(min_ied), max_abs_yaw_deg=float(max_yaw))
 
 tab_img, tab_probe = st.tabs(["Image", "Synthetic probe"])
 
@@ -103,7 +106,7 @@ with tab_img:
                     rows.append({"#": r.index, "ied, px": round(r.ied_px, 1), "yaw, °": round(r.yaw_deg),
                                  "detector score": round(r.det_score, 2), "quality gate": GATE_TEXT.get(r.gate, r.gate),
                                  "top candidate": (who or "").replace("_", " ") or "—",
-                                 "score": None if score is None else round(score, 3),
+                                 "score": "—" if score is None else f"{score:.3f}",
                                  "alert": "ALERT" if r.alert else ""})
                 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
                 with st.expander("Candidate lists (top 3)"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import altair as alt
 import pandas as pd
@@ -14,17 +15,50 @@ from twin.errors import TwinError
 from twin.mapview import build_map
 from twin.webassets import localize_map
 
-W = "w_"  # prefix of the control widgets' keys: dropped when another plan is loaded
+W = "w_"  # prefix of the control widgets' keys
 OPS_LABELS = {"officers": ("Intercept officers on duty", 0), "operators": ("Operators reviewing alerts", 1)}
 CLICK_MODES = ("Nothing (look around)", "Add a camera", "Move the selected camera")
 
+# The controls are driven by session state: their values are written there from the plan
+# (_sync_widgets) and the widgets are created without a default, so loading another plan updates
+# what the browser shows (deleting a key would leave the browser's old value on screen).
 
-# -- callbacks (run before the page, so they may reset widgets) -------------------------------------
+
+def _widget_values(plan: ui.Plan) -> dict[str, Any]:
+    s = plan.settings
+    vals: dict[str, Any] = {
+        f"{W}start": s.start, f"{W}duration": int(s.duration_h), f"{W}scale": float(s.footfall_scale),
+        f"{W}size": int(s.watchlist_size), f"{W}prev": round(float(s.prevalence) * 1e5, 6),
+        f"{W}threshold": float(s.threshold), f"{W}seed": int(s.seed), f"{W}reps": int(s.replications),
+    }
+    ops = dict(s.operations)
+    for name, (_typ, default, _desc) in planning.operations_fields().items():
+        vals[f"{W}ops_{name}"] = int(ops.get(name, default))
+    ids = planning.camera_ids(plan.doc)
+    vals[f"{W}camera"] = ids[0] if ids else None
+    for cam in plan.doc.get("cameras") or []:
+        cid = cam["id"]
+        vals[f"{W}heading_{cid}"] = round(float(cam.get("heading_deg", 0.0)) % 360, 1)
+        vals[f"{W}tilt_{cid}"] = float(cam.get("tilt_deg", 15.0))
+        vals[f"{W}hfov_{cid}"] = float(cam.get("hfov_deg", 30.0))
+        vals[f"{W}height_{cid}"] = float(cam.get("mount_height_m", 3.0))
+    return vals
 
 
-def _reset_widgets() -> None:
-    for k in [k for k in st.session_state if isinstance(k, str) and k.startswith(W)]:
-        del st.session_state[k]
+def _sync_widgets(plan: ui.Plan, *, force: bool) -> None:
+    """Write the plan's values into the widgets' keys (all of them, or only the missing ones)."""
+    for key, value in _widget_values(plan).items():
+        if force or key not in st.session_state:
+            st.session_state[key] = value
+
+
+# -- callbacks (run before the page, so they may set widget values) ---------------------------------
+
+
+def _plan_loaded(plan: ui.Plan) -> None:
+    st.session_state.pop("upload_error", None)
+    st.session_state.pop("camera_msg", None)
+    _sync_widgets(plan, force=True)
 
 
 def _load_site() -> None:
@@ -33,10 +67,7 @@ def _load_site() -> None:
     if not path.is_file():
         return
     try:
-        ui.set_plan(planning.load_plan(path), path.name)
-        st.session_state.pop("upload_error", None)
-        st.session_state.pop("camera_msg", None)
-        _reset_widgets()
+        _plan_loaded(ui.set_plan(planning.load_plan(path), path.name))
     except TwinError as exc:
         st.session_state["upload_error"] = str(exc)
 
@@ -50,11 +81,8 @@ def _load_upload() -> None:
     except TwinError as exc:
         st.session_state["upload_error"] = str(exc)
         return
-    ui.set_plan(doc, up.name, keep_window=True, keep_replications=True)
     st.session_state["site_choice"] = up.name
-    st.session_state.pop("upload_error", None)
-    st.session_state.pop("camera_msg", None)
-    _reset_widgets()
+    _plan_loaded(ui.set_plan(doc, up.name, keep_window=True, keep_replications=True))
 
 
 def _edit_plan(fn, *args, ok: str, **kwargs) -> None:  # type: ignore[no-untyped-def]
@@ -74,14 +102,17 @@ def _apply_camera(cam_id: str) -> None:
 
 def _delete_camera(cam_id: str) -> None:
     _edit_plan(planning.delete_camera, cam_id, ok=f"Camera {cam_id} deleted.")
-    st.session_state.pop(f"{W}camera", None)
 
 
 # -- page -----------------------------------------------------------------------------------------
 
 plan = ui.current_plan()
+_sync_widgets(plan, force=False)
+ids = planning.camera_ids(plan.doc)
 if "camera_next" in st.session_state:
     st.session_state[f"{W}camera"] = st.session_state.pop("camera_next")
+if st.session_state.get(f"{W}camera") not in ids:
+    st.session_state[f"{W}camera"] = ids[0] if ids else None
 files = planning.list_scenarios(ui.SCENARIOS)
 labels = {f.path.name: f.label for f in files}
 if plan.source not in labels:
@@ -100,38 +131,35 @@ with st.sidebar:
         st.error(st.session_state["upload_error"], icon=":material/error:")
     save_slot = st.container()  # filled once the plan is validated (below)
 
-    s = plan.settings
     st.subheader("Time and crowd")
     c1, c2 = st.columns(2)
-    start = c1.selectbox("Window starts", planning.time_options(s.start), index=planning.time_options(s.start).index(s.start),
-                         key=f"{W}start", help="Local clock time the deployment starts.")
-    duration = c2.number_input("Hours", 1, 12, int(s.duration_h), 1, key=f"{W}duration",
+    start = c1.selectbox("Window starts", planning.time_options(st.session_state[f"{W}start"]), key=f"{W}start",
+                         help="Local clock time the deployment starts.")
+    duration = c2.number_input("Hours", 1, 12, step=1, key=f"{W}duration",
                                help="Length of the window. One hour is immediate; each extra hour adds "
                                     "about 1.5 s per replication to simulate.")
-    scale = st.slider("Footfall, × the site's usual", 0.1, 3.0, float(s.footfall_scale), 0.05, key=f"{W}scale",
+    scale = st.slider("Footfall, × the site's usual", 0.1, 3.0, step=0.05, key=f"{W}scale",
                       help="Multiplies the site's hourly footfall (the map's daily count spread by a London "
                            "high-street profile). 0.5 for a quiet day, 1.5 for an event.")
 
     st.subheader("Watchlist and alerts")
-    size = st.number_input("Watchlist size, entries", 1, 10_000_000, int(s.watchlist_size), 500, key=f"{W}size",
+    size = st.number_input("Watchlist size, entries", 1, 10_000_000, step=500, key=f"{W}size",
                            help="People on the watchlist. More entries: more chances of a false match "
                                 "(FPIR = 1 − (1 − FMR)^N).")
-    per100k = st.number_input("Watchlisted passers-by per 100,000", 0.0, 100_000.0, float(s.prevalence * 1e5), 1.0,
-                              format="%.1f", key=f"{W}prev",
+    per100k = st.number_input("Watchlisted passers-by per 100,000", 0.0, 100_000.0, step=1.0, format="%.1f",
+                              key=f"{W}prev",
                               help="How many passers-by are on the watchlist (an assumption). The Met's Oxford "
                                    "Circus record of Feb 2020 suggests about 13 per 100,000.")
-    threshold = st.slider("Alert threshold (score)", 0.50, 0.80, float(s.threshold), 0.005, format="%.3f",
-                          key=f"{W}threshold",
+    threshold = st.slider("Alert threshold (score)", 0.50, 0.80, step=0.005, format="%.3f", key=f"{W}threshold",
                           help="An alert is raised when the top candidate scores at or above this. Higher: fewer "
                                "false alerts and fewer true alerts. NPL 2023 tested 0.60 and 0.64 (NeoFace-like scale).")
     ops_fields = planning.operations_fields()
-    ops_values = dict(s.operations)
+    ops_values: dict[str, float] = {}
     st.subheader("Operations")
     if ops_fields:
-        for name, (_typ, default, desc) in ops_fields.items():
+        for name, (_typ, _default, desc) in ops_fields.items():
             label, lo = OPS_LABELS.get(name, (name.replace("_", " ").capitalize(), 0))
-            val = ops_values.get(name, default)
-            ops_values[name] = float(st.number_input(label, lo, 200, int(val), 1, key=f"{W}ops_{name}",
+            ops_values[name] = float(st.number_input(label, lo, 200, step=1, key=f"{W}ops_{name}",
                                                      help=(desc[:1].upper() + desc[1:]) if desc else None))
         st.caption("Other operations settings (review time, dispatch, stop durations) are in the scenario YAML.")
     else:
@@ -139,9 +167,9 @@ with st.sidebar:
                    "this build yet: their controls and the officers needed will appear here when it is.")
 
     with st.expander("Simulation settings"):
-        seed = st.number_input("Seed", 0, 2**31 - 1, int(s.seed), 1, key=f"{W}seed",
+        seed = st.number_input("Seed", 0, 2**31 - 1, step=1, key=f"{W}seed",
                                help="Root seed: the same seed and plan give the same numbers, here and with `twin run`.")
-        reps = st.slider("Replications", 2, 40, int(s.replications), 1, key=f"{W}reps",
+        reps = st.slider("Replications", 2, 40, step=1, key=f"{W}reps",
                          help="Independent runs of the crowd. More: steadier 95% predictive intervals, slower.")
         tile_url = st.text_input("Tile server URL (optional)", key="tile_url", placeholder="http://localhost:8080/{z}/{x}/{y}.png",
                                  help="An XYZ tile server on your network. Blank: the site's OpenStreetMap streets are "
@@ -150,7 +178,7 @@ with st.sidebar:
 plan.settings = planning.PlanSettings(
     start=start, duration_h=int(duration), footfall_scale=float(scale), watchlist_size=int(size),
     prevalence=float(per100k) / 1e5, threshold=float(threshold), seed=int(seed), replications=int(reps),
-    operations=tuple((k, v) for k, v in ops_values.items() if k in ops_fields),
+    operations=tuple(ops_values.items()),
 )
 
 st.title("Plan an LFR deployment")
@@ -191,7 +219,6 @@ with col_map:
         "where usable faces were captured (replication 1). Purple lines: walking routes; yellow squares: LFR notice signs."
     )
 
-    ids = planning.camera_ids(plan.doc)
     st.markdown("**Cameras**")
     c1, c2 = st.columns([3, 2])
     mode = c1.radio("When I click the map", CLICK_MODES, key="click_mode", horizontal=True,
@@ -224,16 +251,15 @@ with col_map:
         {"success": st.success, "error": st.error, "info": st.info}[msg[0]](msg[1])
 
     if sel:
-        cam = next(c for c in plan.doc["cameras"] if c["id"] == sel)
         with st.form(f"cam_form_{sel}", border=True):
             f1, f2, f3, f4 = st.columns(4)
-            f1.number_input("Heading, °", 0.0, 359.9, float(cam.get("heading_deg", 0.0)) % 360, 5.0, format="%.1f",
+            f1.number_input("Heading, °", 0.0, 359.9, step=5.0, format="%.1f",
                             key=f"{W}heading_{sel}", help="Compass bearing the camera looks along (0 north, 90 east).")
-            f2.number_input("Tilt down, °", -10.0, 89.0, float(cam.get("tilt_deg", 15.0)), 1.0, format="%.0f",
+            f2.number_input("Tilt down, °", -10.0, 89.0, step=1.0, format="%.0f",
                             key=f"{W}tilt_{sel}", help="Downward tilt of the optical axis.")
-            f3.number_input("Field of view, °", 5.0, 120.0, float(cam.get("hfov_deg", 30.0)), 1.0, format="%.0f",
+            f3.number_input("Field of view, °", 5.0, 120.0, step=1.0, format="%.0f",
                             key=f"{W}hfov_{sel}", help="Horizontal field of view: narrower sees faces larger but fewer.")
-            f4.number_input("Height, m", 0.5, 30.0, float(cam.get("mount_height_m", 3.0)), 0.1, format="%.1f",
+            f4.number_input("Height, m", 0.5, 30.0, step=0.1, format="%.1f",
                             key=f"{W}height_{sel}", help="Lens height above the ground (a van mast is about 3 m).")
             b1, b2 = st.columns([1, 1])
             b1.form_submit_button(f"Apply to {sel}", on_click=_apply_camera, args=(sel,), type="primary",
@@ -256,7 +282,7 @@ with col_res:
     ui.summary_metric(r2[1], "False alerts", per_h.get("false_alerts"), unit="/h", kind="rate",
                       help="Alerts on people who are not the candidate shown (mostly not on the watchlist), per hour.")
     r3 = st.columns(2)
-    ui.summary_metric(r3[0], "Precision", summary["rates"].get("precision"), unit="", kind="ratio",
+    ui.summary_metric(r3[0], "Precision", summary["rates"].get("precision"), unit="", kind="ratio", key="precision",
                       help="True alerts ÷ all alerts: how often an alert is about the right person.")
     ops = planning.operations_rows(summary)
     if ops is None:
@@ -264,7 +290,7 @@ with col_res:
         r3[1].caption("needs the operations model (issue 4), not in this run")
     else:
         target = f"{ops.target_share:.0%} of true alerts engaged" if ops.target_share else "the target share"
-        r3[1].metric("Officers needed", str(ops.officers_needed) if ops.officers_needed is not None else "not reached",
+        r3[1].metric("Officers needed", ops.officers_text,
                      help=f"Smallest number of intercept officers that engages {target} (operations model). "
                           + (ops.note or ""))
         r3[1].caption(f"for {target}" if ops.officers_needed is not None else (ops.note or "target not reached"))

@@ -136,3 +136,15 @@ def test_pipeline_page_runs_dlib_on_a_sample_and_refuses_a_bad_image() -> None:
     at.file_uploader(key="pl_upload").upload("face.jpg", b"\xff\xd8 this is not a JPEG", "image/jpeg").run()
     assert not at.exception
     assert any("face.jpg" in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_loading_another_site_updates_every_control() -> None:
+    at = _app()
+    at.slider(key="w_threshold").set_value(0.62).run()
+    at.selectbox(key="site_choice").set_value("croydon_north_end.yaml").run()
+    _no_errors(at)
+    assert "Croydon North End" in at.caption[0].value
+    assert at.slider(key="w_threshold").value == pytest.approx(0.6)  # the new plan's, not the old slider's
+    assert at.selectbox(key="w_start").value == "11:00"
+    assert at.selectbox(key="w_camera").value == at.selectbox(key="w_camera").options[0]
+    assert at.selectbox(key="w_camera").value.startswith("van_")

@@ -223,6 +223,8 @@ def test_fmt_band_shows_mean_unit_and_predictive_interval() -> None:
     assert planning.fmt_band({"mean": 0.0, "p2_5": 0.0, "p97_5": 0.0}, kind="rate") == "0 (95% PI 0–0)"
     assert planning.fmt_band({"mean": 1.41e-4, "p2_5": 1e-4, "p97_5": 2e-4}, kind="sci") == "1.4e-04 (95% PI 1.0e-04–2.0e-04)"
     assert planning.fmt_band(None) == "–"
+    empty = {"mean": None, "p2_5": None, "p97_5": None}
+    assert planning.fmt_band(empty, kind="ratio", key="tpir") == "– (no watchlisted passer-by in a zone in any replication)"
 
 
 def _summary() -> dict:
@@ -273,6 +275,10 @@ def test_operations_view_reads_the_operations_section_or_says_none() -> None:
     table = planning.compare_table([("A", s), ("B", _summary())])
     assert table.loc["Officers needed (for 80% of true alerts engaged)"].tolist() == ["3", "–"]
     assert table.loc["Stops by officers (/h)", "A"] == "1.5 (95% PI 0–3.0)"
+    s["operations"]["officers_needed"] = {"officers_needed": None, "true_alerts": 0, "note": "no true alert"}
+    assert planning.operations_rows(s).officers_text == "n/a"
+    s["operations"]["officers_needed"]["true_alerts"] = 4
+    assert planning.operations_rows(s).officers_text == "not reached"
 
 
 def test_record_preview_states_what_the_plan_determines(doc: dict, square_site: Path, site) -> None:

@@ -50,6 +50,7 @@ __all__ = [
     "OPERATIONS_CONTROLS",
     "RESULT_METRICS",
     "SCORING_KEYS",
+    "UNDEFINED_WHY",
     "OperationsView",
     "PlanSettings",
     "RecordPreview",
@@ -701,16 +702,25 @@ def fmt_value(x: float | None, kind: str = "count") -> str:
     return f"{x:,.0f}" if abs(x) >= 10 else f"{x:.1f}"
 
 
-def fmt_band(band: Mapping[str, Any] | None, *, unit: str = "", kind: str = "count") -> str:
-    """"mean unit (95% PI lo–hi)" for a summary band.
+#: Why a ratio has no value in any replication, by summary key (shown instead of a number).
+UNDEFINED_WHY: dict[str, str] = {
+    "precision": "no alerts in any replication",
+    "tpir": "no watchlisted passer-by in a zone in any replication",
+    "fpir": "no face scanned",
+    "engaged_true_share": "no true alerts in any replication",
+}
+
+
+def fmt_band(band: Mapping[str, Any] | None, *, unit: str = "", kind: str = "count", key: str = "") -> str:
+    """"mean unit (95% PI lo–hi)" for a summary band; "– (why)" when it has no value.
 
     >>> fmt_band({"mean": 2.2, "p2_5": 0.1, "p97_5": 4.9}, unit="alerts/h", kind="rate")
     '2.2 alerts/h (95% PI 0.10–4.9)'
-    >>> fmt_band({"mean": None, "p2_5": None, "p97_5": None}, kind="ratio")
+    >>> fmt_band({"mean": None, "p2_5": None, "p97_5": None}, kind="ratio", key="precision")
     '– (no alerts in any replication)'
     """
     if not band or band.get("mean") is None:
-        return "– (no alerts in any replication)" if kind == "ratio" else "–"
+        return f"– ({UNDEFINED_WHY[key]})" if key in UNDEFINED_WHY else "–"
     u = f" {unit}" if unit else ""
     return (f"{fmt_value(band['mean'], kind)}{u} (95% PI {fmt_value(band.get('p2_5'), kind)}–"
             f"{fmt_value(band.get('p97_5'), kind)})")
@@ -723,7 +733,7 @@ def result_table(summary: Mapping[str, Any]) -> pd.DataFrame:
         band = (summary.get(section) or {}).get(key)
         if band is None:
             continue
-        rows.append({"Metric": label, "Expected (95% PI)": fmt_band(band, kind=kind), "Unit": unit})
+        rows.append({"Metric": label, "Expected (95% PI)": fmt_band(band, kind=kind, key=key), "Unit": unit})
     return pd.DataFrame(rows, columns=["Metric", "Expected (95% PI)", "Unit"])
 
 
@@ -760,12 +770,21 @@ class OperationsView:
         target_share: that target share, or None.
         note: the operations model's one-line explanation (e.g. why the target is not reached).
         rows: (label, "mean unit (95% PI lo–hi)") rows.
+        estimable: False when no replication had a true alert (the officers needed cannot be estimated).
     """
 
     officers_needed: int | None
     target_share: float | None
     note: str
     rows: tuple[tuple[str, str], ...]
+    estimable: bool = True
+
+    @property
+    def officers_text(self) -> str:
+        """The officers needed as shown: a count, "not reached", or "n/a" when it cannot be estimated."""
+        if self.officers_needed is not None:
+            return str(self.officers_needed)
+        return "not reached" if self.estimable else "n/a"
 
 
 #: (label, section, key, unit, kind) of the operations rows shown, where present.
@@ -792,7 +811,9 @@ def operations_rows(summary: Mapping[str, Any]) -> OperationsView | None:
     needed: int | None = None
     target: float | None = None
     note = ""
+    estimable = True
     if isinstance(need, Mapping):
+        estimable = need.get("true_alerts") != 0
         n = need.get("officers_needed")
         needed = int(n) if isinstance(n, (int, float)) and not isinstance(n, bool) else None
         t = need.get("target_engaged_share")
@@ -804,8 +825,8 @@ def operations_rows(summary: Mapping[str, Any]) -> OperationsView | None:
     for label, section, key, unit, kind in OPERATIONS_ROWS:
         band = (ops.get(section) or {}).get(key) if isinstance(ops.get(section), Mapping) else None
         if isinstance(band, Mapping) and "mean" in band:
-            rows.append((label, fmt_band(band, unit=unit if unit != "share" else "", kind=kind)))
-    return OperationsView(needed, target, note, tuple(rows))
+            rows.append((label, fmt_band(band, unit=unit if unit != "share" else "", kind=kind, key=key)))
+    return OperationsView(needed, target, note, tuple(rows), estimable)
 
 
 def _operations_record_rows(scenario: Scenario, summary: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -921,14 +942,13 @@ def compare_table(columns: Sequence[tuple[str, Mapping[str, Any]]]) -> pd.DataFr
         index.append(f"{label} ({unit})")
         for name, summ in columns:
             band = (summ.get(section) or {}).get(key)
-            data.setdefault(name, []).append(fmt_band(band, kind=kind))
+            data.setdefault(name, []).append(fmt_band(band, kind=kind, key=key))
     views = [operations_rows(summ) for _, summ in columns]
     if any(v is not None for v in views):
         target = next((v.target_share for v in views if v is not None and v.target_share), None)
         index.append(f"Officers needed (for {target:.0%} of true alerts engaged)" if target else "Officers needed")
         for (name, _), v in zip(columns, views, strict=True):
-            data[name].append("–" if v is None else str(v.officers_needed) if v.officers_needed is not None
-                              else "not reached")
+            data[name].append("–" if v is None else v.officers_text)
         for label, *_ in OPERATIONS_ROWS[:2]:
             index.append(f"{label} (/h)")
             for (name, _), v in zip(columns, views, strict=True):

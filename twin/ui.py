@@ -192,14 +192,15 @@ def plan_sidebar_caption(plan: Plan) -> None:
     )
 
 
-def summary_metric(col: Any, label: str, band: Mapping[str, Any] | None, *, unit: str, kind: str, help: str) -> None:
+def summary_metric(col: Any, label: str, band: Mapping[str, Any] | None, *, unit: str, kind: str, help: str,
+                   key: str = "") -> None:
     """One headline figure: the mean with its unit, the 95% PI underneath."""
     mean = planning.fmt_value(band.get("mean") if band else None, kind)
     col.metric(label, f"{mean} {unit}".strip(), help=help)
     if band and band.get("mean") is not None:
         col.caption(f"95% PI {planning.fmt_value(band.get('p2_5'), kind)}–{planning.fmt_value(band.get('p97_5'), kind)} {unit}")
     else:
-        col.caption("no alerts in any replication")
+        col.caption(planning.UNDEFINED_WHY.get(key, "no value in any replication"))
 
 
 def guarded(fn: Any, *args: Any, **kwargs: Any) -> Any:
