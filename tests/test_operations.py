@@ -20,7 +20,7 @@ from twin.operations import (
     TRUE_LOST,
     AlertStream,
     alert_stream,
-    draw_alert_variates,
+    draw_person_variates,
     engaged_share_of_dispatched,
     ops_totals,
     simulate_operations,
@@ -268,7 +268,8 @@ def test_operations_draw_from_the_operations_stream(tiny_scenario) -> None:
     from twin.rng import replication_seeds
 
     stream = alert_stream(res.reps[0], res.outcomes[0], default_speed_m_s=1.34)
-    draws = draw_alert_variates(len(stream), tiny_scenario.operations, Streams(replication_seeds(tiny_scenario.seed, 1)[0])["operations"])
+    draws = draw_person_variates(stream.person, tiny_scenario.operations,
+                                 Streams(replication_seeds(tiny_scenario.seed, 1)[0])["operations"])
     again = simulate_operations(stream, tiny_scenario.operations, duration_s=tiny_scenario.time.duration_s, draws=draws)
     assert again.outcome.tolist() == res.operations[0].outcome.tolist()
 
@@ -418,3 +419,18 @@ def test_alerts_file_records_each_alerts_fate(square_site, tmp_path) -> None:
     assert (alerts["review_wait_s"] >= 0).all()
     engaged = alerts["outcome"].isin(["true_engaged", "false_engaged"])
     assert alerts.loc[engaged, "intercept_t_s"].notna().all() and alerts.loc[~engaged, "intercept_t_s"].isna().all()
+
+
+def test_a_person_alerted_under_two_settings_is_reviewed_alike(square_site) -> None:
+    """Draws are keyed by person: an alert raised at 0.60 and at 0.64 gets the same review time."""
+    doc = tiny_scenario_doc(square_site)
+    doc["watchlist"]["prevalence"] = 0.05
+    res = run(parse_scenario(doc), replications=1)
+    outs, _ = res.rescore(threshold=0.64)
+    low = dict(zip(res.outcomes[0].alert_person.tolist(),
+                   (res.operations[0].review_end_s - res.operations[0].review_start_s).tolist(), strict=True))
+    high_ops = res._operations(outs, res.scenario.operations)[0][0]
+    high = dict(zip(outs[0].alert_person.tolist(), (high_ops.review_end_s - high_ops.review_start_s).tolist(), strict=True))
+    common = set(low) & set(high)
+    assert len(common) >= 3 and len(high) < len(low)
+    assert all(low[p] == pytest.approx(high[p]) for p in common)

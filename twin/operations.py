@@ -56,8 +56,9 @@ record, validate with another; :data:`CALIBRATION` holds the figures):
 * The Oxford Circus record of 28 Jan 2022 is never used here: tests validate against it.
 
 Randomness: everything is drawn from the replication's "operations" stream
-(:class:`twin.rng.Streams`) once per alert (:func:`draw_alert_variates`), so other streams are
-untouched and a search over officer counts reuses the same draws (common random numbers).
+(:class:`twin.rng.Streams`), keyed by the alerted person (:func:`draw_person_variates`), so other
+streams are untouched, a search over officer counts reuses the same draws, and a person alerted
+under two thresholds is reviewed and decided alike (common random numbers).
 """
 
 from __future__ import annotations
@@ -86,6 +87,7 @@ __all__ = [
     "alert_stream",
     "calibrate_review_mean",
     "draw_alert_variates",
+    "draw_person_variates",
     "draw_review_times",
     "engaged_share_of_dispatched",
     "intercept_delay_s",
@@ -134,6 +136,7 @@ class AlertStream:
         t_leave_s: (A,) float64 time the person leaves the area, s (>= t_s; inf: never).
         speed_m_s: (A,) float64 the person's walking speed, m/s (>= 0).
         camera: (A,) int camera index of the alert (where the officer starts).
+        person: (A,) int person index in the replication (keys the alert's random draws).
     """
 
     t_s: np.ndarray
@@ -141,10 +144,11 @@ class AlertStream:
     t_leave_s: np.ndarray
     speed_m_s: np.ndarray
     camera: np.ndarray
+    person: np.ndarray
 
     def __post_init__(self) -> None:
         n = len(self.t_s)
-        for name in ("true", "t_leave_s", "speed_m_s", "camera"):
+        for name in ("true", "t_leave_s", "speed_m_s", "camera", "person"):
             if len(getattr(self, name)) != n:
                 raise ScenarioError(f"alert stream: {name} has {len(getattr(self, name))} entries, t_s has {n}")
 
@@ -152,7 +156,8 @@ class AlertStream:
         return len(self.t_s)
 
     @classmethod
-    def build(cls, t_s: Any, true: Any, t_leave_s: Any, speed_m_s: Any, camera: Any | None = None) -> AlertStream:
+    def build(cls, t_s: Any, true: Any, t_leave_s: Any, speed_m_s: Any, camera: Any | None = None,
+              person: Any | None = None) -> AlertStream:
         """Arrays (or scalars broadcast to the length of ``t_s``) sorted by alert time."""
         t = np.atleast_1d(np.asarray(t_s, dtype=np.float64))
         n = len(t)
@@ -163,8 +168,9 @@ class AlertStream:
 
         order = np.argsort(t, kind="stable")
         cam = np.zeros(n, np.int64) if camera is None else arr(camera, np.int64)
+        who = np.arange(n, dtype=np.int64) if person is None else arr(person, np.int64)
         return cls(t[order], arr(true, bool)[order], arr(t_leave_s, np.float64)[order],
-                   arr(speed_m_s, np.float64)[order], cam[order])
+                   arr(speed_m_s, np.float64)[order], cam[order], who[order])
 
 
 def alert_stream(rep: RepData, outcome: Outcome, *, default_speed_m_s: float) -> AlertStream:
@@ -177,7 +183,7 @@ def alert_stream(rep: RepData, outcome: Outcome, *, default_speed_m_s: float) ->
     """
     p = outcome.alert_person
     speed = rep.speed_m_s[p] if rep.speed_m_s is not None else np.full(len(p), default_speed_m_s)
-    return AlertStream.build(outcome.alert_t_s, outcome.alert_true, rep.t_leave_s[p], speed, outcome.alert_camera)
+    return AlertStream.build(outcome.alert_t_s, outcome.alert_true, rep.t_leave_s[p], speed, outcome.alert_camera, p)
 
 
 @dataclass(frozen=True)
@@ -220,6 +226,30 @@ def draw_alert_variates(n: int, spec: OperationsSpec, rng: np.random.Generator) 
     """Draw the review times and decision uniforms of ``n`` alerts (in this order, from ``rng``)."""
     review = draw_review_times(n, spec.review_time, rng)
     return AlertDraws(review_s=review, u_dispatch=rng.random(n), u_arrest=rng.random(n))
+
+
+def draw_person_variates(person: np.ndarray, spec: OperationsSpec, rng: np.random.Generator) -> AlertDraws:
+    """Per-alert draws keyed by the alerted person, so a person gets the same draws under any setting.
+
+    One 63-bit key is drawn from ``rng`` (the replication's "operations" stream); alert i then
+    draws from ``default_rng([key, person[i]])``. An alert raised both at threshold 0.60 and 0.64
+    (or with 2 and 6 officers) is reviewed for the same time and decided the same way, so two
+    variants of a scenario differ by their setting, not by reshuffled draws (common random numbers).
+
+    >>> spec = OperationsSpec()
+    >>> a = draw_person_variates(np.array([7, 3]), spec, np.random.default_rng(1))
+    >>> b = draw_person_variates(np.array([3]), spec, np.random.default_rng(1))
+    >>> bool(a.review_s[1] == b.review_s[0] and a.u_dispatch[1] == b.u_dispatch[0])
+    True
+    """
+    key = int(rng.integers(2**63 - 1))
+    n = len(person)
+    review, u_d, u_a = np.empty(n), np.empty(n), np.empty(n)
+    for i, who in enumerate(np.asarray(person, dtype=np.int64)):
+        g = np.random.default_rng([key, int(who)])
+        review[i] = draw_review_times(1, spec.review_time, g)[0]
+        u_d[i], u_a[i] = g.random(2)
+    return AlertDraws(review_s=review, u_dispatch=u_d, u_arrest=u_a)
 
 
 def intercept_delay_s(gap_m: float, officer_speed_m_s: float, person_speed_m_s: float) -> float:
@@ -516,7 +546,7 @@ def run_operations(
         if spec.officers < 0:
             raise ScenarioError(f"officers {spec.officers} must be >= 0; give the number of intercept officers, e.g. 4")
     streams = [alert_stream(r, o, default_speed_m_s=default_speed_m_s) for r, o in zip(reps, outcomes, strict=True)]
-    draws = [draw_alert_variates(len(s), spec, Streams(seed)["operations"]) for s, seed in zip(streams, seeds, strict=True)]
+    draws = [draw_person_variates(s.person, spec, Streams(seed)["operations"]) for s, seed in zip(streams, seeds, strict=True)]
     results = [simulate_operations(s, spec, duration_s=duration_s, draws=d) for s, d in zip(streams, draws, strict=True)]
     return results, summarise_operations(streams, draws, results, spec, duration_s=duration_s)
 
