@@ -66,6 +66,23 @@ def _summary_table(summary: dict[str, Any], title: str) -> Table:
     return t
 
 
+def _ops_table(summary: dict[str, Any]) -> Table | None:
+    from twin.report import operations_rows
+
+    rows = operations_rows(summary)
+    if not rows:
+        return None
+    st = summary["operations"]["settings"]
+    t = Table(title=f"Review and response — {st['operators']} operator(s), {st['officers']} officer(s)",
+              title_justify="left", header_style="bold")
+    t.add_column("metric")
+    t.add_column("mean", justify="right")
+    t.add_column("95% predictive interval", justify="right")
+    for label, mean, band in rows:
+        t.add_row(label, mean, band)
+    return t
+
+
 @app.command()
 @handles_errors
 def run(
@@ -110,9 +127,72 @@ def run(
             f"{sc.name} — {meta['site']['name']}, {sc.time.start} for {sc.time.duration_s / 3600:g} h, "
             f"watchlist {sc.watchlist.size:,}, threshold {sc.watchlist.threshold}",
         ))
+        ops = _ops_table(result.summary)
+        if ops is not None:
+            console.print(ops)
+            console.print(f"Officers needed: {result.summary['operations']['officers_needed']['note']}")
         for w in meta["warnings"]:
             console.print(f"[yellow]warning:[/] {w}")
         console.print(f"Run written to [bold]{folder}[/] (report.html, map.html, summary.json, events.parquet)")
+
+
+@app.command()
+@handles_errors
+def compare(
+    scenarios: list[Path] = typer.Argument(..., help="scenario YAML files (two or more, or one with --set variants)"),
+    set_: list[str] = typer.Option(
+        [], "--set",
+        help="add a variant of every scenario: one or more key.path=value pairs separated by spaces, one --set per "
+        "variant; e.g. --set watchlist.threshold=0.64 --set \"operations.officers=6 operations.operators=2\"",
+    ),
+    set_all: list[str] = typer.Option(
+        [], "--set-all", help="override every scenario and variant alike: key.path=value (repeatable), e.g. time.duration_s=3600",
+    ),
+    replications: int = typer.Option(4, "--replications", "-r", help="replications per scenario (default 4: a first look; more for decisions)"),
+    seed: int | None = typer.Option(None, "--seed", help="root seed for every scenario (default: each scenario's own)"),
+    out: Path = typer.Option(Path("comparisons"), "--out", "-o", help="folder that receives the comparison folder"),
+    workers: int = typer.Option(1, "--workers", "-w", help="local worker processes for replications (Dask)"),
+    scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786"),
+) -> None:
+    """Compare scenarios side by side: mean and 95% predictive interval per metric, CSV/JSON and an HTML page.
+
+    Examples: twin compare scenarios/oxford_circus.yaml scenarios/leicester_square.yaml;
+    twin compare scenarios/oxford_circus.yaml --set watchlist.threshold=0.64 --set operations.officers=2.
+    """
+    from twin.compare import build_variants, comparison_frame, run_comparison, write_comparison
+    from twin.report import fmt_band
+
+    variants = build_variants(scenarios, set_, set_all)
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(), console=err_console, transient=True, disable=not err_console.is_terminal,
+    ) as progress:
+        task = progress.add_task(f"{len(variants)} columns x {replications} replication(s)", total=None)
+
+        def cb(label: str, done: int, total: int) -> None:
+            progress.update(task, description=label, completed=done, total=total)
+
+        comp = run_comparison(variants, replications=replications, seed=seed, workers=workers, scheduler=scheduler,
+                              progress=cb)
+        folder = write_comparison(comp, out)
+    frame = comparison_frame(comp)
+    t = Table(title=f"Comparison — mean [95% predictive interval], {replications} replications each",
+              title_justify="left", header_style="bold")
+    t.add_column("metric")
+    for v in comp.variants:
+        t.add_column(v.label, justify="right")
+    for metric, g in frame.groupby("metric", sort=False):
+        label = g["label"].iloc[0]
+        cells = []
+        for r in g.itertuples():
+            if metric == "operations.officers_needed":
+                cells.append("not reached" if r.mean is None or r.mean != r.mean else f"{int(r.mean)}")
+            else:
+                mean, band = fmt_band({"mean": r.mean, "p2_5": r.p2_5, "p97_5": r.p97_5}, str(metric).rsplit(".", 1)[-1])
+                cells.append(f"{mean} [{band}]")
+        t.add_row(label, *cells)
+    console.print(t)
+    console.print(f"Comparison written to [bold]{folder}[/] (comparison.html, comparison.csv, comparison.json)")
 
 
 @app.command()

@@ -10,7 +10,8 @@ import html
 import math
 from typing import Any
 
-__all__ = ["SUMMARY_ROWS", "fmt_band", "hourly_svg", "render_report", "summary_rows"]
+__all__ = ["OPERATIONS_ROWS", "SUMMARY_ROWS", "fmt_band", "hourly_svg", "operations_html", "operations_rows",
+           "render_report", "summary_rows"]
 
 #: (label, section, key, per-hour?) rows of the summary table, in display order.
 SUMMARY_ROWS: tuple[tuple[str, str, str], ...] = (
@@ -31,9 +32,33 @@ SUMMARY_ROWS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+#: (label, section inside ``summary["operations"]`` or "" for the top level, key) rows of the
+#: operations table (twin/operations.py), in display order.
+OPERATIONS_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("Alerts per hour", "per_hour_rate", "alerts"),
+    ("Review queue wait, mean (s)", "operations.times_s", "review_wait_s"),
+    ("Capture to engagement, mean (s)", "operations.times_s", "capture_to_engagement_s"),
+    ("True alerts engaged", "operations.totals", "true_engaged"),
+    ("True alerts lost in the crowd", "operations.totals", "true_lost"),
+    ("False alerts dismissed at review", "operations.totals", "false_dismissed"),
+    ("Wrongful stops (false alerts engaged)", "operations.totals", "false_engaged"),
+    ("False alerts dispatched, person lost", "operations.totals", "false_lost"),
+    ("Stops", "operations.totals", "stops"),
+    ("Arrests", "operations.totals", "arrests"),
+    ("Share of true alerts engaged", "operations.rates", "engaged_true_share"),
+    ("Operator utilisation", "operations.rates", "operator_utilisation"),
+    ("Officer utilisation", "operations.rates", "officer_utilisation"),
+)
+_SHARE_KEYS = ("engaged_true_share", "operator_utilisation", "officer_utilisation")
+
+
 def _fmt(x: float | None, key: str) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "–"
+    if key in _SHARE_KEYS:
+        return f"{x:.1%}"
+    if key.endswith("_s"):
+        return f"{x:,.0f}"
     if key == "fpir":
         return f"{x:.2e}" if x else "0"
     if key in ("tpir", "precision", "scan_share"):
@@ -56,6 +81,66 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
         if band is not None:
             out.append((label, *fmt_band(band, key)))
     return out
+
+
+def _section(summary: dict[str, Any], path: str) -> dict[str, Any]:
+    node: Any = summary
+    for part in path.split("."):
+        node = node.get(part, {}) if isinstance(node, dict) else {}
+    return node if isinstance(node, dict) else {}
+
+
+def operations_rows(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """Rows (label, mean, 95% predictive interval) of the operations table; empty without operations."""
+    if "operations" not in summary:
+        return []
+    out = []
+    for label, section, key in OPERATIONS_ROWS:
+        band = _section(summary, section).get(key)
+        if band is not None:
+            out.append((label, *fmt_band(band, key)))
+    return out
+
+
+def operations_html(summary: dict[str, Any]) -> str:
+    """The report's operations section: settings, the table, and the officers-needed table and curve."""
+    from twin.charts import Series, line_chart_svg
+
+    ops = summary.get("operations")
+    if not ops:
+        return ""
+    st = ops.get("settings", {})
+    rt = st.get("review_time", {})
+    rows = "".join(f"<tr><td>{html.escape(a)}</td><td>{html.escape(b)}</td><td>{html.escape(c)}</td></tr>"
+                   for a, b, c in operations_rows(summary))
+    cur = ops.get("officers_needed", {})
+    ns, shares = cur.get("officers", []), cur.get("engaged_true_share", [])
+    curve = line_chart_svg(
+        [Series("expected share of true alerts engaged", "#1565c0", ns, shares, marker=cur.get("officers_needed"))],
+        title="officers needed", x_label="intercept officers", y_label="share of true alerts engaged", y_max=1.0,
+        hline=(cur.get("target_engaged_share", 0.8), f"target {cur.get('target_engaged_share', 0.8):.0%}"),
+    )
+    util = cur.get("officer_utilisation", [])
+    trows = "".join(
+        f"<tr><td>{n}</td><td>{_fmt(sh, 'engaged_true_share')}</td><td>{_fmt(w, 'x')}</td><td>{_fmt(a, 'x')}</td>"
+        f"<td>{_fmt(u, 'officer_utilisation')}</td></tr>"
+        for n, sh, w, a, u in zip(ns, shares, cur.get("wrongful_stops", []), cur.get("arrests", []), util, strict=False)
+    )
+    needed = cur.get("officers_needed")
+    return f"""<h2>Operations: review and response</h2>
+<p>{st.get('operators')} operator(s) review every alert ({html.escape(str(rt.get('distribution')))} review time, mean
+{rt.get('mean_s')} s); {st.get('officers')} officer(s) posted {st.get('officer_post_m')} m past the cameras walk at
+{st.get('officer_speed_m_s')} m/s after the person, who is lost if they leave the area first. A false alert is dispatched
+with probability {st.get('false_alert_dispatch_probability')}; an engaged true alert is an arrest with probability
+{st.get('arrest_probability')}.</p>
+<table><tr><th>Metric</th><th>Mean</th><th>95% predictive interval</th></tr>{rows}</table>
+<h3>Officers needed</h3>
+<p><b>{'Not reached' if needed is None else f'{needed} officer(s)'}</b> for a target of
+{cur.get('target_engaged_share', 0):.0%} of true alerts engaged ({html.escape(str(cur.get('note', '')))}).</p>
+{curve}
+<table><tr><th>Officers</th><th>Share of true alerts engaged (expected)</th><th>Wrongful stops</th><th>Arrests</th>
+<th>Officer utilisation</th></tr>{trows}</table>
+<p class="muted">Review source: {html.escape(str(rt.get('source', '')))}. Geometry and calibration: twin/operations.py.</p>"""
 
 
 def hourly_svg(summary: dict[str, Any], start_hour: int, *, width: int = 640, height: int = 220) -> str:
@@ -138,6 +223,7 @@ The model's FPIR at this threshold and list size is {model.get('fpir_at_threshol
 <p class="muted">{html.escape(summary.get('interval', ''))}. TPIR counts every pass through a camera's recognition zone by a
 watchlisted person, capture failures included (NPL 2023's definition); FPIR counts false alerts per face scanned of people not on the watchlist.</p>
 <h2>Alerts per hour</h2>{hourly_svg(summary, start_hour)}
+{operations_html(summary)}
 <h2>Scenario</h2><pre style="background:#fafafa;border:1px solid #eee;padding:8px;overflow:auto">{html.escape(scenario_yaml)}</pre>
 <p class="muted">Twin {html.escape(str(run.get('twin_version', '')))}. Street geometry © OpenStreetMap contributors, ODbL 1.0.</p>
 </body></html>"""

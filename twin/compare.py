@@ -1,0 +1,439 @@
+"""Scenarios side by side: mean and 95% predictive interval per metric, a CSV/JSON table and an HTML page.
+
+``twin compare A.yaml B.yaml [C.yaml ...]`` runs each scenario with the same number of
+replications and writes a comparison folder. Variants of a scenario are given as overrides:
+every ``--set "key.path=value [key.path=value ...]"`` adds one variant of *each* scenario (several
+``key=value`` pairs in one ``--set`` form one variant); ``--set-all key.path=value`` changes every
+scenario and variant alike (e.g. a shorter window). A variant that differs from its scenario only in
+``watchlist`` or ``operations`` keys reuses the scenario's simulated crowd and is re-scored
+(:meth:`twin.simulation.RunResult.rescore`): same seed, same passers-by, so the difference between
+the two columns is the setting alone (common random numbers).
+
+The folder (``comparisons/<name>/``) holds ``comparison.csv`` (one row per variant x metric),
+``comparison.json`` (the same plus every variant's full summary; deterministic: same inputs, same
+bytes) and ``comparison.html`` (self-contained: inline CSS and SVG, no script, no CDN). It is
+written atomically into a temporary folder and renamed; an existing folder is never replaced.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import math
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from twin.charts import PALETTE, Series, bar_chart_svg, line_chart_svg
+from twin.errors import RunFolderError, ScenarioError
+from twin.report import OPERATIONS_ROWS, fmt_band
+from twin.scenario import Scenario, load_scenario, scenario_hash
+
+__all__ = [
+    "COMPARE_METRICS",
+    "DEFAULT_REPLICATIONS",
+    "Comparison",
+    "Variant",
+    "build_variants",
+    "comparison_doc",
+    "comparison_frame",
+    "render_comparison",
+    "run_comparison",
+    "split_overrides",
+    "write_comparison",
+]
+
+#: Replications per scenario unless given: enough for a first look, small enough that two
+#: London scenarios compare in well under a minute on 2 cores. Use more for decisions.
+DEFAULT_REPLICATIONS = 4
+
+#: (label, section path in the run summary, key) of the compared metrics, in display order.
+COMPARE_METRICS: tuple[tuple[str, str, str], ...] = (
+    ("Passers-by", "totals", "passers_by"),
+    ("Faces scanned", "totals", "faces_scanned"),
+    ("Alerts", "totals", "alerts"),
+    ("True alerts", "totals", "true_alerts"),
+    ("False alerts", "totals", "false_alerts"),
+    ("True alerts per hour", "per_hour_rate", "true_alerts"),
+    ("False alerts per hour", "per_hour_rate", "false_alerts"),
+    ("TPIR (per pass through the zone)", "rates", "tpir"),
+    ("FPIR (per face scanned)", "rates", "fpir"),
+    ("Precision (true / all alerts)", "rates", "precision"),
+    *OPERATIONS_ROWS,
+)
+#: Keys of a variant that re-scoring can change without re-simulating the crowd.
+_RESCORABLE = ("watchlist", "operations")
+_PAIR = re.compile(r"\s+(?=[A-Za-z_][\w.\-]*=)")
+
+
+def split_overrides(text: str) -> list[str]:
+    """Split one ``--set`` value into its ``key.path=value`` pairs (separated by spaces).
+
+    A value may itself contain spaces (a YAML list) as long as no word after a space looks like
+    ``key=``.
+
+    >>> split_overrides("watchlist.threshold=0.64 operations.officers=6")
+    ['watchlist.threshold=0.64', 'operations.officers=6']
+    >>> split_overrides("site.route_weights={a: 1, b: 2}")
+    ['site.route_weights={a: 1, b: 2}']
+    """
+    parts = [p.strip() for p in _PAIR.split(text.strip()) if p.strip()]
+    for p in parts:
+        if "=" not in p:
+            raise ScenarioError(f"--set {text!r}: {p!r} must look like key.path=value, e.g. watchlist.threshold=0.64")
+    return parts
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One column of a comparison: a scenario file with overrides.
+
+    Attributes:
+        label: the column's name.
+        path: the scenario YAML.
+        overrides: this variant's own ``key.path=value`` overrides (empty for the scenario itself).
+        common: overrides applied to every column (``--set-all``).
+    """
+
+    label: str
+    path: Path
+    overrides: tuple[str, ...] = ()
+    common: tuple[str, ...] = ()
+
+
+def build_variants(paths: Sequence[Path | str], sets: Sequence[str] = (), common: Sequence[str] = ()) -> list[Variant]:
+    """The columns: each scenario, then each ``--set`` variant of it.
+
+    Raises:
+        ScenarioError: fewer than two columns, or a malformed override.
+    """
+    if not paths:
+        raise ScenarioError("give at least one scenario file, e.g. twin compare scenarios/oxford_circus.yaml --set watchlist.threshold=0.64")
+    groups = [tuple(split_overrides(s)) for s in sets]
+    com = tuple(p for c in common for p in split_overrides(c))
+    out: list[Variant] = []
+    for path in paths:
+        path = Path(path)
+        out.append(Variant(label="", path=path, common=com))
+        out.extend(Variant(label="", path=path, overrides=g, common=com) for g in groups)
+    if len(out) < 2:
+        raise ScenarioError(
+            "nothing to compare: give two or more scenario files, or one with a variant, e.g. "
+            "twin compare scenarios/oxford_circus.yaml --set watchlist.threshold=0.64"
+        )
+    return out
+
+
+@dataclass
+class Comparison:
+    """A finished comparison.
+
+    Attributes:
+        variants: the columns (labels filled in).
+        scenarios: each column's validated scenario.
+        summaries: each column's run summary (with ``operations``; a re-scored column has no ``run``).
+        meta: per column: file, overrides, seed, replications, scenario hash, crowd source.
+        replications: per scenario.
+        timings_s: wall-clock seconds per simulated crowd.
+    """
+
+    variants: list[Variant]
+    scenarios: list[Scenario]
+    summaries: list[dict[str, Any]]
+    meta: list[dict[str, Any]]
+    replications: int
+    timings_s: list[float] = field(default_factory=list)
+
+
+def _crowd_key(sc: Scenario, seed: int, replications: int) -> str:
+    doc = sc.model_dump(mode="json")
+    for k in (*_RESCORABLE, "name", "description"):
+        doc.pop(k, None)
+    doc["site"]["map"] = str(Path(doc["site"]["map"]).resolve())
+    return json.dumps({"doc": doc, "seed": seed, "replications": replications}, sort_keys=True)
+
+
+def _labels(variants: list[Variant], scenarios: list[Scenario]) -> list[str]:
+    labels = []
+    for v, sc in zip(variants, scenarios, strict=True):
+        base = sc.name
+        labels.append(f"{base} · {' '.join(v.overrides)}" if v.overrides else base)
+    seen: dict[str, int] = {}
+    out = []
+    for lab in labels:
+        seen[lab] = seen.get(lab, 0) + 1
+        out.append(lab if seen[lab] == 1 else f"{lab} ({seen[lab]})")
+    return out
+
+
+def run_comparison(
+    variants: list[Variant], *, replications: int = DEFAULT_REPLICATIONS, seed: int | None = None, workers: int = 1,
+    scheduler: str | None = None, progress: Callable[[str, int, int], None] | None = None,
+) -> Comparison:
+    """Run every column (crowds shared where only watchlist or operations settings differ).
+
+    Args:
+        variants: from :func:`build_variants`.
+        replications: per scenario (>= 1).
+        seed: root seed for every column (default: each scenario's own).
+        workers, scheduler: as :func:`twin.simulation.run`.
+        progress: called as ``progress(label, done_replications, total)``.
+
+    Raises:
+        ScenarioError: any invalid scenario or override (all are checked before anything runs);
+            replications < 1.
+    """
+    from twin.simulation import RunResult, prepare, run
+
+    if replications < 1:
+        raise ScenarioError(f"replications {replications} must be >= 1")
+    if workers < 1:
+        raise ScenarioError(f"workers {workers} must be >= 1")
+    scenarios = [load_scenario(v.path, (*v.common, *v.overrides)) for v in variants]
+    for sc in scenarios:  # fail fast: threshold range, cameras inside the area, site map
+        prepare(sc)
+    labels = _labels(variants, scenarios)
+    variants = [Variant(lab, v.path, v.overrides, v.common) for lab, v in zip(labels, variants, strict=True)]
+    cache: dict[str, tuple[RunResult, str]] = {}
+    summaries: list[dict[str, Any]] = []
+    meta: list[dict[str, Any]] = []
+    timings: list[float] = []
+    for v, sc in zip(variants, scenarios, strict=True):
+        s = sc.seed if seed is None else int(seed)
+        key = _crowd_key(sc, s, replications)
+        if key in cache:
+            res, source = cache[key]
+            wl = sc.watchlist
+            _, summ = res.rescore(threshold=wl.threshold, watchlist_size=wl.size, prevalence=wl.prevalence,
+                                  operations=sc.operations)
+        else:
+            def cb(done: int, total: int, frac: float, label: str = v.label) -> None:
+                if progress is not None:
+                    progress(label, done, total)
+
+            res = run(sc, seed=s, replications=replications, workers=workers, scheduler=scheduler, progress=cb)
+            cache[key] = (res, v.label)
+            source = v.label
+            summ = res.summary
+            timings.append(round(res.timings.get("simulate_s", 0.0), 3))
+        summaries.append(summ)
+        meta.append({
+            "label": v.label, "scenario": sc.name, "file": str(v.path), "overrides": list(v.overrides),
+            "common_overrides": list(v.common), "seed": s, "replications": replications,
+            "scenario_sha256": scenario_hash(sc), "crowd_from": source,
+            "window": {"start": sc.time.start, "duration_s": sc.time.duration_s},
+            "watchlist": sc.watchlist.model_dump(mode="json"),
+            "officers": sc.operations.officers, "operators": sc.operations.operators,
+        })
+    return Comparison(variants, scenarios, summaries, meta, replications, timings)
+
+
+def _get(summary: dict[str, Any], section: str, key: str) -> dict[str, Any] | None:
+    node: Any = summary
+    for part in section.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    if not isinstance(node, dict):
+        return None
+    band = node.get(key)
+    return band if isinstance(band, dict) else None
+
+
+def comparison_frame(comp: Comparison) -> pd.DataFrame:
+    """One row per column x metric: variant, metric, label, mean, p2_5, p97_5 (officers needed: mean only)."""
+    rows = []
+    for v, summ in zip(comp.variants, comp.summaries, strict=True):
+        for label, section, key in COMPARE_METRICS:
+            band = _get(summ, section, key)
+            if band is None:
+                continue
+            rows.append({"variant": v.label, "metric": f"{section}.{key}", "label": label,
+                         "mean": band.get("mean"), "p2_5": band.get("p2_5"), "p97_5": band.get("p97_5")})
+        need = summ.get("operations", {}).get("officers_needed", {})
+        rows.append({"variant": v.label, "metric": "operations.officers_needed", "label":
+                     f"Officers needed for {need.get('target_engaged_share', 0):.0%} of true alerts engaged",
+                     "mean": need.get("officers_needed"), "p2_5": None, "p97_5": None})
+    return pd.DataFrame(rows, columns=["variant", "metric", "label", "mean", "p2_5", "p97_5"])
+
+
+def comparison_doc(comp: Comparison) -> dict[str, Any]:
+    """The JSON document: columns, metric table and each column's full summary (no timestamps)."""
+    frame = comparison_frame(comp)
+    metrics = []
+    for (metric, label), g in frame.groupby(["metric", "label"], sort=False):
+        metrics.append({"metric": metric, "label": label,
+                        "values": [{"variant": r.variant, "mean": r.mean, "p2_5": r.p2_5, "p97_5": r.p97_5}
+                                   for r in g.itertuples()]})
+    return {
+        "interval": "95% predictive interval: 2.5th-97.5th percentiles over replications (Poisson noise included)",
+        "replications": comp.replications,
+        "variants": comp.meta,
+        "metrics": json.loads(json.dumps(metrics, default=_nan_none)),
+        "summaries": [{"label": v.label, "summary": s} for v, s in zip(comp.variants, comp.summaries, strict=True)],
+    }
+
+
+def _nan_none(x: Any) -> Any:
+    if isinstance(x, float) and math.isnan(x):
+        return None
+    if hasattr(x, "item"):
+        return x.item()
+    raise TypeError(type(x))
+
+
+_CSS = """
+body{font:14px/1.45 -apple-system,Segoe UI,Roboto,sans-serif;color:#212121;max-width:1200px;margin:24px auto;padding:0 16px}
+h1{font-size:22px;margin-bottom:4px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd;padding-bottom:4px}
+table{border-collapse:collapse;margin:8px 0}td,th{padding:4px 10px;border-bottom:1px solid #eee;text-align:right;vertical-align:top}
+td:first-child,th:first-child{text-align:left}.muted{color:#757575;font-size:12px}.band{color:#757575;font-size:12px;display:block}
+.sw{display:inline-block;width:10px;height:10px;margin-right:4px}
+@media print{body{margin:0}}
+"""
+
+
+def _hourly_series(comp: Comparison, colours: list[str]) -> tuple[list[Series], list[tuple[float, str]]]:
+    series, xs = [], set()
+    for v, sc, summ, c in zip(comp.variants, comp.scenarios, comp.summaries, colours, strict=True):
+        bands = summ.get("hourly", {}).get("alerts", [])
+        h0 = sc.time.start_s / 3600
+        x = [h0 + h for h in range(len(bands))]
+        xs.update(x)
+        series.append(Series(v.label, c, x, [b.get("mean") for b in bands], [b.get("p2_5") for b in bands],
+                             [b.get("p97_5") for b in bands]))
+    ticks = [(x, f"{int(x) % 24:02d}:{int(round((x % 1) * 60)):02d}") for x in sorted(xs)]
+    return series, ticks
+
+
+def render_comparison(comp: Comparison) -> str:
+    """The standalone comparison page: table, alerts per hour, officers needed, true vs false alerts."""
+    colours = [PALETTE[i % len(PALETTE)] for i in range(len(comp.variants))]
+    head = "".join(f'<th><span class="sw" style="background:{c}"></span>{html.escape(v.label)}</th>'
+                   for v, c in zip(comp.variants, colours, strict=True))
+    body = []
+    for label, section, key in COMPARE_METRICS:
+        cells = []
+        for summ in comp.summaries:
+            band = _get(summ, section, key)
+            if band is None:
+                cells.append("<td>–</td>")
+                continue
+            mean, rng = fmt_band(band, key)
+            cells.append(f'<td>{html.escape(mean)}<span class="band">{html.escape(rng)}</span></td>')
+        body.append(f"<tr><td>{html.escape(label)}</td>{''.join(cells)}</tr>")
+    needs = []
+    for summ in comp.summaries:
+        n = summ.get("operations", {}).get("officers_needed", {})
+        needs.append(f"<td><b>{'not reached' if n.get('officers_needed') is None else n['officers_needed']}</b></td>")
+    target = comp.summaries[0].get("operations", {}).get("officers_needed", {}).get("target_engaged_share", 0.8)
+    body.append(f"<tr><td>Officers needed for {target:.0%} of true alerts engaged</td>{''.join(needs)}</tr>")
+
+    series, ticks = _hourly_series(comp, colours)
+    hourly = line_chart_svg(series, title="alerts per hour over the day", x_label="clock hour (window start of each hour)",
+                            y_label="alerts in the hour", x_ticks=ticks, y_format="{:.2f}")
+    curves = []
+    for v, summ, c in zip(comp.variants, comp.summaries, colours, strict=True):
+        cur = summ.get("operations", {}).get("officers_needed", {})
+        curves.append(Series(v.label, c, cur.get("officers", []), cur.get("engaged_true_share", []),
+                             marker=cur.get("officers_needed")))
+    officers = line_chart_svg(curves, title="officers needed", x_label="intercept officers",
+                              y_label="share of true alerts engaged", y_max=1.0, hline=(target, f"target {target:.0%}"),
+                              y_format="{:.2f}")
+    tf = [[(_get(s, "totals", k) or {}).get("mean") for k in ("true_alerts", "false_alerts")] for s in comp.summaries]
+    lo = [[(_get(s, "totals", k) or {}).get("p2_5") for k in ("true_alerts", "false_alerts")] for s in comp.summaries]
+    hi = [[(_get(s, "totals", k) or {}).get("p97_5") for k in ("true_alerts", "false_alerts")] for s in comp.summaries]
+    bars = bar_chart_svg([v.label for v in comp.variants], [("true alerts", "#2e7d32"), ("false alerts", "#c62828")], tf,
+                         lo=lo, hi=hi, title="true vs false alerts", y_label="alerts in the window")
+    so = [[(_get(s, "operations.totals", k) or {}).get("mean") for k in ("true_engaged", "false_engaged", "arrests")]
+          for s in comp.summaries]
+    so_lo = [[(_get(s, "operations.totals", k) or {}).get("p2_5") for k in ("true_engaged", "false_engaged", "arrests")]
+             for s in comp.summaries]
+    so_hi = [[(_get(s, "operations.totals", k) or {}).get("p97_5") for k in ("true_engaged", "false_engaged", "arrests")]
+             for s in comp.summaries]
+    stops = bar_chart_svg([v.label for v in comp.variants],
+                          [("true alerts engaged", "#2e7d32"), ("wrongful stops", "#c62828"), ("arrests", "#1565c0")],
+                          so, lo=so_lo, hi=so_hi, title="stops and arrests", y_label="in the window")
+    rows_meta = "".join(
+        f"<tr><td><span class='sw' style='background:{c}'></span>{html.escape(m['label'])}</td><td>{html.escape(m['file'])}</td>"
+        f"<td>{html.escape(' '.join(m['common_overrides'] + m['overrides']) or '–')}</td><td>{m['seed']}</td>"
+        f"<td>{html.escape(m['window']['start'])} + {m['window']['duration_s'] / 3600:g} h</td>"
+        f"<td>{m['watchlist']['size']:,} / {m['watchlist']['threshold']}</td><td>{m['operators']} / {m['officers']}</td>"
+        f"<td>{html.escape(m['crowd_from'])}</td></tr>"
+        for m, c in zip(comp.meta, colours, strict=True)
+    )
+    title = "Comparison: " + " vs ".join(v.label for v in comp.variants)
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>{_CSS}</style></head><body>
+<h1>{html.escape(title)}</h1>
+<p class="muted">{comp.replications} replications per scenario. Each cell: mean, and below it the 95% predictive interval
+(2.5th–97.5th percentiles over replications, Poisson noise included): the range one deployment's observed figure should fall in.</p>
+<h2>Scenarios</h2>
+<table><tr><th>Column</th><th>File</th><th>Overrides</th><th>Seed</th><th>Window</th><th>Watchlist / threshold</th>
+<th>Operators / officers</th><th>Crowd simulated in</th></tr>{rows_meta}</table>
+<p class="muted">A column whose crowd was simulated in another re-scores that column's crowd: same passers-by, only the
+watchlist or operations settings differ.</p>
+<h2>Side by side</h2>
+<table><tr><th>Metric</th>{head}</tr>{''.join(body)}</table>
+<h2>Alerts per hour over the day</h2>{hourly}
+<p class="muted">Mean alerts in each clock hour of the window; shading: 95% predictive interval.</p>
+<h2>Officers needed</h2>{officers}
+<p class="muted">Expected share of true alerts engaged (pooled over replications) for each officer count, the same alerts
+and draws replayed; a ring marks the smallest count that reaches the target.</p>
+<h2>True vs false alerts</h2>{bars}
+<h2>Stops and arrests</h2>{stops}
+<p class="muted">Twin comparison. Street geometry © OpenStreetMap contributors, ODbL 1.0. Operations model and the sources of
+its defaults: twin/operations.py.</p>
+</body></html>"""
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:32] or "scenario"
+
+
+def write_comparison(comp: Comparison, out_dir: Path | str, *, name: str | None = None,
+                     now: dt.datetime | None = None) -> Path:
+    """Write ``comparison.csv``, ``comparison.json`` and ``comparison.html`` into a new folder under ``out_dir``.
+
+    The folder is written under a temporary name and renamed (a taken name gets ``-2``, ``-3``, ...),
+    so nothing half-written or overwritten is ever left (the rules of :mod:`twin.runstore`).
+
+    Raises:
+        RunFolderError: ``out_dir`` cannot be created or written, or is a file.
+    """
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunFolderError(f"cannot create output folder {str(out_dir)!r} ({exc.strerror}); choose another with --out") from exc
+    if not out_dir.is_dir():
+        raise RunFolderError(f"output path {str(out_dir)!r} is not a folder; choose another with --out")
+    now = now or dt.datetime.now()
+    stems = [_slug(Path(v.path).stem) for v in comp.variants]
+    slugs = sorted(set(stems), key=stems.index)
+    base = name or f"compare-{'-vs-'.join(slugs)[:80]}-{now:%Y%m%d-%H%M%S}"
+    tmp = out_dir / f".tmp-{base}-{uuid.uuid4().hex[:8]}"
+    try:
+        tmp.mkdir()
+    except OSError as exc:
+        raise RunFolderError(f"cannot write in {str(out_dir)!r} ({exc.strerror}); choose another folder with --out") from exc
+    try:
+        comparison_frame(comp).to_csv(tmp / "comparison.csv", index=False)
+        doc = comparison_doc(comp)
+        (tmp / "comparison.json").write_text(json.dumps(doc, indent=1, sort_keys=True, default=_nan_none) + "\n", encoding="utf-8")
+        (tmp / "comparison.html").write_text(render_comparison(comp), encoding="utf-8")
+        final = out_dir / base
+        k = 2
+        while final.exists():
+            final = out_dir / f"{base}-{k}"
+            k += 1
+        os.rename(tmp, final)
+        return final
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
