@@ -46,16 +46,18 @@ for i, col in enumerate(cols):
             fs = planning.settings_from_doc(doc)
             d_threshold, d_size, scale, prevalence, ops = (fs.threshold, fs.watchlist_size, fs.footfall_scale,
                                                            fs.prevalence, fs.operations)
-        if i == 1 and src == CURRENT and f"cmp_thr_{i}" not in st.session_state:
+        if i == 1 and src == CURRENT:
             d_threshold = min(0.8, round(s.threshold + 0.04, 3))  # a first useful comparison: a stricter threshold
-        thr = st.number_input("Alert threshold", 0.5, 0.8, float(d_threshold), 0.005, format="%.3f", key=f"cmp_thr_{i}",
+        thr = st.number_input("Alert threshold", 0.5, 0.8, float(d_threshold), 0.005, format="%.3f", key=f"cmp_thr_{i}_{src}",
                               help="NeoFace-like score; NPL 2023 tested 0.60 and 0.64.")
-        size = st.number_input("Watchlist size, entries", 1, 10_000_000, int(d_size), 500, key=f"cmp_size_{i}")
+        size = st.number_input("Watchlist size, entries", 1, 10_000_000, int(d_size), 500, key=f"cmp_size_{i}_{src}")
         settings = planning.PlanSettings(start=s.start, duration_h=s.duration_h, footfall_scale=scale,
                                          watchlist_size=int(size), prevalence=prevalence, threshold=float(thr),
                                          seed=s.seed, replications=s.replications, operations=ops)
         name = doc.get("name", src) if src != CURRENT else "current plan"
         variants.append((f"{letter}: {name}, t={thr:.3f}, N={int(size):,}", doc, settings, src))
+
+plan_file = planning.plan_file_name(plan.doc)
 
 columns = []
 for label, doc, settings, src in variants:
@@ -91,3 +93,16 @@ if len(columns) >= 2:
              .resolve_scale(y="independent"))
     st.altair_chart(chart)
     st.caption("Bars: mean over replications; lines: 95% predictive interval. " + " · ".join(c[0] for c in columns))
+
+    with st.expander("Reproduce these numbers with the CLI"):
+        lines = []
+        for label, doc, settings, src in variants:
+            wanted = planning.apply_settings(doc, settings)
+            if src == CURRENT:
+                cmd = planning.run_command(plan_file, plan.full_doc(), wanted)
+            else:
+                cmd = planning.run_command(f"scenarios/{src}", doc, wanted)
+            lines.append(f"# {label}\n{cmd}")
+        st.code("\n".join(lines), language="bash")
+        st.caption(f"The current plan is the file 'Save this plan' writes on the Plan page ({plan_file}, kept in scenarios/). "
+                   "Each command prints the same means and 95% PIs as its column.")

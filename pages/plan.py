@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import altair as alt
@@ -195,9 +194,9 @@ summary = ui.guarded(ui.scored_summary, result, scenario)
 site, cameras = result.context.site, result.context.cameras
 
 with save_slot:
-    slug = re.sub(r"[^a-z0-9]+", "_", scenario.name.lower()).strip("_")[:60] or "plan"
-    st.download_button("Save this plan (.yaml)", planning.plan_yaml(plan.full_doc(), file_name=f"{slug}.yaml"),
-                       file_name=f"{slug}.yaml", mime="application/x-yaml", icon=":material/download:",
+    plan_file = planning.plan_file_name(plan.doc)
+    st.download_button("Save this plan (.yaml)", planning.plan_yaml(plan.full_doc(), file_name=plan_file),
+                       file_name=plan_file, mime="application/x-yaml", icon=":material/download:",
                        help="The plan as a scenario file, with seed and replications: `twin run` on it reproduces "
                             "every number on this page.", width="stretch")
 
@@ -327,7 +326,7 @@ with col_res:
                          width="stretch")
     run_meta = summary.get("run", {})
     st.caption(
-        f"Reproduce: save this plan and run `twin run {slug}.yaml` (seed {plan.settings.seed}, "
+        f"Reproduce: save this plan and run `twin run {plan_file}` (seed {plan.settings.seed}, "
         f"{plan.settings.replications} replications): the same numbers. Simulated in "
         f"{result.timings.get('simulate_s', 0):.1f} s; threshold, watchlist size and prevalence re-score the "
         f"stored captures without a new simulation. Engine {run_meta.get('engine', {}).get('model_id', '')}."

@@ -148,3 +148,15 @@ def test_loading_another_site_updates_every_control() -> None:
     assert at.selectbox(key="w_start").value == "11:00"
     assert at.selectbox(key="w_camera").value == at.selectbox(key="w_camera").options[0]
     assert at.selectbox(key="w_camera").value.startswith("van_")
+
+
+def test_compare_another_site_and_print_the_cli_commands() -> None:
+    at = _app()
+    at.switch_page("pages/compare.py").run()
+    at.selectbox(key="cmp_src_1").set_value("stratford.yaml").run()
+    _no_errors(at)
+    table = at.dataframe[0].value
+    assert "Stratford" in table.columns[1]
+    code = at.code[0].value
+    assert "twin run oxford_circus_lfr_van_deployment.yaml" in code
+    assert "twin run scenarios/stratford.yaml --set time.start=12:00 --set time.duration_s=3600 --set replications=5" in code

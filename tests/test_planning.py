@@ -321,3 +321,27 @@ def test_suggested_heading_from_the_side_looks_upstream_at_the_route(site) -> No
     # aims 10 m (2.5 x 4 m) along the footway: atan(4 / 10) = 21.8 degrees off the footway's line
     off = min(abs(h - 90.0 - 21.8), abs(h - 270.0 + 21.8))
     assert off < 0.5, h
+
+
+def test_run_command_reproduces_a_rescored_variant(doc: dict, square_site: Path, tmp_path: Path) -> None:
+    """The command the Compare page prints gives the numbers its column shows (re-scored, no new crowd)."""
+    import shlex
+
+    from twin.scenario import load_scenario
+
+    saved = tmp_path / "plan.yaml"
+    saved.write_text(planning.plan_yaml(doc, file_name="plan.yaml"))
+    settings = planning.settings_from_doc(doc, keep_window=False)
+    variant = planning.apply_settings(doc, planning.PlanSettings(
+        start="12:00", duration_h=1, footfall_scale=1.0, watchlist_size=500, prevalence=2e-5, threshold=0.58,
+        seed=settings.seed, replications=3))
+    cmd = planning.run_command("plan.yaml", doc, variant)
+    assert cmd.startswith("twin run plan.yaml --set time.duration_s=3600")
+    assert "--set watchlist.prevalence=2e-05" not in cmd and "--set watchlist.prevalence=2.0e-05" in cmd
+    args = shlex.split(cmd)
+    overrides = [args[i + 1] for i, a in enumerate(args) if a == "--set"]
+    cli = twin.run(load_scenario(saved, overrides)).summary
+    shown = twin.run(planning.to_scenario({**variant, "watchlist": doc["watchlist"]}, square_site.parent)).rescore(
+        threshold=0.58, watchlist_size=500, prevalence=2e-5)[1]
+    for section in ("totals", "per_hour_rate", "rates"):
+        assert cli[section] == shown[section]

@@ -44,6 +44,7 @@ from twin.geo import check_in_london, lonlat_to_bng
 from twin.scenario import CameraSpec, Scenario, parse_scenario, read_yaml
 
 __all__ = [
+    "CONTROL_KEYS",
     "DEFAULT_DURATION_H",
     "DEFAULT_REPLICATIONS",
     "MAX_SCENARIO_BYTES",
@@ -76,10 +77,12 @@ __all__ = [
     "operations_fields",
     "operations_rows",
     "placement_note",
+    "plan_file_name",
     "plan_from_upload",
     "plan_yaml",
     "record_preview",
     "result_table",
+    "run_command",
     "settings_from_doc",
     "simulation_key",
     "suggest_heading",
@@ -628,6 +631,18 @@ def delete_camera(doc: Mapping[str, Any], cam_id: str) -> dict[str, Any]:
 # -- saving ---------------------------------------------------------------------------------------
 
 
+def plan_file_name(doc: Mapping[str, Any]) -> str:
+    """The file name a plan is saved under: its name, lower case, words joined by underscores.
+
+    >>> plan_file_name({"name": "Oxford Circus LFR van deployment"})
+    'oxford_circus_lfr_van_deployment.yaml'
+    """
+    import re
+
+    slug = re.sub(r"[^a-z0-9]+", "_", str(doc.get("name") or "plan").lower()).strip("_")[:60] or "plan"
+    return f"{slug}.yaml"
+
+
 def plan_yaml(doc: Mapping[str, Any], *, file_name: str = "plan.yaml") -> str:
     """The plan as scenario YAML, with a header saying how to reproduce the app's numbers.
 
@@ -644,6 +659,57 @@ def plan_yaml(doc: Mapping[str, Any], *, file_name: str = "plan.yaml") -> str:
     )
     body = yaml.safe_dump(_plain(dict(doc)), sort_keys=False, allow_unicode=True, width=110)
     return head + body
+
+
+#: Keys a plan's controls change, as ``key.path`` (what :func:`run_command` may need to override).
+CONTROL_KEYS: tuple[str, ...] = (
+    "time.start", "time.duration_s", "footfall.scale", "watchlist.size", "watchlist.prevalence",
+    "watchlist.threshold", "seed", "replications",
+)  # fmt: skip
+
+
+def _get_path(doc: Mapping[str, Any], path: str) -> Any:
+    node: Any = doc
+    for part in path.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _yaml_scalar(x: Any) -> str:
+    """A value as an override's text that YAML reads back as the same value (1e-05 needs a dot).
+
+    >>> _yaml_scalar(1e-05), _yaml_scalar(0.64), _yaml_scalar(3600), _yaml_scalar("11:00")
+    ('1.0e-05', '0.64', '3600', '11:00')
+    """
+    if isinstance(x, float):
+        text = repr(x)
+        mant, _, exp = text.partition("e")
+        if exp and "." not in mant:
+            text = f"{mant}.0e{exp}"
+        return text
+    return str(x)
+
+
+def run_command(file_name: str, file_doc: Mapping[str, Any], wanted_doc: Mapping[str, Any]) -> str:
+    """The ``twin run`` command that reproduces ``wanted_doc`` from the scenario file holding ``file_doc``.
+
+    Only the control keys (:data:`CONTROL_KEYS`, plus the operations section's numbers) that
+    differ are passed as ``--set`` overrides.
+
+    >>> run_command("plan.yaml", {"seed": 1, "watchlist": {"threshold": 0.6}}, {"seed": 1, "watchlist": {"threshold": 0.64}})
+    'twin run plan.yaml --set watchlist.threshold=0.64'
+    """
+    keys = list(CONTROL_KEYS)
+    keys += [f"operations.{k}" for k in sorted(wanted_doc.get("operations") or {})
+             if isinstance((wanted_doc.get("operations") or {})[k], (int, float))]
+    sets = []
+    for key in keys:
+        want = _get_path(wanted_doc, key)
+        if want is not None and want != _get_path(file_doc, key):
+            sets.append(f"--set {key}={_yaml_scalar(want)}")
+    return " ".join(["twin run", file_name, *sets])
 
 
 def _plain(x: Any) -> Any:
