@@ -73,7 +73,8 @@ def _load_site() -> None:
 
 def _load_upload() -> None:
     up = st.session_state.get("upload_plan")
-    if up is None:
+    if up is None:  # the file was removed from the uploader: its message goes too
+        st.session_state.pop("upload_error", None)
         return
     try:
         doc = planning.plan_from_upload(up.getvalue(), up.name, scenarios_dir=ui.SCENARIOS, maps_dir=ui.MAPS)
