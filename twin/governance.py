@@ -18,7 +18,9 @@ import datetime as dt
 import math
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from twin.strict import StrictModel
 
 __all__ = ["APP_CATEGORIES", "Governance", "PolicyLimits", "RetentionPolicy", "WatchlistCategory"]
 
@@ -32,20 +34,7 @@ APP_CATEGORIES: dict[str, str] = {
 }
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _known_keys(cls, data: object) -> object:
-        if isinstance(data, dict):
-            unknown = [k for k in data if k not in cls.model_fields]
-            if unknown:
-                raise ValueError(f"unknown key {', '.join(map(repr, unknown))}; valid keys here: {', '.join(cls.model_fields)}")
-        return data
-
-
-class WatchlistCategory(_Strict):
+class WatchlistCategory(StrictModel):
     """One APP category of the watchlist: how many entries and where their images come from."""
 
     category: Literal["wanted", "suspect", "missing", "vulnerable", "risk_of_harm"]
@@ -54,7 +43,7 @@ class WatchlistCategory(_Strict):
     justification: str = Field(default="", description="why people in this category are on this watchlist")
 
 
-class PolicyLimits(_Strict):
+class PolicyLimits(StrictModel):
     """The force's own limits; a record lists every breach first.
 
     ``max_false_alert_rate_per_face`` example: South Wales Police's SOP, false alert rate below
@@ -67,7 +56,7 @@ class PolicyLimits(_Strict):
     min_threshold: float | None = Field(default=None, description="lowest threshold the force allows")
 
 
-class RetentionPolicy(_Strict):
+class RetentionPolicy(StrictModel):
     """What is kept and for how long."""
 
     non_match: Literal["immediate"] = Field(
@@ -77,7 +66,7 @@ class RetentionPolicy(_Strict):
     watchlist: Literal["destroy_at_end", "keep"] = "destroy_at_end"
 
 
-class Governance(_Strict):
+class Governance(StrictModel):
     """Governance of one deployment; required for a deployment record."""
 
     operation: str = Field(min_length=1, description="operation name or reference")

@@ -22,18 +22,16 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     ValidationInfo,
     field_validator,
-    model_validator,
 )
 
 from twin.equitability import LONDON_2021_SHARES
 from twin.errors import ScenarioError
 from twin.governance import Governance, check_population
+from twin.strict import StrictModel
 
 __all__ = [
     "LONDON_HIGH_STREET_PROFILE_PCT",
@@ -65,22 +63,6 @@ LONDON_HIGH_STREET_PROFILE_PCT: tuple[float, ...] = (
 )  # fmt: skip
 
 
-class _Strict(BaseModel):
-    """Frozen model that rejects unknown keys, naming the valid ones."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _known_keys(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            unknown = [k for k in data if k not in cls.model_fields]
-            if unknown:
-                valid = ", ".join(cls.model_fields)
-                raise ValueError(f"unknown key {', '.join(map(repr, unknown))}; valid keys here: {valid}")
-        return data
-
-
 def _resolve(path: Path | None, info: ValidationInfo) -> Path | None:
     """Resolve a path relative to the scenario file's folder (from the validation context)."""
     if path is None:
@@ -91,14 +73,14 @@ def _resolve(path: Path | None, info: ValidationInfo) -> Path | None:
     return Path(path)
 
 
-class LatLon(_Strict):
+class LatLon(StrictModel):
     """A WGS84 point. ``lat`` north-south (~51.3-51.7 in London), ``lon`` east-west (~-0.5-0.3)."""
 
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
 
 
-class SiteSpec(_Strict):
+class SiteSpec(StrictModel):
     """Where: a site map file (see maps/README.md) and planner overrides."""
 
     map: Path = Field(description="site GeoJSON (maps/README.md format), relative to the scenario file")
@@ -118,7 +100,7 @@ class SiteSpec(_Strict):
         return v
 
 
-class TimeWindow(_Strict):
+class TimeWindow(StrictModel):
     """When: local clock start and duration of the deployment."""
 
     start: str = Field(default="12:00", description="local clock time HH:MM at which the window starts")
@@ -148,7 +130,7 @@ class TimeWindow(_Strict):
         return int(h) * 3600.0 + int(m) * 60.0
 
 
-class FootfallSpec(_Strict):
+class FootfallSpec(StrictModel):
     """How many people enter the site, hour by hour.
 
     The arrival rate in clock hour h is ``rate_per_h[h]`` if given, else
@@ -187,7 +169,7 @@ class FootfallSpec(_Strict):
         return v
 
 
-class CrowdSpec(_Strict):
+class CrowdSpec(StrictModel):
     """Who walks: speeds, groups, head pose and avoidance of the signposted zone."""
 
     free_speed_mean_m_s: float = Field(
@@ -214,7 +196,7 @@ class CrowdSpec(_Strict):
     )
 
 
-class CameraSpec(_Strict):
+class CameraSpec(StrictModel):
     """One camera: position, pose and lens. Angles in degrees, heading clockwise from north.
 
     Defaults are assumptions for a van roof camera: 1920x1080 sensor, 10 processed frames/s
@@ -269,7 +251,7 @@ class CameraSpec(_Strict):
         return v
 
 
-class CaptureGate(_Strict):
+class CaptureGate(StrictModel):
     """Capture quality gate: a frame is a usable capture only if it passes all of these.
 
     Defaults (DESIGN.md assumptions): min ied_px 30 (VeriLook asks >= 40, 75+ recommended; NIST
@@ -281,7 +263,7 @@ class CaptureGate(_Strict):
     max_abs_pitch_deg: float = Field(default=25.0, gt=0, le=90)
 
 
-class WatchlistSpec(_Strict):
+class WatchlistSpec(StrictModel):
     """Against whom: watchlist size, how often listed people pass, and the alert threshold."""
 
     size: int = Field(default=10_000, description="entries on the watchlist (>= 1)")
@@ -308,7 +290,7 @@ class WatchlistSpec(_Strict):
         return v
 
 
-class EngineSpec(_Strict):
+class EngineSpec(StrictModel):
     """Which recognition engine scores the captures."""
 
     kind: Literal["statistical", "dlib", "insightface"] = "statistical"
@@ -323,7 +305,7 @@ class EngineSpec(_Strict):
     _resolve_paths = field_validator("score_model", "model_dir", "faces")(_resolve)
 
 
-class ReviewTimeSpec(_Strict):
+class ReviewTimeSpec(StrictModel):
     """How long an operator takes to adjudicate one alert (compare the probe with the watchlist image).
 
     ``lognormal`` with mean ``mean_s`` and coefficient of variation ``cv`` (a right-skewed task
@@ -373,7 +355,7 @@ def _probability(name: str) -> Any:
     return field_validator(name)(classmethod(check))
 
 
-class OperationsSpec(_Strict):
+class OperationsSpec(StrictModel):
     """Adjudication and response: operators review each alert, officers intercept the person.
 
     Used by :mod:`twin.operations`; the geometry and the calibration of the defaults are
@@ -478,7 +460,7 @@ class OperationsSpec(_Strict):
         return v
 
 
-class Scenario(_Strict):
+class Scenario(StrictModel):
     """One planned LFR deployment, as read from a scenario YAML file."""
 
     name: str = Field(min_length=1, max_length=200)
