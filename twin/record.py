@@ -23,6 +23,7 @@ from twin._version import __version__
 from twin.audit import AUDIT_FILE, AuditLog, verify
 from twin.errors import RunFolderError, ScenarioError
 from twin.governance import APP_CATEGORIES
+from twin.report import operations_html
 from twin.scenario import load_scenario
 from twin.signage import signage_coverage
 
@@ -285,9 +286,8 @@ def render_record_html(rec: dict[str, Any]) -> str:
                        f"<td>{_fmt(r['zone_start_m'])}</td><td>{'covered' if r['covered'] else '<b>NOT covered</b>'}</td></tr>"
                        for r in sig["routes"])
     ops = rec.get("operations")
-    ops_html = ("<p>Operations (operators, officers, intercepts) were not modelled in this run.</p>" if not ops else
-                "<table>" + "".join(f"<tr><td>{e(str(k))}</td><td>{_bandtxt(v) if isinstance(v, dict) and 'mean' in v else e(json.dumps(v)[:200])}</td></tr>"
-                                    for k, v in ops.items()) + "</table>")
+    ops_html = (operations_html({"operations": ops}).replace("<h2>Operations: review and response</h2>", "")
+                if ops else "<p>Operations (operators, officers, intercepts) were not modelled in this run.</p>")
     ret = rec["retention"]
     aud = rec["audit"]
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Deployment record — {e(rec['operation'])}</title>
