@@ -292,6 +292,7 @@ class Watchlist:
         self._entries: list[WatchlistEntry] = []
         self._gallery_t: np.ndarray | None = None  # (D, N padded) cache for exact search
         self._index: Any = None
+        self._label_cache: tuple[np.ndarray, np.ndarray] | None = None
         self._destroyed = False
 
     # -- contents ---------------------------------------------------------------------------------
@@ -618,22 +619,31 @@ class Watchlist:
         k = min(int(k), self.size)
         use_ann = self.uses_ann() if exact is None else not exact
         idx, val = self._search_ann(q, k) if use_ann else self._search_exact(g, q, k)
-        ids = [e.identity for e in self._entries]
-        fill = [e.filler for e in self._entries]
+        ids, fill = self._labels()
+        idx = np.where(idx >= 0, idx, -1)  # faiss pads missing results with -1
+        cand_ids = ids[np.maximum(idx, 0)].tolist()
+        cand_fill = fill[np.maximum(idx, 0)].tolist()
         out = []
         for r in range(len(q)):
             row = idx[r]
-            ok = row >= 0  # faiss pads missing results with -1
-            row, sc = row[ok], val[r][ok]
+            n_ok = int((row >= 0).sum())
             out.append(
                 CandidateList(
-                    indices=row.astype(np.int64),
-                    identities=tuple(ids[i] for i in row),
-                    scores=sc.astype(np.float32),
-                    fillers=tuple(fill[i] for i in row),
+                    indices=row[:n_ok],
+                    identities=tuple(cand_ids[r][:n_ok]),
+                    scores=val[r, :n_ok],
+                    fillers=tuple(cand_fill[r][:n_ok]),
                 )
             )
         return out
+
+    def _labels(self) -> tuple[np.ndarray, np.ndarray]:
+        """Cached (N,) object array of identities and (N,) bool array of filler flags."""
+        if self._label_cache is None or len(self._label_cache[0]) != len(self._entries):
+            ids = np.empty(len(self._entries), dtype=object)
+            ids[:] = [e.identity for e in self._entries]
+            self._label_cache = (ids, np.array([e.filler for e in self._entries], bool))
+        return self._label_cache
 
     def _padded_transpose(self, g: np.ndarray) -> np.ndarray:
         if self._gallery_t is None:
@@ -642,24 +652,32 @@ class Watchlist:
 
     def _search_exact(self, g: np.ndarray, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Exact top-k. Up to :data:`_TILE_COLS` entries: one cached (D, N) transposed gallery,
-        probes in chunks. Above: gallery tiles (outer loop, each read from memory once) × probe
-        chunks (inner), with the per-tile top-k merged into a running top-k per probe."""
+        probes in chunks. Above: gallery tiles (outer loop, each read from memory once, used in
+        place through a transposed view) × probe chunks (inner), each tile's top-k merged into a
+        running top-k per probe; no copy of a large gallery is made."""
         n = len(g)
         if n <= _TILE_COLS:
             return self._exact_tile(self._padded_transpose(g), n, q, k)
         best_i = np.zeros((len(q), k), np.int64)
         best_v = np.full((len(q), k), -np.inf, np.float32)
         rows = np.arange(len(q))[:, None]
+        chunk = max(1, _CHUNK_SCORES // _TILE_COLS)
+        flat = np.empty(min(chunk, len(q)) * _TILE_COLS, np.float32)
         for c0 in range(0, n, _TILE_COLS):
-            c1 = min(n, c0 + _TILE_COLS)
-            tile = _transpose_padded(g[c0:c1])
-            kk = min(k, c1 - c0)
-            idx, val = self._exact_tile(tile, c1 - c0, q, kk)
-            tile[...] = 0.0
-            cv = np.concatenate([best_v, val], axis=1)
-            ci = np.concatenate([best_i, idx + c0], axis=1)
-            j = np.argpartition(cv, cv.shape[1] - k, axis=1)[:, cv.shape[1] - k :]
-            best_v, best_i = cv[rows, j], ci[rows, j]
+            tile = g[c0 : c0 + _TILE_COLS]  # (w, D) rows, used through a transposed view: no copy
+            w = len(tile)
+            kk = min(k, w)
+            for s in range(0, len(q), chunk):
+                part = q[s : s + chunk]
+                out = flat[: len(part) * w].reshape(len(part), w)  # contiguous: BLAS writes it directly
+                np.matmul(part, tile.T, out=out)
+                idx, val = topk_rows(out, kk)
+                cv = np.concatenate([best_v[s : s + len(part)], val], axis=1)
+                ci = np.concatenate([best_i[s : s + len(part)], idx + c0], axis=1)
+                j = np.argpartition(cv, cv.shape[1] - k, axis=1)[:, cv.shape[1] - k :]
+                r = rows[: len(part)]
+                best_v[s : s + len(part)], best_i[s : s + len(part)] = cv[r, j], ci[r, j]
+        flat[...] = 0.0  # scores of probes are not kept
         order = np.argsort(-best_v, axis=1, kind="stable")
         return best_i[rows, order], best_v[rows, order]
 
