@@ -245,7 +245,7 @@ def reduce_tracks(
         best-capture fields are NaN where ``usable_captures`` is 0.
     """
     P = len(walkers.person)
-    out = {
+    out: dict[str, np.ndarray] = {
         "person": walkers.person.astype(np.int64),
         "camera": np.full(P, table.camera, dtype=np.int16),
         "frames_in_view": np.zeros(P, np.int32),

@@ -298,19 +298,20 @@ def fit_npl(
     console.print(fit)
 
 
+def _mount_engine_commands() -> None:
+    """Add the real-engine commands (``samples``, ``models``) of :mod:`twin.cli_engines` to this app."""
+    from twin.cli_engines import app as engines_app
+
+    app.registered_commands.extend(engines_app.registered_commands)
+    app.registered_groups.extend(engines_app.registered_groups)
+
+
+_mount_engine_commands()
+
+
 def main() -> None:
     """Console entry point."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        from twin.cli_engines import app as engines_app  # the real-engine commands
-    except ImportError:  # pragma: no cover - only while that module is missing
-        engines_app = None
-    if engines_app is not None and not getattr(app, "_engines_mounted", False):
-        for cmd in engines_app.registered_commands:
-            app.registered_commands.append(cmd)
-        for grp in engines_app.registered_groups:
-            app.registered_groups.append(grp)
-        app._engines_mounted = True  # type: ignore[attr-defined]
     app()
 
 

@@ -26,6 +26,7 @@ normal draws of every person and track, so it needs no new crowd simulation and 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -205,7 +206,7 @@ def score_replication(
     )
 
 
-def _rates(t: dict[str, float]) -> dict[str, float]:
+def _rates(t: Mapping[str, float]) -> dict[str, float]:
     def ratio(a: float, b: float) -> float:
         return float(a / b) if b > 0 else float("nan")
 

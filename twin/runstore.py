@@ -174,7 +174,7 @@ def write_run(result: RunResult, out_dir: Path | str, *, name: str | None = None
         head = log_run(result, tmp / AUDIT_FILE, hashlib.sha256(summary_text.encode()).hexdigest())
         import importlib.metadata as md
 
-        versions = {}
+        versions: dict[str, str | None] = {}
         for pkg in ("numpy", "simpy", "shapely", "pyproj", "pandas", "pyarrow", "scipy"):
             try:
                 versions[pkg] = md.version(pkg)

@@ -240,7 +240,7 @@ def load_site(
     if sum(r.weight for r in routes) <= 0:
         raise MapFileError(f"{where}: every route weight is 0; give at least one route a positive weight")
 
-    vans = []
+    vans: list[Van] = []
     for f in by_role.get("van", []):
         p = f.get("properties") or {}
         lon, lat = _lonlat_pairs([(f.get("geometry") or {}).get("coordinates")], f"{where} van")[0]

@@ -47,12 +47,19 @@ class Face:
 
 @runtime_checkable
 class ScoringEngine(Protocol):
-    """What every engine declares about its comparison score."""
+    """What every engine declares about its comparison score (read-only attributes)."""
 
-    model_id: str
-    score_name: str
-    score_range: tuple[float, float]
-    default_threshold: float
+    @property
+    def model_id(self) -> str: ...
+
+    @property
+    def score_name(self) -> str: ...
+
+    @property
+    def score_range(self) -> tuple[float, float]: ...
+
+    @property
+    def default_threshold(self) -> float: ...
 
 
 @runtime_checkable
