@@ -1,12 +1,29 @@
 """LFR deployment twin: simulate live facial recognition deployments in London.
 
 The facade is :func:`run` (``twin.run(scenario, seed=...) -> RunResult``); the CLI, the app and
-the tests all call it.
+the tests all call it. It is imported lazily so that the pure core (``twin.scenario``,
+``twin.camera``, ...) can be used without pulling in SimPy.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from twin._version import __version__
 from twin.errors import TwinError
-from twin.scenario import Scenario, load_scenario
-from twin.simulation import RunResult, run
+
+if TYPE_CHECKING:
+    from twin.scenario import Scenario, load_scenario
+    from twin.simulation import RunResult, run
 
 __all__ = ["RunResult", "Scenario", "TwinError", "__version__", "load_scenario", "run"]
+
+_LAZY = {"run": "twin.simulation", "RunResult": "twin.simulation", "Scenario": "twin.scenario", "load_scenario": "twin.scenario"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'twin' has no attribute {name!r}")
