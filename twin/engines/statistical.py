@@ -45,7 +45,15 @@ from scipy.special import ndtr, ndtri
 
 from twin.errors import CalibrationError, EngineError
 
-__all__ = ["NPL_GROUPS", "GroupEffect", "ScoreModel", "default_score_model", "fit_nonmated_tail", "load_score_model"]
+__all__ = [
+    "NPL_GROUPS",
+    "GroupEffect",
+    "ScoreMap",
+    "ScoreModel",
+    "default_score_model",
+    "fit_nonmated_tail",
+    "load_score_model",
+]
 
 
 @dataclass(frozen=True)
@@ -75,6 +83,47 @@ class GroupEffect:
         t = np.asarray(threshold, dtype=float)
         with np.errstate(over="ignore"):
             return 1.0 + (self.fmr_ratio - 1.0) / (1.0 + np.exp((t - self.centre) / self.width))
+
+
+@dataclass(frozen=True)
+class ScoreMap:
+    """The monotone (affine) map between a real engine's raw score and a calibrated model's [0, 1] scale.
+
+    Written by ``twin calibrate`` into the ScoreModel file, so a statistical run with that model
+    and a real-engine threshold can be translated both ways: ``unit = (raw - raw_at_0) /
+    (raw_at_1 - raw_at_0)``. ``twin calibrate`` anchors it so that the measured non-mated mean
+    lands on 0.25 and the engine's calibrated default threshold on 0.6 (the NeoFace-like scale's
+    body mean and operating point; see :func:`twin.calibrate.calibrate_engine`).
+
+    Attributes:
+        engine_kind: the engine kind it was measured on (``dlib``, ``insightface``).
+        model_id: that engine's ``model_id``.
+        raw_name: what the raw score is (e.g. "cosine of L2-normalised 128-d descriptors").
+        raw_at_0: raw score mapped to 0.
+        raw_at_1: raw score mapped to 1 (> raw_at_0).
+
+    >>> m = ScoreMap("dlib", "dlib-resnet-v1", "cosine", 0.75, 1.05)
+    >>> round(float(m.to_unit(0.93)), 3), round(float(m.to_raw(0.6)), 3)
+    (0.6, 0.93)
+    """
+
+    engine_kind: str
+    model_id: str
+    raw_name: str
+    raw_at_0: float
+    raw_at_1: float
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.raw_at_0) and math.isfinite(self.raw_at_1) and self.raw_at_1 > self.raw_at_0):
+            raise CalibrationError(f"score map raw_at_1 {self.raw_at_1} must exceed raw_at_0 {self.raw_at_0}")
+
+    def to_unit(self, raw: Any) -> np.ndarray:
+        """Raw engine score(s) on the model's scale (not clipped)."""
+        return (np.asarray(raw, dtype=float) - self.raw_at_0) / (self.raw_at_1 - self.raw_at_0)
+
+    def to_raw(self, unit: Any) -> np.ndarray:
+        """Model-scale score(s) as raw engine scores."""
+        return self.raw_at_0 + np.asarray(unit, dtype=float) * (self.raw_at_1 - self.raw_at_0)
 
 
 #: NPL 2023 pattern (an assumption encoding its finding for NeoFace V4): a significant imbalance
@@ -118,6 +167,8 @@ class ScoreModel:
     tail_beta: float = 0.006786072527
     # demographic groups (twin.equitability); the population figures above stay the calibrated ones
     groups: tuple[GroupEffect, ...] = NPL_GROUPS
+    # a real engine's raw score -> this scale (models from `twin calibrate --engine ...`); None: NeoFace-like
+    score_map: ScoreMap | None = None
 
     def __post_init__(self) -> None:
         for f in ("mated_sd", "nonmated_sd", "tail_beta", "ied_ref_px"):
@@ -227,6 +278,8 @@ class ScoreModel:
         d = asdict(self)
         d["score_range"] = list(self.score_range)
         d["groups"] = [asdict(g) for g in self.groups]
+        if self.score_map is None:
+            del d["score_map"]  # the NPL model's parameter set stays as it was
         return d
 
     def save(self, path: Path | str) -> Path:
@@ -269,6 +322,8 @@ def load_score_model(path: Path | str) -> ScoreModel:
     try:
         if "groups" in doc:
             doc["groups"] = tuple(GroupEffect(**g) for g in doc["groups"])
+        if doc.get("score_map") is not None:
+            doc["score_map"] = ScoreMap(**doc["score_map"])
         return ScoreModel(**doc)
     except (TypeError, CalibrationError) as exc:
         raise EngineError(f"score model {path}: {exc}") from exc
