@@ -11,7 +11,7 @@ import math
 from typing import Any
 
 __all__ = ["OPERATIONS_ROWS", "SUMMARY_ROWS", "fmt_band", "hourly_svg", "operations_html", "operations_rows",
-           "render_report", "summary_rows"]
+           "real_engine_html", "real_engine_rows", "render_report", "summary_rows"]
 
 #: (label, section, key, per-hour?) rows of the summary table, in display order.
 SUMMARY_ROWS: tuple[tuple[str, str, str], ...] = (
@@ -143,6 +143,60 @@ with probability {st.get('false_alert_dispatch_probability')}; an engaged true a
 <p class="muted">Review source: {html.escape(str(rt.get('source', '')))}. Geometry and calibration: twin/operations.py.</p>"""
 
 
+def _rate_txt(r: dict[str, Any] | None) -> str:
+    if not r or r.get("value") is None:
+        return "– (none run)"
+    ci = r.get("ci95") or [None, None]
+    return f"{r['value']:.3f} ({r['k']}/{r['n']}; Wilson 95% CI {ci[0]:.3f} – {ci[1]:.3f})"
+
+
+def real_engine_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """Rows (label, value) of the real-engine section (``summary["real_engine"]``); empty without one."""
+    re_ = summary.get("real_engine")
+    if not re_:
+        return []
+    eng, wl, samp, rates = re_["engine"], re_["watchlist"], re_["sampling"], re_["rates"]
+    gated = ", ".join(f"{k} {v}" for k, v in sorted(re_.get("gated_out", {}).items())) or "none"
+    rows = [
+        ("Engine", f"{eng['model_id']} ({eng['score_name']})"),
+        ("Threshold", f"{re_['threshold']:g} — {re_['threshold_source']}"),
+        ("Sampling", f"{samp['probes_run']} of {samp['usable_captures']} usable captures of replication 0 "
+                     f"(max_real_probes {samp['max_real_probes']}; {samp['watchlisted_usable']} watchlisted)"),
+        ("Watchlist", f"{wl['entries']:,} entries: {wl['real_entries']} enrolled from the face bank, "
+                      f"{wl['fillers']:,} fillers{' (extrapolated)' if wl['extrapolated'] else ''}; destroyed at the end"),
+        ("Frames composed", f"{re_['frames']}"),
+        ("Probes placed / faces detected", f"{re_['probes_placed']} / {re_['faces_detected']}"),
+        ("Gated out", gated),
+        ("Probes searched / deleted at once", f"{re_['probes_searched']} / {re_['probes_deleted']}"),
+        ("Alerts (true / false)", f"{re_['alerts']} ({re_['true_alerts']} / {re_['false_alerts']})"),
+        ("TPIR, measured (per pass)", _rate_txt(rates.get("tpir"))),
+        ("FPIR, measured (per face)", _rate_txt(rates.get("fpir"))),
+    ]
+    if rates.get("tpir_in_zone"):
+        rows.append(("TPIR incl. capture failures", _rate_txt(rates["tpir_in_zone"])))
+    if "model_files" in eng:
+        rows.append(("Model files", ", ".join(f"{k} sha256 {v[:12]}" for k, v in eng["model_files"].items())))
+    return rows
+
+
+def real_engine_html(summary: dict[str, Any]) -> str:
+    """The report's real-engine section (empty without one)."""
+    rows = real_engine_rows(summary)
+    if not rows:
+        return ""
+    re_ = summary["real_engine"]
+    body = "".join(f"<tr><td>{html.escape(a)}</td><td style='text-align:left'>{html.escape(b)}</td></tr>" for a, b in rows)
+    flag = (f'<p class="warn">{html.escape(re_["statement"])}: {html.escape("; ".join(re_.get("extrapolated_because", [])))}</p>'
+            if re_.get("extrapolated") else f"<p>{html.escape(re_['statement'])}</p>")
+    return f"""<h2>Real engine: {html.escape(re_['engine']['model_id'])} on replication 0</h2>
+{flag}
+<table><tr><th>What</th><th style='text-align:left'>Measured</th></tr>{body}</table>
+<p class="muted">Faces rendered from the face bank for each sampled capture (ied_px, yaw, motion blur, light by hour,
+sensor noise, JPEG), composed into camera frames and run through detection, the quality gate, embedding, 1:N search
+and the threshold. Only alerts keep a review crop (<code>alerts/</code>); every other probe was deleted at once.
+{html.escape(re_.get('statistical_figures', ''))}.</p>"""
+
+
 def hourly_svg(summary: dict[str, Any], start_hour: int, *, width: int = 640, height: int = 220) -> str:
     """An inline SVG bar chart of true and false alerts per hour (means) with passers-by as a line.
 
@@ -215,7 +269,7 @@ def render_report(summary: dict[str, Any], *, title: str, scenario_yaml: str, st
 for {run.get('window', {}).get('duration_s', 0) / 3600:.1f} h · engine {html.escape(str(model.get('model_id', '')))} ·
 seed {run.get('seed')} · {summary.get('replications')} replications · scenario sha256 {html.escape(str(run.get('scenario_sha256', ''))[:12])}</p>
 {warn}{link}
-<h2>Expected outcome</h2>
+<h2>Expected outcome{' (statistical engine)' if summary.get('real_engine') else ''}</h2>
 <p>Watchlist of {sw.get('watchlist_size', 0):,} entries, threshold {sw.get('threshold')}, prevalence {sw.get('prevalence')}.
 The model's FPIR at this threshold and list size is {model.get('fpir_at_threshold', float('nan')):.2e} per face scanned
 (per-comparison FMR {model.get('fmr_at_threshold', float('nan')):.2e}).</p>
@@ -223,6 +277,7 @@ The model's FPIR at this threshold and list size is {model.get('fpir_at_threshol
 <p class="muted">{html.escape(summary.get('interval', ''))}. TPIR counts every pass through a camera's recognition zone by a
 watchlisted person, capture failures included (NPL 2023's definition); FPIR counts false alerts per face scanned of people not on the watchlist.</p>
 <h2>Alerts per hour</h2>{hourly_svg(summary, start_hour)}
+{real_engine_html(summary)}
 {operations_html(summary)}
 <h2>Scenario</h2><pre style="background:#fafafa;border:1px solid #eee;padding:8px;overflow:auto">{html.escape(scenario_yaml)}</pre>
 <p class="muted">Twin {html.escape(str(run.get('twin_version', '')))}. Street geometry © OpenStreetMap contributors, ODbL 1.0.</p>

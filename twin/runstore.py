@@ -8,7 +8,12 @@ and ``map.html``. Everything is written into a hidden temporary folder beside th
 and renamed into place at the end, so an interrupted or failed run leaves nothing half-written;
 an existing folder is never replaced.
 
-Simulated people carry no image or embedding, so nothing here is personal data.
+Simulated people carry no image or embedding, so nothing here is personal data. A real-engine
+run (``engine.kind`` dlib or insightface) adds ``alerts/``: one PNG review crop per alert of the
+real pipeline with a JSON sidecar (the candidate list: identity, score), nothing else; no image or
+embedding of a non-matched face is written. Alert data are kept for the governance block's
+``retention.alert_days`` (default 31) counted from the run's ``created_at``, and deleted by
+``twin retention apply`` (:mod:`twin.retention`), which logs each deletion batch.
 """
 
 from __future__ import annotations
@@ -34,7 +39,10 @@ from twin.mapview import build_map, save_map
 from twin.report import render_report
 from twin.simulation import RunResult
 
-__all__ = ["alerts_frame", "hourly_frame", "log_run", "new_run_name", "write_run"]
+__all__ = ["ALERTS_DIR", "alerts_frame", "hourly_frame", "log_run", "new_run_name", "retention_days", "write_run"]
+
+#: Folder of a run that holds the real pipeline's alert crops and their sidecars.
+ALERTS_DIR = "alerts"
 
 
 def _slug(text: str) -> str:
@@ -88,10 +96,20 @@ def hourly_frame(summary: dict[str, Any], start_s: float) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def log_run(result: RunResult, path: Path, summary_sha256: str) -> tuple[int, str]:
+def log_run(result: RunResult, path: Path, summary_sha256: str,
+            extra: list[tuple[str, dict[str, Any]]] | None = None) -> tuple[int, str]:
     """Write the run's audit log: start, watchlist enrolment, every alert of the reference
     replication (replication 0, the deployment the record describes), the hourly deletion
-    batches of non-matched probes, the watchlist's destruction (or keeping), and the end.
+    batches of non-matched probes, any ``extra`` entries, the watchlist's destruction (or
+    keeping), and the end.
+
+    Args:
+        result: the finished run.
+        path: the audit log file.
+        summary_sha256: hex SHA-256 of ``summary.json`` (in the end entry).
+        extra: more (kind, detail) entries, in order, logged after the simulated deployment's and
+            before its end (a real-engine run's enrolment, alerts, deletion batches and watchlist
+            destruction: :attr:`twin.realrun.RealEngineRun.audit`). Details hold no image or embedding.
 
     Returns:
         the log's head (seq, hash) at the end of the run, recorded in ``run.json``.
@@ -101,12 +119,13 @@ def log_run(result: RunResult, path: Path, summary_sha256: str) -> tuple[int, st
     meta = result.summary["run"]
     out0 = result.outcomes[0]
     cams = [c.id for c in result.context.cameras]
-    simulated = sc.engine.kind == "statistical"
+    simulated = True  # these entries describe the statistical engine's simulated deployment
     items: list[tuple[str, dict[str, Any]]] = [
         ("run_start", {"scenario": sc.name, "scenario_sha256": meta["scenario_sha256"], "seed": result.seed,
                        "replications": result.summary["replications"], "engine": meta["engine"]["model_id"],
                        "site": meta["site"]["name"], "window_start": sc.time.start, "duration_s": sc.time.duration_s,
-                       "cameras": cams, "operation": gov.operation if gov else None}),
+                       "cameras": cams, "operation": gov.operation if gov else None,
+                       **({"real_engine": meta["real_engine"]} if "real_engine" in meta else {})}),
         ("watchlist_enrolled", {"entries": sc.watchlist.size, "simulated": simulated, "threshold": sc.watchlist.threshold,
                                 "composition": {c.category: c.count for c in gov.watchlist_composition} if gov else None}),
     ]
@@ -120,10 +139,14 @@ def log_run(result: RunResult, path: Path, summary_sha256: str) -> tuple[int, st
         items.append(("deletion_batch", {"hour": h, "clock": f"{int((sc.time.start_s // 3600 + h) % 24):02d}:00",
                                          "probes_deleted": int(scanned[h] - alerted[h]), "what": "non-matched faces, at once",
                                          "stored": 0}))
+    items.extend(extra or [])
     keep = gov is not None and gov.retention.watchlist == "keep"
     items.append(("watchlist_kept" if keep else "watchlist_destroyed", {"entries": sc.watchlist.size, "simulated": simulated}))
-    items.append(("run_end", {"summary_sha256": summary_sha256, "alerts": len(out0.alert_person),
-                              "faces_scanned": int(scanned.sum())}))
+    end: dict[str, Any] = {"summary_sha256": summary_sha256, "alerts": len(out0.alert_person),
+                           "faces_scanned": int(scanned.sum())}
+    if result.real is not None:
+        end["real_engine_alerts"] = len(result.real.alerts)
+    items.append(("run_end", end))
     with AuditLog(path) as log:
         return log.append_many(items)
 
@@ -137,6 +160,57 @@ def _scenario_doc(result: RunResult) -> dict[str, Any]:
     doc["seed"] = result.seed
     doc["replications"] = result.summary["replications"]
     return doc
+
+
+def retention_days(result: RunResult) -> tuple[float, bool]:
+    """(alert_days, from the governance block?); 31 days without governance (RetentionPolicy's default)."""
+    from twin.governance import RetentionPolicy
+
+    gov = result.scenario.governance
+    return (gov.retention.alert_days, True) if gov is not None else (RetentionPolicy().alert_days, False)
+
+
+def _write_alerts(result: RunResult, folder: Path, created_at: dt.datetime) -> list[tuple[str, dict[str, Any]]]:
+    """Write each real-engine alert's review crop (PNG) and candidate list (JSON) under ``folder``.
+
+    Returns the audit entries of the files written (one per alert). Only alerts are written: the
+    pipeline never cut a crop of a non-matched face.
+    """
+    import cv2
+
+    real = result.real
+    if real is None or not real.alerts:
+        return []
+    folder.mkdir()
+    days, _ = retention_days(result)
+    delete_after = (created_at + dt.timedelta(days=days)).isoformat(timespec="seconds")
+    model_id = real.summary["engine"]["model_id"]
+    entries = []
+    for ra in real.alerts:
+        a = ra.alert
+        ok, png = cv2.imencode(".png", cv2.cvtColor(np.ascontiguousarray(a.probe_crop), cv2.COLOR_RGB2BGR))
+        if not ok:  # pragma: no cover - PNG encoding of uint8 RGB does not fail
+            raise RunFolderError(f"could not encode the review crop of {ra.name}")
+        (folder / f"{ra.name}.png").write_bytes(png.tobytes())
+        cl = a.candidates
+        side = {
+            "alert": ra.name, "image": f"{ra.name}.png", "engine": model_id, "t_s": round(ra.t_s, 3),
+            "camera_id": a.camera_id, "threshold": a.threshold, "score": round(float(a.score), 6),
+            "identity": a.identity, "true_alert": ra.true_alert, "watchlisted": ra.watchlisted,
+            "simulated_person": ra.person, "ied_px": round(float(a.ied_px), 2),
+            "box": [round(float(v), 1) for v in a.box],
+            "candidates": [{"rank": int(r), "identity": i, "score": round(float(sc), 6), "filler": bool(f)}
+                           for r, i, sc, f in zip(cl.ranks, cl.identities, cl.scores, cl.fillers or (False,) * len(cl.scores),
+                                                  strict=False)],
+            "retention": {"alert_days": days, "created_at": created_at.isoformat(timespec="seconds"),
+                          "delete_after": delete_after},
+            "note": "a simulated passer-by rendered from the face bank; kept for review as an alert (above threshold)",
+        }
+        (folder / f"{ra.name}.json").write_text(json.dumps(side, indent=2) + "\n", encoding="utf-8")
+        entries.append(("alert_data_written", {"alert": ra.name, "files": [f"{ALERTS_DIR}/{ra.name}.png",
+                                                                           f"{ALERTS_DIR}/{ra.name}.json"],
+                                               "delete_after": delete_after}))
+    return entries
 
 
 def write_run(result: RunResult, out_dir: Path | str, *, name: str | None = None, with_map: bool = True) -> Path:
@@ -171,7 +245,11 @@ def write_run(result: RunResult, out_dir: Path | str, *, name: str | None = None
         (tmp / "scenario.yaml").write_text(scenario_yaml, encoding="utf-8")
         summary_text = json.dumps(result.summary, indent=2, sort_keys=True) + "\n"
         (tmp / "summary.json").write_text(summary_text, encoding="utf-8")
-        head = log_run(result, tmp / AUDIT_FILE, hashlib.sha256(summary_text.encode()).hexdigest())
+        created_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        extra: list[tuple[str, dict[str, Any]]] = []
+        if result.real is not None:
+            extra = list(result.real.audit) + _write_alerts(result, tmp / ALERTS_DIR, created_at)
+        head = log_run(result, tmp / AUDIT_FILE, hashlib.sha256(summary_text.encode()).hexdigest(), extra=extra)
         import importlib.metadata as md
 
         versions: dict[str, str | None] = {}
@@ -180,16 +258,26 @@ def write_run(result: RunResult, out_dir: Path | str, *, name: str | None = None
                 versions[pkg] = md.version(pkg)
             except md.PackageNotFoundError:
                 versions[pkg] = None
-        run_meta = {
-            "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        files = ["scenario.yaml", "site.geojson", "summary.json", "events.parquet", "alerts.parquet", "hourly.csv",
+                 "report.html", AUDIT_FILE] + (["map.html"] if with_map else [])
+        if result.real is not None and result.real.alerts:
+            files.append(f"{ALERTS_DIR}/")
+        run_meta: dict[str, Any] = {
+            "created_at": created_at.isoformat(timespec="seconds"),
             "timings_s": {k: round(v, 3) for k, v in result.timings.items()},
             "python": platform.python_version(),
             "packages": versions,
-            "files": ["scenario.yaml", "site.geojson", "summary.json", "events.parquet", "alerts.parquet",
-                      "hourly.csv", "report.html", AUDIT_FILE] + (["map.html"] if with_map else []),
+            "files": files,
             "reproduce": f"twin run scenario.yaml --seed {result.seed} --replications {result.summary['replications']}",
             "audit_head": {"seq": head[0], "sha256": head[1]},
         }
+        if result.real is not None:
+            days, from_gov = retention_days(result)
+            run_meta["alert_retention"] = {
+                "alert_days": days, "source": "governance.retention.alert_days" if from_gov else "default (no governance block)",
+                "measured_from": "created_at", "alerts": len(result.real.alerts),
+                "delete_after": (created_at + dt.timedelta(days=days)).isoformat(timespec="seconds"),
+            }
         (tmp / "run.json").write_text(json.dumps(run_meta, indent=2) + "\n", encoding="utf-8")
         events = result.tracks.copy()
         events.to_parquet(tmp / "events.parquet", index=False)

@@ -291,7 +291,12 @@ class WatchlistSpec(StrictModel):
 
 
 class EngineSpec(StrictModel):
-    """Which recognition engine scores the captures."""
+    """Which recognition engine scores the captures.
+
+    ``statistical`` scores every replication from a ScoreModel. ``dlib`` and ``insightface`` keep that
+    and also run replication 0's usable captures, at most ``max_real_probes`` (default 200), as
+    rendered faces through the real recognition pipeline (:mod:`twin.realrun`).
+    """
 
     kind: Literal["statistical", "dlib", "insightface"] = "statistical"
     score_model: Path | None = Field(
@@ -300,7 +305,11 @@ class EngineSpec(StrictModel):
     model_dir: Path | None = Field(default=None, description="insightface model pack folder")
     faces: Path | None = Field(default=None, description="identity folder (person/*.jpg) for real engines")
     providers: list[str] = Field(default_factory=lambda: ["CPUExecutionProvider"])
-    max_real_probes: int = Field(default=200, ge=1, le=1_000_000)
+    max_real_probes: int = Field(
+        default=200, ge=1, le=1_000_000,
+        description="real engines: most usable captures of replication 0 run through the real pipeline (all "
+        "watchlisted ones first, the rest sampled; twin/realrun.py)",
+    )
 
     _resolve_paths = field_validator("score_model", "model_dir", "faces")(_resolve)
 

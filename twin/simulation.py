@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -32,6 +32,9 @@ from twin.operations import OpsResult, run_operations
 from twin.rng import Streams, replication_seeds
 from twin.scenario import OperationsSpec, Scenario, load_scenario, scenario_hash
 from twin.site import Site, load_site
+
+if TYPE_CHECKING:
+    from twin.realrun import RealEngineRun
 
 __all__ = ["Context", "RunResult", "prepare", "run", "simulate_replication"]
 
@@ -52,6 +55,17 @@ class Context:
     rates_per_h: np.ndarray
     score_model: ScoreModel
     warnings: list[str] = field(default_factory=list)
+    #: threshold the statistical engine scores with (its own scale): the scenario's for
+    #: engine.kind statistical; for a real engine, see :func:`prepare`.
+    threshold: float | None = None
+    #: a real engine's alert threshold (its scale) and where it came from; None for statistical runs.
+    real_threshold: float | None = None
+    real_threshold_source: str | None = None
+
+    @property
+    def stat_threshold(self) -> float:
+        """The statistical scoring threshold (the scenario's when not set)."""
+        return self.scenario.watchlist.threshold if self.threshold is None else self.threshold
 
 
 def prepare(scenario: Scenario) -> Context:
@@ -78,23 +92,40 @@ def prepare(scenario: Scenario) -> Context:
                 f"camera {c.id} stands {gap:.0f} m outside the {site.name} geofence; place it inside the "
                 f"target area (within {CAMERA_OUTSIDE_TOLERANCE_M:.0f} m of it), e.g. at a van position of the map"
             )
-    if scenario.engine.kind != "statistical":
-        raise EngineError(
-            f"engine.kind {scenario.engine.kind!r} runs real faces through the recognition pipeline, which "
-            "the planning core does not do yet; use engine.kind: statistical"
-        )
     model = load_score_model(scenario.engine.score_model) if scenario.engine.score_model else default_score_model()
-    try:
-        check_threshold(model, scenario.watchlist.threshold)
-    except EngineError as exc:
-        raise ScenarioError(f"watchlist.threshold: {exc}") from exc
+    real_t: float | None = None
+    real_src: str | None = None
+    if scenario.engine.kind == "statistical":
+        stat_t = scenario.watchlist.threshold
+        try:
+            check_threshold(model, stat_t)
+        except EngineError as exc:
+            raise ScenarioError(f"watchlist.threshold: {exc}") from exc
+    else:
+        from twin.realrun import resolve_threshold
+
+        real_t, real_src = resolve_threshold(scenario)
+        stat_t = _statistical_threshold(model, scenario.engine.kind, real_t)
     tables = build_view_tables(site, cameras, scenario.capture)
     warnings = []
     for i, c in enumerate(cameras):
         if not any(t.camera == i and t.frontal and t.zone.any() for t in tables):
             warnings.append(f"camera {c.id} captures no usable face on any route: check its position and heading")
     rates = hourly_rates(scenario, site.daily_passers_by)
-    return Context(scenario, site, cameras, tables, rates, model, warnings)
+    return Context(scenario, site, cameras, tables, rates, model, warnings, stat_t, real_t, real_src)
+
+
+def _statistical_threshold(model: ScoreModel, kind: str, real_threshold: float) -> float:
+    """The statistical engine's threshold in a real-engine run.
+
+    The real threshold is on the real engine's scale. With a ScoreModel calibrated on that engine
+    kind (``twin calibrate --engine ...``, which stores the score map) it is translated onto the
+    model's scale; otherwise the model scores at its own default threshold (0.6 for the NPL model).
+    """
+    sm = model.score_map
+    if sm is not None and sm.engine_kind == kind:
+        return float(np.clip(sm.to_unit(real_threshold), 0.0, 1.0))
+    return float(model.default_threshold)
 
 
 def simulate_replication(
@@ -189,6 +220,9 @@ class RunResult:
         tracks: replication 0's person x camera table (the events), a DataFrame.
         timings: wall-clock seconds per phase.
         operations: per-replication review and response of the alerts (:mod:`twin.operations`).
+        real: with ``engine.kind`` dlib or insightface, the real pipeline's pass over replication 0
+            (:class:`twin.realrun.RealEngineRun`: its summary section, the alerts with their review
+            crops, audit entries); None for statistical runs.
     """
 
     scenario: Scenario
@@ -200,6 +234,7 @@ class RunResult:
     tracks: pd.DataFrame
     timings: dict[str, float]
     operations: list[OpsResult] = field(default_factory=list)
+    real: RealEngineRun | None = None
 
     def rescore(self, *, threshold: float | None = None, watchlist_size: int | None = None,
                 prevalence: float | None = None, officers: int | None = None,
@@ -214,7 +249,7 @@ class RunResult:
                 officers < 0.
         """
         wl = self.scenario.watchlist
-        t = wl.threshold if threshold is None else float(threshold)
+        t = self.context.stat_threshold if threshold is None else float(threshold)
         n = wl.size if watchlist_size is None else int(watchlist_size)
         p = wl.prevalence if prevalence is None else float(prevalence)
         try:
@@ -252,6 +287,8 @@ def _metadata(ctx: Context, seed: int, replications: int) -> dict[str, Any]:
         "replications": replications,
         "twin_version": __version__,
         "engine": {"kind": sc.engine.kind, "model_id": ctx.score_model.model_id, "params": ctx.score_model.to_dict()},
+        **({"real_engine": {"kind": sc.engine.kind, "threshold": ctx.real_threshold,
+                            "statistical_threshold": ctx.stat_threshold}} if ctx.real_threshold is not None else {}),
         "window": {"start": sc.time.start, "duration_s": sc.time.duration_s,
                    "expected_passers_by": round(expected_arrivals(ctx.rates_per_h, sc.time.start_s, sc.time.duration_s), 1)},
         "cameras": [c.id for c in ctx.cameras],
@@ -268,8 +305,15 @@ def run(
     workers: int = 1,
     scheduler: str | None = None,
     progress: Callable[[int, int, float], None] | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> RunResult:
     """Run a scenario: replications of the crowd, captures and scores, and their summary.
+
+    With ``engine.kind`` dlib or insightface the replications are simulated and scored by the
+    statistical engine as usual (labelled so), and replication 0's usable captures, at most
+    ``engine.max_real_probes`` of them (default 200), are then rendered as faces and run through
+    the real recognition pipeline (:mod:`twin.realrun`); its figures are ``summary["real_engine"]``.
+    The engine and face bank are built before the simulation, so a bad model folder fails fast.
 
     Args:
         scenario: a :class:`Scenario` or the path of a scenario YAML.
@@ -279,6 +323,7 @@ def run(
         workers: local worker processes for replications (1: in this process).
         scheduler: a Dask scheduler address (``tcp://host:8786``) to run replications on a cluster.
         progress: called as ``progress(done_replications, total, share_of_current_done)``.
+        on_stage: called with a short description when a real-engine stage starts.
 
     Returns:
         :class:`RunResult`.
@@ -295,7 +340,17 @@ def run(
     if reps_n < 1:
         raise ScenarioError(f"replications {reps_n} must be >= 1")
     t_start = time.perf_counter()
+    engine = bank = None
+    if scenario.engine.kind != "statistical":
+        from twin.realrun import build_bank, build_engine, check_engine_config
+
+        check_engine_config(scenario)
     ctx = prepare(scenario)
+    if scenario.engine.kind != "statistical":
+        if on_stage is not None:
+            on_stage(f"loading the {scenario.engine.kind} engine and the face bank")
+        engine = build_engine(scenario)
+        bank = build_bank(scenario, engine)
     seeds = replication_seeds(seed, reps_n)
     results: list[tuple[RepData, pd.DataFrame | None]] = []
     if workers > 1 or scheduler:
@@ -313,11 +368,12 @@ def run(
     reps = [r for r, _ in results]
     tracks = results[0][1]
     wl = scenario.watchlist
-    outcomes = [score_replication(r, ctx.score_model, threshold=wl.threshold, watchlist_size=wl.size, prevalence=wl.prevalence) for r in reps]
+    t_stat = ctx.stat_threshold
+    outcomes = [score_replication(r, ctx.score_model, threshold=t_stat, watchlist_size=wl.size, prevalence=wl.prevalence) for r in reps]
     summary = summarise(outcomes, duration_s=scenario.time.duration_s, model=ctx.score_model,
-                        threshold=wl.threshold, watchlist_size=wl.size, prevalence=wl.prevalence)
+                        threshold=t_stat, watchlist_size=wl.size, prevalence=wl.prevalence)
     summary["equitability"] = equitability_summary(ctx.score_model, scenario.population, reps,
-                                                   threshold=wl.threshold, watchlist_size=wl.size)
+                                                   threshold=t_stat, watchlist_size=wl.size)
     summary["run"] = _metadata(ctx, seed, reps_n)
     summary["crowd"] = {
         "peak_density_p_m2": _round_band([r.extra["peak_density_p_m2"] for r in reps]),
@@ -327,8 +383,24 @@ def run(
         default_speed_m_s=scenario.crowd.free_speed_mean_m_s,
     )
     timings = {"simulate_s": t_sim - t_start, "score_s": time.perf_counter() - t_sim}
+    real = None
+    if engine is not None and bank is not None:
+        from twin.realrun import run_real_engine
+
+        if on_stage is not None:
+            on_stage(f"real engine ({engine.model_id}) on replication 0")
+        try:
+            real = run_real_engine(ctx, reps[0], tracks if tracks is not None else pd.DataFrame(), seeds[0], engine=engine,
+                                   bank=bank, threshold=float(ctx.real_threshold),  # type: ignore[arg-type]
+                                   threshold_source=str(ctx.real_threshold_source))
+        finally:
+            close = getattr(engine, "close", None)
+            if callable(close):
+                close()
+        summary["real_engine"] = real.summary
+        timings["real_engine_s"] = real.elapsed_s
     return RunResult(scenario, ctx, seed, reps, outcomes, summary, tracks if tracks is not None else pd.DataFrame(),
-                     timings, ops)
+                     timings, ops, real)
 
 
 def _round_band(values: list[float]) -> dict[str, float]:
