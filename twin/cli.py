@@ -115,25 +115,46 @@ def run(
         def cb(done: int, total: int, frac: float) -> None:
             progress.update(task, completed=done + frac)
 
-        result = run_scenario(sc, seed=seed, replications=reps, workers=workers, scheduler=scheduler, progress=cb)
+        def stage(text: str) -> None:
+            progress.update(task, description=text)
+
+        result = run_scenario(sc, seed=seed, replications=reps, workers=workers, scheduler=scheduler, progress=cb,
+                              on_stage=stage)
         progress.update(task, description="writing the run folder")
         folder = write_run(result, out, with_map=not no_map)
     if json_out:
         console.print_json(json.dumps(result.summary))
     else:
         meta = result.summary["run"]
+        real = result.summary.get("real_engine")
+        stat_label = (f"statistical engine {result.summary['model']['model_id']}, threshold "
+                      f"{result.context.stat_threshold:g} on its scale" if real else f"threshold {sc.watchlist.threshold}")
         console.print(_summary_table(
             result.summary,
             f"{sc.name} — {meta['site']['name']}, {sc.time.start} for {sc.time.duration_s / 3600:g} h, "
-            f"watchlist {sc.watchlist.size:,}, threshold {sc.watchlist.threshold}",
+            f"watchlist {sc.watchlist.size:,}, {stat_label}",
         ))
         ops = _ops_table(result.summary)
         if ops is not None:
             console.print(ops)
             console.print(f"Officers needed: {result.summary['operations']['officers_needed']['note']}")
+        if real:
+            console.print(_real_table(real))
         for w in meta["warnings"]:
             console.print(f"[yellow]warning:[/] {w}")
-        console.print(f"Run written to [bold]{folder}[/] (report.html, map.html, summary.json, events.parquet)")
+        alerts = f", alerts/ ({real['alerts']} review crops)" if real and real["alerts"] else ""
+        console.print(f"Run written to [bold]{folder}[/] (report.html, map.html, summary.json, events.parquet{alerts})")
+
+
+def _real_table(real: dict[str, Any]) -> Table:
+    from twin.report import real_engine_rows
+
+    t = Table(title=f"Real engine on replication 0 — {real['statement']}", title_justify="left", header_style="bold")
+    t.add_column("what")
+    t.add_column("measured", overflow="fold")
+    for label, value in real_engine_rows({"real_engine": real}):
+        t.add_row(label, value)
+    return t
 
 
 @app.command()
@@ -281,14 +302,7 @@ def audit_show(folder: Path = typer.Argument(..., help="a run folder written by 
     console.print(t)
 
 
-@app.command("fit-npl")
-@handles_errors
-def fit_npl(
-    scenario: Path = typer.Argument(Path("scenarios/oxford_circus.yaml"), help="the reference van deployment"),
-    replications: int = typer.Option(4, "--replications", "-r"),
-    target: float = typer.Option(0.89, "--target-tpir", help="per-pass TPIR to reach (NPL 2023: 0.89)"),
-) -> None:
-    """Re-fit the statistical engine's mated mean so the reference scenario gives NPL's per-pass TPIR."""
+def _fit_npl(scenario: Path, replications: int, target: float) -> dict[str, Any]:
     from twin.calibrate import fit_mated_mean
     from twin.simulation import run as run_scenario
 
@@ -296,6 +310,116 @@ def fit_npl(
         res = run_scenario(scenario, replications=replications, overrides=("time.duration_s=3600",))
         fit = fit_mated_mean(res, target_tpir=target)
     console.print(fit)
+    return fit
+
+
+@app.command()
+@handles_errors
+def calibrate(
+    engine: str = typer.Option("dlib", "--engine", help="real engine to measure: dlib or insightface"),
+    faces: Path | None = typer.Option(None, "--faces", help="identity folder person_name/*.jpg (default: the sample photos)"),
+    out: Path = typer.Option(Path("score_model.json"), "--out", "-o", help="ScoreModel JSON to write"),
+    model_dir: Path | None = typer.Option(None, "--model-dir", help="insightface model pack folder"),
+    ied: str = typer.Option("12,20,30,45,60", "--ied", help="inter-eye distances of the grid, pixels"),
+    yaw: str = typer.Option("0,20,40", "--yaw", help="head yaws of the grid, degrees"),
+    blur: str = typer.Option("0,2,4", "--blur", help="motion blur lengths of the grid, pixels"),
+    jpeg: int = typer.Option(75, "--jpeg", help="JPEG quality of the rendered probes"),
+    repeats: int = typer.Option(1, "--repeats", help="renders per image and cell (fresh sensor noise)"),
+    seed: int = typer.Option(0, "--seed", help="seed of the sensor noise"),
+    min_mated: int = typer.Option(2, "--min-mated-identities", help="fewest identities with 2+ images to accept"),
+    npl: bool = typer.Option(False, "--npl", help="instead: re-fit the statistical engine's mated mean to NPL 2023's "
+                             "per-pass TPIR on a reference scenario (was `twin fit-npl`)"),
+    scenario: Path = typer.Option(Path("scenarios/oxford_circus.yaml"), "--scenario", help="with --npl: the reference van deployment"),
+    replications: int = typer.Option(4, "--replications", "-r", help="with --npl: replications"),
+    target: float = typer.Option(0.89, "--target-tpir", help="with --npl: per-pass TPIR to reach (NPL 2023: 0.89)"),
+) -> None:
+    """Measure a real engine's mated and non-mated scores against ied_px, yaw and blur; write a ScoreModel.
+
+    The file is what `engine.kind: statistical` + `engine.score_model: FILE` loads. With --npl,
+    re-fit the default model's mated mean to NPL's per-pass TPIR instead (nothing is written).
+    """
+    if npl:
+        _fit_npl(scenario, replications, target)
+        return
+    import numpy as np
+
+    from twin.calibrate import CalibrationGrid, calibrate_engine, cell_rows, grid_values, read_groups
+    from twin.engines.registry import create_engine
+    from twin.faces.bank import FaceBank
+
+    if engine not in ("dlib", "insightface"):
+        raise fail(f"--engine {engine!r}: calibrate measures a real engine, dlib or insightface")
+    grid = CalibrationGrid(ied_px=grid_values(ied, "ied"), yaw_deg=grid_values(yaw, "yaw"), blur_px=grid_values(blur, "blur"),
+                           jpeg_quality=jpeg, repeats=repeats)
+    opts: dict[str, Any] = {"model_dir": model_dir} if engine == "insightface" else {"upsample": 1}
+    if engine == "insightface" and model_dir is None:
+        raise fail("--engine insightface needs --model-dir: the unpacked model pack folder (nothing is downloaded)")
+    eng = create_engine(engine, **opts)
+    bank = FaceBank.from_folder(faces) if faces is not None else FaceBank.from_samples(eng)
+    groups = read_groups(faces / "groups.csv") if faces is not None and (faces / "groups.csv").is_file() else None
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} cells"),
+                  TimeElapsedColumn(), console=err_console, transient=True, disable=not err_console.is_terminal) as progress:
+        task = progress.add_task(f"rendering and embedding {len(bank)} identities", total=len(grid.cells))
+        cal = calibrate_engine(eng, bank, engine_kind=engine, rng=np.random.default_rng(seed), grid=grid,
+                               min_mated_identities=min_mated, groups=groups,
+                               progress=lambda done, total: progress.update(task, completed=done))
+    t = Table(title=f"{eng.model_id}: mated vs non-mated per grid cell ({eng.score_name}; threshold {eng.default_threshold:g})",
+              title_justify="left", header_style="bold")
+    for col in ("ied px", "yaw °", "blur px", "mated mean", "fitted", "mated min", "non-mated mean", "non-mated max",
+                "d'", "FNMR@t", "FMR@t"):
+        t.add_column(col, justify="right")
+    for row in cell_rows(cal):
+        t.add_row(*row)
+    console.print(t)
+    m = cal.model
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    m.save(tmp)
+    tmp.replace(out)
+    console.print(
+        f"{len(cal.identities)} identities ({', '.join(cal.mated_identities)} with mated pairs): {cal.mated_scores} mated, "
+        f"{cal.nonmated_scores} non-mated scores. Fitted on [0, 1]: mated_mean_max {m.mated_mean_max:.3f}, ied_coef "
+        f"{m.ied_coef:.3f}, yaw_coef {m.yaw_coef:.3f}, blur_coef {m.blur_coef:.3f}, mated_sd {m.mated_sd:.3f}; non-mated "
+        f"sd {m.nonmated_sd:.3f}. FMR at the threshold: measured {cal.measured_fmr_at_threshold:.2e}, model "
+        f"{float(m.fmr(m.default_threshold)):.2e}.", soft_wrap=True)
+    for note in cal.notes:
+        console.print(f"[dim]- {note}[/]", soft_wrap=True)
+    console.print(f"ScoreModel written to [bold]{out}[/]; use it with engine.kind: statistical, engine.score_model: {out}")
+
+
+@app.command("fit-npl", hidden=True)
+@handles_errors
+def fit_npl(
+    scenario: Path = typer.Argument(Path("scenarios/oxford_circus.yaml"), help="the reference van deployment"),
+    replications: int = typer.Option(4, "--replications", "-r"),
+    target: float = typer.Option(0.89, "--target-tpir", help="per-pass TPIR to reach (NPL 2023: 0.89)"),
+) -> None:
+    """Alias of `twin calibrate --npl`: re-fit the statistical engine's mated mean to NPL's per-pass TPIR."""
+    _fit_npl(scenario, replications, target)
+
+
+retention_app = typer.Typer(help="Retention of a run's alert data (review crops and candidate lists).", no_args_is_help=True)
+app.add_typer(retention_app, name="retention")
+
+
+@retention_app.command("apply")
+@handles_errors
+def retention_apply(
+    folder: Path = typer.Argument(..., help="a run folder written by `twin run`"),
+    as_of: str | None = typer.Option(None, "--as-of", help="apply the policy at this ISO 8601 time (default: now, UTC)"),
+) -> None:
+    """Delete alert data older than the policy's alert_days (from the run's created_at) and log it."""
+    from twin.retention import apply_retention
+
+    r = apply_retention(folder, as_of=as_of)
+    console.print(f"policy: alert data kept {r.alert_days:g} days ({r.policy_source}); run created "
+                  f"{r.created_at.isoformat(timespec='seconds')}, due {r.due_at.isoformat(timespec='seconds')}", soft_wrap=True)
+    if r.files_deleted:
+        console.print(f"[green]deleted[/] {r.files_deleted} files of {r.alerts} alerts; audit entry {r.audit_seq}")
+    elif r.alerts:
+        console.print(f"nothing due yet at {r.as_of.isoformat(timespec='seconds')}: {r.alerts} alerts kept")
+    else:
+        console.print("no alert data in this run folder")
 
 
 def _mount_engine_commands() -> None:
