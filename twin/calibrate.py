@@ -495,7 +495,8 @@ def grid_values(text: str, name: str) -> tuple[float, ...]:
 
 
 def cell_rows(cal: EngineCalibration) -> Sequence[tuple[str, ...]]:
-    """Printable rows of the per-cell separation (for the CLI table)."""
-    return [(f"{c.ied_px:g}", f"{c.yaw_deg:g}", f"{c.blur_px:g}", f"{c.mated_mean:.3f}", f"{c.fitted_mated_mean:.3f}",
-             f"{c.mated_min:.3f}", f"{c.nonmated_mean:.3f}", f"{c.nonmated_max:.3f}", f"{c.d_prime:.1f}",
+    """Printable rows of the per-cell separation (for the CLI table): ied, yaw, blur, mated mean (fitted),
+    non-mated mean/max, d', FNMR and FMR at the engine's default threshold."""
+    return [(f"{c.ied_px:g}", f"{c.yaw_deg:g}", f"{c.blur_px:g}", f"{c.mated_mean:.3f} ({c.fitted_mated_mean:.3f})",
+             f"{c.nonmated_mean:.3f}/{c.nonmated_max:.3f}", f"{c.d_prime:.1f}",
              f"{c.fnmr:.2f}", f"{c.fmr:.3f}") for c in cal.cells]

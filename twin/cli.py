@@ -363,11 +363,11 @@ def calibrate(
         cal = calibrate_engine(eng, bank, engine_kind=engine, rng=np.random.default_rng(seed), grid=grid,
                                min_mated_identities=min_mated, groups=groups,
                                progress=lambda done, total: progress.update(task, completed=done))
-    t = Table(title=f"{eng.model_id}: mated vs non-mated per grid cell ({eng.score_name}; threshold {eng.default_threshold:g})",
-              title_justify="left", header_style="bold")
-    for col in ("ied px", "yaw °", "blur px", "mated mean", "fitted", "mated min", "non-mated mean", "non-mated max",
-                "d'", "FNMR@t", "FMR@t"):
-        t.add_column(col, justify="right")
+    t = Table(title=f"{eng.model_id}: mated vs non-mated scores per grid cell (ied px, yaw °, blur px; {eng.score_name}; "
+              f"mated mean (fitted); non-mated mean/max; FNMR and FMR at the engine's threshold "
+              f"{eng.default_threshold:g})", title_justify="left", header_style="bold")
+    for col in ("ied", "yaw", "blur", "mated (fit)", "non-mated/max", "d'", "FNMR", "FMR"):
+        t.add_column(col, justify="right", no_wrap=True)
     for row in cell_rows(cal):
         t.add_row(*row)
     console.print(t)
