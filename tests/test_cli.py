@@ -121,3 +121,26 @@ def test_real_process_exit_code_and_no_traceback(tmp_path: Path) -> None:
     assert r.returncode == 2
     assert r.stderr.strip().startswith("error:") and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) <= 2
+
+
+def test_unwritable_out_fails_before_simulating(tiny_scenario_path: Path, tmp_path: Path, monkeypatch) -> None:
+    import twin.simulation
+
+    def boom(*a, **k):  # the simulation must not even start
+        raise AssertionError("simulated before checking --out")
+
+    monkeypatch.setattr(twin.simulation, "run", boom)
+    target = tmp_path / "a_file"
+    target.write_text("x")
+    r = invoke("run", str(tiny_scenario_path), "--out", str(target))
+    assert r.exit_code == 2 and "cannot write run folders" in r.output
+
+
+def test_brackets_survive_in_messages(tmp_path: Path, square_site: Path) -> None:
+    doc = json.loads(square_site.read_text())
+    ring = doc["features"][0]["geometry"]["coordinates"][0]
+    doc["features"][0]["geometry"]["coordinates"][0] = [[lat, lon] for lon, lat in ring]
+    bad_map = tmp_path / "swapped.geojson"
+    bad_map.write_text(json.dumps(doc))
+    r = invoke("run", str(bad_scenario(tmp_path, bad_map, lambda d: None)), "--out", str(tmp_path / "o"))
+    assert r.exit_code == 2 and "[lon, lat]" in r.output

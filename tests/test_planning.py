@@ -303,7 +303,7 @@ def test_record_preview_checks_the_forces_limits() -> None:
     prev = planning.record_preview(over, _summary(), site)
     status = {r: s for r, s, _ in prev.checks}
     assert status["Watchlist size within the force's limit"] == "breach"
-    assert status["Plan window within the authorised hours"] == "ok"
+    assert status["Plan window inside the authorised period"] == "ok"
     assert dict(prev.governance)["DPIA"]
 
 

@@ -35,14 +35,15 @@ GOV = {
 }
 
 
-def make_run(tmp_path: Path, square_site: Path, *, gov: dict | None = GOV, signs: bool = True, **watchlist) -> Path:
+def make_run(tmp_path: Path, square_site: Path, *, gov: dict | None = GOV, signs: bool = True, start: str = "12:00",
+             **watchlist) -> Path:
     map_path = square_site
     if not signs:
         doc = square_site_doc()
         doc["features"] = [f for f in doc["features"] if f["properties"]["role"] != "signage"]
         map_path = tmp_path / "nosigns.geojson"
         map_path.write_text(json.dumps(doc))
-    doc = tiny_scenario_doc(map_path, time={"start": "12:00", "duration_s": 300})
+    doc = tiny_scenario_doc(map_path, time={"start": start, "duration_s": 300})
     doc["watchlist"] = {"size": 1000, "prevalence": 0.01, "threshold": 0.6, **watchlist}
     if gov is not None:
         doc["governance"] = gov
@@ -122,3 +123,11 @@ def test_run_folder_results_untouched_by_record(tmp_path: Path, square_site: Pat
     after = {p.name: p.read_bytes() for p in folder.iterdir() if p.name in before}
     assert after == before
     assert (folder / "record-2.html").exists()
+
+
+def test_window_outside_the_authorised_clock_times(tmp_path: Path, square_site: Path) -> None:
+    """Authorised 12:00-13:00; a plan at 21:00 of the same length is a breach (clock times, not hours)."""
+    folder = make_run(tmp_path, square_site, start="21:00")
+    rec = json.loads((folder / "record.json").read_text())
+    (b,) = [b for b in rec["breaches"] if b["rule"] == "planned window outside the authorised period"]
+    assert "21:00" in b["value"] and "ends after the authorised end" in b["value"]

@@ -122,3 +122,14 @@ def test_every_scenario_runs(path) -> None:
     assert t["passers_by"]["mean"] > 0 and t["faces_scanned"]["mean"] > 0
     assert not res.summary["run"]["warnings"]
     assert np.isfinite(res.summary["rates"]["scan_share"]["mean"])
+
+
+def test_no_camera_sees_anyone(square_site) -> None:
+    """Cameras pointing at the sky: the run completes, scans nobody, and says why."""
+    from conftest import tiny_scenario_doc
+
+    doc = tiny_scenario_doc(square_site)
+    doc["cameras"][0]["tilt_deg"] = -10
+    res = run(parse_scenario(doc), replications=1)
+    assert res.summary["totals"]["faces_scanned"]["mean"] == 0
+    assert any("captures no usable face" in w for w in res.summary["run"]["warnings"])

@@ -38,6 +38,7 @@ __all__ = [
     "ViewTable",
     "WalkerBatch",
     "build_view_tables",
+    "new_tracks",
     "reduce_tracks",
 ]
 
@@ -205,6 +206,27 @@ TRACK_FIELDS: tuple[str, ...] = (
 )  # fmt: skip
 
 
+def new_tracks(n: int, *, camera: int = 0) -> dict[str, np.ndarray]:
+    """A track table of ``n`` rows keyed by :data:`TRACK_FIELDS`: counts zero, best-capture fields NaN.
+
+    >>> t = new_tracks(0)
+    >>> sorted(t) == sorted(TRACK_FIELDS), t["person"].dtype.name, t["t_best_s"].dtype.name
+    (True, 'int64', 'float64')
+    """
+    out: dict[str, np.ndarray] = {
+        "person": np.zeros(n, np.int64),
+        "camera": np.full(n, camera, dtype=np.int16),
+        "frames_in_view": np.zeros(n, np.int32),
+        "usable_captures": np.zeros(n, np.int32),
+        "in_zone": np.zeros(n, bool),
+        "speed_m_s": np.zeros(n, np.float32),
+    }
+    for name in ("t_best_s", "ied_px", "px_per_m", "distance_m", "yaw_deg", "pitch_deg", "blur_px", "mated_mean",
+                 "u_px", "v_px", "x_m", "y_m"):
+        out[name] = np.full(n, np.nan, dtype=np.float64 if name in ("t_best_s", "x_m", "y_m") else np.float32)
+    return out
+
+
 def _segments(n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Owner index and offset within the owner for a ragged expansion of counts ``n``."""
     total = int(n.sum())
@@ -245,16 +267,9 @@ def reduce_tracks(
         best-capture fields are NaN where ``usable_captures`` is 0.
     """
     P = len(walkers.person)
-    out: dict[str, np.ndarray] = {
-        "person": walkers.person.astype(np.int64),
-        "camera": np.full(P, table.camera, dtype=np.int16),
-        "frames_in_view": np.zeros(P, np.int32),
-        "usable_captures": np.zeros(P, np.int32),
-        "in_zone": np.zeros(P, bool),
-        "speed_m_s": walkers.speed_m_s.astype(np.float32),
-    }
-    for name in ("t_best_s", "ied_px", "px_per_m", "distance_m", "yaw_deg", "pitch_deg", "blur_px", "mated_mean", "u_px", "v_px", "x_m", "y_m"):
-        out[name] = np.full(P, np.nan, dtype=np.float64 if name in ("t_best_s", "x_m", "y_m") else np.float32)
+    out = new_tracks(P, camera=table.camera)
+    out["person"][:] = walkers.person
+    out["speed_m_s"][:] = walkers.speed_m_s
     if P == 0:
         return out
     fps = camera.fps

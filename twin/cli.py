@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -35,7 +36,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def fail(message: str) -> typer.Exit:
     """Print one red error line and return the exit (code 2) to raise."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(2)
 
 
@@ -54,10 +55,25 @@ def handles_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+#: Below this many replications a percentile interval says little (the CLI says so).
+MIN_REPLICATIONS_FOR_INTERVALS = 5
+
+
+def fmt_duration(seconds: float) -> str:
+    """A window's length for people: '10 min', '1 h', '6.5 h'.
+
+    >>> fmt_duration(600), fmt_duration(3600), fmt_duration(23400)
+    ('10 min', '1 h', '6.5 h')
+    """
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.3g} h"
+
+
 def _summary_table(summary: dict[str, Any], title: str) -> Table:
     from twin.report import summary_rows
 
-    t = Table(title=title, title_justify="left", header_style="bold")
+    t = Table(title=escape(title), title_justify="left", header_style="bold")
     t.add_column("metric")
     t.add_column("mean", justify="right")
     t.add_column("95% predictive interval", justify="right")
@@ -97,7 +113,7 @@ def run(
     json_out: bool = typer.Option(False, "--json", help="print the summary as JSON instead of a table"),
 ) -> None:
     """Simulate a deployment: faces scanned, true and false alerts per hour, with a map."""
-    from twin.runstore import write_run
+    from twin.runstore import ensure_writable, write_run
     from twin.scenario import load_scenario
     from twin.simulation import run as run_scenario
 
@@ -105,6 +121,7 @@ def run(
     reps = sc.replications if replications is None else replications
     if workers < 1:
         raise fail(f"--workers {workers} must be >= 1")
+    ensure_writable(out)  # before minutes of simulation, not after
     with Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
         TimeElapsedColumn(), TimeRemainingColumn(), console=err_console, transient=True,
@@ -131,7 +148,7 @@ def run(
                       f"{result.context.stat_threshold:g} on its scale" if real else f"threshold {sc.watchlist.threshold}")
         console.print(_summary_table(
             result.summary,
-            f"{sc.name} — {meta['site']['name']}, {sc.time.start} for {sc.time.duration_s / 3600:g} h, "
+            f"{sc.name} — {meta['site']['name']}, {sc.time.start} for {fmt_duration(sc.time.duration_s)}, "
             f"watchlist {sc.watchlist.size:,}, {stat_label}",
         ))
         ops = _ops_table(result.summary)
@@ -141,9 +158,14 @@ def run(
         if real:
             console.print(_real_table(real))
         for w in meta["warnings"]:
-            console.print(f"[yellow]warning:[/] {w}")
-        alerts = f", alerts/ ({real['alerts']} review crops)" if real and real["alerts"] else ""
-        console.print(f"Run written to [bold]{folder}[/] (report.html, map.html, summary.json, events.parquet{alerts})")
+            console.print(f"[yellow]warning:[/] {escape(w)}", soft_wrap=True)
+        if reps < MIN_REPLICATIONS_FOR_INTERVALS:
+            console.print(f"[yellow]note:[/] with {reps} replication(s) the 95% intervals are not meaningful; "
+                          f"use --replications {MIN_REPLICATIONS_FOR_INTERVALS * 2} or more", soft_wrap=True)
+        files = json.loads((folder / "run.json").read_text()).get("files", [])
+        console.print("Run written to:", soft_wrap=True)
+        console.print(escape(str(folder)), soft_wrap=True, highlight=False)
+        console.print(f"[dim]{escape(', '.join(files))}[/]", soft_wrap=True)
 
 
 def _real_table(real: dict[str, Any]) -> Table:

@@ -11,6 +11,7 @@ __all__ = [
     "AuditError",
     "CalibrationError",
     "CameraGeometryError",
+    "ClusterError",
     "EngineError",
     "EngineUnavailableError",
     "GeofenceError",
@@ -70,6 +71,10 @@ class RunFolderError(TwinError):
 
 class CalibrationError(TwinError):
     """A calibration had too little data or produced an unusable score model."""
+
+
+class ClusterError(TwinError):
+    """A Dask scheduler cannot be reached or failed."""
 
 
 class AuditError(TwinError):

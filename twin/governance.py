@@ -22,7 +22,9 @@ from pydantic import Field, field_validator, model_validator
 
 from twin.strict import StrictModel
 
-__all__ = ["APP_CATEGORIES", "Governance", "PolicyLimits", "RetentionPolicy", "WatchlistCategory"]
+__all__ = [
+    "APP_CATEGORIES", "Governance", "PolicyLimits", "RetentionPolicy", "WatchlistCategory", "plan_window", "window_breach",
+]
 
 #: The five watchlist categories of the College of Policing APP on LFR (2022).
 APP_CATEGORIES: dict[str, str] = {
@@ -119,3 +121,51 @@ def check_population(shares: dict[str, float]) -> dict[str, float]:
     if shares and sum(shares.values()) <= 0:
         raise ValueError("population shares sum to 0")
     return shares
+
+
+#: Deployments are planned in London local time (scenario clock times are local).
+LONDON_TZ = "Europe/London"
+
+
+def plan_window(gov: Governance, start_hhmm: str, duration_s: float) -> tuple[dt.datetime, dt.datetime]:
+    """The plan's window as datetimes on the authorised start's (London) date.
+
+    A scenario gives a clock time and a length but no date; the date is taken from
+    ``gov.start`` in London time. Naive governance times are read as London time.
+
+    >>> g = Governance.model_construct(start=dt.datetime(2026, 12, 5, 12, 0), end=dt.datetime(2026, 12, 5, 18, 0))
+    >>> a, b = plan_window(g, "21:00", 3600)
+    >>> a.strftime("%Y-%m-%d %H:%M"), b.strftime("%H:%M")
+    ('2026-12-05 21:00', '22:00')
+    """
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(LONDON_TZ)
+    start = gov.start if gov.start.tzinfo else gov.start.replace(tzinfo=tz)
+    day = start.astimezone(tz).date()
+    h, m = (int(x) for x in start_hhmm.split(":"))
+    a = dt.datetime.combine(day, dt.time(h, m), tzinfo=tz)
+    return a, a + dt.timedelta(seconds=duration_s)
+
+
+def window_breach(gov: Governance, start_hhmm: str, duration_s: float) -> str | None:
+    """Why the plan's window is not inside the authorised period, or None if it is.
+
+    >>> g = Governance.model_construct(start=dt.datetime(2026, 12, 5, 12, 0), end=dt.datetime(2026, 12, 5, 18, 0))
+    >>> window_breach(g, "12:00", 6 * 3600) is None
+    True
+    >>> window_breach(g, "21:00", 3600)
+    'plan 2026-12-05 21:00-22:00 (London) ends after the authorised end 2026-12-05 18:00'
+    """
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(LONDON_TZ)
+    a, b = plan_window(gov, start_hhmm, duration_s)
+    s = (gov.start if gov.start.tzinfo else gov.start.replace(tzinfo=tz)).astimezone(tz)
+    e = (gov.end if gov.end.tzinfo else gov.end.replace(tzinfo=tz)).astimezone(tz)
+    span = f"plan {a:%Y-%m-%d %H:%M}-{b:%H:%M} (London)"
+    if a < s:
+        return f"{span} starts before the authorised start {s:%Y-%m-%d %H:%M}"
+    if b > e:
+        return f"{span} ends after the authorised end {e:%Y-%m-%d %H:%M}"
+    return None

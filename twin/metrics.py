@@ -264,6 +264,10 @@ def summarise(outcomes: list[Outcome], *, duration_s: float, model: ScoreModel, 
             "fmr_at_threshold": float(model.fmr(threshold)),
             "fpir_at_threshold": float(model.fpir(threshold, watchlist_size)),
             "fpir_definition": "1 - (1 - FMR(t))^N per face scanned (ISO/IEC 19795-1, 1:N)",
+            "expected_false_alerts": float(np.mean([o.totals["faces_scanned_not_listed"] for o in outcomes]))
+            * float(model.fpir(threshold, watchlist_size)) if outcomes else None,
+            "expected_false_alerts_definition": "faces scanned of people not on the watchlist x FPIR: the model's "
+            "expectation, steadier than a few replications' count of a rare event",
         },
     }
 

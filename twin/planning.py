@@ -41,6 +41,7 @@ import yaml
 from twin._version import __version__
 from twin.errors import CameraGeometryError, ScenarioError
 from twin.geo import check_in_london, lonlat_to_bng
+from twin.governance import plan_window, window_breach
 from twin.scenario import CameraSpec, Scenario, parse_scenario, read_yaml
 
 __all__ = [
@@ -994,9 +995,10 @@ def record_preview(scenario: Scenario, summary: Mapping[str, Any], site: Any) ->
         checks.append(("Watchlist composition adds up to the plan's watchlist size",
                        "ok" if gov.watchlist_total == wl.size else "breach",
                        f"categories {gov.watchlist_total:,}; plan {wl.size:,}"))
-        plan_h = t.duration_s / 3600
-        checks.append(("Plan window within the authorised hours", "ok" if plan_h <= gov.authorised_hours + 1e-9 else "breach",
-                       f"plan {plan_h:g} h; authorised {gov.authorised_hours:g} h"))
+        a, b = plan_window(gov, t.start, t.duration_s)
+        outside = window_breach(gov, t.start, t.duration_s)
+        checks.append(("Plan window inside the authorised period", "breach" if outside else "ok",
+                       outside or f"plan {a:%Y-%m-%d %H:%M}-{b:%H:%M}; authorised {gov.start:%Y-%m-%d %H:%M} to {gov.end:%Y-%m-%d %H:%M}"))
     return RecordPreview(rows, tuple(g_rows), tuple(checks))
 
 

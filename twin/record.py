@@ -22,7 +22,7 @@ from typing import Any
 from twin._version import __version__
 from twin.audit import AUDIT_FILE, AuditLog, verify
 from twin.errors import RunFolderError, ScenarioError
-from twin.governance import APP_CATEGORIES
+from twin.governance import APP_CATEGORIES, window_breach
 from twin.report import operations_html
 from twin.scenario import load_scenario
 from twin.signage import signage_coverage
@@ -123,10 +123,11 @@ def build_record(folder: Path | str, *, folder_name: str | None = None) -> dict[
         breaches.append(_breach("routes reach a recognition zone without passing a sign", bypass, "none",
                                 "APP on LFR 2022: advance notice; ICO 2019/01", "add signs before the cameras on these routes"))
     window_h = sc.time.duration_s / 3600
-    if window_h > gov.authorised_hours + 1e-9:
-        breaches.append(_breach("planned window longer than the authorised period", round(window_h, 2),
-                                round(gov.authorised_hours, 2), "authorisation (APP: set start and end times)",
-                                "shorten time.duration_s or extend the authorisation"))
+    outside = window_breach(gov, sc.time.start, sc.time.duration_s)
+    if outside:
+        breaches.append(_breach("planned window outside the authorised period", outside,
+                                f"{gov.start.isoformat()} to {gov.end.isoformat()}", "authorisation (APP: set start and end times)",
+                                "move time.start / time.duration_s inside the authorisation, or re-authorise"))
     if check is not None and not check.ok:
         breaches.append(_breach("audit log fails verification", check.problem, "intact hash chain", "twin/audit.py",
                                 "investigate: the log was altered after the run"))

@@ -24,6 +24,7 @@ SUMMARY_ROWS: tuple[tuple[str, str, str], ...] = (
     ("Alerts", "totals", "alerts"),
     ("True alerts", "totals", "true_alerts"),
     ("False alerts", "totals", "false_alerts"),
+    ("False alerts expected (model: faces × FPIR)", "model", "expected_false_alerts"),
     ("True alerts per hour", "per_hour_rate", "true_alerts"),
     ("False alerts per hour", "per_hour_rate", "false_alerts"),
     ("TPIR (per pass through the zone)", "rates", "tpir"),
@@ -78,8 +79,10 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
     out = []
     for label, section, key in SUMMARY_ROWS:
         band = summary.get(section, {}).get(key)
-        if band is not None:
+        if isinstance(band, dict):
             out.append((label, *fmt_band(band, key)))
+        elif isinstance(band, (int, float)):
+            out.append((label, _fmt(float(band), key), "–"))
     return out
 
 

@@ -25,6 +25,7 @@ import os
 import platform
 import re
 import shutil
+import unicodedata
 import uuid
 from pathlib import Path
 from typing import Any
@@ -39,14 +40,22 @@ from twin.mapview import build_map, save_map
 from twin.report import render_report
 from twin.simulation import RunResult
 
-__all__ = ["ALERTS_DIR", "alerts_frame", "hourly_frame", "log_run", "new_run_name", "retention_days", "write_run"]
+__all__ = [
+    "ALERTS_DIR", "alerts_frame", "ensure_writable", "hourly_frame", "log_run", "new_run_name", "retention_days", "write_run",
+]
 
 #: Folder of a run that holds the real pipeline's alert crops and their sidecars.
 ALERTS_DIR = "alerts"
 
 
 def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:48] or "run"
+    """A folder-name slug; accented letters keep their base letter.
+
+    >>> _slug("Été à Croydon [draft]")
+    'ete-a-croydon-draft'
+    """
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:48] or "run"
 
 
 def new_run_name(result: RunResult, now: dt.datetime | None = None) -> str:
@@ -149,6 +158,25 @@ def log_run(result: RunResult, path: Path, summary_sha256: str,
     items.append(("run_end", end))
     with AuditLog(path) as log:
         return log.append_many(items)
+
+
+def ensure_writable(out_dir: Path | str) -> Path:
+    """Create ``out_dir`` if needed and prove a file can be written there (before a long run).
+
+    Raises:
+        RunFolderError: it is a file, lies under a file, or is not writable.
+    """
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / f".write-test-{uuid.uuid4().hex[:8]}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except (OSError, NotADirectoryError, FileExistsError) as exc:
+        raise RunFolderError(
+            f"cannot write run folders in {str(out_dir)!r} ({getattr(exc, 'strerror', None) or exc}); choose another with --out"
+        ) from exc
+    return out_dir
 
 
 def _scenario_doc(result: RunResult) -> dict[str, Any]:
@@ -262,6 +290,9 @@ def write_run(result: RunResult, out_dir: Path | str, *, name: str | None = None
                  "report.html", AUDIT_FILE] + (["map.html"] if with_map else [])
         if result.real is not None and result.real.alerts:
             files.append(f"{ALERTS_DIR}/")
+        if sc.governance is not None:
+            files += ["record.html", "record.json"]
+        files.append("run.json")
         run_meta: dict[str, Any] = {
             "created_at": created_at.isoformat(timespec="seconds"),
             "timings_s": {k: round(v, 3) for k, v in result.timings.items()},
@@ -282,7 +313,7 @@ def write_run(result: RunResult, out_dir: Path | str, *, name: str | None = None
         events = result.tracks.copy()
         events.to_parquet(tmp / "events.parquet", index=False)
         alerts_frame(result).to_parquet(tmp / "alerts.parquet", index=False)
-        hourly_frame(result.summary, sc.time.start_s).to_csv(tmp / "hourly.csv", index=False)
+        hourly_frame(result.summary, sc.time.start_s).round(4).to_csv(tmp / "hourly.csv", index=False)
         (tmp / "report.html").write_text(
             render_report(result.summary, title=sc.name, scenario_yaml=scenario_yaml,
                           start_hour=int(sc.time.start_s // 3600), map_file="map.html" if with_map else None),

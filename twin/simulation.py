@@ -21,12 +21,12 @@ import pandas as pd
 from twin._version import __version__
 from twin.arrivals import expected_arrivals, hourly_rates
 from twin.camera import Camera
-from twin.capture import TRACK_FIELDS, ViewTable, build_view_tables, reduce_tracks
+from twin.capture import TRACK_FIELDS, ViewTable, build_view_tables, new_tracks, reduce_tracks
 from twin.crowd import simulate_crowd
 from twin.engines.base import check_threshold
 from twin.engines.statistical import ScoreModel, default_score_model, load_score_model
 from twin.equitability import equitability_summary
-from twin.errors import CameraGeometryError, EngineError, ScenarioError
+from twin.errors import CameraGeometryError, ClusterError, EngineError, ScenarioError
 from twin.metrics import Outcome, RepData, score_replication, summarise
 from twin.operations import OpsResult, run_operations
 from twin.rng import Streams, replication_seeds
@@ -39,6 +39,9 @@ if TYPE_CHECKING:
 __all__ = ["Context", "RunResult", "prepare", "run", "simulate_replication"]
 
 log = logging.getLogger(__name__)
+
+#: Seconds to wait for a Dask scheduler before giving up.
+SCHEDULER_TIMEOUT_S = 10
 
 #: How far outside the geofence a camera may stand, m (a van parks on the footway at the edge).
 CAMERA_OUTSIDE_TOLERANCE_M = 5.0
@@ -166,7 +169,7 @@ def simulate_replication(
     if parts:
         tracks = {k: np.concatenate([p[k] for p in parts]) for k in TRACK_FIELDS}
     else:
-        tracks = {k: np.zeros(0) for k in TRACK_FIELDS}
+        tracks = new_tracks(0)
     keep = tracks["frames_in_view"] > 0
     tracks = {k: v[keep] for k, v in tracks.items()}
     tb = np.where(np.isnan(tracks["t_best_s"]), np.inf, tracks["t_best_s"])
@@ -415,7 +418,14 @@ def _run_dask(scenario: Scenario, seeds: list[np.random.SeedSequence], workers: 
     if scheduler:
         from dask.distributed import Client, as_completed
 
-        with Client(scheduler) as client:
+        try:
+            client = Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise ClusterError(
+                f"cannot reach the Dask scheduler at {scheduler!r} ({exc}); check the address "
+                "(tcp://host:8786) and that the scheduler runs, or drop --scheduler to run here"
+            ) from exc
+        with client:
             futs = [client.submit(_replicate, scenario, s, i == 0, pure=False) for i, s in enumerate(seeds)]
             done = 0
             for _ in as_completed(futs):
