@@ -131,3 +131,20 @@ def test_window_outside_the_authorised_clock_times(tmp_path: Path, square_site: 
     rec = json.loads((folder / "record.json").read_text())
     (b,) = [b for b in rec["breaches"] if b["rule"] == "planned window outside the authorised period"]
     assert "21:00" in b["value"] and "ends after the authorised end" in b["value"]
+
+
+def test_audit_verify_catches_an_edited_summary_and_record(tmp_path: Path, square_site: Path) -> None:
+    folder = make_run(tmp_path, square_site)
+    runner = CliRunner()
+    summary = folder / "summary.json"
+    summary.write_text(summary.read_text().replace('"replications": 1', '"replications": 2'))
+    r = runner.invoke(app, ["audit", "verify", str(folder)])
+    assert r.exit_code == 1 and "summary.json was changed" in r.output
+
+
+def test_audit_verify_catches_an_edited_record(tmp_path: Path, square_site: Path) -> None:
+    folder = make_run(tmp_path, square_site)
+    page = folder / "record.html"
+    page.write_text(page.read_text().replace("No breach", "No problem"))
+    r = CliRunner().invoke(app, ["audit", "verify", str(folder)])
+    assert r.exit_code == 1 and "record.html was changed" in r.output

@@ -27,7 +27,7 @@ from typing import Any
 
 from twin.errors import AuditError
 
-__all__ = ["AUDIT_FILE", "GENESIS", "AuditEntry", "AuditLog", "VerifyReport", "verify"]
+__all__ = ["AUDIT_FILE", "GENESIS", "AuditEntry", "AuditLog", "VerifyReport", "verify", "verify_folder"]
 
 #: File name of the audit log inside a run folder.
 AUDIT_FILE = "audit.sqlite"
@@ -227,3 +227,45 @@ def verify(path: Path | str, *, expected_head: tuple[int, str] | None = None) ->
             return VerifyReport(False, len(rows), head,
                                 f"entry {seq}, the run's recorded end of log, {got}: entries were removed from the end", seq)
     return VerifyReport(True, len(rows), head)
+
+
+def verify_folder(folder: Path | str) -> VerifyReport:
+    """Verify a run folder: the audit chain (holding the head ``run.json`` recorded) and the files it vouches for.
+
+    Entries that name file hashes — ``run_end`` (``summary_sha256`` of ``summary.json``) and
+    ``record_written`` (``files``: name -> sha256) — are checked against the files on disk, so an
+    edited summary or record is caught even though the chain itself is intact.
+
+    Raises:
+        AuditError: no audit log in the folder.
+    """
+    folder = Path(folder)
+    head = None
+    meta = folder / "run.json"
+    if meta.is_file():
+        try:
+            h = json.loads(meta.read_text(encoding="utf-8")).get("audit_head")
+            head = (int(h["seq"]), str(h["sha256"])) if h else None
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+            head = None
+    report = verify(folder / AUDIT_FILE, expected_head=head)
+    if not report.ok:
+        return report
+    with AuditLog(folder / AUDIT_FILE) as log:
+        entries = list(log.entries())
+    for e in entries:
+        claims: dict[str, str] = {}
+        if "summary_sha256" in e.detail:
+            claims["summary.json"] = str(e.detail["summary_sha256"])
+        if isinstance(e.detail.get("files"), dict):
+            claims.update({str(k): str(v) for k, v in e.detail["files"].items()})
+        for name, digest in claims.items():
+            path = folder / name
+            if not path.is_file():
+                if e.kind == "record_written":
+                    continue  # a record may be removed by retention; the chain still shows it existed
+                return VerifyReport(False, report.entries, report.head, f"{name}, vouched for by entry {e.seq} ({e.kind}), is missing", e.seq)
+            if hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+                return VerifyReport(False, report.entries, report.head,
+                                    f"{name} was changed after entry {e.seq} ({e.kind}) recorded its hash", e.seq)
+    return report

@@ -288,19 +288,16 @@ app.add_typer(audit_app, name="audit")
 @audit_app.command("verify")
 @handles_errors
 def audit_verify(folder: Path = typer.Argument(..., help="a run folder written by `twin run`")) -> None:
-    """Check the audit log's hash chain; exit 1 and name the entry if it was edited, removed or reordered."""
-    from twin.audit import AUDIT_FILE, verify
+    """Check the audit log's hash chain and the files it vouches for; exit 1 naming the first problem."""
+    from twin.audit import verify_folder
 
-    meta_path = folder / "run.json"
-    head = None
-    if meta_path.is_file():
-        h = json.loads(meta_path.read_text()).get("audit_head")
-        head = (h["seq"], h["sha256"]) if h else None
-    r = verify(folder / AUDIT_FILE, expected_head=head)
+    r = verify_folder(folder)
     if not r.ok:
-        err_console.print(f"[bold red]audit log FAILS:[/] {r.problem}", soft_wrap=True)
+        err_console.print(f"[bold red]audit log FAILS:[/] {escape(r.problem)}", soft_wrap=True)
         raise typer.Exit(1)
-    console.print(f"[green]audit log intact[/]: {r.entries} entries, head {r.head[1]}")
+    console.print(f"[green]audit log intact[/]: {r.entries} entries; the files it vouches for are unchanged.", soft_wrap=True)
+    console.print(f"head {r.head[1]} (note it outside the folder: entries after the run's end are anchored only by it)",
+                  soft_wrap=True)
 
 
 @audit_app.command("show")

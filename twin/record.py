@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from twin._version import __version__
-from twin.audit import AUDIT_FILE, AuditLog, verify
+from twin.audit import AUDIT_FILE, AuditLog, verify_folder
 from twin.errors import RunFolderError, ScenarioError
 from twin.governance import APP_CATEGORIES, window_breach
 from twin.report import operations_html
@@ -79,8 +79,7 @@ def build_record(folder: Path | str, *, folder_name: str | None = None) -> dict[
     eq = summary.get("equitability", {})
     signs = signage_coverage(ctx.site, ctx.tables)
     audit_path = folder / AUDIT_FILE
-    head = run_meta.get("audit_head") or {}
-    check = verify(audit_path, expected_head=(head["seq"], head["sha256"]) if head else None) if audit_path.is_file() else None
+    check = verify_folder(folder) if audit_path.is_file() else None
     deleted = destroyed = 0
     kept = False
     if audit_path.is_file():
