@@ -163,8 +163,7 @@ with st.sidebar:
                                                      help=(desc[:1].upper() + desc[1:]) if desc else None))
         st.caption("Other operations settings (review time, dispatch, stop durations) are in the scenario YAML.")
     else:
-        st.caption("Officers and operator review come from the operations model (issue 4), which is not in "
-                   "this build yet: their controls and the officers needed will appear here when it is.")
+        st.caption("This scenario has no operations settings; officers and operator review are not modelled.")
 
     with st.expander("Simulation settings"):
         seed = st.number_input("Seed", 0, 2**31 - 1, step=1, key=f"{W}seed",
@@ -286,8 +285,8 @@ with col_res:
                       help="True alerts ÷ all alerts: how often an alert is about the right person.")
     ops = planning.operations_rows(summary)
     if ops is None:
-        r3[1].metric("Officers needed", "n/a", help="Needs the operations model (issue 4).")
-        r3[1].caption("needs the operations model (issue 4), not in this run")
+        r3[1].metric("Officers needed", "n/a", help="Needs the operations model (twin/operations.py).")
+        r3[1].caption("no operations figures in this run")
     else:
         target = f"{ops.target_share:.0%} of true alerts engaged" if ops.target_share else "the target share"
         r3[1].metric("Officers needed", ops.officers_text,

@@ -15,7 +15,7 @@ ui.plan_sidebar_caption(plan)
 st.title("Deployment record — preview")
 full_record = importlib.util.find_spec("twin.record") is not None
 st.info(
-    "This preview shows what the current plan already determines. The full deployment record (issue 6: "
+    "This preview shows what the current plan already determines. The full deployment record ("
     "authorisation, legal tests, bias checks, signage coverage, the audit log) is "
     + ("written from a run folder by `twin record RUN_FOLDER`: save the plan on the Plan page, run `twin run` "
        "on it, then `twin record` on the run folder. The app itself writes no run folders."
@@ -55,7 +55,7 @@ with right:
             subset=["Result"]))
 
 md = "\n".join(
-    [f"# Deployment record preview: {scenario.name}", "", "Preview from the twin app; the full record is issue 6.", "",
+    [f"# Deployment record preview: {scenario.name}", "", "Preview from the twin app; the full record is written by `twin record RUN_FOLDER`.", "",
      "| Field | Value |", "|---|---|", *[f"| {a} | {b} |" for a, b in prev.rows + prev.governance], "",
      *(["| Rule | Result | Detail |", "|---|---|---|", *[f"| {a} | {b} | {c} |" for a, b, c in prev.checks]]
        if prev.checks else [])]

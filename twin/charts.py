@@ -42,6 +42,21 @@ def _nice_max(v: float) -> float:
     return 10 * exp
 
 
+def nice_ticks(vmax: float, n: int = 4) -> list[float]:
+    """Round axis ticks from 0 covering ``vmax`` in about ``n`` steps of 1, 2, 2.5 or 5 x 10^k.
+
+    >>> nice_ticks(5.7), nice_ticks(19_968), nice_ticks(0.0)
+    ([0.0, 2.0, 4.0, 6.0], [0.0, 5000.0, 10000.0, 15000.0, 20000.0], [0.0, 0.25, 0.5, 0.75, 1.0])
+    """
+    if not math.isfinite(vmax) or vmax <= 0:
+        return [0.0, 0.25, 0.5, 0.75, 1.0]
+    raw = vmax / n
+    exp = 10 ** math.floor(math.log10(raw))
+    step = next(m * exp for m in (1, 2, 2.5, 5, 10) if m * exp >= raw - 1e-12)
+    k = math.ceil(vmax / step - 1e-9)
+    return [float(round(i * step, 10)) for i in range(k + 1)]
+
+
 def _fmt_tick(v: float) -> str:
     if v == 0:
         return "0"

@@ -259,11 +259,20 @@ def sites(maps_dir: Path = typer.Argument(Path("maps"), help="folder of site Geo
     t = Table(header_style="bold")
     for col in ("site", "area m²", "routes", "vans", "signs", "people/day", "geometry"):
         t.add_column(col, no_wrap=col != "site")
+    bad = 0
     for f in files:
-        s = load_site(f)
-        t.add_row(f"{s.name}\n[dim]{f}[/]", f"{s.area_m2:,.0f}", str(len(s.routes)), str(len(s.vans)), str(len(s.signage)),
-                  f"{s.daily_passers_by:,.0f}", "approx." if s.approximate else "OSM")
+        try:
+            s = load_site(f)
+        except TwinError as exc:
+            bad += 1
+            t.add_row(f"[red]{escape(f.name)}[/]", "", "", "", "", "", "[red]invalid[/]")
+            err_console.print(f"[red]{escape(f.name)}:[/] {escape(str(exc))}", soft_wrap=True)
+            continue
+        t.add_row(f"{escape(s.name)}\n[dim]{escape(str(f))}[/]", f"{s.area_m2:,.0f}", str(len(s.routes)), str(len(s.vans)),
+                  str(len(s.signage)), f"{s.daily_passers_by:,.0f}", "approx." if s.approximate else "OSM")
     console.print(t)
+    if bad:
+        raise typer.Exit(2)
 
 
 @app.command()

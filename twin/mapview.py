@@ -66,14 +66,20 @@ def _legend(min_ied_px: float) -> str:
         f"{name} &ge; {DORI_PX_PER_M[name]:g} px/m</div>"
         for name, c in reversed(list(DORI_COLOURS.items()))
     )
+    def swatch(style: str, label: str) -> str:
+        return f'<div><span style="display:inline-block;width:14px;margin-right:6px;{style}"></span>{label}</div>'
+
     return (
-        '<div style="position:fixed;bottom:18px;left:12px;z-index:9999;background:rgba(255,255,255,.92);'
-        'padding:8px 10px;border:1px solid #999;border-radius:4px;font:12px sans-serif;line-height:1.5">'
-        "<b>Camera view (DORI, IEC 62676-4)</b>" + rows
-        + f'<div><span style="display:inline-block;width:14px;height:0;border-top:2px solid #0d47a1;margin-right:6px"></span>'
-        f"usable faces (ied &ge; {min_ied_px:g} px)</div>"
-        '<div><span style="display:inline-block;width:10px;height:10px;background:#ffb300;border:1px solid #6d4c00;margin-right:6px"></span>LFR notice sign</div>'
-        "</div>"
+        '<div style="position:fixed;top:86px;left:10px;z-index:9999;background:rgba(255,255,255,.92);'
+        'padding:6px 9px;border:1px solid #999;border-radius:4px;font:11px sans-serif;line-height:1.45">'
+        + swatch("height:0;border-top:2px dashed #1565c0", "geofenced target area")
+        + swatch("height:0;border-top:3px solid #5e35b1", "walking route (arrow: direction)")
+        + swatch("height:10px;width:10px;border-radius:50%;border:2px solid #212121;background:#fafafa", "camera (van)")
+        + swatch("height:10px;width:10px;background:#ffb300;border:1px solid #6d4c00", "LFR notice sign")
+        + swatch("height:10px;background:linear-gradient(90deg,#00f,#0ff,#0f0,#ff0,#f00)", "best usable captures (heat)")
+        + "<b>Camera view (DORI, IEC 62676-4)</b>" + rows
+        + swatch("height:0;border-top:2px solid #0d47a1", f"usable faces (ied &ge; {min_ied_px:g} px)")
+        + "</div>"
     )
 
 

@@ -14,8 +14,8 @@ tested (no streamlit, no folium):
   threshold, size or prevalence, which :meth:`twin.simulation.RunResult.rescore` changes without a
   new simulation — and :class:`RunCache` holds finished runs (least recently used dropped);
 * display: "mean (95% PI lo–hi)" strings with units (:func:`fmt_band`), the results table,
-  per-hour and comparison frames, the heat points, operations (issue 4) when present, and the
-  preview of the deployment record (issue 6).
+  per-hour and comparison frames, the heat points, operations when present, and the
+  preview of the deployment record.
 
 Intervals are the run's 95% *predictive* intervals (2.5th–97.5th percentiles over replications,
 Poisson noise included; DESIGN.md, Intervals), labelled "95% PI".
@@ -252,7 +252,7 @@ class PlanSettings:
         threshold: alert threshold on the engine's score scale.
         seed: root seed.
         replications: replications of the crowd.
-        operations: (field, value) pairs of the scenario's ``operations`` section (issue 4), if the
+        operations: (field, value) pairs of the scenario's ``operations`` section, if the
             scenario model has one (see :func:`operations_fields`).
     """
 
@@ -328,7 +328,7 @@ def apply_settings(doc: Mapping[str, Any], s: PlanSettings) -> dict[str, Any]:
 def operations_fields() -> dict[str, tuple[type, float, str]]:
     """The operations controls the Plan page offers (:data:`OPERATIONS_CONTROLS`), if the scenario has them.
 
-    The operations model (operators review alerts, officers intercept; issue 4, :mod:`twin.operations`)
+    The operations model (operators review alerts, officers intercept, :mod:`twin.operations`)
     is built separately: while the scenario model has no ``operations`` section this is empty and
     the page says what is missing. Its other settings are edited in the scenario YAML.
 
@@ -867,7 +867,7 @@ OPERATIONS_ROWS: tuple[tuple[str, str, str, str, str], ...] = (
 
 
 def operations_rows(summary: Mapping[str, Any]) -> OperationsView | None:
-    """The summary's ``operations`` section (issue 4) for display, or None when the run has none.
+    """The summary's ``operations`` section for display, or None when the run has none.
 
     Reads defensively: sections or keys the operations model does not give are skipped.
     """
@@ -927,7 +927,7 @@ class RecordPreview:
 
 
 def record_preview(scenario: Scenario, summary: Mapping[str, Any], site: Any) -> RecordPreview:
-    """The plan's part of its deployment record (issue 6 builds the full record from a run folder)."""
+    """The plan's part of its deployment record (twin.record builds the full record from a run folder)."""
     t = scenario.time
     end_min = int(round((t.start_s + t.duration_s) / 60)) % (24 * 60)
     model = summary.get("model") or {}

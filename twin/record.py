@@ -55,6 +55,8 @@ def build_record(folder: Path | str, *, folder_name: str | None = None) -> dict[
         ScenarioError: the scenario has no governance block (the record needs one).
     """
     folder = Path(folder)
+    if not folder.is_dir():
+        raise RunFolderError(f"run folder {str(folder)!r} does not exist; give a folder written by `twin run` (under runs/)")
     for name in ("scenario.yaml", "summary.json", "run.json"):
         if not (folder / name).is_file():
             raise RunFolderError(f"{folder} is not a run folder (no {name}); give a folder written by `twin run`")
@@ -191,7 +193,7 @@ def _fmt(x: Any, kind: str = "") -> str:
     if kind == "p":
         return f"{x:.3f}"
     if isinstance(x, float):
-        return f"{x:,.1f}"
+        return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.1f}"
     return html.escape(str(x))
 
 

@@ -10,6 +10,8 @@ import html
 import math
 from typing import Any
 
+from twin.charts import _fmt_tick, nice_ticks
+
 __all__ = ["OPERATIONS_ROWS", "SUMMARY_ROWS", "fmt_band", "hourly_svg", "operations_html", "operations_rows",
            "real_engine_html", "real_engine_rows", "render_report", "summary_rows"]
 
@@ -214,22 +216,27 @@ def hourly_svg(summary: dict[str, Any], start_hour: int, *, width: int = 640, he
         return ""
     pad_l, pad_b, pad_t, pad_r = 44, 28, 18, 54
     w, h = width - pad_l - pad_r, height - pad_b - pad_t
-    top = max(max(t + f for t, f in zip(true_a, false_a, strict=True)), 1e-9)
-    top_p = max(max(passers), 1.0)
+    ticks = nice_ticks(max(t + f for t, f in zip(true_a, false_a, strict=True)))
+    ticks_p = nice_ticks(max(passers))
+    top, top_p = ticks[-1], ticks_p[-1]
     bw = w / H
+    every = max(1, math.ceil(30 / bw))  # keep hour labels >= 30 px apart
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
              f'aria-label="alerts per hour" style="font:11px sans-serif">']
-    for i in range(5):
-        y = pad_t + h - h * i / 4
+    for v in ticks:
+        y = pad_t + h - h * v / top
         parts.append(f'<line x1="{pad_l}" x2="{pad_l + w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e0e0e0"/>')
-        parts.append(f'<text x="{pad_l - 4}" y="{y + 4:.1f}" text-anchor="end">{top * i / 4:.2g}</text>')
-        parts.append(f'<text x="{pad_l + w + 4}" y="{y + 4:.1f}" fill="#616161">{top_p * i / 4:,.0f}</text>')
+        parts.append(f'<text x="{pad_l - 4}" y="{y + 4:.1f}" text-anchor="end">{_fmt_tick(v)}</text>')
+    for v in ticks_p:
+        y = pad_t + h - h * v / top_p
+        parts.append(f'<text x="{pad_l + w + 4}" y="{y + 4:.1f}" fill="#616161">{_fmt_tick(v)}</text>')
     for i in range(H):
         x = pad_l + i * bw + bw * 0.15
         ht, hf = h * true_a[i] / top, h * false_a[i] / top
         parts.append(f'<rect x="{x:.1f}" y="{pad_t + h - ht:.1f}" width="{bw * 0.7:.1f}" height="{ht:.1f}" fill="#2e7d32"><title>true alerts {true_a[i]:.2f}</title></rect>')
         parts.append(f'<rect x="{x:.1f}" y="{pad_t + h - ht - hf:.1f}" width="{bw * 0.7:.1f}" height="{hf:.1f}" fill="#c62828"><title>false alerts {false_a[i]:.2f}</title></rect>')
-        parts.append(f'<text x="{pad_l + (i + 0.5) * bw:.1f}" y="{pad_t + h + 14}" text-anchor="middle">{(start_hour + i) % 24:02d}h</text>')
+        if i % every == 0:
+            parts.append(f'<text x="{pad_l + (i + 0.5) * bw:.1f}" y="{pad_t + h + 14}" text-anchor="middle">{(start_hour + i) % 24:02d}h</text>')
     pts = " ".join(f"{pad_l + (i + 0.5) * bw:.1f},{pad_t + h - h * p / top_p:.1f}" for i, p in enumerate(passers))
     parts.append(f'<polyline points="{pts}" fill="none" stroke="#616161" stroke-width="1.5" stroke-dasharray="4 3"/>')
     parts.append(f'<text x="{pad_l}" y="12">alerts / h (mean): <tspan fill="#2e7d32">■ true</tspan> <tspan fill="#c62828">■ false</tspan>'

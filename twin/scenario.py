@@ -109,7 +109,7 @@ class TimeWindow(StrictModel):
     @field_validator("start", mode="before")
     @classmethod
     def _hhmm(cls, v: Any) -> str:
-        if isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 24 * 60:
+        if isinstance(v, int) and not isinstance(v, bool) and v >= 0:
             v = f"{v // 60}:{v % 60:02d}"  # YAML 1.1 reads an unquoted 10:00 as the sexagesimal 600
         m = re.fullmatch(r"(\d{1,2}):(\d{2})", str(v).strip())
         if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
@@ -148,6 +148,13 @@ class FootfallSpec(StrictModel):
         default=None, description="explicit arrival rate per clock hour 00..23 (people/h); overrides the profile"
     )
     scale: float = Field(default=1.0, description="multiplier on the rates (>= 0), e.g. 0.5 for a quiet day")
+
+    @field_validator("profile_pct", "rate_per_h", mode="before")
+    @classmethod
+    def _a_list(cls, v: Any) -> Any:
+        if v is not None and not isinstance(v, (list, tuple)):
+            raise ValueError(f"needs a list of 24 hourly values (clock hours 00..23), got {v!r}")
+        return v
 
     @field_validator("profile_pct", "rate_per_h")
     @classmethod
@@ -626,8 +633,16 @@ def load_scenario(path: Path | str, overrides: list[str] | tuple[str, ...] = ())
         ScenarioError: see :func:`read_yaml`, :func:`apply_overrides` and :func:`parse_scenario`.
     """
     path = Path(path)
-    data = apply_overrides(read_yaml(path), overrides)
-    return parse_scenario(data, base_dir=path.resolve().parent, source=str(path))
+    raw = read_yaml(path)
+    base = path.resolve().parent
+    if not overrides:
+        return parse_scenario(raw, base_dir=base, source=str(path))
+    try:
+        parse_scenario(raw, base_dir=base, source=str(path))
+    except ScenarioError:
+        raise  # the file itself is wrong: say so, not the overrides
+    shown = " ".join(f"--set {o}" for o in overrides)
+    return parse_scenario(apply_overrides(raw, overrides), base_dir=base, source=f"{path} with {shown}")
 
 
 def scenario_hash(scenario: Scenario) -> str:

@@ -47,7 +47,7 @@ SCENARIOS = ROOT / "scenarios"
 MAPS = ROOT / "maps"
 STATIC = ROOT / "static"
 DEFAULT_SCENARIO = "oxford_circus.yaml"
-#: Whether RunResult.rescore recomputes operations (issue 4) from the stored alerts.
+#: Whether RunResult.rescore recomputes operations (twin.operations) from the stored alerts.
 RESCORES_OPERATIONS = "operations" in inspect.signature(RunResult.rescore).parameters
 
 
