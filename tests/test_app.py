@@ -115,12 +115,12 @@ def test_compare_page_loads_and_the_stricter_variant_has_fewer_false_alerts() ->
     assert table.loc["Passers-by (people/h)", a] == table.loc["Passers-by (people/h)", b]  # same crowd, re-scored
 
 
-def test_record_page_loads_and_says_what_is_pending() -> None:
+def test_record_page_loads_and_points_to_the_full_record() -> None:
     at = _app()
     at.switch_page("pages/record.py").run()
     _no_errors(at)
     assert at.title[0].value == "Deployment record — preview"
-    assert any("issue 6" in i.value for i in at.info)
+    assert any("twin record RUN_FOLDER" in i.value for i in at.info)
     fields = at.table[0].value.index.tolist()
     assert {"Site", "Time window", "Expected FPIR", "False alerts", "LFR notice signs", "Retention"} <= set(fields)
 
