@@ -443,6 +443,11 @@ def _band(values: list[float]) -> dict[str, float | None]:
     return {"mean": float(v.mean()), "p2_5": float(lo), "p97_5": float(hi)}
 
 
+#: Fewer true alerts than this (pooled over replications) make the officers-needed figure a rough
+#: one: a share of 0.8 estimated from 30 alerts has a 95% binomial interval of about +/- 0.14.
+FIRM_TRUE_ALERTS = 30
+
+
 def officers_curve(
     streams: list[AlertStream], draws: list[AlertDraws], spec: OperationsSpec, *, duration_s: float,
 ) -> dict[str, Any]:
@@ -480,10 +485,16 @@ def officers_curve(
         note = "no true alert in any replication: the officers needed cannot be estimated"
     elif needed is None:
         best = max(s for s in shares if s is not None)
-        note = (f"target {target:.0%} not reached with up to {ns[-1]} officers (best {best:.0%}): review time, "
-                "dispatch latency and the walk after the person cap the share, not the officer count")
+        if total_true < FIRM_TRUE_ALERTS:
+            note = (f"target {target:.0%} not reached with up to {ns[-1]} officers in this sample (best {best:.0%} of only "
+                    f"{total_true} true alerts): too few for a firm figure; raise the replications or the window")
+        else:
+            note = (f"target {target:.0%} not reached with up to {ns[-1]} officers (best {best:.0%} of {total_true} true "
+                    "alerts): review time, dispatch latency and the walk after the person cap the share")
     else:
         note = f"{needed} officer(s) engage >= {target:.0%} of true alerts (expected share, pooled over replications)"
+        if total_true < FIRM_TRUE_ALERTS:
+            note += f"; based on only {total_true} true alerts: raise the replications or the window for a firm figure"
     return {"target_engaged_share": target, "officers": ns, "engaged_true_share": shares, "wrongful_stops": wrongful,
             "arrests": arrests, "officer_utilisation": util, "officers_needed": needed, "true_alerts": total_true,
             "note": note}
