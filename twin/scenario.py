@@ -206,8 +206,8 @@ class CrowdSpec(StrictModel):
 class CameraSpec(StrictModel):
     """One camera: position, pose and lens. Angles in degrees, heading clockwise from north.
 
-    Defaults are assumptions for a van roof camera: 1920x1080 sensor, 10 processed frames/s
-    (DESIGN.md), mount 3.0 m (a van roof mast), tilt 15 degrees down, horizontal FOV 30 degrees, exposure 1/250 s.
+    Defaults are assumptions for a van roof camera: 1920x1080 sensor, 10 processed frames/s, mount
+    3.0 m (a van roof mast), tilt 15 degrees down, horizontal FOV 30 degrees, exposure 1/250 s.
     """
 
     id: str = Field(min_length=1, max_length=64)
@@ -261,8 +261,8 @@ class CameraSpec(StrictModel):
 class CaptureGate(StrictModel):
     """Capture quality gate: a frame is a usable capture only if it passes all of these.
 
-    Defaults (DESIGN.md assumptions): min ied_px 30 (VeriLook asks >= 40, 75+ recommended; NIST
-    FIVE used low-resolution video), |yaw| <= 30 degrees, |pitch| <= 25 degrees (AWS: < 30 down).
+    Defaults (assumptions): min ied_px 30 (VeriLook asks >= 40, 75+ recommended; NIST FIVE used
+    low-resolution video), |yaw| <= 30 degrees, |pitch| <= 25 degrees (AWS Rekognition: < 30 down).
     """
 
     min_ied_px: float = Field(default=30.0, gt=0, le=1000)
