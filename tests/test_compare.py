@@ -63,7 +63,7 @@ def test_compare_two_real_scenarios_writes_table_and_html(tmp_path: Path) -> Non
     assert "<script" not in page.lower()
     assert not re.search(r"""(src|href)=["']?https?://""", page)
     assert page.count("<svg") >= 4
-    for title in ("alerts per hour over the day", "officers needed", "true vs false alerts"):
+    for title in ("alerts per hour over the day", "officers needed", "true vs false alerts per hour", "stops and arrests per hour"):
         assert f'aria-label="{title}"' in page
     assert "<polyline" in page and "<rect" in page
 

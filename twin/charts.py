@@ -33,7 +33,7 @@ class Series:
 
 
 def _nice_max(v: float) -> float:
-    if not math.isfinite(v) or v <= 0:
+    if not math.isfinite(v) or v <= 1e-6:  # nothing to show: a plain 0-1 axis
         return 1.0
     exp = 10 ** math.floor(math.log10(v))
     for m in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):

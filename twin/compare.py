@@ -62,6 +62,7 @@ COMPARE_METRICS: tuple[tuple[str, str, str], ...] = (
     ("Alerts", "totals", "alerts"),
     ("True alerts", "totals", "true_alerts"),
     ("False alerts", "totals", "false_alerts"),
+    ("False alerts expected (model: faces × FPIR)", "model", "expected_false_alerts"),
     ("True alerts per hour", "per_hour_rate", "true_alerts"),
     ("False alerts per hour", "per_hour_rate", "false_alerts"),
     ("TPIR (per pass through the zone)", "rates", "tpir"),
@@ -243,6 +244,8 @@ def _get(summary: dict[str, Any], section: str, key: str) -> dict[str, Any] | No
     if not isinstance(node, dict):
         return None
     band = node.get(key)
+    if isinstance(band, (int, float)) and not isinstance(band, bool):
+        return {"mean": float(band), "p2_5": None, "p97_5": None}  # a model value: no interval
     return band if isinstance(band, dict) else None
 
 
@@ -345,20 +348,22 @@ def render_comparison(comp: Comparison) -> str:
     officers = line_chart_svg(curves, title="officers needed", x_label="intercept officers",
                               y_label="share of true alerts engaged", y_max=1.0, hline=(target, f"target {target:.0%}"),
                               y_format="{:.2f}")
-    tf = [[(_get(s, "totals", k) or {}).get("mean") for k in ("true_alerts", "false_alerts")] for s in comp.summaries]
-    lo = [[(_get(s, "totals", k) or {}).get("p2_5") for k in ("true_alerts", "false_alerts")] for s in comp.summaries]
-    hi = [[(_get(s, "totals", k) or {}).get("p97_5") for k in ("true_alerts", "false_alerts")] for s in comp.summaries]
-    bars = bar_chart_svg([v.label for v in comp.variants], [("true alerts", "#2e7d32"), ("false alerts", "#c62828")], tf,
-                         lo=lo, hi=hi, title="true vs false alerts", y_label="alerts in the window")
-    so = [[(_get(s, "operations.totals", k) or {}).get("mean") for k in ("true_engaged", "false_engaged", "arrests")]
-          for s in comp.summaries]
-    so_lo = [[(_get(s, "operations.totals", k) or {}).get("p2_5") for k in ("true_engaged", "false_engaged", "arrests")]
-             for s in comp.summaries]
-    so_hi = [[(_get(s, "operations.totals", k) or {}).get("p97_5") for k in ("true_engaged", "false_engaged", "arrests")]
-             for s in comp.summaries]
+    # per hour, so that windows of different lengths compare
+    def per_hour(section: str, keys: tuple[str, ...], stat: str) -> list[list[Any]]:
+        return [[(_get(s, section, k) or {}).get(stat) for k in keys] for s in comp.summaries]
+
+    tf_keys = ("true_alerts", "false_alerts")
+    bars = bar_chart_svg([v.label for v in comp.variants], [("true alerts", "#2e7d32"), ("false alerts", "#c62828")],
+                         per_hour("per_hour_rate", tf_keys, "mean"), lo=per_hour("per_hour_rate", tf_keys, "p2_5"),
+                         hi=per_hour("per_hour_rate", tf_keys, "p97_5"), title="true vs false alerts per hour",
+                         y_label="alerts per hour")
+    so_keys = ("stops", "false_engaged", "arrests")
     stops = bar_chart_svg([v.label for v in comp.variants],
-                          [("true alerts engaged", "#2e7d32"), ("wrongful stops", "#c62828"), ("arrests", "#1565c0")],
-                          so, lo=so_lo, hi=so_hi, title="stops and arrests", y_label="in the window")
+                          [("stops", "#2e7d32"), ("of which wrongful", "#c62828"), ("arrests", "#1565c0")],
+                          per_hour("operations.per_hour_rate", so_keys, "mean"),
+                          lo=per_hour("operations.per_hour_rate", so_keys, "p2_5"),
+                          hi=per_hour("operations.per_hour_rate", so_keys, "p97_5"), title="stops and arrests per hour",
+                          y_label="per hour")
     rows_meta = "".join(
         f"<tr><td><span class='sw' style='background:{c}'></span>{html.escape(m['label'])}</td><td>{html.escape(m['file'])}</td>"
         f"<td>{html.escape(' '.join(m['common_overrides'] + m['overrides']) or '–')}</td><td>{m['seed']}</td>"
@@ -385,8 +390,8 @@ watchlist or operations settings differ.</p>
 <h2>Officers needed</h2>{officers}
 <p class="muted">Expected share of true alerts engaged (pooled over replications) for each officer count, the same alerts
 and draws replayed; a ring marks the smallest count that reaches the target.</p>
-<h2>True vs false alerts</h2>{bars}
-<h2>Stops and arrests</h2>{stops}
+<h2>True vs false alerts per hour</h2>{bars}
+<h2>Stops and arrests per hour</h2>{stops}
 <p class="muted">Twin comparison. Street geometry © OpenStreetMap contributors, ODbL 1.0. Operations model and the sources of
 its defaults: twin/operations.py.</p>
 </body></html>"""
