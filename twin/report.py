@@ -48,7 +48,7 @@ OPERATIONS_ROWS: tuple[tuple[str, str, str], ...] = (
     ("False alerts dispatched, person lost", "operations.totals", "false_lost"),
     ("Stops", "operations.totals", "stops"),
     ("Arrests", "operations.totals", "arrests"),
-    ("Share of true alerts engaged", "operations.rates", "engaged_true_share"),
+    ("Share of true alerts engaged (mean of replications)", "operations.rates", "engaged_true_share"),
     ("Operator utilisation", "operations.rates", "operator_utilisation"),
     ("Officer utilisation", "operations.rates", "officer_utilisation"),
 )
