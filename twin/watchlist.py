@@ -54,11 +54,13 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: Gallery size (entries) from which :meth:`Watchlist.search` uses an ANN index instead of exact
-#: search. Measured here (bench/bench_pipeline.py, 2-core CPU): exact search of one frame's probes
-#: costs ~N·D·4 bytes of memory traffic, 3 ms at N = 16,000 × 512-d and ~20 ms at 100,000 × 512-d,
-#: i.e. 20% of a camera's 100 ms frame budget (10 frames/s; DESIGN.md camera defaults), while HNSW
-#: answers in < 1 ms. LFR watchlists (Met Police 2024–25: up to ~16,000 entries; NPL 2023 tested
-#: 1,000–10,000) stay exact; only synthetic scale-ups go approximate.
+#: search. Measured here (bench/bench_pipeline.py, 2-core CPU, one probe = one frame's search):
+#: exact 0.13–0.3 ms at 16,000 × 128-d and ~1 ms at 16,000 × 512-d; 1.7 ms at 100,000 × 128-d and
+#: ~9 ms at 100,000 × 512-d (9% of a camera's 100 ms frame budget at 10 frames/s, DESIGN.md);
+#: HNSW 0.25 ms at 16,000 and 0.75 ms at 100,000 × 128-d, but it takes ~25 s to build at 100,000
+#: and is approximate. So the ANN only pays at ~100,000 entries and up. LFR watchlists (Met Police
+#: 2024–25: up to ~16,000 entries; NPL 2023 tested 1,000–10,000) stay exact; only synthetic
+#: scale-ups go approximate.
 ANN_MIN_SIZE: int = 100_000
 
 #: Block length of the blocked top-k (scores per block). 128 keeps the candidate set k × 128 small
