@@ -19,6 +19,7 @@ __all__ = [
     "MapFileError",
     "ModelFolderError",
     "RunFolderError",
+    "SampleFetchError",
     "ScenarioError",
     "TwinError",
     "WatchlistError",
@@ -55,6 +56,10 @@ class EngineUnavailableError(EngineError):
 
 class ModelFolderError(EngineError):
     """A model folder is missing, empty, or lacks a detector or recognizer."""
+
+
+class SampleFetchError(TwinError):
+    """The sample images could not be fetched or are missing (install step ``twin samples`` not run)."""
 
 
 class ImageError(TwinError):

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from twin.errors import TwinError
+from twin.errors import SampleFetchError
 
 __all__ = [
     "FR_SDIST",
@@ -66,9 +66,6 @@ FR_TEST_IMAGES: dict[str, str] = {
     "biden.jpg": "joe_biden",
 }
 
-
-class SampleFetchError(TwinError):
-    """The sample images could not be fetched or are missing (install step not run)."""
 
 
 @dataclass(frozen=True)
