@@ -35,6 +35,7 @@ import pandas as pd
 from twin.charts import PALETTE, Series, bar_chart_svg, line_chart_svg
 from twin.errors import RunFolderError, ScenarioError
 from twin.report import OPERATIONS_ROWS, fmt_band
+from twin.runstore import ensure_writable
 from twin.scenario import Scenario, load_scenario, scenario_hash
 
 __all__ = [
@@ -411,13 +412,7 @@ def write_comparison(comp: Comparison, out_dir: Path | str, *, name: str | None 
     Raises:
         RunFolderError: ``out_dir`` cannot be created or written, or is a file.
     """
-    out_dir = Path(out_dir)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise RunFolderError(f"cannot create output folder {str(out_dir)!r} ({exc.strerror}); choose another with --out") from exc
-    if not out_dir.is_dir():
-        raise RunFolderError(f"output path {str(out_dir)!r} is not a folder; choose another with --out")
+    out_dir = ensure_writable(out_dir)
     now = now or dt.datetime.now()
     stems = [_slug(Path(v.path).stem) for v in comp.variants]
     slugs = sorted(set(stems), key=stems.index)

@@ -20,7 +20,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from twin.strict import StrictModel
+from twin.strict import StrictModel, repeated
 
 __all__ = [
     "APP_CATEGORIES", "Governance", "PolicyLimits", "RetentionPolicy", "WatchlistCategory", "plan_window", "window_breach",
@@ -96,8 +96,7 @@ class Governance(StrictModel):
     @field_validator("watchlist_composition")
     @classmethod
     def _one_row_per_category(cls, v: list[WatchlistCategory]) -> list[WatchlistCategory]:
-        cats = [c.category for c in v]
-        dup = sorted({c for c in cats if cats.count(c) > 1})
+        dup = repeated([c.category for c in v])
         if dup:
             raise ValueError(f"each APP category once, repeated: {dup}")
         return v

@@ -40,6 +40,7 @@ __all__ = [
     "RATE_METRICS",
     "Outcome",
     "RepData",
+    "percentile_band",
     "pooled_tpir",
     "score_replication",
     "summarise",
@@ -218,7 +219,12 @@ def _rates(t: Mapping[str, float]) -> dict[str, float]:
     }
 
 
-def _band(values: np.ndarray) -> dict[str, float | None]:
+def percentile_band(values: Any) -> dict[str, float | None]:
+    """Mean and 2.5th / 97.5th percentiles of the finite values: a 95% predictive-interval band.
+
+    >>> percentile_band([1.0, 2.0, float("nan")])
+    {'mean': 1.5, 'p2_5': 1.025, 'p97_5': 1.975}
+    """
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]
     if v.size == 0:
@@ -243,13 +249,13 @@ def summarise(outcomes: list[Outcome], *, duration_s: float, model: ScoreModel, 
         per-hour bands), ``model`` (analytic FPIR, FMR), ``interval`` (what the band means).
     """
     hours = duration_s / 3600
-    totals = {k: _band(np.array([o.totals[k] for o in outcomes])) for k in COUNT_METRICS}
-    per_hour = {k: _band(np.array([o.totals[k] / hours for o in outcomes])) for k in COUNT_METRICS}
+    totals = {k: percentile_band(np.array([o.totals[k] for o in outcomes])) for k in COUNT_METRICS}
+    per_hour = {k: percentile_band(np.array([o.totals[k] / hours for o in outcomes])) for k in COUNT_METRICS}
     rates = [_rates(o.totals) for o in outcomes]
-    rate_bands = {k: _band(np.array([r[k] for r in rates])) for k in RATE_METRICS}
+    rate_bands = {k: percentile_band(np.array([r[k] for r in rates])) for k in RATE_METRICS}
     H = len(outcomes[0].hourly["passers_by"]) if outcomes else 0
     hourly = {
-        k: [_band(np.array([o.hourly[k][h] for o in outcomes])) for h in range(H)] for k in HOURLY_METRICS
+        k: [percentile_band(np.array([o.hourly[k][h] for o in outcomes])) for h in range(H)] for k in HOURLY_METRICS
     }
     return {
         "replications": len(outcomes),

@@ -71,7 +71,7 @@ import numpy as np
 import simpy
 
 from twin.errors import ScenarioError
-from twin.metrics import Outcome, RepData
+from twin.metrics import Outcome, RepData, percentile_band
 from twin.rng import Streams
 from twin.scenario import OperationsSpec, ReviewTimeSpec
 
@@ -433,16 +433,6 @@ def ops_totals(res: OpsResult, alerts: AlertStream) -> dict[str, float]:
     return out
 
 
-def _band(values: list[float]) -> dict[str, float | None]:
-    """Mean and 2.5th / 97.5th percentiles of the finite values (as :func:`twin.metrics.summarise` bands)."""
-    v = np.asarray(values, dtype=float)
-    v = v[np.isfinite(v)]
-    if v.size == 0:
-        return {"mean": None, "p2_5": None, "p97_5": None}
-    lo, hi = np.percentile(v, [2.5, 97.5])
-    return {"mean": float(v.mean()), "p2_5": float(lo), "p97_5": float(hi)}
-
-
 #: Fewer true alerts than this (pooled over replications) make the officers-needed figure a rough
 #: one: a share of 0.8 estimated from 30 alerts has a 95% binomial interval of about +/- 0.14.
 FIRM_TRUE_ALERTS = 30
@@ -515,10 +505,10 @@ def summarise_operations(
     hours = duration_s / 3600
     return {
         "settings": spec.model_dump(mode="json"),
-        "totals": {k: _band([t[k] for t in tots]) for k in OPS_COUNT_METRICS},
-        "per_hour_rate": {k: _band([t[k] / hours for t in tots]) for k in ("stops", "false_engaged", "arrests")},
-        "times_s": {k: _band([t[k] for t in tots]) for k in OPS_TIME_METRICS},
-        "rates": {k: _band([t[k] for t in tots]) for k in OPS_RATE_METRICS},
+        "totals": {k: percentile_band([t[k] for t in tots]) for k in OPS_COUNT_METRICS},
+        "per_hour_rate": {k: percentile_band([t[k] / hours for t in tots]) for k in ("stops", "false_engaged", "arrests")},
+        "times_s": {k: percentile_band([t[k] for t in tots]) for k in OPS_TIME_METRICS},
+        "rates": {k: percentile_band([t[k] for t in tots]) for k in OPS_RATE_METRICS},
         "officers_needed": officers_curve(streams, draws, spec, duration_s=duration_s),
         "interval": "95% predictive interval over replications; means of times skip replications without alerts",
         "definitions": {

@@ -253,13 +253,7 @@ def write_run(result: RunResult, out_dir: Path | str, *, name: str | None = None
     Raises:
         RunFolderError: ``out_dir`` cannot be created or written, or is a file.
     """
-    out_dir = Path(out_dir)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise RunFolderError(f"cannot create output folder {str(out_dir)!r} ({exc.strerror}); choose another with --out") from exc
-    if not out_dir.is_dir():
-        raise RunFolderError(f"output path {str(out_dir)!r} is not a folder; choose another with --out")
+    out_dir = ensure_writable(out_dir)
     base = name or new_run_name(result)
     tmp = out_dir / f".tmp-{base}-{uuid.uuid4().hex[:8]}"
     try:

@@ -31,7 +31,7 @@ from pydantic import (
 from twin.equitability import LONDON_2021_SHARES
 from twin.errors import ScenarioError
 from twin.governance import Governance, check_population
-from twin.strict import StrictModel
+from twin.strict import StrictModel, repeated
 
 __all__ = [
     "LONDON_HIGH_STREET_PROFILE_PCT",
@@ -509,8 +509,7 @@ class Scenario(StrictModel):
     @field_validator("cameras")
     @classmethod
     def _unique_ids(cls, v: list[CameraSpec]) -> list[CameraSpec]:
-        ids = [c.id for c in v]
-        dup = sorted({i for i in ids if ids.count(i) > 1})
+        dup = repeated([c.id for c in v])
         if dup:
             raise ValueError(f"camera ids must be unique, repeated: {dup}")
         return v

@@ -6,7 +6,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-__all__ = ["StrictModel"]
+__all__ = ["StrictModel", "repeated"]
+
+
+def repeated(items: list[Any]) -> list[Any]:
+    """Items that occur more than once, sorted (for "must be unique" messages).
+
+    >>> repeated(["a", "b", "a", "c", "b"])
+    ['a', 'b']
+    """
+    return sorted({i for i in items if items.count(i) > 1})
 
 
 class StrictModel(BaseModel):
