@@ -35,7 +35,7 @@ import pandas as pd
 from twin.charts import PALETTE, Series, bar_chart_svg, line_chart_svg
 from twin.errors import RunFolderError, ScenarioError
 from twin.report import OPERATIONS_ROWS, fmt_band
-from twin.runstore import ensure_writable
+from twin.runstore import ensure_writable, free_name
 from twin.scenario import Scenario, load_scenario, scenario_hash
 
 __all__ = [
@@ -427,11 +427,7 @@ def write_comparison(comp: Comparison, out_dir: Path | str, *, name: str | None 
         doc = comparison_doc(comp)
         (tmp / "comparison.json").write_text(json.dumps(doc, indent=1, sort_keys=True, default=_nan_none) + "\n", encoding="utf-8")
         (tmp / "comparison.html").write_text(render_comparison(comp), encoding="utf-8")
-        final = out_dir / base
-        k = 2
-        while final.exists():
-            final = out_dir / f"{base}-{k}"
-            k += 1
+        final = free_name(out_dir, base)
         os.rename(tmp, final)
         return final
     except BaseException:

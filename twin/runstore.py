@@ -179,6 +179,20 @@ def ensure_writable(out_dir: Path | str) -> Path:
     return out_dir
 
 
+def free_name(out_dir: Path, base: str) -> Path:
+    """``out_dir / base``, or ``base-2``, ``base-3``, ... if taken: a folder is never overwritten.
+
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp()); (d / "run").mkdir()
+    >>> free_name(d, "run").name, free_name(d, "new").name
+    ('run-2', 'new')
+    """
+    final, k = out_dir / base, 2
+    while final.exists():
+        final, k = out_dir / f"{base}-{k}", k + 1
+    return final
+
+
 def _scenario_doc(result: RunResult) -> dict[str, Any]:
     doc = result.scenario.model_dump(mode="json", exclude_defaults=False)
     doc["site"]["map"] = "site.geojson"
@@ -317,18 +331,13 @@ def write_run(result: RunResult, out_dir: Path | str, *, name: str | None = None
             xy = events[["x_m", "y_m"]].dropna().to_numpy() if len(events) else None
             save_map(build_map(result.context.site, result.context.cameras, min_ied_px=sc.capture.min_ied_px,
                                captures_xy=xy), tmp / "map.html")
-        final = out_dir / base
-        k = 2
-        while final.exists():
-            final = out_dir / f"{base}-{k}"
-            k += 1
+        final = free_name(out_dir, base)
         if sc.governance is not None:
             from twin.record import write_record
 
             write_record(tmp, folder_name=final.name)
-        while final.exists():  # taken meanwhile by another process
-            final = out_dir / f"{base}-{k}"
-            k += 1
+        if final.exists():  # taken meanwhile by another process
+            final = free_name(out_dir, base)
         os.rename(tmp, final)
         return final
     except BaseException:
