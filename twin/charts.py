@@ -10,6 +10,7 @@ import html
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = ["PALETTE", "Series", "bar_chart_svg", "line_chart_svg"]
 
@@ -30,16 +31,6 @@ class Series:
     marker: float | None = None  # an x to mark with a ring (e.g. the officers needed)
     dashed: bool = False
     extra: dict[str, str] = field(default_factory=dict)
-
-
-def _nice_max(v: float) -> float:
-    if not math.isfinite(v) or v <= 1e-6:  # nothing to show: a plain 0-1 axis
-        return 1.0
-    exp = 10 ** math.floor(math.log10(v))
-    for m in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
-        if m * exp >= v - 1e-12:
-            return m * exp
-    return 10 * exp
 
 
 def nice_ticks(vmax: float, n: int = 4) -> list[float]:
@@ -86,6 +77,13 @@ def _legend_lines(items: list[str], width: float) -> int:
     return _legend([(t, "", False) for t in items], 0, 0, width)[1]
 
 
+def _y_axis(p: list[str], ticks: list[float], py: Any, pad_l: float, w: float) -> None:
+    """Grid lines and labels at the y ``ticks`` (data units), appended to ``p``."""
+    for yv in ticks:
+        p.append(f'<line x1="{pad_l}" x2="{pad_l + w}" y1="{py(yv):.1f}" y2="{py(yv):.1f}" stroke="#e0e0e0"/>')
+        p.append(f'<text x="{pad_l - 4}" y="{py(yv) + 4:.1f}" text-anchor="end">{_fmt_tick(yv)}</text>')
+
+
 def line_chart_svg(
     series: list[Series], *, title: str, x_label: str, y_label: str, x_ticks: Sequence[tuple[float, str]] | None = None,
     y_max: float | None = None, hline: tuple[float, str] | None = None, width: int = 720, height: int = 260,
@@ -110,7 +108,8 @@ def line_chart_svg(
     if not xs:
         return ""
     vals = [v for s in series for v in [*s.y, *(s.hi or [])] if v is not None and math.isfinite(v)]
-    top = y_max if y_max is not None else _nice_max(max([*vals, hline[0] if hline else 0.0, 1e-9]))
+    y_ticks = nice_ticks(y_max if y_max is not None else max([*vals, hline[0] if hline else 0.0, 0.0]))
+    top = y_ticks[-1]
     pad_l, pad_r, pad_b = 52, 16, 42
     extra = 15 * (_legend_lines([s.label for s in series], width - pad_l - pad_r) - 1)
     height += extra
@@ -126,10 +125,7 @@ def line_chart_svg(
 
     p = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
          f'aria-label="{html.escape(title)}" style="font:11px sans-serif">']
-    for i in range(5):
-        yv = top * i / 4
-        p.append(f'<line x1="{pad_l}" x2="{pad_l + w}" y1="{py(yv):.1f}" y2="{py(yv):.1f}" stroke="#e0e0e0"/>')
-        p.append(f'<text x="{pad_l - 4}" y="{py(yv) + 4:.1f}" text-anchor="end">{_fmt_tick(yv)}</text>')
+    _y_axis(p, y_ticks, py, pad_l, w)
     ticks = list(x_ticks) if x_ticks is not None else [(x, _fmt_tick(x)) for x in xs]
     step = max(1, math.ceil(len(ticks) / 14))
     for x, text in ticks[::step]:
@@ -199,7 +195,8 @@ def bar_chart_svg(
     if not groups:
         return ""
     vals = [v for row in [*values, *(hi or [])] for v in row if v is not None and math.isfinite(v)]
-    top = _nice_max(max([*vals, 1e-9]))
+    y_ticks = nice_ticks(max([*vals, 0.0]))
+    top = y_ticks[-1]
     pad_l, pad_r, pad_t, pad_b = 52, 16, 34, 48
     w, h = width - pad_l - pad_r, height - pad_t - pad_b
     gw = w / len(groups)
@@ -210,10 +207,7 @@ def bar_chart_svg(
 
     p = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
          f'aria-label="{html.escape(title)}" style="font:11px sans-serif">']
-    for i in range(5):
-        yv = top * i / 4
-        p.append(f'<line x1="{pad_l}" x2="{pad_l + w}" y1="{py(yv):.1f}" y2="{py(yv):.1f}" stroke="#e0e0e0"/>')
-        p.append(f'<text x="{pad_l - 4}" y="{py(yv) + 4:.1f}" text-anchor="end">{_fmt_tick(yv)}</text>')
+    _y_axis(p, y_ticks, py, pad_l, w)
     p.append(f'<text x="12" y="{pad_t + h / 2:.0f}" transform="rotate(-90 12 {pad_t + h / 2:.0f})" text-anchor="middle" '
              f'fill="#616161">{html.escape(y_label)}</text>')
     for g, label in enumerate(groups):

@@ -24,7 +24,6 @@ import math
 import os
 import re
 import shutil
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,9 +32,9 @@ from typing import Any
 import pandas as pd
 
 from twin.charts import PALETTE, Series, bar_chart_svg, line_chart_svg
-from twin.errors import RunFolderError, ScenarioError
-from twin.report import OPERATIONS_ROWS, fmt_band
-from twin.runstore import ensure_writable, free_name
+from twin.errors import ScenarioError
+from twin.report import OPERATIONS_ROWS, SUMMARY_ROWS, fmt_band
+from twin.runstore import ensure_writable, free_name, make_temp_folder
 from twin.scenario import Scenario, load_scenario, scenario_hash
 
 __all__ = [
@@ -58,17 +57,7 @@ DEFAULT_REPLICATIONS = 4
 
 #: (label, section path in the run summary, key) of the compared metrics, in display order.
 COMPARE_METRICS: tuple[tuple[str, str, str], ...] = (
-    ("Passers-by", "totals", "passers_by"),
-    ("Faces scanned", "totals", "faces_scanned"),
-    ("Alerts", "totals", "alerts"),
-    ("True alerts", "totals", "true_alerts"),
-    ("False alerts", "totals", "false_alerts"),
-    ("False alerts expected (model: faces × FPIR)", "model", "expected_false_alerts"),
-    ("True alerts per hour", "per_hour_rate", "true_alerts"),
-    ("False alerts per hour", "per_hour_rate", "false_alerts"),
-    ("TPIR (per pass through the zone)", "rates", "tpir"),
-    ("FPIR (per face scanned)", "rates", "fpir"),
-    ("Precision (true / all alerts)", "rates", "precision"),
+    *(row for row in SUMMARY_ROWS if row[2] not in ("turned_back", "in_zone", "captures", "watchlisted_passers")),
     *OPERATIONS_ROWS,
 )
 #: Keys of a variant that re-scoring can change without re-simulating the crowd.
@@ -417,11 +406,7 @@ def write_comparison(comp: Comparison, out_dir: Path | str, *, name: str | None 
     stems = [_slug(Path(v.path).stem) for v in comp.variants]
     slugs = sorted(set(stems), key=stems.index)
     base = name or f"compare-{'-vs-'.join(slugs)[:80]}-{now:%Y%m%d-%H%M%S}"
-    tmp = out_dir / f".tmp-{base}-{uuid.uuid4().hex[:8]}"
-    try:
-        tmp.mkdir()
-    except OSError as exc:
-        raise RunFolderError(f"cannot write in {str(out_dir)!r} ({exc.strerror}); choose another folder with --out") from exc
+    tmp = make_temp_folder(out_dir, base)
     try:
         comparison_frame(comp).to_csv(tmp / "comparison.csv", index=False)
         doc = comparison_doc(comp)

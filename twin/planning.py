@@ -42,7 +42,7 @@ from twin._version import __version__
 from twin.errors import CameraGeometryError, ScenarioError
 from twin.geo import check_in_london, lonlat_to_bng
 from twin.governance import plan_window, window_breach
-from twin.scenario import CameraSpec, Scenario, parse_scenario, read_yaml
+from twin.scenario import CameraSpec, Scenario, parse_scenario, parse_yaml_bytes, read_yaml
 
 __all__ = [
     "CONTROL_KEYS",
@@ -192,19 +192,7 @@ def plan_from_upload(
             f"{name}: {len(data) / 1024:,.0f} kB is too large for a scenario (limit {max_bytes / 1024:,.0f} kB); "
             "upload the scenario YAML itself, not a map or a run folder"
         )
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(f"{name}: not a UTF-8 text file ({exc.reason}); save the scenario as UTF-8 YAML") from exc
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ScenarioError(f"{name}: malformed YAML{where}: {problem}; fix the indentation or quoting there") from exc
-    if not isinstance(doc, dict):
-        raise ScenarioError(f"{name}: a scenario must be a YAML mapping of keys (name, site, cameras, ...), got {type(doc).__name__}")
+    doc = parse_yaml_bytes(data, name=name)
     site = doc.get("site")
     if not isinstance(site, dict) or not isinstance(site.get("map"), str) or not site["map"].strip():
         raise ScenarioError(f"{name}: site.map is missing; give the site map file, e.g. site: {{map: ../maps/oxford_circus.geojson}}")

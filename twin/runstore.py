@@ -179,6 +179,20 @@ def ensure_writable(out_dir: Path | str) -> Path:
     return out_dir
 
 
+def make_temp_folder(out_dir: Path, base: str) -> Path:
+    """A new hidden ``.tmp-<base>-<random>`` folder in ``out_dir`` to write into before the final rename.
+
+    Raises:
+        RunFolderError: the folder cannot be created.
+    """
+    tmp = out_dir / f".tmp-{base}-{uuid.uuid4().hex[:8]}"
+    try:
+        tmp.mkdir()
+    except OSError as exc:
+        raise RunFolderError(f"cannot write in {str(out_dir)!r} ({exc.strerror}); choose another folder with --out") from exc
+    return tmp
+
+
 def free_name(out_dir: Path, base: str) -> Path:
     """``out_dir / base``, or ``base-2``, ``base-3``, ... if taken: a folder is never overwritten.
 
@@ -269,11 +283,7 @@ def write_run(result: RunResult, out_dir: Path | str, *, name: str | None = None
     """
     out_dir = ensure_writable(out_dir)
     base = name or new_run_name(result)
-    tmp = out_dir / f".tmp-{base}-{uuid.uuid4().hex[:8]}"
-    try:
-        tmp.mkdir()
-    except OSError as exc:
-        raise RunFolderError(f"cannot write in {str(out_dir)!r} ({exc.strerror}); choose another folder with --out") from exc
+    tmp = make_temp_folder(out_dir, base)
     try:
         sc = result.scenario
         shutil.copyfile(sc.site.map, tmp / "site.geojson")

@@ -50,6 +50,7 @@ __all__ = [
     "apply_overrides",
     "load_scenario",
     "parse_scenario",
+    "parse_yaml_bytes",
     "scenario_hash",
     "scenario_json_schema",
 ]
@@ -559,19 +560,31 @@ def read_yaml(path: Path | str) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise ScenarioError(f"scenario file {str(path)!r} not found; give the path of a .yaml file, e.g. scenarios/oxford_circus.yaml")
+    return parse_yaml_bytes(path.read_bytes(), name=str(path))
+
+
+def parse_yaml_bytes(data: bytes, *, name: str) -> dict[str, Any]:
+    """Parse a scenario's YAML bytes (a file's or an upload's) into a mapping.
+
+    Raises:
+        ScenarioError: not UTF-8, malformed YAML (with line and column), or not a mapping.
+
+    >>> parse_yaml_bytes(b"name: x", name="s.yaml")
+    {'name': 'x'}
+    """
     try:
-        text = path.read_text(encoding="utf-8")
-        data = yaml.safe_load(text)
+        data_doc = yaml.safe_load(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise ScenarioError(f"{path}: not a UTF-8 text file ({exc.reason}); save the scenario as UTF-8 YAML") from exc
+        raise ScenarioError(f"{name}: not a UTF-8 text file ({exc.reason}); save the scenario as UTF-8 YAML") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ScenarioError(f"{path}: malformed YAML{where}: {problem}; fix the indentation or quoting there") from exc
-    if not isinstance(data, dict):
-        raise ScenarioError(f"{path}: a scenario must be a YAML mapping of keys, got {type(data).__name__}")
-    return data
+        raise ScenarioError(f"{name}: malformed YAML{where}: {problem}; fix the indentation or quoting there") from exc
+    if not isinstance(data_doc, dict):
+        raise ScenarioError(f"{name}: a scenario must be a YAML mapping of keys (name, site, cameras, ...), "
+                            f"got {type(data_doc).__name__}")
+    return data_doc
 
 
 def _coerce(text: str) -> Any:
