@@ -60,7 +60,8 @@ def _polygons(geom: BaseGeometry) -> list[BaseGeometry]:
     return list(geom.geoms) if hasattr(geom, "geoms") else [geom]
 
 
-def _legend(min_ied_px: float) -> str:
+def _legend(min_ied_px: float, *, open_: bool = True) -> str:
+    """The map legend as a <details> box (no script): open on saved maps, folded in the app's smaller map."""
     rows = "".join(
         f'<div><span style="display:inline-block;width:14px;height:10px;background:{c};margin-right:6px"></span>'
         f"{name} &ge; {DORI_PX_PER_M[name]:g} px/m</div>"
@@ -72,6 +73,7 @@ def _legend(min_ied_px: float) -> str:
     return (
         '<div style="position:fixed;top:86px;left:10px;z-index:9999;background:rgba(255,255,255,.92);'
         'padding:6px 9px;border:1px solid #999;border-radius:4px;font:11px sans-serif;line-height:1.45">'
+        + f'<details{" open" if open_ else ""}><summary style="cursor:pointer;font-weight:600">Legend</summary>'
         + swatch("height:0;border-top:2px dashed #1565c0", "geofenced target area")
         + swatch("height:0;border-top:3px solid #5e35b1", "walking route (arrow: direction)")
         + swatch("height:10px;width:10px;border-radius:50%;border:2px solid #212121;background:#fafafa", "camera (van)")
@@ -79,7 +81,7 @@ def _legend(min_ied_px: float) -> str:
         + swatch("height:10px;background:linear-gradient(90deg,#00f,#0ff,#0f0,#ff0,#f00)", "best usable captures (heat)")
         + "<b>Camera view (DORI, IEC 62676-4)</b>" + rows
         + swatch("height:0;border-top:2px solid #0d47a1", f"usable faces (ied &ge; {min_ied_px:g} px)")
-        + "</div>"
+        + "</details></div>"
     )
 
 
@@ -194,7 +196,7 @@ def build_map(
 
     attribution = html.escape(str(site.attribution.get("text") or site.attribution.get("data") or ""))
     approx = " · <b>approximate geometry</b>" if site.approximate else ""
-    m.get_root().html.add_child(fl.Element(_legend(min_ied_px)))
+    m.get_root().html.add_child(fl.Element(_legend(min_ied_px, open_=offline)))
     m.get_root().html.add_child(fl.Element(
         '<div style="position:fixed;bottom:4px;right:8px;z-index:9999;background:rgba(255,255,255,.85);'
         f'padding:1px 6px;font:11px sans-serif">{attribution}{approx}</div>'
