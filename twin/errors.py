@@ -18,6 +18,7 @@ __all__ = [
     "ImageError",
     "MapFileError",
     "ModelFolderError",
+    "RecordsError",
     "RunFolderError",
     "SampleFetchError",
     "ScenarioError",
@@ -84,3 +85,7 @@ class ClusterError(TwinError):
 
 class AuditError(TwinError):
     """An audit log is missing, malformed, or fails verification."""
+
+
+class RecordsError(TwinError):
+    """A deployment-records file is missing, malformed, or has no usable row (see :mod:`twin.records`)."""

@@ -1,0 +1,177 @@
+"""What the fitted forecast model hands the twin: the false-match tail and true-alert rates per place.
+
+Both are *forecasts for a deployment* in the latest counting era, :data:`HORIZON_YEARS` after the
+last fitted month: the posterior of the parameters (Normal, from the Laplace fit), the drift
+walked forward over the horizon, the place's effect (its posterior, or the spread of places for a
+place never deployed at) and the negative-binomial spread between deployments, moment-matched
+into one Gamma multiplier per deployment with mean 1 and dispersion d (variance d):
+
+    d = (1 + alpha) exp(v) - 1,   v = the variance of the log rate from parameters, place and drift.
+
+The twin draws one such multiplier per replication (one replication is one deployment), so its
+true-alert, precision, false-alert and operations intervals include the between-deployment
+spread and the parameters' uncertainty.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from twin.records.faces import REF_HOURS
+from twin.records.forecast import REF_WATCHLIST, ForecastModel, fmr_shape, tpir_ratio
+from twin.records.glmm import Fit
+
+__all__ = ["HORIZON_YEARS", "RateForecast", "TailForecast", "tail_forecast", "true_rate_forecast"]
+
+#: How far past the last fitted month a default forecast looks, years (the next few deployments).
+HORIZON_YEARS = 0.5
+
+
+@dataclass(frozen=True)
+class RateForecast:
+    """A per-face rate for a deployment: its mean and the Gamma dispersion of the deployment's rate.
+
+    Attributes:
+        mean: expected rate per face (latest era's counting).
+        dispersion: variance of the deployment's rate / mean^2 (Gamma; 0: a known rate).
+        log_sd_parameters: sd of the log rate from parameters, place and drift alone.
+        between_deployment: the negative-binomial dispersion alpha alone.
+    """
+
+    mean: float
+    dispersion: float
+    log_sd_parameters: float
+    between_deployment: float
+
+
+@dataclass(frozen=True)
+class TailForecast:
+    """The false-match tail for a deployment.
+
+    Attributes:
+        fmr: per-comparison FMR at 0.60, 0.62 and 0.64 (posterior means for a new deployment).
+        log_cov: (3, 3) covariance of (log FMR(0.60), log q1, log q2) from the parameters, the
+            place spread and the drift (q1 = FMR(0.62)/FMR(0.60), q2 = FMR(0.64)/FMR(0.62)).
+        between_deployment: the negative-binomial dispersion of false alerts.
+    """
+
+    fmr: tuple[float, float, float]
+    log_cov: tuple[tuple[float, ...], ...]
+    between_deployment: float
+
+    def log_var(self, threshold: float) -> float:
+        """Variance of log FMR(threshold) (the knots' interpolation of :func:`fmr_shape`)."""
+        c1, c2 = (float(v) for v in fmr_shape(threshold))
+        a = np.array([1.0, c1, c2])
+        return float(a @ np.asarray(self.log_cov) @ a)
+
+    def dispersion(self, threshold: float) -> float:
+        """Gamma dispersion of a deployment's false-alert rate at ``threshold``."""
+        return (1 + self.between_deployment) * math.exp(self.log_var(threshold)) - 1
+
+
+def _future_walk_var(fit: Fit, horizon_years: float) -> tuple[np.ndarray, float]:
+    """The walk's loading at the last month (a row of theta) and the extra variance of the horizon."""
+    d = fit.design
+    p, g = len(d.names), len(d.places)
+    a = np.zeros(len(fit.mode))
+    L = fit._walk_matrix()
+    a[p + g :] = L[d.n_months - 1]
+    return a, fit.sigma_w**2 * horizon_years
+
+
+def _place_loading(fit: Fit, place: str) -> tuple[np.ndarray, float]:
+    d = fit.design
+    p = len(d.names)
+    a = np.zeros(len(fit.mode))
+    if place in d.places:
+        a[p + d.places.index(place)] = fit.sigma_p
+        return a, 0.0
+    return a, fit.sigma_p**2
+
+
+def true_rate_forecast(
+    model: ForecastModel,
+    *,
+    place: str,
+    kind: str,
+    threshold: float,
+    watchlist_size: float,
+    hours: float = REF_HOURS,
+    horizon_years: float = HORIZON_YEARS,
+) -> RateForecast:
+    """True alerts per face (latest era's counting) for a deployment at a place.
+
+    Args:
+        model: fitted forecast model.
+        place: normalised place key (:func:`twin.records.places.normalise_location`).
+        kind: its kind of place.
+        threshold: match threshold; watchlist_size: entries; hours: duration.
+        horizon_years: how far past the last fitted month.
+
+    Returns:
+        :class:`RateForecast` (prevalence x TPIR per face; divide by TPIR for the watchlisted share).
+    """
+    fit = model.fits["true_alerts"]
+    names = fit.design.names
+    a = np.zeros(len(fit.mode))
+    x = {
+        "log_rate": 1.0,
+        "central": float(kind == "central"),
+        "event": float(kind == "event"),
+        "log_watchlist": math.log(watchlist_size / REF_WATCHLIST),
+        "log_hours": math.log(hours / REF_HOURS),
+        "faces_surplus": 0.0,
+    }
+    for i, n in enumerate(names):
+        a[i] = x[n]
+    aw, vw = _future_walk_var(fit, horizon_years)
+    ap, vp = _place_loading(fit, place)
+    a = a + aw + ap
+    m = float(a @ fit.mode) + float(np.log(tpir_ratio(threshold)))
+    v = float(a @ fit.cov @ a) + vw + vp
+    return RateForecast(
+        mean=math.exp(m + v / 2),
+        dispersion=(1 + fit.alpha) * math.exp(v) - 1,
+        log_sd_parameters=math.sqrt(v),
+        between_deployment=fit.alpha,
+    )
+
+
+def tail_forecast(
+    model: ForecastModel, *, place: str | None = None, horizon_years: float = HORIZON_YEARS
+) -> TailForecast:
+    """The false-match tail (per comparison, latest era's counting) for a deployment.
+
+    Args:
+        model: fitted forecast model.
+        place: a place key (None: a place drawn from the spread of places).
+        horizon_years: how far past the last fitted month.
+    """
+    fit = model.fits["false_alerts"]
+    names = fit.design.names
+    aw, vw = _future_walk_var(fit, horizon_years)
+    ap, vp = _place_loading(fit, place or "")
+    rows = []
+    for n in ("log_fmr_060", "log_q1", "log_q2"):
+        a = np.zeros(len(fit.mode))
+        a[names.index(n)] = 1.0
+        rows.append(a)
+    A = np.array(rows)
+    A[0] += aw + ap
+    mean = A @ fit.mode
+    cov = A @ fit.cov @ A.T
+    cov[0, 0] += vw + vp
+    fmr = []
+    for t in (0.60, 0.62, 0.64):
+        c1, c2 = (float(v) for v in fmr_shape(t))
+        c = np.array([1.0, c1, c2])
+        fmr.append(math.exp(float(c @ mean) + float(c @ cov @ c) / 2))
+    return TailForecast(
+        fmr=(fmr[0], fmr[1], fmr[2]),
+        log_cov=tuple(tuple(float(v) for v in r) for r in cov),
+        between_deployment=fit.alpha,
+    )
