@@ -20,7 +20,7 @@ import time
 
 CHILD = r"""
 import json, resource, sys, time
-from twin.scenario import load_scenario
+from twin.scenario.load import load_scenario
 from twin.simulation import prepare, simulate_replication
 from twin.rng import replication_seeds
 sc = load_scenario(sys.argv[1], json.loads(sys.argv[2]))

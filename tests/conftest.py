@@ -97,6 +97,6 @@ def tiny_scenario_path(square_site: Path, tmp_path: Path) -> Path:
 @pytest.fixture
 def tiny_scenario(tiny_scenario_path: Path):
     """The tiny scenario, loaded."""
-    from twin.scenario import load_scenario
+    from twin.scenario.load import load_scenario
 
     return load_scenario(tiny_scenario_path)

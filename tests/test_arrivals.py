@@ -10,7 +10,8 @@ from scipy.stats import poisson
 
 from conftest import tiny_scenario_doc
 from twin.arrivals import expected_arrivals, hourly_rates, nhpp_arrivals, window_slices
-from twin.scenario import LONDON_HIGH_STREET_PROFILE_PCT, parse_scenario
+from twin.scenario.load import parse_scenario
+from twin.scenario.specs import LONDON_HIGH_STREET_PROFILE_PCT
 
 
 def test_counts_per_hour_follow_the_profile() -> None:

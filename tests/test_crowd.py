@@ -8,7 +8,7 @@ from scipy.stats import poisson
 
 from twin.crowd import simulate_crowd, weidmann_factor
 from twin.rng import Streams
-from twin.scenario import CrowdSpec
+from twin.scenario.specs import CrowdSpec
 from twin.simulation import prepare
 
 

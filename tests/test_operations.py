@@ -26,7 +26,8 @@ from twin.operations import (
     simulate_operations,
 )
 from twin.rng import Streams
-from twin.scenario import OperationsSpec, parse_scenario
+from twin.scenario.load import parse_scenario
+from twin.scenario.specs import OperationsSpec
 from twin.simulation import run
 
 

@@ -327,7 +327,7 @@ def test_run_command_reproduces_a_rescored_variant(doc: dict, square_site: Path,
     """The command the Compare page prints gives the numbers its column shows (re-scored, no new crowd)."""
     import shlex
 
-    from twin.scenario import load_scenario
+    from twin.scenario.load import load_scenario
 
     saved = tmp_path / "plan.yaml"
     saved.write_text(planning.plan_yaml(doc, file_name="plan.yaml"))

@@ -11,7 +11,7 @@ from conftest import REPO
 
 #: The pure core imports no simpy, folium or streamlit (STYLE.md, Layers).
 PURE = [
-    "twin.errors", "twin.rng", "twin.strict", "twin.scenario", "twin.governance", "twin.geo", "twin.site",
+    "twin.errors", "twin.rng", "twin.scenario.base", "twin.scenario.specs", "twin.scenario.governance", "twin.geo", "twin.site",
     "twin.camera", "twin.capture", "twin.arrivals", "twin.metrics", "twin.equitability", "twin.signage",
     "twin.audit", "twin.engines.base", "twin.engines.statistical", "twin.watchlist", "twin.faces.io",
     "twin.faces.render", "twin.faces.compose", "twin.planning",

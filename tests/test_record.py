@@ -16,7 +16,7 @@ from twin.cli import app
 from twin.errors import ScenarioError
 from twin.record import build_record
 from twin.runstore import write_run
-from twin.scenario import load_scenario
+from twin.scenario.load import load_scenario
 from twin.simulation import run
 
 GOV = {

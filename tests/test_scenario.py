@@ -9,16 +9,13 @@ import yaml
 
 from conftest import SCENARIOS, tiny_scenario_doc
 from twin.errors import ScenarioError
-from twin.scenario import (
+from twin.scenario.load import apply_overrides, load_scenario, parse_scenario, scenario_json_schema
+from twin.scenario.specs import (
     LONDON_HIGH_STREET_PROFILE_PCT,
     CameraSpec,
     CaptureGate,
     CrowdSpec,
     WatchlistSpec,
-    apply_overrides,
-    load_scenario,
-    parse_scenario,
-    scenario_json_schema,
 )
 
 

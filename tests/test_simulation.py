@@ -11,7 +11,7 @@ from conftest import SCENARIOS
 from golden_runs import GOLDEN, golden_summary
 from twin.calibrate import per_pass_tpir
 from twin.errors import CameraGeometryError, ScenarioError
-from twin.scenario import load_scenario, parse_scenario
+from twin.scenario.load import load_scenario, parse_scenario
 from twin.simulation import run
 
 

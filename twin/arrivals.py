@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from twin.errors import ScenarioError
-from twin.scenario import Scenario
+from twin.scenario.specs import Scenario
 
 __all__ = ["expected_arrivals", "hourly_rates", "nhpp_arrivals", "window_slices"]
 

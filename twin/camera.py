@@ -87,7 +87,7 @@ class Camera:
 
     @classmethod
     def from_spec(cls, spec: Any) -> Camera:
-        """Build from a :class:`twin.scenario.CameraSpec` (lat/lon projected to BNG).
+        """Build from a :class:`twin.scenario.specs.CameraSpec` (lat/lon projected to BNG).
 
         Raises:
             GeofenceError: lat/lon outside London or swapped.

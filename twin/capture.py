@@ -25,7 +25,7 @@ import shapely
 
 from twin.camera import Camera, compute_face_geometry
 from twin.engines.statistical import ScoreModel
-from twin.scenario import CaptureGate
+from twin.scenario.specs import CaptureGate
 from twin.site import Site
 
 __all__ = [

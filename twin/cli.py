@@ -114,7 +114,7 @@ def run(
 ) -> None:
     """Simulate a deployment: faces scanned, true and false alerts per hour, with a map."""
     from twin.runstore import ensure_writable, write_run
-    from twin.scenario import load_scenario
+    from twin.scenario.load import load_scenario
     from twin.simulation import run as run_scenario
 
     sc = load_scenario(scenario, set_)
@@ -242,7 +242,7 @@ def compare(
 @handles_errors
 def schema() -> None:
     """Print the JSON Schema of scenario files."""
-    from twin.scenario import scenario_json_schema
+    from twin.scenario.load import scenario_json_schema
 
     sys.stdout.write(json.dumps(scenario_json_schema(), indent=2) + "\n")
 

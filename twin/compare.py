@@ -35,7 +35,8 @@ from twin.charts import PALETTE, Series, bar_chart_svg, line_chart_svg
 from twin.errors import ScenarioError
 from twin.report import OPERATIONS_ROWS, SUMMARY_ROWS, fmt_band
 from twin.runstore import ensure_writable, free_name, make_temp_folder
-from twin.scenario import Scenario, load_scenario, scenario_hash
+from twin.scenario.load import load_scenario, scenario_hash
+from twin.scenario.specs import Scenario
 
 __all__ = [
     "COMPARE_METRICS",

@@ -30,7 +30,7 @@ from twin.arrivals import nhpp_arrivals
 from twin.camera import Camera, fov_wedge
 from twin.capture import LANES, ViewTable, WalkerBatch
 from twin.rng import Streams
-from twin.scenario import CrowdSpec
+from twin.scenario.specs import CrowdSpec
 from twin.site import Site
 
 __all__ = [

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from twin.engines.statistical import NPL_GROUPS, GroupEffect, ScoreModel
+from twin.scenario.population import LONDON_2021_SHARES
 
 __all__ = [
     "LONDON_2021_SHARES",
@@ -40,10 +41,6 @@ __all__ = [
     "threshold_sweep",
 ]
 
-
-#: London's population by ethnic group, census 2021 (ONS, TS021): White 53.8%, Asian 20.7%,
-#: Black 13.5%, Mixed 5.7%, Other 6.3% (Mixed and Other merged here).
-LONDON_2021_SHARES: dict[str, float] = {"white": 0.538, "asian": 0.207, "black": 0.135, "mixed_or_other": 0.12}
 
 def _effects(model: ScoreModel, shares: dict[str, float]) -> list[tuple[GroupEffect, float]]:
     """(effect, normalised share) for each group in ``shares``; a group the model lacks has no effect."""

@@ -73,7 +73,7 @@ import simpy
 from twin.errors import ScenarioError
 from twin.metrics import Outcome, RepData, percentile_band
 from twin.rng import Streams
-from twin.scenario import OperationsSpec, ReviewTimeSpec
+from twin.scenario.specs import OperationsSpec, ReviewTimeSpec
 
 __all__ = [
     "CALIBRATION",

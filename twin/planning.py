@@ -41,8 +41,9 @@ import yaml
 from twin._version import __version__
 from twin.errors import CameraGeometryError, ScenarioError
 from twin.geo import check_in_london, lonlat_to_bng
-from twin.governance import plan_window, window_breach
-from twin.scenario import CameraSpec, Scenario, parse_scenario, parse_yaml_bytes, read_yaml
+from twin.scenario.governance import plan_window, window_breach
+from twin.scenario.load import parse_scenario, parse_yaml_bytes, read_yaml
+from twin.scenario.specs import CameraSpec, Scenario
 
 __all__ = [
     "CONTROL_KEYS",
@@ -153,7 +154,7 @@ def load_plan(path: str | Path) -> dict[str, Any]:
     """A scenario file's document, validated.
 
     Raises:
-        ScenarioError: unreadable or invalid (see :func:`twin.scenario.read_yaml`).
+        ScenarioError: unreadable or invalid (see :func:`twin.scenario.load.read_yaml`).
     """
     path = Path(path)
     doc = read_yaml(path)
@@ -495,7 +496,7 @@ def camera_at(
         existing_ids: ids already used (the new id avoids them).
         camera_id: the id to use (default :func:`next_camera_id`).
         heading_deg: heading; default :func:`suggest_heading`.
-        **lens: other :class:`twin.scenario.CameraSpec` fields (tilt_deg, hfov_deg, mount_height_m, ...).
+        **lens: other :class:`twin.scenario.specs.CameraSpec` fields (tilt_deg, hfov_deg, mount_height_m, ...).
 
     Returns:
         a camera mapping for the scenario's ``cameras`` list.

@@ -68,7 +68,7 @@ if TYPE_CHECKING:
     from twin.faces.bank import FaceBank, FaceSource
     from twin.metrics import RepData
     from twin.pipeline import Alert
-    from twin.scenario import Scenario
+    from twin.scenario.specs import Scenario
     from twin.simulation import Context
 
 __all__ = [

@@ -22,9 +22,9 @@ from typing import Any
 from twin._version import __version__
 from twin.audit import AUDIT_FILE, AuditLog, verify_folder
 from twin.errors import RunFolderError, ScenarioError
-from twin.governance import APP_CATEGORIES, window_breach
 from twin.report import operations_html
-from twin.scenario import load_scenario
+from twin.scenario.governance import APP_CATEGORIES, window_breach
+from twin.scenario.load import load_scenario
 from twin.signage import signage_coverage
 
 __all__ = ["EQUITY_RATIO_LIMIT", "build_record", "render_record_html", "write_record"]

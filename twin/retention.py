@@ -3,7 +3,7 @@
 A real-engine run keeps each alert's review crop and candidate list under ``alerts/``
 (:mod:`twin.runstore`); non-matched faces are never written, so alerts are the only personal data
 a run folder can hold. They are kept for the governance block's ``retention.alert_days``; a run
-without a governance block uses 31 days (:class:`twin.governance.RetentionPolicy`'s default, the
+without a governance block uses 31 days (:class:`twin.scenario.governance.RetentionPolicy`'s default, the
 Met's LFR policy for alert data) and the report says so.
 
 Age is measured from the run's ``created_at`` (``run.json``): that is when the crops were made.
@@ -83,7 +83,7 @@ def parse_as_of(text: str | None) -> dt.datetime:
 
 
 def _policy(folder: Path) -> tuple[float, str]:
-    from twin.scenario import load_scenario
+    from twin.scenario.load import load_scenario
 
     sc = load_scenario(folder / "scenario.yaml")
     if sc.governance is None:

@@ -220,7 +220,7 @@ def _scenario_doc(result: RunResult) -> dict[str, Any]:
 
 def retention_days(result: RunResult) -> tuple[float, bool]:
     """(alert_days, from the governance block?); 31 days without governance (RetentionPolicy's default)."""
-    from twin.governance import RetentionPolicy
+    from twin.scenario.governance import RetentionPolicy
 
     gov = result.scenario.governance
     return (gov.retention.alert_days, True) if gov is not None else (RetentionPolicy().alert_days, False)

@@ -30,7 +30,8 @@ from twin.errors import CameraGeometryError, ClusterError, EngineError, Scenario
 from twin.metrics import Outcome, RepData, score_replication, summarise
 from twin.operations import OpsResult, run_operations
 from twin.rng import Streams, replication_seeds
-from twin.scenario import OperationsSpec, Scenario, load_scenario, scenario_hash
+from twin.scenario.load import load_scenario, scenario_hash
+from twin.scenario.specs import OperationsSpec, Scenario
 from twin.site import Site, load_site
 
 if TYPE_CHECKING:
@@ -332,7 +333,7 @@ def run(
         :class:`RunResult`.
 
     Raises:
-        TwinError: any invalid input (see :func:`prepare` and :func:`twin.scenario.load_scenario`).
+        TwinError: any invalid input (see :func:`prepare` and :func:`twin.scenario.load.load_scenario`).
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario, overrides)

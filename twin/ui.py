@@ -22,7 +22,7 @@ import streamlit as st
 import twin
 from twin import planning
 from twin.errors import TwinError
-from twin.scenario import Scenario
+from twin.scenario.specs import Scenario
 from twin.simulation import RunResult
 
 __all__ = [

@@ -15,12 +15,11 @@ The fields follow what the courts and the regulator ask of an LFR deployment:
 from __future__ import annotations
 
 import datetime as dt
-import math
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from twin.strict import StrictModel, repeated
+from twin.scenario.base import StrictModel, repeated
 
 __all__ = [
     "APP_CATEGORIES", "Governance", "PolicyLimits", "RetentionPolicy", "WatchlistCategory", "plan_window", "window_breach",
@@ -110,16 +109,6 @@ class Governance(StrictModel):
     def authorised_hours(self) -> float:
         """Authorised duration, hours."""
         return (self.end - self.start).total_seconds() / 3600
-
-
-def check_population(shares: dict[str, float]) -> dict[str, float]:
-    """Validate population shares by group (>= 0, finite, sum > 0)."""
-    bad = {k: v for k, v in shares.items() if not (v >= 0 and math.isfinite(v))}
-    if bad:
-        raise ValueError(f"population shares must be finite and >= 0, got {bad}")
-    if shares and sum(shares.values()) <= 0:
-        raise ValueError("population shares sum to 0")
-    return shares
 
 
 #: Deployments are planned in London local time (scenario clock times are local).
