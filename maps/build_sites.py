@@ -44,7 +44,7 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "london"
 TO_BNG = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
 TO_LL = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
 
-#: Greater London, generously rounded: lat_min, lat_max, lon_min, lon_max (same as twin.geo).
+#: Greater London, generously rounded: lat_min, lat_max, lon_min, lon_max (same as twin.world.geo).
 LONDON = (51.28, 51.70, -0.52, 0.34)
 ROUND = 7
 END_TOL_M = 2.0  # route ends must lie this close to the geofence boundary

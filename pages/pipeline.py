@@ -8,12 +8,12 @@ import pandas as pd
 import streamlit as st
 
 from twin import ui, workbench
-from twin.camera import Camera
 from twin.errors import TwinError
 from twin.faces.io import decode_image
 from twin.faces.render import motion_blur_px
 from twin.pipeline import QualityGate
 from twin.scenario.specs import CameraSpec
+from twin.world.camera import Camera
 
 MAX_IMAGE_PIXELS = 40_000_000  # a 10 MB upload limit lets through big PNGs; refuse huge images before decoding
 GATE_TEXT = {None: "searched", "ied_px": "too small (ied)", "det_score": "weak detection", "yaw_deg": "turned away (yaw)"}

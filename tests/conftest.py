@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import yaml
 
-from twin.geo import bng_to_lonlat
+from twin.world.geo import bng_to_lonlat
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = REPO / "scenarios"

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from twin.camera import (
+from twin.errors import CameraGeometryError
+from twin.world.camera import (
     DORI_PX_PER_M,
     FACE_HEIGHT_M,
     IED_M,
@@ -19,7 +20,6 @@ from twin.camera import (
     fov_wedge,
     ground_distance_for_px_per_m,
 )
-from twin.errors import CameraGeometryError
 
 
 def test_face_straight_ahead_by_hand() -> None:

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from twin.errors import GeofenceError
-from twin.geo import bng_to_lonlat, check_in_london, lonlat_to_bng
+from twin.world.geo import bng_to_lonlat, check_in_london, lonlat_to_bng
 
 
 @given(st.floats(-0.5, 0.3), st.floats(51.3, 51.68))

@@ -13,8 +13,8 @@ import twin
 from conftest import MAPS, SCENARIOS, X0, Y0, tiny_scenario_doc
 from twin import planning
 from twin.errors import CameraGeometryError, GeofenceError, ScenarioError
-from twin.geo import bng_to_lonlat
-from twin.site import load_site
+from twin.world.geo import bng_to_lonlat
+from twin.world.site import load_site
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import MAPS, square_site_doc
 from twin.errors import GeofenceError, MapFileError
-from twin.site import load_site
+from twin.world.site import load_site
 
 SITES = ["oxford_circus", "leicester_square", "stratford", "croydon_north_end"]
 

@@ -10,7 +10,7 @@ import pytest
 from twin import webassets
 from twin.errors import TwinError
 from twin.mapview import build_map
-from twin.site import load_site
+from twin.world.site import load_site
 
 
 def test_ensure_static_writes_leaflet_and_plugins_once(tmp_path: Path) -> None:
@@ -26,7 +26,7 @@ def test_ensure_static_writes_leaflet_and_plugins_once(tmp_path: Path) -> None:
 
 def test_every_map_asset_is_served_locally(square_site: Path) -> None:
     site = load_site(square_site)
-    from twin.camera import Camera
+    from twin.world.camera import Camera
 
     cam = Camera("c", float(site.vans[0].x), float(site.vans[0].y), heading_deg=290.0)
     m = build_map(site, [cam], captures_xy=np.array([[site.vans[0].x, site.vans[0].y]]), offline=False)

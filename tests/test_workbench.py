@@ -10,11 +10,11 @@ import pytest
 
 from fixtures_engines import FakeEngine, paint_faces
 from twin import workbench
-from twin.camera import Camera
 from twin.errors import ImageError, WatchlistError
 from twin.faces.bank import FaceBank, FaceSource
 from twin.pipeline import QualityGate
 from twin.watchlist import Watchlist
+from twin.world.camera import Camera
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 The facade is :func:`run` (``twin.run(scenario, seed=...) -> RunResult``); the CLI, the app and
 the tests all call it. It is imported lazily so that the pure core (``twin.scenario.specs``,
-``twin.camera``, ...) can be used without pulling in SimPy.
+``twin.world.camera``, ...) can be used without pulling in SimPy.
 """
 
 from __future__ import annotations

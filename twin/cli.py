@@ -251,7 +251,7 @@ def schema() -> None:
 @handles_errors
 def sites(maps_dir: Path = typer.Argument(Path("maps"), help="folder of site GeoJSON files")) -> None:
     """List the site maps: routes, vans, area and footfall."""
-    from twin.site import load_site
+    from twin.world.site import load_site
 
     files = sorted(maps_dir.glob("*.geojson"))
     if not files:

@@ -9,7 +9,7 @@ walks at its free speed slowed by the Weidmann (1993) fundamental diagram
 
 It then enters and leaves the views of the cameras along its route (SimPy timeouts that update
 each camera's in-view count, from which occlusion density is read) and leaves the area. Per-frame
-capture geometry is not simulated here: :mod:`twin.capture` computes it in numpy afterwards from
+capture geometry is not simulated here: :mod:`twin.world.capture` computes it in numpy afterwards from
 what this module records (who passed which camera, when, how fast, in which lane, how crowded).
 
 Density on route i counts the people on every route j spread evenly over route j's footway
@@ -27,11 +27,11 @@ import shapely
 import simpy
 
 from twin.arrivals import nhpp_arrivals
-from twin.camera import Camera, fov_wedge
-from twin.capture import LANES, ViewTable, WalkerBatch
 from twin.rng import Streams
 from twin.scenario.specs import CrowdSpec
-from twin.site import Site
+from twin.world.camera import Camera, fov_wedge
+from twin.world.capture import LANES, ViewTable, WalkerBatch
+from twin.world.site import Site
 
 __all__ = [
     "PEOPLE_FIELDS",
@@ -118,7 +118,7 @@ def simulate_crowd(
     Args:
         site: routes and their weights.
         cameras: the run's cameras.
-        tables: view tables from :func:`twin.capture.build_view_tables`.
+        tables: view tables from :func:`twin.world.capture.build_view_tables`.
         crowd: speeds, groups, head pose, avoidance.
         rates_per_h: (24,) arrival rate per clock hour, people/h.
         start_s, duration_s: the window (s after midnight; s).

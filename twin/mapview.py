@@ -20,9 +20,9 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from twin.camera import DORI_PX_PER_M, Camera, fov_wedge, ground_distance_for_px_per_m
-from twin.geo import bng_to_lonlat
-from twin.site import Site
+from twin.world.camera import DORI_PX_PER_M, Camera, fov_wedge, ground_distance_for_px_per_m
+from twin.world.geo import bng_to_lonlat
+from twin.world.site import Site
 
 __all__ = ["DORI_COLOURS", "build_map", "folium_module", "save_map"]
 

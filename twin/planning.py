@@ -40,10 +40,10 @@ import yaml
 
 from twin._version import __version__
 from twin.errors import CameraGeometryError, ScenarioError
-from twin.geo import check_in_london, lonlat_to_bng
 from twin.scenario.governance import plan_window, window_breach
 from twin.scenario.load import parse_scenario, parse_yaml_bytes, read_yaml
 from twin.scenario.specs import CameraSpec, Scenario
+from twin.world.geo import check_in_london, lonlat_to_bng
 
 __all__ = [
     "CONTROL_KEYS",
@@ -491,7 +491,7 @@ def camera_at(
     """A camera entry for a click at (lat, lon) on the site.
 
     Args:
-        site: the plan's :class:`twin.site.Site`.
+        site: the plan's :class:`twin.world.site.Site`.
         lat, lon: WGS84 position of the click.
         existing_ids: ids already used (the new id avoids them).
         camera_id: the id to use (default :func:`next_camera_id`).
@@ -526,9 +526,9 @@ def placement_note(site: Any, cam: Mapping[str, Any], *, min_ied_px: float = 30.
     """A sentence on where a camera stands relative to the walkers, with a hint if it cannot reach them.
 
     Compares the distance to the nearest route with the ground distance within which faces reach
-    ``min_ied_px`` (pinhole model, :func:`twin.camera.ground_distance_for_px_per_m`).
+    ``min_ied_px`` (pinhole model, :func:`twin.world.camera.ground_distance_for_px_per_m`).
     """
-    from twin.camera import IED_M, Camera, ground_distance_for_px_per_m
+    from twin.world.camera import IED_M, Camera, ground_distance_for_px_per_m
 
     spec = CameraSpec.model_validate(dict(cam))
     camera = Camera.from_spec(spec)

@@ -25,7 +25,7 @@ from twin.errors import RunFolderError, ScenarioError
 from twin.report import operations_html
 from twin.scenario.governance import APP_CATEGORIES, window_breach
 from twin.scenario.load import load_scenario
-from twin.signage import signage_coverage
+from twin.world.signage import signage_coverage
 
 __all__ = ["EQUITY_RATIO_LIMIT", "build_record", "render_record_html", "write_record"]
 

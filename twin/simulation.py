@@ -20,8 +20,6 @@ import pandas as pd
 
 from twin._version import __version__
 from twin.arrivals import expected_arrivals, hourly_rates
-from twin.camera import Camera
-from twin.capture import TRACK_FIELDS, ViewTable, build_view_tables, new_tracks, reduce_tracks
 from twin.crowd import simulate_crowd
 from twin.engines.base import check_threshold
 from twin.engines.statistical import ScoreModel, default_score_model, load_score_model
@@ -32,7 +30,9 @@ from twin.operations import OpsResult, run_operations
 from twin.rng import Streams, replication_seeds
 from twin.scenario.load import load_scenario, scenario_hash
 from twin.scenario.specs import OperationsSpec, Scenario
-from twin.site import Site, load_site
+from twin.world.camera import Camera
+from twin.world.capture import TRACK_FIELDS, ViewTable, build_view_tables, new_tracks, reduce_tracks
+from twin.world.site import Site, load_site
 
 if TYPE_CHECKING:
     from twin.realrun import RealEngineRun
@@ -76,7 +76,7 @@ def prepare(scenario: Scenario) -> Context:
     """Load the site, place the cameras, precompute view tables and validate the engine settings.
 
     Raises:
-        MapFileError, GeofenceError: the site map (see :func:`twin.site.load_site`).
+        MapFileError, GeofenceError: the site map (see :func:`twin.world.site.load_site`).
         CameraGeometryError: a camera outside the area.
         EngineError: unsupported engine for a planning run, or threshold outside its score range.
         ScenarioError: footfall unusable.

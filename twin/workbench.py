@@ -25,7 +25,6 @@ from typing import Any
 import cv2
 import numpy as np
 
-from twin.camera import FACE_HEIGHT_M, IED_M, Camera, dori_level
 from twin.engines.base import Face, FaceEngine
 from twin.errors import ImageError, WatchlistError
 from twin.faces.bank import FaceBank
@@ -33,6 +32,7 @@ from twin.faces.io import check_rgb
 from twin.faces.render import RenderedProbe, render_probe
 from twin.pipeline import QualityGate, estimate_yaw_deg
 from twin.watchlist import CandidateList, Watchlist, WatchlistEntry
+from twin.world.camera import FACE_HEIGHT_M, IED_M, Camera, dori_level
 
 __all__ = [
     "OFF_LIST_PREFIX",

@@ -1,6 +1,6 @@
 """Synthetic CCTV probes rendered from a recorded face for one capture.
 
-A capture (:mod:`twin.camera`) gives the face's inter-eye distance ``ied_px``, its yaw and the
+A capture (:mod:`twin.world.camera`) gives the face's inter-eye distance ``ied_px``, its yaw and the
 walking speed; :func:`render_probe` turns a recorded face into what that camera would record, in
 the order light and optics act on it:
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from shapely import Point
 
-from twin.capture import STATION_M, ViewTable
-from twin.site import Site
+from twin.world.capture import STATION_M, ViewTable
+from twin.world.site import Site
 
 __all__ = ["SIGN_VISIBLE_M", "RouteSignage", "signage_coverage"]
 

@@ -26,7 +26,7 @@ import numpy as np
 from shapely import Polygon
 
 from twin.errors import CameraGeometryError
-from twin.geo import check_in_london, lonlat_to_bng
+from twin.world.geo import check_in_london, lonlat_to_bng
 
 __all__ = [
     "DORI_PX_PER_M",

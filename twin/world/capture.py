@@ -19,17 +19,18 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import shapely
 
-from twin.camera import Camera, compute_face_geometry
-from twin.engines.statistical import ScoreModel
 from twin.scenario.specs import CaptureGate
-from twin.site import Site
+from twin.world.camera import Camera, compute_face_geometry
+from twin.world.site import Site
 
 __all__ = [
     "BODY_WIDTH_M",
+    "CaptureRanking",
     "LANES",
     "OCCLUDER_HEAD_M",
     "OCCLUSION_BLOCK_S",
@@ -56,6 +57,19 @@ OCCLUSION_BLOCK_S = 0.5
 _CHUNK_FRAMES = 3_000_000
 
 
+class CaptureRanking(Protocol):
+    """What ranks a walker's usable captures: the expected (mated) match score of a capture's quality.
+
+    The statistical engine's :class:`~twin.scoring.score_model.ScoreModel` is one; geometry needs
+    only this method, not the scoring layer.
+    """
+
+    def mated_mean(self, ied_px: np.ndarray, yaw_deg: np.ndarray, pitch_deg: np.ndarray,
+                   blur_px: np.ndarray) -> np.ndarray:
+        """Mean mated score of captures of this quality (same shape as the inputs)."""
+        ...
+
+
 @dataclass(frozen=True)
 class ViewTable:
     """Capture geometry of one camera along one route, cropped to the stations in view.
@@ -70,7 +84,7 @@ class ViewTable:
         zone: bool, in the recognition zone: in view and a frontal face there would pass the
             gate's ied_px, |yaw| and |pitch| limits (walking direction, no head turn).
         ied_px, px_per_m, distance_m, ground_m, yaw_deg, pitch_deg, blur_px_per_m_s, u_px, v_px:
-            see :class:`twin.camera.FaceGeometry`.
+            see :class:`twin.world.camera.FaceGeometry`.
         x_m, y_m: (LANES, S) float64 face ground position, BNG metres.
         first, last: (LANES,) int32 first / last in-view station per lane (-1 if none).
         frontal: False when the camera sees only backs of heads along this route (no capture possible).
@@ -241,7 +255,7 @@ def reduce_tracks(
     camera: Camera,
     walkers: WalkerBatch,
     gate: CaptureGate,
-    score_model: ScoreModel,
+    score_model: CaptureRanking,
     *,
     phase_s: float,
     rng: np.random.Generator,
@@ -258,7 +272,7 @@ def reduce_tracks(
         camera: the camera (fps, exposure).
         walkers: who passes (length P).
         gate: capture quality gate.
-        score_model: ranks usable captures.
+        score_model: ranks usable captures (a :class:`CaptureRanking`, e.g. the ScoreModel).
         phase_s: the camera's frame-clock phase in [0, 1/fps), s.
         rng: draws occlusion.
 

@@ -19,7 +19,7 @@ from shapely import LineString, Point, Polygon
 from shapely.validation import explain_validity
 
 from twin.errors import GeofenceError, MapFileError
-from twin.geo import check_in_london, lonlat_to_bng
+from twin.world.geo import check_in_london, lonlat_to_bng
 
 __all__ = ["BASE_ROLES", "Route", "Site", "Van", "load_site"]
 
