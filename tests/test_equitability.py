@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from twin.engines.statistical import GroupEffect, ScoreModel
-from twin.equitability import (
+from twin.scoring.equitability import (
     LONDON_2021_SHARES,
     equitability_table,
     fpir_ratio,
@@ -14,6 +13,7 @@ from twin.equitability import (
     group_fpir,
     threshold_sweep,
 )
+from twin.scoring.score_model import GroupEffect, ScoreModel
 
 
 def test_npl_pattern_differential_below_060_none_above() -> None:

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from twin.engines.statistical import ScoreModel
-from twin.metrics import RepData, score_replication, summarise
+from twin.scoring.metrics import RepData, score_replication, summarise
+from twin.scoring.score_model import ScoreModel
 
 
 def four_people() -> RepData:

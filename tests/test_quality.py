@@ -12,8 +12,8 @@ from conftest import REPO
 #: The pure core imports no simpy, folium or streamlit (STYLE.md, Layers).
 PURE = [
     "twin.errors", "twin.rng", "twin.scenario.base", "twin.scenario.specs", "twin.scenario.governance", "twin.world.geo", "twin.world.site",
-    "twin.world.camera", "twin.world.capture", "twin.arrivals", "twin.metrics", "twin.equitability", "twin.world.signage",
-    "twin.audit", "twin.engines.base", "twin.engines.statistical", "twin.watchlist", "twin.faces.io",
+    "twin.world.camera", "twin.world.capture", "twin.arrivals", "twin.scoring.metrics", "twin.scoring.equitability", "twin.world.signage",
+    "twin.audit", "twin.engines.base", "twin.scoring.score_model", "twin.watchlist", "twin.faces.io",
     "twin.faces.render", "twin.faces.compose", "twin.planning",
 ]  # fmt: skip
 FORBIDDEN = ("simpy", "folium", "offlinefolium", "streamlit", "streamlit_folium")

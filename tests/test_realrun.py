@@ -253,8 +253,8 @@ def test_insightface_run_with_the_tiny_pack(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_calibrate_on_the_samples_writes_a_model_a_statistical_run_loads(tmp_path: Path) -> None:
     need_samples()
-    from twin.engines.statistical import load_score_model
     from twin.scenario.load import load_scenario
+    from twin.scoring.score_model import load_score_model
     from twin.simulation import prepare, run
 
     out = tmp_path / "dlib_model.json"

@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from twin.engines.base import check_threshold
-from twin.engines.statistical import ScoreModel, fit_nonmated_tail, load_score_model
 from twin.errors import EngineError
+from twin.scoring.score_model import ScoreModel, fit_nonmated_tail, load_score_model
 
 
 def test_npl_fpir_points() -> None:

@@ -20,7 +20,7 @@ mated and non-mated scores against capture quality and writes a :class:`ScoreMod
 * **scale**: the engine's raw score is mapped affinely onto [0, 1] so that the measured non-mated
   mean lands on 0.25 and the engine's calibrated default threshold (dlib: cosine 0.93) on 0.6, the
   NeoFace-like scale's body mean and operating point. The map is stored in the file
-  (:class:`~twin.engines.statistical.ScoreMap`), so 0.6 in a statistical run with this model
+  (:class:`~twin.scoring.score_model.ScoreMap`), so 0.6 in a statistical run with this model
   means the engine's own operating point, and a real-engine run's threshold translates exactly;
 * **non-mated body**: the mean is 0.25 by construction, the SD is measured; the generalised Pareto
   tail is spliced at 2 SD above the mean, its scale measured from the mean excess of the
@@ -34,7 +34,7 @@ mated and non-mated scores against capture quality and writes a :class:`ScoreMod
   residual variance (kept at its default when fewer than 2 identities give mated scores);
   ``pitch_coef`` is not measured (no pitch warp): it keeps the NPL model's pitch-to-yaw ratio;
 * **groups** (optional): an identity folder with ``groups.csv`` (``identity,group``) gets one
-  :class:`~twin.engines.statistical.GroupEffect` per group: the false-match multiplier is the
+  :class:`~twin.scoring.score_model.GroupEffect` per group: the false-match multiplier is the
   group's share of non-mated scores above the pooled 90th percentile over 10%, held at every
   threshold (centre 1.0), and the mated shift is the group's mean mated residual.
 """
@@ -51,9 +51,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from twin.engines.statistical import GroupEffect, ScoreMap, ScoreModel
 from twin.errors import CalibrationError, ImageError
-from twin.metrics import pooled_tpir
+from twin.scoring.metrics import pooled_tpir
+from twin.scoring.score_model import GroupEffect, ScoreMap, ScoreModel
 from twin.simulation import RunResult
 
 if TYPE_CHECKING:

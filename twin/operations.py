@@ -71,9 +71,9 @@ import numpy as np
 import simpy
 
 from twin.errors import ScenarioError
-from twin.metrics import Outcome, RepData, percentile_band
 from twin.rng import Streams
 from twin.scenario.specs import OperationsSpec, ReviewTimeSpec
+from twin.scoring.metrics import Outcome, RepData, percentile_band
 
 __all__ = [
     "CALIBRATION",
@@ -178,7 +178,7 @@ def alert_stream(rep: RepData, outcome: Outcome, *, default_speed_m_s: float) ->
 
     Args:
         rep: the replication (people's ``t_leave_s`` and ``speed_m_s``).
-        outcome: its alerts (:func:`twin.metrics.score_replication`).
+        outcome: its alerts (:func:`twin.scoring.metrics.score_replication`).
         default_speed_m_s: walking speed used when the replication did not record speeds, m/s.
     """
     p = outcome.alert_person

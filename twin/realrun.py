@@ -44,7 +44,7 @@ Nothing here writes to disk: the alert crops travel in :class:`RealEngineRun` to
 :func:`twin.runstore.write_run`, which writes them (and only them) under ``alerts/``.
 
 Rates: per pass (a person's pass through the zone), one alert per person, as in
-:mod:`twin.metrics`: TPIR = watchlisted people run with a true alert / watchlisted people run;
+:mod:`twin.scoring.metrics`: TPIR = watchlisted people run with a true alert / watchlisted people run;
 FPIR = non-listed people run with any alert / non-listed people run; Wilson 95% intervals.
 """
 
@@ -60,15 +60,15 @@ import numpy as np
 import pandas as pd
 
 from twin.engines.base import Face, check_threshold
-from twin.engines.statistical import ScoreModel
 from twin.errors import EngineError, ImageError, ScenarioError, WatchlistError
 from twin.rng import Streams
+from twin.scoring.score_model import ScoreModel
 
 if TYPE_CHECKING:
     from twin.faces.bank import FaceBank, FaceSource
-    from twin.metrics import RepData
     from twin.pipeline import Alert
     from twin.scenario.specs import Scenario
+    from twin.scoring.metrics import RepData
     from twin.simulation import Context
 
 __all__ = [

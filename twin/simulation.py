@@ -22,14 +22,14 @@ from twin._version import __version__
 from twin.arrivals import expected_arrivals, hourly_rates
 from twin.crowd import simulate_crowd
 from twin.engines.base import check_threshold
-from twin.engines.statistical import ScoreModel, default_score_model, load_score_model
-from twin.equitability import equitability_summary
 from twin.errors import CameraGeometryError, ClusterError, EngineError, ScenarioError
-from twin.metrics import Outcome, RepData, score_replication, summarise
 from twin.operations import OpsResult, run_operations
 from twin.rng import Streams, replication_seeds
 from twin.scenario.load import load_scenario, scenario_hash
 from twin.scenario.specs import OperationsSpec, Scenario
+from twin.scoring.equitability import equitability_summary
+from twin.scoring.metrics import Outcome, RepData, score_replication, summarise
+from twin.scoring.score_model import ScoreModel, default_score_model, load_score_model
 from twin.world.camera import Camera
 from twin.world.capture import TRACK_FIELDS, ViewTable, build_view_tables, new_tracks, reduce_tracks
 from twin.world.site import Site, load_site
@@ -218,9 +218,9 @@ class RunResult:
     Attributes:
         scenario, context: the input and its prepared site, cameras and view tables.
         seed: root seed.
-        reps: per-replication stored draws (:class:`twin.metrics.RepData`).
+        reps: per-replication stored draws (:class:`twin.scoring.metrics.RepData`).
         outcomes: per-replication alerts under the scenario's watchlist settings.
-        summary: :func:`twin.metrics.summarise` output plus run metadata (JSON-ready, no timestamps).
+        summary: :func:`twin.scoring.metrics.summarise` output plus run metadata (JSON-ready, no timestamps).
         tracks: replication 0's person x camera table (the events), a DataFrame.
         timings: wall-clock seconds per phase.
         operations: per-replication review and response of the alerts (:mod:`twin.operations`).

@@ -4,7 +4,7 @@ Two levels:
 
 * :class:`ScoringEngine` — what every engine declares about its score: ``model_id``, the score
   definition ``score_name``, the closed ``score_range`` and a calibrated ``default_threshold``.
-  The statistical engine (:mod:`twin.engines.statistical`) implements only this level.
+  The statistical engine (:mod:`twin.scoring.score_model`) implements only this level.
 * :class:`FaceEngine` — a real engine that also detects and embeds faces in images.
 
 Scores of different engines live on different scales (statistical: NeoFace-like [0, 1];

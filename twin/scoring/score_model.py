@@ -58,7 +58,7 @@ __all__ = [
 
 @dataclass(frozen=True)
 class GroupEffect:
-    """How one demographic group's scores differ from the population's (see :mod:`twin.equitability`).
+    """How one demographic group's scores differ from the population's (see :mod:`twin.scoring.equitability`).
 
     Attributes:
         name: group name as used in the scenario's ``population``.
@@ -128,7 +128,7 @@ class ScoreMap:
 
 #: NPL 2023 pattern (an assumption encoding its finding for NeoFace V4): a significant imbalance
 #: at thresholds 0.56-0.58, more Black subjects falsely matched, and none significant at >= 0.6;
-#: no significant TPIR difference by group at 0.6 (no mated shift). See twin/equitability.py.
+#: no significant TPIR difference by group at 0.6 (no mated shift). See twin/scoring/equitability.py.
 NPL_GROUPS: tuple[GroupEffect, ...] = (
     GroupEffect("white"),
     GroupEffect("asian"),
@@ -165,7 +165,7 @@ class ScoreModel:
     tail_u: float = 0.54
     tail_xi: float = 0.05
     tail_beta: float = 0.006786072527
-    # demographic groups (twin.equitability); the population figures above stay the calibrated ones
+    # demographic groups (twin.scoring.equitability); the population figures above stay the calibrated ones
     groups: tuple[GroupEffect, ...] = NPL_GROUPS
     # a real engine's raw score -> this scale (models from `twin calibrate --engine ...`); None: NeoFace-like
     score_map: ScoreMap | None = None

@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from twin.engines.statistical import NPL_GROUPS, GroupEffect, ScoreModel
 from twin.scenario.population import LONDON_2021_SHARES
+from twin.scoring.score_model import NPL_GROUPS, GroupEffect, ScoreModel
 
 __all__ = [
     "LONDON_2021_SHARES",
@@ -115,9 +115,9 @@ def equitability_summary(model: ScoreModel, shares: dict[str, float], reps: list
     """The run summary's equitability section: per-group rates at the threshold, ratio, sweep.
 
     FPIR per group is analytic (this module); TPIR per group is the run's pooled per-pass TPIR
-    with the group's mated shift (:func:`twin.metrics.pooled_tpir`), computed once per distinct shift.
+    with the group's mated shift (:func:`twin.scoring.metrics.pooled_tpir`), computed once per distinct shift.
     """
-    from twin.metrics import pooled_tpir
+    from twin.scoring.metrics import pooled_tpir
 
     cache: dict[float, float] = {}
 

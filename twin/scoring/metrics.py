@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from twin.engines.statistical import ScoreModel
+from twin.scoring.score_model import ScoreModel
 
 __all__ = [
     "COUNT_METRICS",
