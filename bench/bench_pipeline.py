@@ -9,7 +9,7 @@ Obama/Biden faces; the packaged t1.jpg faces suffice otherwise):
 Sections:
 
 1. fp32 matmul peak of this machine (best of several 4096² numpy products).
-2. Pipeline faces/s: :class:`twin.pipeline.RecognitionPipeline.process_batch` (frames detected in
+2. Pipeline faces/s: :class:`twin.recognition.pipeline.RecognitionPipeline.process_batch` (frames detected in
    threads, one embedding batch over 2 processes, one search) against a naive image-by-image loop
    doing the same work (detect, embed each face, search each probe), dlib engine, composed 1080p
    frames, 16,000-entry watchlist. Target ≥ 1.5×.
@@ -17,7 +17,7 @@ Sections:
    kernel, and with its CandidateList records) against faiss IndexFlatIP, as probes/s and as a
    share of the matmul peak (2·M·N·D flop). Target ≥ 70 % for exact batched search.
 4. Per-frame latency (one probe) exact vs HNSW at 16,000 and 100,000 entries: the basis of
-   :data:`twin.watchlist.ANN_MIN_SIZE`.
+   :data:`twin.recognition.watchlist.ANN_MIN_SIZE`.
 5. faiss IVF recall at the threshold for 1,000,000 synthetic 128-d entries (< 4 GB, < 3 min).
 """
 
@@ -38,7 +38,7 @@ try:
 except ImportError:  # running from a checkout without `pip install -e .`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from twin.watchlist import TOPK_BLOCK, Watchlist, WatchlistEntry
+from twin.recognition.watchlist import TOPK_BLOCK, Watchlist, WatchlistEntry
 
 RESULTS: dict[str, str] = {}
 
@@ -71,11 +71,11 @@ def matmul_peak(n: int = 4096, repeats: int = 5) -> float:
 
 
 def bench_pipeline(n_frames: int, faces_per_frame: int) -> None:
-    from twin.engines.dlib_engine import DlibEngine
-    from twin.faces.bank import FaceBank
-    from twin.faces.compose import compose_frame
-    from twin.faces.render import render_probe
-    from twin.pipeline import FrameInput, QualityGate, RecognitionPipeline
+    from twin.recognition.engines.dlib import DlibEngine
+    from twin.recognition.faces.bank import FaceBank
+    from twin.recognition.faces.compose import compose_frame
+    from twin.recognition.faces.render import render_probe
+    from twin.recognition.pipeline import FrameInput, QualityGate, RecognitionPipeline
 
     rng = np.random.default_rng(1)
     ied = 40.0

@@ -9,9 +9,9 @@ import streamlit as st
 
 from twin import ui, workbench
 from twin.errors import TwinError
-from twin.faces.io import decode_image
-from twin.faces.render import motion_blur_px
-from twin.pipeline import QualityGate
+from twin.recognition.faces.io import decode_image
+from twin.recognition.faces.render import motion_blur_px
+from twin.recognition.pipeline import QualityGate
 from twin.scenario.specs import CameraSpec
 from twin.world.camera import Camera
 

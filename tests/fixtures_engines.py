@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 import pytest
 
-from twin.engines.base import Face
+from twin.recognition.engines.base import Face
 
 #: Landmarks of a unit square face box (fractions of the side): eyes 0.4 apart.
 _KPS_UNIT = np.array([[0.3, 0.4], [0.7, 0.4], [0.5, 0.6], [0.35, 0.8], [0.65, 0.8]], np.float32)
@@ -34,7 +34,7 @@ def _table(n_codes: int = 251, dim: int = FAKE_DIM, seed: int = 1234) -> np.ndar
 
 
 class FakeEngine:
-    """Fixed-embedding engine implementing :class:`~twin.engines.base.FaceEngine`.
+    """Fixed-embedding engine implementing :class:`~twin.recognition.engines.base.FaceEngine`.
 
     Attributes:
         table: (251, 16) float32 unit rows; row c is identity code c's embedding.

@@ -11,7 +11,7 @@ from PIL import Image
 
 from fixtures_engines import FakeEngine, paint_faces
 from twin.errors import ImageError, WatchlistError
-from twin.faces.bank import FaceBank
+from twin.recognition.faces.bank import FaceBank
 
 
 def test_folder_enrolment_and_probe(tmp_path: Path) -> None:

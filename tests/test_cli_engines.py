@@ -36,7 +36,7 @@ def test_models_list(tmp_path: Path) -> None:
 
 
 def test_samples_when_already_present(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from twin.faces.samples import FR_TEST_IMAGES
+    from twin.recognition.faces.samples import FR_TEST_IMAGES
 
     for name in FR_TEST_IMAGES:
         (tmp_path / name).write_bytes(b"jpeg bytes")

@@ -13,12 +13,17 @@ import numpy as np
 import pytest
 
 from conftest import IN_CI
-from twin.engines.base import Face, FaceEngine, check_threshold
-from twin.engines.dlib_engine import DlibEngine, dlib5_to_kps, upsample_for_ied
 from twin.errors import EngineError, ImageError
-from twin.faces.io import load_image
-from twin.faces.render import render_probe
-from twin.faces.samples import default_samples_dir, packaged_samples, sample_identities, samples_present
+from twin.recognition.engines.base import Face, FaceEngine, check_threshold
+from twin.recognition.engines.dlib import DlibEngine, dlib5_to_kps, upsample_for_ied
+from twin.recognition.faces.io import load_image
+from twin.recognition.faces.render import render_probe
+from twin.recognition.faces.samples import (
+    default_samples_dir,
+    packaged_samples,
+    sample_identities,
+    samples_present,
+)
 
 pytestmark = pytest.mark.model
 
@@ -178,7 +183,7 @@ def test_worker_processes_give_identical_embeddings() -> None:
 
 
 def test_sample_face_bank_with_the_group_photo(engine: DlibEngine, fr_samples: dict[str, list[Path]]) -> None:
-    from twin.faces.bank import FaceBank
+    from twin.recognition.faces.bank import FaceBank
 
     bank = FaceBank.from_samples(engine)
     assert {f"t1_person_{i}" for i in range(6)} <= set(bank.identities)

@@ -16,15 +16,15 @@ import numpy as np
 import pytest
 
 from fixtures_engines import build_tiny_detector, build_tiny_recognizer, make_tiny_pack, white_squares
-from twin.engines.base import FaceEngine
-from twin.engines.insightface_engine import (
+from twin.errors import EngineError, EngineUnavailableError, ModelFolderError
+from twin.recognition.engines.base import FaceEngine
+from twin.recognition.engines.insightface import (
     DEFAULT_THRESHOLD,
     InsightFaceEngine,
     check_model_folder,
     list_model_folders,
 )
-from twin.engines.registry import create_engine
-from twin.errors import EngineError, EngineUnavailableError, ModelFolderError
+from twin.recognition.engines.registry import create_engine
 
 
 class _DownloadAttempted(AssertionError):

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from twin.errors import ImageError, TwinError
-from twin.faces.io import (
+from twin.recognition.faces.io import (
     MAX_PIXELS,
     MIN_SIDE_PX,
     check_rgb,

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from fixtures_engines import FakeEngine, paint_faces
-from twin.engines.base import Face
 from twin.errors import EngineError, ImageError, WatchlistError
-from twin.pipeline import Alert, FrameInput, QualityGate, RecognitionPipeline, estimate_yaw_deg
-from twin.watchlist import Watchlist, WatchlistEntry
+from twin.recognition.engines.base import Face
+from twin.recognition.pipeline import Alert, FrameInput, QualityGate, RecognitionPipeline, estimate_yaw_deg
+from twin.recognition.watchlist import Watchlist, WatchlistEntry
 
 WATCHLISTED = (1, 2, 3)
 

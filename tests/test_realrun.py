@@ -23,7 +23,7 @@ from conftest import IN_CI, square_site_doc, tiny_scenario_doc
 from fixtures_engines import make_tiny_pack
 from twin.audit import AUDIT_FILE, AuditLog, verify
 from twin.cli import app
-from twin.faces.samples import default_samples_dir, samples_present
+from twin.recognition.faces.samples import default_samples_dir, samples_present
 
 runner = CliRunner()
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from twin.engines.base import Face
 from twin.errors import ImageError
-from twin.faces.compose import compose_frame, street_background
-from twin.faces.render import light_gain, motion_blur_px, render_probe, sharpness
+from twin.recognition.engines.base import Face
+from twin.recognition.faces.compose import compose_frame, street_background
+from twin.recognition.faces.render import light_gain, motion_blur_px, render_probe, sharpness
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from twin.engines.base import check_threshold
 from twin.errors import EngineError
+from twin.recognition.engines.base import check_threshold
 from twin.scoring.score_model import ScoreModel, fit_nonmated_tail, load_score_model
 
 

@@ -13,7 +13,7 @@ from PIL import Image
 
 from fixtures_engines import FakeEngine, paint_faces
 from twin.errors import WatchlistError
-from twin.watchlist import CandidateList, Watchlist, WatchlistEntry, topk_rows
+from twin.recognition.watchlist import CandidateList, Watchlist, WatchlistEntry, topk_rows
 
 
 def _unit(rows: list[list[float]]) -> np.ndarray:
@@ -221,7 +221,7 @@ def test_candidate_list_is_frozen() -> None:
 
 
 def test_tiled_exact_search_equals_full_sort(monkeypatch: pytest.MonkeyPatch) -> None:
-    import twin.watchlist as wlmod
+    import twin.recognition.watchlist as wlmod
 
     monkeypatch.setattr(wlmod, "_TILE_COLS", 1000)  # force several gallery tiles (the last one partial)
     rng = np.random.default_rng(11)

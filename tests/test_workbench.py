@@ -11,9 +11,9 @@ import pytest
 from fixtures_engines import FakeEngine, paint_faces
 from twin import workbench
 from twin.errors import ImageError, WatchlistError
-from twin.faces.bank import FaceBank, FaceSource
-from twin.pipeline import QualityGate
-from twin.watchlist import Watchlist
+from twin.recognition.faces.bank import FaceBank, FaceSource
+from twin.recognition.pipeline import QualityGate
+from twin.recognition.watchlist import Watchlist
 from twin.world.camera import Camera
 
 

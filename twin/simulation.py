@@ -21,9 +21,9 @@ import pandas as pd
 from twin._version import __version__
 from twin.arrivals import expected_arrivals, hourly_rates
 from twin.crowd import simulate_crowd
-from twin.engines.base import check_threshold
 from twin.errors import CameraGeometryError, ClusterError, EngineError, ScenarioError
 from twin.operations import OpsResult, run_operations
+from twin.recognition.engines.base import check_threshold
 from twin.rng import Streams, replication_seeds
 from twin.scenario.load import load_scenario, scenario_hash
 from twin.scenario.specs import OperationsSpec, Scenario

@@ -175,7 +175,7 @@ def get_engine(kind: str = "dlib", model_dir: str | None = None) -> Any:
     Raises:
         EngineError, EngineUnavailableError, ModelFolderError.
     """
-    from twin.engines.registry import create_engine
+    from twin.recognition.engines.registry import create_engine
 
     opts: dict[str, Any] = {}
     if model_dir:
@@ -220,7 +220,7 @@ def sample_setup(kind: str = "dlib", model_dir: str | None = None) -> tuple[Any,
         TwinError: the engine or the samples are unusable.
     """
     from twin import workbench
-    from twin.faces.bank import FaceBank
+    from twin.recognition.faces.bank import FaceBank
 
     engine = get_engine(kind, model_dir)
     bank = FaceBank.from_samples(engine)

@@ -1,7 +1,7 @@
 """The Pipeline page's logic: a real engine on one image, and a synthetic probe at a chosen distance.
 
-Pure glue over the engine protocol (:mod:`twin.engines.base`), the watchlist, the quality gate of
-:mod:`twin.pipeline` and probe rendering (:mod:`twin.faces.render`); no streamlit. Everything runs
+Pure glue over the engine protocol (:mod:`twin.recognition.engines.base`), the watchlist, the quality gate of
+:mod:`twin.recognition.pipeline` and probe rendering (:mod:`twin.recognition.faces.render`); no streamlit. Everything runs
 in memory: an analysed image, its faces' embeddings and rendered probes are never written to disk.
 
 * :func:`sample_watchlist` enrols the sample identities (one enrolment photo each) except the six
@@ -25,13 +25,13 @@ from typing import Any
 import cv2
 import numpy as np
 
-from twin.engines.base import Face, FaceEngine
 from twin.errors import ImageError, WatchlistError
-from twin.faces.bank import FaceBank
-from twin.faces.io import check_rgb
-from twin.faces.render import RenderedProbe, render_probe
-from twin.pipeline import QualityGate, estimate_yaw_deg
-from twin.watchlist import CandidateList, Watchlist, WatchlistEntry
+from twin.recognition.engines.base import Face, FaceEngine
+from twin.recognition.faces.bank import FaceBank
+from twin.recognition.faces.io import check_rgb
+from twin.recognition.faces.render import RenderedProbe, render_probe
+from twin.recognition.pipeline import QualityGate, estimate_yaw_deg
+from twin.recognition.watchlist import CandidateList, Watchlist, WatchlistEntry
 from twin.world.camera import FACE_HEIGHT_M, IED_M, Camera, dori_level
 
 __all__ = [
@@ -147,7 +147,7 @@ def analyse_image(
         watchlist: built with the same engine.
         image: (H, W, 3) uint8 RGB.
         threshold: alert threshold on the engine's score scale.
-        gate: quality gate (default :class:`twin.pipeline.QualityGate` with min ied 30 px).
+        gate: quality gate (default :class:`twin.recognition.pipeline.QualityGate` with min ied 30 px).
         k: candidate list length.
 
     Returns:

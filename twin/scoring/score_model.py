@@ -141,7 +141,7 @@ NPL_GROUPS: tuple[GroupEffect, ...] = (
 class ScoreModel:
     """Mated and non-mated score distributions as functions of capture quality.
 
-    Implements the :class:`twin.engines.base.ScoringEngine` level of the engine protocol.
+    Implements the :class:`twin.recognition.engines.base.ScoringEngine` level of the engine protocol.
     All scores are on [0, 1]; angles in degrees; ied_px and blur_px in pixels.
     """
 

@@ -33,9 +33,9 @@ from typing import Any
 
 import numpy as np
 
-from twin.engines.base import Face
 from twin.errors import EngineError, EngineUnavailableError
-from twin.faces.io import check_rgb
+from twin.recognition.engines.base import Face
+from twin.recognition.faces.io import check_rgb
 
 __all__ = [
     "ARCFACE_5PT_112",
@@ -182,7 +182,7 @@ def _similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
 
 
 def dlib5_to_kps(points: np.ndarray) -> np.ndarray:
-    """Convert dlib's 5 landmarks to :class:`~twin.engines.base.Face` ``kps`` order.
+    """Convert dlib's 5 landmarks to :class:`~twin.recognition.engines.base.Face` ``kps`` order.
 
     dlib's ``shape_predictor_5_face_landmarks`` gives: 0, 1 the subject's left eye (outer, inner
     corner; image right), 2, 3 the subject's right eye (outer, inner; image left), 4 the base of the
@@ -237,7 +237,7 @@ def _worker_main(conn: Connection, folder: str) -> None:
 
 
 class DlibEngine:
-    """dlib HOG + 5-point landmarks + ResNet 128-d; implements :class:`~twin.engines.base.FaceEngine`.
+    """dlib HOG + 5-point landmarks + ResNet 128-d; implements :class:`~twin.recognition.engines.base.FaceEngine`.
 
     Args:
         upsample: HOG upsample count (0, 1 or 2). Overrides ``expected_ied_px``.

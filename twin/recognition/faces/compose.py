@@ -1,7 +1,7 @@
 """Compose rendered probes into a full camera frame, with ground-truth boxes, for the detector.
 
 A real-engine run runs the detector on whole frames, not only the embedder on crops (DESIGN.md,
-Faces). :func:`compose_frame` pastes :class:`~twin.faces.render.RenderedProbe` patches into a
+Faces). :func:`compose_frame` pastes :class:`~twin.recognition.faces.render.RenderedProbe` patches into a
 background at given pixel positions, feathering each patch's border into the background so the
 square outline does not give the detector a free edge, and returns the frame with each face's box
 and landmarks in frame pixels.
@@ -22,8 +22,8 @@ import cv2
 import numpy as np
 
 from twin.errors import ImageError
-from twin.faces.io import check_rgb
-from twin.faces.render import RenderedProbe
+from twin.recognition.faces.io import check_rgb
+from twin.recognition.faces.render import RenderedProbe
 
 __all__ = ["FRAME_SIZE", "ComposedFrame", "compose_frame", "street_background"]
 
@@ -114,7 +114,7 @@ def compose_frame(
     """Paste rendered probes into a frame so each face's eye midpoint lands at its position.
 
     Args:
-        probes: rendered probes (:func:`twin.faces.render.render_probe`).
+        probes: rendered probes (:func:`twin.recognition.faces.render.render_probe`).
         positions: (x, y) frame pixels for each probe's eye midpoint.
         size: (width, height) of the frame when no background is given.
         background: (H, W, 3) uint8 RGB to paste into (copied); default :func:`street_background`.

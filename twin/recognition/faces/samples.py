@@ -217,7 +217,7 @@ def sample_identities(cache_dir: str | Path | None = None, *, include_packaged: 
     """An identity-folder view of the sample images: identity → image files (enrolment image first).
 
     Single-subject images only; the insightface group photo t1.jpg (6 unnamed people) is handled by
-    :meth:`twin.faces.bank.FaceBank.from_samples`, which cuts it into faces.
+    :meth:`twin.recognition.faces.bank.FaceBank.from_samples`, which cuts it into faces.
 
     Args:
         cache_dir: the face_recognition images' folder; default :func:`default_samples_dir`.

@@ -28,9 +28,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from twin.engines.base import Face
 from twin.errors import ImageError
-from twin.faces.io import check_rgb
+from twin.recognition.engines.base import Face
+from twin.recognition.faces.io import check_rgb
 
 __all__ = [
     "CONTEXT",

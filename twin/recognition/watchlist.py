@@ -38,7 +38,7 @@ import numpy as np
 from twin.errors import ImageError, WatchlistError
 
 if TYPE_CHECKING:
-    from twin.engines.base import FaceEngine
+    from twin.recognition.engines.base import FaceEngine
 
 __all__ = [
     "ANN_MIN_SIZE",
@@ -387,13 +387,13 @@ class Watchlist:
     ) -> EnrolmentReport:
         """Enrol an identity folder (``person_name/*.jpg|png``, the LFW layout), one entry per image.
 
-        Each image is decoded with :func:`twin.faces.io.read_image`; its source path and SHA-256 are
+        Each image is decoded with :func:`twin.recognition.faces.io.read_image`; its source path and SHA-256 are
         recorded. Images that cannot be read, or show no face, are skipped and counted; with several
         faces the largest is enrolled and the image counted under ``several_faces``.
 
         Args:
             path: the root folder; each sub-folder is one identity (its name).
-            engine: a :class:`~twin.engines.base.FaceEngine` with this watchlist's ``model_id``.
+            engine: a :class:`~twin.recognition.engines.base.FaceEngine` with this watchlist's ``model_id``.
             category: stored on every entry.
             max_per_identity: enrol at most this many images per identity (sorted by file name).
 
@@ -404,7 +404,7 @@ class Watchlist:
             WatchlistError: the folder is missing or holds no identity sub-folders, the engine's
                 model differs, or nothing at all could be enrolled.
         """
-        from twin.faces.io import list_images, read_image
+        from twin.recognition.faces.io import list_images, read_image
 
         root = Path(path)
         if not root.is_dir():

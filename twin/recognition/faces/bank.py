@@ -7,7 +7,7 @@ record where the identity has one, so a mated search never compares an image wit
 Sources:
 
 * :meth:`FaceBank.from_folder`: an identity folder (``person_name/*.jpg|png``, the LFW layout);
-* :meth:`FaceBank.from_samples`: the sample photos (:mod:`twin.faces.samples`), plus, given an
+* :meth:`FaceBank.from_samples`: the sample photos (:mod:`twin.recognition.faces.samples`), plus, given an
   engine, the six unnamed people of insightface's group photo t1.jpg as ``t1_person_0..5``;
 * :meth:`FaceBank.from_video`: every k-th frame of a video of one person, kept where a face is found.
 
@@ -26,12 +26,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from twin.engines.base import Face
 from twin.errors import ImageError, WatchlistError
-from twin.faces.io import list_images, read_image
+from twin.recognition.engines.base import Face
+from twin.recognition.faces.io import list_images, read_image
 
 if TYPE_CHECKING:
-    from twin.engines.base import FaceEngine
+    from twin.recognition.engines.base import FaceEngine
 
 __all__ = ["FaceBank", "FaceSource"]
 
@@ -111,9 +111,9 @@ class FaceBank:
         Args:
             engine: if given, the group photo t1.jpg is cut into six identities ``t1_person_0..5``
                 (ordered left to right) using this engine's detector.
-            cache_dir: the fetched samples' folder (default :func:`twin.faces.samples.default_samples_dir`).
+            cache_dir: the fetched samples' folder (default :func:`twin.recognition.faces.samples.default_samples_dir`).
         """
-        from twin.faces.samples import packaged_samples, sample_identities
+        from twin.recognition.faces.samples import packaged_samples, sample_identities
 
         sources = {
             ident: [FaceSource(ident, str(p), path=p) for p in paths] for ident, paths in sample_identities(cache_dir).items()

@@ -3,7 +3,7 @@
 Built-in kinds are imported lazily, so choosing one engine never imports another's heavy library.
 Other kinds (e.g. "statistical") are added through ``extra`` factories or :func:`register_engine`:
 
->>> from twin.engines.registry import create_engine, engine_kinds
+>>> from twin.recognition.engines.registry import create_engine, engine_kinds
 >>> "dlib" in engine_kinds() and "insightface" in engine_kinds()
 True
 """
@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from twin.engines.base import ScoringEngine
 from twin.errors import EngineError
+from twin.recognition.engines.base import ScoringEngine
 
 __all__ = ["EngineFactory", "create_engine", "engine_kinds", "register_engine"]
 
@@ -23,13 +23,13 @@ EngineFactory = Callable[..., ScoringEngine]
 
 
 def _dlib(**options: Any) -> ScoringEngine:
-    from twin.engines.dlib_engine import DlibEngine
+    from twin.recognition.engines.dlib import DlibEngine
 
     return DlibEngine(**options)
 
 
 def _insightface(**options: Any) -> ScoringEngine:
-    from twin.engines.insightface_engine import InsightFaceEngine
+    from twin.recognition.engines.insightface import InsightFaceEngine
 
     if "model_dir" not in options:
         raise EngineError("the insightface engine needs model_dir: the unpacked model pack folder (e.g. .../buffalo_l)")
@@ -72,8 +72,8 @@ def create_engine(kind: str, *, extra: Mapping[str, EngineFactory] | None = None
             ``model_dir=..., providers=[...]`` for insightface).
 
     Returns:
-        the engine (a :class:`~twin.engines.base.FaceEngine` for dlib and insightface; the
-        statistical engine is a :class:`~twin.engines.base.ScoringEngine`).
+        the engine (a :class:`~twin.recognition.engines.base.FaceEngine` for dlib and insightface; the
+        statistical engine is a :class:`~twin.recognition.engines.base.ScoringEngine`).
 
     Raises:
         EngineError: an unknown kind (the message lists the valid ones) or unknown options.

@@ -1,7 +1,7 @@
 """The live recognition pipeline: detect → quality gate → embed → 1:N search → alert.
 
-:class:`RecognitionPipeline` runs a real :class:`~twin.engines.base.FaceEngine` against a
-:class:`~twin.watchlist.Watchlist` on camera frames, as an LFR van's system does:
+:class:`RecognitionPipeline` runs a real :class:`~twin.recognition.engines.base.FaceEngine` against a
+:class:`~twin.recognition.watchlist.Watchlist` on camera frames, as an LFR van's system does:
 
 1. **detect** faces in each frame (frames of a batch in parallel threads: ONNX Runtime and dlib's
    HOG with ``det_scores=False`` release the GIL);
@@ -31,10 +31,10 @@ from typing import Any
 
 import numpy as np
 
-from twin.engines.base import Face, FaceEngine, check_threshold
 from twin.errors import EngineError, WatchlistError
-from twin.faces.io import check_rgb
-from twin.watchlist import CandidateList, Watchlist
+from twin.recognition.engines.base import Face, FaceEngine, check_threshold
+from twin.recognition.faces.io import check_rgb
+from twin.recognition.watchlist import CandidateList, Watchlist
 
 __all__ = [
     "NOSE_DEPTH_IED",
@@ -201,7 +201,7 @@ class RecognitionPipeline:
     """Detect → gate → embed → search → alert, on frames; see the module docstring.
 
     Args:
-        engine: a :class:`~twin.engines.base.FaceEngine` (an ``embed_batch`` method, if present, is
+        engine: a :class:`~twin.recognition.engines.base.FaceEngine` (an ``embed_batch`` method, if present, is
             used to embed all faces of a batch in one call).
         watchlist: the watchlist, built with the same engine (same ``model_id`` and ``dim``).
         threshold: alert threshold on the engine's score scale; default ``engine.default_threshold``.

@@ -35,9 +35,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-from twin.engines.base import Face
 from twin.errors import EngineError, EngineUnavailableError, ModelFolderError
-from twin.faces.io import check_rgb
+from twin.recognition.engines.base import Face
+from twin.recognition.faces.io import check_rgb
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -190,7 +190,7 @@ def list_model_folders(root: str | Path = "~/.insightface/models") -> list[Path]
 
 
 class InsightFaceEngine:
-    """SCRFD detection + ArcFace recognition from a model pack folder; a :class:`~twin.engines.base.FaceEngine`.
+    """SCRFD detection + ArcFace recognition from a model pack folder; a :class:`~twin.recognition.engines.base.FaceEngine`.
 
     Args:
         model_dir: the unpacked pack folder (must exist; it is never downloaded).
