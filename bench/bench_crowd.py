@@ -21,7 +21,8 @@ import time
 CHILD = r"""
 import json, resource, sys, time
 from twin.scenario.load import load_scenario
-from twin.simulation import prepare, simulate_replication
+from twin.sim.replication import simulate_replication
+from twin.sim.context import prepare
 from twin.rng import replication_seeds
 sc = load_scenario(sys.argv[1], json.loads(sys.argv[2]))
 t0 = time.perf_counter()

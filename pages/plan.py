@@ -285,7 +285,7 @@ with col_res:
                       help="True alerts ÷ all alerts: how often an alert is about the right person.")
     ops = planning.operations_rows(summary)
     if ops is None:
-        r3[1].metric("Officers needed", "n/a", help="Needs the operations model (twin/operations.py).")
+        r3[1].metric("Officers needed", "n/a", help="Needs the operations model (twin/sim/operations.py).")
         r3[1].caption("no operations figures in this run")
     else:
         target = f"{ops.target_share:.0%} of true alerts engaged" if ops.target_share else "the target share"

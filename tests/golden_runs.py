@@ -21,7 +21,7 @@ REPLICATIONS = 2
 
 def golden_summary(scenario: Path) -> dict[str, Any]:
     """The run summary without the metadata section (versions and hashes live there)."""
-    from twin.simulation import run
+    from twin.sim.run import run
 
     res = run(scenario, replications=REPLICATIONS, overrides=OVERRIDES)
     out = {k: v for k, v in res.summary.items() if k != "run"}

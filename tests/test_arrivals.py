@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 from scipy.stats import poisson
 
 from conftest import tiny_scenario_doc
-from twin.arrivals import expected_arrivals, hourly_rates, nhpp_arrivals, window_slices
 from twin.scenario.load import parse_scenario
 from twin.scenario.specs import LONDON_HIGH_STREET_PROFILE_PCT
+from twin.sim.arrivals import expected_arrivals, hourly_rates, nhpp_arrivals, window_slices
 
 
 def test_counts_per_hour_follow_the_profile() -> None:

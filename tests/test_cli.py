@@ -124,12 +124,12 @@ def test_real_process_exit_code_and_no_traceback(tmp_path: Path) -> None:
 
 
 def test_unwritable_out_fails_before_simulating(tiny_scenario_path: Path, tmp_path: Path, monkeypatch) -> None:
-    import twin.simulation
+    import twin.sim.run
 
     def boom(*a, **k):  # the simulation must not even start
         raise AssertionError("simulated before checking --out")
 
-    monkeypatch.setattr(twin.simulation, "run", boom)
+    monkeypatch.setattr(twin.sim.run, "run", boom)
     target = tmp_path / "a_file"
     target.write_text("x")
     r = invoke("run", str(tiny_scenario_path), "--out", str(target))

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from scipy.stats import poisson
 
-from twin.crowd import simulate_crowd, weidmann_factor
 from twin.rng import Streams
 from twin.scenario.specs import CrowdSpec
-from twin.simulation import prepare
+from twin.sim.context import prepare
+from twin.sim.crowd import simulate_crowd, weidmann_factor
 
 
 def crowd_of(scenario, *, rate: float, seconds: float = 600.0, seed: int = 1, **crowd):

@@ -1,4 +1,4 @@
-"""Review and response (twin/operations.py): hand-computed intercepts, no officers, M/M/c against
+"""Review and response (twin/sim/operations.py): hand-computed intercepts, no officers, M/M/c against
 Erlang C, bad input, the defaults and their calibration, and the 28 Jan 2022 Oxford Circus record."""
 
 from __future__ import annotations
@@ -12,7 +12,10 @@ import pytest
 from conftest import SCENARIOS, tiny_scenario_doc
 from golden_runs import GOLDEN, golden_summary
 from twin.errors import ScenarioError
-from twin.operations import (
+from twin.rng import Streams
+from twin.scenario.load import parse_scenario
+from twin.scenario.specs import OperationsSpec
+from twin.sim.operations import (
     CALIBRATION,
     FALSE_DISMISSED,
     FALSE_ENGAGED,
@@ -25,10 +28,7 @@ from twin.operations import (
     ops_totals,
     simulate_operations,
 )
-from twin.rng import Streams
-from twin.scenario.load import parse_scenario
-from twin.scenario.specs import OperationsSpec
-from twin.simulation import run
+from twin.sim.run import run
 
 
 def fixed_spec(**kw) -> OperationsSpec:
@@ -407,8 +407,8 @@ def test_2022_record_stops_and_arrests_given_its_alerts(run_2022) -> None:
 def test_alerts_file_records_each_alerts_fate(square_site, tmp_path) -> None:
     import pandas as pd
 
-    from twin.operations import OUTCOMES
     from twin.runstore import write_run
+    from twin.sim.operations import OUTCOMES
 
     doc = tiny_scenario_doc(square_site)
     doc["watchlist"]["prevalence"] = 0.05

@@ -293,7 +293,7 @@ def test_record_preview_states_what_the_plan_determines(doc: dict, square_site: 
 
 
 def test_record_preview_checks_the_forces_limits() -> None:
-    from twin.simulation import prepare
+    from twin.sim.context import prepare
 
     sc = planning.to_scenario(planning.load_plan(SCENARIOS / "oxford_circus.yaml"), SCENARIOS)
     if getattr(sc, "governance", None) is None:

@@ -12,7 +12,7 @@ from conftest import REPO
 #: The pure core imports no simpy, folium or streamlit (STYLE.md, Layers).
 PURE = [
     "twin.errors", "twin.rng", "twin.scenario.base", "twin.scenario.specs", "twin.scenario.governance", "twin.world.geo", "twin.world.site",
-    "twin.world.camera", "twin.world.capture", "twin.arrivals", "twin.scoring.metrics", "twin.scoring.equitability", "twin.world.signage",
+    "twin.world.camera", "twin.world.capture", "twin.sim.arrivals", "twin.scoring.metrics", "twin.scoring.equitability", "twin.world.signage",
     "twin.audit", "twin.recognition.engines.base", "twin.scoring.score_model", "twin.recognition.watchlist", "twin.recognition.faces.io",
     "twin.recognition.faces.render", "twin.recognition.faces.compose", "twin.planning",
 ]  # fmt: skip

@@ -255,7 +255,8 @@ def test_calibrate_on_the_samples_writes_a_model_a_statistical_run_loads(tmp_pat
     need_samples()
     from twin.scenario.load import load_scenario
     from twin.scoring.score_model import load_score_model
-    from twin.simulation import prepare, run
+    from twin.sim.context import prepare
+    from twin.sim.run import run
 
     out = tmp_path / "dlib_model.json"
     r = runner.invoke(app, ["calibrate", "--engine", "dlib", "--out", str(out), "--ied", "20,40", "--yaw", "0,30",

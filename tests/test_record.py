@@ -17,7 +17,7 @@ from twin.errors import ScenarioError
 from twin.record import build_record
 from twin.runstore import write_run
 from twin.scenario.load import load_scenario
-from twin.simulation import run
+from twin.sim.run import run
 
 GOV = {
     "operation": "Op TEST",

@@ -9,10 +9,10 @@ import pytest
 
 from conftest import SCENARIOS
 from golden_runs import GOLDEN, golden_summary
-from twin.calibrate import per_pass_tpir
 from twin.errors import CameraGeometryError, ScenarioError
 from twin.scenario.load import load_scenario, parse_scenario
-from twin.simulation import run
+from twin.sim.calibrate import per_pass_tpir
+from twin.sim.run import run
 
 
 def test_same_seed_same_summary(tiny_scenario) -> None:

@@ -15,11 +15,11 @@ from twin.errors import TwinError
 if TYPE_CHECKING:
     from twin.scenario.load import load_scenario
     from twin.scenario.specs import Scenario
-    from twin.simulation import RunResult, run
+    from twin.sim.run import RunResult, run
 
 __all__ = ["RunResult", "Scenario", "TwinError", "__version__", "load_scenario", "run"]
 
-_LAZY = {"run": "twin.simulation", "RunResult": "twin.simulation", "Scenario": "twin.scenario.specs", "load_scenario": "twin.scenario.load"}
+_LAZY = {"run": "twin.sim.run", "RunResult": "twin.sim.run", "Scenario": "twin.scenario.specs", "load_scenario": "twin.scenario.load"}
 
 
 def __getattr__(name: str) -> Any:

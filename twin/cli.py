@@ -115,7 +115,7 @@ def run(
     """Simulate a deployment: faces scanned, true and false alerts per hour, with a map."""
     from twin.runstore import ensure_writable, write_run
     from twin.scenario.load import load_scenario
-    from twin.simulation import run as run_scenario
+    from twin.sim.run import run as run_scenario
 
     sc = load_scenario(scenario, set_)
     reps = sc.replications if replications is None else replications
@@ -331,8 +331,8 @@ def audit_show(folder: Path = typer.Argument(..., help="a run folder written by 
 
 
 def _fit_npl(scenario: Path, replications: int, target: float) -> dict[str, Any]:
-    from twin.calibrate import fit_mated_mean
-    from twin.simulation import run as run_scenario
+    from twin.sim.calibrate import fit_mated_mean
+    from twin.sim.run import run as run_scenario
 
     with console.status("simulating the reference deployment"):
         res = run_scenario(scenario, replications=replications, overrides=("time.duration_s=3600",))
@@ -371,9 +371,9 @@ def calibrate(
         return
     import numpy as np
 
-    from twin.calibrate import CalibrationGrid, calibrate_engine, cell_rows, grid_values, read_groups
     from twin.recognition.engines.registry import create_engine
     from twin.recognition.faces.bank import FaceBank
+    from twin.sim.calibrate import CalibrationGrid, calibrate_engine, cell_rows, grid_values, read_groups
 
     if engine not in ("dlib", "insightface"):
         raise fail(f"--engine {engine!r}: calibrate measures a real engine, dlib or insightface")

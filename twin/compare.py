@@ -6,7 +6,7 @@ every ``--set "key.path=value [key.path=value ...]"`` adds one variant of *each*
 ``key=value`` pairs in one ``--set`` form one variant); ``--set-all key.path=value`` changes every
 scenario and variant alike (e.g. a shorter window). A variant that differs from its scenario only in
 ``watchlist`` or ``operations`` keys reuses the scenario's simulated crowd and is re-scored
-(:meth:`twin.simulation.RunResult.rescore`): same seed, same passers-by, so the difference between
+(:meth:`twin.sim.run.RunResult.rescore`): same seed, same passers-by, so the difference between
 the two columns is the setting alone (common random numbers).
 
 The folder (``comparisons/<name>/``) holds ``comparison.csv`` (one row per variant x metric),
@@ -176,14 +176,15 @@ def run_comparison(
         variants: from :func:`build_variants`.
         replications: per scenario (>= 1).
         seed: root seed for every column (default: each scenario's own).
-        workers, scheduler: as :func:`twin.simulation.run`.
+        workers, scheduler: as :func:`twin.sim.run.run`.
         progress: called as ``progress(label, done_replications, total)``.
 
     Raises:
         ScenarioError: any invalid scenario or override (all are checked before anything runs);
             replications < 1.
     """
-    from twin.simulation import RunResult, prepare, run
+    from twin.sim.context import prepare
+    from twin.sim.run import RunResult, run
 
     if replications < 1:
         raise ScenarioError(f"replications {replications} must be >= 1")

@@ -11,7 +11,7 @@ tested (no streamlit, no folium):
 * cameras: a camera where the planner clicked, looking against the nearest route's walking
   direction (:func:`camera_at`), and add / move / update / delete on a document;
 * caching: :func:`simulation_key` names what the crowd simulation depends on — not the watchlist
-  threshold, size or prevalence, which :meth:`twin.simulation.RunResult.rescore` changes without a
+  threshold, size or prevalence, which :meth:`twin.sim.run.RunResult.rescore` changes without a
   new simulation — and :class:`RunCache` holds finished runs (least recently used dropped);
 * display: "mean (95% PI lo–hi)" strings with units (:func:`fmt_band`), the results table,
   per-hour and comparison frames, the heat points, operations when present, and the
@@ -102,7 +102,7 @@ MAX_SCENARIO_BYTES = 256 * 1024
 SCORING_KEYS: tuple[str, ...] = ("threshold", "size", "prevalence")
 #: Operations settings offered as controls (the rest are edited in the scenario YAML).
 OPERATIONS_CONTROLS: tuple[str, ...] = ("officers", "operators")
-#: How far outside the geofence a camera may stand, m (twin.simulation.CAMERA_OUTSIDE_TOLERANCE_M).
+#: How far outside the geofence a camera may stand, m (twin.sim.context.CAMERA_OUTSIDE_TOLERANCE_M).
 CAMERA_TOLERANCE_M = 5.0
 
 
@@ -317,7 +317,7 @@ def apply_settings(doc: Mapping[str, Any], s: PlanSettings) -> dict[str, Any]:
 def operations_fields() -> dict[str, tuple[type, float, str]]:
     """The operations controls the Plan page offers (:data:`OPERATIONS_CONTROLS`), if the scenario has them.
 
-    The operations model (operators review alerts, officers intercept, :mod:`twin.operations`)
+    The operations model (operators review alerts, officers intercept, :mod:`twin.sim.operations`)
     is built separately: while the scenario model has no ``operations`` section this is empty and
     the page says what is missing. Its other settings are edited in the scenario YAML.
 
@@ -375,7 +375,7 @@ def simulation_key(scenario: Scenario, *, rescored_operations: bool = False) -> 
     """sha256 (hex) of what the crowd simulation depends on.
 
     The watchlist's threshold, size and prevalence are left out: changing them re-scores the cached
-    captures (:meth:`twin.simulation.RunResult.rescore`); so are the name and description. With ``rescored_operations`` the
+    captures (:meth:`twin.sim.run.RunResult.rescore`); so are the name and description. With ``rescored_operations`` the
     ``operations`` section is left out too (when ``rescore`` recomputes operations from the stored
     alerts). Seed and replications are in. The site map is named by its resolved path (the file
     does not change while the app runs).

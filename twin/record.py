@@ -69,7 +69,7 @@ def build_record(folder: Path | str, *, folder_name: str | None = None) -> dict[
         )
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     run_meta = json.loads((folder / "run.json").read_text(encoding="utf-8"))
-    from twin.simulation import prepare  # heavy: only when a record is built
+    from twin.sim.run import prepare  # heavy: only when a record is built
 
     ctx = prepare(sc)
     wl = sc.watchlist

@@ -36,7 +36,7 @@ SUMMARY_ROWS: tuple[tuple[str, str, str], ...] = (
 
 
 #: (label, section inside ``summary["operations"]`` or "" for the top level, key) rows of the
-#: operations table (twin/operations.py), in display order.
+#: operations table (twin/sim/operations.py), in display order.
 OPERATIONS_ROWS: tuple[tuple[str, str, str], ...] = (
     ("Alerts per hour", "per_hour_rate", "alerts"),
     ("Review queue wait, mean (s)", "operations.times_s", "review_wait_s"),

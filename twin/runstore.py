@@ -38,7 +38,7 @@ from twin.audit import AUDIT_FILE, AuditLog
 from twin.errors import RunFolderError
 from twin.mapview import build_map, save_map
 from twin.report import render_report
-from twin.simulation import RunResult
+from twin.sim.run import RunResult
 
 __all__ = [
     "ALERTS_DIR", "alerts_frame", "ensure_writable", "hourly_frame", "log_run", "new_run_name", "retention_days", "write_run",
@@ -66,8 +66,8 @@ def new_run_name(result: RunResult, now: dt.datetime | None = None) -> str:
 
 def alerts_frame(result: RunResult) -> pd.DataFrame:
     """Every replication's alerts: replication, t_s, person, camera_id, true_alert, score, watchlisted, and
-    what operations made of each (outcome, review_wait_s, intercept_t_s, arrested; twin/operations.py)."""
-    from twin.operations import OUTCOMES
+    what operations made of each (outcome, review_wait_s, intercept_t_s, arrested; twin/sim/operations.py)."""
+    from twin.sim.operations import OUTCOMES
 
     cams = [c.id for c in result.context.cameras]
     frames = []
@@ -118,7 +118,7 @@ def log_run(result: RunResult, path: Path, summary_sha256: str,
         summary_sha256: hex SHA-256 of ``summary.json`` (in the end entry).
         extra: more (kind, detail) entries, in order, logged after the simulated deployment's and
             before its end (a real-engine run's enrolment, alerts, deletion batches and watchlist
-            destruction: :attr:`twin.realrun.RealEngineRun.audit`). Details hold no image or embedding.
+            destruction: :attr:`twin.sim.realpass.RealEngineRun.audit`). Details hold no image or embedding.
 
     Returns:
         the log's head (seq, hash) at the end of the run, recorded in ``run.json``.

@@ -23,7 +23,7 @@ import twin
 from twin import planning
 from twin.errors import TwinError
 from twin.scenario.specs import Scenario
-from twin.simulation import RunResult
+from twin.sim.run import RunResult
 
 __all__ = [
     "MAPS",
@@ -47,7 +47,7 @@ SCENARIOS = ROOT / "scenarios"
 MAPS = ROOT / "maps"
 STATIC = ROOT / "static"
 DEFAULT_SCENARIO = "oxford_circus.yaml"
-#: Whether RunResult.rescore recomputes operations (twin.operations) from the stored alerts.
+#: Whether RunResult.rescore recomputes operations (twin.sim.operations) from the stored alerts.
 RESCORES_OPERATIONS = "operations" in inspect.signature(RunResult.rescore).parameters
 
 

@@ -287,7 +287,7 @@ class EngineSpec(StrictModel):
 
     ``statistical`` scores every replication from a ScoreModel. ``dlib`` and ``insightface`` keep that
     and also run replication 0's usable captures, at most ``max_real_probes`` (default 200), as
-    rendered faces through the real recognition pipeline (:mod:`twin.realrun`).
+    rendered faces through the real recognition pipeline (:mod:`twin.sim.realpass`).
     """
 
     kind: Literal["statistical", "dlib", "insightface"] = "statistical"
@@ -313,7 +313,7 @@ class ReviewTimeSpec(StrictModel):
     time), ``exponential`` with mean ``mean_s`` (the M/M/c textbook case), or ``fixed`` at ``mean_s``.
     No public record times a review. The default mean, 11 s, is calibrated so that the response
     reaches 90% of dispatched alerts at Oxford Circus, the site of the Met's 27 Feb 2020 record
-    (see :data:`twin.operations.CALIBRATION`); the cv of 0.5 is an assumption.
+    (see :data:`twin.sim.operations.CALIBRATION`); the cv of 0.5 is an assumption.
     """
 
     distribution: Literal["lognormal", "exponential", "fixed"] = Field(
@@ -359,7 +359,7 @@ def _probability(name: str) -> Any:
 class OperationsSpec(StrictModel):
     """Adjudication and response: operators review each alert, officers intercept the person.
 
-    Used by :mod:`twin.operations`; the geometry and the calibration of the defaults are
+    Used by :mod:`twin.sim.operations`; the geometry and the calibration of the defaults are
     documented there. ``false_alert_dispatch_probability`` and the review time are calibrated on
     the Essex review of the Met trials (Fussey & Murray 2019: 42 matches, 8 verified correct, 22
     stopped) and the Met's Oxford Circus record of 27 Feb 2020 (8 alerts, 7 false, 6 stops of

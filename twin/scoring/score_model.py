@@ -27,7 +27,7 @@ Mated (genuine) comparisons
     The shape (scores fall as the face shrinks, turns, tilts and smears) follows the dlib
     measurements in shared/reference/face_engine.md §4 and NIST FIVE (NISTIR 8173); the
     coefficients are assumptions that ``twin calibrate`` re-fits from a real engine.
-    ``mated_mean_max`` is fitted (:func:`twin.calibrate.fit_mated_mean`) so that the per-pass TPIR
+    ``mated_mean_max`` is fitted (:func:`twin.sim.calibrate.fit_mated_mean`) so that the per-pass TPIR
     of the default Oxford Circus van deployment at threshold 0.6 is 0.89 (NPL 2023: share of passes
     through the zone by a watchlisted person that raised a correct alert, capture failures included).
 """
@@ -93,7 +93,7 @@ class ScoreMap:
     and a real-engine threshold can be translated both ways: ``unit = (raw - raw_at_0) /
     (raw_at_1 - raw_at_0)``. ``twin calibrate`` anchors it so that the measured non-mated mean
     lands on 0.25 and the engine's calibrated default threshold on 0.6 (the NeoFace-like scale's
-    body mean and operating point; see :func:`twin.calibrate.calibrate_engine`).
+    body mean and operating point; see :func:`twin.sim.calibrate.calibrate_engine`).
 
     Attributes:
         engine_kind: the engine kind it was measured on (``dlib``, ``insightface``).

@@ -19,197 +19,25 @@ import numpy as np
 import pandas as pd
 
 from twin._version import __version__
-from twin.arrivals import expected_arrivals, hourly_rates
-from twin.crowd import simulate_crowd
-from twin.errors import CameraGeometryError, ClusterError, EngineError, ScenarioError
-from twin.operations import OpsResult, run_operations
+from twin.errors import EngineError, ScenarioError
 from twin.recognition.engines.base import check_threshold
-from twin.rng import Streams, replication_seeds
+from twin.rng import replication_seeds
 from twin.scenario.load import load_scenario, scenario_hash
 from twin.scenario.specs import OperationsSpec, Scenario
 from twin.scoring.equitability import equitability_summary
 from twin.scoring.metrics import Outcome, RepData, score_replication, summarise
-from twin.scoring.score_model import ScoreModel, default_score_model, load_score_model
-from twin.world.camera import Camera
-from twin.world.capture import TRACK_FIELDS, ViewTable, build_view_tables, new_tracks, reduce_tracks
-from twin.world.site import Site, load_site
+from twin.sim.arrivals import expected_arrivals
+from twin.sim.context import Context, prepare
+from twin.sim.operations import OpsResult, run_operations
+from twin.sim.parallel import run_dask
+from twin.sim.replication import simulate_replication
 
 if TYPE_CHECKING:
-    from twin.realrun import RealEngineRun
+    from twin.sim.realpass import RealEngineRun
 
-__all__ = ["Context", "RunResult", "prepare", "run", "simulate_replication"]
+__all__ = ["RunResult", "run"]
 
 log = logging.getLogger(__name__)
-
-#: Seconds to wait for a Dask scheduler before giving up.
-SCHEDULER_TIMEOUT_S = 10
-
-#: How far outside the geofence a camera may stand, m (a van parks on the footway at the edge).
-CAMERA_OUTSIDE_TOLERANCE_M = 5.0
-
-
-@dataclass
-class Context:
-    """Everything a replication needs that does not depend on its seed."""
-
-    scenario: Scenario
-    site: Site
-    cameras: list[Camera]
-    tables: list[ViewTable]
-    rates_per_h: np.ndarray
-    score_model: ScoreModel
-    warnings: list[str] = field(default_factory=list)
-    #: threshold the statistical engine scores with (its own scale): the scenario's for
-    #: engine.kind statistical; for a real engine, see :func:`prepare`.
-    threshold: float | None = None
-    #: a real engine's alert threshold (its scale) and where it came from; None for statistical runs.
-    real_threshold: float | None = None
-    real_threshold_source: str | None = None
-
-    @property
-    def stat_threshold(self) -> float:
-        """The statistical scoring threshold (the scenario's when not set)."""
-        return self.scenario.watchlist.threshold if self.threshold is None else self.threshold
-
-
-def prepare(scenario: Scenario) -> Context:
-    """Load the site, place the cameras, precompute view tables and validate the engine settings.
-
-    Raises:
-        MapFileError, GeofenceError: the site map (see :func:`twin.world.site.load_site`).
-        CameraGeometryError: a camera outside the area.
-        EngineError: unsupported engine for a planning run, or threshold outside its score range.
-        ScenarioError: footfall unusable.
-    """
-    site = load_site(
-        scenario.site.map,
-        route_weights=scenario.site.route_weights,
-        extra_signage=[(s.lat, s.lon) for s in scenario.site.signage],
-    )
-    cameras = [Camera.from_spec(c) for c in scenario.cameras]
-    from shapely import Point
-
-    for c in cameras:
-        gap = site.geofence.distance(Point(c.x, c.y))
-        if gap > CAMERA_OUTSIDE_TOLERANCE_M:
-            raise CameraGeometryError(
-                f"camera {c.id} stands {gap:.0f} m outside the {site.name} geofence; place it inside the "
-                f"target area (within {CAMERA_OUTSIDE_TOLERANCE_M:.0f} m of it), e.g. at a van position of the map"
-            )
-    model = load_score_model(scenario.engine.score_model) if scenario.engine.score_model else default_score_model()
-    real_t: float | None = None
-    real_src: str | None = None
-    if scenario.engine.kind == "statistical":
-        stat_t = scenario.watchlist.threshold
-        try:
-            check_threshold(model, stat_t)
-        except EngineError as exc:
-            raise ScenarioError(f"watchlist.threshold: {exc}") from exc
-    else:
-        from twin.realrun import resolve_threshold
-
-        real_t, real_src = resolve_threshold(scenario)
-        stat_t = _statistical_threshold(model, scenario.engine.kind, real_t)
-    tables = build_view_tables(site, cameras, scenario.capture)
-    warnings = []
-    for i, c in enumerate(cameras):
-        if not any(t.camera == i and t.frontal and t.zone.any() for t in tables):
-            warnings.append(f"camera {c.id} captures no usable face on any route: check its position and heading")
-    rates = hourly_rates(scenario, site.daily_passers_by)
-    return Context(scenario, site, cameras, tables, rates, model, warnings, stat_t, real_t, real_src)
-
-
-def _statistical_threshold(model: ScoreModel, kind: str, real_threshold: float) -> float:
-    """The statistical engine's threshold in a real-engine run.
-
-    The real threshold is on the real engine's scale. With a ScoreModel calibrated on that engine
-    kind (``twin calibrate --engine ...``, which stores the score map) it is translated onto the
-    model's scale; otherwise the model scores at its own default threshold (0.6 for the NPL model).
-    """
-    sm = model.score_map
-    if sm is not None and sm.engine_kind == kind:
-        return float(np.clip(sm.to_unit(real_threshold), 0.0, 1.0))
-    return float(model.default_threshold)
-
-
-def simulate_replication(
-    ctx: Context, seed: np.random.SeedSequence, *, keep_tracks: bool = False,
-    progress: Callable[[float], None] | None = None,
-) -> tuple[RepData, pd.DataFrame | None]:
-    """Simulate one replication of the scenario.
-
-    Args:
-        ctx: from :func:`prepare`.
-        seed: this replication's seed sequence.
-        keep_tracks: also return the full per person x camera track table (the events).
-        progress: called with the share of the crowd simulation done.
-
-    Returns:
-        (RepData, tracks DataFrame or None).
-    """
-    sc = ctx.scenario
-    streams = Streams(seed)
-    t0 = time.perf_counter()
-    crowd = simulate_crowd(
-        ctx.site, ctx.cameras, ctx.tables, sc.crowd, ctx.rates_per_h, sc.time.start_s, sc.time.duration_s,
-        streams, progress,
-    )
-    t1 = time.perf_counter()
-    rng_c = streams["capture"]
-    phases = rng_c.uniform(0.0, 1.0, len(ctx.cameras)) / np.array([c.fps for c in ctx.cameras])
-    parts = []
-    for table, walkers in zip(ctx.tables, crowd.walkers, strict=True):
-        if len(walkers.person) == 0:
-            continue
-        cam = ctx.cameras[table.camera]
-        if not table.frontal:
-            # only backs of heads: frames in view are counted elsewhere as zero usable
-            continue
-        parts.append(reduce_tracks(table, cam, walkers, sc.capture, ctx.score_model, phase_s=float(phases[table.camera]), rng=rng_c))
-    t2 = time.perf_counter()
-    if parts:
-        tracks = {k: np.concatenate([p[k] for p in parts]) for k in TRACK_FIELDS}
-    else:
-        tracks = new_tracks(0)
-    keep = tracks["frames_in_view"] > 0
-    tracks = {k: v[keep] for k, v in tracks.items()}
-    tb = np.where(np.isnan(tracks["t_best_s"]), np.inf, tracks["t_best_s"])
-    order = np.lexsort((tb, tracks["person"]))
-    tracks = {k: v[order] for k, v in tracks.items()}
-
-    people = crowd.people
-    P, T = len(people["t_arrive_s"]), len(tracks["person"])
-    rng_e = streams["engine"]
-    u_wl = rng_e.random(P).astype(np.float32)
-    u_nm = rng_e.random(P)
-    z_p = rng_e.standard_normal(P).astype(np.float32)
-    z_t = rng_e.standard_normal(T).astype(np.float32)
-    rep = RepData(
-        duration_s=sc.time.duration_s, t_arrive_s=people["t_arrive_s"], turned_back=people["turned_back"],
-        t_leave_s=people["t_leave_s"], u_watchlist=u_wl, u_nonmated=u_nm, z_person=z_p,
-        track_person=tracks["person"].astype(np.int64), track_camera=tracks["camera"].astype(np.int16),
-        track_in_zone=tracks["in_zone"].astype(bool), track_usable=tracks["usable_captures"].astype(np.int32),
-        track_t_best_s=tracks["t_best_s"].astype(np.float64), track_mated_mean=tracks["mated_mean"].astype(np.float32),
-        track_z=z_t, speed_m_s=people["speed_m_s"].astype(np.float32),
-        extra={
-            "peak_density_p_m2": crowd.peak_density_p_m2, "simpy_events": crowd.events,
-            "crowd_s": t1 - t0, "capture_s": t2 - t1,
-        },
-    )
-    df = None
-    if keep_tracks:
-        df = pd.DataFrame(tracks)
-        df["camera_id"] = pd.Categorical.from_codes(df["camera"].astype(int), [c.id for c in ctx.cameras])
-        df["route_id"] = [ctx.site.routes[r].id for r in people["route"][df["person"].to_numpy()]]
-        df["group"] = people["group"][df["person"].to_numpy()]
-        df["t_arrive_s"] = people["t_arrive_s"][df["person"].to_numpy()]
-    return rep, df
-
-
-def _replicate(scenario: Scenario, seed: np.random.SeedSequence, keep: bool) -> tuple[RepData, pd.DataFrame | None]:
-    """Worker entry point: prepare and simulate one replication (runs in a worker process)."""
-    return simulate_replication(prepare(scenario), seed, keep_tracks=keep)
-
 
 @dataclass
 class RunResult:
@@ -223,9 +51,9 @@ class RunResult:
         summary: :func:`twin.scoring.metrics.summarise` output plus run metadata (JSON-ready, no timestamps).
         tracks: replication 0's person x camera table (the events), a DataFrame.
         timings: wall-clock seconds per phase.
-        operations: per-replication review and response of the alerts (:mod:`twin.operations`).
+        operations: per-replication review and response of the alerts (:mod:`twin.sim.operations`).
         real: with ``engine.kind`` dlib or insightface, the real pipeline's pass over replication 0
-            (:class:`twin.realrun.RealEngineRun`: its summary section, the alerts with their review
+            (:class:`twin.sim.realpass.RealEngineRun`: its summary section, the alerts with their review
             crops, audit entries); None for statistical runs.
     """
 
@@ -316,7 +144,7 @@ def run(
     With ``engine.kind`` dlib or insightface the replications are simulated and scored by the
     statistical engine as usual (labelled so), and replication 0's usable captures, at most
     ``engine.max_real_probes`` of them (default 200), are then rendered as faces and run through
-    the real recognition pipeline (:mod:`twin.realrun`); its figures are ``summary["real_engine"]``.
+    the real recognition pipeline (:mod:`twin.sim.realpass`); its figures are ``summary["real_engine"]``.
     The engine and face bank are built before the simulation, so a bad model folder fails fast.
 
     Args:
@@ -346,7 +174,7 @@ def run(
     t_start = time.perf_counter()
     engine = bank = None
     if scenario.engine.kind != "statistical":
-        from twin.realrun import build_bank, build_engine, check_engine_config
+        from twin.sim.engine_setup import build_bank, build_engine, check_engine_config
 
         check_engine_config(scenario)
     ctx = prepare(scenario)
@@ -358,7 +186,7 @@ def run(
     seeds = replication_seeds(seed, reps_n)
     results: list[tuple[RepData, pd.DataFrame | None]] = []
     if workers > 1 or scheduler:
-        results = _run_dask(scenario, seeds, workers, scheduler, progress)
+        results = run_dask(scenario, seeds, workers, scheduler, progress)
     else:
         for i, s in enumerate(seeds):
             def cb(frac: float, i: int = i) -> None:
@@ -389,7 +217,7 @@ def run(
     timings = {"simulate_s": t_sim - t_start, "score_s": time.perf_counter() - t_sim}
     real = None
     if engine is not None and bank is not None:
-        from twin.realrun import run_real_engine
+        from twin.sim.realpass import run_real_engine
 
         if on_stage is not None:
             on_stage(f"real engine ({engine.model_id}) on replication 0")
@@ -412,42 +240,3 @@ def _round_band(values: list[float]) -> dict[str, float]:
     return {"mean": float(v.mean()), "max": float(v.max())}
 
 
-def _run_dask(scenario: Scenario, seeds: list[np.random.SeedSequence], workers: int, scheduler: str | None,
-              progress: Callable[[int, int, float], None] | None) -> list[tuple[RepData, pd.DataFrame | None]]:
-    """Replications on Dask: local processes, or a cluster at ``scheduler``."""
-    n = len(seeds)
-    if scheduler:
-        from dask.distributed import Client, as_completed
-
-        try:
-            client = Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise ClusterError(
-                f"cannot reach the Dask scheduler at {scheduler!r} ({exc}); check the address "
-                "(tcp://host:8786) and that the scheduler runs, or drop --scheduler to run here"
-            ) from exc
-        with client:
-            futs = [client.submit(_replicate, scenario, s, i == 0, pure=False) for i, s in enumerate(seeds)]
-            done = 0
-            for _ in as_completed(futs):
-                done += 1
-                if progress is not None:
-                    progress(done, n, 0.0)
-            return [f.result() for f in futs]
-    import dask
-    from dask.callbacks import Callback
-
-    class _Progress(Callback):
-        def __init__(self) -> None:
-            super().__init__()
-            self.done = 0
-
-        def _posttask(self, key: Any, result: Any, dsk: Any, state: Any, worker_id: Any) -> None:
-            self.done += 1
-            if progress is not None:
-                progress(min(self.done, n), n, 0.0)
-
-    tasks = [dask.delayed(_replicate)(scenario, s, i == 0) for i, s in enumerate(seeds)]
-    with _Progress():
-        out = dask.compute(*tasks, scheduler="processes", num_workers=max(1, workers))
-    return list(out)

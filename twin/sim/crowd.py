@@ -26,9 +26,9 @@ import numpy as np
 import shapely
 import simpy
 
-from twin.arrivals import nhpp_arrivals
 from twin.rng import Streams
 from twin.scenario.specs import CrowdSpec
+from twin.sim.arrivals import nhpp_arrivals
 from twin.world.camera import Camera, fov_wedge
 from twin.world.capture import LANES, ViewTable, WalkerBatch
 from twin.world.site import Site

@@ -59,39 +59,27 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from twin.errors import EngineError, ImageError, ScenarioError, WatchlistError
+from twin.errors import ImageError, WatchlistError
 from twin.recognition.engines.base import Face, check_threshold
 from twin.rng import Streams
-from twin.scoring.score_model import ScoreModel
 
 if TYPE_CHECKING:
     from twin.recognition.faces.bank import FaceBank, FaceSource
     from twin.recognition.pipeline import Alert
-    from twin.scenario.specs import Scenario
     from twin.scoring.metrics import RepData
-    from twin.simulation import Context
+    from twin.sim.context import Context
 
 __all__ = [
     "JPEG_QUALITY",
     "MAX_REAL_ENROLLED",
     "NOISE_SD",
-    "REAL_KINDS",
-    "EngineScore",
     "RealAlert",
     "RealEngineRun",
-    "build_bank",
-    "build_engine",
-    "check_engine_config",
-    "engine_score",
-    "resolve_threshold",
     "run_real_engine",
     "wilson_interval",
 ]
 
 logger = logging.getLogger(__name__)
-
-#: Engine kinds that run real faces.
-REAL_KINDS: tuple[str, ...] = ("dlib", "insightface")
 
 #: Sensor noise of a rendered probe, SD in grey levels (assumption: a 1080p CCTV sensor by day).
 NOISE_SD: float = 3.0
@@ -108,141 +96,6 @@ MAX_FACES_PER_FRAME: int = 12
 FRAMES_PER_BATCH: int = 4
 #: Least box overlap (IoU) for a detection to be matched back to the probe placed there.
 MATCH_IOU: float = 0.3
-#: The statistical engine's default threshold (NeoFace-like scale): left there, a real engine's
-#: own calibrated default is used instead.
-STATISTICAL_DEFAULT_THRESHOLD: float = ScoreModel().default_threshold
-
-
-@dataclass(frozen=True)
-class EngineScore:
-    """What a real engine declares about its score, read without loading any model.
-
-    Attributes:
-        kind: ``dlib`` or ``insightface``.
-        score_name: the score's definition.
-        score_range: (low, high) closed range.
-        default_threshold: the engine's calibrated (dlib) or assumed (insightface) default.
-        model_id: the model id where known before loading (dlib), else None.
-    """
-
-    kind: str
-    score_name: str
-    score_range: tuple[float, float]
-    default_threshold: float
-    model_id: str | None = None
-
-
-def engine_score(kind: str) -> EngineScore:
-    """The declared score of a real engine kind (class attributes only; no weights are loaded).
-
-    Raises:
-        EngineError: not a real engine kind.
-
-    >>> engine_score("dlib").default_threshold
-    0.93
-    """
-    if kind == "dlib":
-        from twin.recognition.engines.dlib import DlibEngine
-
-        return EngineScore("dlib", DlibEngine.score_name, DlibEngine.score_range, DlibEngine.default_threshold,
-                           DlibEngine.model_id)
-    if kind == "insightface":
-        from twin.recognition.engines.insightface import DEFAULT_THRESHOLD, InsightFaceEngine
-
-        return EngineScore("insightface", InsightFaceEngine.score_name, InsightFaceEngine.score_range, DEFAULT_THRESHOLD)
-    raise EngineError(f"engine kind {kind!r} runs no real faces; real kinds: {', '.join(REAL_KINDS)}")
-
-
-def resolve_threshold(scenario: Scenario) -> tuple[float, str]:
-    """The real engine's alert threshold for a scenario, and where it comes from.
-
-    Returns:
-        (threshold on the engine's scale, a sentence saying where it came from).
-
-    Raises:
-        ScenarioError: the threshold lies outside the engine's score range (the message gives
-            the engine's default).
-    """
-    es = engine_score(scenario.engine.kind)
-    t = scenario.watchlist.threshold
-    if t == STATISTICAL_DEFAULT_THRESHOLD and t != es.default_threshold:
-        return es.default_threshold, (
-            f"watchlist.threshold was left at the statistical engine's default {t:g} (NeoFace-like scale); the "
-            f"{es.kind} engine scores {es.score_name}, so its default {es.default_threshold:g} is used; set "
-            f"watchlist.threshold on the {es.kind} scale to choose another"
-        )
-    lo, hi = es.score_range
-    if not lo <= t <= hi:
-        raise ScenarioError(
-            f"watchlist.threshold {t:g} is outside the {es.kind} engine's score range [{lo:g}, {hi:g}] "
-            f"({es.score_name}); use a value inside it, e.g. its default {es.default_threshold:g}"
-        )
-    return float(t), f"watchlist.threshold {t:g} on the {es.kind} engine's scale ({es.score_name})"
-
-
-def check_engine_config(scenario: Scenario) -> None:
-    """Cheap checks of a real engine's settings, before any simulation or model loading.
-
-    Raises:
-        EngineError: insightface without ``engine.model_dir``.
-        ModelFolderError: the model folder is missing or not a folder.
-        WatchlistError: ``engine.faces`` is not a folder.
-        ScenarioError: threshold outside the engine's range (see :func:`resolve_threshold`).
-    """
-    eng = scenario.engine
-    if eng.kind not in REAL_KINDS:
-        raise EngineError(f"engine.kind {eng.kind!r} runs no real faces; real kinds: {', '.join(REAL_KINDS)}")
-    if eng.kind == "insightface":
-        if eng.model_dir is None:
-            raise EngineError(
-                "engine.kind insightface needs engine.model_dir: the unpacked model pack folder (e.g. .../buffalo_l "
-                "holding det_10g.onnx and w600k_r50.onnx); the twin never downloads packs"
-            )
-        from twin.recognition.engines.insightface import _check_folder_exists
-
-        _check_folder_exists(eng.model_dir.expanduser())
-    if eng.faces is not None and not eng.faces.is_dir():
-        raise WatchlistError(
-            f"engine.faces {str(eng.faces)!r} is not a folder; give an identity folder (person_name/*.jpg) or drop "
-            "the key to use the sample photos (`twin samples`)"
-        )
-    resolve_threshold(scenario)
-
-
-def build_engine(scenario: Scenario) -> Any:
-    """The scenario's real engine (dlib: HOG upsample for the gate's smallest face; insightface: its pack).
-
-    The smallest face the pipeline must find is the capture gate's ``min_ied_px`` seen at the gate's
-    largest yaw (the projected eye distance shrinks by cos(yaw)).
-
-    Raises:
-        EngineError, EngineUnavailableError, ModelFolderError: from the engine.
-    """
-    from twin.recognition.engines.registry import create_engine
-
-    eng, gate = scenario.engine, scenario.capture
-    if eng.kind == "dlib":
-        smallest = gate.min_ied_px * math.cos(math.radians(gate.max_abs_yaw_deg))
-        return create_engine("dlib", expected_ied_px=max(1.0, smallest), det_scores=False)
-    w = max(c.width_px for c in scenario.cameras)
-    h = max(c.height_px for c in scenario.cameras)
-    det_size = (32 * math.ceil(w / 32), 32 * math.ceil(h / 32))  # one pass over the whole frame, no downscale
-    return create_engine("insightface", model_dir=eng.model_dir, providers=list(eng.providers), det_size=det_size)
-
-
-def build_bank(scenario: Scenario, engine: Any) -> FaceBank:
-    """The face bank: ``engine.faces`` (identity folder), else the sample photos.
-
-    Raises:
-        WatchlistError: the folder holds no identity with images.
-    """
-    from twin.recognition.faces.bank import FaceBank
-
-    if scenario.engine.faces is not None:
-        return FaceBank.from_folder(scenario.engine.faces)
-    return FaceBank.from_samples(engine)
-
-
 def wilson_interval(k: int, n: int, z: float = 1.959964) -> tuple[float, float] | None:
     """Wilson score interval of a binomial proportion k/n (95% by default); None when n = 0.
 
@@ -345,7 +198,7 @@ def run_real_engine(
     Args:
         ctx: the run's context (scenario, cameras).
         rep: replication 0's stored draws (``u_watchlist`` decides who is watchlisted).
-        tracks: replication 0's person × camera table (:attr:`twin.simulation.RunResult.tracks`).
+        tracks: replication 0's person × camera table (:attr:`twin.sim.run.RunResult.tracks`).
         seed: replication 0's seed sequence; its "render" stream draws everything here.
         engine: a :class:`~twin.recognition.engines.base.FaceEngine`.
         bank: the face bank.

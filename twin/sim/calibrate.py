@@ -54,7 +54,7 @@ import numpy as np
 from twin.errors import CalibrationError, ImageError
 from twin.scoring.metrics import pooled_tpir
 from twin.scoring.score_model import GroupEffect, ScoreMap, ScoreModel
-from twin.simulation import RunResult
+from twin.sim.run import RunResult
 
 if TYPE_CHECKING:
     from twin.recognition.faces.bank import FaceBank
