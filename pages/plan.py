@@ -11,7 +11,7 @@ from streamlit_folium import st_folium
 
 from twin import planning, ui
 from twin.errors import TwinError
-from twin.mapview import build_map
+from twin.outputs.mapview import build_map
 from twin.webassets import localize_map
 
 W = "w_"  # prefix of the control widgets' keys

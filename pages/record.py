@@ -13,7 +13,7 @@ plan = ui.current_plan()
 ui.plan_sidebar_caption(plan)
 
 st.title("Deployment record — preview")
-full_record = importlib.util.find_spec("twin.record") is not None
+full_record = importlib.util.find_spec("twin.outputs.record") is not None
 st.info(
     "This preview shows what the current plan already determines. The full deployment record ("
     "authorisation, legal tests, bias checks, signage coverage, the audit log) is "

@@ -6,8 +6,8 @@ import sqlite3
 
 import pytest
 
-from twin.audit import AuditLog, verify
 from twin.errors import AuditError
+from twin.outputs.audit import AuditLog, verify
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from conftest import IN_CI, SCENARIOS
 from twin.cli import app
-from twin.compare import build_variants, split_overrides
 from twin.errors import ScenarioError
+from twin.outputs.compare import build_variants, split_overrides
 
 runner = CliRunner()
 #: Short windows keep the real scenarios quick; the folder and plots are what is checked here.
@@ -111,7 +111,7 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path: Path, extra: tuple[s
 
 
 def test_a_chart_without_data_says_so() -> None:
-    from twin.charts import Series, line_chart_svg
+    from twin.outputs.charts import Series, line_chart_svg
 
     svg = line_chart_svg([Series("x", "#000", [0, 1, 2], [None, None, None])], title="t", x_label="n", y_label="share")
     assert svg.startswith("<svg") and "no data" in svg
@@ -153,7 +153,7 @@ def test_cli_default_replications_is_the_library_default() -> None:
     import inspect
 
     from twin import cli
-    from twin.compare import DEFAULT_REPLICATIONS
+    from twin.outputs.compare import DEFAULT_REPLICATIONS
 
     assert inspect.signature(cli.compare).parameters["replications"].default.default == DEFAULT_REPLICATIONS
     r = invoke("compare", "--help")

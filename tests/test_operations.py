@@ -407,7 +407,7 @@ def test_2022_record_stops_and_arrests_given_its_alerts(run_2022) -> None:
 def test_alerts_file_records_each_alerts_fate(square_site, tmp_path) -> None:
     import pandas as pd
 
-    from twin.runstore import write_run
+    from twin.outputs.runstore import write_run
     from twin.sim.operations import OUTCOMES
 
     doc = tiny_scenario_doc(square_site)

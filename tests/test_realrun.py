@@ -21,8 +21,8 @@ from typer.testing import CliRunner
 
 from conftest import IN_CI, square_site_doc, tiny_scenario_doc
 from fixtures_engines import make_tiny_pack
-from twin.audit import AUDIT_FILE, AuditLog, verify
 from twin.cli import app
+from twin.outputs.audit import AUDIT_FILE, AuditLog, verify
 from twin.recognition.faces.samples import default_samples_dir, samples_present
 
 runner = CliRunner()
@@ -166,7 +166,7 @@ def test_retention_apply_deletes_old_alert_data_and_logs_it(dlib_run: dict, tmp_
 
 
 def test_retention_uses_the_governance_alert_days(tmp_path: Path) -> None:
-    from twin.retention import apply_retention
+    from twin.outputs.retention import apply_retention
 
     folder = tmp_path / "run"
     (folder / "alerts").mkdir(parents=True)

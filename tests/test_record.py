@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 from conftest import square_site_doc, tiny_scenario_doc
 from twin.cli import app
 from twin.errors import ScenarioError
-from twin.record import build_record
-from twin.runstore import write_run
+from twin.outputs.record import build_record
+from twin.outputs.runstore import write_run
 from twin.scenario.load import load_scenario
 from twin.sim.run import run
 

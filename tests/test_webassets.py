@@ -9,7 +9,7 @@ import pytest
 
 from twin import webassets
 from twin.errors import TwinError
-from twin.mapview import build_map
+from twin.outputs.mapview import build_map
 from twin.world.site import load_site
 
 

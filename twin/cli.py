@@ -71,7 +71,7 @@ def fmt_duration(seconds: float) -> str:
 
 
 def _summary_table(summary: dict[str, Any], title: str) -> Table:
-    from twin.report import summary_rows
+    from twin.outputs.report import summary_rows
 
     t = Table(title=escape(title), title_justify="left", header_style="bold")
     t.add_column("metric")
@@ -83,7 +83,7 @@ def _summary_table(summary: dict[str, Any], title: str) -> Table:
 
 
 def _ops_table(summary: dict[str, Any]) -> Table | None:
-    from twin.report import operations_rows
+    from twin.outputs.report import operations_rows
 
     rows = operations_rows(summary)
     if not rows:
@@ -113,7 +113,7 @@ def run(
     json_out: bool = typer.Option(False, "--json", help="print the summary as JSON instead of a table"),
 ) -> None:
     """Simulate a deployment: faces scanned, true and false alerts per hour, with a map."""
-    from twin.runstore import ensure_writable, write_run
+    from twin.outputs.runstore import ensure_writable, write_run
     from twin.scenario.load import load_scenario
     from twin.sim.run import run as run_scenario
 
@@ -169,7 +169,7 @@ def run(
 
 
 def _real_table(real: dict[str, Any]) -> Table:
-    from twin.report import real_engine_rows
+    from twin.outputs.report import real_engine_rows
 
     t = Table(title=f"Real engine on replication 0 — {real['statement']}", title_justify="left", header_style="bold")
     t.add_column("what")
@@ -202,8 +202,8 @@ def compare(
     Examples: twin compare scenarios/oxford_circus.yaml scenarios/leicester_square.yaml;
     twin compare scenarios/oxford_circus.yaml --set watchlist.threshold=0.64 --set operations.officers=2.
     """
-    from twin.compare import build_variants, comparison_frame, run_comparison, write_comparison
-    from twin.report import fmt_band
+    from twin.outputs.compare import build_variants, comparison_frame, run_comparison, write_comparison
+    from twin.outputs.report import fmt_band
 
     variants = build_variants(scenarios, set_, set_all)
     with Progress(
@@ -279,7 +279,7 @@ def sites(maps_dir: Path = typer.Argument(Path("maps"), help="folder of site Geo
 @handles_errors
 def record(folder: Path = typer.Argument(..., help="a run folder written by `twin run`")) -> None:
     """Write the deployment record (record.html, record.json) into a run folder; breaches first."""
-    from twin.record import write_record
+    from twin.outputs.record import write_record
 
     jpath, hpath = write_record(folder)
     rec = __import__("json").loads(jpath.read_text())
@@ -298,7 +298,7 @@ app.add_typer(audit_app, name="audit")
 @handles_errors
 def audit_verify(folder: Path = typer.Argument(..., help="a run folder written by `twin run`")) -> None:
     """Check the audit log's hash chain and the files it vouches for; exit 1 naming the first problem."""
-    from twin.audit import verify_folder
+    from twin.outputs.audit import verify_folder
 
     r = verify_folder(folder)
     if not r.ok:
@@ -314,8 +314,8 @@ def audit_verify(folder: Path = typer.Argument(..., help="a run folder written b
 def audit_show(folder: Path = typer.Argument(..., help="a run folder written by `twin run`"),
                limit: int = typer.Option(50, help="entries to show")) -> None:
     """Print the audit log's entries."""
-    from twin.audit import AUDIT_FILE, AuditLog
     from twin.errors import AuditError
+    from twin.outputs.audit import AUDIT_FILE, AuditLog
 
     if not (folder / AUDIT_FILE).is_file():
         raise AuditError(f"no audit log in {folder}; give a run folder written by `twin run`")
@@ -437,7 +437,7 @@ def retention_apply(
     as_of: str | None = typer.Option(None, "--as-of", help="apply the policy at this ISO 8601 time (default: now, UTC)"),
 ) -> None:
     """Delete alert data older than the policy's alert_days (from the run's created_at) and log it."""
-    from twin.retention import apply_retention
+    from twin.outputs.retention import apply_retention
 
     r = apply_retention(folder, as_of=as_of)
     console.print(f"policy: alert data kept {r.alert_days:g} days ({r.policy_source}); run created "

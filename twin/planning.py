@@ -916,7 +916,7 @@ class RecordPreview:
 
 
 def record_preview(scenario: Scenario, summary: Mapping[str, Any], site: Any) -> RecordPreview:
-    """The plan's part of its deployment record (twin.record builds the full record from a run folder)."""
+    """The plan's part of its deployment record (twin.outputs.record builds the full record from a run folder)."""
     t = scenario.time
     end_min = int(round((t.start_s + t.duration_s) / 60)) % (24 * 60)
     model = summary.get("model") or {}

@@ -41,7 +41,7 @@ Privacy (DESIGN.md, "Runs on disk"): frames, rendered probes and embeddings live
 the pipeline zeroes each probe's embedding after the search, frames and patches are zeroed after
 their batch, the filler references are zeroed, and the watchlist is destroyed at the end.
 Nothing here writes to disk: the alert crops travel in :class:`RealEngineRun` to
-:func:`twin.runstore.write_run`, which writes them (and only them) under ``alerts/``.
+:func:`twin.outputs.runstore.write_run`, which writes them (and only them) under ``alerts/``.
 
 Rates: per pass (a person's pass through the zone), one alert per person, as in
 :mod:`twin.scoring.metrics`: TPIR = watchlisted people run with a true alert / watchlisted people run;

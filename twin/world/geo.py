@@ -2,7 +2,7 @@
 
 All computation is in metres in British National Grid (EPSG:27700); map files and Folium use
 WGS84. pyproj is always called with ``always_xy=True`` so the order is (lon, lat) / (x, y)
-everywhere; Folium's [lat, lon] order is produced only at the map's edge (:mod:`twin.mapview`).
+everywhere; Folium's [lat, lon] order is produced only at the map's edge (:mod:`twin.outputs.mapview`).
 """
 
 from __future__ import annotations

@@ -31,10 +31,10 @@ from typing import Any
 
 import pandas as pd
 
-from twin.charts import PALETTE, Series, bar_chart_svg, line_chart_svg
 from twin.errors import ScenarioError
-from twin.report import OPERATIONS_ROWS, SUMMARY_ROWS, fmt_band
-from twin.runstore import ensure_writable, free_name, make_temp_folder
+from twin.outputs.charts import PALETTE, Series, bar_chart_svg, line_chart_svg
+from twin.outputs.report import OPERATIONS_ROWS, SUMMARY_ROWS, fmt_band
+from twin.outputs.runstore import ensure_writable, free_name, make_temp_folder
 from twin.scenario.load import load_scenario, scenario_hash
 from twin.scenario.specs import Scenario
 
@@ -398,7 +398,7 @@ def write_comparison(comp: Comparison, out_dir: Path | str, *, name: str | None 
     """Write ``comparison.csv``, ``comparison.json`` and ``comparison.html`` into a new folder under ``out_dir``.
 
     The folder is written under a temporary name and renamed (a taken name gets ``-2``, ``-3``, ...),
-    so nothing half-written or overwritten is ever left (the rules of :mod:`twin.runstore`).
+    so nothing half-written or overwritten is ever left (the rules of :mod:`twin.outputs.runstore`).
 
     Raises:
         RunFolderError: ``out_dir`` cannot be created or written, or is a file.

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from twin._version import __version__
-from twin.audit import AUDIT_FILE, AuditLog, verify_folder
 from twin.errors import RunFolderError, ScenarioError
-from twin.report import operations_html
+from twin.outputs.audit import AUDIT_FILE, AuditLog, verify_folder
+from twin.outputs.report import operations_html
 from twin.scenario.governance import APP_CATEGORIES, window_breach
 from twin.scenario.load import load_scenario
 from twin.world.signage import signage_coverage

@@ -10,7 +10,7 @@ import html
 import math
 from typing import Any
 
-from twin.charts import _fmt_tick, nice_ticks
+from twin.outputs.charts import _fmt_tick, nice_ticks
 
 __all__ = ["OPERATIONS_ROWS", "SUMMARY_ROWS", "fmt_band", "hourly_svg", "operations_html", "operations_rows",
            "real_engine_html", "real_engine_rows", "render_report", "summary_rows"]
@@ -109,7 +109,7 @@ def operations_rows(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
 
 def operations_html(summary: dict[str, Any]) -> str:
     """The report's operations section: settings, the table, and the officers-needed table and curve."""
-    from twin.charts import Series, line_chart_svg
+    from twin.outputs.charts import Series, line_chart_svg
 
     ops = summary.get("operations")
     if not ops:

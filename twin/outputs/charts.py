@@ -1,6 +1,6 @@
 """Inline SVG charts for the offline HTML outputs (no script, no CDN): lines with bands, grouped bars.
 
-Pure string building in the style of :func:`twin.report.hourly_svg`; every chart is one
+Pure string building in the style of :func:`twin.outputs.report.hourly_svg`; every chart is one
 ``<svg>`` element that a browser renders with no network and that prints to PDF.
 """
 

@@ -13,7 +13,7 @@ run (``engine.kind`` dlib or insightface) adds ``alerts/``: one PNG review crop 
 real pipeline with a JSON sidecar (the candidate list: identity, score), nothing else; no image or
 embedding of a non-matched face is written. Alert data are kept for the governance block's
 ``retention.alert_days`` (default 31) counted from the run's ``created_at``, and deleted by
-``twin retention apply`` (:mod:`twin.retention`), which logs each deletion batch.
+``twin retention apply`` (:mod:`twin.outputs.retention`), which logs each deletion batch.
 """
 
 from __future__ import annotations
@@ -34,10 +34,10 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from twin.audit import AUDIT_FILE, AuditLog
 from twin.errors import RunFolderError
-from twin.mapview import build_map, save_map
-from twin.report import render_report
+from twin.outputs.audit import AUDIT_FILE, AuditLog
+from twin.outputs.mapview import build_map, save_map
+from twin.outputs.report import render_report
 from twin.sim.run import RunResult
 
 __all__ = [
@@ -343,7 +343,7 @@ def write_run(result: RunResult, out_dir: Path | str, *, name: str | None = None
                                captures_xy=xy), tmp / "map.html")
         final = free_name(out_dir, base)
         if sc.governance is not None:
-            from twin.record import write_record
+            from twin.outputs.record import write_record
 
             write_record(tmp, folder_name=final.name)
         if final.exists():  # taken meanwhile by another process

@@ -1,7 +1,7 @@
 """Retention of alert data in a run folder (``twin retention apply RUN_FOLDER [--as-of ISO8601]``).
 
 A real-engine run keeps each alert's review crop and candidate list under ``alerts/``
-(:mod:`twin.runstore`); non-matched faces are never written, so alerts are the only personal data
+(:mod:`twin.outputs.runstore`); non-matched faces are never written, so alerts are the only personal data
 a run folder can hold. They are kept for the governance block's ``retention.alert_days``; a run
 without a governance block uses 31 days (:class:`twin.scenario.governance.RetentionPolicy`'s default, the
 Met's LFR policy for alert data) and the report says so.
@@ -22,8 +22,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from twin.audit import AUDIT_FILE, AuditLog
 from twin.errors import RunFolderError, ScenarioError
+from twin.outputs.audit import AUDIT_FILE, AuditLog
 
 __all__ = ["DEFAULT_ALERT_DAYS", "RetentionReport", "apply_retention", "parse_as_of"]
 
