@@ -2,17 +2,17 @@
 
 Pages (``pages/``): Plan (sites, cameras, expected alerts), Compare (plans side by side),
 Pipeline (the real face engine on images and synthetic probes), Record (the deployment record
-preview). The app only calls the library and draws; the logic is in ``twin.planning`` and
-``twin.workbench``.
+preview). The app only calls the library and draws; the logic is in ``twin.app.plan`` and
+``twin.app.workbench``.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from twin import ui
+from twin.app import ui
+from twin.app.webassets import ensure_static
 from twin.errors import TwinError
-from twin.webassets import ensure_static
 
 st.set_page_config(page_title="LFR deployment twin", page_icon=ui.favicon(), layout="wide")
 # A tighter top margin: the map and the figures should fit one screen.

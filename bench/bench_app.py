@@ -59,7 +59,8 @@ def main() -> int:
     print(f"footfall change (new crowd simulation, with a progress bar): {time.perf_counter() - t:.2f} s")
 
     import twin
-    from twin import planning, ui
+    from twin.app import plan as planning
+    from twin.app import ui
 
     sc = ui.Plan(planning.load_plan(ui.SCENARIOS / ui.DEFAULT_SCENARIO), planning.PlanSettings(), "x").scenario()
     sc = sc.model_copy(update={"seed": 20260101})

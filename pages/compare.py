@@ -5,7 +5,8 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
-from twin import planning, ui
+from twin.app import plan as planning
+from twin.app import ui
 from twin.errors import TwinError
 
 CURRENT = "Current plan"

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from twin import ui, workbench
+from twin.app import ui, workbench
 from twin.errors import TwinError
 from twin.recognition.faces.io import decode_image
 from twin.recognition.faces.render import motion_blur_px

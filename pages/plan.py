@@ -9,10 +9,11 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from twin import planning, ui
+from twin.app import plan as planning
+from twin.app import ui
+from twin.app.webassets import localize_map
 from twin.errors import TwinError
 from twin.outputs.mapview import build_map
-from twin.webassets import localize_map
 
 W = "w_"  # prefix of the control widgets' keys
 OPS_LABELS = {"officers": ("Intercept officers on duty", 0), "operators": ("Operators reviewing alerts", 1)}

@@ -7,7 +7,8 @@ import importlib.util
 import pandas as pd
 import streamlit as st
 
-from twin import planning, ui
+from twin.app import plan as planning
+from twin.app import ui
 
 plan = ui.current_plan()
 ui.plan_sidebar_caption(plan)

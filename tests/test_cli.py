@@ -14,7 +14,7 @@ import yaml
 from typer.testing import CliRunner
 
 from conftest import REPO, tiny_scenario_doc
-from twin.cli import app
+from twin.cli.main import app
 
 runner = CliRunner()
 

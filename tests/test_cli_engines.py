@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from fixtures_engines import make_tiny_pack
-from twin.cli_engines import app, models_check, models_list
+from twin.cli.engines import app, models_check, models_list
 
 runner = CliRunner()
 

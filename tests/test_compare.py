@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import IN_CI, SCENARIOS
-from twin.cli import app
+from twin.cli.main import app
 from twin.errors import ScenarioError
 from twin.outputs.compare import build_variants, split_overrides
 
@@ -152,7 +152,7 @@ def test_comparison_plots_render_in_a_browser(tmp_path: Path) -> None:
 def test_cli_default_replications_is_the_library_default() -> None:
     import inspect
 
-    from twin import cli
+    import twin.cli.main as cli
     from twin.outputs.compare import DEFAULT_REPLICATIONS
 
     assert inspect.signature(cli.compare).parameters["replications"].default.default == DEFAULT_REPLICATIONS

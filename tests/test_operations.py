@@ -207,7 +207,7 @@ def test_bad_operations_input_is_a_clear_error(square_site, case: str) -> None:
 def test_bad_input_on_the_command_line(tiny_scenario_path, tmp_path) -> None:
     from typer.testing import CliRunner
 
-    from twin.cli import app
+    from twin.cli.main import app
 
     out = tmp_path / "runs"
     r = CliRunner().invoke(app, ["run", str(tiny_scenario_path), "--set", "operations.officers=-2", "--out", str(out)])

@@ -11,7 +11,7 @@ import yaml
 
 import twin
 from conftest import MAPS, SCENARIOS, X0, Y0, tiny_scenario_doc
-from twin import planning
+from twin.app import plan as planning
 from twin.errors import CameraGeometryError, GeofenceError, ScenarioError
 from twin.world.geo import bng_to_lonlat
 from twin.world.site import load_site

@@ -14,7 +14,7 @@ PURE = [
     "twin.errors", "twin.rng", "twin.scenario.base", "twin.scenario.specs", "twin.scenario.governance", "twin.world.geo", "twin.world.site",
     "twin.world.camera", "twin.world.capture", "twin.sim.arrivals", "twin.scoring.metrics", "twin.scoring.equitability", "twin.world.signage",
     "twin.outputs.audit", "twin.recognition.engines.base", "twin.scoring.score_model", "twin.recognition.watchlist", "twin.recognition.faces.io",
-    "twin.recognition.faces.render", "twin.recognition.faces.compose", "twin.planning",
+    "twin.recognition.faces.render", "twin.recognition.faces.compose", "twin.app.plan",
 ]  # fmt: skip
 FORBIDDEN = ("simpy", "folium", "offlinefolium", "streamlit", "streamlit_folium")
 

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from conftest import IN_CI, square_site_doc, tiny_scenario_doc
 from fixtures_engines import make_tiny_pack
-from twin.cli import app
+from twin.cli.main import app
 from twin.outputs.audit import AUDIT_FILE, AuditLog, verify
 from twin.recognition.faces.samples import default_samples_dir, samples_present
 

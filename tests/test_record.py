@@ -12,7 +12,7 @@ import yaml
 from typer.testing import CliRunner
 
 from conftest import square_site_doc, tiny_scenario_doc
-from twin.cli import app
+from twin.cli.main import app
 from twin.errors import ScenarioError
 from twin.outputs.record import build_record
 from twin.outputs.runstore import write_run

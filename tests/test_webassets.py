@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from twin import webassets
+from twin.app import webassets
 from twin.errors import TwinError
 from twin.outputs.mapview import build_map
 from twin.world.site import load_site

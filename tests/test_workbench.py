@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from fixtures_engines import FakeEngine, paint_faces
-from twin import workbench
+from twin.app import workbench
 from twin.errors import ImageError, WatchlistError
 from twin.recognition.faces.bank import FaceBank, FaceSource
 from twin.recognition.pipeline import QualityGate

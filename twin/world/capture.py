@@ -30,12 +30,12 @@ from twin.world.site import Site
 
 __all__ = [
     "BODY_WIDTH_M",
-    "CaptureRanking",
     "LANES",
     "OCCLUDER_HEAD_M",
     "OCCLUSION_BLOCK_S",
     "STATION_M",
     "TRACK_FIELDS",
+    "CaptureRanking",
     "ViewTable",
     "WalkerBatch",
     "build_view_tables",

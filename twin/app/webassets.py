@@ -129,7 +129,7 @@ def localize_map(m: Any, base_url: str = STATIC_URL) -> Any:
                 if url not in VENDOR_FILES:
                     raise TwinError(
                         f"map element {type(el).__name__} needs {url}, which is not served locally; "
-                        "add it to twin.webassets.VENDOR_FILES"
+                        "add it to twin.app.webassets.VENDOR_FILES"
                     )
                 out.append((name, f"{base}/{VENDOR_FILES[url]}"))
             setattr(el, attr, out)  # instance attribute: the class default stays untouched

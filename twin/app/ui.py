@@ -1,12 +1,12 @@
 """Streamlit drawing helpers shared by ``app.py`` and ``pages/`` (the browser front end's top layer).
 
-Only drawing and session plumbing live here; every decision is in :mod:`twin.planning` (pure,
+Only drawing and session plumbing live here; every decision is in :mod:`twin.app.plan` (pure,
 tested) or the library below it. Nothing in the pure core imports this module.
 
 Session state: ``st.session_state["plan"]`` holds the planner's plan (a scenario document, its
-source, and the :class:`twin.planning.PlanSettings` of the controls), shared by all pages. Finished
-runs live in one :class:`twin.planning.RunCache` per server (``st.cache_resource``), keyed by
-:func:`twin.planning.simulation_key`; engines and the sample watchlist are ``st.cache_resource`` too.
+source, and the :class:`twin.app.plan.PlanSettings` of the controls), shared by all pages. Finished
+runs live in one :class:`twin.app.plan.RunCache` per server (``st.cache_resource``), keyed by
+:func:`twin.app.plan.simulation_key`; engines and the sample watchlist are ``st.cache_resource`` too.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 import streamlit as st
 
 import twin
-from twin import planning
+from twin.app import plan as planning
 from twin.errors import TwinError
 from twin.scenario.specs import Scenario
 from twin.sim.run import RunResult
@@ -42,7 +42,7 @@ __all__ = [
     "show_error",
 ]
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "scenarios"
 MAPS = ROOT / "maps"
 STATIC = ROOT / "static"
@@ -219,7 +219,7 @@ def sample_setup(kind: str = "dlib", model_dir: str | None = None) -> tuple[Any,
     Raises:
         TwinError: the engine or the samples are unusable.
     """
-    from twin import workbench
+    from twin.app import workbench
     from twin.recognition.faces.bank import FaceBank
 
     engine = get_engine(kind, model_dir)

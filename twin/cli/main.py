@@ -451,8 +451,8 @@ def retention_apply(
 
 
 def _mount_engine_commands() -> None:
-    """Add the real-engine commands (``samples``, ``models``) of :mod:`twin.cli_engines` to this app."""
-    from twin.cli_engines import app as engines_app
+    """Add the real-engine commands (``samples``, ``models``) of :mod:`twin.cli.engines` to this app."""
+    from twin.cli.engines import app as engines_app
 
     app.registered_commands.extend(engines_app.registered_commands)
     app.registered_groups.extend(engines_app.registered_groups)

@@ -1,6 +1,6 @@
 """CLI commands for face engines and sample images: ``twin samples``, ``twin models check|list``.
 
-Mount into the main CLI with ``main_app.add_typer(twin.cli_engines.app)`` (no name: the commands
+Mount into the main CLI with ``main_app.add_typer(twin.cli.engines.app)`` (no name: the commands
 join the top level). Each command is also a plain function (``samples``, ``models_check``,
 ``models_list``) returning what it found, for tests and notebooks. A :class:`~twin.errors.TwinError`
 becomes one red line on stderr and exit code 2.
