@@ -300,7 +300,7 @@ class EngineSpec(StrictModel):
     max_real_probes: int = Field(
         default=200, ge=1, le=1_000_000,
         description="real engines: most usable captures of replication 0 run through the real pipeline (all "
-        "watchlisted ones first, the rest sampled; twin/realrun.py)",
+        "watchlisted ones first, the rest sampled; twin/sim/realpass.py)",
     )
 
     _resolve_paths = field_validator("score_model", "model_dir", "faces")(_resolve)
@@ -481,7 +481,7 @@ class Scenario(StrictModel):
     )
     governance: Governance | None = Field(default=None, description="required for a deployment record")
     operations: OperationsSpec = Field(
-        default_factory=OperationsSpec, description="operators review alerts, officers intercept (twin/operations.py)"
+        default_factory=OperationsSpec, description="operators review alerts, officers intercept (twin/sim/operations.py)"
     )
     seed: int = Field(default=0, ge=0)
     replications: int = Field(default=10, ge=1, le=10_000)
