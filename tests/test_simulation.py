@@ -18,7 +18,7 @@ from twin.sim.run import run
 def test_same_seed_same_summary(tiny_scenario) -> None:
     a = run(tiny_scenario, replications=2)
     b = run(tiny_scenario, replications=2)
-    assert json.dumps(a.summary, sort_keys=True) == json.dumps(b.summary, sort_keys=True)
+    assert json.dumps(a.summary.to_json(), sort_keys=True) == json.dumps(b.summary.to_json(), sort_keys=True)
     assert a.tracks.equals(b.tracks)
 
 
@@ -38,7 +38,7 @@ def test_replication_i_does_not_depend_on_the_count(tiny_scenario) -> None:
 def test_worker_processes_reproduce_bit_for_bit(tiny_scenario) -> None:
     a = run(tiny_scenario, replications=3)
     b = run(tiny_scenario, replications=3, workers=2)
-    assert json.dumps(a.summary, sort_keys=True) == json.dumps(b.summary, sort_keys=True)
+    assert json.dumps(a.summary.to_json(), sort_keys=True) == json.dumps(b.summary.to_json(), sort_keys=True)
 
 
 def test_rescore_moves_false_alerts_the_right_way(tiny_scenario) -> None:

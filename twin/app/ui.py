@@ -23,6 +23,7 @@ import twin
 from twin.app import plan as planning
 from twin.errors import TwinError
 from twin.scenario.specs import Scenario
+from twin.scoring.summary import RunSummary
 from twin.sim.run import RunResult
 
 __all__ = [
@@ -156,16 +157,14 @@ def get_result(scenario: Scenario, *, what: str = "") -> RunResult:
     return result
 
 
-def scored_summary(result: RunResult, scenario: Scenario) -> dict[str, Any]:
+def scored_summary(result: RunResult, scenario: Scenario) -> RunSummary:
     """The run's summary under ``scenario``'s watchlist (and operations) settings, re-scored without a new simulation."""
     wl = scenario.watchlist
     kw: dict[str, Any] = {}
     if RESCORES_OPERATIONS and hasattr(scenario, "operations"):
         kw["operations"] = scenario.operations
     _, summ = result.rescore(threshold=wl.threshold, watchlist_size=wl.size, prevalence=wl.prevalence, **kw)
-    for k, v in result.summary.items():
-        summ.setdefault(k, v)
-    return summ
+    return summ.filled_from(result.summary)
 
 
 @st.cache_resource(show_spinner="Loading the face engine…")

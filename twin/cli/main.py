@@ -10,9 +10,9 @@ import functools
 import json
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -21,6 +21,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from rich.table import Table
 
 from twin.errors import TwinError
+
+if TYPE_CHECKING:
+    from twin.scoring.summary import RunSummary
 
 app = typer.Typer(
     name="twin",
@@ -70,7 +73,7 @@ def fmt_duration(seconds: float) -> str:
     return f"{seconds / 3600:.3g} h"
 
 
-def _summary_table(summary: dict[str, Any], title: str) -> Table:
+def _summary_table(summary: RunSummary, title: str) -> Table:
     from twin.outputs.report import summary_rows
 
     t = Table(title=escape(title), title_justify="left", header_style="bold")
@@ -82,13 +85,13 @@ def _summary_table(summary: dict[str, Any], title: str) -> Table:
     return t
 
 
-def _ops_table(summary: dict[str, Any]) -> Table | None:
+def _ops_table(summary: RunSummary) -> Table | None:
     from twin.outputs.report import operations_rows
 
     rows = operations_rows(summary)
-    if not rows:
+    if not rows or summary.operations is None:
         return None
-    st = summary["operations"]["settings"]
+    st = summary.operations.settings
     t = Table(title=f"Review and response — {st['operators']} operator(s), {st['officers']} officer(s)",
               title_justify="left", header_style="bold")
     t.add_column("metric")
@@ -113,7 +116,8 @@ def run(
     json_out: bool = typer.Option(False, "--json", help="print the summary as JSON instead of a table"),
 ) -> None:
     """Simulate a deployment: faces scanned, true and false alerts per hour, with a map."""
-    from twin.outputs.runstore import ensure_writable, write_run
+    from twin.outputs.folders import ensure_writable
+    from twin.outputs.runstore import write_run
     from twin.scenario.load import load_scenario
     from twin.sim.run import run as run_scenario
 
@@ -140,24 +144,25 @@ def run(
         progress.update(task, description="writing the run folder")
         folder = write_run(result, out, with_map=not no_map)
     if json_out:
-        console.print_json(json.dumps(result.summary))
+        console.print_json(json.dumps(result.summary.to_json()))
     else:
-        meta = result.summary["run"]
-        real = result.summary.get("real_engine")
-        stat_label = (f"statistical engine {result.summary['model']['model_id']}, threshold "
+        summary = result.summary
+        meta, real = summary.run, summary.real_engine
+        model_id = summary.model.model_id if summary.model else None
+        stat_label = (f"statistical engine {model_id}, threshold "
                       f"{result.context.stat_threshold:g} on its scale" if real else f"threshold {sc.watchlist.threshold}")
         console.print(_summary_table(
-            result.summary,
-            f"{sc.name} — {meta['site']['name']}, {sc.time.start} for {fmt_duration(sc.time.duration_s)}, "
+            summary,
+            f"{sc.name} — {meta.site.name if meta else ''}, {sc.time.start} for {fmt_duration(sc.time.duration_s)}, "
             f"watchlist {sc.watchlist.size:,}, {stat_label}",
         ))
-        ops = _ops_table(result.summary)
-        if ops is not None:
+        ops = _ops_table(summary)
+        if ops is not None and summary.operations is not None and summary.operations.officers_needed is not None:
             console.print(ops)
-            console.print(f"Officers needed: {result.summary['operations']['officers_needed']['note']}")
+            console.print(f"Officers needed: {summary.operations.officers_needed.note}")
         if real:
             console.print(_real_table(real))
-        for w in meta["warnings"]:
+        for w in meta.warnings if meta else ():
             console.print(f"[yellow]warning:[/] {escape(w)}", soft_wrap=True)
         if reps < MIN_REPLICATIONS_FOR_INTERVALS:
             console.print(f"[yellow]note:[/] with {reps} replication(s) the 95% intervals are not meaningful; "
@@ -168,7 +173,7 @@ def run(
         console.print(f"[dim]{escape(', '.join(files))}[/]", soft_wrap=True)
 
 
-def _real_table(real: dict[str, Any]) -> Table:
+def _real_table(real: Mapping[str, Any]) -> Table:
     from twin.outputs.report import real_engine_rows
 
     t = Table(title=f"Real engine on replication 0 — {real['statement']}", title_justify="left", header_style="bold")
@@ -203,7 +208,7 @@ def compare(
     twin compare scenarios/oxford_circus.yaml --set watchlist.threshold=0.64 --set operations.officers=2.
     """
     from twin.outputs.compare import build_variants, comparison_frame, run_comparison, write_comparison
-    from twin.outputs.report import fmt_band
+    from twin.scoring.summary import Band, fmt_band, metric
 
     variants = build_variants(scenarios, set_, set_all)
     with Progress(
@@ -224,15 +229,15 @@ def compare(
     t.add_column("metric")
     for v in comp.variants:
         t.add_column(v.label, justify="right")
-    for metric, g in frame.groupby("metric", sort=False):
+    for metric_id, g in frame.groupby("metric", sort=False):
         label = g["label"].iloc[0]
         cells = []
         for r in g.itertuples():
-            if metric == "operations.officers_needed":
+            if metric_id == "operations.officers_needed":
                 cells.append("not reached" if r.mean is None or r.mean != r.mean else f"{int(r.mean)}")
             else:
-                mean, band = fmt_band({"mean": r.mean, "p2_5": r.p2_5, "p97_5": r.p97_5}, str(metric).rsplit(".", 1)[-1])
-                cells.append(f"{mean} [{band}]")
+                text = fmt_band(Band(mean=r.mean, p2_5=r.p2_5, p97_5=r.p97_5), metric(str(metric_id)).kind)
+                cells.append(f"{text.mean} [{text.interval}]")
         t.add_row(label, *cells)
     console.print(t)
     console.print(f"Comparison written to [bold]{folder}[/] (comparison.html, comparison.csv, comparison.json)")

@@ -21,9 +21,7 @@ import datetime as dt
 import html
 import json
 import math
-import os
 import re
-import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,10 +31,10 @@ import pandas as pd
 
 from twin.errors import ScenarioError
 from twin.outputs.charts import PALETTE, Series, bar_chart_svg, line_chart_svg
-from twin.outputs.report import OPERATIONS_ROWS, SUMMARY_ROWS, fmt_band
-from twin.outputs.runstore import ensure_writable, free_name, make_temp_folder
+from twin.outputs.folders import atomic_folder
 from twin.scenario.load import load_scenario, scenario_hash
 from twin.scenario.specs import Scenario
+from twin.scoring.summary import COMPARE_ROWS, OfficersNeeded, RunSummary, fmt_band
 
 __all__ = [
     "COMPARE_METRICS",
@@ -56,13 +54,8 @@ __all__ = [
 #: London scenarios compare in well under a minute on 2 cores. Use more for decisions.
 DEFAULT_REPLICATIONS = 4
 
-#: (label, section path in the run summary, key) of the compared metrics, in display order.
-COMPARE_METRICS: tuple[tuple[str, str, str], ...] = (
-    *(row for row in SUMMARY_ROWS if row[2] not in ("turned_back", "in_zone", "captures", "watchlisted_passers")),
-    *OPERATIONS_ROWS,
-)
-#: Keys of a variant that re-scoring can change without re-simulating the crowd.
-_RESCORABLE = ("watchlist", "operations")
+#: The compared metrics, in display order (:data:`twin.scoring.summary.COMPARE_ROWS`).
+COMPARE_METRICS = COMPARE_ROWS
 _PAIR = re.compile(r"\s+(?=[A-Za-z_][\w.\-]*=)")
 
 
@@ -131,7 +124,7 @@ class Comparison:
     Attributes:
         variants: the columns (labels filled in).
         scenarios: each column's validated scenario.
-        summaries: each column's run summary (with ``operations``; a re-scored column has no ``run``).
+        summaries: each column's :class:`~twin.scoring.summary.RunSummary` (a re-scored column has no ``run``).
         meta: per column: file, overrides, seed, replications, scenario hash, crowd source.
         replications: per scenario.
         timings_s: wall-clock seconds per simulated crowd.
@@ -139,18 +132,10 @@ class Comparison:
 
     variants: list[Variant]
     scenarios: list[Scenario]
-    summaries: list[dict[str, Any]]
+    summaries: list[RunSummary]
     meta: list[dict[str, Any]]
     replications: int
     timings_s: list[float] = field(default_factory=list)
-
-
-def _crowd_key(sc: Scenario, seed: int, replications: int) -> str:
-    doc = sc.model_dump(mode="json")
-    for k in (*_RESCORABLE, "name", "description"):
-        doc.pop(k, None)
-    doc["site"]["map"] = str(Path(doc["site"]["map"]).resolve())
-    return json.dumps({"doc": doc, "seed": seed, "replications": replications}, sort_keys=True)
 
 
 def _labels(variants: list[Variant], scenarios: list[Scenario]) -> list[str]:
@@ -184,7 +169,7 @@ def run_comparison(
             replications < 1.
     """
     from twin.sim.context import prepare
-    from twin.sim.run import RunResult, run
+    from twin.sim.run import RunResult, crowd_key, run
 
     if replications < 1:
         raise ScenarioError(f"replications {replications} must be >= 1")
@@ -196,12 +181,12 @@ def run_comparison(
     labels = _labels(variants, scenarios)
     variants = [Variant(lab, v.path, v.overrides, v.common) for lab, v in zip(labels, variants, strict=True)]
     cache: dict[str, tuple[RunResult, str]] = {}
-    summaries: list[dict[str, Any]] = []
+    summaries: list[RunSummary] = []
     meta: list[dict[str, Any]] = []
     timings: list[float] = []
     for v, sc in zip(variants, scenarios, strict=True):
         s = sc.seed if seed is None else int(seed)
-        key = _crowd_key(sc, s, replications)
+        key = crowd_key(sc, seed=s, replications=replications)
         if key in cache:
             res, source = cache[key]
             wl = sc.watchlist
@@ -229,32 +214,25 @@ def run_comparison(
     return Comparison(variants, scenarios, summaries, meta, replications, timings)
 
 
-def _get(summary: dict[str, Any], section: str, key: str) -> dict[str, Any] | None:
-    node: Any = summary
-    for part in section.split("."):
-        node = node.get(part) if isinstance(node, dict) else None
-    if not isinstance(node, dict):
-        return None
-    band = node.get(key)
-    if isinstance(band, (int, float)) and not isinstance(band, bool):
-        return {"mean": float(band), "p2_5": None, "p97_5": None}  # a model value: no interval
-    return band if isinstance(band, dict) else None
+def _officers_needed(summ: RunSummary) -> OfficersNeeded:
+    ops = summ.operations
+    return ops.officers_needed if ops is not None and ops.officers_needed is not None else OfficersNeeded()
 
 
 def comparison_frame(comp: Comparison) -> pd.DataFrame:
     """One row per column x metric: variant, metric, label, mean, p2_5, p97_5 (officers needed: mean only)."""
     rows = []
     for v, summ in zip(comp.variants, comp.summaries, strict=True):
-        for label, section, key in COMPARE_METRICS:
-            band = _get(summ, section, key)
+        for m in COMPARE_ROWS:
+            band = summ.band(m)
             if band is None:
                 continue
-            rows.append({"variant": v.label, "metric": f"{section}.{key}", "label": label,
-                         "mean": band.get("mean"), "p2_5": band.get("p2_5"), "p97_5": band.get("p97_5")})
-        need = summ.get("operations", {}).get("officers_needed", {})
+            rows.append({"variant": v.label, "metric": m.id, "label": m.label,
+                         "mean": band.mean, "p2_5": band.p2_5, "p97_5": band.p97_5})
+        need = _officers_needed(summ)
         rows.append({"variant": v.label, "metric": "operations.officers_needed", "label":
-                     f"Officers needed for {need.get('target_engaged_share', 0):.0%} of true alerts engaged",
-                     "mean": need.get("officers_needed"), "p2_5": None, "p97_5": None})
+                     f"Officers needed for {need.target_engaged_share or 0:.0%} of true alerts engaged",
+                     "mean": need.officers_needed, "p2_5": None, "p97_5": None})
     return pd.DataFrame(rows, columns=["variant", "metric", "label", "mean", "p2_5", "p97_5"])
 
 
@@ -271,7 +249,7 @@ def comparison_doc(comp: Comparison) -> dict[str, Any]:
         "replications": comp.replications,
         "variants": comp.meta,
         "metrics": json.loads(json.dumps(metrics, default=_nan_none)),
-        "summaries": [{"label": v.label, "summary": s} for v, s in zip(comp.variants, comp.summaries, strict=True)],
+        "summaries": [{"label": v.label, "summary": s.to_json()} for v, s in zip(comp.variants, comp.summaries, strict=True)],
     }
 
 
@@ -296,53 +274,30 @@ td:first-child,th:first-child{text-align:left}.muted{color:#757575;font-size:12p
 def _hourly_series(comp: Comparison, colours: list[str]) -> tuple[list[Series], list[tuple[float, str]]]:
     series, xs = [], set()
     for v, sc, summ, c in zip(comp.variants, comp.scenarios, comp.summaries, colours, strict=True):
-        bands = summ.get("hourly", {}).get("alerts", [])
+        bands = summ.hourly.get("alerts", ())
         h0 = sc.time.start_s / 3600
         x = [h0 + h for h in range(len(bands))]
         xs.update(x)
-        series.append(Series(v.label, c, x, [b.get("mean") for b in bands], [b.get("p2_5") for b in bands],
-                             [b.get("p97_5") for b in bands]))
+        series.append(Series(v.label, c, x, [b.mean for b in bands], [b.p2_5 for b in bands], [b.p97_5 for b in bands]))
     ticks = [(x, f"{int(x) % 24:02d}:{int(round((x % 1) * 60)):02d}") for x in sorted(xs)]
     return series, ticks
 
 
-def render_comparison(comp: Comparison) -> str:
-    """The standalone comparison page: table, alerts per hour, officers needed, true vs false alerts."""
-    colours = [PALETTE[i % len(PALETTE)] for i in range(len(comp.variants))]
-    head = "".join(f'<th><span class="sw" style="background:{c}"></span>{html.escape(v.label)}</th>'
-                   for v, c in zip(comp.variants, colours, strict=True))
-    body = []
-    for label, section, key in COMPARE_METRICS:
-        cells = []
-        for summ in comp.summaries:
-            band = _get(summ, section, key)
-            if band is None:
-                cells.append("<td>–</td>")
-                continue
-            mean, rng = fmt_band(band, key)
-            cells.append(f'<td>{html.escape(mean)}<span class="band">{html.escape(rng)}</span></td>')
-        body.append(f"<tr><td>{html.escape(label)}</td>{''.join(cells)}</tr>")
-    needs = []
-    for summ in comp.summaries:
-        n = summ.get("operations", {}).get("officers_needed", {})
-        needs.append(f"<td><b>{'not reached' if n.get('officers_needed') is None else n['officers_needed']}</b></td>")
-    target = comp.summaries[0].get("operations", {}).get("officers_needed", {}).get("target_engaged_share", 0.8)
-    body.append(f"<tr><td>Officers needed for {target:.0%} of true alerts engaged</td>{''.join(needs)}</tr>")
-
+def _charts(comp: Comparison, colours: list[str], target: float) -> tuple[str, str, str, str]:
+    """The comparison page's four charts: alerts per hour, officers needed, true vs false alerts, stops and arrests."""
     series, ticks = _hourly_series(comp, colours)
     hourly = line_chart_svg(series, title="alerts per hour over the day", x_label="clock hour (window start of each hour)",
                             y_label="alerts in the hour", x_ticks=ticks, y_format="{:.2f}")
     curves = []
     for v, summ, c in zip(comp.variants, comp.summaries, colours, strict=True):
-        cur = summ.get("operations", {}).get("officers_needed", {})
-        curves.append(Series(v.label, c, cur.get("officers", []), cur.get("engaged_true_share", []),
-                             marker=cur.get("officers_needed")))
+        cur = _officers_needed(summ)
+        curves.append(Series(v.label, c, list(cur.officers), list(cur.engaged_true_share), marker=cur.officers_needed))
     officers = line_chart_svg(curves, title="officers needed", x_label="intercept officers",
                               y_label="share of true alerts engaged", y_max=1.0, hline=(target, f"target {target:.0%}"),
                               y_format="{:.2f}")
     # per hour, so that windows of different lengths compare
     def per_hour(section: str, keys: tuple[str, ...], stat: str) -> list[list[Any]]:
-        return [[(_get(s, section, k) or {}).get(stat) for k in keys] for s in comp.summaries]
+        return [[getattr(s.band(f"{section}.{k}"), stat, None) for k in keys] for s in comp.summaries]
 
     tf_keys = ("true_alerts", "false_alerts")
     bars = bar_chart_svg([v.label for v in comp.variants], [("true alerts", "#2e7d32"), ("false alerts", "#c62828")],
@@ -356,6 +311,33 @@ def render_comparison(comp: Comparison) -> str:
                           lo=per_hour("operations.per_hour_rate", so_keys, "p2_5"),
                           hi=per_hour("operations.per_hour_rate", so_keys, "p97_5"), title="stops and arrests per hour",
                           y_label="per hour")
+    return hourly, officers, bars, stops
+
+
+def render_comparison(comp: Comparison) -> str:
+    """The standalone comparison page: table, alerts per hour, officers needed, true vs false alerts."""
+    colours = [PALETTE[i % len(PALETTE)] for i in range(len(comp.variants))]
+    head = "".join(f'<th><span class="sw" style="background:{c}"></span>{html.escape(v.label)}</th>'
+                   for v, c in zip(comp.variants, colours, strict=True))
+    body = []
+    for m in COMPARE_ROWS:
+        cells = []
+        for summ in comp.summaries:
+            band = summ.band(m)
+            if band is None:
+                cells.append("<td>–</td>")
+                continue
+            text = fmt_band(band, m.kind)
+            cells.append(f'<td>{html.escape(text.mean)}<span class="band">{html.escape(text.interval)}</span></td>')
+        body.append(f"<tr><td>{html.escape(m.label)}</td>{''.join(cells)}</tr>")
+    needs = []
+    for summ in comp.summaries:
+        n = _officers_needed(summ).officers_needed
+        needs.append(f"<td><b>{'not reached' if n is None else n}</b></td>")
+    t0 = _officers_needed(comp.summaries[0]).target_engaged_share
+    target = 0.8 if t0 is None else t0
+    body.append(f"<tr><td>Officers needed for {target:.0%} of true alerts engaged</td>{''.join(needs)}</tr>")
+    hourly, officers, bars, stops = _charts(comp, colours, target)
     rows_meta = "".join(
         f"<tr><td><span class='sw' style='background:{c}'></span>{html.escape(m['label'])}</td><td>{html.escape(m['file'])}</td>"
         f"<td>{html.escape(' '.join(m['common_overrides'] + m['overrides']) or '–')}</td><td>{m['seed']}</td>"
@@ -403,20 +385,14 @@ def write_comparison(comp: Comparison, out_dir: Path | str, *, name: str | None 
     Raises:
         RunFolderError: ``out_dir`` cannot be created or written, or is a file.
     """
-    out_dir = ensure_writable(out_dir)
     now = now or dt.datetime.now()
     stems = [_slug(Path(v.path).stem) for v in comp.variants]
     slugs = sorted(set(stems), key=stems.index)
     base = name or f"compare-{'-vs-'.join(slugs)[:80]}-{now:%Y%m%d-%H%M%S}"
-    tmp = make_temp_folder(out_dir, base)
-    try:
-        comparison_frame(comp).to_csv(tmp / "comparison.csv", index=False)
+    with atomic_folder(out_dir, base) as folder:
+        comparison_frame(comp).to_csv(folder.tmp / "comparison.csv", index=False)
         doc = comparison_doc(comp)
-        (tmp / "comparison.json").write_text(json.dumps(doc, indent=1, sort_keys=True, default=_nan_none) + "\n", encoding="utf-8")
-        (tmp / "comparison.html").write_text(render_comparison(comp), encoding="utf-8")
-        final = free_name(out_dir, base)
-        os.rename(tmp, final)
-        return final
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        (folder.tmp / "comparison.json").write_text(json.dumps(doc, indent=1, sort_keys=True, default=_nan_none) + "\n",
+                                                    encoding="utf-8")
+        (folder.tmp / "comparison.html").write_text(render_comparison(comp), encoding="utf-8")
+    return folder.final

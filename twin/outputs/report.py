@@ -8,130 +8,84 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from twin.outputs.charts import _fmt_tick, nice_ticks
-
-__all__ = ["OPERATIONS_ROWS", "SUMMARY_ROWS", "fmt_band", "hourly_svg", "operations_html", "operations_rows",
-           "real_engine_html", "real_engine_rows", "render_report", "summary_rows"]
-
-#: (label, section, key, per-hour?) rows of the summary table, in display order.
-SUMMARY_ROWS: tuple[tuple[str, str, str], ...] = (
-    ("Passers-by", "totals", "passers_by"),
-    ("Turned back at the signs", "totals", "turned_back"),
-    ("Passes through a recognition zone", "totals", "in_zone"),
-    ("Faces scanned (≥ 1 usable capture)", "totals", "faces_scanned"),
-    ("Usable captures", "totals", "captures"),
-    ("Watchlisted passers-by", "totals", "watchlisted_passers"),
-    ("Alerts", "totals", "alerts"),
-    ("True alerts", "totals", "true_alerts"),
-    ("False alerts", "totals", "false_alerts"),
-    ("False alerts expected (model: faces × FPIR)", "model", "expected_false_alerts"),
-    ("True alerts per hour", "per_hour_rate", "true_alerts"),
-    ("False alerts per hour", "per_hour_rate", "false_alerts"),
-    ("TPIR (per pass through the zone)", "rates", "tpir"),
-    ("FPIR (per face scanned)", "rates", "fpir"),
-    ("Precision (true / all alerts)", "rates", "precision"),
+from twin.scoring.summary import (
+    COUNT,
+    OPERATIONS_ROWS,
+    REPORT_ROWS,
+    SHARE,
+    Band,
+    Metric,
+    ModelFigures,
+    OfficersNeeded,
+    RunSummary,
+    ScoredWith,
+    fmt_band,
+    fmt_value,
 )
 
+__all__ = ["hourly_svg", "metric_rows", "operations_html", "operations_rows", "real_engine_html", "real_engine_rows",
+           "render_report", "summary_rows"]
 
-#: (label, section inside ``summary["operations"]`` or "" for the top level, key) rows of the
-#: operations table (twin/sim/operations.py), in display order.
-OPERATIONS_ROWS: tuple[tuple[str, str, str], ...] = (
-    ("Alerts per hour", "per_hour_rate", "alerts"),
-    ("Review queue wait, mean (s)", "operations.times_s", "review_wait_s"),
-    ("Capture to engagement, mean (s)", "operations.times_s", "capture_to_engagement_s"),
-    ("True alerts engaged", "operations.totals", "true_engaged"),
-    ("True alerts lost in the crowd", "operations.totals", "true_lost"),
-    ("False alerts dismissed at review", "operations.totals", "false_dismissed"),
-    ("Wrongful stops (false alerts engaged)", "operations.totals", "false_engaged"),
-    ("False alerts dispatched, person lost", "operations.totals", "false_lost"),
-    ("Stops", "operations.totals", "stops"),
-    ("Arrests", "operations.totals", "arrests"),
-    ("Share of true alerts engaged (mean of replications)", "operations.rates", "engaged_true_share"),
-    ("Operator utilisation", "operations.rates", "operator_utilisation"),
-    ("Officer utilisation", "operations.rates", "officer_utilisation"),
-)
-_SHARE_KEYS = ("engaged_true_share", "operator_utilisation", "officer_utilisation")
+SummaryLike = RunSummary | Mapping[str, Any]
 
 
-def _fmt(x: float | None, key: str) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "–"
-    if key in _SHARE_KEYS:
-        return f"{x:.1%}"
-    if key.endswith("_s"):
-        return f"{x:,.0f}"
-    if key == "fpir":
-        return f"{x:.2e}" if x else "0"
-    if key in ("tpir", "precision", "scan_share"):
-        return f"{x:.3f}"
-    if abs(x) >= 100:
-        return f"{x:,.0f}"
-    return f"{x:.1f}"
-
-
-def fmt_band(band: dict[str, Any], key: str) -> tuple[str, str]:
-    """(mean, "lo – hi") strings for a metric band."""
-    return _fmt(band.get("mean"), key), f"{_fmt(band.get('p2_5'), key)} – {_fmt(band.get('p97_5'), key)}"
-
-
-def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """Rows (label, mean, 95% predictive interval) of the summary table."""
+def metric_rows(summary: SummaryLike, metrics: Sequence[Metric]) -> list[tuple[str, str, str]]:
+    """Rows (label, mean, "lo – hi") of ``metrics`` that the summary has; a model value has no interval ("–")."""
+    s = RunSummary.coerce(summary)
     out = []
-    for label, section, key in SUMMARY_ROWS:
-        band = summary.get(section, {}).get(key)
-        if isinstance(band, dict):
-            out.append((label, *fmt_band(band, key)))
-        elif isinstance(band, (int, float)):
-            out.append((label, _fmt(float(band), key), "–"))
+    for m in metrics:
+        v = s.value(m)
+        if isinstance(v, Band):
+            text = fmt_band(v, m.kind)
+            out.append((m.label, text.mean, text.interval))
+        elif isinstance(v, (int, float)):
+            out.append((m.label, fmt_value(float(v), m.kind), "–"))
     return out
 
 
-def _section(summary: dict[str, Any], path: str) -> dict[str, Any]:
-    node: Any = summary
-    for part in path.split("."):
-        node = node.get(part, {}) if isinstance(node, dict) else {}
-    return node if isinstance(node, dict) else {}
+def summary_rows(summary: SummaryLike) -> list[tuple[str, str, str]]:
+    """Rows (label, mean, 95% predictive interval) of the summary table (:data:`~twin.scoring.summary.REPORT_ROWS`)."""
+    return metric_rows(summary, REPORT_ROWS)
 
 
-def operations_rows(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
+def operations_rows(summary: SummaryLike) -> list[tuple[str, str, str]]:
     """Rows (label, mean, 95% predictive interval) of the operations table; empty without operations."""
-    if "operations" not in summary:
+    s = RunSummary.coerce(summary)
+    if s.operations is None:
         return []
-    out = []
-    for label, section, key in OPERATIONS_ROWS:
-        band = _section(summary, section).get(key)
-        if band is not None:
-            out.append((label, *fmt_band(band, key)))
-    return out
+    return metric_rows(s, OPERATIONS_ROWS)
 
 
-def operations_html(summary: dict[str, Any]) -> str:
+def operations_html(summary: SummaryLike) -> str:
     """The report's operations section: settings, the table, and the officers-needed table and curve."""
     from twin.outputs.charts import Series, line_chart_svg
 
-    ops = summary.get("operations")
-    if not ops:
+    s = RunSummary.coerce(summary)
+    ops = s.operations
+    if ops is None:
         return ""
-    st = ops.get("settings", {})
+    st = ops.settings
     rt = st.get("review_time", {})
     rows = "".join(f"<tr><td>{html.escape(a)}</td><td>{html.escape(b)}</td><td>{html.escape(c)}</td></tr>"
-                   for a, b, c in operations_rows(summary))
-    cur = ops.get("officers_needed", {})
-    ns, shares = cur.get("officers", []), cur.get("engaged_true_share", [])
+                   for a, b, c in operations_rows(s))
+    cur = ops.officers_needed or OfficersNeeded()
+    target = cur.target_engaged_share
+    ns, shares = list(cur.officers), list(cur.engaged_true_share)
     curve = line_chart_svg(
-        [Series("expected share of true alerts engaged", "#1565c0", ns, shares, marker=cur.get("officers_needed"))],
+        [Series("expected share of true alerts engaged", "#1565c0", ns, shares, marker=cur.officers_needed)],
         title="officers needed", x_label="intercept officers", y_label="share of true alerts engaged", y_max=1.0,
-        hline=(cur.get("target_engaged_share", 0.8), f"target {cur.get('target_engaged_share', 0.8):.0%}"),
+        hline=(0.8 if target is None else target, f"target {0.8 if target is None else target:.0%}"),
     )
-    util = cur.get("officer_utilisation", [])
     trows = "".join(
-        f"<tr><td>{n}</td><td>{_fmt(sh, 'engaged_true_share')}</td><td>{_fmt(w, 'x')}</td><td>{_fmt(a, 'x')}</td>"
-        f"<td>{_fmt(u, 'officer_utilisation')}</td></tr>"
-        for n, sh, w, a, u in zip(ns, shares, cur.get("wrongful_stops", []), cur.get("arrests", []), util, strict=False)
+        f"<tr><td>{n}</td><td>{fmt_value(sh, SHARE)}</td><td>{fmt_value(w, COUNT)}</td><td>{fmt_value(a, COUNT)}</td>"
+        f"<td>{fmt_value(u, SHARE)}</td></tr>"
+        for n, sh, w, a, u in zip(ns, shares, cur.wrongful_stops, cur.arrests, cur.officer_utilisation, strict=False)
     )
-    needed = cur.get("officers_needed")
+    needed = cur.officers_needed
     return f"""<h2>Operations: review and response</h2>
 <p>{st.get('operators')} operator(s) review every alert ({html.escape(str(rt.get('distribution')))} review time, mean
 {rt.get('mean_s')} s); {st.get('officers')} officer(s) posted {st.get('officer_post_m')} m past the cameras walk at
@@ -141,7 +95,7 @@ with probability {st.get('false_alert_dispatch_probability')}; an engaged true a
 <table><tr><th>Metric</th><th>Mean</th><th>95% predictive interval</th></tr>{rows}</table>
 <h3>Officers needed</h3>
 <p><b>{'Not reached' if needed is None else f'{needed} officer(s)'}</b> for a target of
-{cur.get('target_engaged_share', 0):.0%} of true alerts engaged ({html.escape(str(cur.get('note', '')))}).</p>
+{0 if target is None else target:.0%} of true alerts engaged ({html.escape(cur.note)}).</p>
 {curve}
 <table><tr><th>Officers</th><th>Share of true alerts engaged (expected)</th><th>Wrongful stops</th><th>Arrests</th>
 <th>Officer utilisation</th></tr>{trows}</table>
@@ -155,9 +109,9 @@ def _rate_txt(r: dict[str, Any] | None) -> str:
     return f"{r['value']:.3f} ({r['k']}/{r['n']}; Wilson 95% CI {ci[0]:.3f} – {ci[1]:.3f})"
 
 
-def real_engine_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
+def real_engine_rows(summary: SummaryLike) -> list[tuple[str, str]]:
     """Rows (label, value) of the real-engine section (``summary["real_engine"]``); empty without one."""
-    re_ = summary.get("real_engine")
+    re_ = RunSummary.coerce(summary).real_engine
     if not re_:
         return []
     eng, wl, samp, rates = re_["engine"], re_["watchlist"], re_["sampling"], re_["rates"]
@@ -184,12 +138,13 @@ def real_engine_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
-def real_engine_html(summary: dict[str, Any]) -> str:
+def real_engine_html(summary: SummaryLike) -> str:
     """The report's real-engine section (empty without one)."""
-    rows = real_engine_rows(summary)
-    if not rows:
+    s = RunSummary.coerce(summary)
+    rows = real_engine_rows(s)
+    if not rows or s.real_engine is None:
         return ""
-    re_ = summary["real_engine"]
+    re_ = s.real_engine
     body = "".join(f"<tr><td>{html.escape(a)}</td><td style='text-align:left'>{html.escape(b)}</td></tr>" for a, b in rows)
     flag = (f'<p class="warn">{html.escape(re_["statement"])}: {html.escape("; ".join(re_.get("extrapolated_because", [])))}</p>'
             if re_.get("extrapolated") else f"<p>{html.escape(re_['statement'])}</p>")
@@ -202,15 +157,15 @@ and the threshold. Only alerts keep a review crop (<code>alerts/</code>); every 
 {html.escape(re_.get('statistical_figures', ''))}.</p>"""
 
 
-def hourly_svg(summary: dict[str, Any], start_hour: int, *, width: int = 640, height: int = 220) -> str:
+def hourly_svg(summary: SummaryLike, start_hour: int, *, width: int = 640, height: int = 220) -> str:
     """An inline SVG bar chart of true and false alerts per hour (means) with passers-by as a line.
 
     Returns an empty string for a window without hours.
     """
-    hourly = summary.get("hourly", {})
-    true_a = [b["mean"] or 0.0 for b in hourly.get("true_alerts", [])]
-    false_a = [b["mean"] or 0.0 for b in hourly.get("false_alerts", [])]
-    passers = [b["mean"] or 0.0 for b in hourly.get("passers_by", [])]
+    hourly = RunSummary.coerce(summary).hourly
+    true_a = [b.mean or 0.0 for b in hourly.get("true_alerts", ())]
+    false_a = [b.mean or 0.0 for b in hourly.get("false_alerts", ())]
+    passers = [b.mean or 0.0 for b in hourly.get("passers_by", ())]
     H = len(true_a)
     if H == 0:
         return ""
@@ -254,7 +209,8 @@ td:first-child,th:first-child{text-align:left}.muted{color:#757575;font-size:12p
 """
 
 
-def render_report(summary: dict[str, Any], *, title: str, scenario_yaml: str, start_hour: int, map_file: str | None = "map.html") -> str:
+def render_report(summary: SummaryLike, *, title: str, scenario_yaml: str, start_hour: int,
+                  map_file: str | None = "map.html") -> str:
     """The standalone HTML report of a run.
 
     Args:
@@ -264,31 +220,35 @@ def render_report(summary: dict[str, Any], *, title: str, scenario_yaml: str, st
         start_hour: clock hour of the window's start (chart labels).
         map_file: relative link to the map, or None.
     """
-    run = summary.get("run", {})
+    s = RunSummary.coerce(summary)
+    run = s.run
     rows = "".join(
-        f"<tr><td>{html.escape(a)}</td><td>{html.escape(b)}</td><td>{html.escape(c)}</td></tr>" for a, b, c in summary_rows(summary)
+        f"<tr><td>{html.escape(a)}</td><td>{html.escape(b)}</td><td>{html.escape(c)}</td></tr>" for a, b, c in summary_rows(s)
     )
-    warn = "".join(f'<p class="warn">{html.escape(w)}</p>' for w in run.get("warnings", []))
-    model = summary.get("model", {})
-    sw = summary.get("scored_with", {})
+    warn = "".join(f'<p class="warn">{html.escape(w)}</p>' for w in (run.warnings if run else ()))
+    model = s.model or ModelFigures()
+    sw = s.scored_with or ScoredWith()
+    nan = float("nan")
     link = f'<p><a href="{html.escape(map_file)}">Open the map</a> (works offline).</p>' if map_file else ""
+    site_name = run.site.name if run else ""
+    w_start, w_dur = (run.window.start, run.window.duration_s) if run else ("", 0)
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>{_CSS}</style></head><body>
 <h1>{html.escape(title)}</h1>
-<p class="muted">Site {html.escape(str(run.get('site', {}).get('name', '')))} · window {html.escape(str(run.get('window', {}).get('start', '')))}
-for {run.get('window', {}).get('duration_s', 0) / 3600:.1f} h · engine {html.escape(str(model.get('model_id', '')))} ·
-seed {run.get('seed')} · {summary.get('replications')} replications · scenario sha256 {html.escape(str(run.get('scenario_sha256', ''))[:12])}</p>
+<p class="muted">Site {html.escape(str(site_name))} · window {html.escape(str(w_start))}
+for {w_dur / 3600:.1f} h · engine {html.escape(str(model.model_id or ''))} ·
+seed {run.seed if run else None} · {s.replications} replications · scenario sha256 {html.escape(str(run.scenario_sha256 if run else '')[:12])}</p>
 {warn}{link}
-<h2>Expected outcome{' (statistical engine)' if summary.get('real_engine') else ''}</h2>
-<p>Watchlist of {sw.get('watchlist_size', 0):,} entries, threshold {sw.get('threshold')}, prevalence {sw.get('prevalence')}.
-The model's FPIR at this threshold and list size is {model.get('fpir_at_threshold', float('nan')):.2e} per face scanned
-(per-comparison FMR {model.get('fmr_at_threshold', float('nan')):.2e}).</p>
+<h2>Expected outcome{' (statistical engine)' if s.real_engine else ''}</h2>
+<p>Watchlist of {sw.watchlist_size or 0:,} entries, threshold {sw.threshold}, prevalence {sw.prevalence}.
+The model's FPIR at this threshold and list size is {nan if model.fpir_at_threshold is None else model.fpir_at_threshold:.2e} per face scanned
+(per-comparison FMR {nan if model.fmr_at_threshold is None else model.fmr_at_threshold:.2e}).</p>
 <table><tr><th>Metric</th><th>Mean</th><th>95% predictive interval</th></tr>{rows}</table>
-<p class="muted">{html.escape(summary.get('interval', ''))}. TPIR counts every pass through a camera's recognition zone by a
+<p class="muted">{html.escape(s.interval or '')}. TPIR counts every pass through a camera's recognition zone by a
 watchlisted person, capture failures included (NPL 2023's definition); FPIR counts false alerts per face scanned of people not on the watchlist.</p>
-<h2>Alerts per hour</h2>{hourly_svg(summary, start_hour)}
-{real_engine_html(summary)}
-{operations_html(summary)}
+<h2>Alerts per hour</h2>{hourly_svg(s, start_hour)}
+{real_engine_html(s)}
+{operations_html(s)}
 <h2>Scenario</h2><pre style="background:#fafafa;border:1px solid #eee;padding:8px;overflow:auto">{html.escape(scenario_yaml)}</pre>
-<p class="muted">Twin {html.escape(str(run.get('twin_version', '')))}. Street geometry © OpenStreetMap contributors, ODbL 1.0.</p>
+<p class="muted">Twin {html.escape(str(run.twin_version if run else ''))}. Street geometry © OpenStreetMap contributors, ODbL 1.0.</p>
 </body></html>"""

@@ -21,12 +21,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import platform
 import re
 import shutil
 import unicodedata
-import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +35,14 @@ import yaml
 
 from twin.errors import RunFolderError
 from twin.outputs.audit import AUDIT_FILE, AuditLog
+from twin.outputs.folders import atomic_folder
 from twin.outputs.mapview import build_map, save_map
 from twin.outputs.report import render_report
+from twin.scoring.summary import RunSummary
 from twin.sim.run import RunResult
 
 __all__ = [
-    "ALERTS_DIR", "alerts_frame", "ensure_writable", "hourly_frame", "log_run", "new_run_name", "retention_days", "write_run",
+    "ALERTS_DIR", "alerts_frame", "hourly_frame", "log_run", "new_run_name", "retention_days", "write_run",
 ]
 
 #: Folder of a run that holds the real pipeline's alert crops and their sidecars.
@@ -91,16 +92,15 @@ def alerts_frame(result: RunResult) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def hourly_frame(summary: dict[str, Any], start_s: float) -> pd.DataFrame:
+def hourly_frame(summary: RunSummary | Mapping[str, Any], start_s: float) -> pd.DataFrame:
     """One row per hour of the window: clock hour and mean / 2.5% / 97.5% of each hourly metric."""
     rows = []
-    hourly = summary["hourly"]
+    hourly = RunSummary.coerce(summary).hourly
     H = len(hourly["passers_by"])
     for h in range(H):
         row: dict[str, Any] = {"hour": h, "clock": f"{int((start_s // 3600 + h) % 24):02d}:00"}
         for k, bands in hourly.items():
-            for stat in ("mean", "p2_5", "p97_5"):
-                row[f"{k}_{stat}"] = bands[h][stat]
+            row.update({f"{k}_{stat}": v for stat, v in bands[h].to_json().items()})
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -125,16 +125,18 @@ def log_run(result: RunResult, path: Path, summary_sha256: str,
     """
     sc = result.scenario
     gov = sc.governance
-    meta = result.summary["run"]
+    meta = result.summary.run
+    if meta is None:
+        raise RunFolderError("the run's summary has no run metadata; log a result of twin.run()")
     out0 = result.outcomes[0]
     cams = [c.id for c in result.context.cameras]
     simulated = True  # these entries describe the statistical engine's simulated deployment
     items: list[tuple[str, dict[str, Any]]] = [
-        ("run_start", {"scenario": sc.name, "scenario_sha256": meta["scenario_sha256"], "seed": result.seed,
-                       "replications": result.summary["replications"], "engine": meta["engine"]["model_id"],
-                       "site": meta["site"]["name"], "window_start": sc.time.start, "duration_s": sc.time.duration_s,
+        ("run_start", {"scenario": sc.name, "scenario_sha256": meta.scenario_sha256, "seed": result.seed,
+                       "replications": result.summary.replications, "engine": meta.engine["model_id"],
+                       "site": meta.site.name, "window_start": sc.time.start, "duration_s": sc.time.duration_s,
                        "cameras": cams, "operation": gov.operation if gov else None,
-                       **({"real_engine": meta["real_engine"]} if "real_engine" in meta else {})}),
+                       **({"real_engine": dict(meta.real_engine)} if meta.real_engine is not None else {})}),
         ("watchlist_enrolled", {"entries": sc.watchlist.size, "simulated": simulated, "threshold": sc.watchlist.threshold,
                                 "composition": {c.category: c.count for c in gov.watchlist_composition} if gov else None}),
     ]
@@ -160,53 +162,6 @@ def log_run(result: RunResult, path: Path, summary_sha256: str,
         return log.append_many(items)
 
 
-def ensure_writable(out_dir: Path | str) -> Path:
-    """Create ``out_dir`` if needed and prove a file can be written there (before a long run).
-
-    Raises:
-        RunFolderError: it is a file, lies under a file, or is not writable.
-    """
-    out_dir = Path(out_dir)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        probe = out_dir / f".write-test-{uuid.uuid4().hex[:8]}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except (OSError, NotADirectoryError, FileExistsError) as exc:
-        raise RunFolderError(
-            f"cannot write run folders in {str(out_dir)!r} ({getattr(exc, 'strerror', None) or exc}); choose another with --out"
-        ) from exc
-    return out_dir
-
-
-def make_temp_folder(out_dir: Path, base: str) -> Path:
-    """A new hidden ``.tmp-<base>-<random>`` folder in ``out_dir`` to write into before the final rename.
-
-    Raises:
-        RunFolderError: the folder cannot be created.
-    """
-    tmp = out_dir / f".tmp-{base}-{uuid.uuid4().hex[:8]}"
-    try:
-        tmp.mkdir()
-    except OSError as exc:
-        raise RunFolderError(f"cannot write in {str(out_dir)!r} ({exc.strerror}); choose another folder with --out") from exc
-    return tmp
-
-
-def free_name(out_dir: Path, base: str) -> Path:
-    """``out_dir / base``, or ``base-2``, ``base-3``, ... if taken: a folder is never overwritten.
-
-    >>> import tempfile
-    >>> d = Path(tempfile.mkdtemp()); (d / "run").mkdir()
-    >>> free_name(d, "run").name, free_name(d, "new").name
-    ('run-2', 'new')
-    """
-    final, k = out_dir / base, 2
-    while final.exists():
-        final, k = out_dir / f"{base}-{k}", k + 1
-    return final
-
-
 def _scenario_doc(result: RunResult) -> dict[str, Any]:
     doc = result.scenario.model_dump(mode="json", exclude_defaults=False)
     doc["site"]["map"] = "site.geojson"
@@ -214,7 +169,7 @@ def _scenario_doc(result: RunResult) -> dict[str, Any]:
         if doc["engine"].get(key):
             doc["engine"][key] = str(doc["engine"][key])
     doc["seed"] = result.seed
-    doc["replications"] = result.summary["replications"]
+    doc["replications"] = result.summary.replications
     return doc
 
 
@@ -281,75 +236,82 @@ def write_run(result: RunResult, out_dir: Path | str, *, name: str | None = None
     Raises:
         RunFolderError: ``out_dir`` cannot be created or written, or is a file.
     """
-    out_dir = ensure_writable(out_dir)
-    base = name or new_run_name(result)
-    tmp = make_temp_folder(out_dir, base)
-    try:
-        sc = result.scenario
+    sc = result.scenario
+    with atomic_folder(out_dir, name or new_run_name(result)) as folder:
+        tmp = folder.tmp
         shutil.copyfile(sc.site.map, tmp / "site.geojson")
         scenario_yaml = yaml.safe_dump(_scenario_doc(result), sort_keys=False, allow_unicode=True)
         (tmp / "scenario.yaml").write_text(scenario_yaml, encoding="utf-8")
-        summary_text = json.dumps(result.summary, indent=2, sort_keys=True) + "\n"
+        summary_text = json.dumps(result.summary.to_json(), indent=2, sort_keys=True) + "\n"
         (tmp / "summary.json").write_text(summary_text, encoding="utf-8")
         created_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
         extra: list[tuple[str, dict[str, Any]]] = []
         if result.real is not None:
             extra = list(result.real.audit) + _write_alerts(result, tmp / ALERTS_DIR, created_at)
         head = log_run(result, tmp / AUDIT_FILE, hashlib.sha256(summary_text.encode()).hexdigest(), extra=extra)
-        import importlib.metadata as md
-
-        versions: dict[str, str | None] = {}
-        for pkg in ("numpy", "simpy", "shapely", "pyproj", "pandas", "pyarrow", "scipy"):
-            try:
-                versions[pkg] = md.version(pkg)
-            except md.PackageNotFoundError:
-                versions[pkg] = None
-        files = ["scenario.yaml", "site.geojson", "summary.json", "events.parquet", "alerts.parquet", "hourly.csv",
-                 "report.html", AUDIT_FILE] + (["map.html"] if with_map else [])
-        if result.real is not None and result.real.alerts:
-            files.append(f"{ALERTS_DIR}/")
-        if sc.governance is not None:
-            files += ["record.html", "record.json"]
-        files.append("run.json")
-        run_meta: dict[str, Any] = {
-            "created_at": created_at.isoformat(timespec="seconds"),
-            "timings_s": {k: round(v, 3) for k, v in result.timings.items()},
-            "python": platform.python_version(),
-            "packages": versions,
-            "files": files,
-            "reproduce": f"twin run scenario.yaml --seed {result.seed} --replications {result.summary['replications']}",
-            "audit_head": {"seq": head[0], "sha256": head[1]},
-        }
-        if result.real is not None:
-            days, from_gov = retention_days(result)
-            run_meta["alert_retention"] = {
-                "alert_days": days, "source": "governance.retention.alert_days" if from_gov else "default (no governance block)",
-                "measured_from": "created_at", "alerts": len(result.real.alerts),
-                "delete_after": (created_at + dt.timedelta(days=days)).isoformat(timespec="seconds"),
-            }
-        (tmp / "run.json").write_text(json.dumps(run_meta, indent=2) + "\n", encoding="utf-8")
-        events = result.tracks.copy()
-        events.to_parquet(tmp / "events.parquet", index=False)
-        alerts_frame(result).to_parquet(tmp / "alerts.parquet", index=False)
-        hourly_frame(result.summary, sc.time.start_s).round(4).to_csv(tmp / "hourly.csv", index=False)
+        _write_run_json(result, tmp, created_at, head, with_map=with_map)
+        _write_tables(result, tmp)
         (tmp / "report.html").write_text(
             render_report(result.summary, title=sc.name, scenario_yaml=scenario_yaml,
                           start_hour=int(sc.time.start_s // 3600), map_file="map.html" if with_map else None),
             encoding="utf-8",
         )
         if with_map:
+            events = result.tracks
             xy = events[["x_m", "y_m"]].dropna().to_numpy() if len(events) else None
             save_map(build_map(result.context.site, result.context.cameras, min_ied_px=sc.capture.min_ied_px,
                                captures_xy=xy), tmp / "map.html")
-        final = free_name(out_dir, base)
         if sc.governance is not None:
-            from twin.outputs.record import write_record
+            from twin.outputs.record import SitePlan, write_record
 
-            write_record(tmp, folder_name=final.name)
-        if final.exists():  # taken meanwhile by another process
-            final = free_name(out_dir, base)
-        os.rename(tmp, final)
-        return final
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+            write_record(tmp, folder_name=folder.final.name, plan=SitePlan.of(result.context))
+    return folder.final
+
+
+def _write_tables(result: RunResult, folder: Path) -> None:
+    """events.parquet (replication 0's person x camera tracks), alerts.parquet and hourly.csv."""
+    result.tracks.copy().to_parquet(folder / "events.parquet", index=False)
+    alerts_frame(result).to_parquet(folder / "alerts.parquet", index=False)
+    hourly_frame(result.summary, result.scenario.time.start_s).round(4).to_csv(folder / "hourly.csv", index=False)
+
+
+#: Packages whose versions run.json records.
+RECORDED_PACKAGES: tuple[str, ...] = ("numpy", "simpy", "shapely", "pyproj", "pandas", "pyarrow", "scipy")
+
+
+def _write_run_json(result: RunResult, folder: Path, created_at: dt.datetime, head: tuple[int, str], *,
+                    with_map: bool) -> None:
+    """run.json: when, how long, on what, which files, how to reproduce, the audit log's head."""
+    import importlib.metadata as md
+
+    sc = result.scenario
+    versions: dict[str, str | None] = {}
+    for pkg in RECORDED_PACKAGES:
+        try:
+            versions[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            versions[pkg] = None
+    files = ["scenario.yaml", "site.geojson", "summary.json", "events.parquet", "alerts.parquet", "hourly.csv",
+             "report.html", AUDIT_FILE] + (["map.html"] if with_map else [])
+    if result.real is not None and result.real.alerts:
+        files.append(f"{ALERTS_DIR}/")
+    if sc.governance is not None:
+        files += ["record.html", "record.json"]
+    files.append("run.json")
+    run_meta: dict[str, Any] = {
+        "created_at": created_at.isoformat(timespec="seconds"),
+        "timings_s": {k: round(v, 3) for k, v in result.timings.items()},
+        "python": platform.python_version(),
+        "packages": versions,
+        "files": files,
+        "reproduce": f"twin run scenario.yaml --seed {result.seed} --replications {result.summary.replications}",
+        "audit_head": {"seq": head[0], "sha256": head[1]},
+    }
+    if result.real is not None:
+        days, from_gov = retention_days(result)
+        run_meta["alert_retention"] = {
+            "alert_days": days, "source": "governance.retention.alert_days" if from_gov else "default (no governance block)",
+            "measured_from": "created_at", "alerts": len(result.real.alerts),
+            "delete_after": (created_at + dt.timedelta(days=days)).isoformat(timespec="seconds"),
+        }
+    (folder / "run.json").write_text(json.dumps(run_meta, indent=2) + "\n", encoding="utf-8")

@@ -30,6 +30,7 @@ import numpy as np
 
 from twin.scenario.population import LONDON_2021_SHARES
 from twin.scoring.score_model import NPL_GROUPS, GroupEffect, ScoreModel
+from twin.scoring.summary import Equitability, GroupRates, ThresholdSweep
 
 __all__ = [
     "LONDON_2021_SHARES",
@@ -111,7 +112,7 @@ def equitability_table(model: ScoreModel, shares: dict[str, float], *, threshold
 
 
 def equitability_summary(model: ScoreModel, shares: dict[str, float], reps: list[Any], *, threshold: float,
-                         watchlist_size: int) -> dict[str, Any]:
+                         watchlist_size: int) -> Equitability:
     """The run summary's equitability section: per-group rates at the threshold, ratio, sweep.
 
     FPIR per group is analytic (this module); TPIR per group is the run's pooled per-pass TPIR
@@ -127,11 +128,11 @@ def equitability_summary(model: ScoreModel, shares: dict[str, float], reps: list
         return cache[shift]
 
     rows = equitability_table(model, shares, threshold=threshold, watchlist_size=watchlist_size, tpir_for_shift=tpir)
-    return {
-        "basis": "FPIR per group analytic from the ScoreModel (population average held at the calibrated FPIR); "
-                 "TPIR per pass pooled over replications",
-        "threshold": threshold,
-        "groups": rows,
-        "fpir_ratio": float(fpir_ratio(model, shares, threshold, watchlist_size)),
-        "sweep": threshold_sweep(model, shares, watchlist_size),
-    }
+    return Equitability(
+        basis="FPIR per group analytic from the ScoreModel (population average held at the calibrated FPIR); "
+              "TPIR per pass pooled over replications",
+        threshold=threshold,
+        groups=tuple(GroupRates.from_json(r) for r in rows),
+        fpir_ratio=float(fpir_ratio(model, shares, threshold, watchlist_size)),
+        sweep=ThresholdSweep.from_json(threshold_sweep(model, shares, watchlist_size)),
+    )

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from twin.scoring.score_model import ScoreModel
+from twin.scoring.summary import Band, ModelFigures, RunSummary, ScoredWith
 
 __all__ = [
     "COUNT_METRICS",
@@ -233,8 +234,12 @@ def percentile_band(values: Any) -> dict[str, float | None]:
     return {"mean": float(v.mean()), "p2_5": float(lo), "p97_5": float(hi)}
 
 
+def _band(values: Any) -> Band:
+    return Band.from_json(percentile_band(values))
+
+
 def summarise(outcomes: list[Outcome], *, duration_s: float, model: ScoreModel, threshold: float,
-              watchlist_size: int, prevalence: float) -> dict[str, Any]:
+              watchlist_size: int, prevalence: float) -> RunSummary:
     """Mean and 95% predictive interval of every metric over replications.
 
     Args:
@@ -244,38 +249,40 @@ def summarise(outcomes: list[Outcome], *, duration_s: float, model: ScoreModel, 
             analytic FPIR at this threshold and size).
 
     Returns:
-        a JSON-ready dict: ``totals`` and ``per_hour_rate`` (metric -> {mean, p2_5, p97_5}),
-        ``rates`` (tpir, fpir, precision, scan_share -> band), ``hourly`` (metric -> list of
-        per-hour bands), ``model`` (analytic FPIR, FMR), ``interval`` (what the band means).
+        the scored core of a :class:`~twin.scoring.summary.RunSummary`: ``totals`` and
+        ``per_hour_rate`` (metric -> band), ``rates`` (tpir, fpir, precision, scan_share -> band),
+        ``hourly`` (metric -> per-hour bands), ``model`` (analytic FPIR, FMR), ``interval`` (what a
+        band means), ``scored_with``.
     """
     hours = duration_s / 3600
-    totals = {k: percentile_band(np.array([o.totals[k] for o in outcomes])) for k in COUNT_METRICS}
-    per_hour = {k: percentile_band(np.array([o.totals[k] / hours for o in outcomes])) for k in COUNT_METRICS}
+    totals = {k: _band(np.array([o.totals[k] for o in outcomes])) for k in COUNT_METRICS}
+    per_hour = {k: _band(np.array([o.totals[k] / hours for o in outcomes])) for k in COUNT_METRICS}
     rates = [_rates(o.totals) for o in outcomes]
-    rate_bands = {k: percentile_band(np.array([r[k] for r in rates])) for k in RATE_METRICS}
+    rate_bands = {k: _band(np.array([r[k] for r in rates])) for k in RATE_METRICS}
     H = len(outcomes[0].hourly["passers_by"]) if outcomes else 0
     hourly = {
-        k: [percentile_band(np.array([o.hourly[k][h] for o in outcomes])) for h in range(H)] for k in HOURLY_METRICS
+        k: tuple(_band(np.array([o.hourly[k][h] for o in outcomes])) for h in range(H)) for k in HOURLY_METRICS
     }
-    return {
-        "replications": len(outcomes),
-        "interval": "95% predictive interval: 2.5th-97.5th percentiles over replications (Poisson noise included)",
-        "scored_with": {"threshold": threshold, "watchlist_size": int(watchlist_size), "prevalence": prevalence},
-        "totals": totals,
-        "per_hour_rate": per_hour,
-        "rates": rate_bands,
-        "hourly": hourly,
-        "model": {
-            "model_id": model.model_id,
-            "fmr_at_threshold": float(model.fmr(threshold)),
-            "fpir_at_threshold": float(model.fpir(threshold, watchlist_size)),
-            "fpir_definition": "1 - (1 - FMR(t))^N per face scanned (ISO/IEC 19795-1, 1:N)",
-            "expected_false_alerts": float(np.mean([o.totals["faces_scanned_not_listed"] for o in outcomes]))
-            * float(model.fpir(threshold, watchlist_size)) if outcomes else None,
-            "expected_false_alerts_definition": "faces scanned of people not on the watchlist x FPIR: the model's "
+    fpir = float(model.fpir(threshold, watchlist_size))
+    return RunSummary(
+        replications=len(outcomes),
+        interval="95% predictive interval: 2.5th-97.5th percentiles over replications (Poisson noise included)",
+        scored_with=ScoredWith(threshold=threshold, watchlist_size=int(watchlist_size), prevalence=prevalence),
+        totals=totals,
+        per_hour_rate=per_hour,
+        rates=rate_bands,
+        hourly=hourly,
+        model=ModelFigures(
+            model_id=model.model_id,
+            fmr_at_threshold=float(model.fmr(threshold)),
+            fpir_at_threshold=fpir,
+            fpir_definition="1 - (1 - FMR(t))^N per face scanned (ISO/IEC 19795-1, 1:N)",
+            expected_false_alerts=float(np.mean([o.totals["faces_scanned_not_listed"] for o in outcomes])) * fpir
+            if outcomes else None,
+            expected_false_alerts_definition="faces scanned of people not on the watchlist x FPIR: the model's "
             "expectation, steadier than a few replications' count of a rare event",
-        },
-    }
+        ),
+    )
 
 
 def pooled_tpir(reps: list[RepData], model: ScoreModel, *, threshold: float, watchlist_size: int,

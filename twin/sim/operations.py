@@ -74,6 +74,7 @@ from twin.errors import ScenarioError
 from twin.rng import Streams
 from twin.scenario.specs import OperationsSpec, ReviewTimeSpec
 from twin.scoring.metrics import Outcome, RepData, percentile_band
+from twin.scoring.summary import Band, OfficersNeeded, OperationsSummary
 
 __all__ = [
     "CALIBRATION",
@@ -493,25 +494,28 @@ def officers_curve(
 def summarise_operations(
     streams: list[AlertStream], draws: list[AlertDraws], results: list[OpsResult], spec: OperationsSpec,
     *, duration_s: float,
-) -> dict[str, Any]:
+) -> OperationsSummary:
     """Mean and 95% predictive interval of every operations metric, and the officers-needed curve.
 
     Returns:
-        JSON-ready dict: ``settings`` (the spec), ``totals`` (counts), ``per_hour_rate`` (counts per
-        hour), ``times_s``, ``rates`` (shares and utilisations) as {mean, p2_5, p97_5} bands,
-        ``officers_needed`` (:func:`officers_curve`), ``interval``, ``definitions``.
+        the summary's operations section: ``settings`` (the spec), ``totals`` (counts),
+        ``per_hour_rate`` (counts per hour), ``times_s``, ``rates`` (shares and utilisations) as
+        bands, ``officers_needed`` (:func:`officers_curve`), ``interval``, ``definitions``.
     """
     tots = [ops_totals(r, s) for r, s in zip(results, streams, strict=True)]
     hours = duration_s / 3600
-    return {
-        "settings": spec.model_dump(mode="json"),
-        "totals": {k: percentile_band([t[k] for t in tots]) for k in OPS_COUNT_METRICS},
-        "per_hour_rate": {k: percentile_band([t[k] / hours for t in tots]) for k in ("stops", "false_engaged", "arrests")},
-        "times_s": {k: percentile_band([t[k] for t in tots]) for k in OPS_TIME_METRICS},
-        "rates": {k: percentile_band([t[k] for t in tots]) for k in OPS_RATE_METRICS},
-        "officers_needed": officers_curve(streams, draws, spec, duration_s=duration_s),
-        "interval": "95% predictive interval over replications; means of times skip replications without alerts",
-        "definitions": {
+    def band(values: list[float]) -> Band:
+        return Band.from_json(percentile_band(values))
+
+    return OperationsSummary(
+        settings=spec.model_dump(mode="json"),
+        totals={k: band([t[k] for t in tots]) for k in OPS_COUNT_METRICS},
+        per_hour_rate={k: band([t[k] / hours for t in tots]) for k in ("stops", "false_engaged", "arrests")},
+        times_s={k: band([t[k] for t in tots]) for k in OPS_TIME_METRICS},
+        rates={k: band([t[k] for t in tots]) for k in OPS_RATE_METRICS},
+        officers_needed=OfficersNeeded.from_json(officers_curve(streams, draws, spec, duration_s=duration_s)),
+        interval="95% predictive interval over replications; means of times skip replications without alerts",
+        definitions={
             "false_engaged": "a wrongful stop: a false alert dispatched and the person reached",
             "lost": "dispatched, but no officer reached the person before they left the area",
             "engaged_true_share": "true alerts engaged / true alerts",
@@ -519,13 +523,13 @@ def summarise_operations(
             "geometry": "officer leaves the alerting camera after review and latency and walks after the person, "
                         "who keeps walking their route at their speed until leaving the area (twin/operations.py)",
         },
-    }
+    )
 
 
 def run_operations(
     reps: list[RepData], outcomes: list[Outcome], seeds: list[np.random.SeedSequence], spec: OperationsSpec, *,
     duration_s: float, default_speed_m_s: float, officers: int | None = None,
-) -> tuple[list[OpsResult], dict[str, Any]]:
+) -> tuple[list[OpsResult], OperationsSummary]:
     """Operations for every replication of a run, and their summary.
 
     Each replication draws from its own "operations" stream (``Streams(seed)["operations"]``), so
@@ -540,7 +544,7 @@ def run_operations(
         officers: overrides ``spec.officers`` (the curve still spans 0..max_officers_searched).
 
     Returns:
-        (per-replication :class:`OpsResult`, :func:`summarise_operations` dict).
+        (per-replication :class:`OpsResult`, :func:`summarise_operations` section).
     """
     if officers is not None:
         spec = spec.model_copy(update={"officers": int(officers)})

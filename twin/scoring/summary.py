@@ -1,0 +1,790 @@
+"""The run summary, typed: its sections and keys held once, the one metric table, the one number formatter.
+
+A run's summary is what ``summary.json`` holds (its shape on disk is fixed: the golden summaries
+pin it). Inside the library it is a :class:`RunSummary` of frozen dataclasses; ``to_json()`` gives
+the file's mapping, key for key, and :meth:`RunSummary.from_json` reads one back (a partial
+mapping, as a test or an older file gives, leaves the missing parts ``None``). A
+:class:`RunSummary` also reads as that mapping (``summary["totals"]``), for code that has not
+moved to the attributes.
+
+Every figure shown anywhere (console, ``report.html``, ``record.html``, comparisons, the app)
+is a :class:`Metric` of :data:`METRICS`, named by its ``section.key`` id; the views are lists of
+those ids (:data:`REPORT_ROWS`, :data:`OPERATIONS_ROWS`, :data:`COMPARE_ROWS`, :data:`RECORD_ROWS`,
+:data:`APP_ROWS`, :data:`APP_OPERATIONS_ROWS`). A mistyped id is a ``KeyError``, not a blank cell.
+Numbers print through :func:`fmt_value` (one rule per :class:`Metric` ``kind``) and bands through
+:func:`fmt_band`.
+
+Bands are 95% *predictive* intervals: the 2.5th-97.5th percentiles over replications (DESIGN.md,
+Intervals).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+__all__ = [
+    "APP_OPERATIONS_ROWS",
+    "APP_ROWS",
+    "COMPARE_ROWS",
+    "COUNT",
+    "CROWD",
+    "EQUITABILITY",
+    "HOURLY",
+    "INTERVAL",
+    "KINDS",
+    "METRICS",
+    "MODEL",
+    "OPERATIONS",
+    "OPERATIONS_ROWS",
+    "PER_HOUR",
+    "RATES",
+    "RATIO",
+    "REAL_ENGINE",
+    "RECORD_ROWS",
+    "REPLICATIONS",
+    "REPORT_ROWS",
+    "RUN",
+    "SCI",
+    "SCORED_WITH",
+    "SECONDS",
+    "SECTIONS",
+    "SHARE",
+    "TOTALS",
+    "Band",
+    "BandText",
+    "CrowdFigures",
+    "Equitability",
+    "GroupRates",
+    "Metric",
+    "ModelFigures",
+    "OfficersNeeded",
+    "OperationsSummary",
+    "RunMeta",
+    "RunSummary",
+    "ScoredWith",
+    "SiteMeta",
+    "ThresholdSweep",
+    "WindowMeta",
+    "fmt_band",
+    "fmt_value",
+    "metric",
+]
+
+# -- sections, in the order summary.json has them ---------------------------------------------------
+
+REPLICATIONS = "replications"
+INTERVAL = "interval"
+SCORED_WITH = "scored_with"
+TOTALS = "totals"
+PER_HOUR = "per_hour_rate"
+RATES = "rates"
+HOURLY = "hourly"
+MODEL = "model"
+EQUITABILITY = "equitability"
+RUN = "run"
+CROWD = "crowd"
+OPERATIONS = "operations"
+REAL_ENGINE = "real_engine"
+#: Top-level keys of a run summary, in order.
+SECTIONS: tuple[str, ...] = (
+    REPLICATIONS, INTERVAL, SCORED_WITH, TOTALS, PER_HOUR, RATES, HOURLY, MODEL, EQUITABILITY, RUN, CROWD, OPERATIONS,
+    REAL_ENGINE,
+)  # fmt: skip
+#: Band sections of the operations section (``operations.<name>``).
+OPS_BAND_SECTIONS: tuple[str, ...] = ("totals", "per_hour_rate", "times_s", "rates")
+
+# -- how a number prints ----------------------------------------------------------------------------
+
+#: Counts and other plain numbers: ``12,346`` from 100 up, else one decimal (``45.5``, ``0.3``).
+COUNT = "count"
+#: Rates of alerts and identification (TPIR, precision): three decimals.
+RATIO = "ratio"
+#: Small rates (FPIR, FMR): two decimals in scientific notation, plain ``0`` for zero.
+SCI = "sci"
+#: Shares and utilisations: a percentage with one decimal.
+SHARE = "share"
+#: Durations in seconds: whole seconds with thousands separators.
+SECONDS = "seconds"
+KINDS: tuple[str, ...] = (COUNT, RATIO, SCI, SHARE, SECONDS)
+#: What is printed for a missing or undefined value.
+NONE_TEXT = "–"
+
+
+def fmt_value(x: float | None, kind: str = COUNT) -> str:
+    """One number as every output prints it (console, report, record, comparisons, app).
+
+    Args:
+        x: the value; None or NaN prints as "–".
+        kind: :data:`COUNT`, :data:`RATIO`, :data:`SCI`, :data:`SHARE` or :data:`SECONDS`.
+
+    Raises:
+        ValueError: an unknown kind.
+
+    >>> fmt_value(12345.6), fmt_value(45.54), fmt_value(0.8612, RATIO), fmt_value(1.706e-4, SCI)
+    ('12,346', '45.5', '0.861', '1.71e-04')
+    >>> fmt_value(0.125, SHARE), fmt_value(1234.4, SECONDS), fmt_value(0.0, SCI), fmt_value(None)
+    ('12.5%', '1,234', '0', '–')
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown number kind {kind!r}; one of {', '.join(KINDS)}")
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return NONE_TEXT
+    if kind == SHARE:
+        return f"{x:.1%}"
+    if kind == SECONDS:
+        return f"{x:,.0f}"
+    if kind == SCI:
+        return f"{x:.2e}" if x else "0"
+    if kind == RATIO:
+        return f"{x:.3f}"
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    return f"{x:.1f}"
+
+
+@dataclass(frozen=True)
+class BandText:
+    """A band's three numbers as text (:func:`fmt_band`); the views add their own words around them.
+
+    Attributes:
+        mean, lo, hi: the mean and the 2.5th / 97.5th percentiles, formatted ("–" where missing).
+        defined: the band has a mean (some replication gave a value).
+    """
+
+    mean: str
+    lo: str
+    hi: str
+    defined: bool = True
+
+    @property
+    def interval(self) -> str:
+        """``"lo – hi"`` (the tables' interval column)."""
+        return f"{self.lo} – {self.hi}"
+
+    def pi(self, unit: str = "") -> str:
+        """``"mean unit (95% PI lo–hi)"`` (the app's and the record's way)."""
+        u = f" {unit}" if unit else ""
+        return f"{self.mean}{u} (95% PI {self.lo}–{self.hi})"
+
+
+def fmt_band(band: Band | Mapping[str, Any] | None, kind: str = COUNT) -> BandText:
+    """A band's mean and 95% predictive interval, formatted by :func:`fmt_value`.
+
+    >>> t = fmt_band(Band(mean=2.2, p2_5=0.1, p97_5=4.9))
+    >>> t.interval, t.pi("/h")
+    ('0.1 – 4.9', '2.2 /h (95% PI 0.1–4.9)')
+    >>> fmt_band(None).defined
+    False
+    """
+    b = Band.coerce(band)
+    if b is None:
+        return BandText(NONE_TEXT, NONE_TEXT, NONE_TEXT, defined=False)
+    return BandText(fmt_value(b.mean, kind), fmt_value(b.p2_5, kind), fmt_value(b.p97_5, kind), defined=b.mean is not None)
+
+
+# -- typed sections -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Band:
+    """Mean and 95% predictive interval (2.5th / 97.5th percentiles over replications) of one metric.
+
+    Values keep their JSON type (None where no replication had a value).
+    """
+
+    mean: float | None
+    p2_5: float | None
+    p97_5: float | None
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> Band:
+        """From ``{"mean": .., "p2_5": .., "p97_5": ..}`` (missing keys are None)."""
+        return cls(mean=d.get("mean"), p2_5=d.get("p2_5"), p97_5=d.get("p97_5"))
+
+    @classmethod
+    def coerce(cls, x: Band | Mapping[str, Any] | None) -> Band | None:
+        """A Band from a Band, a band mapping, or None."""
+        if x is None or isinstance(x, Band):
+            return x
+        return cls.from_json(x)
+
+    def to_json(self) -> dict[str, Any]:
+        """The band as summary.json holds it."""
+        return {"mean": self.mean, "p2_5": self.p2_5, "p97_5": self.p97_5}
+
+
+def _bands(d: Mapping[str, Any] | None) -> dict[str, Band] | None:
+    return None if d is None else {k: Band.from_json(v) for k, v in d.items()}
+
+
+def _bands_json(d: Mapping[str, Band]) -> dict[str, Any]:
+    return {k: v.to_json() for k, v in d.items()}
+
+
+def _v(d: Mapping[str, Any], key: str, default: Any = None) -> Any:
+    """``d[key]`` if there, else ``default`` (untyped: the JSON's own value)."""
+    return d.get(key, default)
+
+
+def _fields(cls: Any, d: Mapping[str, Any]) -> dict[str, Any]:
+    return {f.name: _v(d, f.name) for f in dataclasses.fields(cls)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScoredWith:
+    """What the alerts were scored with: threshold (the engine's scale), watchlist size, prevalence."""
+
+    threshold: float | None = None
+    watchlist_size: int | None = None
+    prevalence: float | None = None
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> ScoredWith:
+        return cls(threshold=d.get("threshold"), watchlist_size=d.get("watchlist_size"), prevalence=d.get("prevalence"))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"threshold": self.threshold, "watchlist_size": self.watchlist_size, "prevalence": self.prevalence}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelFigures:
+    """The score model's analytic figures at the scored threshold and watchlist size."""
+
+    model_id: str | None = None
+    fmr_at_threshold: float | None = None
+    fpir_at_threshold: float | None = None
+    fpir_definition: str | None = None
+    expected_false_alerts: float | None = None
+    expected_false_alerts_definition: str | None = None
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> ModelFigures:
+        return cls(**_fields(cls, d))
+
+    def to_json(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        if self.expected_false_alerts_definition is None:  # summaries written before the expectation was added
+            del out["expected_false_alerts"], out["expected_false_alerts_definition"]
+        return out
+
+
+@dataclass(frozen=True, kw_only=True)
+class GroupRates:
+    """One demographic group's rates at the threshold (:mod:`twin.scoring.equitability`)."""
+
+    group: str
+    share: float
+    fmr: float
+    fpir: float
+    tpir: float
+    fmr_ratio_param: float
+    mated_shift: float
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> GroupRates:
+        return cls(**_fields(cls, d))
+
+    def to_json(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ThresholdSweep:
+    """FPIR per group and the highest/lowest ratio over a range of thresholds."""
+
+    thresholds: Sequence[float]
+    fpir: Mapping[str, Sequence[float]]
+    ratio: Sequence[float]
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> ThresholdSweep:
+        return cls(thresholds=d.get("thresholds") or [], fpir=d.get("fpir") or {}, ratio=d.get("ratio") or [])
+
+    def to_json(self) -> dict[str, Any]:
+        return {"thresholds": list(self.thresholds), "fpir": {k: list(v) for k, v in self.fpir.items()},
+                "ratio": list(self.ratio)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Equitability:
+    """The equitability section: per-group rates at the threshold, their FPIR ratio, and the sweep."""
+
+    basis: str = ""
+    threshold: float | None = None
+    groups: Sequence[GroupRates] = ()
+    fpir_ratio: float | None = None
+    sweep: ThresholdSweep | None = None
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> Equitability:
+        sw = d.get("sweep")
+        return cls(basis=d.get("basis", ""), threshold=d.get("threshold"),
+                   groups=tuple(GroupRates.from_json(g) for g in d.get("groups", [])), fpir_ratio=d.get("fpir_ratio"),
+                   sweep=None if sw is None else ThresholdSweep.from_json(sw))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"basis": self.basis, "threshold": self.threshold, "groups": [g.to_json() for g in self.groups],
+                "fpir_ratio": self.fpir_ratio, "sweep": None if self.sweep is None else self.sweep.to_json()}
+
+
+@dataclass(frozen=True, kw_only=True)
+class SiteMeta:
+    """The site a run used (``run.site``)."""
+
+    id: str
+    name: str
+    map_sha256: str
+    approximate: bool
+    area_m2: float
+    routes: int
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> SiteMeta:
+        return cls(**_fields(cls, d))
+
+    def to_json(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class WindowMeta:
+    """The simulated window (``run.window``): clock start, length (s) and expected passers-by."""
+
+    start: str
+    duration_s: float
+    expected_passers_by: float
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> WindowMeta:
+        return cls(start=_v(d, "start", ""), duration_s=_v(d, "duration_s", 0.0),
+                   expected_passers_by=_v(d, "expected_passers_by"))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"start": self.start, "duration_s": self.duration_s, "expected_passers_by": self.expected_passers_by}
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunMeta:
+    """What was run (``run``): scenario and its hash, site, seed, replications, version, engine, window.
+
+    ``engine`` (kind, model_id, params) and ``real_engine`` (kind and thresholds of a real-engine
+    run) stay mappings: they echo the engine's own parameters.
+    """
+
+    scenario: str
+    scenario_sha256: str
+    site: SiteMeta
+    seed: int
+    replications: int
+    twin_version: str
+    engine: Mapping[str, Any]
+    window: WindowMeta
+    cameras: Sequence[str] = ()
+    warnings: Sequence[str] = ()
+    real_engine: Mapping[str, Any] | None = None
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> RunMeta:
+        return cls(scenario=d.get("scenario", ""), scenario_sha256=d.get("scenario_sha256", ""),
+                   site=SiteMeta.from_json(d.get("site") or {}), seed=_v(d, "seed"), replications=_v(d, "replications"),
+                   twin_version=d.get("twin_version", ""), engine=d.get("engine") or {},
+                   window=WindowMeta.from_json(d.get("window") or {}), cameras=tuple(d.get("cameras", ())),
+                   warnings=tuple(d.get("warnings", ())), real_engine=d.get("real_engine"))
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "scenario": self.scenario, "scenario_sha256": self.scenario_sha256, "site": self.site.to_json(),
+            "seed": self.seed, "replications": self.replications, "twin_version": self.twin_version,
+            "engine": dict(self.engine),
+        }
+        if self.real_engine is not None:
+            out["real_engine"] = dict(self.real_engine)
+        out.update({"window": self.window.to_json(), "cameras": list(self.cameras), "warnings": list(self.warnings)})
+        return out
+
+
+@dataclass(frozen=True, kw_only=True)
+class CrowdFigures:
+    """Crowd figures over replications: peak pedestrian density (p/m²), mean and max."""
+
+    peak_density_p_m2: Mapping[str, float]
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> CrowdFigures:
+        return cls(peak_density_p_m2=dict(d.get("peak_density_p_m2") or {}))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"peak_density_p_m2": dict(self.peak_density_p_m2)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class OfficersNeeded:
+    """The officers-needed curve (:func:`twin.sim.operations.officers_curve`)."""
+
+    target_engaged_share: float | None = None
+    officers: Sequence[int] = ()
+    engaged_true_share: Sequence[float | None] = ()
+    wrongful_stops: Sequence[float] = ()
+    arrests: Sequence[float] = ()
+    officer_utilisation: Sequence[float | None] = ()
+    officers_needed: int | None = None
+    true_alerts: int | None = None
+    note: str = ""
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> OfficersNeeded:
+        return cls(target_engaged_share=d.get("target_engaged_share"), officers=d.get("officers") or [],
+                   engaged_true_share=d.get("engaged_true_share") or [], wrongful_stops=d.get("wrongful_stops") or [],
+                   arrests=d.get("arrests") or [], officer_utilisation=d.get("officer_utilisation") or [],
+                   officers_needed=d.get("officers_needed"), true_alerts=d.get("true_alerts"), note=d.get("note") or "")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"target_engaged_share": self.target_engaged_share, "officers": list(self.officers),
+                "engaged_true_share": list(self.engaged_true_share), "wrongful_stops": list(self.wrongful_stops),
+                "arrests": list(self.arrests), "officer_utilisation": list(self.officer_utilisation),
+                "officers_needed": self.officers_needed, "true_alerts": self.true_alerts, "note": self.note}
+
+
+@dataclass(frozen=True, kw_only=True)
+class OperationsSummary:
+    """The operations section: review and response bands, and the officers needed.
+
+    ``settings`` (the scenario's operations block) and ``definitions`` stay mappings.
+    """
+
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    totals: Mapping[str, Band] = field(default_factory=dict)
+    per_hour_rate: Mapping[str, Band] = field(default_factory=dict)
+    times_s: Mapping[str, Band] = field(default_factory=dict)
+    rates: Mapping[str, Band] = field(default_factory=dict)
+    officers_needed: OfficersNeeded | None = None
+    interval: str = ""
+    definitions: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> OperationsSummary:
+        need = d.get("officers_needed")
+        return cls(settings=d.get("settings") or {}, totals=_bands(d.get("totals")) or {},
+                   per_hour_rate=_bands(d.get("per_hour_rate")) or {}, times_s=_bands(d.get("times_s")) or {},
+                   rates=_bands(d.get("rates")) or {},
+                   officers_needed=OfficersNeeded.from_json(need) if isinstance(need, Mapping) else None,
+                   interval=d.get("interval") or "", definitions=d.get("definitions") or {})
+
+    def to_json(self) -> dict[str, Any]:
+        return {"settings": dict(self.settings), "totals": _bands_json(self.totals),
+                "per_hour_rate": _bands_json(self.per_hour_rate), "times_s": _bands_json(self.times_s),
+                "rates": _bands_json(self.rates),
+                "officers_needed": None if self.officers_needed is None else self.officers_needed.to_json(),
+                "interval": self.interval, "definitions": dict(self.definitions)}
+
+    def bands(self, name: str) -> Mapping[str, Band]:
+        """One of :data:`OPS_BAND_SECTIONS` by name."""
+        if name not in OPS_BAND_SECTIONS:
+            raise KeyError(f"no operations section {name!r}; sections: {', '.join(OPS_BAND_SECTIONS)}")
+        return getattr(self, name)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class RunSummary(Mapping[str, Any]):
+    """A run's summary: every metric's band over replications, and what was run.
+
+    Sections other than the scored core are None where a run (or a partial mapping read with
+    :meth:`from_json`) has none. Reads as its JSON mapping too (``summary["totals"]``); compare
+    two summaries with ``==`` on that mapping.
+    """
+
+    replications: int | None = None
+    interval: str | None = None
+    scored_with: ScoredWith | None = None
+    totals: Mapping[str, Band] = field(default_factory=dict)
+    per_hour_rate: Mapping[str, Band] = field(default_factory=dict)
+    rates: Mapping[str, Band] = field(default_factory=dict)
+    hourly: Mapping[str, Sequence[Band]] = field(default_factory=dict)
+    model: ModelFigures | None = None
+    equitability: Equitability | None = None
+    run: RunMeta | None = None
+    crowd: CrowdFigures | None = None
+    operations: OperationsSummary | None = None
+    #: The real pipeline's section (:mod:`twin.sim.realpass`), kept as its JSON mapping.
+    real_engine: Mapping[str, Any] | None = None
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> RunSummary:
+        """Read a summary mapping (``summary.json``'s content, or part of it)."""
+        if isinstance(d, RunSummary):
+            return d
+        hourly = d.get(HOURLY)
+        return cls(
+            replications=d.get(REPLICATIONS), interval=d.get(INTERVAL),
+            scored_with=ScoredWith.from_json(d[SCORED_WITH]) if SCORED_WITH in d else None,
+            totals=_bands(d.get(TOTALS)) or {}, per_hour_rate=_bands(d.get(PER_HOUR)) or {},
+            rates=_bands(d.get(RATES)) or {},
+            hourly={k: tuple(Band.from_json(b) for b in v) for k, v in (hourly or {}).items()},
+            model=ModelFigures.from_json(d[MODEL]) if MODEL in d else None,
+            equitability=Equitability.from_json(d[EQUITABILITY]) if d.get(EQUITABILITY) else None,
+            run=RunMeta.from_json(d[RUN]) if d.get(RUN) else None,
+            crowd=CrowdFigures.from_json(d[CROWD]) if d.get(CROWD) else None,
+            operations=OperationsSummary.from_json(d[OPERATIONS]) if d.get(OPERATIONS) else None,
+            real_engine=d.get(REAL_ENGINE) or None,
+        )
+
+    coerce = from_json
+
+    def to_json(self) -> dict[str, Any]:
+        """The summary as ``summary.json`` holds it (sections in :data:`SECTIONS` order; absent ones left out)."""
+        return dict(self._json)
+
+    @cached_property
+    def _json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.replications is not None:
+            out[REPLICATIONS] = self.replications
+        if self.interval is not None:
+            out[INTERVAL] = self.interval
+        if self.scored_with is not None:
+            out[SCORED_WITH] = self.scored_with.to_json()
+        for name, bands in ((TOTALS, self.totals), (PER_HOUR, self.per_hour_rate), (RATES, self.rates)):
+            if bands:
+                out[name] = _bands_json(bands)
+        if self.hourly:
+            out[HOURLY] = {k: [b.to_json() for b in v] for k, v in self.hourly.items()}
+        for name in (MODEL, EQUITABILITY, RUN, CROWD, OPERATIONS):
+            part = getattr(self, name)
+            if part is not None:
+                out[name] = part.to_json()
+        if self.real_engine is not None:
+            out[REAL_ENGINE] = dict(self.real_engine)
+        return out
+
+    def replace(self, **sections: Any) -> RunSummary:
+        """A copy with some sections replaced (e.g. a re-scored summary given the run's metadata)."""
+        return dataclasses.replace(self, **sections)
+
+    def filled_from(self, other: RunSummary) -> RunSummary:
+        """A copy with the sections this summary lacks taken from ``other`` (a re-scored summary given
+        its run's ``run``, ``crowd`` and ``real_engine``)."""
+        missing = {f.name: getattr(other, f.name) for f in dataclasses.fields(self)
+                   if getattr(self, f.name) in (None, {}) and getattr(other, f.name) not in (None, {})}
+        return dataclasses.replace(self, **missing)
+
+    # -- the metric table's view of it --------------------------------------------------------
+
+    def section(self, path: str) -> Mapping[str, Any] | None:
+        """The mapping of bands (or values) at a metric's section path (``totals``, ``operations.rates``, ...)."""
+        if path in (TOTALS, PER_HOUR, RATES):
+            return getattr(self, {TOTALS: "totals", PER_HOUR: "per_hour_rate", RATES: "rates"}[path])  # type: ignore[no-any-return]
+        if path == MODEL:
+            return None if self.model is None else self.model.to_json()
+        head, _, rest = path.partition(".")
+        if head == OPERATIONS and rest:
+            return None if self.operations is None else self.operations.bands(rest)
+        raise KeyError(f"no metric section {path!r} in a run summary")
+
+    def value(self, m: Metric | str) -> Band | float | None:
+        """A metric's band (or, for a model figure, its value); None where this summary lacks it.
+
+        Raises:
+            KeyError: not a metric of :data:`METRICS`.
+        """
+        mt = metric(m) if isinstance(m, str) else m
+        sec = self.section(mt.section)
+        if sec is None:
+            return None
+        v = sec.get(mt.key)
+        if isinstance(v, Mapping):
+            return Band.from_json(v)
+        return v  # type: ignore[no-any-return]
+
+    def band(self, m: Metric | str) -> Band | None:
+        """A metric's band; a model figure as a band without interval; None where missing.
+
+        Raises:
+            KeyError: not a metric of :data:`METRICS`.
+        """
+        v = self.value(m)
+        if v is None or isinstance(v, Band):
+            return v
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return Band(mean=float(v), p2_5=None, p97_5=None)
+        return None
+
+    # -- read-only mapping over the JSON form ----------------------------------------------------
+
+    def __getitem__(self, key: str) -> Any:
+        return self._json[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._json)
+
+    def __len__(self) -> int:
+        return len(self._json)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            return self._json == (other._json if isinstance(other, RunSummary) else dict(other))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+# -- the one metric table ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Metric:
+    """One figure a run reports, wherever it is shown.
+
+    Attributes:
+        section: dotted path of its section in the summary (``totals``, ``operations.rates``, ...).
+        key: its key there.
+        label: the tables' label (console, report.html, record.html, comparisons).
+        short: the app's shorter label, shown beside :attr:`unit` (default: ``label``).
+        unit: what one unit is (the app's unit column), e.g. ``alerts/h``.
+        kind: how its numbers print (:func:`fmt_value`).
+        undefined: why it has no value when no replication gives one (shown instead of a number).
+    """
+
+    section: str
+    key: str
+    label: str
+    kind: str = COUNT
+    short: str = ""
+    unit: str = ""
+    undefined: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"metric {self.id}: unknown kind {self.kind!r}")
+
+    @property
+    def id(self) -> str:
+        """``section.key``: the metric's name in comparisons and views."""
+        return f"{self.section}.{self.key}"
+
+    @property
+    def app_label(self) -> str:
+        """The app's label (``short``, else ``label``)."""
+        return self.short or self.label
+
+
+def _m(section: str, key: str, label: str, kind: str = COUNT, *, short: str = "", unit: str = "",
+       undefined: str = "") -> Metric:
+    return Metric(section=section, key=key, label=label, kind=kind, short=short, unit=unit, undefined=undefined)
+
+
+_OPS = OPERATIONS
+#: Every metric, each (section, key) once.
+METRICS: tuple[Metric, ...] = (
+    _m(TOTALS, "passers_by", "Passers-by", short="Passers-by in the window", unit="people"),
+    _m(TOTALS, "turned_back", "Turned back at the signs", unit="people"),
+    _m(TOTALS, "in_zone", "Passes through a recognition zone", unit="people"),
+    _m(TOTALS, "faces_scanned", "Faces scanned (≥ 1 usable capture)", short="Faces scanned in the window", unit="faces"),
+    _m(TOTALS, "captures", "Usable captures", unit="captures"),
+    _m(TOTALS, "watchlisted_passers", "Watchlisted passers-by", unit="people"),
+    _m(TOTALS, "watchlisted_in_zone", "Watchlisted passes through a recognition zone", unit="people"),
+    _m(TOTALS, "alerts", "Alerts", short="Alerts in the window", unit="alerts"),
+    _m(TOTALS, "true_alerts", "True alerts", short="True alerts in the window", unit="alerts"),
+    _m(TOTALS, "false_alerts", "False alerts", short="False alerts in the window", unit="alerts"),
+    _m(PER_HOUR, "passers_by", "Passers-by per hour", short="Passers-by", unit="people/h"),
+    _m(PER_HOUR, "turned_back", "Turned back at the signs per hour", unit="people/h"),
+    _m(PER_HOUR, "in_zone", "Passes through a recognition zone per hour", unit="people/h"),
+    _m(PER_HOUR, "faces_scanned", "Faces scanned per hour", short="Faces scanned", unit="faces/h"),
+    _m(PER_HOUR, "captures", "Usable captures per hour", unit="captures/h"),
+    _m(PER_HOUR, "watchlisted_passers", "Watchlisted passers-by per hour", unit="people/h"),
+    _m(PER_HOUR, "watchlisted_in_zone", "Watchlisted passes through a zone per hour", unit="people/h"),
+    _m(PER_HOUR, "alerts", "Alerts per hour", unit="alerts/h"),
+    _m(PER_HOUR, "true_alerts", "True alerts per hour", short="True alerts", unit="alerts/h"),
+    _m(PER_HOUR, "false_alerts", "False alerts per hour", short="False alerts", unit="alerts/h"),
+    _m(RATES, "tpir", "TPIR (per pass through the zone)", RATIO, short="TPIR", unit="per pass through a zone",
+       undefined="no watchlisted passer-by in a zone in any replication"),
+    _m(RATES, "fpir", "FPIR (per face scanned)", SCI, short="FPIR", unit="per face scanned", undefined="no face scanned"),
+    _m(RATES, "precision", "Precision (true / all alerts)", RATIO, short="Precision", unit="true ÷ all alerts",
+       undefined="no alerts in any replication"),
+    _m(RATES, "scan_share", "Share of passers-by scanned", RATIO, unit="faces ÷ passers-by"),
+    _m(MODEL, "expected_false_alerts", "False alerts expected (model: faces × FPIR)", unit="alerts"),
+    _m(MODEL, "fpir_at_threshold", "FPIR at the threshold (model)", SCI, short="Expected FPIR", unit="per face scanned"),
+    _m(MODEL, "fmr_at_threshold", "FMR at the threshold (model, per comparison)", SCI, unit="per comparison"),
+    _m(f"{_OPS}.totals", "true_engaged", "True alerts engaged", unit="alerts"),
+    _m(f"{_OPS}.totals", "true_lost", "True alerts lost in the crowd", unit="alerts"),
+    _m(f"{_OPS}.totals", "false_dismissed", "False alerts dismissed at review", unit="alerts"),
+    _m(f"{_OPS}.totals", "false_engaged", "Wrongful stops (false alerts engaged)", unit="stops"),
+    _m(f"{_OPS}.totals", "false_lost", "False alerts dispatched, person lost", unit="alerts"),
+    _m(f"{_OPS}.totals", "stops", "Stops", unit="stops"),
+    _m(f"{_OPS}.totals", "arrests", "Arrests", unit="arrests"),
+    _m(f"{_OPS}.per_hour_rate", "stops", "Stops per hour", short="Stops by officers", unit="/h"),
+    _m(f"{_OPS}.per_hour_rate", "false_engaged", "Wrongful stops per hour",
+       short="Wrongful stops (false alerts engaged)", unit="/h"),
+    _m(f"{_OPS}.per_hour_rate", "arrests", "Arrests per hour", short="Arrests", unit="/h"),
+    _m(f"{_OPS}.times_s", "review_wait_s", "Review queue wait, mean (s)", SECONDS, short="Wait for review", unit="s"),
+    _m(f"{_OPS}.times_s", "review_wait_max_s", "Review queue wait, longest (s)", SECONDS, unit="s"),
+    _m(f"{_OPS}.times_s", "capture_to_engagement_s", "Capture to engagement, mean (s)", SECONDS, unit="s"),
+    _m(f"{_OPS}.rates", "engaged_true_share", "Share of true alerts engaged (mean of replications)", SHARE,
+       short="True alerts engaged", undefined="no true alerts in any replication"),
+    _m(f"{_OPS}.rates", "operator_utilisation", "Operator utilisation", SHARE, short="Operator busy", unit="share of time"),
+    _m(f"{_OPS}.rates", "officer_utilisation", "Officer utilisation", SHARE, short="Officers busy", unit="share of time"),
+)
+_BY_ID: dict[str, Metric] = {m.id: m for m in METRICS}
+
+
+def metric(metric_id: str) -> Metric:
+    """The metric named ``section.key``.
+
+    Raises:
+        KeyError: no such metric (the message lists the sections).
+
+    >>> metric("rates.fpir").label
+    'FPIR (per face scanned)'
+    """
+    try:
+        return _BY_ID[metric_id]
+    except KeyError:
+        sections = sorted({m.section for m in METRICS})
+        raise KeyError(f"no metric {metric_id!r} in twin.scoring.summary.METRICS (sections: {', '.join(sections)})") from None
+
+
+def _rows(*ids: str) -> tuple[Metric, ...]:
+    return tuple(metric(i) for i in ids)
+
+
+#: The run's summary table (console and report.html), in display order.
+REPORT_ROWS: tuple[Metric, ...] = _rows(
+    "totals.passers_by", "totals.turned_back", "totals.in_zone", "totals.faces_scanned", "totals.captures",
+    "totals.watchlisted_passers", "totals.alerts", "totals.true_alerts", "totals.false_alerts",
+    "model.expected_false_alerts", "per_hour_rate.true_alerts", "per_hour_rate.false_alerts", "rates.tpir",
+    "rates.fpir", "rates.precision",
+)
+#: The review-and-response table (console and report.html), in display order.
+OPERATIONS_ROWS: tuple[Metric, ...] = _rows(
+    "per_hour_rate.alerts", "operations.times_s.review_wait_s", "operations.times_s.capture_to_engagement_s",
+    "operations.totals.true_engaged", "operations.totals.true_lost", "operations.totals.false_dismissed",
+    "operations.totals.false_engaged", "operations.totals.false_lost", "operations.totals.stops",
+    "operations.totals.arrests", "operations.rates.engaged_true_share", "operations.rates.operator_utilisation",
+    "operations.rates.officer_utilisation",
+)
+#: The rows of a comparison (``twin compare``): the summary table but four counts, then operations.
+COMPARE_ROWS: tuple[Metric, ...] = (
+    *(m for m in REPORT_ROWS
+      if m.id not in ("totals.turned_back", "totals.in_zone", "totals.captures", "totals.watchlisted_passers")),
+    *OPERATIONS_ROWS,
+)
+#: The deployment record's expected performance (record.html, section 5).
+RECORD_ROWS: tuple[Metric, ...] = _rows(
+    "totals.faces_scanned", "totals.true_alerts", "totals.false_alerts", "rates.precision", "rates.tpir",
+)
+#: The app's results table (Plan page "All figures", Compare page).
+APP_ROWS: tuple[Metric, ...] = _rows(
+    "per_hour_rate.passers_by", "per_hour_rate.faces_scanned", "per_hour_rate.true_alerts",
+    "per_hour_rate.false_alerts", "rates.precision", "rates.tpir", "rates.fpir", "totals.passers_by",
+    "totals.faces_scanned", "totals.alerts", "totals.true_alerts", "totals.false_alerts",
+)
+#: The app's operations rows.
+APP_OPERATIONS_ROWS: tuple[Metric, ...] = _rows(
+    "operations.per_hour_rate.stops", "operations.per_hour_rate.false_engaged", "operations.per_hour_rate.arrests",
+    "operations.rates.engaged_true_share", "operations.rates.operator_utilisation",
+    "operations.rates.officer_utilisation", "operations.times_s.review_wait_s",
+)
