@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["PALETTE", "Series", "bar_chart_svg", "line_chart_svg"]
+__all__ = ["PALETTE", "Series", "bar_chart_svg", "line_chart_svg", "log_ticks", "nice_ticks"]
 
 #: Colours of compared scenarios, in order (colour-blind-friendly enough for 6 lines).
 PALETTE: tuple[str, ...] = ("#1565c0", "#ef6c00", "#2e7d32", "#6a1b9a", "#c62828", "#00838f", "#5d4037", "#ad1457")
@@ -84,20 +84,136 @@ def _y_axis(p: list[str], ticks: list[float], py: Any, pad_l: float, w: float) -
         p.append(f'<text x="{pad_l - 4}" y="{py(yv) + 4:.1f}" text-anchor="end">{_fmt_tick(yv)}</text>')
 
 
+@dataclass(frozen=True)
+class _Frame:
+    """A line chart's plotting area and its data-to-pixel maps (linear, or log10 on y)."""
+
+    pad_l: float
+    pad_t: float
+    w: float
+    h: float
+    height: int
+    x0: float
+    x1: float
+    y_ticks: list[float]
+    y_log: bool = False
+
+    def px(self, x: float) -> float:
+        return self.pad_l + self.w * (x - self.x0) / (self.x1 - self.x0)
+
+    def py(self, y: float) -> float:
+        if self.y_log:
+            lo, hi = math.log10(self.y_ticks[0]), math.log10(self.y_ticks[-1])
+            return self.pad_t + self.h - self.h * (math.log10(min(max(y, self.y_ticks[0]), self.y_ticks[-1])) - lo) / (hi - lo)
+        top = self.y_ticks[-1]
+        return self.pad_t + self.h - self.h * min(max(y, 0.0), top) / top
+
+
+def log_ticks(vmin: float, vmax: float) -> list[float]:
+    """Decades 10^k covering [vmin, vmax] (both > 0), at least two.
+
+    >>> log_ticks(2e-5, 3e-3)
+    [1e-05, 0.0001, 0.001, 0.01]
+    """
+    lo, hi = math.floor(math.log10(vmin)), math.ceil(math.log10(vmax))
+    return [10.0**k for k in range(lo, max(hi, lo + 1) + 1)]
+
+
+def _frame(series: list[Series], xs: list[float], *, width: int, height: int, y_max: float | None,
+           hline: tuple[float, str] | None, y_log: bool) -> _Frame:
+    vals = [v for s in series for v in [*s.y, *(s.hi or [])] if v is not None and math.isfinite(v)]
+    if y_log:
+        pos = [v for v in vals if v > 0] or [1.0]
+        y_ticks = log_ticks(min(pos), max(pos))
+    else:
+        y_ticks = nice_ticks(y_max if y_max is not None else max([*vals, hline[0] if hline else 0.0, 0.0]))
+    pad_l, pad_r, pad_b = 52, 16, 42
+    extra = 15 * (_legend_lines([s.label for s in series], width - pad_l - pad_r) - 1)
+    height += extra
+    pad_t = 34 + extra
+    x0, x1 = (xs[0], xs[-1]) if xs[-1] > xs[0] else (xs[0] - 0.5, xs[0] + 0.5)
+    return _Frame(pad_l, pad_t, width - pad_l - pad_r, height - pad_t - pad_b, height, x0, x1, y_ticks, y_log)
+
+
+def _axes(p: list[str], f: _Frame, xs: list[float], x_ticks: Sequence[tuple[float, str]] | None, x_label: str,
+          y_label: str) -> None:
+    _y_axis(p, f.y_ticks, f.py, f.pad_l, f.w)
+    ticks = list(x_ticks) if x_ticks is not None else [(x, _fmt_tick(x)) for x in xs]
+    step = max(1, math.ceil(len(ticks) / 14))
+    pad_l, pad_t, w, h = f.pad_l, f.pad_t, f.w, f.h
+    for x, text in ticks[::step]:
+        p.append(f'<text x="{f.px(x):.1f}" y="{pad_t + h + 14}" text-anchor="middle">{html.escape(text)}</text>')
+    p.append(f'<line x1="{pad_l}" x2="{pad_l + w}" y1="{pad_t + h}" y2="{pad_t + h}" stroke="#9e9e9e"/>')
+    p.append(f'<text x="{pad_l + w / 2:.0f}" y="{f.height - 6}" text-anchor="middle" fill="#616161">{html.escape(x_label)}</text>')
+    p.append(f'<text x="12" y="{pad_t + h / 2:.0f}" transform="rotate(-90 12 {pad_t + h / 2:.0f})" text-anchor="middle" '
+             f'fill="#616161">{html.escape(y_label)}</text>')
+
+
+def _reference_lines(p: list[str], f: _Frame, hline: tuple[float, str] | None, vline: tuple[float, str] | None) -> None:
+    pad_l, w = f.pad_l, f.w
+    if hline is not None:
+        p.append(f'<line x1="{pad_l}" x2="{pad_l + w}" y1="{f.py(hline[0]):.1f}" y2="{f.py(hline[0]):.1f}" stroke="#424242" '
+                 f'stroke-dasharray="6 4"/><text x="{pad_l + w - 2}" y="{f.py(hline[0]) - 4:.1f}" text-anchor="end" '
+                 f'fill="#424242">{html.escape(hline[1])}</text>')
+    if vline is not None:
+        x = f.px(vline[0])
+        p.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{f.pad_t}" y2="{f.pad_t + f.h}" stroke="#212121" '
+                 f'stroke-dasharray="3 3"/><text x="{x + 3:.1f}" y="{f.pad_t + 10}" fill="#212121">{html.escape(vline[1])}</text>')
+
+
+def _series_svg(p: list[str], f: _Frame, s: Series, y_format: str) -> None:
+    """One series: its band, its line (broken at gaps), its points and its marker."""
+    px, py = f.px, f.py
+
+    def shown(y: float | None) -> bool:
+        return y is not None and math.isfinite(y) and (y > 0 or not f.y_log)
+
+    if s.lo is not None and s.hi is not None:
+        pts = [(x, lo, hi) for x, lo, hi in zip(s.x, s.lo, s.hi, strict=True) if lo is not None and hi is not None]
+        if len(pts) > 1:
+            poly = [f"{px(x):.1f},{py(hi):.1f}" for x, _, hi in pts] + [f"{px(x):.1f},{py(lo):.1f}" for x, lo, _ in reversed(pts)]
+            p.append(f'<polygon points="{" ".join(poly)}" fill="{s.colour}" fill-opacity="0.12" stroke="none"/>')
+    run: list[str] = []
+    runs: list[list[str]] = []
+    for x, y in zip(s.x, s.y, strict=True):
+        if not shown(y):
+            if run:
+                runs.append(run)
+            run = []
+            continue
+        run.append(f"{px(x):.1f},{py(y):.1f}")  # type: ignore[arg-type]
+    if run:
+        runs.append(run)
+    dash = ' stroke-dasharray="5 3"' if s.dashed else ""
+    for r in runs:
+        p.append(f'<polyline points="{" ".join(r)}" fill="none" stroke="{s.colour}" stroke-width="2"{dash}/>')
+    for x, y in zip(s.x, s.y, strict=True):
+        if shown(y):
+            p.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="2.5" fill="{s.colour}"><title>'  # type: ignore[arg-type]
+                     f'{html.escape(s.label)}: {_fmt_tick(x)} → {y_format.format(y)}</title></circle>')
+    if s.marker is not None:
+        ym = next((y for x, y in zip(s.x, s.y, strict=True) if x == s.marker), None)
+        if ym is not None:
+            p.append(f'<circle cx="{px(s.marker):.1f}" cy="{py(ym):.1f}" r="7" fill="none" stroke="{s.colour}" '
+                     f'stroke-width="2"><title>{html.escape(s.label)}: {_fmt_tick(s.marker)}</title></circle>')
+
+
 def line_chart_svg(
     series: list[Series], *, title: str, x_label: str, y_label: str, x_ticks: Sequence[tuple[float, str]] | None = None,
-    y_max: float | None = None, hline: tuple[float, str] | None = None, width: int = 720, height: int = 260,
-    y_format: str = "{:.2g}",
+    y_max: float | None = None, hline: tuple[float, str] | None = None, vline: tuple[float, str] | None = None,
+    y_log: bool = False, width: int = 720, height: int = 260, y_format: str = "{:.2g}",
 ) -> str:
-    """A line chart with optional shaded bands, a horizontal reference line and ringed markers.
+    """A line chart with optional shaded bands, reference lines and ringed markers.
 
     Args:
         series: the lines (x in data units; y None for a gap).
         title: aria label and heading inside the chart.
         x_label, y_label: axis titles.
         x_ticks: (x, text) tick labels; default: every distinct x.
-        y_max: top of the y axis (default: a rounded maximum of the data and bands).
-        hline: (y, label) of a dashed reference line, e.g. a target share.
+        y_max: top of the y axis (default: a rounded maximum of the data and bands; ignored with ``y_log``).
+        hline: (y, label) of a dashed horizontal reference line, e.g. a target share.
+        vline: (x, label) of a dashed vertical reference line, e.g. the chosen threshold.
+        y_log: a log10 y axis with a tick per decade (values <= 0 leave gaps).
         width, height: pixels.
         y_format: format of the values in the hover titles.
 
@@ -107,70 +223,17 @@ def line_chart_svg(
     xs = sorted({float(x) for s in series for x in s.x})
     if not xs:
         return ""
-    vals = [v for s in series for v in [*s.y, *(s.hi or [])] if v is not None and math.isfinite(v)]
-    y_ticks = nice_ticks(y_max if y_max is not None else max([*vals, hline[0] if hline else 0.0, 0.0]))
-    top = y_ticks[-1]
-    pad_l, pad_r, pad_b = 52, 16, 42
-    extra = 15 * (_legend_lines([s.label for s in series], width - pad_l - pad_r) - 1)
-    height += extra
-    pad_t = 34 + extra
-    w, h = width - pad_l - pad_r, height - pad_t - pad_b
-    x0, x1 = (xs[0], xs[-1]) if xs[-1] > xs[0] else (xs[0] - 0.5, xs[0] + 0.5)
-
-    def px(x: float) -> float:
-        return pad_l + w * (x - x0) / (x1 - x0)
-
-    def py(y: float) -> float:
-        return pad_t + h - h * min(max(y, 0.0), top) / top
-
-    p = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+    f = _frame(series, xs, width=width, height=height, y_max=y_max, hline=hline, y_log=y_log)
+    p = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{f.height}" role="img" '
          f'aria-label="{html.escape(title)}" style="font:11px sans-serif">']
-    _y_axis(p, y_ticks, py, pad_l, w)
-    ticks = list(x_ticks) if x_ticks is not None else [(x, _fmt_tick(x)) for x in xs]
-    step = max(1, math.ceil(len(ticks) / 14))
-    for x, text in ticks[::step]:
-        p.append(f'<text x="{px(x):.1f}" y="{pad_t + h + 14}" text-anchor="middle">{html.escape(text)}</text>')
-    p.append(f'<line x1="{pad_l}" x2="{pad_l + w}" y1="{pad_t + h}" y2="{pad_t + h}" stroke="#9e9e9e"/>')
-    p.append(f'<text x="{pad_l + w / 2:.0f}" y="{height - 6}" text-anchor="middle" fill="#616161">{html.escape(x_label)}</text>')
-    p.append(f'<text x="12" y="{pad_t + h / 2:.0f}" transform="rotate(-90 12 {pad_t + h / 2:.0f})" text-anchor="middle" '
-             f'fill="#616161">{html.escape(y_label)}</text>')
-    if hline is not None:
-        p.append(f'<line x1="{pad_l}" x2="{pad_l + w}" y1="{py(hline[0]):.1f}" y2="{py(hline[0]):.1f}" stroke="#424242" '
-                 f'stroke-dasharray="6 4"/><text x="{pad_l + w - 2}" y="{py(hline[0]) - 4:.1f}" text-anchor="end" '
-                 f'fill="#424242">{html.escape(hline[1])}</text>')
+    _axes(p, f, xs, x_ticks, x_label, y_label)
+    _reference_lines(p, f, hline, vline)
     for s in series:
-        if s.lo is not None and s.hi is not None:
-            pts = [(x, lo, hi) for x, lo, hi in zip(s.x, s.lo, s.hi, strict=True) if lo is not None and hi is not None]
-            if len(pts) > 1:
-                poly = [f"{px(x):.1f},{py(hi):.1f}" for x, _, hi in pts] + [f"{px(x):.1f},{py(lo):.1f}" for x, lo, _ in reversed(pts)]
-                p.append(f'<polygon points="{" ".join(poly)}" fill="{s.colour}" fill-opacity="0.12" stroke="none"/>')
-        run: list[str] = []
-        runs: list[list[str]] = []
-        for x, y in zip(s.x, s.y, strict=True):
-            if y is None or not math.isfinite(y):
-                if run:
-                    runs.append(run)
-                run = []
-                continue
-            run.append(f"{px(x):.1f},{py(y):.1f}")
-        if run:
-            runs.append(run)
-        dash = ' stroke-dasharray="5 3"' if s.dashed else ""
-        for r in runs:
-            p.append(f'<polyline points="{" ".join(r)}" fill="none" stroke="{s.colour}" stroke-width="2"{dash}/>')
-        for x, y in zip(s.x, s.y, strict=True):
-            if y is not None and math.isfinite(y):
-                p.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="2.5" fill="{s.colour}"><title>'
-                         f'{html.escape(s.label)}: {_fmt_tick(x)} → {y_format.format(y)}</title></circle>')
-        if s.marker is not None:
-            ym = next((y for x, y in zip(s.x, s.y, strict=True) if x == s.marker), None)
-            if ym is not None:
-                p.append(f'<circle cx="{px(s.marker):.1f}" cy="{py(ym):.1f}" r="7" fill="none" stroke="{s.colour}" '
-                         f'stroke-width="2"><title>{html.escape(s.label)}: {_fmt_tick(s.marker)}</title></circle>')
+        _series_svg(p, f, s, y_format)
     if not any(y is not None and math.isfinite(y) for s in series for y in s.y):
-        p.append(f'<text x="{pad_l + w / 2:.0f}" y="{pad_t + h / 2:.0f}" text-anchor="middle" fill="#757575">'
+        p.append(f'<text x="{f.pad_l + f.w / 2:.0f}" y="{f.pad_t + f.h / 2:.0f}" text-anchor="middle" fill="#757575">'
                  f'no data: nothing to plot in any replication</text>')
-    p.append(_legend([(s.label, s.colour, s.dashed) for s in series], pad_l, 14, w)[0])
+    p.append(_legend([(s.label, s.colour, s.dashed) for s in series], f.pad_l, 14, f.w)[0])
     p.append("</svg>")
     return "".join(p)
 

@@ -24,12 +24,13 @@ from typing import Any
 from twin._version import __version__
 from twin.errors import RunFolderError, ScenarioError
 from twin.outputs.audit import AUDIT_FILE, AuditLog, verify_folder
+from twin.outputs.charts import Series, line_chart_svg
 from twin.outputs.folders import write_new_files
 from twin.outputs.report import operations_html
 from twin.scenario.governance import APP_CATEGORIES, Governance, window_breach
 from twin.scenario.load import load_scenario
 from twin.scenario.specs import Scenario
-from twin.scoring.summary import Band, RunSummary
+from twin.scoring.summary import COUNT, RATIO, RECORD_ROWS, SCI, SHARE, Band, RunSummary, fmt_band, fmt_value
 from twin.world.camera import Camera
 from twin.world.signage import RouteSignage, signage_coverage
 from twin.world.site import Site
@@ -199,7 +200,7 @@ def build_record(folder: Path | str, *, folder_name: str | None = None, plan: Si
         plan = SitePlan.of(prepare(sc))
     audit = _audit_facts(folder)
     check = audit.check
-    fpir_model, fa_per_face, fa = _expected(summary)
+    fpir_model, fa_per_face, _ = _expected(summary)
     return {
         "kind": "deployment_record",
         "twin_version": __version__,
@@ -216,11 +217,7 @@ def build_record(folder: Path | str, *, folder_name: str | None = None, plan: Si
                                        "image_source": c.image_source, "justification": c.justification}
                                       for c in gov.watchlist_composition]},
         "expected": {
-            "faces_scanned": _band_json(summary, "totals.faces_scanned"),
-            "true_alerts": _band_json(summary, "totals.true_alerts"),
-            "false_alerts": fa,
-            "precision": _band_json(summary, "rates.precision"),
-            "tpir": _band_json(summary, "rates.tpir"),
+            **{m.key: _band_json(summary, m.id) for m in RECORD_ROWS},  # faces, true and false alerts, precision, TPIR
             "fpir_model": fpir_model,
             "false_alerts_per_face": fa_per_face,
             "policy_cap_per_face": gov.policy.max_false_alert_rate_per_face,
@@ -253,78 +250,62 @@ def _site_section(sc: Scenario, plan: SitePlan) -> dict[str, Any]:
             "window": {"start": sc.time.start, "hours": round(sc.time.duration_s / 3600, 2)}}
 
 
+#: How the record's own kinds of value print (:func:`twin.scoring.summary.fmt_value`).
+_KINDS = {"rate": SCI, "share": SHARE, "p": RATIO}
+
+
 def _fmt(x: Any, kind: str = "") -> str:
+    """A value for the record's tables: numbers through :func:`~twin.scoring.summary.fmt_value`, anything else as text."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "–"
-    if kind == "rate":
-        return f"{x:.2e}"
-    if kind == "share":
-        return f"{100 * x:.1f}%"
-    if kind == "p":
-        return f"{x:.3f}"
+    if kind in _KINDS:
+        return fmt_value(x, _KINDS[kind])
     if isinstance(x, float):
-        return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.1f}"
+        return fmt_value(x, COUNT)
     return html.escape(str(x))
 
 
-def _bandtxt(b: dict[str, Any], kind: str = "") -> str:
+def _bandtxt(b: dict[str, Any], kind: str = COUNT) -> str:
     if not b:
         return "–"
-    return f"{_fmt(b.get('mean'), kind)} <span class=m>(95% PI {_fmt(b.get('p2_5'), kind)}–{_fmt(b.get('p97_5'), kind)})</span>"
+    text = fmt_band(b, kind)
+    return f"{text.mean} <span class=m>(95% PI {text.lo}–{text.hi})</span>"
 
 
-def _ratio_svg(eq: dict[str, Any], threshold: float, width: int = 620, height: int = 170) -> str:
-    """Highest/lowest group FPIR ratio against threshold, with the 1.25 flag line."""
+#: Colours of the groups' lines in the threshold sweep.
+_GROUP_COLOURS = ("#1b5e20", "#0d47a1", "#b71c1c", "#6a1b9a", "#e65100", "#37474f")
+
+
+def _sweep_ticks(ts: list[float]) -> list[tuple[float, str]]:
+    return [(t, f"{t:.2f}") for t in ts[::4]]
+
+
+def _ratio_svg(eq: dict[str, Any], threshold: float) -> str:
+    """Highest/lowest group FPIR ratio against threshold, with the 1.25 flag line and the threshold."""
     sw = eq.get("sweep") or {}
     ts, rs = sw.get("thresholds") or [], sw.get("ratio") or []
     if not ts:
         return ""
-    pad_l, pad_r, pad_t, pad_b = 56, 120, 14, 30
-    w, h = width - pad_l - pad_r, height - pad_t - pad_b
-    top = max(max(rs), EQUITY_RATIO_LIMIT) * 1.1
-    x = lambda t: pad_l + w * (t - ts[0]) / (ts[-1] - ts[0])  # noqa: E731
-    y = lambda v: pad_t + h * (1 - (v - 1) / (top - 1))  # noqa: E731
-    pts = " ".join(f"{x(t):.1f},{y(r):.1f}" for t, r in zip(ts, rs, strict=True))
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" style="font:11px sans-serif">'
-        f'<line x1="{pad_l}" x2="{pad_l + w}" y1="{y(EQUITY_RATIO_LIMIT):.1f}" y2="{y(EQUITY_RATIO_LIMIT):.1f}" stroke="#b71c1c" stroke-dasharray="4 3"/>'
-        f'<text x="{pad_l + w + 6}" y="{y(EQUITY_RATIO_LIMIT) + 4:.1f}" fill="#b71c1c">flag {EQUITY_RATIO_LIMIT}</text>'
-        f'<line x1="{x(threshold):.1f}" x2="{x(threshold):.1f}" y1="{pad_t}" y2="{pad_t + h}" stroke="#000" stroke-dasharray="3 3"/>'
-        f'<polyline points="{pts}" fill="none" stroke="#0d47a1" stroke-width="2"/>'
-        f'<text x="{pad_l - 4}" y="{y(1) + 4:.1f}" text-anchor="end">1</text><text x="{pad_l - 4}" y="{y(top / 1.1) + 4:.1f}" text-anchor="end">{top / 1.1:.1f}</text>'
-        + "".join(f'<text x="{x(t):.1f}" y="{pad_t + h + 14}" text-anchor="middle">{t:.2f}</text>' for t in ts[::4])
-        + f'<text x="{pad_l + w / 2:.0f}" y="{height - 2}" text-anchor="middle">threshold → (highest / lowest group FPIR)</text></svg>'
+    return line_chart_svg(
+        [Series("highest / lowest group FPIR", "#0d47a1", ts, rs)], title="FPIR ratio across thresholds",
+        x_label="threshold", y_label="highest / lowest group FPIR", x_ticks=_sweep_ticks(ts),
+        hline=(EQUITY_RATIO_LIMIT, f"flag {EQUITY_RATIO_LIMIT}"), vline=(threshold, f"threshold {threshold}"),
+        width=620, height=200, y_format="{:.2f}",
     )
 
 
-def _sweep_svg(eq: dict[str, Any], threshold: float, width: int = 620, height: int = 240) -> str:
+def _sweep_svg(eq: dict[str, Any], threshold: float) -> str:
+    """Each group's FPIR against threshold (log scale), with the threshold."""
     sw = eq.get("sweep") or {}
     ts = sw.get("thresholds") or []
     if not ts:
         return ""
-    pad_l, pad_r, pad_t, pad_b = 56, 120, 14, 30
-    w, h = width - pad_l - pad_r, height - pad_t - pad_b
-    vals = [v for series in sw["fpir"].values() for v in series if v > 0]
-    lo, hi = math.log10(min(vals)), math.log10(max(vals))
-    x = lambda t: pad_l + w * (t - ts[0]) / (ts[-1] - ts[0])  # noqa: E731
-    y = lambda v: pad_t + h * (hi - math.log10(max(v, 10**lo))) / (hi - lo)  # noqa: E731
-    colours = ["#1b5e20", "#0d47a1", "#b71c1c", "#6a1b9a", "#e65100", "#37474f"]
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" style="font:11px sans-serif">']
-    for e in range(math.floor(lo), math.ceil(hi) + 1):
-        if lo <= e <= hi:
-            parts.append(f'<line x1="{pad_l}" x2="{pad_l + w}" y1="{y(10**e):.1f}" y2="{y(10**e):.1f}" stroke="#e0e0e0"/>'
-                         f'<text x="{pad_l - 4}" y="{y(10**e) + 4:.1f}" text-anchor="end">1e{e}</text>')
-    for t in ts[::4]:
-        parts.append(f'<text x="{x(t):.1f}" y="{pad_t + h + 14}" text-anchor="middle">{t:.2f}</text>')
-    parts.append(f'<line x1="{x(threshold):.1f}" x2="{x(threshold):.1f}" y1="{pad_t}" y2="{pad_t + h}" stroke="#000" stroke-dasharray="3 3"/>')
-    parts.append(f'<text x="{x(threshold) + 3:.1f}" y="{pad_t + 10}">threshold {threshold}</text>')
-    for i, (name, series) in enumerate(sw["fpir"].items()):
-        c = colours[i % len(colours)]
-        pts = " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in zip(ts, series, strict=True) if v > 0)
-        parts.append(f'<polyline points="{pts}" fill="none" stroke="{c}" stroke-width="1.8"/>')
-        parts.append(f'<text x="{pad_l + w + 8}" y="{pad_t + 14 + 14 * i}" fill="{c}">{html.escape(name)}</text>')
-    parts.append(f'<text x="{pad_l + w / 2:.0f}" y="{height - 2}" text-anchor="middle">threshold → (FPIR per face scanned, log scale)</text></svg>')
-    return "".join(parts)
+    series = [Series(name, _GROUP_COLOURS[i % len(_GROUP_COLOURS)], ts, values)
+              for i, (name, values) in enumerate(sw["fpir"].items())]
+    return line_chart_svg(series, title="FPIR per group across thresholds", x_label="threshold",
+                          y_label="FPIR per face scanned (log)", x_ticks=_sweep_ticks(ts),
+                          vline=(threshold, f"threshold {threshold}"), y_log=True, width=620, height=260,
+                          y_format="{:.2e}")
 
 
 _CSS = """body{font:14px/1.5 Georgia,'Times New Roman',serif;color:#111;max-width:900px;margin:28px auto;padding:0 18px}
@@ -362,6 +343,7 @@ def render_record_html(rec: dict[str, Any]) -> str:
                 if ops else "<p>Operations (operators, officers, intercepts) were not modelled in this run.</p>")
     ret = rec["retention"]
     aud = rec["audit"]
+    expected_rows = "\n".join(f"<tr><td>{e(m.label)}</td><td>{_bandtxt(x[m.key], m.kind)}</td></tr>" for m in RECORD_ROWS)
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Deployment record — {e(rec['operation'])}</title>
 <style>{_CSS}</style></head><body>
 <p class=m>OFFICIAL — planning record generated by the LFR deployment twin {e(rec['twin_version'])}; expected figures are model forecasts.</p>
@@ -384,11 +366,7 @@ def render_record_html(rec: dict[str, Any]) -> str:
 <h2>4. Watchlist</h2><p>{w['size']:,} entries; alert threshold {w['threshold']}. Built: {e(w['built']) or '–'}.</p>
 <table><tr><th>APP category</th><th>Entries</th><th>Image source</th><th>Justification</th></tr>{comp}</table>
 <h2>5. Expected performance</h2><table class=meta>
-<tr><td>Faces scanned</td><td>{_bandtxt(x['faces_scanned'])}</td></tr>
-<tr><td>True alerts</td><td>{_bandtxt(x['true_alerts'])}</td></tr>
-<tr><td>False alerts</td><td>{_bandtxt(x['false_alerts'])}</td></tr>
-<tr><td>Precision (true / all alerts)</td><td>{_bandtxt(x['precision'], 'p')}</td></tr>
-<tr><td>TPIR (per pass through the zone)</td><td>{_bandtxt(x['tpir'], 'p')}</td></tr>
+{expected_rows}
 <tr><td>FPIR per face scanned (engine {e(str(x['engine']))})</td><td>{_fmt(x['fpir_model'], 'rate')} (policy cap {_fmt(x['policy_cap_per_face'], 'rate')})</td></tr></table>
 <p class=m>{e(x['interval'])}.</p>
 <h2>6. Equitability (public sector equality duty)</h2>
