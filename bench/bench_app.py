@@ -59,10 +59,11 @@ def main() -> int:
     print(f"footfall change (new crowd simulation, with a progress bar): {time.perf_counter() - t:.2f} s")
 
     import twin
-    from twin.app import plan as planning
+    from twin.app import plan as plans
     from twin.app import ui
 
-    sc = ui.Plan(planning.load_plan(ui.SCENARIOS / ui.DEFAULT_SCENARIO), planning.PlanSettings(), "x").scenario()
+    folder = ui.configure(REPO).scenarios
+    sc = ui.Plan(plans.load_plan(folder / ui.DEFAULT_SCENARIO), plans.PlanSettings(), "x", folder).scenario()
     sc = sc.model_copy(update={"seed": 20260101})
     res = twin.run(sc)
     t = time.perf_counter()

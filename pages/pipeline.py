@@ -8,15 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from twin.app import ui, workbench
-from twin.errors import TwinError
-from twin.recognition.faces.io import decode_image
-from twin.recognition.faces.render import motion_blur_px
-from twin.recognition.pipeline import QualityGate
-from twin.scenario.specs import CameraSpec
-from twin.world.camera import Camera
-
-MAX_IMAGE_PIXELS = 40_000_000  # a 10 MB upload limit lets through big PNGs; refuse huge images before decoding
-GATE_TEXT = {None: "searched", "ied_px": "too small (ied)", "det_score": "weak detection", "yaw_deg": "turned away (yaw)"}
+from twin.app.ui import TwinError
+from twin.app.workbench import GATE_TEXT
 
 plan = ui.current_plan()
 ui.plan_sidebar_caption(plan)
@@ -59,7 +52,7 @@ with st.sidebar:
                                    "(DESIGN.md default 30°, as the Plan page's capture gate).")
     st.caption(f"Watchlist: {watchlist.size} sample identities, one enrolment photo each: "
                f"{', '.join(i.replace('_', ' ') for i in watchlist.identities)}. The six people of t1.jpg are not on it.")
-gate = QualityGate(min_ied_px=float(min_ied), max_abs_yaw_deg=float(max_yaw))
+gate = workbench.quality_gate(min_ied, max_yaw)
 
 tab_img, tab_probe = st.tabs(["Image", "Synthetic probe"])
 
@@ -71,7 +64,7 @@ with tab_img:
     if src == "A sample image":
         label = st.selectbox("Sample", list(samples), key="pl_sample")
         try:
-            image = decode_image(samples[label].read_bytes(), name=samples[label].name)
+            image = workbench.decode(samples[label].read_bytes(), samples[label].name)
             name = samples[label].name
         except (TwinError, OSError) as exc:
             ui.show_error(exc)
@@ -80,7 +73,7 @@ with tab_img:
                               type=["jpg", "jpeg", "png", "webp", "bmp"], key="pl_upload")
         if up is not None:
             try:
-                image = decode_image(up.getvalue(), name=up.name, max_pixels=MAX_IMAGE_PIXELS)
+                image = workbench.decode(up.getvalue(), up.name)
                 name = up.name
             except TwinError as exc:
                 ui.show_error(exc)
@@ -133,16 +126,13 @@ with tab_probe:
         cam_ids = [c["id"] for c in cams]
         cam_id = st.selectbox("Camera lens (from the plan)", cam_ids, key="pl_cam",
                               help="Its sensor width, field of view and mounting height set the pixels per metre.")
-        spec = CameraSpec.model_validate(next(c for c in cams if c["id"] == cam_id)) if cams else None
-        camera = (Camera("probe", 0.0, 0.0, mount_height_m=spec.mount_height_m, hfov_deg=spec.hfov_deg,
-                         width_px=spec.width_px, height_px=spec.height_px, exposure_s=spec.exposure_s)
-                  if spec else Camera("probe", 0.0, 0.0))
+        camera = ui.guarded(workbench.lens_camera, cams, cam_id)
         distance = st.slider("Distance from the camera, m (on the ground)", 2.0, 40.0, 8.0, 0.5, key="pl_dist")
         yaw = st.slider("Head yaw, °", -60, 60, 0, 5, key="pl_yaw", help="0: facing the camera.")
         geo = workbench.probe_geometry(distance, camera)
-        walk_blur = motion_blur_px(1.34, camera.exposure_s, float(geo["px_per_m"]))
+        walk_blur = workbench.walking_blur_px(camera, float(geo["px_per_m"]))
         blur = st.slider("Motion blur, px", 0.0, 20.0, float(round(min(walk_blur, 20.0), 1)), 0.5, key=f"pl_blur_{cam_id}",
-                         help=f"Default: a walker at 1.34 m/s with a {camera.exposure_s * 1000:.0f} ms shutter at this "
+                         help=f"Default: a walker at {workbench.WALKING_SPEED_M_S:g} m/s with a {camera.exposure_s * 1000:.0f} ms shutter at this "
                               f"distance smears {walk_blur:.1f} px.")
         seed = st.number_input("Noise seed", 0, 10_000, 0, 1, key="pl_seed")
     with c2:

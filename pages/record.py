@@ -2,32 +2,27 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import pandas as pd
 import streamlit as st
 
-from twin.app import plan as planning
-from twin.app import ui
+from twin.app import ui, views
 
 plan = ui.current_plan()
 ui.plan_sidebar_caption(plan)
 
 st.title("Deployment record — preview")
-full_record = importlib.util.find_spec("twin.outputs.record") is not None
 st.info(
     "This preview shows what the current plan already determines. The full deployment record ("
     "authorisation, legal tests, bias checks, signage coverage, the audit log) is "
-    + ("written from a run folder by `twin record RUN_FOLDER`: save the plan on the Plan page, run `twin run` "
-       "on it, then `twin record` on the run folder. The app itself writes no run folders."
-       if full_record else "not built yet; it will be written from a run folder, not from this page."),
+    "written from a run folder by `twin record RUN_FOLDER`: save the plan on the Plan page, run `twin run` "
+    "on it, then `twin record` on the run folder. The app itself writes no run folders.",
     icon=":material/info:",
 )
 
 scenario = ui.guarded(plan.scenario)
 result = ui.guarded(ui.get_result, scenario)
 summary = ui.guarded(ui.scored_summary, result, scenario)
-prev = planning.record_preview(scenario, summary, result.context.site)
+prev = views.record_preview(scenario, summary, result.context.site)
 
 breaches = [c for c in prev.checks if c[1] == "breach"]
 if breaches:

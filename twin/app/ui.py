@@ -1,55 +1,91 @@
 """Streamlit drawing helpers shared by ``app.py`` and ``pages/`` (the browser front end's top layer).
 
-Only drawing and session plumbing live here; every decision is in :mod:`twin.app.plan` (pure,
-tested) or the library below it. Nothing in the pure core imports this module.
+The one module of the twin that imports streamlit. Only drawing and session plumbing live here;
+every decision is in :mod:`twin.app` (``plan``, ``cameras``, ``views``, ``workbench``: pure,
+tested) or the library below it.
+
+Where the app's files are (``scenarios/``, ``maps/``, ``static/``) is told by the entry point:
+``app.py`` calls :func:`configure` with its own folder on every run; without that (a page run on
+its own, the benchmark) they are looked for in the current folder.
 
 Session state: ``st.session_state["plan"]`` holds the planner's plan (a scenario document, its
 source, and the :class:`twin.app.plan.PlanSettings` of the controls), shared by all pages. Finished
-runs live in one :class:`twin.app.plan.RunCache` per server (``st.cache_resource``), keyed by
-:func:`twin.app.plan.simulation_key`; engines and the sample watchlist are ``st.cache_resource`` too.
+runs live in one :class:`twin.app.cache.RunCache` per server (``st.cache_resource``), keyed by
+:func:`twin.sim.run.crowd_key`; engines and the sample watchlist are ``st.cache_resource`` too.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import inspect
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
-import twin
-from twin.app import plan as planning
+from twin.app import plan as plans
+from twin.app import views
+from twin.app.cache import RunCache
 from twin.errors import TwinError
 from twin.scenario.specs import Scenario
 from twin.scoring.summary import RunSummary
-from twin.sim.run import RunResult
+from twin.sim.run import RunResult, crowd_key, run
 
 __all__ = [
-    "MAPS",
-    "ROOT",
-    "SCENARIOS",
-    "STATIC",
+    "DEFAULT_SCENARIO",
+    "AppPaths",
     "Plan",
+    "TwinError",
+    "configure",
     "current_plan",
     "favicon",
     "get_engine",
     "get_result",
+    "guarded",
+    "headline",
+    "paths",
     "plan_sidebar_caption",
     "run_cache",
+    "sample_setup",
     "scored_summary",
     "set_plan",
     "show_error",
 ]
 
-ROOT = Path(__file__).resolve().parents[2]
-SCENARIOS = ROOT / "scenarios"
-MAPS = ROOT / "maps"
-STATIC = ROOT / "static"
 DEFAULT_SCENARIO = "oxford_circus.yaml"
-#: Whether RunResult.rescore recomputes operations (twin.sim.operations) from the stored alerts.
-RESCORES_OPERATIONS = "operations" in inspect.signature(RunResult.rescore).parameters
+
+
+@dataclasses.dataclass(frozen=True)
+class AppPaths:
+    """The app's folders: ``scenarios/`` (the plans to start from), ``maps/`` and ``static/`` (served files)."""
+
+    root: Path
+
+    @property
+    def scenarios(self) -> Path:
+        return self.root / "scenarios"
+
+    @property
+    def maps(self) -> Path:
+        return self.root / "maps"
+
+    @property
+    def static(self) -> Path:
+        return self.root / "static"
+
+
+_PATHS = AppPaths(Path.cwd())
+
+
+def configure(root: str | Path) -> AppPaths:
+    """Tell the app where its folders are (``app.py`` passes its own folder)."""
+    global _PATHS
+    _PATHS = AppPaths(Path(root).resolve())
+    return _PATHS
+
+
+def paths() -> AppPaths:
+    """The app's folders (see :func:`configure`)."""
+    return _PATHS
 
 
 @dataclasses.dataclass
@@ -64,9 +100,9 @@ class Plan:
     """
 
     doc: dict[str, Any]
-    settings: planning.PlanSettings
+    settings: plans.PlanSettings
     source: str
-    base_dir: Path = SCENARIOS
+    base_dir: Path = dataclasses.field(default_factory=lambda: paths().scenarios)
 
     def scenario(self) -> Scenario:
         """The validated scenario with the controls applied.
@@ -74,11 +110,11 @@ class Plan:
         Raises:
             ScenarioError: invalid.
         """
-        return planning.to_scenario(planning.apply_settings(self.doc, self.settings), self.base_dir, source=self.source)
+        return plans.to_scenario(plans.apply_settings(self.doc, self.settings), self.base_dir, source=self.source)
 
     def full_doc(self) -> dict[str, Any]:
         """The document with the controls written in (what is saved)."""
-        return planning.apply_settings(self.doc, self.settings)
+        return plans.apply_settings(self.doc, self.settings)
 
 
 def favicon() -> Any:
@@ -101,7 +137,7 @@ def show_error(exc: BaseException) -> None:
 
 def set_plan(doc: dict[str, Any], source: str, *, keep_window: bool = False, keep_replications: bool = False) -> Plan:
     """Make ``doc`` the current plan (controls initialised from it)."""
-    plan = Plan(doc=doc, settings=planning.settings_from_doc(doc, keep_window=keep_window,
+    plan = Plan(doc=doc, settings=plans.settings_from_doc(doc, keep_window=keep_window,
                                                              keep_replications=keep_replications),
                 source=source)
     st.session_state["plan"] = plan
@@ -113,21 +149,22 @@ def current_plan() -> Plan:
     """The session's plan; on first use, the default site's scenario with a 1-hour window."""
     plan = st.session_state.get("plan")
     if plan is None:
-        path = SCENARIOS / DEFAULT_SCENARIO
+        folder = paths().scenarios
+        path = folder / DEFAULT_SCENARIO
         if not path.is_file():
-            files = planning.list_scenarios(SCENARIOS)
+            files = plans.list_scenarios(folder)
             if not files:
-                st.error(f"No scenario files in {SCENARIOS}; the app needs at least one to start from.")
+                st.error(f"No scenario files in {folder}; the app needs at least one to start from.")
                 st.stop()
             path = files[0].path
-        plan = set_plan(planning.load_plan(path), path.name)
+        plan = set_plan(plans.load_plan(path), path.name)
     return plan
 
 
 @st.cache_resource(show_spinner=False)
-def run_cache() -> planning.RunCache:
+def run_cache() -> RunCache:
     """Finished runs, shared by all sessions of this server."""
-    return planning.RunCache(max_entries=8)
+    return RunCache(max_entries=8)
 
 
 def get_result(scenario: Scenario, *, what: str = "") -> RunResult:
@@ -136,7 +173,7 @@ def get_result(scenario: Scenario, *, what: str = "") -> RunResult:
     Raises:
         TwinError: invalid scenario (shown by the caller).
     """
-    key = planning.simulation_key(scenario, rescored_operations=RESCORES_OPERATIONS)
+    key = crowd_key(scenario)
     cache = run_cache()
     hit = cache.get(key)
     if hit is not None:
@@ -150,7 +187,7 @@ def get_result(scenario: Scenario, *, what: str = "") -> RunResult:
         bar.progress(share, text=f"{label} — replication {min(done + 1, total)} of {total}")
 
     try:
-        result = twin.run(scenario, progress=progress)
+        result = run(scenario, progress=progress)
     finally:
         bar.empty()
     cache.put(key, result)
@@ -158,12 +195,10 @@ def get_result(scenario: Scenario, *, what: str = "") -> RunResult:
 
 
 def scored_summary(result: RunResult, scenario: Scenario) -> RunSummary:
-    """The run's summary under ``scenario``'s watchlist (and operations) settings, re-scored without a new simulation."""
+    """The run's summary under ``scenario``'s watchlist and operations settings, re-scored without a new simulation."""
     wl = scenario.watchlist
-    kw: dict[str, Any] = {}
-    if RESCORES_OPERATIONS and hasattr(scenario, "operations"):
-        kw["operations"] = scenario.operations
-    _, summ = result.rescore(threshold=wl.threshold, watchlist_size=wl.size, prevalence=wl.prevalence, **kw)
+    _, summ = result.rescore(threshold=wl.threshold, watchlist_size=wl.size, prevalence=wl.prevalence,
+                             operations=scenario.operations)
     return summ.filled_from(result.summary)
 
 
@@ -191,15 +226,10 @@ def plan_sidebar_caption(plan: Plan) -> None:
     )
 
 
-def summary_metric(col: Any, label: str, band: Mapping[str, Any] | None, *, unit: str, kind: str, help: str,
-                   key: str = "") -> None:
-    """One headline figure: the mean with its unit, the 95% PI underneath."""
-    mean = planning.fmt_value(band.get("mean") if band else None, kind)
-    col.metric(label, f"{mean} {unit}".strip(), help=help)
-    if band and band.get("mean") is not None:
-        col.caption(f"95% PI {planning.fmt_value(band.get('p2_5'), kind)}–{planning.fmt_value(band.get('p97_5'), kind)} {unit}")
-    else:
-        col.caption(planning.UNDEFINED_WHY.get(key, "no value in any replication"))
+def headline(col: Any, figure: views.Headline) -> None:
+    """One headline figure (:func:`twin.app.views.headline_figures`): the mean with its unit, the 95% PI underneath."""
+    col.metric(figure.label, figure.value, help=figure.help)
+    col.caption(figure.caption)
 
 
 def guarded(fn: Any, *args: Any, **kwargs: Any) -> Any:

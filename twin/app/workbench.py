@@ -24,30 +24,85 @@ from typing import Any
 
 import cv2
 import numpy as np
+from pydantic import ValidationError
 
-from twin.errors import ImageError, WatchlistError
+from twin.errors import ImageError, ScenarioError, WatchlistError
 from twin.recognition.engines.base import Face, FaceEngine
 from twin.recognition.faces.bank import FaceBank
-from twin.recognition.faces.io import check_rgb
-from twin.recognition.faces.render import RenderedProbe, render_probe
+from twin.recognition.faces.io import MAX_PIXELS, check_rgb, decode_image
+from twin.recognition.faces.render import RenderedProbe, motion_blur_px, render_probe
 from twin.recognition.pipeline import QualityGate, estimate_yaw_deg
 from twin.recognition.watchlist import CandidateList, Watchlist, WatchlistEntry
+from twin.scenario.specs import CameraSpec, CrowdSpec
 from twin.world.camera import FACE_HEIGHT_M, IED_M, Camera, dori_level
 
 __all__ = [
+    "GATE_TEXT",
     "OFF_LIST_PREFIX",
+    "WALKING_SPEED_M_S",
     "FaceReport",
     "ProbeReport",
     "analyse_image",
     "annotate",
+    "decode",
+    "lens_camera",
     "probe_geometry",
+    "quality_gate",
     "sample_images",
     "sample_watchlist",
     "synthetic_probe",
+    "walking_blur_px",
 ]
 
 #: Identities with this prefix (the people of t1.jpg) are kept off the sample watchlist.
 OFF_LIST_PREFIX = "t1_person_"
+#: What the Pipeline page says of a face's quality-gate outcome (:attr:`FaceReport.gate`).
+GATE_TEXT: dict[str | None, str] = {None: "searched", "ied_px": "too small (ied)", "det_score": "weak detection",
+                                    "yaw_deg": "turned away (yaw)"}
+#: The walking speed whose motion blur the synthetic probe shows by default, m/s: the crowd's mean
+#: free speed (Weidmann 1993, :class:`twin.scenario.specs.CrowdSpec`).
+WALKING_SPEED_M_S: float = CrowdSpec().free_speed_mean_m_s
+
+
+def decode(data: bytes, name: str) -> np.ndarray:
+    """An uploaded or sample image's bytes as (H, W, 3) uint8 RGB, in memory only.
+
+    Images above :data:`twin.recognition.faces.io.MAX_PIXELS` are refused from their header,
+    before decoding (a 10 MB upload limit lets big PNGs through).
+
+    Raises:
+        ImageError: not an image, or too large.
+    """
+    return decode_image(data, name=name, max_pixels=MAX_PIXELS)
+
+
+def quality_gate(min_ied_px: float, max_abs_yaw_deg: float) -> QualityGate:
+    """The live pipeline's quality gate with the page's limits."""
+    return QualityGate(min_ied_px=float(min_ied_px), max_abs_yaw_deg=float(max_abs_yaw_deg))
+
+
+def lens_camera(cameras: list[dict[str, Any]], camera_id: str | None) -> Camera:
+    """A camera with the lens of the plan's camera ``camera_id`` (sensor, field of view, height, shutter), at the origin.
+
+    Without cameras (or an unknown id) the default lens (:class:`twin.scenario.specs.CameraSpec`).
+
+    Raises:
+        ScenarioError: the plan's camera entry is invalid.
+    """
+    doc = next((c for c in cameras if c.get("id") == camera_id), None)
+    if doc is None:
+        return Camera(id="probe", x=0.0, y=0.0)
+    try:
+        spec = CameraSpec.model_validate(doc)
+    except ValidationError as exc:
+        raise ScenarioError(f"camera {camera_id}: {exc.errors()[0]['msg']}") from exc
+    return Camera(id="probe", x=0.0, y=0.0, mount_height_m=spec.mount_height_m, hfov_deg=spec.hfov_deg,
+                  width_px=spec.width_px, height_px=spec.height_px, exposure_s=spec.exposure_s)
+
+
+def walking_blur_px(camera: Camera, px_per_m: float) -> float:
+    """Motion blur, px, of a face walking at :data:`WALKING_SPEED_M_S` seen by ``camera`` at ``px_per_m``."""
+    return float(motion_blur_px(WALKING_SPEED_M_S, camera.exposure_s, px_per_m))
 
 
 def sample_watchlist(engine: FaceEngine, bank: FaceBank) -> Watchlist:
@@ -203,7 +258,7 @@ def probe_geometry(distance_m: float, camera: Camera) -> dict[str, float | str]:
     Returns:
         ``slant_m`` (lens to face, m), ``px_per_m``, ``ied_px``, ``dori`` level name.
 
-    >>> g = probe_geometry(10.0, Camera("c", 0, 0, mount_height_m=3.0, hfov_deg=30.0))
+    >>> g = probe_geometry(10.0, Camera(id="c", x=0, y=0, mount_height_m=3.0, hfov_deg=30.0))
     >>> round(g["px_per_m"], 1), round(g["ied_px"], 1), g["dori"]
     (354.8, 22.4, 'identify')
     """
@@ -266,7 +321,7 @@ def synthetic_probe(
         ImageError: bad parameters or the source photo shows no face.
         WatchlistError: unknown identity.
     """
-    camera = camera or Camera("probe_camera", 0.0, 0.0)
+    camera = camera or Camera(id="probe_camera", x=0.0, y=0.0)
     geo = probe_geometry(distance_m, camera)
     src = bank.probe_image(identity)
     img = bank.load(src)
