@@ -38,6 +38,7 @@ try:
 except ImportError:  # running from a checkout without `pip install -e .`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from twin.recognition.fillers import add_fillers
 from twin.recognition.watchlist import TOPK_BLOCK, Watchlist, WatchlistEntry
 
 RESULTS: dict[str, str] = {}
@@ -96,7 +97,7 @@ def bench_pipeline(n_frames: int, faces_per_frame: int) -> None:
     for p in people:
         src = bank.enrolment_image(p)
         refs.append(naive_engine.embed(bank.load(src), [bank.face(src, naive_engine)])[0])
-    wl.add_fillers(16_000 - wl.size, rng, reference=np.vstack(refs))
+    add_fillers(wl, 16_000 - wl.size, rng, reference=np.vstack(refs))
 
     # frames: faces_per_frame rendered probes (different image than enrolled where there is one)
     frames = []

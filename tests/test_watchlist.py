@@ -13,6 +13,8 @@ from PIL import Image
 
 from fixtures_engines import FakeEngine, paint_faces
 from twin.errors import WatchlistError
+from twin.recognition.enrol import enrol_folder
+from twin.recognition.fillers import add_fillers
 from twin.recognition.watchlist import CandidateList, Watchlist, WatchlistEntry, topk_rows
 
 
@@ -113,7 +115,7 @@ def test_fillers_are_labelled_extrapolated_and_match_target() -> None:
     real /= np.linalg.norm(real, axis=1, keepdims=True)
     wl = Watchlist.from_arrays(real, [f"r{i}" for i in range(12)], model_id="toy")
     assert not wl.is_extrapolated
-    rep = wl.add_fillers(500, np.random.default_rng(9), target_mean=0.83, target_sd=0.03)
+    rep = add_fillers(wl, 500, np.random.default_rng(9), target_mean=0.83, target_sd=0.03)
     assert wl.is_extrapolated and wl.n_fillers == 500 and wl.size == 512
     assert all(e.filler for e in wl.entries[12:]) and not any(e.filler for e in wl.entries[:12])
     assert abs(rep.achieved_mean - 0.83) < 0.01
@@ -129,19 +131,19 @@ def test_fillers_default_target_is_measured_non_mated() -> None:
     wl = Watchlist.from_arrays(real, [f"r{i}" for i in range(10)], model_id="toy")
     s = real @ real.T
     iu = np.triu_indices(10, 1)
-    rep = wl.add_fillers(400, np.random.default_rng(1))
+    rep = add_fillers(wl, 400, np.random.default_rng(1))
     assert rep.target_mean == pytest.approx(float(s[iu].mean()), abs=1e-6)
     assert abs(rep.achieved_mean - rep.target_mean) < 0.01
     # same seed, same fillers
     wl2 = Watchlist.from_arrays(real, [f"r{i}" for i in range(10)], model_id="toy")
-    wl2.add_fillers(400, np.random.default_rng(1))
+    add_fillers(wl2, 400, np.random.default_rng(1))
     np.testing.assert_array_equal(wl.gallery, wl2.gallery)
 
 
 def test_fillers_need_real_entries() -> None:
     wl = Watchlist.from_arrays(_unit([[1, 0]]), ["a"], model_id="toy")
     with pytest.raises(WatchlistError, match="at least 2"):
-        wl.add_fillers(5, np.random.default_rng(0))
+        add_fillers(wl, 5, np.random.default_rng(0))
 
 
 @pytest.mark.parametrize(
@@ -189,7 +191,7 @@ def test_enrol_folder_counts_reasons(tmp_path: Path) -> None:
             Image.fromarray(paint_faces(c, size=(200, 120))).save(root / person / f"{i}.png")
     (root / "carol" / "bad.jpg").write_bytes(b"not an image at all")
     wl = Watchlist.for_engine(eng)
-    rep = wl.enrol_folder(root, eng, category="wanted")
+    rep = enrol_folder(wl, root, eng, category="wanted")
     assert rep.enrolled == 3 and rep.identities == 2
     assert rep.skipped == {"no_face": 1, "unreadable": 1}
     assert rep.several_faces == 1
@@ -204,13 +206,13 @@ def test_enrol_folder_errors(tmp_path: Path) -> None:
     eng = FakeEngine()
     wl = Watchlist.for_engine(eng)
     with pytest.raises(WatchlistError, match="does not exist"):
-        wl.enrol_folder(tmp_path / "missing", eng)
+        enrol_folder(wl, tmp_path / "missing", eng)
     with pytest.raises(WatchlistError, match="no identity sub-folders"):
-        wl.enrol_folder(tmp_path, eng)
+        enrol_folder(wl, tmp_path, eng)
     other = Watchlist(dim=eng.dim, model_id="other-engine")
     (tmp_path / "x").mkdir()
     with pytest.raises(WatchlistError, match="does not match"):
-        other.enrol_folder(tmp_path, eng)
+        enrol_folder(other, tmp_path, eng)
 
 
 def test_candidate_list_is_frozen() -> None:

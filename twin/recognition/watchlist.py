@@ -15,9 +15,11 @@ Search paths:
 * **ann** (at or above :data:`ANN_MIN_SIZE`): a faiss ``IndexHNSWFlat`` (inner product), or
   ``IndexIVFFlat`` on request. Approximate: recall at the threshold is measured in the bench.
 
-Fillers (:meth:`Watchlist.add_fillers`) are synthetic embeddings that stand in for the thousands of
-watchlist subjects no offline face set provides; any FPIR measured on a watchlist holding them is
-an extrapolation (:attr:`Watchlist.is_extrapolated`) and must be labelled so.
+Entries come from :meth:`Watchlist.add` (embeddings and their metadata), from identity folders
+(:func:`twin.recognition.enrol.enrol_folder`), or as fillers (:func:`twin.recognition.fillers.add_fillers`):
+synthetic embeddings that stand in for the thousands of watchlist subjects no offline face set
+provides; any FPIR measured on a watchlist holding them is an extrapolation
+(:attr:`Watchlist.is_extrapolated`) and must be labelled so.
 
 Privacy: :meth:`Watchlist.destroy` zeroes the gallery in place and drops it and any index; later
 searches raise :class:`~twin.errors.WatchlistError`. Nothing here writes to disk.
@@ -27,15 +29,13 @@ from __future__ import annotations
 
 import logging
 import math
-from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from twin.errors import ImageError, WatchlistError
+from twin.errors import WatchlistError
 
 if TYPE_CHECKING:
     from twin.recognition.engines.base import FaceEngine
@@ -44,10 +44,9 @@ __all__ = [
     "ANN_MIN_SIZE",
     "TOPK_BLOCK",
     "CandidateList",
-    "EnrolmentReport",
-    "FillerReport",
     "Watchlist",
     "WatchlistEntry",
+    "check_unit_rows",
     "topk_rows",
 ]
 
@@ -148,47 +147,7 @@ class CandidateList:
         return CandidateList(self.indices[:n], self.identities[:n], self.scores[:n], self.fillers[:n])
 
 
-@dataclass(frozen=True)
-class EnrolmentReport:
-    """What :meth:`Watchlist.enrol_folder` did.
-
-    Attributes:
-        enrolled: images enrolled (one entry each).
-        identities: identities with at least one enrolled image.
-        skipped: reason → count of images not enrolled ("unreadable", "no_face").
-        several_faces: images with more than one face (the largest was enrolled).
-        details: (path, reason) for each skipped or several-face image.
-    """
-
-    enrolled: int
-    identities: int
-    skipped: Mapping[str, int]
-    several_faces: int
-    details: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True)
-class FillerReport:
-    """How fillers landed against the real entries (cosines of fillers vs real entries).
-
-    Attributes:
-        n: fillers added.
-        target_mean, target_sd: the non-mated score distribution aimed at.
-        achieved_mean, achieved_sd: measured on the added fillers against all real entries.
-        spread: κ, the deviation scale around the real entries' mean (fitted to the mean).
-        shrinkage: λ, the covariance shrinkage used (fitted to the SD unless given).
-    """
-
-    n: int
-    target_mean: float
-    target_sd: float
-    achieved_mean: float
-    achieved_sd: float
-    spread: float
-    shrinkage: float
-
-
-def _check_unit_rows(x: np.ndarray, what: str, dim: int | None) -> np.ndarray:
+def check_unit_rows(x: np.ndarray, what: str, dim: int | None) -> np.ndarray:
     arr = np.asarray(x)
     if arr.ndim == 1:
         arr = arr[None, :]
@@ -369,230 +328,13 @@ class Watchlist:
             WatchlistError: destroyed, wrong shape, not normalised, or counts differ.
         """
         g = self._live()
-        emb = _check_unit_rows(embeddings, "embeddings", self.dim)
+        emb = check_unit_rows(embeddings, "embeddings", self.dim)
         if len(entries) != len(emb):
             raise WatchlistError(f"{len(emb)} embeddings but {len(entries)} entries; pass one entry per row")
         self._gallery = np.vstack([g, emb]) if len(g) else emb.copy()
         self._entries.extend(entries)
         self._gallery_t = None
         self._index = None
-
-    def enrol_folder(
-        self,
-        path: str | Path,
-        engine: FaceEngine,
-        *,
-        category: str | None = None,
-        max_per_identity: int | None = None,
-    ) -> EnrolmentReport:
-        """Enrol an identity folder (``person_name/*.jpg|png``, the LFW layout), one entry per image.
-
-        Each image is decoded with :func:`twin.recognition.faces.io.read_image`; its source path and SHA-256 are
-        recorded. Images that cannot be read, or show no face, are skipped and counted; with several
-        faces the largest is enrolled and the image counted under ``several_faces``.
-
-        Args:
-            path: the root folder; each sub-folder is one identity (its name).
-            engine: a :class:`~twin.recognition.engines.base.FaceEngine` with this watchlist's ``model_id``.
-            category: stored on every entry.
-            max_per_identity: enrol at most this many images per identity (sorted by file name).
-
-        Returns:
-            an :class:`EnrolmentReport`.
-
-        Raises:
-            WatchlistError: the folder is missing or holds no identity sub-folders, the engine's
-                model differs, or nothing at all could be enrolled.
-        """
-        from twin.recognition.faces.io import list_images, read_image
-
-        root = Path(path)
-        if not root.is_dir():
-            raise WatchlistError(f"identity folder root {root} does not exist or is not a folder; pass person_name/*.jpg's parent")
-        if engine.model_id != self.model_id or int(engine.dim) != self.dim:
-            raise WatchlistError(
-                f"engine {engine.model_id} ({engine.dim}-d) does not match this watchlist ({self.model_id}, {self.dim}-d)"
-            )
-        people = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-        if not people:
-            raise WatchlistError(f"{root} has no identity sub-folders; lay it out as {root}/<person_name>/<image>.jpg")
-        skipped: Counter[str] = Counter()
-        details: list[tuple[str, str]] = []
-        several = 0
-        embs: list[np.ndarray] = []
-        entries: list[WatchlistEntry] = []
-        for person in people:
-            files = list_images(person)
-            done = 0
-            for f in files:
-                if max_per_identity is not None and done >= max_per_identity:
-                    break
-                try:
-                    loaded = read_image(f)
-                except ImageError as exc:
-                    skipped["unreadable"] += 1
-                    details.append((str(f), f"unreadable: {exc}"))
-                    continue
-                faces = engine.detect(loaded.pixels)
-                if not faces:
-                    skipped["no_face"] += 1
-                    details.append((str(f), "no_face"))
-                    continue
-                if len(faces) > 1:
-                    several += 1
-                    details.append((str(f), f"several_faces: {len(faces)}, largest enrolled"))
-                largest = max(faces, key=lambda fc: (fc.box[2] - fc.box[0]) * (fc.box[3] - fc.box[1]))
-                embs.append(engine.embed(loaded.pixels, [largest])[0])
-                entries.append(WatchlistEntry(person.name, str(f), loaded.sha256, category=category))
-                done += 1
-        if not entries:
-            raise WatchlistError(
-                f"no image under {root} could be enrolled ({dict(skipped)}); check the images show one clear face"
-            )
-        self.add(np.vstack(embs), entries)
-        report = EnrolmentReport(
-            enrolled=len(entries),
-            identities=len({e.identity for e in entries}),
-            skipped=dict(skipped),
-            several_faces=several,
-            details=tuple(details),
-        )
-        logger.info("enrolled %d images of %d identities from %s; skipped %s", report.enrolled, report.identities, root, dict(skipped))
-        return report
-
-    # -- fillers ----------------------------------------------------------------------------------
-
-    def add_fillers(
-        self,
-        n: int,
-        rng: np.random.Generator,
-        *,
-        target_mean: float | None = None,
-        target_sd: float | None = None,
-        reference: np.ndarray | None = None,
-        shrinkage: float | None = None,
-    ) -> FillerReport:
-        """Add ``n`` synthetic filler entries that score against real probes like non-mated people.
-
-        Model: real embeddings of one engine share a common direction (dlib's non-mated cosines have
-        median 0.83, not 0). Let m be the mean of the real (reference) embeddings and S their
-        covariance, shrunk towards isotropic, ``S' = (1 − λ) S + λ tr(S)/D I`` (Ledoit–Wolf style;
-        λ = ``shrinkage``, since ~15 real identities give a rank-deficient S). A filler is
-        ``f = normalise(m + κ · z)`` with z ~ N(0, S'). Two parameters, fitted by bisection on a fixed
-        pilot draw of 256 fillers: κ so that the mean cosine of fillers against the reference rows
-        equals ``target_mean`` (larger κ → fillers farther from everyone → lower scores), and λ so
-        that the SD of those cosines equals ``target_sd`` (λ = 0 keeps the references' own
-        directions of variation and gives the widest spread; λ = 1 spreads evenly and gives the
-        narrowest). A target SD outside that range ends at the nearer end. The achieved mean and SD
-        on the real draw are reported (:class:`FillerReport`).
-
-        The default target is the measured non-mated distribution of the reference itself: the mean
-        and SD of cosines between reference rows of different identities. Pass the engine's
-        calibrated non-mated mean/SD instead when you have it (e.g. dlib on the samples: mean 0.83,
-        face_engine.md §4).
-
-        Args:
-            n: fillers to add (>= 1).
-            rng: the random generator (e.g. ``Streams(seed)["engine"]``).
-            target_mean: mean non-mated score to reproduce; default measured, see above.
-            target_sd: SD of that distribution; default measured.
-            reference: (R, D) unit embeddings standing for real probes; default the real
-                (non-filler) gallery rows.
-            shrinkage: λ in [0, 1]; default fitted to ``target_sd``.
-
-        Returns:
-            a :class:`FillerReport`.
-
-        Raises:
-            WatchlistError: destroyed, n < 1, fewer than 2 reference rows, no different-identity
-                pairs to measure the target from, or an unreachable target.
-        """
-        g = self._live()
-        if not isinstance(n, int | np.integer) or n < 1:
-            raise WatchlistError(f"n {n!r} fillers must be a positive integer")
-        if shrinkage is not None and not 0.0 <= shrinkage <= 1.0:
-            raise WatchlistError(f"shrinkage {shrinkage} must be in [0, 1]")
-        real_mask = np.array([not e.filler for e in self._entries], bool)
-        ref = g[real_mask] if reference is None else _check_unit_rows(reference, "reference", self.dim)
-        if len(ref) < 2:
-            raise WatchlistError(
-                f"fillers need at least 2 real reference embeddings to sit against, have {len(ref)}; enrol real faces first"
-            )
-        if target_mean is None or target_sd is None:
-            if reference is not None:
-                ids = None
-            else:
-                ids = np.array([e.identity for e, r in zip(self._entries, real_mask, strict=True) if r])
-            sims = ref @ ref.T
-            iu = np.triu_indices(len(ref), 1)
-            pair = sims[iu] if ids is None else sims[iu][ids[iu[0]] != ids[iu[1]]]
-            if pair.size == 0:
-                raise WatchlistError("no different-identity pairs among the reference rows; pass target_mean and target_sd")
-            target_mean = float(pair.mean()) if target_mean is None else target_mean
-            target_sd = float(pair.std()) if target_sd is None else target_sd
-        if not -1.0 < target_mean < 1.0:
-            raise WatchlistError(f"target_mean {target_mean} must lie inside (-1, 1)")
-        mean_vec = ref.mean(axis=0).astype(np.float64)
-        dev = ref - mean_vec
-        cov_raw = dev.T @ dev / max(len(ref) - 1, 1)
-        iso = float(np.trace(cov_raw)) / self.dim or 1.0 / self.dim
-        pilot_z = np.random.default_rng(int(rng.integers(0, 2**63 - 1))).standard_normal((256, self.dim))
-
-        def chol(lam: float) -> np.ndarray:
-            cov = (1.0 - lam) * cov_raw + lam * iso * np.eye(self.dim)
-            return np.linalg.cholesky(cov + 1e-9 * np.eye(self.dim))
-
-        def unit(f: np.ndarray) -> np.ndarray:
-            return (f / np.linalg.norm(f, axis=1, keepdims=True)).astype(np.float32)
-
-        def pilot(lam_chol: np.ndarray, kappa: float) -> np.ndarray:
-            return unit(mean_vec + kappa * (pilot_z @ lam_chol.T)) @ ref.T
-
-        def fit_kappa(lam_chol: np.ndarray) -> float:
-            lo, hi = 0.0, 1.0
-            while pilot(lam_chol, hi).mean() > target_mean and hi < 1e6:
-                hi *= 2.0
-            if pilot(lam_chol, lo).mean() < target_mean or pilot(lam_chol, hi).mean() > target_mean:
-                raise WatchlistError(
-                    f"target_mean {target_mean:.3f} is outside what fillers can reach against these references "
-                    f"({pilot(lam_chol, hi).mean():.3f}..{pilot(lam_chol, lo).mean():.3f}); check it is a "
-                    "non-mated score on this engine's scale"
-                )
-            for _ in range(30):
-                mid = 0.5 * (lo + hi)
-                lo, hi = (mid, hi) if pilot(lam_chol, mid).mean() > target_mean else (lo, mid)
-            return 0.5 * (lo + hi)
-
-        if shrinkage is None:
-            # SD falls as λ grows (isotropic noise spreads evenly over the references): bisect λ.
-            lam_lo, lam_hi = 0.0, 1.0
-            for _ in range(12):
-                lam = 0.5 * (lam_lo + lam_hi)
-                c = chol(lam)
-                sd = float(pilot(c, fit_kappa(c)).std())
-                lam_lo, lam_hi = (lam, lam_hi) if sd > target_sd else (lam_lo, lam)
-            shrinkage = 0.5 * (lam_lo + lam_hi)
-        lam_chol = chol(shrinkage)
-        kappa = fit_kappa(lam_chol)
-
-        def draw(count: int, gen: np.random.Generator) -> np.ndarray:
-            return unit(mean_vec + kappa * (gen.standard_normal((count, self.dim)) @ lam_chol.T))
-
-        fillers = draw(n, rng)
-        start = self.n_fillers
-        self.add(fillers, [WatchlistEntry(f"filler-{start + i}", filler=True) for i in range(n)])
-        achieved = fillers @ ref.T
-        report = FillerReport(
-            n=n,
-            target_mean=float(target_mean),
-            target_sd=float(target_sd),
-            achieved_mean=float(achieved.mean()),
-            achieved_sd=float(achieved.std()),
-            spread=float(kappa),
-            shrinkage=float(shrinkage),
-        )
-        logger.info("added %d fillers: %s", n, report)
-        return report
 
     # -- search -----------------------------------------------------------------------------------
 
@@ -619,7 +361,7 @@ class Watchlist:
             raise WatchlistError("the watchlist is empty; enrol faces before searching")
         if not isinstance(k, int | np.integer) or k < 1:
             raise WatchlistError(f"k {k!r} must be a positive integer")
-        q = _check_unit_rows(probes, "probes", self.dim)
+        q = check_unit_rows(probes, "probes", self.dim)
         k = min(int(k), self.size)
         use_ann = self.uses_ann() if exact is None else not exact
         idx, val = self._search_ann(q, k) if use_ann else self._search_exact(g, q, k)

@@ -15,7 +15,7 @@ pipeline of :mod:`twin.recognition.pipeline`:
    other person is a non-enrolled identity.
 2. **watchlist**: the enrolled identities' enrolment images, embedded by the real engine, filled
    up to ``watchlist.size`` with filler embeddings drawn to reproduce the engine's non-mated score
-   distribution measured on the face bank (:meth:`twin.recognition.watchlist.Watchlist.add_fillers`); any FPIR
+   distribution measured on the face bank (:func:`twin.recognition.fillers.add_fillers`); any FPIR
    measured against fillers is flagged as extrapolated.
 3. **sampling**: the usable tracks (person × camera with a usable capture) are all run when there
    are at most ``engine.max_real_probes`` (default 200) of them; otherwise that many are sampled
@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -61,6 +62,11 @@ import pandas as pd
 
 from twin.errors import ImageError, WatchlistError
 from twin.recognition.engines.base import Face, check_threshold
+from twin.recognition.faces.compose import compose_frame, street_background
+from twin.recognition.faces.render import light_gain, render_probe
+from twin.recognition.fillers import add_fillers
+from twin.recognition.pipeline import FrameInput, QualityGate, RecognitionPipeline
+from twin.recognition.watchlist import Watchlist, WatchlistEntry
 from twin.rng import Streams
 
 if TYPE_CHECKING:
@@ -195,6 +201,10 @@ def run_real_engine(
 ) -> RealEngineRun:
     """Run replication 0's captures through the real pipeline (see the module docstring).
 
+    The stages, in order (each draws from the "render" stream in this order): :func:`_enrol`
+    (watchlist), :func:`_choose_tracks` (sampling), :func:`_assign_identities` (faces per person),
+    :func:`_plan_frames` (render and pack), :func:`_run_pipeline` (detect ... alert), :func:`_figures`.
+
     Args:
         ctx: the run's context (scenario, cameras).
         rep: replication 0's stored draws (``u_watchlist`` decides who is watchlisted).
@@ -213,59 +223,97 @@ def run_real_engine(
         WatchlistError: fewer than 2 usable identities in the bank, or nothing could be enrolled.
         EngineError: threshold outside the engine's range.
     """
-    import time
-
-    from twin.recognition.faces.compose import compose_frame, street_background
-    from twin.recognition.faces.render import light_gain, render_probe
-    from twin.recognition.pipeline import FrameInput, QualityGate, RecognitionPipeline
-    from twin.recognition.watchlist import Watchlist, WatchlistEntry
-
     t0 = time.perf_counter()
     sc = ctx.scenario
     check_threshold(engine, threshold)
     rng = Streams(seed)["render"]
     wl_person = np.asarray(rep.u_watchlist) < sc.watchlist.prevalence
     audit: list[tuple[str, dict[str, Any]]] = []
+    faces = _FaceCache(bank, engine)
+    enr = _enrol(sc, engine, bank, faces, rng)
+    audit.append(("real_watchlist_enrolled", {"engine": engine.model_id, **enr.meta, "identities": enr.enrolled,
+                                              "threshold": threshold}))
+    sel = _choose_tracks(tracks, wl_person, sc.engine.max_real_probes, rng)
+    who = _assign_identities(sel.tracks, wl_person, enr, bank, rng)
+    frames_plan, render_failures = _plan_frames(sel.tracks, who.sources, faces, sc.time.start_s, rng)
+    gate = QualityGate(
+        min_ied_px=sc.capture.min_ied_px * math.cos(math.radians(sc.capture.max_abs_yaw_deg)),
+        max_abs_yaw_deg=sc.capture.max_abs_yaw_deg,
+    )
+    passed = _run_pipeline(ctx, frames_plan, sel.tracks, enr.watchlist, engine=engine, threshold=threshold, gate=gate,
+                           wl_person=wl_person, identities=who.identities, rng=rng, audit=audit, progress=progress)
+    audit.append(("watchlist_destroyed", {"engine": engine.model_id, "entries": enr.meta["entries"], "real": True}))
+    summary = _figures(ctx, rep, sel, enr, who, passed, engine=engine, threshold=threshold,
+                       threshold_source=threshold_source, gate=gate, wl_person=wl_person, render_failures=render_failures)
+    elapsed = time.perf_counter() - t0
+    logger.info("%s: %d alerts (%d true) in %.1f s", summary["statement"], len(passed.alerts), summary["true_alerts"], elapsed)
+    return RealEngineRun(summary=summary, alerts=passed.alerts, audit=audit, elapsed_s=elapsed)
 
-    # --- the face bank: who is on the watchlist, who passes by ------------------------------
-    faces_cache: dict[str, Face] = {}
 
-    def source_face(src: FaceSource) -> Face:
-        if src.source not in faces_cache:
-            faces_cache[src.source] = bank.face(src, engine)
-        return faces_cache[src.source]
+class _FaceCache:
+    """The face (box and landmarks) of each face bank image, found once by the engine."""
 
-    enrol_ids, passer_ids = _split_identities(bank, min(MAX_REAL_ENROLLED, sc.watchlist.size))
-    dropped: list[str] = []
-    wl = Watchlist.for_engine(engine)
-    ref_rows: list[np.ndarray] = []
-    embs, entries = [], []
-    for ident in enrol_ids:
+    def __init__(self, bank: FaceBank, engine: Any) -> None:
+        self.bank, self.engine = bank, engine
+        self._faces: dict[str, Face] = {}
+
+    def __call__(self, src: FaceSource) -> Face:
+        if src.source not in self._faces:
+            self._faces[src.source] = self.bank.face(src, self.engine)
+        return self._faces[src.source]
+
+
+@dataclass
+class _Enrolled:
+    """Stage 1: the watchlist (real entries and fillers) and who passes by."""
+
+    watchlist: Watchlist
+    enrolled: list[str]
+    passers: list[str]
+    dropped: list[str]
+    filler_info: dict[str, Any] | None
+    meta: dict[str, Any]
+    bank_identities: int
+
+
+def _embed_sources(engine: Any, bank: FaceBank, faces: _FaceCache, ids: list[str],
+                   dropped: list[str]) -> tuple[list[str], list[np.ndarray], list[FaceSource]]:
+    """Embed each identity's enrolment image; identities whose image shows no face go to ``dropped``."""
+    kept, embs, srcs = [], [], []
+    for ident in ids:
         src = bank.enrolment_image(ident)
         try:
-            emb = engine.embed(bank.load(src), [source_face(src)])[0]
+            emb = engine.embed(bank.load(src), [faces(src)])[0]
         except ImageError:
             dropped.append(ident)
             continue
+        kept.append(ident)
         embs.append(emb)
-        ref_rows.append(emb)
-        entries.append(WatchlistEntry(ident, src.source, category="simulated watchlist (face bank)"))
-    if not entries:
+        srcs.append(src)
+    return kept, embs, srcs
+
+
+def _enrol(sc: Any, engine: Any, bank: FaceBank, faces: _FaceCache, rng: np.random.Generator) -> _Enrolled:
+    """Enrol the bank's watchlisted identities and fill the watchlist up to ``watchlist.size`` with fillers.
+
+    Raises:
+        WatchlistError: nothing enrolled, or no identity left for the passers-by.
+    """
+    enrol_ids, passer_ids = _split_identities(bank, min(MAX_REAL_ENROLLED, sc.watchlist.size))
+    dropped: list[str] = []
+    wl = Watchlist.for_engine(engine)
+    enrolled, embs, srcs = _embed_sources(engine, bank, faces, enrol_ids, dropped)
+    if not enrolled:
         raise WatchlistError(
             f"no face bank identity could be enrolled ({', '.join(dropped)} show no face to the {engine.model_id} detector); "
             "check engine.faces holds clear, frontal photos"
         )
-    enrolled = [e.identity for e in entries]
-    wl.add(np.vstack(embs).astype(np.float32), entries)
-    usable_passers = []
-    for ident in passer_ids:
-        src = bank.enrolment_image(ident)
-        try:
-            ref_rows.append(engine.embed(bank.load(src), [source_face(src)])[0])
-            usable_passers.append(ident)
-        except ImageError:
-            dropped.append(ident)
-    if not usable_passers:
+    wl.add(np.vstack(embs).astype(np.float32),
+           [WatchlistEntry(i, s.source, category="simulated watchlist (face bank)") for i, s in zip(enrolled, srcs, strict=True)])
+    ref_rows = list(embs)
+    passers, passer_embs, _ = _embed_sources(engine, bank, faces, passer_ids, dropped)
+    ref_rows.extend(passer_embs)
+    if not passers:
         wl.destroy()
         raise WatchlistError(
             "no face bank identity is left for the non-listed passers-by (each shows no face, or all are enrolled); "
@@ -276,7 +324,7 @@ def run_real_engine(
     if n_fill > 0:
         ref = np.vstack(ref_rows).astype(np.float32)
         try:
-            rep_f = wl.add_fillers(n_fill, rng, reference=ref)
+            rep_f = add_fillers(wl, n_fill, rng, reference=ref)
         finally:
             ref[...] = 0.0
         filler_info = {"n": rep_f.n, "target_mean": round(rep_f.target_mean, 4), "target_sd": round(rep_f.target_sd, 4),
@@ -285,53 +333,79 @@ def run_real_engine(
                                 "measured with this engine"}
     for r in ref_rows:
         r[...] = 0.0
-    ref_rows.clear()
-    wl_meta = {"entries": wl.size, "real_entries": len(enrolled), "fillers": wl.n_fillers,
-               "extrapolated": wl.is_extrapolated}
-    audit.append(("real_watchlist_enrolled", {"engine": engine.model_id, **wl_meta, "identities": enrolled,
-                                              "threshold": threshold}))
+    meta = {"entries": wl.size, "real_entries": len(enrolled), "fillers": wl.n_fillers, "extrapolated": wl.is_extrapolated}
+    return _Enrolled(watchlist=wl, enrolled=enrolled, passers=passers, dropped=dropped, filler_info=filler_info, meta=meta,
+                     bank_identities=len(bank))
 
-    # --- which tracks run -------------------------------------------------------------------
+
+@dataclass
+class _Selection:
+    """Stage 2: the usable tracks and those run through the pipeline."""
+
+    tracks: pd.DataFrame
+    usable: int
+    watchlisted_usable: int
+    budget: int
+
+
+def _choose_tracks(tracks: pd.DataFrame, wl_person: np.ndarray, budget: int, rng: np.random.Generator) -> _Selection:
+    """Every usable track when at most ``budget``; else every watchlisted track first, the rest drawn uniformly."""
     usable = tracks[(tracks["usable_captures"] > 0) & np.isfinite(tracks["ied_px"])].reset_index(drop=True)
     M = len(usable)
     persons = usable["person"].to_numpy(np.int64)
     is_wl = wl_person[persons] if M else np.zeros(0, bool)
     idx_wl, idx_nl = np.flatnonzero(is_wl), np.flatnonzero(~is_wl)
-    budget = sc.engine.max_real_probes
     if len(idx_wl) >= budget:
         chosen = rng.choice(idx_wl, budget, replace=False)
     else:
         extra = rng.choice(idx_nl, min(len(idx_nl), budget - len(idx_wl)), replace=False) if len(idx_nl) else idx_nl
         chosen = np.concatenate([idx_wl, extra])
     chosen = np.sort(chosen.astype(np.int64))
-    run_tracks = usable.iloc[chosen].reset_index(drop=True)
-    n_run = len(run_tracks)
+    return _Selection(tracks=usable.iloc[chosen].reset_index(drop=True), usable=M, watchlisted_usable=int(len(idx_wl)),
+                      budget=budget)
 
-    # --- identities and probe images per person ---------------------------------------------
-    person_identity: dict[int, str] = {}
-    person_source: dict[int, FaceSource] = {}
+
+@dataclass
+class _Identities:
+    """Stage 3: each person's identity and probe image, and how many mated probes reuse the enrolment image."""
+
+    identities: dict[int, str]
+    sources: dict[int, FaceSource]
+    from_enrolment: int
+
+
+def _assign_identities(run_tracks: pd.DataFrame, wl_person: np.ndarray, enr: _Enrolled, bank: FaceBank,
+                       rng: np.random.Generator) -> _Identities:
+    identities: dict[int, str] = {}
+    sources: dict[int, FaceSource] = {}
     from_enrolment = 0
     for p in dict.fromkeys(run_tracks["person"].to_numpy(np.int64).tolist()):
         if wl_person[p]:
-            ident = enrolled[int(rng.integers(len(enrolled)))]
+            ident = enr.enrolled[int(rng.integers(len(enr.enrolled)))]
             from_enrolment += int(not bank.has_distinct_probe(ident))
         else:
-            ident = usable_passers[int(rng.integers(len(usable_passers)))]
-        person_identity[p] = ident
-        person_source[p] = bank.probe_image(ident, int(rng.integers(0, 1 << 16)))
+            ident = enr.passers[int(rng.integers(len(enr.passers)))]
+        identities[p] = ident
+        sources[p] = bank.probe_image(ident, int(rng.integers(0, 1 << 16)))
+    return _Identities(identities=identities, sources=sources, from_enrolment=from_enrolment)
 
-    # --- render and pack into frames --------------------------------------------------------
-    start_s = sc.time.start_s
-    frames_plan: list[dict[str, Any]] = []  # {camera, hour, rects, items: [(track row, probe)]}
+
+def _plan_frames(run_tracks: pd.DataFrame, sources: dict[int, FaceSource], faces: _FaceCache, start_s: float,
+                 rng: np.random.Generator) -> tuple[list[dict[str, Any]], int]:
+    """Stage 4: render each track's best capture and pack the probes into frames of its camera and hour.
+
+    Returns:
+        (frames: ``{camera, hour, rects, items: [(track row, probe)]}``, probes that failed to render).
+    """
+    frames_plan: list[dict[str, Any]] = []
     render_failures = 0
-    for i in range(n_run):
+    for i in range(len(run_tracks)):
         row = run_tracks.iloc[i]
-        p = int(row["person"])
-        src = person_source[p]
+        src = sources[int(row["person"])]
         clock_h = ((start_s + float(row["t_best_s"])) / 3600.0) % 24.0
         try:
             probe = render_probe(
-                bank.load(src), source_face(src), ied_px=float(row["ied_px"]), rng=rng,
+                faces.bank.load(src), faces(src), ied_px=float(row["ied_px"]), rng=rng,
                 yaw_deg=float(np.clip(row["yaw_deg"], -89.0, 89.0)), blur_px=float(max(0.0, row["blur_px"])),
                 light=light_gain(clock_h), noise_sd=NOISE_SD, jpeg_quality=JPEG_QUALITY,
             )
@@ -355,64 +429,85 @@ def run_real_engine(
             frames_plan.append(fr)
         fr["rects"].append(rect)
         fr["items"].append((i, probe))
+    return frames_plan, render_failures
 
-    # --- the pipeline -------------------------------------------------------------------------
-    gate = QualityGate(
-        min_ied_px=sc.capture.min_ied_px * math.cos(math.radians(sc.capture.max_abs_yaw_deg)),
-        max_abs_yaw_deg=sc.capture.max_abs_yaw_deg,
-    )
-    alerts: list[RealAlert] = []
-    placed_total = 0
-    run_people = {int(p) for p in run_tracks["person"].to_numpy(np.int64)}
-    true_people: set[int] = set()
-    alerted_people: set[int] = set()
+
+@dataclass
+class _Passed:
+    """Stage 5: what the pipeline did: alerts, people alerted, probes placed, its counters."""
+
+    alerts: list[RealAlert] = field(default_factory=list)
+    placed: int = 0
+    true_people: set[int] = field(default_factory=set)
+    alerted_people: set[int] = field(default_factory=set)
+    counters: Any = None
+
+
+def _compose_batch(ctx: Context, batch: list[dict[str, Any]], run_tracks: pd.DataFrame, rng: np.random.Generator,
+                   passed: _Passed) -> tuple[list[FrameInput], list[tuple[list[int], Any]]]:
+    """Full camera frames for a batch of planned frames, and (track rows, boxes) of the probes placed in each."""
+    inputs, truth = [], []
+    for fr in batch:
+        cam = ctx.cameras[fr["camera"]]
+        bg = street_background((cam.width_px, cam.height_px), rng=rng)
+        gain = light_gain(fr["hour"] + 0.5)
+        if gain != 1.0:
+            bg = np.clip(np.rint(bg.astype(np.float32) * gain), 0, 255).astype(np.uint8)
+        probes = [pr for _, pr in fr["items"]]
+        positions = [(float(run_tracks.iloc[i]["u_px"]), float(run_tracks.iloc[i]["v_px"])) for i, _ in fr["items"]]
+        composed = compose_frame(probes, positions, background=bg, rng=rng)
+        for pr in probes:  # rendered faces live only until composed
+            if pr.patch.flags.writeable:
+                pr.patch[...] = 0
+        idx = [fr["items"][j][0] for j in composed.placed]
+        passed.placed += len(idx)
+        t_frame = min(float(run_tracks.iloc[i]["t_best_s"]) for i, _ in fr["items"])
+        inputs.append(FrameInput(composed.frame, t_frame, cam.id))
+        truth.append((idx, composed.boxes))
+    return inputs, truth
+
+
+def _match_alert(a: Alert, idx: list[int], boxes: Any, fin: FrameInput, run_tracks: pd.DataFrame, wl_person: np.ndarray,
+                 identities: dict[int, str], passed: _Passed, audit: list[tuple[str, dict[str, Any]]]) -> None:
+    """Match one alert back to the probe placed where it was found (box overlap), and log it."""
+    best, best_iou = None, 0.0
+    for j, tb in zip(idx, boxes, strict=True):
+        v = _iou(a.box, tb)
+        if v > best_iou:
+            best, best_iou = j, v
+    row = run_tracks.iloc[best] if best is not None and best_iou >= MATCH_IOU else None
+    person = None if row is None else int(row["person"])
+    watch = person is not None and bool(wl_person[person])
+    true = person is not None and watch and not a.is_filler and a.identity == identities[person]
+    if person is not None:
+        passed.alerted_people.add(person)
+        if true:
+            passed.true_people.add(person)
+    name = f"alert-{len(passed.alerts) + 1:04d}"
+    t_a = float(row["t_best_s"]) if row is not None else fin.t_s
+    passed.alerts.append(RealAlert(name, a, t_a, person, watch, true))
+    audit.append(("real_alert", {
+        "alert": name, "file": f"alerts/{name}.png", "t_s": round(t_a, 3), "camera_id": a.camera_id,
+        "score": round(float(a.score), 4), "identity": a.identity, "filler": bool(a.is_filler),
+        "true_alert": bool(true), "simulated_person": person,
+    }))
+
+
+def _run_pipeline(ctx: Context, frames_plan: list[dict[str, Any]], run_tracks: pd.DataFrame, wl: Watchlist, *,
+                  engine: Any, threshold: float, gate: QualityGate, wl_person: np.ndarray, identities: dict[int, str],
+                  rng: np.random.Generator, audit: list[tuple[str, dict[str, Any]]],
+                  progress: Callable[[int, int], None] | None) -> _Passed:
+    """Stage 5: batches of frames through detect, gate, embed, search, threshold; the watchlist destroyed at the end."""
+    passed = _Passed()
     last_deleted = 0
     pipe = RecognitionPipeline(engine, wl, threshold=threshold, gate=gate, k=5)
     try:
         for b0 in range(0, len(frames_plan), FRAMES_PER_BATCH):
-            batch = frames_plan[b0 : b0 + FRAMES_PER_BATCH]
-            inputs, truth = [], []
-            for fr in batch:
-                cam = ctx.cameras[fr["camera"]]
-                bg = street_background((cam.width_px, cam.height_px), rng=rng)
-                gain = light_gain(fr["hour"] + 0.5)
-                if gain != 1.0:
-                    bg = np.clip(np.rint(bg.astype(np.float32) * gain), 0, 255).astype(np.uint8)
-                probes = [pr for _, pr in fr["items"]]
-                positions = [(float(run_tracks.iloc[i]["u_px"]), float(run_tracks.iloc[i]["v_px"])) for i, _ in fr["items"]]
-                composed = compose_frame(probes, positions, background=bg, rng=rng)
-                for pr in probes:  # rendered faces live only until composed
-                    if pr.patch.flags.writeable:
-                        pr.patch[...] = 0
-                idx = [fr["items"][j][0] for j in composed.placed]
-                placed_total += len(idx)
-                t_frame = min(float(run_tracks.iloc[i]["t_best_s"]) for i, _ in fr["items"])
-                inputs.append(FrameInput(composed.frame, t_frame, cam.id))
-                truth.append((idx, composed.boxes))
+            inputs, truth = _compose_batch(ctx, frames_plan[b0 : b0 + FRAMES_PER_BATCH], run_tracks, rng, passed)
             results = pipe.process_batch(inputs)
             for (idx, boxes), fin, frame_alerts in zip(truth, inputs, results, strict=True):
                 for a in frame_alerts:
-                    best, best_iou = None, 0.0
-                    for j, tb in zip(idx, boxes, strict=True):
-                        v = _iou(a.box, tb)
-                        if v > best_iou:
-                            best, best_iou = j, v
-                    row = run_tracks.iloc[best] if best is not None and best_iou >= MATCH_IOU else None
-                    person = None if row is None else int(row["person"])
-                    watch = person is not None and bool(wl_person[person])
-                    true = person is not None and watch and not a.is_filler and a.identity == person_identity[person]
-                    if person is not None:
-                        alerted_people.add(person)
-                        if true:
-                            true_people.add(person)
-                    name = f"alert-{len(alerts) + 1:04d}"
-                    t_a = float(row["t_best_s"]) if row is not None else fin.t_s
-                    alerts.append(RealAlert(name, a, t_a, person, watch, true))
-                    audit.append(("real_alert", {
-                        "alert": name, "file": f"alerts/{name}.png", "t_s": round(t_a, 3), "camera_id": a.camera_id,
-                        "score": round(float(a.score), 4), "identity": a.identity, "filler": bool(a.is_filler),
-                        "true_alert": bool(true), "simulated_person": person,
-                    }))
+                    _match_alert(a, idx, boxes, fin, run_tracks, wl_person, identities, passed, audit)
                 fin.image[...] = 0  # the frame held non-matched faces: gone at once
             c = pipe.counters
             audit.append(("real_deletion_batch", {
@@ -424,11 +519,19 @@ def run_real_engine(
                 progress(min(b0 + FRAMES_PER_BATCH, len(frames_plan)), len(frames_plan))
     finally:
         pipe.close()
-        counters = pipe.counters
+        passed.counters = pipe.counters
         wl.destroy()
-    audit.append(("watchlist_destroyed", {"engine": engine.model_id, "entries": wl_meta["entries"], "real": True}))
+    return passed
 
-    # --- figures ------------------------------------------------------------------------------
+
+def _figures(ctx: Context, rep: RepData, sel: _Selection, enr: _Enrolled, who: _Identities, passed: _Passed, *,
+             engine: Any, threshold: float, threshold_source: str, gate: QualityGate, wl_person: np.ndarray,
+             render_failures: int) -> dict[str, Any]:
+    """Stage 6: the summary's ``real_engine`` section."""
+    sc = ctx.scenario
+    alerts, counters = passed.alerts, passed.counters
+    n_run, M, wl_meta = len(sel.tracks), sel.usable, enr.meta
+    run_people = {int(p) for p in sel.tracks["person"].to_numpy(np.int64)}
     wl_run = sorted(p for p in run_people if wl_person[p])
     nl_run = sorted(p for p in run_people if not wl_person[p])
     n_true = sum(a.true_alert for a in alerts)
@@ -444,7 +547,8 @@ def run_real_engine(
     if len(rep.track_person):  # passes through a zone, or with a usable capture (a head turned into view)
         passing = np.unique(rep.track_person[rep.track_in_zone | (rep.track_usable > 0)])
         in_zone_wl = int(wl_person[passing].sum())
-    all_wl_run = len(idx_wl) <= budget
+    all_wl_run = sel.watchlisted_usable <= sel.budget
+    true_wl = len(passed.true_people & set(wl_run))
     summary: dict[str, Any] = {
         "engine": {"kind": sc.engine.kind, "model_id": engine.model_id, "score_name": engine.score_name,
                    "score_range": list(engine.score_range), "default_threshold": engine.default_threshold},
@@ -454,17 +558,18 @@ def run_real_engine(
         "statement": statement,
         "extrapolated": bool(extrapolated),
         "extrapolated_because": reasons,
-        "sampling": {"usable_captures": M, "probes_run": n_run, "watchlisted_usable": int(len(idx_wl)),
-                     "max_real_probes": budget, "rule": "every watchlisted track first, then non-listed tracks drawn "
-                                                        "uniformly with the 'render' random stream"},
+        "sampling": {"usable_captures": M, "probes_run": n_run, "watchlisted_usable": sel.watchlisted_usable,
+                     "max_real_probes": sel.budget, "rule": "every watchlisted track first, then non-listed tracks drawn "
+                                                           "uniformly with the 'render' random stream"},
         "faces": {"bank": str(sc.engine.faces) if sc.engine.faces else "sample photos (twin samples)",
-                  "identities": len(bank), "enrolled": enrolled, "passer_by_identities": len(usable_passers),
-                  "dropped_no_face": dropped, "mated_probes_from_enrolment_image": from_enrolment},
-        "watchlist": {**wl_meta, "filler_fit": filler_info, "destroyed": True},
+                  "identities": enr.bank_identities,
+                  "enrolled": enr.enrolled, "passer_by_identities": len(enr.passers),
+                  "dropped_no_face": enr.dropped, "mated_probes_from_enrolment_image": who.from_enrolment},
+        "watchlist": {**wl_meta, "filler_fit": enr.filler_info, "destroyed": True},
         "render": {"noise_sd": NOISE_SD, "jpeg_quality": JPEG_QUALITY, "failed": render_failures},
         "gate": {"min_ied_px": round(gate.min_ied_px, 3), "max_abs_yaw_deg": gate.max_abs_yaw_deg},
         "frames": counters.frames,
-        "probes_placed": placed_total,
+        "probes_placed": passed.placed,
         "faces_detected": counters.faces_detected,
         "gated_out": dict(counters.gated_out),
         "probes_searched": counters.probes_searched,
@@ -474,15 +579,15 @@ def run_real_engine(
         "false_alerts": len(alerts) - int(n_true),
         "false_alerts_on_fillers": sum(bool(a.alert.is_filler) for a in alerts),
         "alerts_without_person": sum(a.person is None for a in alerts),
-        "people": {"watchlisted_run": len(wl_run), "watchlisted_true_alert": len(true_people & set(wl_run)),
-                   "not_listed_run": len(nl_run), "not_listed_alerted": len(alerted_people & set(nl_run))},
+        "people": {"watchlisted_run": len(wl_run), "watchlisted_true_alert": true_wl,
+                   "not_listed_run": len(nl_run), "not_listed_alerted": len(passed.alerted_people & set(nl_run))},
         "rates": {
-            "tpir": _rate(len(true_people & set(wl_run)), len(wl_run),
+            "tpir": _rate(true_wl, len(wl_run),
                           "watchlisted people run with a true alert / watchlisted people run (per pass with a usable "
                           "capture; detection failures count as misses)"),
-            "fpir": _rate(len(alerted_people & set(nl_run)), len(nl_run),
+            "fpir": _rate(len(passed.alerted_people & set(nl_run)), len(nl_run),
                           "non-listed people run with any alert / non-listed people run (per face scanned)"),
-            "tpir_in_zone": _rate(len(true_people & set(wl_run)), in_zone_wl,
+            "tpir_in_zone": _rate(true_wl, in_zone_wl,
                                   "watchlisted people with a true alert / watchlisted passes through the zone of "
                                   "replication 0 (capture failures count as misses, NPL's definition)") if all_wl_run else None,
         },
@@ -498,6 +603,4 @@ def run_real_engine(
     if sm is not None and sm.model_id != engine.model_id:
         summary["score_map_warning"] = (f"engine.score_model was calibrated on {sm.model_id}, not {engine.model_id}: "
                                         "its threshold translation does not apply to this engine")
-    elapsed = time.perf_counter() - t0
-    logger.info("%s: %d alerts (%d true) in %.1f s", statement, len(alerts), n_true, elapsed)
-    return RealEngineRun(summary=summary, alerts=alerts, audit=audit, elapsed_s=elapsed)
+    return summary
