@@ -52,12 +52,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from twin.errors import CalibrationError, ImageError
+from twin.recognition.engines.base import Face
+from twin.recognition.faces.render import render_probe
 from twin.scoring.metrics import pooled_tpir
 from twin.scoring.score_model import GroupEffect, ScoreMap, ScoreModel
 from twin.sim.run import RunResult
 
 if TYPE_CHECKING:
-    from twin.recognition.faces.bank import FaceBank
+    from twin.recognition.faces.bank import FaceBank, FaceSource
 
 __all__ = [
     "CalibrationGrid",
@@ -183,7 +185,7 @@ class CalibrationGrid:
         return [(i, y, b) for i in self.ied_px for y in self.yaw_deg for b in self.blur_px]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CellStats:
     """Mated and non-mated scores of one grid cell, on the engine's raw scale.
 
@@ -212,7 +214,7 @@ class CellStats:
     fitted_mated_mean: float
 
 
-@dataclass
+@dataclass(kw_only=True)
 class EngineCalibration:
     """The result of :func:`calibrate_engine`.
 
@@ -283,7 +285,10 @@ def calibrate_engine(
 ) -> EngineCalibration:
     """Measure a real engine's mated and non-mated scores over a capture grid and fit a ScoreModel.
 
-    See the module docstring for the method and its assumptions.
+    See the module docstring for the method and its assumptions. The stages: the gallery
+    (:func:`_gallery`), the probe images (:func:`_probe_images`), the scores per grid cell
+    (:func:`_measure`), the score map and non-mated fit (:func:`_fit_nonmated`), the mated fit
+    (:func:`_fit_mated`), the person correlation and group effects, the per-cell table.
 
     Args:
         engine: a :class:`~twin.recognition.engines.base.FaceEngine`.
@@ -302,9 +307,6 @@ def calibrate_engine(
         CalibrationError: fewer than ``min_mated_identities`` identities with ≥ 2 images, fewer than
             2 identities with a detectable face, or no separation to map.
     """
-    from twin.recognition.engines.base import Face
-    from twin.recognition.faces.render import render_probe
-
     grid = grid or CalibrationGrid()
     if min_mated_identities < 1:
         raise CalibrationError(f"min_mated_identities {min_mated_identities} must be >= 1")
@@ -317,7 +319,56 @@ def calibrate_engine(
             "add identity folders holding two or more photos of one person each (e.g. a local LFW copy) to --faces, "
             "or pass --min-mated-identities 1 to fit on fewer (the person effect is then not measured)"
         )
-    # gallery: each identity's enrolment image at full resolution
+    g, gal_ids, faces = _gallery(engine, bank, ids)
+    probes = _probe_images(engine, bank, gal_ids, faces)
+    raw_m, raw_n = _measure(engine, bank, grid, probes, faces, g, gal_ids, rng, progress)
+    g[...] = 0.0
+    if not raw_m or not raw_n:
+        raise CalibrationError("no mated or no non-mated score could be measured; check the photos")
+    nonmated = _fit_nonmated(engine, engine_kind, raw_n)
+    mated = _fit_mated(raw_m, nonmated.smap)
+    base = ScoreModel()
+    mated_ids = sorted({r[1] for r in raw_m})
+    notes = [
+        f"score map: {engine.score_name} {nonmated.smap.raw_at_0:.4f} -> 0, {nonmated.smap.raw_at_1:.4f} -> 1 (non-mated mean "
+        f"{nonmated.mean_raw:.4f} -> {UNIT_NONMATED_MEAN}, default threshold {nonmated.threshold_raw:g} -> {UNIT_THRESHOLD})",
+        f"non-mated tail spliced at {nonmated.tail_u:.3f} ({TAIL_SPLICE_SD:g} SD), {nonmated.tail_how}; shape xi "
+        f"{base.tail_xi} kept (assumption): {len(nonmated.raw)} impostor scores cannot measure the extreme tail",
+        "pitch_coef not measured (no pitch warp): yaw_coef x the NPL model's pitch/yaw ratio",
+        "faces embedded at their known box (oracle alignment): detection failures are simulated by the capture gate",
+    ]
+    rho = base.mated_person_corr
+    if len(mated_ids) >= 2:
+        by = {i: mated.resid[np.array([r[1] == i for r in raw_m])].mean() for i in mated_ids}
+        between = float(np.var(list(by.values())))
+        rho = float(np.clip(between / max(float(mated.resid.var()), 1e-12), 0.0, 1.0))
+    else:
+        notes.append(f"mated scores from 1 identity ({mated_ids[0]}): mated_person_corr kept at {rho} (assumption)")
+    group_effects = _group_effects(groups, raw_m, raw_n, nonmated.unit, mated.resid, notes) if groups else []
+    model = ScoreModel(
+        model_id=f"calibrated-{engine.model_id}",
+        score_name=f"{engine.score_name}, mapped affinely onto [0, 1] (score_map)",
+        default_threshold=UNIT_THRESHOLD,
+        source=(f"twin calibrate on {len(gal_ids)} identities ({len(mated_ids)} with mated pairs), {len(grid.cells)} grid "
+                f"cells, {len(mated.unit)} mated and {len(nonmated.raw)} non-mated scores"),
+        mated_mean_max=float(mated.coef[0]), mated_sd=mated.sd, mated_person_corr=rho,
+        ied_coef=float(mated.coef[1]), yaw_coef=float(mated.coef[2]), blur_coef=float(mated.coef[3]),
+        pitch_coef=float(mated.coef[2]) * base.pitch_coef / base.yaw_coef,
+        nonmated_mean=UNIT_NONMATED_MEAN, nonmated_sd=nonmated.sd, tail_u=nonmated.tail_u, tail_xi=base.tail_xi,
+        tail_beta=nonmated.tail_beta, groups=tuple(group_effects), score_map=nonmated.smap,
+    )
+    stats = _cell_stats(grid.cells, raw_m, raw_n, mated.raw, nonmated, model)
+    return EngineCalibration(model=model, cells=stats, identities=gal_ids, mated_identities=mated_ids,
+                             mated_scores=len(mated.unit), nonmated_scores=len(nonmated.raw),
+                             measured_fmr_at_threshold=float((nonmated.raw >= nonmated.threshold_raw).mean()), notes=notes)
+
+
+def _gallery(engine: Any, bank: FaceBank, ids: list[str]) -> tuple[np.ndarray, list[str], dict[str, Face]]:
+    """Each identity's enrolment image embedded at full resolution: ((G, D) gallery, its identities, faces found).
+
+    Raises:
+        CalibrationError: fewer than 2 identities show a detectable face.
+    """
     gallery, gal_ids, faces = [], [], {}
     for ident in ids:
         src = bank.enrolment_image(ident)
@@ -334,9 +385,12 @@ def calibrate_engine(
             f"only {len(gal_ids)} identity of {len(ids)} shows a face the {engine.model_id} detector finds; "
             "non-mated scores need at least 2: check the photos show one clear, frontal face"
         )
-    g = np.vstack(gallery).astype(np.float32)
-    row_of = {ident: k for k, ident in enumerate(gal_ids)}
-    # probe images: all but the enrolment image where there are others
+    return np.vstack(gallery).astype(np.float32), gal_ids, faces
+
+
+def _probe_images(engine: Any, bank: FaceBank, gal_ids: list[str],
+                  faces: dict[str, Face]) -> list[tuple[str, FaceSource, bool]]:
+    """(identity, image, mated?) probes: every image but the enrolment one where there are others."""
     probes = []
     for ident in gal_ids:
         srcs = bank.sources(ident)
@@ -347,9 +401,21 @@ def calibrate_engine(
                 probes.append((ident, src, len(srcs) > 1))
             except ImageError as exc:
                 logger.warning("probe image %s left out: %s", src.source, exc)
-    t_eng = float(engine.default_threshold)
-    raw_m: list[tuple[int, str, float, float, float, float]] = []  # (cell, identity, ied, yaw, blur, score)
-    raw_n: list[tuple[int, str, float]] = []  # (cell, probe identity, score)
+    return probes
+
+
+def _measure(engine: Any, bank: FaceBank, grid: CalibrationGrid, probes: list[tuple[str, FaceSource, bool]],
+             faces: dict[str, Face], g: np.ndarray, gal_ids: list[str], rng: np.random.Generator,
+             progress: Callable[[int, int], None] | None) -> tuple[list[tuple[int, str, float, float, float, float]],
+                                                                    list[tuple[int, str, float]]]:
+    """Render every probe at every grid cell, embed it and score it against the gallery.
+
+    Returns:
+        (mated: (cell, identity, ied, yaw, blur, score), non-mated: (cell, probe identity, score)).
+    """
+    row_of = {ident: k for k, ident in enumerate(gal_ids)}
+    raw_m: list[tuple[int, str, float, float, float, float]] = []
+    raw_n: list[tuple[int, str, float]] = []
     cells = grid.cells
     for ci, (ied, yaw, blur) in enumerate(cells):
         for _ in range(grid.repeats):
@@ -380,9 +446,31 @@ def calibrate_engine(
                         raw_n.append((ci, ident, float(sims[r, k])))
         if progress is not None:
             progress(ci + 1, len(cells))
-    g[...] = 0.0
-    if not raw_m or not raw_n:
-        raise CalibrationError("no mated or no non-mated score could be measured; check the photos")
+    return raw_m, raw_n
+
+
+@dataclass(frozen=True, kw_only=True)
+class _NonMatedFit:
+    """The score map onto [0, 1] and the non-mated body and tail."""
+
+    smap: ScoreMap
+    raw: np.ndarray
+    unit: np.ndarray
+    mean_raw: float
+    threshold_raw: float
+    sd: float
+    tail_u: float
+    tail_beta: float
+    tail_how: str
+
+
+def _fit_nonmated(engine: Any, engine_kind: str, raw_n: list[tuple[int, str, float]]) -> _NonMatedFit:
+    """Map the raw scale onto [0, 1] (non-mated mean -> 0.25, default threshold -> 0.6) and fit the non-mated tail.
+
+    Raises:
+        CalibrationError: the engine's default threshold is not above the non-mated mean.
+    """
+    t_eng = float(engine.default_threshold)
     nm = np.array([s for _, _, s in raw_n])
     m_nm = float(nm.mean())
     if not t_eng > m_nm:
@@ -404,6 +492,23 @@ def calibrate_engine(
     else:
         tail_beta = nm_sd**2 / (tail_u - UNIT_NONMATED_MEAN)
         tail_how = f"scale continuing the body's decay ({len(excess)} scores above it, too few to measure)"
+    return _NonMatedFit(smap=smap, raw=nm, unit=u_nm, mean_raw=m_nm, threshold_raw=t_eng, sd=nm_sd, tail_u=tail_u,
+                        tail_beta=tail_beta, tail_how=tail_how)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _MatedFit:
+    """The mated mean's fit: (mated_mean_max, ied_coef, yaw_coef, blur_coef), residuals and their SD."""
+
+    raw: np.ndarray
+    unit: np.ndarray
+    coef: np.ndarray
+    resid: np.ndarray
+    sd: float
+
+
+def _fit_mated(raw_m: list[tuple[int, str, float, float, float, float]], smap: ScoreMap) -> _MatedFit:
+    """Bounded least squares of the mated scores (unit scale) on the NPL model's quality terms."""
     m_raw = np.array([s for *_, s in raw_m])
     u_m = smap.to_unit(m_raw)
     base = ScoreModel()
@@ -415,50 +520,36 @@ def calibrate_engine(
     ])
     m_max, ied_c, yaw_c, blur_c = _ls_fit(x, u_m)
     resid = u_m - (m_max - x @ np.array([ied_c, yaw_c, blur_c]))
-    m_sd = max(float(resid.std()), 1e-3)
-    mated_ids = sorted({r[1] for r in raw_m})
-    notes = [
-        f"score map: {engine.score_name} {smap.raw_at_0:.4f} -> 0, {smap.raw_at_1:.4f} -> 1 (non-mated mean "
-        f"{m_nm:.4f} -> {UNIT_NONMATED_MEAN}, default threshold {t_eng:g} -> {UNIT_THRESHOLD})",
-        f"non-mated tail spliced at {tail_u:.3f} ({TAIL_SPLICE_SD:g} SD), {tail_how}; shape xi {base.tail_xi} kept "
-        f"(assumption): {len(nm)} impostor scores cannot measure the extreme tail",
-        "pitch_coef not measured (no pitch warp): yaw_coef x the NPL model's pitch/yaw ratio",
-        "faces embedded at their known box (oracle alignment): detection failures are simulated by the capture gate",
-    ]
-    rho = base.mated_person_corr
-    if len(mated_ids) >= 2:
-        by = {i: resid[np.array([r[1] == i for r in raw_m])].mean() for i in mated_ids}
-        between = float(np.var(list(by.values())))
-        rho = float(np.clip(between / max(float(resid.var()), 1e-12), 0.0, 1.0))
-    else:
-        notes.append(f"mated scores from 1 identity ({mated_ids[0]}): mated_person_corr kept at {rho} (assumption)")
-    group_effects: list[GroupEffect] = []
-    if groups:
-        q90 = float(np.quantile(u_nm, 0.9))
-        probe_ids = np.array([i for _, i, _ in raw_n])
-        for grp in sorted(set(groups.values())):
-            members = {i for i, gname in groups.items() if gname == grp}
-            sel = np.isin(probe_ids, list(members))
-            if sel.sum() < 5:
-                notes.append(f"group {grp}: {int(sel.sum())} non-mated scores, too few: left out")
-                continue
-            ratio = float(np.clip((u_nm[sel] >= q90).mean() / 0.1, 0.1, 10.0))
-            msel = np.array([r[1] in members for r in raw_m])
-            shift = float(resid[msel].mean()) if msel.any() else 0.0
-            group_effects.append(GroupEffect(grp, fmr_ratio=ratio, centre=1.0, width=0.05, mated_shift=shift))
-        notes.append(f"groups measured from groups.csv: {', '.join(g_.name for g_ in group_effects) or 'none kept'}")
-    model = ScoreModel(
-        model_id=f"calibrated-{engine.model_id}",
-        score_name=f"{engine.score_name}, mapped affinely onto [0, 1] (score_map)",
-        default_threshold=UNIT_THRESHOLD,
-        source=(f"twin calibrate on {len(gal_ids)} identities ({len(mated_ids)} with mated pairs), {len(cells)} grid "
-                f"cells, {len(u_m)} mated and {len(nm)} non-mated scores"),
-        mated_mean_max=float(m_max), mated_sd=m_sd, mated_person_corr=rho,
-        ied_coef=float(ied_c), yaw_coef=float(yaw_c), blur_coef=float(blur_c),
-        pitch_coef=float(yaw_c) * base.pitch_coef / base.yaw_coef,
-        nonmated_mean=UNIT_NONMATED_MEAN, nonmated_sd=nm_sd, tail_u=tail_u, tail_xi=base.tail_xi, tail_beta=tail_beta,
-        groups=tuple(group_effects), score_map=smap,
-    )
+    return _MatedFit(raw=m_raw, unit=u_m, coef=np.array([m_max, ied_c, yaw_c, blur_c]), resid=resid,
+                     sd=max(float(resid.std()), 1e-3))
+
+
+def _group_effects(groups: dict[str, str], raw_m: list[tuple[int, str, float, float, float, float]],
+                   raw_n: list[tuple[int, str, float]], u_nm: np.ndarray, resid: np.ndarray,
+                   notes: list[str]) -> list[GroupEffect]:
+    """Per-group FMR ratio (share above the non-mated 90th percentile) and mated shift; notes what was left out."""
+    effects: list[GroupEffect] = []
+    q90 = float(np.quantile(u_nm, 0.9))
+    probe_ids = np.array([i for _, i, _ in raw_n])
+    for grp in sorted(set(groups.values())):
+        members = {i for i, gname in groups.items() if gname == grp}
+        sel = np.isin(probe_ids, list(members))
+        if sel.sum() < 5:
+            notes.append(f"group {grp}: {int(sel.sum())} non-mated scores, too few: left out")
+            continue
+        ratio = float(np.clip((u_nm[sel] >= q90).mean() / 0.1, 0.1, 10.0))
+        msel = np.array([r[1] in members for r in raw_m])
+        shift = float(resid[msel].mean()) if msel.any() else 0.0
+        effects.append(GroupEffect(grp, fmr_ratio=ratio, centre=1.0, width=0.05, mated_shift=shift))
+    notes.append(f"groups measured from groups.csv: {', '.join(g_.name for g_ in effects) or 'none kept'}")
+    return effects
+
+
+def _cell_stats(cells: list[tuple[float, float, float]], raw_m: list[tuple[int, str, float, float, float, float]],
+                raw_n: list[tuple[int, str, float]], m_raw: np.ndarray, nonmated: _NonMatedFit,
+                model: ScoreModel) -> list[CellStats]:
+    """Separation per grid cell, and the fitted model's mated mean there (raw scale)."""
+    t_eng, nm = nonmated.threshold_raw, nonmated.raw
     stats = []
     cell_m = np.array([r[0] for r in raw_m])
     cell_n = np.array([r[0] for r in raw_n])
@@ -469,11 +560,12 @@ def calibrate_engine(
         sd2 = (ms.var() + ns.var()) / 2
         fit_u = float(model.mated_mean(ied, yaw, 0.0, blur))
         stats.append(CellStats(
-            ied, yaw, blur, len(ms), len(ns), float(ms.mean()), float(ms.min()), float(ns.mean()), float(ns.max()),
-            float((ms.mean() - ns.mean()) / math.sqrt(sd2)) if sd2 > 0 else float("inf"),
-            float((ms < t_eng).mean()), float((ns >= t_eng).mean()), float(smap.to_raw(fit_u)),
+            ied_px=ied, yaw_deg=yaw, blur_px=blur, n_mated=len(ms), n_nonmated=len(ns), mated_mean=float(ms.mean()),
+            mated_min=float(ms.min()), nonmated_mean=float(ns.mean()), nonmated_max=float(ns.max()),
+            d_prime=float((ms.mean() - ns.mean()) / math.sqrt(sd2)) if sd2 > 0 else float("inf"),
+            fnmr=float((ms < t_eng).mean()), fmr=float((ns >= t_eng).mean()), fitted_mated_mean=float(nonmated.smap.to_raw(fit_u)),
         ))
-    return EngineCalibration(model, stats, gal_ids, mated_ids, len(u_m), len(nm), float((nm >= t_eng).mean()), notes)
+    return stats
 
 
 def grid_values(text: str, name: str) -> tuple[float, ...]:
