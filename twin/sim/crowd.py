@@ -115,6 +115,9 @@ def simulate_crowd(
 ) -> CrowdResult:
     """Simulate everyone who enters the site during the window.
 
+    Stages: groups arrive and choose (:func:`_draw_groups`), they walk in SimPy (:func:`_walk`), and
+    groups expand to people (:func:`_people`) and to each view table's walkers (:func:`_walkers`).
+
     Args:
         site: routes and their weights.
         cameras: the run's cameras.
@@ -128,15 +131,37 @@ def simulate_crowd(
     Returns:
         :class:`CrowdResult`.
     """
-    rng_a, rng_r = streams["arrivals"], streams["routes"]
+    rng_r = streams["routes"]
+    groups = _draw_groups(site, tables, crowd, rates_per_h, start_s, duration_s, streams["arrivals"], rng_r)
+    walked = _walk(site, cameras, tables, groups, duration_s, progress)
+    people = _people(groups, walked, np.array([r.length_m for r in site.routes]), crowd, rng_r)
+    walkers = _walkers(tables, groups, walked, people)
+    return CrowdResult(people=people, walkers=walkers, peak_density_p_m2=float(walked.density.max(initial=0.0)),
+                       events=walked.events)
+
+
+@dataclass(frozen=True)
+class _Groups:
+    """Arriving groups (length G): arrival times, sizes, routes, who avoids or turns back, free speeds, first lanes."""
+
+    t_s: np.ndarray
+    sizes: np.ndarray
+    route: np.ndarray
+    rerouted: np.ndarray
+    turned_back: np.ndarray
+    free: np.ndarray
+    lane0: np.ndarray
+
+
+def _draw_groups(site: Site, tables: list[ViewTable], crowd: CrowdSpec, rates_per_h: np.ndarray, start_s: float,
+                 duration_s: float, rng_a: np.random.Generator, rng_r: np.random.Generator) -> _Groups:
+    """Arrivals ("arrivals" stream), then per group: route, avoidance, free speed, lane ("routes" stream)."""
     gs = crowd.group_share
     mean_size = (1 - gs) + gs * float(np.mean(GROUP_SIZES))
     t_groups = nhpp_arrivals(rates_per_h / mean_size, start_s, duration_s, rng_a)
     G = len(t_groups)
     is_group = rng_a.random(G) < gs
     sizes = np.where(is_group, rng_a.choice(np.asarray(GROUP_SIZES), G), 1).astype(np.int64)
-
-    # --- per group: route, avoidance, free speed, lane, per person: head pose ---------------
     R = len(site.routes)
     weights = np.array([r.weight for r in site.routes], dtype=float)
     zone_routes = np.zeros(R, bool)
@@ -156,8 +181,23 @@ def simulate_crowd(
             rerouted[:] = False
     free = np.maximum(rng_r.normal(crowd.free_speed_mean_m_s, crowd.free_speed_sd_m_s, G), 0.3)
     lane0 = np.floor(rng_r.random(G) * (LANES - sizes + 1)).astype(np.int64)
+    return _Groups(t_groups, sizes, route, rerouted, turned_back, free, lane0)
 
-    # --- SimPy ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Walked:
+    """What SimPy produced: each group's speed and the density it met, who each view table saw, the event count."""
+
+    speed: np.ndarray
+    density: np.ndarray
+    seen: list[list[tuple[int, float]]]
+    events: int
+
+
+def _walk(site: Site, cameras: list[Camera], tables: list[ViewTable], groups: _Groups, duration_s: float,
+          progress: Callable[[float], None] | None) -> _Walked:
+    """The groups' walks as SimPy processes: speed set by the density on entry, view entries and exits as events."""
+    G, R = len(groups.t_s), len(site.routes)
     corr = _corridors(site)
     overlap = _overlap_matrix(corr)
     walk_union = shapely.union_all(corr)
@@ -169,7 +209,6 @@ def simulate_crowd(
     for ev in route_events:
         ev.sort()
     lengths = np.array([r.length_m for r in site.routes])
-
     occ = np.zeros(R)
     in_view = np.zeros(len(cameras))
     speed = np.zeros(G)
@@ -178,6 +217,7 @@ def simulate_crowd(
     env = simpy.Environment()
     tick = max(G // 50, 1)
     n_events = [0]
+    route, sizes, free, t_groups, turned_back = groups.route, groups.sizes, groups.free, groups.t_s, groups.turned_back
 
     def walk(gi: int) -> simpy.events.ProcessGenerator:
         r, size = int(route[gi]), int(sizes[gi])
@@ -212,42 +252,54 @@ def simulate_crowd(
 
     env.process(arrive())
     env.run()
-    events = n_events[0]
     if progress is not None:
         progress(1.0)
+    return _Walked(speed, density, seen, n_events[0])
 
-    # --- expand groups to people -------------------------------------------------------------
+
+def _people(groups: _Groups, walked: _Walked, lengths: np.ndarray, crowd: CrowdSpec,
+            rng_r: np.random.Generator) -> dict[str, np.ndarray]:
+    """Groups expanded to people (length P), each with a head pose drawn from the "routes" stream."""
+    sizes, t_groups, turned_back, route, speed = groups.sizes, groups.t_s, groups.turned_back, groups.route, walked.speed
     P = int(sizes.sum())
-    gid = np.repeat(np.arange(G), sizes)
+    gid = np.repeat(np.arange(len(sizes)), sizes)
     member = np.arange(P) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-    people = {
+    return {
         "group": gid.astype(np.int32),
         "t_arrive_s": t_groups[gid],
         "route": np.where(turned_back[gid], -1, route[gid]).astype(np.int16),
-        "rerouted": rerouted[gid],
+        "rerouted": groups.rerouted[gid],
         "turned_back": turned_back[gid],
         "speed_m_s": speed[gid].astype(np.float32),
-        "lane": (lane0[gid] + member).astype(np.int8),
+        "lane": (groups.lane0[gid] + member).astype(np.int8),
         "head_yaw_deg": rng_r.normal(0.0, crowd.head_yaw_sd_deg, P).astype(np.float32),
         "head_pitch_deg": rng_r.normal(0.0, crowd.head_pitch_sd_deg, P).astype(np.float32),
-        "density_p_m2": density[gid].astype(np.float32),
-        "t_leave_s": np.where(turned_back[gid], t_groups[gid], t_groups[gid] + lengths[route[gid]] / np.where(speed[gid] > 0, speed[gid], 1.0)),
+        "density_p_m2": walked.density[gid].astype(np.float32),
+        "t_leave_s": np.where(turned_back[gid], t_groups[gid],
+                              t_groups[gid] + lengths[route[gid]] / np.where(speed[gid] > 0, speed[gid], 1.0)),
     }
+
+
+def _walkers(tables: list[ViewTable], groups: _Groups, walked: _Walked,
+             people: dict[str, np.ndarray]) -> list[WalkerBatch]:
+    """For each view table, the people of the groups it saw (group members one lane apart)."""
+    sizes, gid = groups.sizes, people["group"]
     first_person = np.cumsum(sizes) - sizes
     walkers = []
     for ti in range(len(tables)):
-        if seen[ti]:
-            g = np.fromiter((x[0] for x in seen[ti]), dtype=np.int64, count=len(seen[ti]))
-            dens = np.fromiter((x[1] for x in seen[ti]), dtype=np.float64, count=len(seen[ti]))
+        seen = walked.seen[ti]
+        if seen:
+            g = np.fromiter((x[0] for x in seen), dtype=np.int64, count=len(seen))
+            dens = np.fromiter((x[1] for x in seen), dtype=np.float64, count=len(seen))
         else:
             g, dens = np.zeros(0, np.int64), np.zeros(0)
         persons = np.repeat(first_person[g], sizes[g]) + (np.arange(int(sizes[g].sum())) - np.repeat(np.cumsum(sizes[g]) - sizes[g], sizes[g]))
         pg = gid[persons]
         walkers.append(
             WalkerBatch(
-                person=persons, t0_s=t_groups[pg], speed_m_s=speed[pg], lane=people["lane"][persons].astype(np.int64),
+                person=persons, t0_s=groups.t_s[pg], speed_m_s=walked.speed[pg], lane=people["lane"][persons].astype(np.int64),
                 head_yaw_deg=people["head_yaw_deg"][persons], head_pitch_deg=people["head_pitch_deg"][persons],
                 density_p_m2=np.repeat(dens, sizes[g]),
             )
         )
-    return CrowdResult(people=people, walkers=walkers, peak_density_p_m2=float(density.max(initial=0.0)), events=events)
+    return walkers

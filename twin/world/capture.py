@@ -296,7 +296,22 @@ def reduce_tracks(
     k0 = np.ceil((t_in - phase_s) * fps).astype(np.int64)
     k1 = np.floor((t_out - phase_s) * fps).astype(np.int64)
     n = np.where(seen, np.maximum(k1 - k0 + 1, 0), 0)
-    # chunk walkers so a chunk holds at most _CHUNK_FRAMES frames
+    frames_per_block = max(1, round(OCCLUSION_BLOCK_S * fps))
+    for a, b in itertools.pairwise(_chunk_bounds(n)):
+        nn = n[a:b]
+        if nn.sum() == 0:
+            continue
+        own, off = _segments(nn)
+        w = own + a
+        f = _frames(table, walkers, gate, score_model, w=w, k=k0[w] + off, v=v, lane=lane, fps=fps, phase_s=phase_s,
+                    frames_per_block=frames_per_block, rng=rng)
+        _keep_best(out, table, f, nn, a)
+    return out
+
+
+def _chunk_bounds(n: np.ndarray) -> list[int]:
+    """Walker indices splitting the walkers into chunks of at most :data:`_CHUNK_FRAMES` frames."""
+    P = len(n)
     csum = np.cumsum(n)
     bounds = [0]
     while bounds[-1] < P:
@@ -304,60 +319,66 @@ def reduce_tracks(
         nxt = int(np.searchsorted(csum, base + _CHUNK_FRAMES, side="right"))
         bounds.append(max(nxt, bounds[-1] + 1))
     bounds[-1] = P
+    return bounds
+
+
+def _frames(table: ViewTable, walkers: WalkerBatch, gate: CaptureGate, score_model: CaptureRanking, *, w: np.ndarray,
+            k: np.ndarray, v: np.ndarray, lane: np.ndarray, fps: float, phase_s: float, frames_per_block: int,
+            rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Per frame of a chunk (walker ``w``, frame number ``k``): geometry, head pose, occlusion, the gate, quality."""
     S = table.in_view.shape[1]
-    frames_per_block = max(1, round(OCCLUSION_BLOCK_S * fps))
-    for a, b in itertools.pairwise(bounds):
-        nn = n[a:b]
-        if nn.sum() == 0:
-            continue
-        own, off = _segments(nn)
-        w = own + a
-        t = (k0[w] + off) / fps + phase_s
-        sta = np.rint((v[w] * (t - walkers.t0_s[w]) - table.s0) / STATION_M).astype(np.int64)
-        np.clip(sta, 0, S - 1, out=sta)
-        ln = lane[w]
-        iv = table.in_view[ln, sta]
-        ied = table.ied_px[ln, sta]
-        yaw = table.yaw_deg[ln, sta] + walkers.head_yaw_deg[w].astype(np.float32)
-        pitch = table.pitch_deg[ln, sta] + walkers.head_pitch_deg[w].astype(np.float32)
-        ground = table.ground_m[ln, sta]
-        zone = table.zone[ln, sta]
-        # occlusion, redrawn per block of frames of a track
-        geo_pitch = np.radians(np.maximum(table.pitch_deg[ln, sta], 0.5))
-        lengths = np.minimum(OCCLUDER_HEAD_M / np.tan(geo_pitch), ground)
-        p_occ = -np.expm1(-walkers.density_p_m2[w] * BODY_WIDTH_M * lengths)
-        blk = (k0[w] + off) // frames_per_block
-        new_blk = np.ones(len(w), bool)
-        new_blk[1:] = (blk[1:] != blk[:-1]) | (w[1:] != w[:-1])
-        blk_id = np.cumsum(new_blk) - 1
-        occluded = rng.random(int(blk_id[-1]) + 1)[blk_id] < p_occ
-        usable = (
-            iv & ~occluded & (ied >= gate.min_ied_px) & (np.abs(yaw) <= gate.max_abs_yaw_deg)
-            & (np.abs(pitch) <= gate.max_abs_pitch_deg)
-        )
-        blur = table.blur_px_per_m_s[ln, sta] * v[w].astype(np.float32)
-        quality = np.where(usable, score_model.mated_mean(ied, yaw, pitch, blur), -np.inf)
-        nz = np.flatnonzero(nn)
-        starts = (np.cumsum(nn) - nn)[nz]
-        idx = nz + a
-        out["frames_in_view"][idx] = np.add.reduceat(iv.astype(np.int32), starts)
-        out["usable_captures"][idx] = np.add.reduceat(usable.astype(np.int32), starts)
-        out["in_zone"][idx] = np.logical_or.reduceat(zone, starts)
-        best_q = np.maximum.reduceat(quality, starts)
-        pos = np.arange(len(w))
-        best_pos = np.minimum.reduceat(np.where(quality == np.repeat(best_q, nn[nz]), pos, len(w)), starts)
-        has = np.isfinite(best_q)
-        bi, bp = idx[has], best_pos[has]
-        out["t_best_s"][bi] = t[bp]
-        out["ied_px"][bi] = ied[bp]
-        out["px_per_m"][bi] = table.px_per_m[ln[bp], sta[bp]]
-        out["distance_m"][bi] = table.distance_m[ln[bp], sta[bp]]
-        out["yaw_deg"][bi] = yaw[bp]
-        out["pitch_deg"][bi] = pitch[bp]
-        out["blur_px"][bi] = blur[bp]
-        out["mated_mean"][bi] = best_q[has]
-        out["u_px"][bi] = table.u_px[ln[bp], sta[bp]]
-        out["v_px"][bi] = table.v_px[ln[bp], sta[bp]]
-        out["x_m"][bi] = table.x_m[ln[bp], sta[bp]]
-        out["y_m"][bi] = table.y_m[ln[bp], sta[bp]]
-    return out
+    t = k / fps + phase_s
+    sta = np.rint((v[w] * (t - walkers.t0_s[w]) - table.s0) / STATION_M).astype(np.int64)
+    np.clip(sta, 0, S - 1, out=sta)
+    ln = lane[w]
+    iv = table.in_view[ln, sta]
+    ied = table.ied_px[ln, sta]
+    yaw = table.yaw_deg[ln, sta] + walkers.head_yaw_deg[w].astype(np.float32)
+    pitch = table.pitch_deg[ln, sta] + walkers.head_pitch_deg[w].astype(np.float32)
+    ground = table.ground_m[ln, sta]
+    zone = table.zone[ln, sta]
+    # occlusion, redrawn per block of frames of a track
+    geo_pitch = np.radians(np.maximum(table.pitch_deg[ln, sta], 0.5))
+    lengths = np.minimum(OCCLUDER_HEAD_M / np.tan(geo_pitch), ground)
+    p_occ = -np.expm1(-walkers.density_p_m2[w] * BODY_WIDTH_M * lengths)
+    blk = k // frames_per_block
+    new_blk = np.ones(len(w), bool)
+    new_blk[1:] = (blk[1:] != blk[:-1]) | (w[1:] != w[:-1])
+    blk_id = np.cumsum(new_blk) - 1
+    occluded = rng.random(int(blk_id[-1]) + 1)[blk_id] < p_occ
+    usable = (
+        iv & ~occluded & (ied >= gate.min_ied_px) & (np.abs(yaw) <= gate.max_abs_yaw_deg)
+        & (np.abs(pitch) <= gate.max_abs_pitch_deg)
+    )
+    blur = table.blur_px_per_m_s[ln, sta] * v[w].astype(np.float32)
+    quality = np.where(usable, score_model.mated_mean(ied, yaw, pitch, blur), -np.inf)
+    return {"t": t, "sta": sta, "ln": ln, "iv": iv, "ied": ied, "yaw": yaw, "pitch": pitch, "zone": zone,
+            "usable": usable, "blur": blur, "quality": quality}
+
+
+def _keep_best(out: dict[str, np.ndarray], table: ViewTable, f: dict[str, np.ndarray], nn: np.ndarray, a: int) -> None:
+    """Reduce a chunk's frames per walker (from walker ``a`` on): counts, and the best usable capture's fields."""
+    nz = np.flatnonzero(nn)
+    starts = (np.cumsum(nn) - nn)[nz]
+    idx = nz + a
+    quality, ln, sta = f["quality"], f["ln"], f["sta"]
+    out["frames_in_view"][idx] = np.add.reduceat(f["iv"].astype(np.int32), starts)
+    out["usable_captures"][idx] = np.add.reduceat(f["usable"].astype(np.int32), starts)
+    out["in_zone"][idx] = np.logical_or.reduceat(f["zone"], starts)
+    best_q = np.maximum.reduceat(quality, starts)
+    pos = np.arange(len(quality))
+    best_pos = np.minimum.reduceat(np.where(quality == np.repeat(best_q, nn[nz]), pos, len(quality)), starts)
+    has = np.isfinite(best_q)
+    bi, bp = idx[has], best_pos[has]
+    out["t_best_s"][bi] = f["t"][bp]
+    out["ied_px"][bi] = f["ied"][bp]
+    out["px_per_m"][bi] = table.px_per_m[ln[bp], sta[bp]]
+    out["distance_m"][bi] = table.distance_m[ln[bp], sta[bp]]
+    out["yaw_deg"][bi] = f["yaw"][bp]
+    out["pitch_deg"][bi] = f["pitch"][bp]
+    out["blur_px"][bi] = f["blur"][bp]
+    out["mated_mean"][bi] = best_q[has]
+    out["u_px"][bi] = table.u_px[ln[bp], sta[bp]]
+    out["v_px"][bi] = table.v_px[ln[bp], sta[bp]]
+    out["x_m"][bi] = table.x_m[ln[bp], sta[bp]]
+    out["y_m"][bi] = table.y_m[ln[bp], sta[bp]]
