@@ -125,6 +125,34 @@ def build_map(
     if tile_url:
         fl.TileLayer(tiles=tile_url, attr=tile_attribution or "tiles", name="tiles", max_zoom=22).add_to(m)
 
+    _add_base(fl, m, site)
+    _add_routes(fl, m, site)
+    _add_cameras(fl, m, cameras, min_ied_px)
+    _add_signs(fl, m, site)
+    if captures_xy is not None and len(captures_xy):
+        _add_heat(fl, m, captures_xy)
+
+    attribution = html.escape(str(site.attribution.get("text") or site.attribution.get("data") or ""))
+    approx = " · <b>approximate geometry</b>" if site.approximate else ""
+    m.get_root().html.add_child(fl.Element(_legend(min_ied_px, open_=offline)))
+    m.get_root().html.add_child(fl.Element(
+        '<div style="position:fixed;bottom:4px;right:8px;z-index:9999;background:rgba(255,255,255,.85);'
+        f'padding:1px 6px;font:11px sans-serif">{attribution}{approx}</div>'
+    ))
+    fl.LayerControl(collapsed=True).add_to(m)
+    xs, ys = site.geofence.exterior.xy
+    lon_b, lat_b = bng_to_lonlat(np.array([min(xs), max(xs)]), np.array([min(ys), max(ys)]))
+    m.fit_bounds([[float(lat_b[0]), float(lon_b[0])], [float(lat_b[1]), float(lon_b[1])]])
+    return m
+
+
+def save_map(m: Any, path: Any) -> None:
+    """Write a map's standalone HTML to ``path``."""
+    m.save(str(path))
+
+
+def _add_base(fl: Any, m: Any, site: Site) -> None:
+    """The site's OSM layers (parks, buildings, streets, footways) and its geofence."""
     base = fl.FeatureGroup(name="Streets (OpenStreetMap)", show=True)
     for role in ("park", "building", "street", "footway"):
         feats = [f for f in site.base_layers if (f.get("properties") or {}).get("role") == role]
@@ -135,17 +163,18 @@ def build_map(
                 style_function=lambda _f, s=style: s, control=False,
             ).add_to(base)
     base.add_to(m)
-
     fl.Polygon(_latlon_ring(site.geofence), color="#1565c0", weight=3, fill=True, fill_opacity=0.04,
                dash_array="8 6", tooltip=f"{html.escape(site.name)}: geofenced target area ({site.area_m2:,.0f} m²)").add_to(m)
 
+
+def _add_routes(fl: Any, m: Any, site: Site) -> None:
+    """Walking routes, line width by share of passers-by, an arrowhead at each exit."""
     routes = fl.FeatureGroup(name="Routes", show=True)
     total_w = sum(r.weight for r in site.routes) or 1.0
     for r in site.routes:
         pts = _latlon_ring(r.line)
         fl.PolyLine(pts, color="#5e35b1", weight=1.5 + 4 * r.weight / total_w * len(site.routes) / 4, opacity=0.55,
                     tooltip=html.escape(f"{r.id}: {r.entry} → {r.exit} ({r.street}); {100 * r.weight / total_w:.0f}% of passers-by")).add_to(routes)
-        # arrowhead at the exit
         xy = np.asarray(r.line.coords)
         d = xy[-1] - xy[-2]
         ang = math.atan2(d[1], d[0])
@@ -154,6 +183,9 @@ def build_map(
         fl.PolyLine(_latlon_ring(shapely.LineString([wing[0], tip, wing[1]])), color="#5e35b1", weight=2, opacity=0.8).add_to(routes)
     routes.add_to(m)
 
+
+def _add_cameras(fl: Any, m: Any, cameras: Sequence[Camera], min_ied_px: float) -> None:
+    """Each camera: its FOV wedge in DORI bands, the outline where faces reach ``min_ied_px``, its position."""
     cams = fl.FeatureGroup(name="Cameras and views", show=True)
     for cam in cameras:
         bands = [ground_distance_for_px_per_m(cam, DORI_PX_PER_M[n]) for n in ("identify", "recognise", "observe", "detect")]
@@ -176,6 +208,8 @@ def build_map(
         ).add_to(cams)
     cams.add_to(m)
 
+
+def _add_signs(fl: Any, m: Any, site: Site) -> None:
     if len(site.signage):
         signs = fl.FeatureGroup(name="LFR notice signs", show=True)
         lon_s, lat_s = bng_to_lonlat(site.signage[:, 0], site.signage[:, 1])
@@ -184,30 +218,14 @@ def build_map(
                                     fill=True, fill_color="#ffb300", fill_opacity=1, tooltip="LFR notice sign").add_to(signs)
         signs.add_to(m)
 
-    if captures_xy is not None and len(captures_xy):
-        xy = np.asarray(captures_xy, dtype=float)
-        xy = xy[np.all(np.isfinite(xy), axis=1)]
-        if len(xy) > _MAX_HEAT_POINTS:
-            xy = xy[np.linspace(0, len(xy) - 1, _MAX_HEAT_POINTS).astype(int)]
-        lon_h, lat_h = bng_to_lonlat(xy[:, 0], xy[:, 1])
-        plugins = __import__(fl.__name__ + ".plugins", fromlist=["HeatMap"])
-        plugins.HeatMap([[float(a), float(b)] for a, b in zip(lat_h, lon_h, strict=True)], name="Capture heat (best usable captures)",
-                        radius=12, blur=10, min_opacity=0.3, max_zoom=20).add_to(m)
 
-    attribution = html.escape(str(site.attribution.get("text") or site.attribution.get("data") or ""))
-    approx = " · <b>approximate geometry</b>" if site.approximate else ""
-    m.get_root().html.add_child(fl.Element(_legend(min_ied_px, open_=offline)))
-    m.get_root().html.add_child(fl.Element(
-        '<div style="position:fixed;bottom:4px;right:8px;z-index:9999;background:rgba(255,255,255,.85);'
-        f'padding:1px 6px;font:11px sans-serif">{attribution}{approx}</div>'
-    ))
-    fl.LayerControl(collapsed=True).add_to(m)
-    xs, ys = site.geofence.exterior.xy
-    lon_b, lat_b = bng_to_lonlat(np.array([min(xs), max(xs)]), np.array([min(ys), max(ys)]))
-    m.fit_bounds([[float(lat_b[0]), float(lon_b[0])], [float(lat_b[1]), float(lon_b[1])]])
-    return m
-
-
-def save_map(m: Any, path: Any) -> None:
-    """Write a map's standalone HTML to ``path``."""
-    m.save(str(path))
+def _add_heat(fl: Any, m: Any, captures_xy: np.ndarray) -> None:
+    """A heat layer of the best usable captures (at most :data:`_MAX_HEAT_POINTS`, evenly subsampled)."""
+    xy = np.asarray(captures_xy, dtype=float)
+    xy = xy[np.all(np.isfinite(xy), axis=1)]
+    if len(xy) > _MAX_HEAT_POINTS:
+        xy = xy[np.linspace(0, len(xy) - 1, _MAX_HEAT_POINTS).astype(int)]
+    lon_h, lat_h = bng_to_lonlat(xy[:, 0], xy[:, 1])
+    plugins = __import__(fl.__name__ + ".plugins", fromlist=["HeatMap"])
+    plugins.HeatMap([[float(a), float(b)] for a, b in zip(lat_h, lon_h, strict=True)], name="Capture heat (best usable captures)",
+                    radius=12, blur=10, min_opacity=0.3, max_zoom=20).add_to(m)

@@ -92,28 +92,17 @@ def enrol_folder(
     embs: list[np.ndarray] = []
     entries: list[WatchlistEntry] = []
     for person in people:
-        files = list_images(person)
         done = 0
-        for f in files:
+        for f in list_images(person):
             if max_per_identity is not None and done >= max_per_identity:
                 break
-            try:
-                loaded = read_image(f)
-            except ImageError as exc:
-                skipped["unreadable"] += 1
-                details.append((str(f), f"unreadable: {exc}"))
+            entry = _enrol_image(f, person.name, engine, category, skipped, details)
+            if entry is None:
                 continue
-            faces = engine.detect(loaded.pixels)
-            if not faces:
-                skipped["no_face"] += 1
-                details.append((str(f), "no_face"))
-                continue
-            if len(faces) > 1:
+            if entry[2] > 1:
                 several += 1
-                details.append((str(f), f"several_faces: {len(faces)}, largest enrolled"))
-            largest = max(faces, key=lambda fc: (fc.box[2] - fc.box[0]) * (fc.box[3] - fc.box[1]))
-            embs.append(engine.embed(loaded.pixels, [largest])[0])
-            entries.append(WatchlistEntry(person.name, str(f), loaded.sha256, category=category))
+            embs.append(entry[0])
+            entries.append(entry[1])
             done += 1
     if not entries:
         raise WatchlistError(
@@ -129,3 +118,24 @@ def enrol_folder(
     )
     logger.info("enrolled %d images of %d identities from %s; skipped %s", report.enrolled, report.identities, root, dict(skipped))
     return report
+
+
+def _enrol_image(f: Path, identity: str, engine: FaceEngine, category: str | None, skipped: Counter[str],
+                 details: list[tuple[str, str]]) -> tuple[np.ndarray, WatchlistEntry, int] | None:
+    """(embedding of the largest face, its entry, faces found) of one image, or None (counted in ``skipped``)."""
+    try:
+        loaded = read_image(f)
+    except ImageError as exc:
+        skipped["unreadable"] += 1
+        details.append((str(f), f"unreadable: {exc}"))
+        return None
+    faces = engine.detect(loaded.pixels)
+    if not faces:
+        skipped["no_face"] += 1
+        details.append((str(f), "no_face"))
+        return None
+    if len(faces) > 1:
+        details.append((str(f), f"several_faces: {len(faces)}, largest enrolled"))
+    largest = max(faces, key=lambda fc: (fc.box[2] - fc.box[0]) * (fc.box[3] - fc.box[1]))
+    emb = engine.embed(loaded.pixels, [largest])[0]
+    return emb, WatchlistEntry(identity, str(f), loaded.sha256, category=category), len(faces)

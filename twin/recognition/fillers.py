@@ -92,24 +92,12 @@ def add_fillers(
         WatchlistError: destroyed, n < 1, fewer than 2 reference rows, no different-identity
             pairs to measure the target from, or an unreachable target.
     """
-    g = watchlist.gallery
+    watchlist.gallery  # noqa: B018 - raises WatchlistError on a destroyed watchlist, before anything else
     if not isinstance(n, int | np.integer) or n < 1:
         raise WatchlistError(f"n {n!r} fillers must be a positive integer")
     if shrinkage is not None and not 0.0 <= shrinkage <= 1.0:
         raise WatchlistError(f"shrinkage {shrinkage} must be in [0, 1]")
-    real_mask = np.array([not e.filler for e in watchlist.entries], bool)
-    ref = g[real_mask] if reference is None else check_unit_rows(reference, "reference", watchlist.dim)
-    if len(ref) < 2:
-        raise WatchlistError(
-            f"fillers need at least 2 real reference embeddings to sit against, have {len(ref)}; enrol real faces first"
-        )
-    if target_mean is None or target_sd is None:
-        ids = None if reference is not None else np.array([e.identity for e in watchlist.entries if not e.filler])
-        measured_mean, measured_sd = _nonmated(ref, ids)
-        target_mean = measured_mean if target_mean is None else target_mean
-        target_sd = measured_sd if target_sd is None else target_sd
-    if not -1.0 < target_mean < 1.0:
-        raise WatchlistError(f"target_mean {target_mean} must lie inside (-1, 1)")
+    ref, target_mean, target_sd = _reference(watchlist, reference, target_mean, target_sd)
     model = _FillerModel(ref, watchlist.dim, np.random.default_rng(int(rng.integers(0, 2**63 - 1))))
     if shrinkage is None:
         shrinkage = model.fit_shrinkage(target_mean, target_sd)
@@ -130,6 +118,30 @@ def add_fillers(
     )
     logger.info("added %d fillers: %s", n, report)
     return report
+
+
+def _reference(watchlist: Watchlist, reference: np.ndarray | None, target_mean: float | None,
+               target_sd: float | None) -> tuple[np.ndarray, float, float]:
+    """The reference rows (default: the real gallery rows) and the target non-mated mean and SD (default: measured).
+
+    Raises:
+        WatchlistError: destroyed, fewer than 2 reference rows, nothing to measure, or a mean outside (-1, 1).
+    """
+    g = watchlist.gallery
+    real_mask = np.array([not e.filler for e in watchlist.entries], bool)
+    ref = g[real_mask] if reference is None else check_unit_rows(reference, "reference", watchlist.dim)
+    if len(ref) < 2:
+        raise WatchlistError(
+            f"fillers need at least 2 real reference embeddings to sit against, have {len(ref)}; enrol real faces first"
+        )
+    if target_mean is None or target_sd is None:
+        ids = None if reference is not None else np.array([e.identity for e in watchlist.entries if not e.filler])
+        measured_mean, measured_sd = _nonmated(ref, ids)
+        target_mean = measured_mean if target_mean is None else target_mean
+        target_sd = measured_sd if target_sd is None else target_sd
+    if not -1.0 < target_mean < 1.0:
+        raise WatchlistError(f"target_mean {target_mean} must lie inside (-1, 1)")
+    return ref, float(target_mean), float(target_sd)
 
 
 def _nonmated(ref: np.ndarray, ids: np.ndarray | None) -> tuple[float, float]:

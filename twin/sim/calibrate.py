@@ -329,21 +329,8 @@ def calibrate_engine(
     mated = _fit_mated(raw_m, nonmated.smap)
     base = ScoreModel()
     mated_ids = sorted({r[1] for r in raw_m})
-    notes = [
-        f"score map: {engine.score_name} {nonmated.smap.raw_at_0:.4f} -> 0, {nonmated.smap.raw_at_1:.4f} -> 1 (non-mated mean "
-        f"{nonmated.mean_raw:.4f} -> {UNIT_NONMATED_MEAN}, default threshold {nonmated.threshold_raw:g} -> {UNIT_THRESHOLD})",
-        f"non-mated tail spliced at {nonmated.tail_u:.3f} ({TAIL_SPLICE_SD:g} SD), {nonmated.tail_how}; shape xi "
-        f"{base.tail_xi} kept (assumption): {len(nonmated.raw)} impostor scores cannot measure the extreme tail",
-        "pitch_coef not measured (no pitch warp): yaw_coef x the NPL model's pitch/yaw ratio",
-        "faces embedded at their known box (oracle alignment): detection failures are simulated by the capture gate",
-    ]
-    rho = base.mated_person_corr
-    if len(mated_ids) >= 2:
-        by = {i: mated.resid[np.array([r[1] == i for r in raw_m])].mean() for i in mated_ids}
-        between = float(np.var(list(by.values())))
-        rho = float(np.clip(between / max(float(mated.resid.var()), 1e-12), 0.0, 1.0))
-    else:
-        notes.append(f"mated scores from 1 identity ({mated_ids[0]}): mated_person_corr kept at {rho} (assumption)")
+    notes = _notes(engine, nonmated, base)
+    rho = _person_corr(raw_m, mated.resid, mated_ids, base.mated_person_corr, notes)
     group_effects = _group_effects(groups, raw_m, raw_n, nonmated.unit, mated.resid, notes) if groups else []
     model = ScoreModel(
         model_id=f"calibrated-{engine.model_id}",
@@ -361,6 +348,29 @@ def calibrate_engine(
     return EngineCalibration(model=model, cells=stats, identities=gal_ids, mated_identities=mated_ids,
                              mated_scores=len(mated.unit), nonmated_scores=len(nonmated.raw),
                              measured_fmr_at_threshold=float((nonmated.raw >= nonmated.threshold_raw).mean()), notes=notes)
+
+
+def _notes(engine: Any, nonmated: _NonMatedFit, base: ScoreModel) -> list[str]:
+    """The calibration's assumptions and what it could not measure."""
+    return [
+        f"score map: {engine.score_name} {nonmated.smap.raw_at_0:.4f} -> 0, {nonmated.smap.raw_at_1:.4f} -> 1 (non-mated mean "
+        f"{nonmated.mean_raw:.4f} -> {UNIT_NONMATED_MEAN}, default threshold {nonmated.threshold_raw:g} -> {UNIT_THRESHOLD})",
+        f"non-mated tail spliced at {nonmated.tail_u:.3f} ({TAIL_SPLICE_SD:g} SD), {nonmated.tail_how}; shape xi "
+        f"{base.tail_xi} kept (assumption): {len(nonmated.raw)} impostor scores cannot measure the extreme tail",
+        "pitch_coef not measured (no pitch warp): yaw_coef x the NPL model's pitch/yaw ratio",
+        "faces embedded at their known box (oracle alignment): detection failures are simulated by the capture gate",
+    ]
+
+
+def _person_corr(raw_m: list[tuple[int, str, float, float, float, float]], resid: np.ndarray, mated_ids: list[str],
+                 default: float, notes: list[str]) -> float:
+    """Share of the mated residual variance between people (the person effect); ``default`` from one identity."""
+    if len(mated_ids) >= 2:
+        by = {i: resid[np.array([r[1] == i for r in raw_m])].mean() for i in mated_ids}
+        between = float(np.var(list(by.values())))
+        return float(np.clip(between / max(float(resid.var()), 1e-12), 0.0, 1.0))
+    notes.append(f"mated scores from 1 identity ({mated_ids[0]}): mated_person_corr kept at {default} (assumption)")
+    return default
 
 
 def _gallery(engine: Any, bank: FaceBank, ids: list[str]) -> tuple[np.ndarray, list[str], dict[str, Face]]:

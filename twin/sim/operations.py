@@ -343,72 +343,87 @@ def simulate_operations(
         draws = draw_alert_variates(A, spec, rng)
     if len(draws.review_s) != A:
         raise ScenarioError(f"{len(draws.review_s)} alert draws for {A} alerts")
-    outcome = np.full(A, -1, np.int8)
-    r0, r1 = np.full(A, np.nan), np.full(A, np.nan)
-    o0, ti = np.full(A, np.nan), np.full(A, np.nan)
-    arrested = np.zeros(A, bool)
-    busy = {"operator": 0.0, "officer": 0.0}
-    env = simpy.Environment()
-    ops = simpy.Resource(env, capacity=spec.operators)
-    offs = simpy.Resource(env, capacity=n_off) if n_off > 0 else None
-    u, lat, post = spec.officer_speed_m_s, spec.dispatch_latency_s, spec.officer_post_m
-    dur = float(duration_s)
+    resp = _Response(alerts, spec, draws, n_off, float(duration_s))
+    resp.env.process(resp.source())
+    resp.env.run()
+    return resp.result()
 
-    def handle(i: int) -> simpy.events.ProcessGenerator:
+
+class _Response:
+    """One replication's review and response as SimPy processes, and what they recorded per alert."""
+
+    def __init__(self, alerts: AlertStream, spec: OperationsSpec, draws: AlertDraws, n_off: int, dur: float) -> None:
+        A = len(alerts)
+        self.alerts, self.spec, self.draws, self.n_off, self.dur = alerts, spec, draws, n_off, dur
+        self.outcome = np.full(A, -1, np.int8)
+        self.r0, self.r1 = np.full(A, np.nan), np.full(A, np.nan)
+        self.o0, self.ti = np.full(A, np.nan), np.full(A, np.nan)
+        self.arrested = np.zeros(A, bool)
+        self.busy = {"operator": 0.0, "officer": 0.0}
+        self.env = simpy.Environment()
+        self.ops = simpy.Resource(self.env, capacity=spec.operators)
+        self.offs = simpy.Resource(self.env, capacity=n_off) if n_off > 0 else None
+
+    def handle(self, i: int) -> simpy.events.ProcessGenerator:
+        """Alert ``i``: operator review, then (if dispatched) an officer walks after the person."""
+        env, spec, draws, alerts = self.env, self.spec, self.draws, self.alerts
+        u, lat, post = spec.officer_speed_m_s, spec.dispatch_latency_s, spec.officer_post_m
         true = bool(alerts.true[i])
         lost = TRUE_LOST if true else FALSE_LOST
-        with ops.request() as req:
+        with self.ops.request() as req:
             yield req
-            r0[i] = env.now
+            self.r0[i] = env.now
             yield env.timeout(float(draws.review_s[i]))
-            r1[i] = env.now
-        busy["operator"] += _in_window(r0[i], r1[i], dur)
+            self.r1[i] = env.now
+        self.busy["operator"] += _in_window(self.r0[i], self.r1[i], self.dur)
         if not true and not draws.u_dispatch[i] < spec.false_alert_dispatch_probability:
-            outcome[i] = FALSE_DISMISSED
+            self.outcome[i] = FALSE_DISMISSED
             return
         t_leave = float(alerts.t_leave_s[i])
+        offs = self.offs
         if offs is None or env.now >= t_leave:
-            outcome[i] = lost
+            self.outcome[i] = lost
             return
         req = offs.request()
         got = yield req | env.timeout(t_leave - env.now)
         if req not in got:  # no officer free before the person left the area
             req.cancel()
-            outcome[i] = lost
+            self.outcome[i] = lost
             return
-        o0[i] = start = env.now
+        self.o0[i] = start = env.now
         t_go = start + lat
         v = float(alerts.speed_m_s[i])
         pursuit = intercept_delay_s(v * (t_go - float(alerts.t_s[i])) - post, u, v)
         if t_go + pursuit <= t_leave:
             yield env.timeout(lat + pursuit)
-            ti[i] = env.now
-            outcome[i] = TRUE_ENGAGED if true else FALSE_ENGAGED
-            arrested[i] = true and bool(draws.u_arrest[i] < spec.arrest_probability)
-            hold = spec.stop_duration_s + (spec.arrest_duration_s if arrested[i] else 0.0) + pursuit
+            self.ti[i] = env.now
+            self.outcome[i] = TRUE_ENGAGED if true else FALSE_ENGAGED
+            self.arrested[i] = true and bool(draws.u_arrest[i] < spec.arrest_probability)
+            hold = spec.stop_duration_s + (spec.arrest_duration_s if self.arrested[i] else 0.0) + pursuit
         else:
             pursuit = max(t_leave - t_go, 0.0)  # follows until the person leaves the area
-            outcome[i] = lost
+            self.outcome[i] = lost
             yield env.timeout(lat + pursuit)
             hold = pursuit  # walk back
         yield env.timeout(hold)
-        busy["officer"] += _in_window(start, env.now, dur)
+        self.busy["officer"] += _in_window(start, env.now, self.dur)
         offs.release(req)
 
-    def source() -> simpy.events.ProcessGenerator:
+    def source(self) -> simpy.events.ProcessGenerator:
+        """Each alert's process, started at its time."""
         now = 0.0
-        for i in range(A):
-            t = float(alerts.t_s[i])
+        for i in range(len(self.alerts)):
+            t = float(self.alerts.t_s[i])
             if t > now:
-                yield env.timeout(t - now)
+                yield self.env.timeout(t - now)
                 now = t
-            env.process(handle(i))
+            self.env.process(self.handle(i))
 
-    env.process(source())
-    env.run()
-    return OpsResult(outcome=outcome, review_start_s=r0, review_end_s=r1, officer_start_s=o0, intercept_t_s=ti,
-                     arrested=arrested, operator_busy_s=float(busy["operator"]), officer_busy_s=float(busy["officer"]),
-                     operators=spec.operators, officers=n_off, duration_s=dur)
+    def result(self) -> OpsResult:
+        return OpsResult(outcome=self.outcome, review_start_s=self.r0, review_end_s=self.r1, officer_start_s=self.o0,
+                         intercept_t_s=self.ti, arrested=self.arrested, operator_busy_s=float(self.busy["operator"]),
+                         officer_busy_s=float(self.busy["officer"]), operators=self.spec.operators, officers=self.n_off,
+                         duration_s=self.dur)
 
 
 def ops_totals(res: OpsResult, alerts: AlertStream) -> dict[str, float]:

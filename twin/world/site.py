@@ -171,75 +171,17 @@ def load_site(
             a route leaving the geofence.
     """
     path = Path(path)
-    if not path.is_file():
-        raise MapFileError(
-            f"site map {str(path)!r} not found; site.map is relative to the scenario file, "
-            "e.g. ../maps/oxford_circus.geojson"
-        )
-    raw = path.read_bytes()
-    try:
-        doc = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise MapFileError(f"{path}: not valid GeoJSON ({exc}); rebuild it with maps/build_sites.py") from exc
-    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
-        raise MapFileError(f"{path}: must be a GeoJSON FeatureCollection (maps/README.md)")
+    raw, doc = _read_map(path)
     where = path.name
     feats = [f for f in doc.get("features", []) if isinstance(f, dict)]
     by_role: dict[str, list[dict[str, Any]]] = {}
     for f in feats:
         by_role.setdefault(str((f.get("properties") or {}).get("role", "")), []).append(f)
-
     fences = by_role.get("geofence", [])
     if len(fences) != 1:
         raise MapFileError(f"{where}: needs exactly one feature with role 'geofence', found {len(fences)}")
     geofence = _geofence(fences[0], where)
-    inside = geofence.buffer(0.5)
-    boundary = geofence.exterior
-
-    overrides = dict(route_weights or {})
-    routes: list[Route] = []
-    for f in by_role.get("route", []):
-        p = f.get("properties") or {}
-        rid = str(p.get("id", ""))
-        geom = f.get("geometry") or {}
-        if not rid or geom.get("type") != "LineString":
-            raise MapFileError(f"{where}: every route needs an 'id' and a LineString geometry (route {rid!r})")
-        xy = _to_bng(_lonlat_pairs(geom.get("coordinates"), f"{where} route {rid}"))
-        line = LineString(xy)
-        if line.length < 1.0:
-            raise GeofenceError(f"{where}: route {rid} is {line.length:.2f} m long; a route must cross the area")
-        if not inside.contains(line):
-            outside = line.difference(inside).length
-            raise GeofenceError(
-                f"{where}: route {rid} leaves the geofence for {outside:.1f} m; clip it to the geofence "
-                "so that it starts and ends on the boundary"
-            )
-        for end, pt in (("start", xy[0]), ("end", xy[-1])):
-            gap = boundary.distance(Point(pt))
-            if gap > ROUTE_END_TOLERANCE_M:
-                raise GeofenceError(
-                    f"{where}: route {rid} {end}s {gap:.1f} m inside the geofence boundary; entries and exits "
-                    f"must lie on the boundary (within {ROUTE_END_TOLERANCE_M} m)"
-                )
-        weight = float(overrides.pop(rid, p.get("weight", 1.0)))
-        width = float(p.get("width_m", 3.0))
-        if not (weight >= 0 and np.isfinite(weight)):
-            raise MapFileError(f"{where}: route {rid} weight {weight} must be >= 0")
-        if not (0.5 <= width <= 50):
-            raise MapFileError(f"{where}: route {rid} width_m {width} must be between 0.5 and 50 m")
-        routes.append(
-            Route(rid, line, weight, width, str(p.get("entry", "")), str(p.get("exit", "")), str(p.get("street", "")))
-        )
-    if not routes:
-        raise MapFileError(f"{where}: no features with role 'route'; a site needs walkable routes")
-    ids = [r.id for r in routes]
-    if len(set(ids)) != len(ids):
-        raise MapFileError(f"{where}: route ids must be unique, repeated: {sorted({i for i in ids if ids.count(i) > 1})}")
-    if overrides:
-        raise MapFileError(f"site.route_weights names unknown route(s) {sorted(overrides)}; routes of {where}: {ids}")
-    if sum(r.weight for r in routes) <= 0:
-        raise MapFileError(f"{where}: every route weight is 0; give at least one route a positive weight")
-
+    routes = _routes(by_role.get("route", []), geofence, where, dict(route_weights or {}))
     vans: list[Van] = []
     for f in by_role.get("van", []):
         p = f.get("properties") or {}
@@ -273,3 +215,81 @@ def load_site(
         path=path.resolve(),
         sha256=hashlib.sha256(raw).hexdigest(),
     )
+
+
+def _read_map(path: Path) -> tuple[bytes, dict[str, Any]]:
+    """The site map file's bytes and its GeoJSON FeatureCollection.
+
+    Raises:
+        MapFileError: missing, not JSON, or not a FeatureCollection.
+    """
+    if not path.is_file():
+        raise MapFileError(
+            f"site map {str(path)!r} not found; site.map is relative to the scenario file, "
+            "e.g. ../maps/oxford_circus.geojson"
+        )
+    raw = path.read_bytes()
+    try:
+        doc = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise MapFileError(f"{path}: not valid GeoJSON ({exc}); rebuild it with maps/build_sites.py") from exc
+    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
+        raise MapFileError(f"{path}: must be a GeoJSON FeatureCollection (maps/README.md)")
+    return raw, doc
+
+
+def _route(f: dict[str, Any], inside: Any, boundary: Any, where: str, overrides: dict[str, float]) -> Route:
+    """One route feature, checked: a LineString inside the geofence from boundary to boundary.
+
+    Raises:
+        MapFileError, GeofenceError: see :func:`load_site`.
+    """
+    p = f.get("properties") or {}
+    rid = str(p.get("id", ""))
+    geom = f.get("geometry") or {}
+    if not rid or geom.get("type") != "LineString":
+        raise MapFileError(f"{where}: every route needs an 'id' and a LineString geometry (route {rid!r})")
+    xy = _to_bng(_lonlat_pairs(geom.get("coordinates"), f"{where} route {rid}"))
+    line = LineString(xy)
+    if line.length < 1.0:
+        raise GeofenceError(f"{where}: route {rid} is {line.length:.2f} m long; a route must cross the area")
+    if not inside.contains(line):
+        outside = line.difference(inside).length
+        raise GeofenceError(
+            f"{where}: route {rid} leaves the geofence for {outside:.1f} m; clip it to the geofence "
+            "so that it starts and ends on the boundary"
+        )
+    for end, pt in (("start", xy[0]), ("end", xy[-1])):
+        gap = boundary.distance(Point(pt))
+        if gap > ROUTE_END_TOLERANCE_M:
+            raise GeofenceError(
+                f"{where}: route {rid} {end}s {gap:.1f} m inside the geofence boundary; entries and exits "
+                f"must lie on the boundary (within {ROUTE_END_TOLERANCE_M} m)"
+            )
+    weight = float(overrides.pop(rid, p.get("weight", 1.0)))
+    width = float(p.get("width_m", 3.0))
+    if not (weight >= 0 and np.isfinite(weight)):
+        raise MapFileError(f"{where}: route {rid} weight {weight} must be >= 0")
+    if not (0.5 <= width <= 50):
+        raise MapFileError(f"{where}: route {rid} width_m {width} must be between 0.5 and 50 m")
+    return Route(rid, line, weight, width, str(p.get("entry", "")), str(p.get("exit", "")), str(p.get("street", "")))
+
+
+def _routes(feats: list[dict[str, Any]], geofence: Polygon, where: str, overrides: dict[str, float]) -> list[Route]:
+    """Every route feature (:func:`_route`), ids unique, overrides all used, some weight positive.
+
+    Raises:
+        MapFileError, GeofenceError: see :func:`load_site`.
+    """
+    inside = geofence.buffer(0.5)
+    routes = [_route(f, inside, geofence.exterior, where, overrides) for f in feats]
+    if not routes:
+        raise MapFileError(f"{where}: no features with role 'route'; a site needs walkable routes")
+    ids = [r.id for r in routes]
+    if len(set(ids)) != len(ids):
+        raise MapFileError(f"{where}: route ids must be unique, repeated: {sorted({i for i in ids if ids.count(i) > 1})}")
+    if overrides:
+        raise MapFileError(f"site.route_weights names unknown route(s) {sorted(overrides)}; routes of {where}: {ids}")
+    if sum(r.weight for r in routes) <= 0:
+        raise MapFileError(f"{where}: every route weight is 0; give at least one route a positive weight")
+    return routes

@@ -239,52 +239,15 @@ class InsightFaceEngine:
         self.det_size = (int(det_size[0]), int(det_size[1]))
         self.det_thresh = float(det_thresh)
 
-        # 1. the folder, before insightface ever sees the name
-        routes = check_model_folder(folder)
-        tasks = {r.task for r in routes}
-        if "detection" not in tasks or "recognition" not in tasks:
-            missing = [t for t in ("detection", "recognition") if t not in tasks]
-            found = ", ".join(f"{r.file} → {r.routed_class or r.task}" for r in routes) or "nothing routable"
-            what = " and ".join({"detection": "a detector (SCRFD, e.g. det_10g.onnx)", "recognition": "a recognizer (ArcFace, e.g. w600k_r50.onnx)"}[t] for t in missing)
-            raise ModelFolderError(f"model folder {folder} lacks {what}; found: {found}. Add the missing ONNX file")
-        # 2. the providers
-        import onnxruntime
-
+        _check_routes(folder)  # 1. the folder, before insightface ever sees the name
         want_cuda = _CUDA in providers
-        if want_cuda and _CUDA not in onnxruntime.get_available_providers():
-            raise EngineUnavailableError(
-                f"{_CUDA} was requested but this onnxruntime ({onnxruntime.__version__}) does not offer it; "
-                "swap to the GPU build (`pip uninstall -y onnxruntime && pip install onnxruntime-gpu`, with CUDA 13 "
-                f"and cuDNN 9 on the host), or pass providers=['{_CPU}']"
-            )
-        # 3. build and prepare, with an existing folder as name: no download path is reachable
-        insightface = _import_insightface()
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", FutureWarning)
-                app = insightface.app.FaceAnalysis(
-                    name=str(folder.resolve()),
-                    allowed_modules=["detection", "recognition"],
-                    providers=providers,
-                )
-                app.prepare(ctx_id=-1 if providers == [_CPU] else 0, det_size=self.det_size, det_thresh=self.det_thresh)
-        except AssertionError as exc:  # insightface's bare assert "detection" in self.models
-            raise ModelFolderError(f"insightface found no usable detector in {folder}; run `twin models check {folder}`") from exc
-        except (RuntimeError, ValueError, OSError) as exc:
-            raise ModelFolderError(f"insightface could not load the pack in {folder}: {exc}") from exc
+        if want_cuda:
+            _check_cuda_offered()  # 2. the providers
+        app = _load_app(folder, providers, self.det_size, self.det_thresh)  # 3. no download path is reachable
         self._app = app
         self._det = app.models["detection"]
         self._rec = app.models["recognition"]
-        # 4. what really runs
-        running = {name: list(m.session.get_providers()) for name, m in app.models.items()}
-        if want_cuda:
-            lacking = {n: p for n, p in running.items() if _CUDA not in p}
-            if lacking:
-                raise EngineUnavailableError(
-                    f"{_CUDA} was requested but the sessions run on {lacking}: CUDA 13/cuDNN 9 libraries are "
-                    f"missing or incompatible. Install them, or pass providers=['{_CPU}'] to run on the CPU knowingly"
-                )
-        self.providers = sorted({p for ps in running.values() for p in ps})
+        self.providers = _running_providers(app, want_cuda)  # 4. what really runs
 
         manifest = _manifest(folder)
         det_file, rec_file = Path(self._det.model_file), Path(self._rec.model_file)
@@ -370,3 +333,74 @@ class InsightFaceEngine:
 
     def __repr__(self) -> str:
         return f"InsightFaceEngine({self.model_dir}, model_id={self.model_id!r}, providers={self.providers})"
+
+
+def _check_routes(folder: Path) -> None:
+    """The model folder holds a detector and a recognizer insightface will route (:func:`check_model_folder`).
+
+    Raises:
+        ModelFolderError: missing, or without one of the two.
+    """
+    routes = check_model_folder(folder)
+    tasks = {r.task for r in routes}
+    if "detection" not in tasks or "recognition" not in tasks:
+        missing = [t for t in ("detection", "recognition") if t not in tasks]
+        found = ", ".join(f"{r.file} → {r.routed_class or r.task}" for r in routes) or "nothing routable"
+        what = " and ".join({"detection": "a detector (SCRFD, e.g. det_10g.onnx)", "recognition": "a recognizer (ArcFace, e.g. w600k_r50.onnx)"}[t] for t in missing)
+        raise ModelFolderError(f"model folder {folder} lacks {what}; found: {found}. Add the missing ONNX file")
+
+
+def _check_cuda_offered() -> None:
+    """This onnxruntime offers CUDA at all.
+
+    Raises:
+        EngineUnavailableError: the CPU build is installed.
+    """
+    import onnxruntime
+
+    if _CUDA not in onnxruntime.get_available_providers():
+        raise EngineUnavailableError(
+            f"{_CUDA} was requested but this onnxruntime ({onnxruntime.__version__}) does not offer it; "
+            "swap to the GPU build (`pip uninstall -y onnxruntime && pip install onnxruntime-gpu`, with CUDA 13 "
+            f"and cuDNN 9 on the host), or pass providers=['{_CPU}']"
+        )
+
+
+def _load_app(folder: Path, providers: list[str], det_size: tuple[int, int], det_thresh: float) -> Any:
+    """insightface's FaceAnalysis on the folder (passed as ``name``: an existing folder is never downloaded).
+
+    Raises:
+        ModelFolderError: insightface cannot load the pack.
+    """
+    insightface = _import_insightface()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            app = insightface.app.FaceAnalysis(
+                name=str(folder.resolve()),
+                allowed_modules=["detection", "recognition"],
+                providers=providers,
+            )
+            app.prepare(ctx_id=-1 if providers == [_CPU] else 0, det_size=det_size, det_thresh=det_thresh)
+    except AssertionError as exc:  # insightface's bare assert "detection" in self.models
+        raise ModelFolderError(f"insightface found no usable detector in {folder}; run `twin models check {folder}`") from exc
+    except (RuntimeError, ValueError, OSError) as exc:
+        raise ModelFolderError(f"insightface could not load the pack in {folder}: {exc}") from exc
+    return app
+
+
+def _running_providers(app: Any, want_cuda: bool) -> list[str]:
+    """The execution providers the created sessions really run on (not what onnxruntime lists).
+
+    Raises:
+        EngineUnavailableError: CUDA was requested and a session runs without it.
+    """
+    running = {name: list(m.session.get_providers()) for name, m in app.models.items()}
+    if want_cuda:
+        lacking = {n: p for n, p in running.items() if _CUDA not in p}
+        if lacking:
+            raise EngineUnavailableError(
+                f"{_CUDA} was requested but the sessions run on {lacking}: CUDA 13/cuDNN 9 libraries are "
+                f"missing or incompatible. Install them, or pass providers=['{_CPU}'] to run on the CPU knowingly"
+            )
+    return sorted({p for ps in running.values() for p in ps})

@@ -183,7 +183,26 @@ def render_probe(
     if scale > 1.0:
         logger.debug("enlarging a face from %.1f to %.1f px inter-eye distance: the probe is softer than real", src_ied, ied_px)
 
-    # 1. crop the face box plus context (replicating edges outside the image), then resize.
+    patch, kps, corners, sx = _scaled_crop(img, face, scale)
+    if yaw_deg != 0.0:
+        patch, kps, corners = _yaw_warp(patch, kps, corners, yaw_deg)
+    out = _degrade(patch, blur_px=blur_px, light=light, noise_sd=noise_sd, jpeg_quality=jpeg_quality, rng=rng)
+    bx0, by0 = corners.min(axis=0)
+    bx1, by1 = corners.max(axis=0)
+    return RenderedProbe(
+        patch=np.ascontiguousarray(out),
+        kps=kps.astype(np.float32),
+        box=(float(bx0), float(by0), float(bx1), float(by1)),
+        scale=float(sx),
+    )
+
+
+def _scaled_crop(img: np.ndarray, face: Face, scale: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Step 1: the face box plus context (edges replicated outside the image), resized by ``scale``.
+
+    Returns:
+        (square patch, landmarks and box corners in patch pixels, the realised scale).
+    """
     x0, y0, x1, y1 = face.box
     side = max(x1 - x0, y1 - y0)
     cx, cy = (x0 + x1) / 2.0, (y0 + y1) / 2.0
@@ -211,31 +230,35 @@ def render_probe(
 
     kps = to_patch(face.kps.astype(np.float64))
     corners = to_patch(np.array([[x0, y0], [x1, y0], [x0, y1], [x1, y1]], np.float64))
+    return patch, kps, corners, sx
 
-    # 2. yaw: squeeze x about the face centre by cos(yaw), shear y by k·(x − c).
-    if yaw_deg != 0.0:
-        c = kps[:2].mean(axis=0)
-        sq = math.cos(math.radians(yaw_deg))
-        k = YAW_SHEAR_AT_45 * math.sin(math.radians(yaw_deg)) / math.sin(math.radians(45.0))
-        m = np.array([[sq, 0.0, c[0] * (1 - sq)], [k * sq, 1.0, -k * sq * c[0]]], np.float64)
-        # y' = y + k (x' − c), with x' = c + sq (x − c)
-        patch = cv2.warpAffine(patch, m, (out_side, out_side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        kps = kps @ m[:, :2].T + m[:, 2]
-        corners = corners @ m[:, :2].T + m[:, 2]
 
+def _yaw_warp(patch: np.ndarray, kps: np.ndarray, corners: np.ndarray,
+              yaw_deg: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Step 2, yaw: squeeze x about the face centre by cos(yaw), shear y by k·(x − c)."""
+    out_side = patch.shape[0]
+    c = kps[:2].mean(axis=0)
+    sq = math.cos(math.radians(yaw_deg))
+    k = YAW_SHEAR_AT_45 * math.sin(math.radians(yaw_deg)) / math.sin(math.radians(45.0))
+    m = np.array([[sq, 0.0, c[0] * (1 - sq)], [k * sq, 1.0, -k * sq * c[0]]], np.float64)
+    # y' = y + k (x' − c), with x' = c + sq (x − c)
+    patch = cv2.warpAffine(patch, m, (out_side, out_side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return patch, kps @ m[:, :2].T + m[:, 2], corners @ m[:, :2].T + m[:, 2]
+
+
+def _degrade(patch: np.ndarray, *, blur_px: float, light: float, noise_sd: float, jpeg_quality: int | None,
+             rng: np.random.Generator) -> np.ndarray:
+    """Steps 3-6: motion blur, light, sensor noise, and the JPEG round trip (in memory)."""
     work = patch.astype(np.float32)
-    # 3. motion blur
     if blur_px > 1e-3:
         work = np.asarray(
             cv2.filter2D(work, -1, _motion_kernel(max(blur_px, 1.0)), borderType=cv2.BORDER_REFLECT), np.float32
         )
-    # 4. light, 5. noise
     if light != 1.0:
         work *= light
     if noise_sd > 0:
         work += rng.normal(0.0, noise_sd, size=work.shape).astype(np.float32)
     out = np.clip(np.rint(work), 0, 255).astype(np.uint8)
-    # 6. JPEG round trip (in memory)
     if jpeg_quality is not None:
         ok, enc = cv2.imencode(".jpg", cv2.cvtColor(out, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)])
         if not ok:  # pragma: no cover - OpenCV's JPEG encoder does not fail on uint8 RGB
@@ -244,15 +267,7 @@ def render_probe(
         if decoded is None:  # pragma: no cover - a buffer OpenCV just encoded always decodes
             raise ImageError("JPEG decoding of the rendered probe failed")
         out = np.asarray(cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB), np.uint8)
-
-    bx0, by0 = corners.min(axis=0)
-    bx1, by1 = corners.max(axis=0)
-    return RenderedProbe(
-        patch=np.ascontiguousarray(out),
-        kps=kps.astype(np.float32),
-        box=(float(bx0), float(by0), float(bx1), float(by1)),
-        scale=float(sx),
-    )
+    return out
 
 
 def _crop_replicate(img: np.ndarray, x: int, y: int, w: int, h: int) -> np.ndarray:
