@@ -128,7 +128,7 @@ def bench_pipeline(n_frames: int, faces_per_frame: int) -> None:
     batched_engine.warm_up()
 
     def batched() -> list[tuple[str, float]]:
-        res = pipe.process_batch([FrameInput(f, float(t), "cam") for t, f in enumerate(frames)])
+        res = pipe.process_batch([FrameInput(image=f, t_s=float(t), camera_id="cam") for t, f in enumerate(frames)])
         return [(a.identity, a.t_s) for r in res for a in r]
 
     naive_hits = naive()  # warm caches, and the reference answer

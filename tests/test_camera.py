@@ -24,7 +24,7 @@ from twin.world.camera import (
 
 def test_face_straight_ahead_by_hand() -> None:
     # lens 4 m up, face 8 m north at 1.6 m: d = sqrt(64 + 2.4^2) = 8.3523 m
-    cam = Camera("c", 0.0, 0.0, mount_height_m=4.0, heading_deg=0.0, tilt_deg=15.0, hfov_deg=40.0)
+    cam = Camera(id="c", x=0.0, y=0.0, mount_height_m=4.0, heading_deg=0.0, tilt_deg=15.0, hfov_deg=40.0)
     g = compute_face_geometry(cam, 0.0, 8.0, 0.0, -1.0)
     d = math.sqrt(64 + 2.4**2)
     ppm = 1920 / (2 * d * math.tan(math.radians(20)))
@@ -39,7 +39,7 @@ def test_face_straight_ahead_by_hand() -> None:
 
 
 def test_yaw_is_angle_between_walk_and_line_to_camera() -> None:
-    cam = Camera("c", 0.0, 0.0, heading_deg=90.0)  # looking east
+    cam = Camera(id="c", x=0.0, y=0.0, heading_deg=90.0)  # looking east
     # a face 6 m east walking north: the line face -> camera points west; walking north -> 90 degrees
     g = compute_face_geometry(cam, 6.0, 0.0, 0.0, 1.0)
     assert abs(float(g.yaw_deg)) == pytest.approx(90.0)
@@ -52,7 +52,7 @@ def test_yaw_is_angle_between_walk_and_line_to_camera() -> None:
 
 
 def test_out_of_view_behind_and_beside() -> None:
-    cam = Camera("c", 0.0, 0.0, heading_deg=0.0, hfov_deg=30.0)
+    cam = Camera(id="c", x=0.0, y=0.0, heading_deg=0.0, hfov_deg=30.0)
     behind = compute_face_geometry(cam, 0.0, -6.0, 0.0, 1.0)
     beside = compute_face_geometry(cam, 6.0, 6.0, 0.0, -1.0)  # 45 degrees off axis > 15
     assert not bool(behind.in_view)
@@ -60,12 +60,12 @@ def test_out_of_view_behind_and_beside() -> None:
 
 
 def test_vertical_fov_from_aspect_ratio() -> None:
-    cam = Camera("c", 0, 0, hfov_deg=30.0, width_px=1920, height_px=1080)
+    cam = Camera(id="c", x=0, y=0, hfov_deg=30.0, width_px=1920, height_px=1080)
     assert cam.tan_half_vfov == pytest.approx(math.tan(math.radians(15)) * 1080 / 1920)
 
 
 def test_motion_blur_across_and_along_the_line_of_sight() -> None:
-    cam = Camera("c", 0.0, 0.0, mount_height_m=FACE_HEIGHT_M, heading_deg=0.0, tilt_deg=0.0, exposure_s=0.01)
+    cam = Camera(id="c", x=0.0, y=0.0, mount_height_m=FACE_HEIGHT_M, heading_deg=0.0, tilt_deg=0.0, exposure_s=0.01)
     # walking straight at the camera at face height: no motion across the line of sight
     along = compute_face_geometry(cam, 0.0, 5.0, 0.0, -1.0)
     assert float(along.blur_px_per_m_s) == pytest.approx(0.0, abs=1e-9)
@@ -83,11 +83,11 @@ def test_dori_levels_iec_62676_4() -> None:
 @pytest.mark.parametrize("hfov", [0.0, -5.0, 180.0, 200.0])
 def test_bad_fov_raises(hfov: float) -> None:
     with pytest.raises(CameraGeometryError, match="hfov_deg"):
-        Camera("c", 0, 0, hfov_deg=hfov)
+        Camera(id="c", x=0, y=0, hfov_deg=hfov)
 
 
 def test_fov_wedge_area_is_an_annular_sector() -> None:
-    cam = Camera("c", 0.0, 0.0, mount_height_m=3.0, tilt_deg=15.0, hfov_deg=30.0)
+    cam = Camera(id="c", x=0.0, y=0.0, mount_height_m=3.0, tilt_deg=15.0, hfov_deg=30.0)
     w = fov_wedge(cam, 4.0, 8.0, steps=400)
     expected = (30 / 360) * math.pi * (8.0**2 - 4.0**2)
     assert w.area == pytest.approx(expected, rel=1e-3)
@@ -95,7 +95,7 @@ def test_fov_wedge_area_is_an_annular_sector() -> None:
 
 @given(st.floats(30, 1000))
 def test_ground_distance_inverts_px_per_m(ppm: float) -> None:
-    cam = Camera("c", 0.0, 0.0, mount_height_m=3.0, heading_deg=0.0)
+    cam = Camera(id="c", x=0.0, y=0.0, mount_height_m=3.0, heading_deg=0.0)
     g = ground_distance_for_px_per_m(cam, ppm)
     if g > 0:
         geo = compute_face_geometry(cam, 0.0, g, 0.0, -1.0)
@@ -105,8 +105,8 @@ def test_ground_distance_inverts_px_per_m(ppm: float) -> None:
 @given(st.floats(0, 359.9), st.floats(2.0, 20.0))
 def test_rotation_invariance(heading: float, dist: float) -> None:
     """Turning camera and face together about the lens changes nothing but image coordinates."""
-    a = Camera("a", 0.0, 0.0, heading_deg=0.0)
-    b = Camera("b", 0.0, 0.0, heading_deg=heading)
+    a = Camera(id="a", x=0.0, y=0.0, heading_deg=0.0)
+    b = Camera(id="b", x=0.0, y=0.0, heading_deg=heading)
     h = math.radians(heading)
     ga = compute_face_geometry(a, 0.0, dist, 0.0, -1.0)
     gb = compute_face_geometry(b, dist * math.sin(h), dist * math.cos(h), -math.sin(h), -math.cos(h))

@@ -19,7 +19,7 @@ from twin.world.site import load_site
 @pytest.fixture
 def setup(square_site):
     site = load_site(square_site)
-    cam = Camera("cam_w", X0 + 70, Y0 - 3, heading_deg=290.0)
+    cam = Camera(id="cam_w", x=X0 + 70, y=Y0 - 3, heading_deg=290.0)
     gate = CaptureGate()
     tables = build_view_tables(site, [cam], gate)
     return site, cam, gate, tables
@@ -89,8 +89,8 @@ def test_occlusion_rises_with_density(setup) -> None:
     table = next(t for t in tables if t.route == 0)
     n = 4000
     def run(density: float) -> float:
-        w = WalkerBatch(np.arange(n), np.linspace(0, 1000, n), np.full(n, 1.3), np.full(n, 2), np.zeros(n, np.float32),
-                        np.zeros(n, np.float32), np.full(n, density))
+        w = WalkerBatch(person=np.arange(n), t0_s=np.linspace(0, 1000, n), speed_m_s=np.full(n, 1.3), lane=np.full(n, 2), head_yaw_deg=np.zeros(n, np.float32),
+                        head_pitch_deg=np.zeros(n, np.float32), density_p_m2=np.full(n, density))
         out = reduce_tracks(table, cam, w, gate, ScoreModel(), phase_s=0.0, rng=np.random.default_rng(1))
         return float(out["usable_captures"].mean())
     clear, crowded = run(0.0), run(2.0)

@@ -113,7 +113,7 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path: Path, extra: tuple[s
 def test_a_chart_without_data_says_so() -> None:
     from twin.outputs.charts import Series, line_chart_svg
 
-    svg = line_chart_svg([Series("x", "#000", [0, 1, 2], [None, None, None])], title="t", x_label="n", y_label="share")
+    svg = line_chart_svg([Series(label="x", colour="#000", x=[0, 1, 2], y=[None, None, None])], title="t", x_label="n", y_label="share")
     assert svg.startswith("<svg") and "no data" in svg
 
 

@@ -84,9 +84,9 @@ def test_quality_gate_drops_small_faces(engine: FakeEngine, watchlist: Watchlist
 
 def test_batch_equals_one_by_one_and_embeds_once(engine: FakeEngine, watchlist: Watchlist) -> None:
     frames = [
-        FrameInput(paint_faces([1, 50]), 0.0, "a"),
-        FrameInput(paint_faces([]), 0.1, "a"),
-        FrameInput(paint_faces([3]), 0.2, "b"),
+        FrameInput(image=paint_faces([1, 50]), t_s=0.0, camera_id="a"),
+        FrameInput(image=paint_faces([]), t_s=0.1, camera_id="a"),
+        FrameInput(image=paint_faces([3]), t_s=0.2, camera_id="b"),
         (paint_faces([60, 2, 3]), 0.3, "b"),
     ]
     pipe = RecognitionPipeline(engine, watchlist, detect_workers=2)

@@ -28,7 +28,7 @@ def test_every_map_asset_is_served_locally(square_site: Path) -> None:
     site = load_site(square_site)
     from twin.world.camera import Camera
 
-    cam = Camera("c", float(site.vans[0].x), float(site.vans[0].y), heading_deg=290.0)
+    cam = Camera(id="c", x=float(site.vans[0].x), y=float(site.vans[0].y), heading_deg=290.0)
     m = build_map(site, [cam], captures_xy=np.array([[site.vans[0].x, site.vans[0].y]]), offline=False)
     assert any(u.startswith("https://") for u in webassets.asset_urls(m))
     webassets.localize_map(m)

@@ -71,7 +71,7 @@ def test_analyse_image_refuses_a_foreign_watchlist(engine: FakeEngine) -> None:
 
 
 def test_probe_geometry_is_the_pinhole_model() -> None:
-    cam = Camera("c", 0, 0, mount_height_m=1.6, hfov_deg=60.0, width_px=1000)
+    cam = Camera(id="c", x=0, y=0, mount_height_m=1.6, hfov_deg=60.0, width_px=1000)
     g = workbench.probe_geometry(10.0, cam)  # face at lens height: slant = ground distance
     ppm = 1000 / (2 * 10.0 * np.tan(np.radians(30.0)))
     assert g["slant_m"] == pytest.approx(10.0) and g["px_per_m"] == pytest.approx(ppm) and g["ied_px"] == pytest.approx(0.063 * ppm)

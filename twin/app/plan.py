@@ -192,7 +192,7 @@ def _relpath(path: Path, start: Path) -> str:
 # -- settings -------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PlanSettings:
     """The Plan page's controls (everything but the cameras).
 

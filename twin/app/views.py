@@ -189,7 +189,7 @@ def heat_points(tracks: pd.DataFrame | None) -> np.ndarray:
 # -- operations ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class OperationsView:
     """The operations figures the Plan page shows (from the summary's ``operations`` section).
 
@@ -242,7 +242,7 @@ def operations_rows(summary: SummaryLike) -> OperationsView | None:
         band = s.band(m)
         if band is not None:
             rows.append((m.app_label, band_text(band, m, unit=_ops_unit(m))))
-    return OperationsView(needed, target, note, tuple(rows), estimable)
+    return OperationsView(officers_needed=needed, target_share=target, note=note, rows=tuple(rows), estimable=estimable)
 
 
 # -- the deployment record's preview ---------------------------------------------------------------

@@ -159,7 +159,7 @@ def sample_images(bank: FaceBank, watchlist: Watchlist) -> dict[str, Path]:
     return dict(sorted(out.items(), key=lambda kv: ("another photo" not in kv[0], "none on" not in kv[0], kv[0])))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FaceReport:
     """One detected face in an analysed image.
 
@@ -269,7 +269,7 @@ def probe_geometry(distance_m: float, camera: Camera) -> dict[str, float | str]:
     return {"slant_m": slant, "px_per_m": ppm, "ied_px": IED_M * ppm, "dori": str(dori_level(ppm))}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ProbeReport:
     """A synthetic probe and what the engine made of it.
 

@@ -64,7 +64,7 @@ def entry_hash(prev_hash: str, seq: int, t_utc: str, kind: str, detail_json: str
     return hashlib.sha256((prev_hash + payload).encode("utf-8")).hexdigest()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AuditEntry:
     """One audit entry as stored."""
 
@@ -125,7 +125,7 @@ class AuditLog:
         h = entry_hash(prev, seq, t, kind, body)
         with self._con:
             self._con.execute("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?)", (seq, t, kind, body, prev, h))
-        return AuditEntry(seq, t, kind, json.loads(body), prev, h)
+        return AuditEntry(seq=seq, t_utc=t, kind=kind, detail=json.loads(body), prev_hash=prev, hash=h)
 
     def append_many(self, items: list[tuple[str, dict[str, Any]]]) -> tuple[int, str]:
         """Append several entries in one transaction; returns the new head."""
@@ -149,10 +149,10 @@ class AuditLog:
                 detail = json.loads(body)
             except json.JSONDecodeError:
                 detail = {"_unparseable": body}
-            yield AuditEntry(int(seq), str(t), str(kind), detail, str(prev), str(h))
+            yield AuditEntry(seq=int(seq), t_utc=str(t), kind=str(kind), detail=detail, prev_hash=str(prev), hash=str(h))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class VerifyReport:
     """Outcome of :func:`verify`.
 
@@ -208,15 +208,15 @@ def verify(path: Path | str, *, expected_head: tuple[int, str] | None = None) ->
         e = {"kind": kind, "detail": detail}
         if seq != i:
             what = "removed" if seq > i else "reordered or duplicated"
-            return VerifyReport(False, len(rows), (i - 1, prev),
-                                f"entry {i} is {what}: found entry {seq} ({_describe(e)}) in position {i}", i)
+            return VerifyReport(ok=False, entries=len(rows), head=(i - 1, prev),
+                                problem=f"entry {i} is {what}: found entry {seq} ({_describe(e)}) in position {i}", bad_seq=i)
         if prev_hash != prev:
-            return VerifyReport(False, len(rows), (i - 1, prev),
-                                f"entry {seq} ({_describe(e)}) does not follow entry {seq - 1}: an entry before it was "
-                                "edited, removed or reordered", seq)
+            return VerifyReport(ok=False, entries=len(rows), head=(i - 1, prev),
+                                problem=f"entry {seq} ({_describe(e)}) does not follow entry {seq - 1}: an entry before it was "
+                                "edited, removed or reordered", bad_seq=seq)
         if entry_hash(prev_hash, seq, t, kind, body) != h:
-            return VerifyReport(False, len(rows), (i - 1, prev),
-                                f"entry {seq} ({_describe(e)}) was edited: its content no longer matches its hash", seq)
+            return VerifyReport(ok=False, entries=len(rows), head=(i - 1, prev),
+                                problem=f"entry {seq} ({_describe(e)}) was edited: its content no longer matches its hash", bad_seq=seq)
         by_seq[seq] = h
         prev = h
     head = (len(rows), prev)
@@ -224,9 +224,9 @@ def verify(path: Path | str, *, expected_head: tuple[int, str] | None = None) ->
         seq, h = expected_head
         if by_seq.get(seq) != h:
             got = "is missing" if seq not in by_seq else "differs"
-            return VerifyReport(False, len(rows), head,
-                                f"entry {seq}, the run's recorded end of log, {got}: entries were removed from the end", seq)
-    return VerifyReport(True, len(rows), head)
+            return VerifyReport(ok=False, entries=len(rows), head=head,
+                                problem=f"entry {seq}, the run's recorded end of log, {got}: entries were removed from the end", bad_seq=seq)
+    return VerifyReport(ok=True, entries=len(rows), head=head)
 
 
 def verify_folder(folder: Path | str) -> VerifyReport:
@@ -264,8 +264,8 @@ def verify_folder(folder: Path | str) -> VerifyReport:
             if not path.is_file():
                 if e.kind == "record_written":
                     continue  # a record may be removed by retention; the chain still shows it existed
-                return VerifyReport(False, report.entries, report.head, f"{name}, vouched for by entry {e.seq} ({e.kind}), is missing", e.seq)
+                return VerifyReport(ok=False, entries=report.entries, head=report.head, problem=f"{name}, vouched for by entry {e.seq} ({e.kind}), is missing", bad_seq=e.seq)
             if hashlib.sha256(path.read_bytes()).hexdigest() != digest:
-                return VerifyReport(False, report.entries, report.head,
-                                    f"{name} was changed after entry {e.seq} ({e.kind}) recorded its hash", e.seq)
+                return VerifyReport(ok=False, entries=report.entries, head=report.head,
+                                    problem=f"{name} was changed after entry {e.seq} ({e.kind}) recorded its hash", bad_seq=e.seq)
     return report

@@ -18,7 +18,7 @@ __all__ = ["PALETTE", "Series", "bar_chart_svg", "line_chart_svg", "log_ticks", 
 PALETTE: tuple[str, ...] = ("#1565c0", "#ef6c00", "#2e7d32", "#6a1b9a", "#c62828", "#00838f", "#5d4037", "#ad1457")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Series:
     """One line: points (x, y) with an optional band [lo, hi]; None values leave gaps."""
 

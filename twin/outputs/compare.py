@@ -117,7 +117,7 @@ def build_variants(paths: Sequence[Path | str], sets: Sequence[str] = (), common
     return out
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Comparison:
     """A finished comparison.
 
@@ -211,7 +211,7 @@ def run_comparison(
             "watchlist": sc.watchlist.model_dump(mode="json"),
             "officers": sc.operations.officers, "operators": sc.operations.operators,
         })
-    return Comparison(variants, scenarios, summaries, meta, replications, timings)
+    return Comparison(variants=variants, scenarios=scenarios, summaries=summaries, meta=meta, replications=replications, timings_s=timings)
 
 
 def _officers_needed(summ: RunSummary) -> OfficersNeeded:
@@ -278,7 +278,7 @@ def _hourly_series(comp: Comparison, colours: list[str]) -> tuple[list[Series], 
         h0 = sc.time.start_s / 3600
         x = [h0 + h for h in range(len(bands))]
         xs.update(x)
-        series.append(Series(v.label, c, x, [b.mean for b in bands], [b.p2_5 for b in bands], [b.p97_5 for b in bands]))
+        series.append(Series(label=v.label, colour=c, x=x, y=[b.mean for b in bands], lo=[b.p2_5 for b in bands], hi=[b.p97_5 for b in bands]))
     ticks = [(x, f"{int(x) % 24:02d}:{int(round((x % 1) * 60)):02d}") for x in sorted(xs)]
     return series, ticks
 
@@ -291,7 +291,7 @@ def _charts(comp: Comparison, colours: list[str], target: float) -> tuple[str, s
     curves = []
     for v, summ, c in zip(comp.variants, comp.summaries, colours, strict=True):
         cur = _officers_needed(summ)
-        curves.append(Series(v.label, c, list(cur.officers), list(cur.engaged_true_share), marker=cur.officers_needed))
+        curves.append(Series(label=v.label, colour=c, x=list(cur.officers), y=list(cur.engaged_true_share), marker=cur.officers_needed))
     officers = line_chart_svg(curves, title="officers needed", x_label="intercept officers",
                               y_label="share of true alerts engaged", y_max=1.0, hline=(target, f"target {target:.0%}"),
                               y_format="{:.2f}")

@@ -287,7 +287,7 @@ def _ratio_svg(eq: dict[str, Any], threshold: float) -> str:
     if not ts:
         return ""
     return line_chart_svg(
-        [Series("highest / lowest group FPIR", "#0d47a1", ts, rs)], title="FPIR ratio across thresholds",
+        [Series(label="highest / lowest group FPIR", colour="#0d47a1", x=ts, y=rs)], title="FPIR ratio across thresholds",
         x_label="threshold", y_label="highest / lowest group FPIR", x_ticks=_sweep_ticks(ts),
         hline=(EQUITY_RATIO_LIMIT, f"flag {EQUITY_RATIO_LIMIT}"), vline=(threshold, f"threshold {threshold}"),
         width=620, height=200, y_format="{:.2f}",
@@ -300,7 +300,7 @@ def _sweep_svg(eq: dict[str, Any], threshold: float) -> str:
     ts = sw.get("thresholds") or []
     if not ts:
         return ""
-    series = [Series(name, _GROUP_COLOURS[i % len(_GROUP_COLOURS)], ts, values)
+    series = [Series(label=name, colour=_GROUP_COLOURS[i % len(_GROUP_COLOURS)], x=ts, y=values)
               for i, (name, values) in enumerate(sw["fpir"].items())]
     return line_chart_svg(series, title="FPIR per group across thresholds", x_label="threshold",
                           y_label="FPIR per face scanned (log)", x_ticks=_sweep_ticks(ts),

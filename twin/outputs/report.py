@@ -76,7 +76,7 @@ def operations_html(summary: SummaryLike) -> str:
     target = cur.target_engaged_share
     ns, shares = list(cur.officers), list(cur.engaged_true_share)
     curve = line_chart_svg(
-        [Series("expected share of true alerts engaged", "#1565c0", ns, shares, marker=cur.officers_needed)],
+        [Series(label="expected share of true alerts engaged", colour="#1565c0", x=ns, y=shares, marker=cur.officers_needed)],
         title="officers needed", x_label="intercept officers", y_label="share of true alerts engaged", y_max=1.0,
         hline=(0.8 if target is None else target, f"target {0.8 if target is None else target:.0%}"),
     )

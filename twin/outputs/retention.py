@@ -32,7 +32,7 @@ DEFAULT_ALERT_DAYS: float = 31.0
 _ALERTS = "alerts"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RetentionReport:
     """What :func:`apply_retention` found and did.
 
@@ -142,4 +142,4 @@ def apply_retention(folder: Path | str, *, as_of: dt.datetime | str | None = Non
                         created_at=created.isoformat(timespec="seconds"), due_at=due_at.isoformat(timespec="seconds"),
                         as_of=now.isoformat(timespec="seconds"),
                     ).seq
-    return RetentionReport(folder, days, source, created, now, due_at, n_alerts, deleted, seq)
+    return RetentionReport(folder=folder, alert_days=days, policy_source=source, created_at=created, as_of=now, due_at=due_at, alerts=n_alerts, files_deleted=deleted, audit_seq=seq)

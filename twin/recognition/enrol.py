@@ -29,7 +29,7 @@ __all__ = ["EnrolmentReport", "enrol_folder"]
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EnrolmentReport:
     """What :func:`enrol_folder` did.
 
@@ -138,4 +138,4 @@ def _enrol_image(f: Path, identity: str, engine: FaceEngine, category: str | Non
         details.append((str(f), f"several_faces: {len(faces)}, largest enrolled"))
     largest = max(faces, key=lambda fc: (fc.box[2] - fc.box[0]) * (fc.box[3] - fc.box[1]))
     emb = engine.embed(loaded.pixels, [largest])[0]
-    return emb, WatchlistEntry(identity, str(f), loaded.sha256, category=category), len(faces)
+    return emb, WatchlistEntry(identity, str(f), sha256=loaded.sha256, category=category), len(faces)

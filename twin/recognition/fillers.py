@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 PILOT_FILLERS = 256
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FillerReport:
     """How fillers landed against the real entries (cosines of fillers vs real entries).
 

@@ -144,7 +144,7 @@ class FrameInput:
     camera_id: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Alert:
     """A probe whose top candidate scored at least the threshold: kept for operator review.
 
@@ -176,7 +176,7 @@ class Alert:
     probe_crop: np.ndarray
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PipelineCounters:
     """Counts since the pipeline started (for the retention log).
 
@@ -273,7 +273,7 @@ class RecognitionPipeline:
         Raises:
             ImageError: the frame is not (H, W, 3) uint8.
         """
-        return self.process_batch([FrameInput(frame, t_s, camera_id)])[0]
+        return self.process_batch([FrameInput(image=frame, t_s=t_s, camera_id=camera_id)])[0]
 
     def process_batch(self, frames: Sequence[FrameInput | tuple[np.ndarray, float, str]]) -> list[list[Alert]]:
         """Process several frames with one embedding batch and one search.

@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -95,6 +95,7 @@ class WatchlistEntry:
 
     identity: str
     source: str | None = None
+    _: KW_ONLY
     sha256: str | None = None
     category: str | None = None
     notes: str | None = None

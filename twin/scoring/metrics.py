@@ -58,7 +58,7 @@ RATE_METRICS: tuple[str, ...] = ("tpir", "fpir", "precision", "scan_share")
 HOURLY_METRICS: tuple[str, ...] = ("passers_by", "faces_scanned", "alerts", "true_alerts", "false_alerts")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class RepData:
     """What one replication keeps for scoring (compact; no per-frame data).
 
@@ -109,7 +109,7 @@ class RepData:
         return max(1, int(np.ceil(self.duration_s / 3600 - 1e-9)))
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Outcome:
     """Alerts and per-person flags of one scored replication.
 

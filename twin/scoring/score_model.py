@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import KW_ONLY, asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +69,7 @@ class GroupEffect:
     """
 
     name: str
+    _: KW_ONLY
     fmr_ratio: float = 1.0
     centre: float = 0.585
     width: float = 0.004
@@ -85,7 +86,7 @@ class GroupEffect:
             return 1.0 + (self.fmr_ratio - 1.0) / (1.0 + np.exp((t - self.centre) / self.width))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ScoreMap:
     """The monotone (affine) map between a real engine's raw score and a calibrated model's [0, 1] scale.
 
@@ -102,7 +103,7 @@ class ScoreMap:
         raw_at_0: raw score mapped to 0.
         raw_at_1: raw score mapped to 1 (> raw_at_0).
 
-    >>> m = ScoreMap("dlib", "dlib-resnet-v1", "cosine", 0.75, 1.05)
+    >>> m = ScoreMap(engine_kind="dlib", model_id="dlib-resnet-v1", raw_name="cosine", raw_at_0=0.75, raw_at_1=1.05)
     >>> round(float(m.to_unit(0.93)), 3), round(float(m.to_raw(0.6)), 3)
     (0.6, 0.93)
     """
@@ -137,7 +138,7 @@ NPL_GROUPS: tuple[GroupEffect, ...] = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ScoreModel:
     """Mated and non-mated score distributions as functions of capture quality.
 

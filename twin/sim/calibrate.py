@@ -147,7 +147,7 @@ TAIL_SPLICE_SD = 2.0
 MIN_TAIL_EXCEEDANCES = 20
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CalibrationGrid:
     """The capture conditions probes are rendered at.
 
@@ -489,8 +489,8 @@ def _fit_nonmated(engine: Any, engine_kind: str, raw_n: list[tuple[int, str, flo
             "onto [0, 1] needs it; check the engine and the face set"
         )
     slope = (t_eng - m_nm) / (UNIT_THRESHOLD - UNIT_NONMATED_MEAN)
-    smap = ScoreMap(engine_kind, engine.model_id, engine.score_name, m_nm - UNIT_NONMATED_MEAN * slope,
-                    m_nm + (1 - UNIT_NONMATED_MEAN) * slope)
+    smap = ScoreMap(engine_kind=engine_kind, model_id=engine.model_id, raw_name=engine.score_name, raw_at_0=m_nm - UNIT_NONMATED_MEAN * slope,
+                    raw_at_1=m_nm + (1 - UNIT_NONMATED_MEAN) * slope)
     u_nm = smap.to_unit(nm)
     nm_sd = max(float(u_nm.std()), 1e-3)
     tail_u = float(np.clip(UNIT_NONMATED_MEAN + TAIL_SPLICE_SD * nm_sd, 0.3, 0.95))

@@ -28,7 +28,7 @@ __all__ = ["CAMERA_OUTSIDE_TOLERANCE_M", "Context", "prepare"]
 CAMERA_OUTSIDE_TOLERANCE_M = 5.0
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Context:
     """Everything a replication needs that does not depend on its seed."""
 
@@ -94,7 +94,7 @@ def prepare(scenario: Scenario) -> Context:
         if not any(t.camera == i and t.frontal and t.zone.any() for t in tables):
             warnings.append(f"camera {c.id} captures no usable face on any route: check its position and heading")
     rates = hourly_rates(scenario, site.daily_passers_by)
-    return Context(scenario, site, cameras, tables, rates, model, warnings, stat_t, real_t, real_src)
+    return Context(scenario=scenario, site=site, cameras=cameras, tables=tables, rates_per_h=rates, score_model=model, warnings=warnings, threshold=stat_t, real_threshold=real_t, real_threshold_source=real_src)
 
 
 def _statistical_threshold(model: ScoreModel, kind: str, real_threshold: float) -> float:

@@ -41,7 +41,7 @@ STATISTICAL_DEFAULT_THRESHOLD: float = ScoreModel().default_threshold
 
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EngineScore:
     """What a real engine declares about its score, read without loading any model.
 
@@ -72,12 +72,12 @@ def engine_score(kind: str) -> EngineScore:
     if kind == "dlib":
         from twin.recognition.engines.dlib import DlibEngine
 
-        return EngineScore("dlib", DlibEngine.score_name, DlibEngine.score_range, DlibEngine.default_threshold,
-                           DlibEngine.model_id)
+        return EngineScore(kind="dlib", score_name=DlibEngine.score_name, score_range=DlibEngine.score_range, default_threshold=DlibEngine.default_threshold,
+                           model_id=DlibEngine.model_id)
     if kind == "insightface":
         from twin.recognition.engines.insightface import DEFAULT_THRESHOLD, InsightFaceEngine
 
-        return EngineScore("insightface", InsightFaceEngine.score_name, InsightFaceEngine.score_range, DEFAULT_THRESHOLD)
+        return EngineScore(kind="insightface", score_name=InsightFaceEngine.score_name, score_range=InsightFaceEngine.score_range, default_threshold=DEFAULT_THRESHOLD)
     raise EngineError(f"engine kind {kind!r} runs no real faces; real kinds: {', '.join(REAL_KINDS)}")
 
 

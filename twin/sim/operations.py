@@ -127,7 +127,7 @@ CALIBRATION: dict[str, Any] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AlertStream:
     """The alerts of one replication, as operations sees them (arrays of length A, time order).
 
@@ -170,8 +170,8 @@ class AlertStream:
         order = np.argsort(t, kind="stable")
         cam = np.zeros(n, np.int64) if camera is None else arr(camera, np.int64)
         who = np.arange(n, dtype=np.int64) if person is None else arr(person, np.int64)
-        return cls(t[order], arr(true, bool)[order], arr(t_leave_s, np.float64)[order],
-                   arr(speed_m_s, np.float64)[order], cam[order], who[order])
+        return cls(t_s=t[order], true=arr(true, bool)[order], t_leave_s=arr(t_leave_s, np.float64)[order],
+                   speed_m_s=arr(speed_m_s, np.float64)[order], camera=cam[order], person=who[order])
 
 
 def alert_stream(rep: RepData, outcome: Outcome, *, default_speed_m_s: float) -> AlertStream:
@@ -274,7 +274,7 @@ def intercept_delay_s(gap_m: float, officer_speed_m_s: float, person_speed_m_s: 
     return gap_m / closing if closing > 0 else math.inf
 
 
-@dataclass
+@dataclass(kw_only=True)
 class OpsResult:
     """What happened to each alert of one replication (arrays of length A, the stream's order).
 

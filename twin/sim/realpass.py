@@ -121,7 +121,7 @@ def wilson_interval(k: int, n: int, z: float = 1.959964) -> tuple[float, float] 
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RealAlert:
     """One alert of the real pipeline, matched back to the simulated person.
 
@@ -142,7 +142,7 @@ class RealAlert:
     true_alert: bool
 
 
-@dataclass
+@dataclass(kw_only=True)
 class RealEngineRun:
     """What the real pass produced: the summary section, the alerts (with crops), audit entries.
 
@@ -462,7 +462,7 @@ def _compose_batch(ctx: Context, batch: list[dict[str, Any]], run_tracks: pd.Dat
         idx = [fr["items"][j][0] for j in composed.placed]
         passed.placed += len(idx)
         t_frame = min(float(run_tracks.iloc[i]["t_best_s"]) for i, _ in fr["items"])
-        inputs.append(FrameInput(composed.frame, t_frame, cam.id))
+        inputs.append(FrameInput(image=composed.frame, t_s=t_frame, camera_id=cam.id))
         truth.append((idx, composed.boxes))
     return inputs, truth
 
@@ -485,7 +485,7 @@ def _match_alert(a: Alert, idx: list[int], boxes: Any, fin: FrameInput, run_trac
             passed.true_people.add(person)
     name = f"alert-{len(passed.alerts) + 1:04d}"
     t_a = float(row["t_best_s"]) if row is not None else fin.t_s
-    passed.alerts.append(RealAlert(name, a, t_a, person, watch, true))
+    passed.alerts.append(RealAlert(name=name, alert=a, t_s=t_a, person=person, watchlisted=watch, true_alert=true))
     audit.append(("real_alert", {
         "alert": name, "file": f"alerts/{name}.png", "t_s": round(t_a, 3), "camera_id": a.camera_id,
         "score": round(float(a.score), 4), "identity": a.identity, "filler": bool(a.is_filler),

@@ -48,7 +48,7 @@ IED_M = 0.063
 DORI_PX_PER_M: dict[str, float] = {"detect": 25.0, "observe": 62.5, "recognise": 125.0, "identify": 250.0}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Camera:
     """A camera's pose and lens, position in BNG metres.
 
@@ -130,7 +130,7 @@ class Camera:
         return forward, right, up
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FaceGeometry:
     """What a camera sees of faces at given points; arrays of one shape.
 
@@ -173,7 +173,7 @@ def compute_face_geometry(camera: Camera, fx: Any, fy: Any, walk_dx: Any, walk_d
     Example (by hand): lens 3.5 m up, face 6 m ahead at 1.6 m: d = sqrt(36 + 1.9**2) = 6.294 m;
     px_per_m = 1920 / (2 * 6.294 * tan 15°) = 569.3; ied_px = 35.86; pitch = atan(1.9 / 6) = 17.57°.
 
-    >>> cam = Camera("c", 0.0, 0.0, mount_height_m=3.5, heading_deg=0.0)
+    >>> cam = Camera(id="c", x=0.0, y=0.0, mount_height_m=3.5, heading_deg=0.0)
     >>> g = compute_face_geometry(cam, 0.0, 6.0, 0.0, -1.0)
     >>> bool(g.in_view), round(float(g.px_per_m), 1), round(float(g.ied_px), 2), round(float(g.pitch_deg), 2)
     (True, 569.3, 35.86, 17.57)
@@ -230,7 +230,7 @@ def dori_level(px_per_m: Any) -> np.ndarray:
 def ground_distance_for_px_per_m(camera: Camera, px_per_m: float) -> float:
     """Ground distance (m) at which a face reaches ``px_per_m``; 0 if even the nearest face is coarser.
 
-    >>> round(ground_distance_for_px_per_m(Camera("c", 0, 0, mount_height_m=3.5), 569.3), 2)
+    >>> round(ground_distance_for_px_per_m(Camera(id="c", x=0, y=0, mount_height_m=3.5), 569.3), 2)
     6.0
     """
     d = camera.width_px / (2 * px_per_m * camera.tan_half_hfov)

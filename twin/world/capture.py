@@ -70,7 +70,7 @@ class CaptureRanking(Protocol):
         ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ViewTable:
     """Capture geometry of one camera along one route, cropped to the stations in view.
 
@@ -190,7 +190,7 @@ def build_view_tables(site: Site, cameras: list[Camera], gate: CaptureGate, max_
     return tables
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class WalkerBatch:
     """The walkers of one route who pass one camera, as arrays of length P.
 

@@ -24,7 +24,7 @@ __all__ = ["SIGN_VISIBLE_M", "RouteSignage", "signage_coverage"]
 SIGN_VISIBLE_M = 10.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RouteSignage:
     """Signage of one route.
 
@@ -69,5 +69,5 @@ def signage_coverage(site: Site, tables: list[ViewTable], *, visible_m: float = 
         ]
         first_sign = min(seen) if seen else float("nan")
         covered = (not starts) or (bool(seen) and first_sign < zone_start)
-        out.append(RouteSignage(route.id, bool(starts), zone_start, first_sign, covered))
+        out.append(RouteSignage(route_id=route.id, enters_zone=bool(starts), zone_start_m=zone_start, first_sign_m=first_sign, covered=covered))
     return out

@@ -30,7 +30,7 @@ BASE_ROLES = ("street", "footway", "building", "park")
 ROUTE_END_TOLERANCE_M = 2.5
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Route:
     """A walkable path through the site, drawn from entry to exit.
 
@@ -56,7 +56,7 @@ class Route:
         return float(self.line.length)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Van:
     """A suggested LFR van position (BNG metres) and its camera headings (compass degrees)."""
 
@@ -69,7 +69,7 @@ class Van:
     note: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Site:
     """A site in metres: the geofence polygon, routes, vans, signs, plus drawing layers.
 
@@ -188,8 +188,8 @@ def load_site(
         lon, lat = _lonlat_pairs([(f.get("geometry") or {}).get("coordinates")], f"{where} van")[0]
         x, y = lonlat_to_bng(lon, lat)
         vans.append(
-            Van(str(p.get("id", f"van{len(vans) + 1}")), float(x), float(y), float(lat), float(lon),
-                tuple(float(h) % 360 for h in p.get("headings_deg", [])), str(p.get("note", "")))
+            Van(id=str(p.get("id", f"van{len(vans) + 1}")), x=float(x), y=float(y), lat=float(lat), lon=float(lon),
+                headings_deg=tuple(float(h) % 360 for h in p.get("headings_deg", [])), note=str(p.get("note", "")))
         )
 
     signs = [(f.get("geometry") or {}).get("coordinates") for f in by_role.get("signage", [])]
@@ -272,7 +272,7 @@ def _route(f: dict[str, Any], inside: Any, boundary: Any, where: str, overrides:
         raise MapFileError(f"{where}: route {rid} weight {weight} must be >= 0")
     if not (0.5 <= width <= 50):
         raise MapFileError(f"{where}: route {rid} width_m {width} must be between 0.5 and 50 m")
-    return Route(rid, line, weight, width, str(p.get("entry", "")), str(p.get("exit", "")), str(p.get("street", "")))
+    return Route(id=rid, line=line, weight=weight, width_m=width, entry=str(p.get("entry", "")), exit=str(p.get("exit", "")), street=str(p.get("street", "")))
 
 
 def _routes(feats: list[dict[str, Any]], geofence: Polygon, where: str, overrides: dict[str, float]) -> list[Route]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -57,6 +57,7 @@ class FaceSource:
 
     identity: str
     source: str
+    _: KW_ONLY
     path: Path | None = None
     face: Face | None = None
     frame_index: int | None = None

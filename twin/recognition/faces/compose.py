@@ -34,7 +34,7 @@ FRAME_SIZE: tuple[int, int] = (1920, 1080)
 _FEATHER = 0.12
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ComposedFrame:
     """A composed frame and its ground truth.
 

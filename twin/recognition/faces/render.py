@@ -51,7 +51,7 @@ CONTEXT: float = 0.6
 YAW_SHEAR_AT_45: float = 0.08
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RenderedProbe:
     """A rendered probe.
 
