@@ -32,10 +32,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sitebuild package beside this script
 
-from sitebuild.checks import validate  # noqa: E402
-from sitebuild.files import assemble, write  # noqa: E402
-from sitebuild.geometry import TO_LL  # noqa: E402
-from sitebuild.sites import croydon_north_end, leicester_square, oxford_circus, stratford  # noqa: E402
+from sitebuild.checks import validate
+from sitebuild.files import assemble, write
+from sitebuild.geometry import TO_LL
+from sitebuild.sites import croydon_north_end, leicester_square, oxford_circus, stratford
 
 HERE = Path(__file__).resolve().parent
 

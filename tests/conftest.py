@@ -86,6 +86,26 @@ def tiny_scenario_doc(map_path: Path, **extra: object) -> dict:
     return doc
 
 
+def square_latlon(x: float, y: float) -> tuple[float, float]:
+    """(lat, lon) of the square site's point (x, y) metres from its origin (X0, Y0)."""
+    lon, lat = bng_to_lonlat(X0 + x, Y0 + y)
+    return float(lat), float(lon)
+
+
+@pytest.fixture
+def square_site_loaded(square_site: Path):
+    """The square site map, loaded (:func:`twin.world.site.load_site`)."""
+    from twin.world.site import load_site
+
+    return load_site(square_site)
+
+
+@pytest.fixture
+def tiny_doc(square_site: Path) -> dict:
+    """The tiny scenario as a plan document (a mapping, paths as written)."""
+    return tiny_scenario_doc(square_site)
+
+
 @pytest.fixture
 def tiny_scenario_path(square_site: Path, tmp_path: Path) -> Path:
     """A scenario YAML file on the square site."""
@@ -100,3 +120,11 @@ def tiny_scenario(tiny_scenario_path: Path):
     from twin.scenario.load import load_scenario
 
     return load_scenario(tiny_scenario_path)
+
+
+@pytest.fixture(scope="session")
+def dlib_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """One small dlib run through the CLI (tests/real_runs.py): folder, output, temp-dir images before and after."""
+    from real_runs import dlib_run_folder
+
+    return dlib_run_folder(tmp_path_factory)

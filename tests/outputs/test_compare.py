@@ -110,13 +110,6 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path: Path, extra: tuple[s
     assert not out.exists() or not any(out.iterdir())
 
 
-def test_a_chart_without_data_says_so() -> None:
-    from twin.outputs.charts import Series, line_chart_svg
-
-    svg = line_chart_svg([Series(label="x", colour="#000", x=[0, 1, 2], y=[None, None, None])], title="t", x_label="n", y_label="share")
-    assert svg.startswith("<svg") and "no data" in svg
-
-
 def test_one_scenario_without_variant_is_an_error(tmp_path: Path) -> None:
     r = invoke("compare", str(SCENARIOS / "stratford.yaml"), "--out", str(tmp_path))
     assert r.exit_code == 2 and "nothing to compare" in r.output

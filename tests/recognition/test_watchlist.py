@@ -1,20 +1,14 @@
-"""Watchlist: exact top-k by hand, faiss agrees with numpy, destroy, fillers, enrolment."""
+"""Watchlist: exact top-k by hand, faiss agrees with numpy, destroy, search errors."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from PIL import Image
 
-from fixtures_engines import FakeEngine, paint_faces
 from twin.errors import WatchlistError
-from twin.recognition.enrol import enrol_folder
-from twin.recognition.fillers import add_fillers
 from twin.recognition.watchlist import CandidateList, Watchlist, WatchlistEntry, topk_rows
 
 
@@ -106,46 +100,6 @@ def test_destroy_zeroes_and_blocks_search(tiny: Watchlist) -> None:
     assert tiny.identities == ("a", "b", "c", "d")  # metadata stays for the run record
 
 
-def test_fillers_are_labelled_extrapolated_and_match_target() -> None:
-    rng = np.random.default_rng(5)
-    # real entries in a cone around a common direction, like dlib's (non-mated cosines ~0.8)
-    base = np.zeros(128, np.float32)
-    base[0] = 1.0
-    real = base + 0.5 * rng.standard_normal((12, 128)).astype(np.float32) / np.sqrt(128)
-    real /= np.linalg.norm(real, axis=1, keepdims=True)
-    wl = Watchlist.from_arrays(real, [f"r{i}" for i in range(12)], model_id="toy")
-    assert not wl.is_extrapolated
-    rep = add_fillers(wl, 500, np.random.default_rng(9), target_mean=0.83, target_sd=0.03)
-    assert wl.is_extrapolated and wl.n_fillers == 500 and wl.size == 512
-    assert all(e.filler for e in wl.entries[12:]) and not any(e.filler for e in wl.entries[:12])
-    assert abs(rep.achieved_mean - 0.83) < 0.01
-    assert 0.015 < rep.achieved_sd < 0.06
-    (cl,) = wl.search(wl.gallery[0], k=3)  # a real entry finds itself first, then fillers may follow
-    assert cl.fillers[0] is False and cl.identities[0] == "r0"
-
-
-def test_fillers_default_target_is_measured_non_mated() -> None:
-    rng = np.random.default_rng(6)
-    real = rng.standard_normal((10, 16)).astype(np.float32) + 3.0
-    real /= np.linalg.norm(real, axis=1, keepdims=True)
-    wl = Watchlist.from_arrays(real, [f"r{i}" for i in range(10)], model_id="toy")
-    s = real @ real.T
-    iu = np.triu_indices(10, 1)
-    rep = add_fillers(wl, 400, np.random.default_rng(1))
-    assert rep.target_mean == pytest.approx(float(s[iu].mean()), abs=1e-6)
-    assert abs(rep.achieved_mean - rep.target_mean) < 0.01
-    # same seed, same fillers
-    wl2 = Watchlist.from_arrays(real, [f"r{i}" for i in range(10)], model_id="toy")
-    add_fillers(wl2, 400, np.random.default_rng(1))
-    np.testing.assert_array_equal(wl.gallery, wl2.gallery)
-
-
-def test_fillers_need_real_entries() -> None:
-    wl = Watchlist.from_arrays(_unit([[1, 0]]), ["a"], model_id="toy")
-    with pytest.raises(WatchlistError, match="at least 2"):
-        add_fillers(wl, 5, np.random.default_rng(0))
-
-
 @pytest.mark.parametrize(
     ("probe", "match"),
     [
@@ -180,39 +134,6 @@ def test_top1_is_argmax(g: np.ndarray, q: np.ndarray) -> None:
         scores = g @ probe
         assert cl.scores[0] == pytest.approx(scores.max(), abs=1e-5)
         assert scores[cl.indices[0]] == pytest.approx(scores.max(), abs=1e-5)
-
-
-def test_enrol_folder_counts_reasons(tmp_path: Path) -> None:
-    eng = FakeEngine()
-    root = tmp_path / "gallery"
-    for person, codes in {"alice": [[1]], "bob": [[2], [2, 3]], "carol": [[]]}.items():
-        (root / person).mkdir(parents=True)
-        for i, c in enumerate(codes):
-            Image.fromarray(paint_faces(c, size=(200, 120))).save(root / person / f"{i}.png")
-    (root / "carol" / "bad.jpg").write_bytes(b"not an image at all")
-    wl = Watchlist.for_engine(eng)
-    rep = enrol_folder(wl, root, eng, category="wanted")
-    assert rep.enrolled == 3 and rep.identities == 2
-    assert rep.skipped == {"no_face": 1, "unreadable": 1}
-    assert rep.several_faces == 1
-    assert [e.identity for e in wl.entries] == ["alice", "bob", "bob"]
-    assert all(e.sha256 and len(e.sha256) == 64 and e.category == "wanted" for e in wl.entries)
-    assert wl.entries[0].source is not None and wl.entries[0].source.endswith("alice/0.png")
-    (cl,) = wl.search(eng.table[2], k=1)
-    assert cl.identities == ("bob",)
-
-
-def test_enrol_folder_errors(tmp_path: Path) -> None:
-    eng = FakeEngine()
-    wl = Watchlist.for_engine(eng)
-    with pytest.raises(WatchlistError, match="does not exist"):
-        enrol_folder(wl, tmp_path / "missing", eng)
-    with pytest.raises(WatchlistError, match="no identity sub-folders"):
-        enrol_folder(wl, tmp_path, eng)
-    other = Watchlist(dim=eng.dim, model_id="other-engine")
-    (tmp_path / "x").mkdir()
-    with pytest.raises(WatchlistError, match="does not match"):
-        enrol_folder(other, tmp_path, eng)
 
 
 def test_candidate_list_is_frozen() -> None:

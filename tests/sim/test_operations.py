@@ -404,24 +404,6 @@ def test_2022_record_stops_and_arrests_given_its_alerts(run_2022) -> None:
     assert lo_a <= RECORD_2022["arrests"] <= hi_a, (lo_a, hi_a, np.mean(arrests))
 
 
-def test_alerts_file_records_each_alerts_fate(square_site, tmp_path) -> None:
-    import pandas as pd
-
-    from twin.outputs.runstore import write_run
-    from twin.sim.operations import OUTCOMES
-
-    doc = tiny_scenario_doc(square_site)
-    doc["watchlist"]["prevalence"] = 0.05
-    res = run(parse_scenario(doc), replications=2)
-    alerts = pd.read_parquet(write_run(res, tmp_path / "runs", with_map=False) / "alerts.parquet")
-    assert len(alerts) == sum(len(o.alert_t_s) for o in res.outcomes) > 0
-    assert set(alerts["outcome"]) <= set(OUTCOMES)
-    assert (alerts.loc[alerts["outcome"] == "true_engaged", "true_alert"]).all()
-    assert (alerts["review_wait_s"] >= 0).all()
-    engaged = alerts["outcome"].isin(["true_engaged", "false_engaged"])
-    assert alerts.loc[engaged, "intercept_t_s"].notna().all() and alerts.loc[~engaged, "intercept_t_s"].isna().all()
-
-
 def test_a_person_alerted_under_two_settings_is_reviewed_alike(square_site) -> None:
     """Draws are keyed by person: an alert raised at 0.60 and at 0.64 gets the same review time."""
     doc = tiny_scenario_doc(square_site)

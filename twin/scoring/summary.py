@@ -579,7 +579,7 @@ class RunSummary(Mapping[str, Any]):
         if path in (TOTALS, PER_HOUR, RATES):
             return getattr(self, {TOTALS: "totals", PER_HOUR: "per_hour_rate", RATES: "rates"}[path])  # type: ignore[no-any-return]
         if path == MODEL:
-            return None if self.model is None else self.model.to_json()
+            return None if self.model is None else {f.name: getattr(self.model, f.name) for f in dataclasses.fields(self.model)}
         head, _, rest = path.partition(".")
         if head == OPERATIONS and rest:
             return None if self.operations is None else self.operations.bands(rest)
