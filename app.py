@@ -19,7 +19,9 @@ from twin.app.webassets import ensure_static
 app_paths = ui.configure(Path(__file__).resolve().parent)  # scenarios/, maps/, static/ beside this file
 st.set_page_config(page_title="LFR deployment twin", page_icon=ui.favicon(), layout="wide")
 # A tighter top margin: the map and the figures should fit one screen.
-st.html('<style>[data-testid="stMainBlockContainer"],.block-container{padding-top:2.2rem;padding-bottom:2rem}</style>')
+st.html(
+    '<style>[data-testid="stMainBlockContainer"],.block-container{padding-top:2.2rem;padding-bottom:2rem}</style>'
+)
 
 try:
     ensure_static(app_paths.static)  # Leaflet and plugins for the maps, from an installed package (offline)

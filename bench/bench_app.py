@@ -44,8 +44,11 @@ def main() -> int:
         times.append(time.perf_counter() - t)
         assert not at.exception
     med, worst = statistics.median(times), max(times)
-    print(f"recompute after a threshold slider change: median {med:.2f} s, worst {worst:.2f} s over {len(times)}"
-          f"   target <= {TARGET_S:g} s: {'OK' if worst <= TARGET_S else 'MISSED'}")
+    print(
+        f"recompute after a threshold slider change: median {med:.2f} s, worst {worst:.2f} s over "
+        f"{len(times)}"
+        f"   target <= {TARGET_S:g} s: {'OK' if worst <= TARGET_S else 'MISSED'}"
+    )
 
     sizes = []
     for n in (5000, 20000, 10000):

@@ -38,6 +38,7 @@ from sitebuild.geometry import TO_LL
 from sitebuild.sites import croydon_north_end, leicester_square, oxford_circus, stratford
 
 HERE = Path(__file__).resolve().parent
+BASE_ROLES = ("street", "footway", "building", "park")
 
 #: The shipped sites, by file name: each module's build() returns the site to write.
 BUILDERS = {
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{name}: {len(summary['routes'])} routes, {len(summary['vans'])} vans, "
             f"{len(summary['signs'])} signs, geofence {summary['fence'].area:.0f} m2, "
-            f"{sum(1 for f in doc['features'] if f['properties']['role'] in ('street', 'footway', 'building', 'park'))} base features"
+            f"{sum(1 for f in doc['features'] if f['properties']['role'] in BASE_ROLES)} base features"
         )
         for rid, line, p in summary["routes"]:
             print(f"  route {rid:12s} {line.length:6.1f} m  w={p['weight']:g}  {p['entry']} -> {p['exit']}")

@@ -18,13 +18,17 @@ s = plan.settings
 st.title("Compare plans")
 st.caption(
     f"Each variant runs in the current plan's window ({s.start} for {s.duration_h} h) with seed {s.seed} and "
-    f"{s.replications} replications, so differences come from the plans, not the window. Variants of the same plan "
+    f"{s.replications} replications, so differences come from the plans, not the window. Variants of the "
+    "same plan "
     "that differ only in threshold or watchlist size re-score the same simulated crowd."
 )
 
 scenarios_dir = ui.paths().scenarios
 files = plans.list_scenarios(scenarios_dir)
-labels = {CURRENT: f"{CURRENT} ({plan.doc.get('name', plan.source)})", **{f.path.name: f.label for f in files}}
+labels = {
+    CURRENT: f"{CURRENT} ({plan.doc.get('name', plan.source)})",
+    **{f.path.name: f.label for f in files},
+}
 n = st.radio("How many variants", [2, 3, 4], horizontal=True, key="cmp_n")
 
 variants = []
@@ -32,8 +36,13 @@ cols = st.columns(n)
 for i, col in enumerate(cols):
     letter = chr(ord("A") + i)
     with col.container(border=True):
-        src = st.selectbox(f"Variant {letter}", list(labels), format_func=labels.get, key=f"cmp_src_{i}",
-                           help="The current plan (with your cameras and settings) or a site's scenario file.")
+        src = st.selectbox(
+            f"Variant {letter}",
+            list(labels),
+            format_func=labels.get,
+            key=f"cmp_src_{i}",
+            help="The current plan (with your cameras and settings) or a site's scenario file.",
+        )
         if src == CURRENT:
             doc = plan.doc
             start = plans.variant_start(s, i)
@@ -44,10 +53,24 @@ for i, col in enumerate(cols):
                 ui.show_error(exc)
                 continue
             start = plans.variant_start(s, i, plans.settings_from_doc(doc))
-        thr = st.number_input("Alert threshold", 0.5, 0.8, float(start.threshold), 0.005, format="%.3f",
-                              key=f"cmp_thr_{i}_{src}", help="NeoFace-like score; NPL 2023 tested 0.60 and 0.64.")
-        size = st.number_input("Watchlist size, entries", 1, 10_000_000, int(start.watchlist_size), 500,
-                               key=f"cmp_size_{i}_{src}")
+        thr = st.number_input(
+            "Alert threshold",
+            0.5,
+            0.8,
+            float(start.threshold),
+            0.005,
+            format="%.3f",
+            key=f"cmp_thr_{i}_{src}",
+            help="NeoFace-like score; NPL 2023 tested 0.60 and 0.64.",
+        )
+        size = st.number_input(
+            "Watchlist size, entries",
+            1,
+            10_000_000,
+            int(start.watchlist_size),
+            500,
+            key=f"cmp_size_{i}_{src}",
+        )
         settings = start.with_watchlist(threshold=thr, size=size)
         name = doc.get("name", src) if src != CURRENT else "current plan"
         variants.append((f"{letter}: {name}, t={thr:.3f}, N={int(size):,}", doc, settings, src))
@@ -71,19 +94,36 @@ if len(columns) >= 2:
     st.subheader("Per hour, with 95% predictive intervals")
     df = views.compare_frame(columns, metrics=views.COMPARE_CHART_METRICS)
     df["letter"] = df["variant"].str.split(":").str[0]
-    bars = alt.Chart().mark_bar().encode(
-        x=alt.X("letter:N", title="Variant", axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("mean:Q", title="Mean"),
-        color=alt.Color("letter:N", legend=None, scale=alt.Scale(scheme="tableau10")),
-        tooltip=[alt.Tooltip("variant:N", title="Variant"), alt.Tooltip("mean:Q", title="Mean", format=",.2f"),
-                 alt.Tooltip("lo:Q", title="95% PI from", format=",.2f"), alt.Tooltip("hi:Q", title="95% PI to", format=",.2f")],
+    bars = (
+        alt.Chart()
+        .mark_bar()
+        .encode(
+            x=alt.X("letter:N", title="Variant", axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("mean:Q", title="Mean"),
+            color=alt.Color("letter:N", legend=None, scale=alt.Scale(scheme="tableau10")),
+            tooltip=[
+                alt.Tooltip("variant:N", title="Variant"),
+                alt.Tooltip("mean:Q", title="Mean", format=",.2f"),
+                alt.Tooltip("lo:Q", title="95% PI from", format=",.2f"),
+                alt.Tooltip("hi:Q", title="95% PI to", format=",.2f"),
+            ],
+        )
     )
     rules = alt.Chart().mark_rule(color="#424242").encode(x="letter:N", y="lo:Q", y2="hi:Q")
-    chart = (alt.layer(bars, rules, data=df).properties(width=220, height=220)
-             .facet(column=alt.Column("metric:N", title=None, sort=[label for label, _ in views.COMPARE_CHART_METRICS]))
-             .resolve_scale(y="independent"))
+    chart = (
+        alt.layer(bars, rules, data=df)
+        .properties(width=220, height=220)
+        .facet(
+            column=alt.Column(
+                "metric:N", title=None, sort=[label for label, _ in views.COMPARE_CHART_METRICS]
+            )
+        )
+        .resolve_scale(y="independent")
+    )
     st.altair_chart(chart)
-    st.caption("Bars: mean over replications; lines: 95% predictive interval. " + " · ".join(c[0] for c in columns))
+    st.caption(
+        "Bars: mean over replications; lines: 95% predictive interval. " + " · ".join(c[0] for c in columns)
+    )
 
     with st.expander("Reproduce these numbers with the CLI"):
         lines = []
@@ -95,5 +135,8 @@ if len(columns) >= 2:
                 cmd = plans.run_command(f"scenarios/{src}", doc, wanted)
             lines.append(f"# {label}\n{cmd}")
         st.code("\n".join(lines), language="bash")
-        st.caption(f"The current plan is the file 'Save this plan' writes on the Plan page ({plan_file}, kept in scenarios/). "
-                   "Each command prints the same means and 95% PIs as its column.")
+        st.caption(
+            f"The current plan is the file 'Save this plan' writes on the Plan page ({plan_file}, kept "
+            "in scenarios/). "
+            "Each command prints the same means and 95% PIs as its column."
+        )

@@ -24,9 +24,14 @@ CLICK_MODES = ("Nothing (look around)", "Add a camera", "Move the selected camer
 def _widget_values(plan: ui.Plan) -> dict[str, Any]:
     s = plan.settings
     vals: dict[str, Any] = {
-        f"{W}start": s.start, f"{W}duration": int(s.duration_h), f"{W}scale": float(s.footfall_scale),
-        f"{W}size": int(s.watchlist_size), f"{W}prev": round(float(s.prevalence) * 1e5, 6),
-        f"{W}threshold": float(s.threshold), f"{W}seed": int(s.seed), f"{W}reps": int(s.replications),
+        f"{W}start": s.start,
+        f"{W}duration": int(s.duration_h),
+        f"{W}scale": float(s.footfall_scale),
+        f"{W}size": int(s.watchlist_size),
+        f"{W}prev": round(float(s.prevalence) * 1e5, 6),
+        f"{W}threshold": float(s.threshold),
+        f"{W}seed": int(s.seed),
+        f"{W}reps": int(s.replications),
     }
     ops = dict(s.operations)
     for name, (_typ, default, _desc) in plans.operations_fields().items():
@@ -75,7 +80,9 @@ def _load_upload() -> None:
         st.session_state.pop("upload_error", None)
         return
     try:
-        doc = plans.plan_from_upload(up.getvalue(), up.name, scenarios_dir=ui.paths().scenarios, maps_dir=ui.paths().maps)
+        doc = plans.plan_from_upload(
+            up.getvalue(), up.name, scenarios_dir=ui.paths().scenarios, maps_dir=ui.paths().maps
+        )
     except TwinError as exc:
         st.session_state["upload_error"] = str(exc)
         return
@@ -94,8 +101,15 @@ def _edit_plan(fn, *args, ok: str, **kwargs) -> None:  # type: ignore[no-untyped
 
 def _apply_camera(cam_id: str) -> None:
     ss = st.session_state
-    _edit_plan(cameras.update_camera, cam_id, heading_deg=ss[f"{W}heading_{cam_id}"], tilt_deg=ss[f"{W}tilt_{cam_id}"],
-               hfov_deg=ss[f"{W}hfov_{cam_id}"], mount_height_m=ss[f"{W}height_{cam_id}"], ok=f"Camera {cam_id} updated.")
+    _edit_plan(
+        cameras.update_camera,
+        cam_id,
+        heading_deg=ss[f"{W}heading_{cam_id}"],
+        tilt_deg=ss[f"{W}tilt_{cam_id}"],
+        hfov_deg=ss[f"{W}hfov_{cam_id}"],
+        mount_height_m=ss[f"{W}height_{cam_id}"],
+        ok=f"Camera {cam_id} updated.",
+    )
 
 
 def _delete_camera(cam_id: str) -> None:
@@ -120,61 +134,138 @@ if st.session_state.get("site_choice") not in labels:
 
 with st.sidebar:
     st.subheader("Site and plan")
-    st.selectbox("Start from a site", list(labels), format_func=labels.get, key="site_choice", on_change=_load_site,
-                 help="Each site is a scenario file in scenarios/ (real OpenStreetMap geometry; Croydon approximate). "
-                      "Loading one replaces the current plan.")
-    st.file_uploader("Load a saved plan (.yaml)", type=["yaml", "yml"], key="upload_plan", on_change=_load_upload,
-                     help="A scenario YAML saved with 'Save this plan' or from scenarios/; checked before it is used.")
+    st.selectbox(
+        "Start from a site",
+        list(labels),
+        format_func=labels.get,
+        key="site_choice",
+        on_change=_load_site,
+        help="Each site is a scenario file in scenarios/ (real OpenStreetMap geometry; Croydon approximate). "
+        "Loading one replaces the current plan.",
+    )
+    st.file_uploader(
+        "Load a saved plan (.yaml)",
+        type=["yaml", "yml"],
+        key="upload_plan",
+        on_change=_load_upload,
+        help="A scenario YAML saved with 'Save this plan' or from scenarios/; checked before it is used.",
+    )
     if st.session_state.get("upload_error"):
         st.error(st.session_state["upload_error"], icon=":material/error:")
     save_slot = st.container()  # filled once the plan is validated (below)
 
     st.subheader("Time and crowd")
     c1, c2 = st.columns(2)
-    start = c1.selectbox("Window starts", plans.time_options(st.session_state[f"{W}start"]), key=f"{W}start",
-                         help="Local clock time the deployment starts.")
-    duration = c2.number_input("Hours", 1, 12, step=1, key=f"{W}duration",
-                               help="Length of the window. One hour is immediate; each extra hour adds "
-                                    "about 1.5 s per replication to simulate.")
-    scale = st.slider("Footfall, × the site's usual", 0.1, 3.0, step=0.05, key=f"{W}scale",
-                      help="Multiplies the site's hourly footfall (the map's daily count spread by a London "
-                           "high-street profile). 0.5 for a quiet day, 1.5 for an event.")
+    start = c1.selectbox(
+        "Window starts",
+        plans.time_options(st.session_state[f"{W}start"]),
+        key=f"{W}start",
+        help="Local clock time the deployment starts.",
+    )
+    duration = c2.number_input(
+        "Hours",
+        1,
+        12,
+        step=1,
+        key=f"{W}duration",
+        help="Length of the window. One hour is immediate; each extra hour adds "
+        "about 1.5 s per replication to simulate.",
+    )
+    scale = st.slider(
+        "Footfall, × the site's usual",
+        0.1,
+        3.0,
+        step=0.05,
+        key=f"{W}scale",
+        help="Multiplies the site's hourly footfall (the map's daily count spread by a London "
+        "high-street profile). 0.5 for a quiet day, 1.5 for an event.",
+    )
 
     st.subheader("Watchlist and alerts")
-    size = st.number_input("Watchlist size, entries", 1, 10_000_000, step=500, key=f"{W}size",
-                           help="People on the watchlist. More entries: more chances of a false match "
-                                "(FPIR = 1 − (1 − FMR)^N).")
-    per100k = st.number_input("Watchlisted passers-by per 100,000", 0.0, 100_000.0, step=1.0, format="%.1f",
-                              key=f"{W}prev",
-                              help="How many passers-by are on the watchlist (an assumption). The Met's Oxford "
-                                   "Circus record of Feb 2020 suggests about 13 per 100,000.")
-    threshold = st.slider("Alert threshold (score)", 0.50, 0.80, step=0.005, format="%.3f", key=f"{W}threshold",
-                          help="An alert is raised when the top candidate scores at or above this. Higher: fewer "
-                               "false alerts and fewer true alerts. NPL 2023 tested 0.60 and 0.64 (NeoFace-like scale).")
+    size = st.number_input(
+        "Watchlist size, entries",
+        1,
+        10_000_000,
+        step=500,
+        key=f"{W}size",
+        help="People on the watchlist. More entries: more chances of a false match (FPIR = 1 − (1 − FMR)^N).",
+    )
+    per100k = st.number_input(
+        "Watchlisted passers-by per 100,000",
+        0.0,
+        100_000.0,
+        step=1.0,
+        format="%.1f",
+        key=f"{W}prev",
+        help="How many passers-by are on the watchlist (an assumption). The Met's Oxford "
+        "Circus record of Feb 2020 suggests about 13 per 100,000.",
+    )
+    threshold = st.slider(
+        "Alert threshold (score)",
+        0.50,
+        0.80,
+        step=0.005,
+        format="%.3f",
+        key=f"{W}threshold",
+        help="An alert is raised when the top candidate scores at or above this. Higher: fewer "
+        "false alerts and fewer true alerts. NPL 2023 tested 0.60 and 0.64 (NeoFace-like scale).",
+    )
     ops_fields = plans.operations_fields()
     ops_values: dict[str, float] = {}
     st.subheader("Operations")
     if ops_fields:
         for name, (_typ, _default, desc) in ops_fields.items():
             label, lo = plans.OPS_LABELS.get(name, (name.replace("_", " ").capitalize(), 0))
-            ops_values[name] = float(st.number_input(label, lo, 200, step=1, key=f"{W}ops_{name}",
-                                                     help=(desc[:1].upper() + desc[1:]) if desc else None))
-        st.caption("Other operations settings (review time, dispatch, stop durations) are in the scenario YAML.")
+            ops_values[name] = float(
+                st.number_input(
+                    label,
+                    lo,
+                    200,
+                    step=1,
+                    key=f"{W}ops_{name}",
+                    help=(desc[:1].upper() + desc[1:]) if desc else None,
+                )
+            )
+        st.caption(
+            "Other operations settings (review time, dispatch, stop durations) are in the scenario YAML."
+        )
     else:
         st.caption("This scenario has no operations settings; officers and operator review are not modelled.")
 
     with st.expander("Simulation settings"):
-        seed = st.number_input("Seed", 0, 2**31 - 1, step=1, key=f"{W}seed",
-                               help="Root seed: the same seed and plan give the same numbers, here and with `twin run`.")
-        reps = st.slider("Replications", 2, 40, step=1, key=f"{W}reps",
-                         help="Independent runs of the crowd. More: steadier 95% predictive intervals, slower.")
-        tile_url = st.text_input("Tile server URL (optional)", key="tile_url", placeholder="http://localhost:8080/{z}/{x}/{y}.png",
-                                 help="An XYZ tile server on your network. Blank: the site's OpenStreetMap streets are "
-                                      "drawn instead (works with no network).")
+        seed = st.number_input(
+            "Seed",
+            0,
+            2**31 - 1,
+            step=1,
+            key=f"{W}seed",
+            help="Root seed: the same seed and plan give the same numbers, here and with `twin run`.",
+        )
+        reps = st.slider(
+            "Replications",
+            2,
+            40,
+            step=1,
+            key=f"{W}reps",
+            help="Independent runs of the crowd. More: steadier 95% predictive intervals, slower.",
+        )
+        tile_url = st.text_input(
+            "Tile server URL (optional)",
+            key="tile_url",
+            placeholder="http://localhost:8080/{z}/{x}/{y}.png",
+            help="An XYZ tile server on your network. Blank: the site's OpenStreetMap streets are "
+            "drawn instead (works with no network).",
+        )
 
 plan.settings = plans.PlanSettings(
-    start=start, duration_h=int(duration), footfall_scale=float(scale), watchlist_size=int(size),
-    prevalence=float(per100k) / 1e5, threshold=float(threshold), seed=int(seed), replications=int(reps),
+    start=start,
+    duration_h=int(duration),
+    footfall_scale=float(scale),
+    watchlist_size=int(size),
+    prevalence=float(per100k) / 1e5,
+    threshold=float(threshold),
+    seed=int(seed),
+    replications=int(reps),
     operations=tuple(ops_values.items()),
 )
 
@@ -182,7 +273,8 @@ st.title("Plan an LFR deployment")
 scenario = ui.guarded(plan.scenario)
 st.caption(
     f"**{scenario.name}** · window {scenario.time.start} for {plan.settings.duration_h} h · "
-    f"{len(scenario.cameras)} cameras · watchlist {plan.settings.watchlist_size:,} · threshold {plan.settings.threshold:.3f}. "
+    f"{len(scenario.cameras)} cameras · watchlist {plan.settings.watchlist_size:,} · threshold "
+    f"{plan.settings.threshold:.3f}. "
     "Figures are means over replications with their 95% predictive interval (PI): the range one deployment's "
     "count should fall in."
 )
@@ -193,10 +285,16 @@ site, run_cameras = result.context.site, result.context.cameras
 
 with save_slot:
     plan_file = plans.plan_file_name(plan.doc)
-    st.download_button("Save this plan (.yaml)", plans.plan_yaml(plan.full_doc(), file_name=plan_file),
-                       file_name=plan_file, mime="application/x-yaml", icon=":material/download:",
-                       help="The plan as a scenario file, with seed and replications: `twin run` on it reproduces "
-                            "every number on this page.", width="stretch")
+    st.download_button(
+        "Save this plan (.yaml)",
+        plans.plan_yaml(plan.full_doc(), file_name=plan_file),
+        file_name=plan_file,
+        mime="application/x-yaml",
+        icon=":material/download:",
+        help="The plan as a scenario file, with seed and replications: `twin run` on it reproduces "
+        "every number on this page.",
+        width="stretch",
+    )
 
 col_map, col_res = st.columns([3, 2], gap="medium")
 
@@ -206,20 +304,36 @@ with col_map:
     except TwinError as exc:
         ui.show_error(exc)
         tiles = None
-    m = ui.guarded(views.plan_map, site, run_cameras, min_ied_px=scenario.capture.min_ied_px, tracks=result.tracks,
-                   tile_url=tiles)
-    out = st_folium(m, key="plan_map", height=540, use_container_width=True, returned_objects=["last_clicked"])
+    m = ui.guarded(
+        views.plan_map,
+        site,
+        run_cameras,
+        min_ied_px=scenario.capture.min_ied_px,
+        tracks=result.tracks,
+        tile_url=tiles,
+    )
+    out = st_folium(
+        m, key="plan_map", height=540, use_container_width=True, returned_objects=["last_clicked"]
+    )
     st.caption(
-        "Camera views are coloured by DORI level (IEC 62676-4: identify ≥ 250 px/m … detect ≥ 25 px/m); the blue "
-        f"outline is where faces reach {scenario.capture.min_ied_px:g} px between the eyes; the heat layer shows "
-        "where usable faces were captured (replication 1). Purple lines: walking routes; yellow squares: LFR notice signs."
+        "Camera views are coloured by DORI level (IEC 62676-4: identify ≥ 250 px/m … detect ≥ 25 px/m); "
+        "the blue "
+        f"outline is where faces reach {scenario.capture.min_ied_px:g} px between the eyes; the heat "
+        "layer shows "
+        "where usable faces were captured (replication 1). Purple lines: walking routes; yellow squares: "
+        "LFR notice signs."
     )
 
     st.markdown("**Cameras**")
     c1, c2 = st.columns([3, 2])
-    mode = c1.radio("When I click the map", CLICK_MODES, key="click_mode", horizontal=True,
-                    help="Add: a new camera where you click, facing the walkers on the nearest route. "
-                         "Move: the selected camera goes where you click, keeping its direction.")
+    mode = c1.radio(
+        "When I click the map",
+        CLICK_MODES,
+        key="click_mode",
+        horizontal=True,
+        help="Add: a new camera where you click, facing the walkers on the nearest route. "
+        "Move: the selected camera goes where you click, keeping its direction.",
+    )
     sel = c2.selectbox("Selected camera", ids, key=f"{W}camera")
 
     clicked = (out or {}).get("last_clicked")
@@ -230,7 +344,9 @@ with col_map:
             try:
                 cam = cameras.camera_at(site, lat, lon, existing_ids=ids)
                 plan.doc = cameras.add_camera(plan.doc, cam)
-                st.session_state["camera_next"] = cam["id"]  # selected on the rerun, before the selectbox exists
+                st.session_state["camera_next"] = cam[
+                    "id"
+                ]  # selected on the rerun, before the selectbox exists
                 note = cameras.placement_note(site, cam, min_ied_px=scenario.capture.min_ied_px)
                 st.session_state["camera_msg"] = ("success", f"Camera {cam['id']} added, {note}.")
             except TwinError as exc:
@@ -240,7 +356,10 @@ with col_map:
             _edit_plan(cameras.move_camera, sel, lat, lon, site, ok=f"Camera {sel} moved.")
             st.rerun()
         else:
-            st.session_state["camera_msg"] = ("info", f"You clicked {lat:.6f}, {lon:.6f}. Choose 'Add a camera' to place one there.")
+            st.session_state["camera_msg"] = (
+                "info",
+                f"You clicked {lat:.6f}, {lon:.6f}. Choose 'Add a camera' to place one there.",
+            )
 
     msg = st.session_state.get("camera_msg")
     if msg:
@@ -249,17 +368,46 @@ with col_map:
     if sel:
         with st.form(f"cam_form_{sel}", border=True):
             f1, f2, f3, f4 = st.columns(4)
-            f1.number_input("Heading, °", 0.0, 359.9, step=5.0, format="%.1f",
-                            key=f"{W}heading_{sel}", help="Compass bearing the camera looks along (0 north, 90 east).")
-            f2.number_input("Tilt down, °", -10.0, 89.0, step=1.0, format="%.0f",
-                            key=f"{W}tilt_{sel}", help="Downward tilt of the optical axis.")
-            f3.number_input("Field of view, °", 5.0, 120.0, step=1.0, format="%.0f",
-                            key=f"{W}hfov_{sel}", help="Horizontal field of view: narrower sees faces larger but fewer.")
-            f4.number_input("Height, m", 0.5, 30.0, step=0.1, format="%.1f",
-                            key=f"{W}height_{sel}", help="Lens height above the ground (a van mast is about 3 m).")
+            f1.number_input(
+                "Heading, °",
+                0.0,
+                359.9,
+                step=5.0,
+                format="%.1f",
+                key=f"{W}heading_{sel}",
+                help="Compass bearing the camera looks along (0 north, 90 east).",
+            )
+            f2.number_input(
+                "Tilt down, °",
+                -10.0,
+                89.0,
+                step=1.0,
+                format="%.0f",
+                key=f"{W}tilt_{sel}",
+                help="Downward tilt of the optical axis.",
+            )
+            f3.number_input(
+                "Field of view, °",
+                5.0,
+                120.0,
+                step=1.0,
+                format="%.0f",
+                key=f"{W}hfov_{sel}",
+                help="Horizontal field of view: narrower sees faces larger but fewer.",
+            )
+            f4.number_input(
+                "Height, m",
+                0.5,
+                30.0,
+                step=0.1,
+                format="%.1f",
+                key=f"{W}height_{sel}",
+                help="Lens height above the ground (a van mast is about 3 m).",
+            )
             b1, b2 = st.columns([1, 1])
-            b1.form_submit_button(f"Apply to {sel}", on_click=_apply_camera, args=(sel,), type="primary",
-                                  width="stretch")
+            b1.form_submit_button(
+                f"Apply to {sel}", on_click=_apply_camera, args=(sel,), type="primary", width="stretch"
+            )
             b2.form_submit_button(f"Delete {sel}", on_click=_delete_camera, args=(sel,), width="stretch")
     with st.expander(f"All {len(ids)} cameras"):
         st.dataframe(pd.DataFrame(plan.doc["cameras"]), hide_index=True, width="stretch")
@@ -276,12 +424,21 @@ with col_res:
         r3[1].caption("no operations figures in this run")
     else:
         target = f"{ops.target_share:.0%} of true alerts engaged" if ops.target_share else "the target share"
-        r3[1].metric("Officers needed", ops.officers_text,
-                     help=f"Smallest number of intercept officers that engages {target} (operations model). "
-                          + (ops.note or ""))
-        r3[1].caption(f"for {target}" if ops.officers_needed is not None else (ops.note or "target not reached"))
+        r3[1].metric(
+            "Officers needed",
+            ops.officers_text,
+            help=f"Smallest number of intercept officers that engages {target} (operations model). "
+            + (ops.note or ""),
+        )
+        r3[1].caption(
+            f"for {target}" if ops.officers_needed is not None else (ops.note or "target not reached")
+        )
 
-    st.caption(views.fpir_caption(summary, threshold=plan.settings.threshold, watchlist_size=plan.settings.watchlist_size))
+    st.caption(
+        views.fpir_caption(
+            summary, threshold=plan.settings.threshold, watchlist_size=plan.settings.watchlist_size
+        )
+    )
     for w in views.run_warnings(summary):
         st.warning(w)
 
@@ -295,9 +452,13 @@ with col_res:
     bars = base.mark_bar().encode(
         y=alt.Y("mean:Q", title="Alerts in the hour"),
         color=alt.Color("series:N", scale=colours, legend=alt.Legend(title=None, orient="top")),
-        tooltip=[alt.Tooltip("hour:N", title="Hour"), alt.Tooltip("series:N", title="What"),
-                 alt.Tooltip("mean:Q", title="Mean", format=".2f"), alt.Tooltip("lo:Q", title="95% PI from", format=".1f"),
-                 alt.Tooltip("hi:Q", title="95% PI to", format=".1f")],
+        tooltip=[
+            alt.Tooltip("hour:N", title="Hour"),
+            alt.Tooltip("series:N", title="What"),
+            alt.Tooltip("mean:Q", title="Mean", format=".2f"),
+            alt.Tooltip("lo:Q", title="95% PI from", format=".1f"),
+            alt.Tooltip("hi:Q", title="95% PI to", format=".1f"),
+        ],
     )
     rules = base.mark_rule(color="#424242").encode(y="lo:Q", y2="hi:Q")
     st.altair_chart((bars + rules).properties(height=210), width="stretch")
@@ -305,8 +466,11 @@ with col_res:
     with st.expander("All figures", expanded=False):
         st.dataframe(views.result_table(summary), hide_index=True, width="stretch")
         if ops and ops.rows:
-            st.dataframe(pd.DataFrame(ops.rows, columns=["Operations", "Expected (95% PI)"]), hide_index=True,
-                         width="stretch")
+            st.dataframe(
+                pd.DataFrame(ops.rows, columns=["Operations", "Expected (95% PI)"]),
+                hide_index=True,
+                width="stretch",
+            )
     st.caption(
         f"Reproduce: save this plan and run `twin run {plan_file}` (seed {plan.settings.seed}, "
         f"{plan.settings.replications} replications): the same numbers. Simulated in "

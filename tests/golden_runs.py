@@ -31,7 +31,9 @@ def golden_summary(scenario: Path) -> dict[str, Any]:
 def main() -> int:
     GOLDEN.mkdir(exist_ok=True)
     for sc in sorted(SCENARIOS.glob("*.yaml")):
-        (GOLDEN / f"{sc.stem}.json").write_text(json.dumps(golden_summary(sc), indent=1, sort_keys=True) + "\n")
+        (GOLDEN / f"{sc.stem}.json").write_text(
+            json.dumps(golden_summary(sc), indent=1, sort_keys=True) + "\n"
+        )
         print("wrote", GOLDEN / f"{sc.stem}.json")
     return 0
 

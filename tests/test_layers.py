@@ -1,4 +1,5 @@
-"""The layers of ``twin/`` (DESIGN.md, STYLE.md "Layers"): imports point down only, no cycle, heavy packages in one place.
+"""The layers of ``twin/`` (DESIGN.md, STYLE.md "Layers"): imports point down only, no cycle, heavy packages
+in one place.
 
 One rule per folder, read from the source (every ``import`` statement, also those inside functions
 and under ``TYPE_CHECKING``), plus a run-time check that the lower layers pull in no simpy, folium
@@ -83,7 +84,9 @@ def _layer(module: str) -> tuple[str, int] | None:
     if module in ENTRY_POINTS:
         return None
     top = module.split(".")[1]
-    assert top in LAYERS, f"{module}: {top!r} is on no floor; add it to LAYERS (tests/test_layers.py) and DESIGN.md"
+    assert top in LAYERS, (
+        f"{module}: {top!r} is on no floor; add it to LAYERS (tests/test_layers.py) and DESIGN.md"
+    )
     return top, LAYERS[top]
 
 
@@ -125,7 +128,7 @@ def test_no_import_cycle() -> None:
         stack.append(node)
         for nxt in sorted(edges.get(node, ())):
             if state.get(nxt) == 1:
-                cycle = [*stack[stack.index(nxt):], nxt]
+                cycle = [*stack[stack.index(nxt) :], nxt]
                 raise AssertionError("import cycle: " + " -> ".join(cycle))
             if nxt not in state:
                 visit(nxt)
@@ -141,7 +144,8 @@ def test_no_import_cycle() -> None:
 def test_heavy_packages_stay_in_their_place(package: str) -> None:
     allowed = CONFINED[package]
     offenders = sorted(
-        name for name, path in MODULES.items()
+        name
+        for name, path in MODULES.items()
         if any(t == package or t.startswith(package + ".") for t in _imports(path))
         and not any(name == a or name.startswith(a) for a in allowed)
     )
@@ -166,6 +170,11 @@ def test_lower_floors_pull_in_no_simulation_or_ui(floor: str) -> None:
     mods = sorted(m for m in MODULES if m.startswith(f"twin.{floor}."))
     if not mods:
         pytest.skip(f"twin/{floor}/ does not exist (yet)")
-    code = f"import sys\nfor m in {mods!r}: __import__(m)\nprint(','.join(m for m in {FORBIDDEN!r} if m in sys.modules))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO).stdout
+    code = (
+        f"import sys\nfor m in {mods!r}: __import__(m)\nprint(','.join(m for m in {FORBIDDEN!r} if m "
+        "in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
+    ).stdout
     assert out.strip() == "", f"twin/{floor}/ pulls in {out.strip()}"

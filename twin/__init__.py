@@ -19,7 +19,12 @@ if TYPE_CHECKING:
 
 __all__ = ["RunResult", "Scenario", "TwinError", "__version__", "load_scenario", "run"]
 
-_LAZY = {"run": "twin.sim.run", "RunResult": "twin.sim.run", "Scenario": "twin.scenario.specs", "load_scenario": "twin.scenario.load"}
+_LAZY = {
+    "run": "twin.sim.run",
+    "RunResult": "twin.sim.run",
+    "Scenario": "twin.scenario.specs",
+    "load_scenario": "twin.scenario.load",
+}
 
 
 def __getattr__(name: str) -> Any:

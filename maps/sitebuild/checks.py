@@ -127,7 +127,9 @@ def _check_routes(doc: dict, site: SiteBuild, fence: Any) -> list[tuple[str, Any
     return routes
 
 
-def _check_vans(doc: dict, site: SiteBuild, fence: Any, routes: list[tuple[str, Any, dict]]) -> list[tuple[str, Any, list]]:
+def _check_vans(
+    doc: dict, site: SiteBuild, fence: Any, routes: list[tuple[str, Any, dict]]
+) -> list[tuple[str, Any, list]]:
     sid = site.id
     vans = []
     for f in _by(doc, "van"):
@@ -163,8 +165,9 @@ def _check_vans(doc: dict, site: SiteBuild, fence: Any, routes: list[tuple[str, 
     return vans
 
 
-def _check_signs(doc: dict, sid: str, fence: Any, routes: list[tuple[str, Any, dict]],
-                 vans: list[tuple[str, Any, list]]) -> list[Any]:
+def _check_signs(
+    doc: dict, sid: str, fence: Any, routes: list[tuple[str, Any, dict]], vans: list[tuple[str, Any, list]]
+) -> list[Any]:
     signs = [to_bng(shape(f["geometry"])) for f in _by(doc, "signage")]
     for s in signs:
         if not fence.contains(s):

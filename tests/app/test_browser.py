@@ -1,4 +1,5 @@
-"""End to end in a real browser with no network: `streamlit run app.py`, driven by Playwright and Debian's chromium.
+"""End to end in a real browser with no network: `streamlit run app.py`, driven by Playwright and Debian's
+chromium.
 
 The test starts the app headless on a free localhost port, opens it in chromium with every request
 that is not to localhost blocked (``page.route``), waits for the Leaflet map with the geofence path
@@ -52,7 +53,9 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def app_url() -> Iterator[str]:
     """The app served by `streamlit run app.py` on a free localhost port."""
-    _need(Path(CHROMIUM).is_file() or shutil.which("chromium") is not None, f"chromium not found at {CHROMIUM}")
+    _need(
+        Path(CHROMIUM).is_file() or shutil.which("chromium") is not None, f"chromium not found at {CHROMIUM}"
+    )
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
@@ -65,9 +68,25 @@ def app_url() -> Iterator[str]:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with log.open("w") as fh:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address",
-             "localhost", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-            cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.port",
+                str(port),
+                "--server.address",
+                "localhost",
+                "--server.headless",
+                "true",
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
         )
     url = f"http://localhost:{port}"
     try:
@@ -80,7 +99,9 @@ def app_url() -> Iterator[str]:
             except OSError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start (exit {proc.poll()}); log: {log}\n{log.read_text()[-2000:]}")
+                pytest.fail(
+                    f"streamlit did not start (exit {proc.poll()}); log: {log}\n{log.read_text()[-2000:]}"
+                )
             time.sleep(0.3)
         yield url
     finally:
@@ -145,14 +166,20 @@ def test_plan_page_offline_map_and_threshold(app_url: str, request: pytest.Fixtu
             for _ in range(8):
                 page.keyboard.press("ArrowRight")
             t0 = time.monotonic()
-            page.get_by_text("threshold 0.640").first.wait_for(timeout=30_000)  # the page reran with the new value
-            page.wait_for_function(f"([before]) => ({FALSE_ALERTS_JS})() !== before", arg=[before], timeout=30_000)
+            page.get_by_text("threshold 0.640").first.wait_for(
+                timeout=30_000
+            )  # the page reran with the new value
+            page.wait_for_function(
+                f"([before]) => ({FALSE_ALERTS_JS})() !== before", arg=[before], timeout=30_000
+            )
             after = _false_alerts(page)
             updated_s = time.monotonic() - t0
             assert float(after.split()[0]) < float(before.split()[0]), (before, after)
             print(f"false alerts {before} -> {after}, updated {updated_s:.1f} s after the key presses")
             assert not attempted, f"requests to other hosts were attempted: {attempted}"
-            assert any("/app/static/vendor/leaflet-1.9.3.js" in u for u in loaded), "Leaflet not loaded from static/vendor"
+            assert any("/app/static/vendor/leaflet-1.9.3.js" in u for u in loaded), (
+                "Leaflet not loaded from static/vendor"
+            )
         except BaseException:
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             shot = ARTIFACTS / f"{request.node.name}.png"

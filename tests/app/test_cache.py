@@ -20,8 +20,12 @@ def test_crowd_key_ignores_only_what_rescore_changes(tiny_doc: dict, square_site
     k = crowd_key(base)
     assert key(threshold=0.64) == k and key(size=99) == k and key(prevalence=0.5) == k
     assert crowd_key(plans.to_scenario({**tiny_doc, "name": "renamed"}, square_site.parent)) == k
-    for change in ({"seed": 8}, {"replications": 4}, {"time": {"start": "13:00", "duration_s": 600}},
-                   {"footfall": {"rate_per_h": [1800.0] * 24}}):
+    for change in (
+        {"seed": 8},
+        {"replications": 4},
+        {"time": {"start": "13:00", "duration_s": 600}},
+        {"footfall": {"rate_per_h": [1800.0] * 24}},
+    ):
         assert crowd_key(plans.to_scenario({**tiny_doc, **change}, square_site.parent)) != k
     moved = cameras.update_camera(tiny_doc, "cam_w", heading_deg=280.0)
     assert crowd_key(plans.to_scenario(moved, square_site.parent)) != k
@@ -43,9 +47,18 @@ def test_rescored_numbers_equal_a_fresh_run_of_the_saved_plan(tiny_doc: dict, sq
     sc = plans.to_scenario(tiny_doc, square_site.parent)
     res = twin.run(sc)
     _, shown = res.rescore(threshold=0.58, watchlist_size=500)
-    saved = plans.apply_settings(tiny_doc, plans.PlanSettings(
-        start=sc.time.start, duration_h=1, watchlist_size=500, prevalence=sc.watchlist.prevalence, threshold=0.58,
-        seed=sc.seed, replications=sc.replications))
+    saved = plans.apply_settings(
+        tiny_doc,
+        plans.PlanSettings(
+            start=sc.time.start,
+            duration_h=1,
+            watchlist_size=500,
+            prevalence=sc.watchlist.prevalence,
+            threshold=0.58,
+            seed=sc.seed,
+            replications=sc.replications,
+        ),
+    )
     saved["time"]["duration_s"] = sc.time.duration_s
     fresh = twin.run(plans.to_scenario(saved, square_site.parent)).summary
     for section in ("totals", "per_hour_rate", "rates", "hourly"):

@@ -16,14 +16,19 @@ def test_camera_at_a_click_faces_the_walkers(square_site_loaded) -> None:
     assert cam["id"] == "cam_2"
     # both routes run along y = 0 (one each way); the camera looks along the footway, east or west
     assert min(abs(cam["heading_deg"] - 90.0), abs(cam["heading_deg"] - 270.0)) < 1.0
-    assert cameras.camera_at(square_site_loaded, lat, lon, heading_deg=12.5, tilt_deg=20.0)["heading_deg"] == 12.5
+    assert (
+        cameras.camera_at(square_site_loaded, lat, lon, heading_deg=12.5, tilt_deg=20.0)["heading_deg"]
+        == 12.5
+    )
 
 
 def test_suggest_heading_looks_against_the_walking_direction(square_site_loaded) -> None:
     east = next(r for r in square_site_loaded.routes if r.id == "east")
     x, y = east.line.interpolate(30.0).coords[0]
     # the "east" route walks +x (heading 90) and "west" -x: whichever is nearest, the camera faces its walkers
-    h = cameras.suggest_heading(square_site_loaded, x, y + 0.1)  # 0.1 m off the line: aims 5 m upstream, atan(0.1 / 5) = 1.1 degrees
+    h = cameras.suggest_heading(
+        square_site_loaded, x, y + 0.1
+    )  # 0.1 m off the line: aims 5 m upstream, atan(0.1 / 5) = 1.1 degrees
     assert min(abs(h - 270.0), abs(h - 90.0)) < 1.5
 
 
@@ -38,7 +43,9 @@ def test_camera_outside_the_geofence_or_london_is_refused(square_site_loaded) ->
 
 
 def test_add_move_update_delete_cameras(tiny_doc: dict, square_site_loaded) -> None:
-    cam = cameras.camera_at(square_site_loaded, *square_latlon(20.0, 2.0), existing_ids=cameras.camera_ids(tiny_doc))
+    cam = cameras.camera_at(
+        square_site_loaded, *square_latlon(20.0, 2.0), existing_ids=cameras.camera_ids(tiny_doc)
+    )
     d1 = cameras.add_camera(tiny_doc, cam)
     assert cameras.camera_ids(d1) == ["cam_w", "cam_1"] and cameras.camera_ids(tiny_doc) == ["cam_w"]
     with pytest.raises(ScenarioError, match="taken"):
@@ -46,9 +53,15 @@ def test_add_move_update_delete_cameras(tiny_doc: dict, square_site_loaded) -> N
     lat, lon = square_latlon(60.0, -2.0)
     d2 = cameras.move_camera(d1, "cam_1", lat, lon, square_site_loaded)
     moved = d2["cameras"][1]
-    assert (moved["lat"], moved["lon"]) == (round(lat, 7), round(lon, 7)) and moved["heading_deg"] == cam["heading_deg"]
+    assert (moved["lat"], moved["lon"]) == (round(lat, 7), round(lon, 7)) and moved["heading_deg"] == cam[
+        "heading_deg"
+    ]
     d3 = cameras.update_camera(d2, "cam_1", tilt_deg=20.0, hfov_deg=45.0, mount_height_m=4.0)
-    assert (d3["cameras"][1]["tilt_deg"], d3["cameras"][1]["hfov_deg"], d3["cameras"][1]["mount_height_m"]) == (20.0, 45.0, 4.0)
+    assert (
+        d3["cameras"][1]["tilt_deg"],
+        d3["cameras"][1]["hfov_deg"],
+        d3["cameras"][1]["mount_height_m"],
+    ) == (20.0, 45.0, 4.0)
     with pytest.raises(CameraGeometryError, match="tilt_deg"):
         cameras.update_camera(d3, "cam_1", tilt_deg=95.0)
     with pytest.raises(ScenarioError, match="no camera 'nope'"):
@@ -62,7 +75,9 @@ def test_add_move_update_delete_cameras(tiny_doc: dict, square_site_loaded) -> N
 
 def test_placement_note_warns_when_the_walkers_are_out_of_reach(square_site_loaded) -> None:
     near = cameras.camera_at(square_site_loaded, *square_latlon(40.0, 1.0))
-    assert cameras.placement_note(square_site_loaded, near).startswith(f"facing {near['heading_deg']:.0f}°, 1 m from the nearest walking route")
+    assert cameras.placement_note(square_site_loaded, near).startswith(
+        f"facing {near['heading_deg']:.0f}°, 1 m from the nearest walking route"
+    )
     far = cameras.camera_at(square_site_loaded, *square_latlon(40.0, 18.0))
     note = cameras.placement_note(square_site_loaded, far)
     assert "18 m from the nearest walking route (test footway)" in note and "only within" in note

@@ -1,4 +1,5 @@
-"""The browser app's pages under Streamlit's AppTest: each loads, the threshold moves false alerts, bad uploads are refused.
+"""The browser app's pages under Streamlit's AppTest: each loads, the threshold moves false alerts, bad
+uploads are refused.
 
 Runs share one process, so the Plan page's default run (Oxford Circus, 1 h, 5 replications) is
 simulated once and every later page hits the cache, as in a real session.
@@ -37,7 +38,14 @@ def test_plan_page_loads_with_map_and_results() -> None:
     at = _app()
     _no_errors(at)
     assert at.title[0].value == "Plan an LFR deployment"
-    for label in ("Passers-by", "Faces scanned", "True alerts", "False alerts", "Precision", "Officers needed"):
+    for label in (
+        "Passers-by",
+        "Faces scanned",
+        "True alerts",
+        "False alerts",
+        "Precision",
+        "Officers needed",
+    ):
         assert any(m.label == label for m in at.metric), label
     assert _metric(at, "Passers-by") > 1000
     # every interval is shown as "95% PI lo–hi" with its unit
@@ -61,7 +69,9 @@ def test_threshold_moves_false_alerts_the_right_way() -> None:
 
 def test_bad_scenario_upload_shows_an_error_and_keeps_the_plan() -> None:
     at = _app()
-    at.file_uploader(key="upload_plan").upload("broken.yaml", b"name: [unclosed\nsite: {", "application/x-yaml").run()
+    at.file_uploader(key="upload_plan").upload(
+        "broken.yaml", b"name: [unclosed\nsite: {", "application/x-yaml"
+    ).run()
     assert not at.exception
     msgs = [e.value for e in at.error]
     assert any("broken.yaml: malformed YAML at line" in m for m in msgs), msgs
@@ -72,7 +82,9 @@ def test_invalid_scenario_upload_names_the_key() -> None:
     at = _app()
     doc = yaml.safe_load((SCENARIOS / "oxford_circus.yaml").read_text())
     doc["cameras"][0]["hfov_deg"] = 200
-    at.file_uploader(key="upload_plan").upload("wide.yaml", yaml.safe_dump(doc).encode(), "application/x-yaml").run()
+    at.file_uploader(key="upload_plan").upload(
+        "wide.yaml", yaml.safe_dump(doc).encode(), "application/x-yaml"
+    ).run()
     msgs = [e.value for e in at.error]
     assert any("wide.yaml" in m and "hfov_deg" in m for m in msgs), msgs
 
@@ -83,7 +95,9 @@ def test_good_upload_replaces_the_plan_and_its_settings() -> None:
     doc.update(name="Uploaded plan", replications=5)
     doc["time"]["duration_s"] = 3600
     doc["watchlist"]["threshold"] = 0.62
-    at.file_uploader(key="upload_plan").upload("mine.yaml", yaml.safe_dump(doc).encode(), "application/x-yaml").run()
+    at.file_uploader(key="upload_plan").upload(
+        "mine.yaml", yaml.safe_dump(doc).encode(), "application/x-yaml"
+    ).run()
     _no_errors(at)
     assert at.slider(key="w_threshold").value == pytest.approx(0.62)
     assert "Uploaded plan" in at.caption[0].value
@@ -112,7 +126,9 @@ def test_compare_page_loads_and_the_stricter_variant_has_fewer_false_alerts() ->
 
     row = "False alerts (alerts/h)"
     assert mean(table.loc[row, b]) <= mean(table.loc[row, a])
-    assert table.loc["Passers-by (people/h)", a] == table.loc["Passers-by (people/h)", b]  # same crowd, re-scored
+    assert (
+        table.loc["Passers-by (people/h)", a] == table.loc["Passers-by (people/h)", b]
+    )  # same crowd, re-scored
 
 
 def test_record_page_loads_and_points_to_the_full_record() -> None:
@@ -122,7 +138,9 @@ def test_record_page_loads_and_points_to_the_full_record() -> None:
     assert at.title[0].value == "Deployment record — preview"
     assert any("twin record RUN_FOLDER" in i.value for i in at.info)
     fields = at.table[0].value.index.tolist()
-    assert {"Site", "Time window", "Expected FPIR", "False alerts", "LFR notice signs", "Retention"} <= set(fields)
+    assert {"Site", "Time window", "Expected FPIR", "False alerts", "LFR notice signs", "Retention"} <= set(
+        fields
+    )
 
 
 @pytest.mark.model
@@ -159,4 +177,7 @@ def test_compare_another_site_and_print_the_cli_commands() -> None:
     assert "Stratford" in table.columns[1]
     code = at.code[0].value
     assert "twin run oxford_circus_lfr_van_deployment.yaml" in code
-    assert "twin run scenarios/stratford.yaml --set time.start=12:00 --set time.duration_s=3600 --set replications=5" in code
+    assert (
+        "twin run scenarios/stratford.yaml --set time.start=12:00 --set time.duration_s=3600 --set "
+        "replications=5" in code
+    )

@@ -1,4 +1,5 @@
-"""The plan as a document: scenario files, uploads, the controls, saving, and the command that reproduces it."""
+"""The plan as a document: scenario files, uploads, the controls, saving, and the command that reproduces
+it."""
 
 from __future__ import annotations
 
@@ -24,7 +25,12 @@ def doc(tiny_doc: dict) -> dict:
 def test_list_scenarios_names_every_site() -> None:
     files = plans.list_scenarios(SCENARIOS)
     names = {f.path.name for f in files}
-    assert {"oxford_circus.yaml", "leicester_square.yaml", "stratford.yaml", "croydon_north_end.yaml"} <= names
+    assert {
+        "oxford_circus.yaml",
+        "leicester_square.yaml",
+        "stratford.yaml",
+        "croydon_north_end.yaml",
+    } <= names
     ox = next(f for f in files if f.path.name == "oxford_circus.yaml")
     assert ox.label == f"{ox.name} (oxford_circus.yaml)"
 
@@ -47,7 +53,11 @@ def test_upload_round_trip_of_a_saved_plan() -> None:
         ("plan.yaml", b"- a\n- b\n", "mapping"),
         ("plan.yaml", "name: x\n".encode("utf-16"), "UTF-8"),
         ("plan.yaml", b"name: x\ncameras: []\n", "site.map is missing"),
-        ("plan.yaml", b"name: x\nsite: {map: ../maps/atlantis.geojson}\n", "atlantis.geojson' not found.*oxford_circus.geojson"),
+        (
+            "plan.yaml",
+            b"name: x\nsite: {map: ../maps/atlantis.geojson}\n",
+            "atlantis.geojson' not found.*oxford_circus.geojson",
+        ),
         ("plan.yaml", b"name: x\nsite: {map: ../maps/oxford_circus.geojson}\ncameras: []\n", "cameras"),
         ("plan.yaml", b"x" * (plans.MAX_SCENARIO_BYTES + 1), "too large"),
     ],
@@ -60,7 +70,9 @@ def test_bad_uploads_are_refused_with_the_reason(name: str, data: bytes, match: 
 def test_upload_finds_the_map_by_name_and_refuses_real_engines(tmp_path: Path) -> None:
     doc = plans.load_plan(SCENARIOS / "stratford.yaml")
     doc["site"]["map"] = "/somewhere/else/stratford.geojson"
-    got = plans.plan_from_upload(yaml.safe_dump(doc).encode(), "s.yml", scenarios_dir=SCENARIOS, maps_dir=MAPS)
+    got = plans.plan_from_upload(
+        yaml.safe_dump(doc).encode(), "s.yml", scenarios_dir=SCENARIOS, maps_dir=MAPS
+    )
     assert got["site"]["map"] == "../maps/stratford.geojson"
     doc["engine"] = {"kind": "dlib"}
     with pytest.raises(ScenarioError, match="statistical"):
@@ -77,8 +89,16 @@ def test_settings_default_to_a_one_hour_window_and_five_replications() -> None:
 
 
 def test_apply_settings_writes_every_control_and_leaves_the_input_alone(doc: dict) -> None:
-    s = plans.PlanSettings(start="09:30", duration_h=2, footfall_scale=0.5, watchlist_size=500, prevalence=0.002,
-                              threshold=0.62, seed=3, replications=4)
+    s = plans.PlanSettings(
+        start="09:30",
+        duration_h=2,
+        footfall_scale=0.5,
+        watchlist_size=500,
+        prevalence=0.002,
+        threshold=0.62,
+        seed=3,
+        replications=4,
+    )
     out = plans.apply_settings(doc, s)
     assert out["time"] == {"start": "09:30", "duration_s": 7200}
     assert out["footfall"]["scale"] == 0.5 and out["footfall"]["rate_per_h"] == doc["footfall"]["rate_per_h"]
@@ -121,16 +141,27 @@ def test_run_command_reproduces_a_rescored_variant(doc: dict, square_site: Path,
     saved = tmp_path / "plan.yaml"
     saved.write_text(plans.plan_yaml(doc, file_name="plan.yaml"))
     settings = plans.settings_from_doc(doc, keep_window=False)
-    variant = plans.apply_settings(doc, plans.PlanSettings(
-        start="12:00", duration_h=1, footfall_scale=1.0, watchlist_size=500, prevalence=2e-5, threshold=0.58,
-        seed=settings.seed, replications=3))
+    variant = plans.apply_settings(
+        doc,
+        plans.PlanSettings(
+            start="12:00",
+            duration_h=1,
+            footfall_scale=1.0,
+            watchlist_size=500,
+            prevalence=2e-5,
+            threshold=0.58,
+            seed=settings.seed,
+            replications=3,
+        ),
+    )
     cmd = plans.run_command("plan.yaml", doc, variant)
     assert cmd.startswith("twin run plan.yaml --set time.duration_s=3600")
     assert "--set watchlist.prevalence=2e-05" not in cmd and "--set watchlist.prevalence=2.0e-05" in cmd
     args = shlex.split(cmd)
     overrides = [args[i + 1] for i, a in enumerate(args) if a == "--set"]
     cli = twin.run(load_scenario(saved, overrides)).summary
-    shown = twin.run(plans.to_scenario({**variant, "watchlist": doc["watchlist"]}, square_site.parent)).rescore(
-        threshold=0.58, watchlist_size=500, prevalence=2e-5)[1]
+    shown = twin.run(
+        plans.to_scenario({**variant, "watchlist": doc["watchlist"]}, square_site.parent)
+    ).rescore(threshold=0.58, watchlist_size=500, prevalence=2e-5)[1]
     for section in ("totals", "per_hour_rate", "rates"):
         assert cli[section] == shown[section]

@@ -15,16 +15,26 @@ from twin.scoring.summary import metric
 
 
 def test_band_text_shows_mean_unit_and_predictive_interval() -> None:
-    """One formatter for every output (twin.scoring.summary.fmt_value): the app prints what the report prints."""
-    assert views.band_text({"mean": 32530.2, "p2_5": 32213.0, "p97_5": 32733.0}, metric("per_hour_rate.passers_by"),
-                           unit="/h") == "32,530 /h (95% PI 32,213–32,733)"
+    """One formatter for every output (twin.scoring.summary.fmt_value): the app prints what the report
+    prints."""
+    assert (
+        views.band_text(
+            {"mean": 32530.2, "p2_5": 32213.0, "p97_5": 32733.0},
+            metric("per_hour_rate.passers_by"),
+            unit="/h",
+        )
+        == "32,530 /h (95% PI 32,213–32,733)"
+    )
     zero = {"mean": 0.0, "p2_5": 0.0, "p97_5": 0.0}
     assert views.band_text(zero, metric("per_hour_rate.false_alerts")) == "0.0 (95% PI 0.0–0.0)"
     sci = {"mean": 1.41e-4, "p2_5": 1e-4, "p97_5": 2e-4}
     assert views.band_text(sci, metric("rates.fpir")) == "1.41e-04 (95% PI 1.00e-04–2.00e-04)"
     assert views.band_text(None, metric("totals.alerts")) == "–"
     empty = {"mean": None, "p2_5": None, "p97_5": None}
-    assert views.band_text(empty, metric("rates.tpir")) == "– (no watchlisted passer-by in a zone in any replication)"
+    assert (
+        views.band_text(empty, metric("rates.tpir"))
+        == "– (no watchlisted passer-by in a zone in any replication)"
+    )
 
 
 def _summary() -> dict:
@@ -32,10 +42,19 @@ def _summary() -> dict:
         return {"mean": m, "p2_5": m / 2, "p97_5": m * 2}
 
     return {
-        "totals": {"passers_by": band(1000.0), "faces_scanned": band(500.0), "alerts": band(3.0), "true_alerts": band(1.0),
-                   "false_alerts": band(2.0)},
-        "per_hour_rate": {"passers_by": band(1000.0), "faces_scanned": band(500.0), "true_alerts": band(1.0),
-                          "false_alerts": band(2.0)},
+        "totals": {
+            "passers_by": band(1000.0),
+            "faces_scanned": band(500.0),
+            "alerts": band(3.0),
+            "true_alerts": band(1.0),
+            "false_alerts": band(2.0),
+        },
+        "per_hour_rate": {
+            "passers_by": band(1000.0),
+            "faces_scanned": band(500.0),
+            "true_alerts": band(1.0),
+            "false_alerts": band(2.0),
+        },
         "rates": {"precision": band(0.33), "tpir": band(0.9), "fpir": band(4e-3)},
         "hourly": {"true_alerts": [band(1.0), band(0.5)], "false_alerts": [band(2.0), band(1.0)]},
         "model": {"model_id": "m", "fpir_at_threshold": 1.7e-4},
@@ -67,10 +86,16 @@ def test_operations_view_reads_the_operations_section_or_says_none() -> None:
     s["operations"] = {
         "per_hour_rate": {"stops": {"mean": 1.5, "p2_5": 0.0, "p97_5": 3.0}},
         "rates": {"engaged_true_share": {"mean": 0.8, "p2_5": 0.5, "p97_5": 1.0}},
-        "officers_needed": {"officers_needed": 3, "target_engaged_share": 0.8, "note": "3 officer(s) engage >= 80%"},
+        "officers_needed": {
+            "officers_needed": 3,
+            "target_engaged_share": 0.8,
+            "note": "3 officer(s) engage >= 80%",
+        },
     }
     v = views.operations_rows(s)
-    assert v is not None and v.officers_needed == 3 and v.target_share == 0.8 and v.note.startswith("3 officer")
+    assert (
+        v is not None and v.officers_needed == 3 and v.target_share == 0.8 and v.note.startswith("3 officer")
+    )
     assert ("Stops by officers", "1.5 /h (95% PI 0.0–3.0)") in v.rows
     table = views.compare_table([("A", s), ("B", _summary())])
     assert table.loc["Officers needed (for 80% of true alerts engaged)"].tolist() == ["3", "–"]
@@ -81,7 +106,9 @@ def test_operations_view_reads_the_operations_section_or_says_none() -> None:
     assert views.operations_rows(s).officers_text == "not reached"
 
 
-def test_record_preview_states_what_the_plan_determines(tiny_doc: dict, square_site: Path, square_site_loaded) -> None:
+def test_record_preview_states_what_the_plan_determines(
+    tiny_doc: dict, square_site: Path, square_site_loaded
+) -> None:
     sc = plans.to_scenario(tiny_doc, square_site.parent)
     prev = views.record_preview(sc, _summary(), square_site_loaded)
     rows = dict(prev.rows)

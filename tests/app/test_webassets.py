@@ -34,7 +34,10 @@ def test_every_map_asset_is_served_locally(square_site: Path) -> None:
     webassets.localize_map(m)
     urls = webassets.asset_urls(m)
     assert urls and all(u.startswith(webassets.STATIC_URL + "/") for u in urls)
-    assert f"{webassets.STATIC_URL}/leaflet-1.9.3.js" in urls and f"{webassets.STATIC_URL}/leaflet-heat.min.js" in urls
+    assert (
+        f"{webassets.STATIC_URL}/leaflet-1.9.3.js" in urls
+        and f"{webassets.STATIC_URL}/leaflet-heat.min.js" in urls
+    )
     webassets.localize_map(m)  # idempotent
     assert webassets.asset_urls(m) == urls
     import folium

@@ -50,7 +50,9 @@ def test_samples_failure_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyP
     import subprocess
 
     def fake_run(*args: object, **kwargs: object) -> subprocess.CompletedProcess:
-        return subprocess.CompletedProcess(args, 1, "", "ERROR: No matching distribution found for face_recognition==1.3.0")
+        return subprocess.CompletedProcess(
+            args, 1, "", "ERROR: No matching distribution found for face_recognition==1.3.0"
+        )
 
     monkeypatch.setattr(subprocess, "run", fake_run)
     res = runner.invoke(app, ["samples", "--dir", str(tmp_path / "cache")])

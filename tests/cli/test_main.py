@@ -35,8 +35,14 @@ CASES = {
     "threshold outside range": (lambda d: d["watchlist"].update(threshold=2.0), "score range"),
     "fov zero": (lambda d: d["cameras"][0].update(hfov_deg=0), "hfov_deg 0"),
     "fov 180": (lambda d: d["cameras"][0].update(hfov_deg=180), "hfov_deg 180"),
-    "camera outside": (lambda d: d["cameras"][0].update(lat=d["cameras"][0]["lat"] + 0.02), "outside the Test square geofence"),
-    "swapped lat lon": (lambda d: d["cameras"][0].update(lat=d["cameras"][0]["lon"], lon=d["cameras"][0]["lat"]), "swapped"),
+    "camera outside": (
+        lambda d: d["cameras"][0].update(lat=d["cameras"][0]["lat"] + 0.02),
+        "outside the Test square geofence",
+    ),
+    "swapped lat lon": (
+        lambda d: d["cameras"][0].update(lat=d["cameras"][0]["lon"], lon=d["cameras"][0]["lat"]),
+        "swapped",
+    ),
     "missing map": (lambda d: d["site"].update(map="nowhere.geojson"), "not found"),
     "zero duration": (lambda d: d["time"].update(duration_s=0), "duration_s 0"),
     "empty watchlist": (lambda d: d["watchlist"].update(size=0), "empty watchlist"),
@@ -76,13 +82,17 @@ def test_schema_and_sites() -> None:
 
 
 def test_real_process_exit_code_and_no_traceback(tmp_path: Path) -> None:
-    r = subprocess.run([sys.executable, "-m", "twin", "run", str(tmp_path / "absent.yaml")], capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "twin", "run", str(tmp_path / "absent.yaml")], capture_output=True, text=True
+    )
     assert r.returncode == 2
     assert r.stderr.strip().startswith("error:") and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) <= 2
 
 
-def test_unwritable_out_fails_before_simulating(tiny_scenario_path: Path, tmp_path: Path, monkeypatch) -> None:
+def test_unwritable_out_fails_before_simulating(
+    tiny_scenario_path: Path, tmp_path: Path, monkeypatch
+) -> None:
     import twin.sim.run
 
     def boom(*a, **k):  # the simulation must not even start

@@ -51,7 +51,9 @@ def test_triggers_refuse_updates(log) -> None:
 
 def test_edited_entry_is_named(log) -> None:
     path, head = log
-    tamper(path, """UPDATE entries SET detail='{"camera_id":"cam1","t_s":12.5,"true_alert":false}' WHERE seq=3""")
+    tamper(
+        path, """UPDATE entries SET detail='{"camera_id":"cam1","t_s":12.5,"true_alert":false}' WHERE seq=3"""
+    )
     r = verify(path, expected_head=head)
     assert not r.ok and r.bad_seq == 3 and "entry 3 (alert" in r.problem and "edited" in r.problem
 

@@ -21,7 +21,12 @@ def test_saved_map_works_offline_and_draws_every_layer(square_site: Path, tmp_pa
     page = (tmp_path / "map.html").read_text()
     assert not re.search(r"<(script|link)[^>]+(src|href)=[\"']https?://", page)
     assert "L.map" in page and "heatLayer" in page
-    for text in ("camera cam_w", "geofenced target area", "LFR notice sign", "Camera view (DORI, IEC 62676-4)"):
+    for text in (
+        "camera cam_w",
+        "geofenced target area",
+        "LFR notice sign",
+        "Camera view (DORI, IEC 62676-4)",
+    ):
         assert text in page, text
 
 

@@ -27,16 +27,25 @@ GOV = {
     "authorising_officer_role": "Superintendent",
     "start": "2026-12-05T12:00:00+00:00",
     "end": "2026-12-05T13:00:00+00:00",
-    "watchlist_composition": [{"category": "wanted", "count": 900, "image_source": "custody images"},
-                              {"category": "missing", "count": 100, "image_source": "family photos"}],
+    "watchlist_composition": [
+        {"category": "wanted", "count": 900, "image_source": "custody images"},
+        {"category": "missing", "count": 100, "image_source": "family photos"},
+    ],
     "policy": {"max_watchlist_size": 2000, "max_false_alert_rate_per_face": 0.001, "min_threshold": 0.6},
     "signage_plan": "A-boards at each end",
     "dpia_reference": "DPIA-1",
 }
 
 
-def make_run(tmp_path: Path, square_site: Path, *, gov: dict | None = GOV, signs: bool = True, start: str = "12:00",
-             **watchlist) -> Path:
+def make_run(
+    tmp_path: Path,
+    square_site: Path,
+    *,
+    gov: dict | None = GOV,
+    signs: bool = True,
+    start: str = "12:00",
+    **watchlist,
+) -> Path:
     map_path = square_site
     if not signs:
         doc = square_site_doc()
@@ -75,7 +84,9 @@ def test_watchlist_over_cap_is_listed_first(tmp_path: Path, square_site: Path) -
 
 def test_false_alert_rate_over_cap(tmp_path: Path, square_site: Path) -> None:
     gov = {**GOV, "policy": {"max_false_alert_rate_per_face": 1e-6}}
-    assert "expected false-alert rate per face scanned above the policy cap" in rules(make_run(tmp_path, square_site, gov=gov))
+    assert "expected false-alert rate per face scanned above the policy cap" in rules(
+        make_run(tmp_path, square_site, gov=gov)
+    )
 
 
 def test_route_bypassing_the_signs(tmp_path: Path, square_site: Path) -> None:
@@ -106,7 +117,10 @@ def test_audit_verify_cli_names_the_tampered_entry(tmp_path: Path, square_site: 
     assert ok.exit_code == 0 and "intact" in ok.output
     con = sqlite3.connect(folder / "audit.sqlite")
     con.execute("DROP TRIGGER entries_no_update")
-    con.execute("UPDATE entries SET detail = replace(detail, '\"probes_deleted\":', '\"probes_deleted\":1') WHERE kind='deletion_batch'")
+    con.execute(
+        "UPDATE entries SET detail = replace(detail, '\"probes_deleted\":', '\"probes_deleted\":1') "
+        "WHERE kind='deletion_batch'"
+    )
     con.commit()
     con.close()
     bad = runner.invoke(app, ["audit", "verify", str(folder)])

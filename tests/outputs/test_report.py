@@ -1,4 +1,5 @@
-"""report.html and the console tables: rows from the one metric table, numbers through the one formatter, offline."""
+"""report.html and the console tables: rows from the one metric table, numbers through the one formatter,
+offline."""
 
 from __future__ import annotations
 
@@ -30,7 +31,10 @@ def test_summary_rows_follow_the_metric_table(summary) -> None:
     by = {label: (mean, band) for label, mean, band in rows}
     assert by["False alerts expected (model: faces × FPIR)"][1] == "–"
     assert re.fullmatch(r"[\d,.]+ – [\d,.]+", by["Passers-by"][1])
-    assert re.fullmatch(r"\d\.\d{3}", by["Precision (true / all alerts)"][0] or "") or by["Precision (true / all alerts)"][0] == "–"
+    assert (
+        re.fullmatch(r"\d\.\d{3}", by["Precision (true / all alerts)"][0] or "")
+        or by["Precision (true / all alerts)"][0] == "–"
+    )
 
 
 def test_operations_rows_only_with_operations(summary) -> None:

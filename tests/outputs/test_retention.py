@@ -1,4 +1,5 @@
-"""Retention of alert data: due after the policy's alert_days from created_at, each deletion batch in the audit log."""
+"""Retention of alert data: due after the policy's alert_days from created_at, each deletion batch in the
+audit log."""
 
 from __future__ import annotations
 
@@ -27,19 +28,29 @@ def test_retention_apply_deletes_old_alert_data_and_logs_it(dlib_run: dict, tmp_
     created = dt.datetime.fromisoformat(json.loads((folder / "run.json").read_text())["created_at"])
     n = len(list((folder / "alerts").glob("*.png")))
     assert n >= 1
-    early = runner.invoke(app, ["retention", "apply", str(folder), "--as-of", (created + dt.timedelta(days=30)).isoformat()])
+    early = runner.invoke(
+        app, ["retention", "apply", str(folder), "--as-of", (created + dt.timedelta(days=30)).isoformat()]
+    )
     assert early.exit_code == 0, early.output
     assert "nothing due yet" in early.output and "no governance block" in early.output
     assert len(list((folder / "alerts").glob("*"))) == 2 * n
-    late = runner.invoke(app, ["retention", "apply", str(folder), "--as-of", (created + dt.timedelta(days=32)).isoformat()])
+    late = runner.invoke(
+        app, ["retention", "apply", str(folder), "--as-of", (created + dt.timedelta(days=32)).isoformat()]
+    )
     assert late.exit_code == 0, late.output
     assert f"deleted {2 * n} files of {n} alerts" in " ".join(late.output.split())
     assert not (folder / "alerts").exists()
     meta = json.loads((folder / "run.json").read_text())
-    assert verify(folder / AUDIT_FILE, expected_head=(meta["audit_head"]["seq"], meta["audit_head"]["sha256"])).ok
+    assert verify(
+        folder / AUDIT_FILE, expected_head=(meta["audit_head"]["seq"], meta["audit_head"]["sha256"])
+    ).ok
     with AuditLog(folder / AUDIT_FILE) as log:
         (last,) = [e for e in log.entries() if e.kind == "retention_deletion"]
-    assert last.detail["files_deleted"] == 2 * n and last.detail["alerts"] == n and last.detail["alert_days"] == 31
+    assert (
+        last.detail["files_deleted"] == 2 * n
+        and last.detail["alerts"] == n
+        and last.detail["alert_days"] == 31
+    )
     assert last.detail["measured_from"] == "created_at"
     bad = runner.invoke(app, ["retention", "apply", str(folder), "--as-of", "next tuesday"])
     assert bad.exit_code == 2 and "ISO 8601" in bad.output
@@ -54,9 +65,15 @@ def test_retention_uses_the_governance_alert_days(tmp_path: Path) -> None:
     site.write_text(json.dumps(square_site_doc()))
     doc = tiny_scenario_doc(site)
     doc["governance"] = {
-        "operation": "Op T", "purpose": "p", "intelligence_case": "i", "less_intrusive_means": "l",
-        "authorising_officer_role": "Superintendent", "start": "2026-12-05T12:00:00+00:00",
-        "end": "2026-12-05T13:00:00+00:00", "signage_plan": "boards", "dpia_reference": "D-1",
+        "operation": "Op T",
+        "purpose": "p",
+        "intelligence_case": "i",
+        "less_intrusive_means": "l",
+        "authorising_officer_role": "Superintendent",
+        "start": "2026-12-05T12:00:00+00:00",
+        "end": "2026-12-05T13:00:00+00:00",
+        "signage_plan": "boards",
+        "dpia_reference": "D-1",
         "watchlist_composition": [{"category": "wanted", "count": 10000, "image_source": "custody"}],
         "retention": {"alert_days": 7},
     }

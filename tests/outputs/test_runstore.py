@@ -28,13 +28,26 @@ def test_run_writes_a_complete_folder(tiny_scenario_path: Path, tmp_path: Path) 
     assert "False alerts per hour" in r.output and "95% predictive interval" in r.output
     (folder,) = [p for p in out.iterdir()]
     names = {p.name for p in folder.iterdir()}
-    assert {"scenario.yaml", "site.geojson", "summary.json", "run.json", "events.parquet", "alerts.parquet",
-            "hourly.csv", "report.html", "map.html"} <= names
+    assert {
+        "scenario.yaml",
+        "site.geojson",
+        "summary.json",
+        "run.json",
+        "events.parquet",
+        "alerts.parquet",
+        "hourly.csv",
+        "report.html",
+        "map.html",
+    } <= names
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["replications"] == 2 and summary["run"]["seed"] == 7
     events = pd.read_parquet(folder / "events.parquet")
-    assert {"person", "camera_id", "usable_captures", "ied_px", "yaw_deg", "pitch_deg", "t_best_s"} <= set(events.columns)
-    assert events.groupby(["person", "camera"]).size().max() == 1  # one row per person x camera, never per frame
+    assert {"person", "camera_id", "usable_captures", "ied_px", "yaw_deg", "pitch_deg", "t_best_s"} <= set(
+        events.columns
+    )
+    assert (
+        events.groupby(["person", "camera"]).size().max() == 1
+    )  # one row per person x camera, never per frame
     # the copied scenario reproduces the run from inside the folder
     r2 = invoke("run", str(folder / "scenario.yaml"), "--out", str(tmp_path / "again"), "--no-map")
     assert r2.exit_code == 0, r2.output
@@ -55,7 +68,12 @@ def test_outputs_work_offline(tiny_scenario_path: Path, tmp_path: Path) -> None:
 
 def test_never_overwrites(tiny_scenario_path: Path, tmp_path: Path) -> None:
     for _ in range(2):
-        assert invoke("run", str(tiny_scenario_path), "--out", str(tmp_path / "runs"), "-r", "1", "--no-map").exit_code == 0
+        assert (
+            invoke(
+                "run", str(tiny_scenario_path), "--out", str(tmp_path / "runs"), "-r", "1", "--no-map"
+            ).exit_code
+            == 0
+        )
     folders = sorted(p.name for p in (tmp_path / "runs").iterdir())
     assert len(folders) == 2 and not any(f.startswith(".tmp") for f in folders)
 
@@ -75,4 +93,7 @@ def test_alerts_file_records_each_alerts_fate(square_site, tmp_path) -> None:
     assert (alerts.loc[alerts["outcome"] == "true_engaged", "true_alert"]).all()
     assert (alerts["review_wait_s"] >= 0).all()
     engaged = alerts["outcome"].isin(["true_engaged", "false_engaged"])
-    assert alerts.loc[engaged, "intercept_t_s"].notna().all() and alerts.loc[~engaged, "intercept_t_s"].isna().all()
+    assert (
+        alerts.loc[engaged, "intercept_t_s"].notna().all()
+        and alerts.loc[~engaged, "intercept_t_s"].isna().all()
+    )

@@ -139,7 +139,11 @@ def _mated_margin(
     """Lowest mated score minus highest non-mated score against the obama.jpg gallery."""
     rng = np.random.default_rng(7)
     scores = {}
-    for key, path in (("obama2", fr_samples["barack_obama"][1]), ("obama3", fr_samples["barack_obama"][2]), ("biden", fr_samples["joe_biden"][0])):
+    for key, path in (
+        ("obama2", fr_samples["barack_obama"][1]),
+        ("obama3", fr_samples["barack_obama"][2]),
+        ("biden", fr_samples["joe_biden"][0]),
+    ):
         img = load_image(path)
         face = engine.detect(img)[0]
         probe = render_probe(img, face, rng=rng, **render)  # type: ignore[arg-type]
@@ -191,7 +195,9 @@ def test_sample_face_bank_with_the_group_photo(engine: DlibEngine, fr_samples: d
     assert bank.enrolment_image("barack_obama").path == fr_samples["barack_obama"][0]
     src = bank.enrolment_image("t1_person_0")
     face = bank.face(src, engine)
-    assert face.box[0] == min(bank.face(bank.enrolment_image(f"t1_person_{i}"), engine).box[0] for i in range(6))
+    assert face.box[0] == min(
+        bank.face(bank.enrolment_image(f"t1_person_{i}"), engine).box[0] for i in range(6)
+    )
 
 
 def test_detect_from_threads_equals_serial(engine: DlibEngine) -> None:

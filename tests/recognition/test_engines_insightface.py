@@ -90,7 +90,10 @@ def test_exact_boxes_and_unit_512d_embeddings(tiny_pack: Path, no_download: list
     assert float(emb2[0] @ emb2[1]) < 0.999 or float(emb2[0] @ emb[0]) < 0.999
     assert eng.embed(img, []).shape == (0, 512)
     assert set(eng.model_files) == {"det_tiny.onnx", "w600k_tiny.onnx"}
-    assert eng.model_files["w600k_tiny.onnx"] == hashlib.sha256((tiny_pack / "w600k_tiny.onnx").read_bytes()).hexdigest()
+    assert (
+        eng.model_files["w600k_tiny.onnx"]
+        == hashlib.sha256((tiny_pack / "w600k_tiny.onnx").read_bytes()).hexdigest()
+    )
     assert eng.model_id == "insightface:tiny_pack:w600k_tiny"
     assert no_download == []
 
@@ -142,7 +145,9 @@ def test_cuda_requested_but_absent_fails_loudly(tiny_pack: Path) -> None:
         InsightFaceEngine(tiny_pack, providers=("CUDAExecutionProvider", "CPUExecutionProvider"))
 
 
-def test_cuda_listed_but_sessions_on_cpu_fails_loudly(tiny_pack: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cuda_listed_but_sessions_on_cpu_fails_loudly(
+    tiny_pack: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """onnxruntime-gpu without CUDA libraries lists CUDA, then runs on the CPU: ask the sessions."""
     import onnxruntime
 
@@ -172,7 +177,10 @@ def test_manifest_v2_folder_and_tamper(tiny_pack: Path, tmp_path: Path, no_downl
     assert eng.model_id == "tiny_v2" and "manifest.json" in eng.model_files
     assert len(eng.detect(white_squares([(64, 64)]))) == 1
     rows = check_model_folder(pack)
-    assert {(r.file, r.task) for r in rows} == {("det_tiny.onnx", "detection"), ("w600k_tiny.onnx", "recognition")}
+    assert {(r.file, r.task) for r in rows} == {
+        ("det_tiny.onnx", "detection"),
+        ("w600k_tiny.onnx", "recognition"),
+    }
     build_tiny_recognizer(str(pack / "w600k_tiny.onnx"), seed=1)  # tampered weights
     with pytest.raises(ModelFolderError, match="SHA-256 mismatch"):
         InsightFaceEngine(pack)
@@ -212,6 +220,9 @@ def test_registry_errors_and_extra_kinds() -> None:
     with pytest.raises(EngineError, match="needs model_dir"):
         create_engine("insightface")
     sentinel = object()
-    assert create_engine("statistical", extra={"statistical": lambda **kw: (sentinel, kw)}, n=3) == (sentinel, {"n": 3})
+    assert create_engine("statistical", extra={"statistical": lambda **kw: (sentinel, kw)}, n=3) == (
+        sentinel,
+        {"n": 3},
+    )
     with pytest.raises(EngineError, match="valid kinds: dlib, insightface, statistical"):
         create_engine("nope", extra={"statistical": lambda **kw: None})

@@ -54,7 +54,9 @@ def test_corrupt_file_names_the_file(tmp_path: Path) -> None:
 
 def test_truncated_jpeg_is_refused(tmp_path: Path) -> None:
     buf = io.BytesIO()
-    Image.fromarray(np.random.default_rng(0).integers(0, 255, (200, 200, 3), dtype=np.uint8)).save(buf, "JPEG")
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (200, 200, 3), dtype=np.uint8)).save(
+        buf, "JPEG"
+    )
     p = tmp_path / "cut.jpg"
     p.write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
     with pytest.raises(ImageError, match=r"cut\.jpg.*(corrupt|truncated)"):
@@ -127,7 +129,9 @@ def _bilevel_png(path: Path, w: int, h: int) -> None:
     import struct
 
     def chunk(tag: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + tag + body + struct.pack(">I", zlib.crc32(tag + body) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(body)) + tag + body + struct.pack(">I", zlib.crc32(tag + body) & 0xFFFFFFFF)
+        )
 
     row = b"\x00" + b"\x00" * ((w + 7) // 8)
     comp = zlib.compressobj(9)
@@ -178,7 +182,9 @@ def test_sixteen_bit_png_keeps_high_byte(tmp_path: Path) -> None:
 def test_decode_bytes_via_opencv_fallback() -> None:
     import cv2
 
-    ok, enc = cv2.imencode(".hdr", np.full((30, 30, 3), 0.5, np.float32))  # Radiance HDR: Pillow cannot read it
+    ok, enc = cv2.imencode(
+        ".hdr", np.full((30, 30, 3), 0.5, np.float32)
+    )  # Radiance HDR: Pillow cannot read it
     assert ok
     arr = decode_image(enc.tobytes(), name="x.hdr")
     assert arr.shape == (30, 30, 3) and arr.dtype == np.uint8 and arr[0, 0, 0] == 128

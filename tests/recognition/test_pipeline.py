@@ -95,7 +95,9 @@ def test_batch_equals_one_by_one_and_embeds_once(engine: FakeEngine, watchlist: 
     assert engine.embed_calls - calls_before == 1  # one embedding call for the whole batch
     pipe.close()
     single = RecognitionPipeline(FakeEngine(), watchlist)
-    one_by_one = [single.process(*(f if isinstance(f, tuple) else (f.image, f.t_s, f.camera_id))) for f in frames]
+    one_by_one = [
+        single.process(*(f if isinstance(f, tuple) else (f.image, f.t_s, f.camera_id))) for f in frames
+    ]
     assert [[(a.identity, a.t_s, a.camera_id, a.box) for a in r] for r in batched] == [
         [(a.identity, a.t_s, a.camera_id, a.box) for a in r] for r in one_by_one
     ]

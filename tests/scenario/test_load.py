@@ -27,14 +27,27 @@ def write(tmp_path: Path, doc: object, name: str = "s.yaml") -> Path:
 
 def test_defaults_are_pinned() -> None:
     """Defaults with a source must not drift silently (jupedsim-style pin)."""
-    assert CaptureGate().model_dump() == {"min_ied_px": 30.0, "max_abs_yaw_deg": 30.0, "max_abs_pitch_deg": 25.0}
+    assert CaptureGate().model_dump() == {
+        "min_ied_px": 30.0,
+        "max_abs_yaw_deg": 30.0,
+        "max_abs_pitch_deg": 25.0,
+    }
     crowd = CrowdSpec()
     assert (crowd.free_speed_mean_m_s, crowd.free_speed_sd_m_s) == (1.34, 0.26)  # Weidmann 1993
     cam = CameraSpec(id="c", lat=51.5, lon=-0.1)
-    assert (cam.width_px, cam.height_px, cam.fps, cam.hfov_deg, cam.mount_height_m, cam.tilt_deg) == (1920, 1080, 10.0, 30.0, 3.0, 15.0)
+    assert (cam.width_px, cam.height_px, cam.fps, cam.hfov_deg, cam.mount_height_m, cam.tilt_deg) == (
+        1920,
+        1080,
+        10.0,
+        30.0,
+        3.0,
+        15.0,
+    )
     assert WatchlistSpec().threshold == 0.6
     assert sum(LONDON_HIGH_STREET_PROFILE_PCT) == pytest.approx(100.0, abs=0.5)
-    assert max(range(24), key=lambda h: LONDON_HIGH_STREET_PROFILE_PCT[h]) == 17  # busiest 17-18 (Marble Arch BID)
+    assert (
+        max(range(24), key=lambda h: LONDON_HIGH_STREET_PROFILE_PCT[h]) == 17
+    )  # busiest 17-18 (Marble Arch BID)
     assert min(range(24), key=lambda h: LONDON_HIGH_STREET_PROFILE_PCT[h]) == 4  # quietest 04-05
 
 

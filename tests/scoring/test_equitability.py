@@ -53,6 +53,8 @@ def test_sweep_and_table_shapes() -> None:
     m = ScoreModel()
     s = threshold_sweep(m, LONDON_2021_SHARES, 10_000)
     assert len(s["thresholds"]) == 37 and set(s["fpir"]) == set(LONDON_2021_SHARES)
-    rows = equitability_table(m, LONDON_2021_SHARES, threshold=0.6, watchlist_size=10_000, tpir_for_shift=lambda d: 0.89 + d)
+    rows = equitability_table(
+        m, LONDON_2021_SHARES, threshold=0.6, watchlist_size=10_000, tpir_for_shift=lambda d: 0.89 + d
+    )
     assert [r["group"] for r in rows] == list(LONDON_2021_SHARES)
     assert all(r["tpir"] == pytest.approx(0.89) for r in rows)  # no mated shift by default (NPL: none at 0.6)

@@ -41,7 +41,9 @@ def test_by_hand() -> None:
     assert out.alert_person.tolist() == [0, 1] and out.alert_true.tolist() == [True, False]
     assert out.alert_t_s.tolist() == [10.0, 3700.0] and out.alert_camera.tolist() == [0, 1]
     assert out.hourly["alerts"].tolist() == [1, 1] and out.hourly["passers_by"].tolist() == [3, 1]
-    s = summarise([out], duration_s=7200, model=ScoreModel(), threshold=0.6, watchlist_size=10_000, prevalence=0.5)
+    s = summarise(
+        [out], duration_s=7200, model=ScoreModel(), threshold=0.6, watchlist_size=10_000, prevalence=0.5
+    )
     assert s["rates"]["tpir"]["mean"] == 0.5  # 1 of 2 listed passes through the zone (capture failure counts)
     assert s["rates"]["fpir"]["mean"] == 0.5  # 1 of 2 unlisted faces scanned
     assert s["rates"]["precision"]["mean"] == 0.5
@@ -60,11 +62,20 @@ def random_rep(seed: int, n: int = 300) -> RepData:
     usable = r.integers(0, 4, 2 * n).astype(np.int32)
     t_best = np.where(usable > 0, r.uniform(0, 3600, 2 * n), np.nan)
     return RepData(
-        duration_s=3600.0, t_arrive_s=np.sort(r.uniform(0, 3600, n)), turned_back=np.zeros(n, bool),
-        t_leave_s=np.full(n, 3600.0), u_watchlist=r.random(n).astype(np.float32), u_nonmated=r.random(n) ** 8,
-        z_person=r.standard_normal(n).astype(np.float32), track_person=tracks[order], track_camera=np.zeros(2 * n, np.int16),
-        track_in_zone=r.random(2 * n) < 0.8, track_usable=usable[order], track_t_best_s=t_best[order],
-        track_mated_mean=r.uniform(0.5, 0.8, 2 * n).astype(np.float32), track_z=r.standard_normal(2 * n).astype(np.float32),
+        duration_s=3600.0,
+        t_arrive_s=np.sort(r.uniform(0, 3600, n)),
+        turned_back=np.zeros(n, bool),
+        t_leave_s=np.full(n, 3600.0),
+        u_watchlist=r.random(n).astype(np.float32),
+        u_nonmated=r.random(n) ** 8,
+        z_person=r.standard_normal(n).astype(np.float32),
+        track_person=tracks[order],
+        track_camera=np.zeros(2 * n, np.int16),
+        track_in_zone=r.random(2 * n) < 0.8,
+        track_usable=usable[order],
+        track_t_best_s=t_best[order],
+        track_mated_mean=r.uniform(0.5, 0.8, 2 * n).astype(np.float32),
+        track_z=r.standard_normal(2 * n).astype(np.float32),
     )
 
 
@@ -88,8 +99,13 @@ def test_longer_list_never_removes_false_alerts_of_unlisted(seed: int, n: int, k
 
 
 def test_predictive_interval_is_percentiles() -> None:
-    outs = [score_replication(random_rep(s), ScoreModel(), threshold=0.5, watchlist_size=1000, prevalence=0.2) for s in range(40)]
-    s = summarise(outs, duration_s=3600, model=ScoreModel(), threshold=0.5, watchlist_size=1000, prevalence=0.2)
+    outs = [
+        score_replication(random_rep(s), ScoreModel(), threshold=0.5, watchlist_size=1000, prevalence=0.2)
+        for s in range(40)
+    ]
+    s = summarise(
+        outs, duration_s=3600, model=ScoreModel(), threshold=0.5, watchlist_size=1000, prevalence=0.2
+    )
     alerts = np.array([o.totals["alerts"] for o in outs])
     band = s["totals"]["alerts"]
     assert band["mean"] == pytest.approx(alerts.mean())

@@ -42,7 +42,16 @@ def test_a_run_summary_has_the_goldens_shape(tiny_scenario) -> None:
     assert json.loads(json.dumps(got.to_json())) == got.to_json()  # JSON-ready
     golden = json.loads((GOLDEN / "oxford_circus.json").read_text())
     assert set(got) == set(golden) | {"run"}
-    for section in ("scored_with", "totals", "per_hour_rate", "rates", "hourly", "crowd", "equitability", "operations"):
+    for section in (
+        "scored_with",
+        "totals",
+        "per_hour_rate",
+        "rates",
+        "hourly",
+        "crowd",
+        "equitability",
+        "operations",
+    ):
         assert set(got[section]) == set(golden[section]), section
     assert set(golden["model"]) <= set(got["model"])
     assert RunSummary.from_json(got.to_json()).to_json() == got.to_json()
@@ -64,19 +73,33 @@ def test_a_mistyped_metric_is_an_error_not_a_blank_cell() -> None:
 
 
 def test_band_lookup_by_metric() -> None:
-    s = RunSummary.from_json({"totals": {"alerts": {"mean": 2.0, "p2_5": 1.0, "p97_5": 3.0}},
-                              "model": {"expected_false_alerts": 0.4}})
+    s = RunSummary.from_json(
+        {
+            "totals": {"alerts": {"mean": 2.0, "p2_5": 1.0, "p97_5": 3.0}},
+            "model": {"expected_false_alerts": 0.4},
+        }
+    )
     assert s.band("totals.alerts") == Band(mean=2.0, p2_5=1.0, p97_5=3.0)
     assert s.value("model.expected_false_alerts") == 0.4
     assert s.band("model.expected_false_alerts") == Band(mean=0.4, p2_5=None, p97_5=None)
     assert s.band("totals.faces_scanned") is None and s.band("operations.totals.stops") is None
 
 
-@pytest.mark.parametrize(("x", "kind", "text"), [
-    (12345.6, "count", "12,346"), (45.54, "count", "45.5"), (0.0, "count", "0.0"), (None, "count", "–"),
-    (float("nan"), "ratio", "–"), (0.8612, "ratio", "0.861"), (1.706e-4, "sci", "1.71e-04"), (0.0, "sci", "0"),
-    (0.125, "share", "12.5%"), (1234.4, "seconds", "1,234"),
-])
+@pytest.mark.parametrize(
+    ("x", "kind", "text"),
+    [
+        (12345.6, "count", "12,346"),
+        (45.54, "count", "45.5"),
+        (0.0, "count", "0.0"),
+        (None, "count", "–"),
+        (float("nan"), "ratio", "–"),
+        (0.8612, "ratio", "0.861"),
+        (1.706e-4, "sci", "1.71e-04"),
+        (0.0, "sci", "0"),
+        (0.125, "share", "12.5%"),
+        (1234.4, "seconds", "1,234"),
+    ],
+)
 def test_one_formatter(x, kind: str, text: str) -> None:
     assert fmt_value(x, kind) == text
 

@@ -32,7 +32,9 @@ def test_counts_per_hour_follow_the_profile() -> None:
 
 
 def test_hourly_rates_from_daily_total_and_scale(square_site) -> None:
-    sc = parse_scenario({**tiny_scenario_doc(square_site), "footfall": {"daily_passers_by": 100_000, "scale": 0.5}})
+    sc = parse_scenario(
+        {**tiny_scenario_doc(square_site), "footfall": {"daily_passers_by": 100_000, "scale": 0.5}}
+    )
     r = hourly_rates(sc, 999)
     assert r[17] == pytest.approx(100_000 * 0.086 * 0.5)
 

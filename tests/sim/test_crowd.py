@@ -15,11 +15,14 @@ from twin.sim.crowd import simulate_crowd, weidmann_factor
 def crowd_of(scenario, *, rate: float, seconds: float = 600.0, seed: int = 1, **crowd):
     ctx = prepare(scenario)
     spec = CrowdSpec(**crowd)
-    return simulate_crowd(ctx.site, ctx.cameras, ctx.tables, spec, np.full(24, rate), 12 * 3600, seconds, Streams(seed))
+    return simulate_crowd(
+        ctx.site, ctx.cameras, ctx.tables, spec, np.full(24, rate), 12 * 3600, seconds, Streams(seed)
+    )
 
 
 def test_weidmann_by_hand() -> None:
-    # v(rho)/v0 = 1 - exp(-1.913 (1/rho - 1/5.4)); rho = 2: 1 - exp(-1.913 * 0.314815) = 1 - 0.547583 = 0.452417
+    # v(rho)/v0 = 1 - exp(-1.913 (1/rho - 1/5.4)); rho = 2: 1 - exp(-1.913 * 0.314815) = 1 - 0.547583 =
+    # 0.452417
     assert float(weidmann_factor(2.0)) == pytest.approx(1 - np.exp(-1.913 * (0.5 - 1 / 5.4)))
     assert float(weidmann_factor(2.0)) == pytest.approx(0.452417, abs=1e-6)
     assert float(weidmann_factor(5.4)) == 0.0
@@ -40,7 +43,9 @@ def test_groups_walk_together(tiny_scenario) -> None:
     assert set(sizes.tolist()) <= {2, 3, 4}
     for g in np.unique(p["group"])[:50]:
         m = p["group"] == g
-        assert np.ptp(p["speed_m_s"][m]) == 0 and np.ptp(p["route"][m]) == 0 and np.ptp(p["t_arrive_s"][m]) == 0
+        assert (
+            np.ptp(p["speed_m_s"][m]) == 0 and np.ptp(p["route"][m]) == 0 and np.ptp(p["t_arrive_s"][m]) == 0
+        )
         assert np.unique(p["lane"][m]).size == m.sum()  # side by side, one lane each
 
 

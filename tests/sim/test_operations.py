@@ -32,15 +32,26 @@ from twin.sim.run import run
 
 
 def fixed_spec(**kw) -> OperationsSpec:
-    """One operator, one officer, a fixed 20 s review, 10 s latency, 2.0 m/s, officers at the camera, no arrest."""
-    base = dict(operators=1, officers=1, review_time={"distribution": "fixed", "mean_s": 20.0}, dispatch_latency_s=10.0,
-                officer_speed_m_s=2.0, officer_post_m=0.0, stop_duration_s=600.0, arrest_duration_s=3600.0,
-                arrest_probability=0.0, false_alert_dispatch_probability=1.0)
+    """One operator, one officer, a fixed 20 s review, 10 s latency, 2.0 m/s, officers at the camera, no
+    arrest."""
+    base = dict(
+        operators=1,
+        officers=1,
+        review_time={"distribution": "fixed", "mean_s": 20.0},
+        dispatch_latency_s=10.0,
+        officer_speed_m_s=2.0,
+        officer_post_m=0.0,
+        stop_duration_s=600.0,
+        arrest_duration_s=3600.0,
+        arrest_probability=0.0,
+        false_alert_dispatch_probability=1.0,
+    )
     base.update(kw)
     return OperationsSpec(**base)
 
 
 # --- one alert, by hand -------------------------------------------------------------------------
+
 
 def test_single_alert_one_free_officer_engaged_at_the_hand_computed_time() -> None:
     """Alert at t = 100 s; the person walks on at 1.5 m/s and leaves the area at 400 s.
@@ -64,13 +75,21 @@ def test_single_alert_one_free_officer_engaged_at_the_hand_computed_time() -> No
     assert t["stops"] == 1 and t["arrests"] == 0 and t["engaged_true_share"] == 1.0
 
 
-@pytest.mark.parametrize(("post_m", "expected_t_s"), [
-    (20.0, 130.0 + (45.0 - 20.0) / 0.5),  # person 25 m past the post: follow at 0.5 m/s -> 180 s
-    (60.0, 130.0 + (60.0 - 45.0) / 3.5),  # person 15 m short of the post: walk towards each other at 3.5 m/s
-])
+@pytest.mark.parametrize(
+    ("post_m", "expected_t_s"),
+    [
+        (20.0, 130.0 + (45.0 - 20.0) / 0.5),  # person 25 m past the post: follow at 0.5 m/s -> 180 s
+        (
+            60.0,
+            130.0 + (60.0 - 45.0) / 3.5,
+        ),  # person 15 m short of the post: walk towards each other at 3.5 m/s
+    ],
+)
 def test_officer_post_beyond_the_camera(post_m: float, expected_t_s: float) -> None:
     alerts = AlertStream.build([100.0], [True], [400.0], [1.5])
-    res = simulate_operations(alerts, fixed_spec(officer_post_m=post_m), duration_s=3600.0, rng=np.random.default_rng(0))
+    res = simulate_operations(
+        alerts, fixed_spec(officer_post_m=post_m), duration_s=3600.0, rng=np.random.default_rng(0)
+    )
     assert res.outcome.tolist() == [TRUE_ENGAGED]
     assert res.intercept_t_s[0] == pytest.approx(expected_t_s)
 
@@ -101,18 +120,28 @@ def test_busy_officer_second_alert_waits_and_is_lost_when_the_person_leaves() ->
 
 def test_false_alerts_dismissed_or_wrongful_stops() -> None:
     alerts = AlertStream.build([100.0, 5000.0], [False, False], [400.0, 5300.0], [1.5, 1.5])
-    res = simulate_operations(alerts, fixed_spec(false_alert_dispatch_probability=0.0), duration_s=7200.0,
-                              rng=np.random.default_rng(0))
+    res = simulate_operations(
+        alerts,
+        fixed_spec(false_alert_dispatch_probability=0.0),
+        duration_s=7200.0,
+        rng=np.random.default_rng(0),
+    )
     assert res.outcome.tolist() == [FALSE_DISMISSED, FALSE_DISMISSED]
-    res = simulate_operations(alerts, fixed_spec(false_alert_dispatch_probability=1.0), duration_s=7200.0,
-                              rng=np.random.default_rng(0))
+    res = simulate_operations(
+        alerts,
+        fixed_spec(false_alert_dispatch_probability=1.0),
+        duration_s=7200.0,
+        rng=np.random.default_rng(0),
+    )
     assert res.outcome.tolist() == [FALSE_ENGAGED, FALSE_ENGAGED]
     t = ops_totals(res, alerts)
     assert t["false_engaged"] == 2 and t["stops"] == 2 and math.isnan(t["engaged_true_share"])
 
 
 def test_arrests_only_from_engaged_true_alerts() -> None:
-    alerts = AlertStream.build([100.0, 200.0, 300.0], [True, False, True], [400.0, 500.0, 301.0], [1.5, 1.5, 1.5])
+    alerts = AlertStream.build(
+        [100.0, 200.0, 300.0], [True, False, True], [400.0, 500.0, 301.0], [1.5, 1.5, 1.5]
+    )
     spec = fixed_spec(officers=3, arrest_probability=1.0)
     res = simulate_operations(alerts, spec, duration_s=3600.0, rng=np.random.default_rng(0))
     assert res.outcome.tolist() == [TRUE_ENGAGED, FALSE_ENGAGED, TRUE_LOST]
@@ -120,6 +149,7 @@ def test_arrests_only_from_engaged_true_alerts() -> None:
 
 
 # --- zero officers ------------------------------------------------------------------------------
+
 
 def test_zero_officers_every_true_alert_is_lost(rng: np.random.Generator) -> None:
     n = 200
@@ -146,6 +176,7 @@ def test_zero_officers_in_a_whole_run(square_site) -> None:
 
 # --- M/M/c against Erlang C ------------------------------------------------------------------------
 
+
 def erlang_c_wait_s(c: int, lam_per_s: float, mu_per_s: float) -> float:
     """Mean wait in queue of an M/M/c queue, Wq = C(c, a) / (c mu - lambda), a = lambda / mu (Erlang C)."""
     a = lam_per_s / mu_per_s
@@ -155,7 +186,8 @@ def erlang_c_wait_s(c: int, lam_per_s: float, mu_per_s: float) -> float:
 
 
 def test_erlang_c_by_hand() -> None:
-    """c = 2, a = 1.5: C = 4.5 / 7 = 0.642857; 1/mu = 60 s, lambda = 1.5/min: Wq = 0.642857 / (0.5/60) = 77.14 s."""
+    """c = 2, a = 1.5: C = 4.5 / 7 = 0.642857; 1/mu = 60 s, lambda = 1.5/min: Wq = 0.642857 / (0.5/60) =
+    77.14 s."""
     assert erlang_c_wait_s(2, 1.5 / 60, 1 / 60) == pytest.approx(0.642857 / (0.5 / 60), rel=1e-5)
 
 
@@ -170,8 +202,12 @@ def test_review_queue_matches_mm_c() -> None:
     n, lam, mu = 40_000, 1.5 / 60, 1 / 60
     t = np.cumsum(rng.exponential(1 / lam, n))
     alerts = AlertStream.build(t, False, np.inf, 1.4)
-    spec = OperationsSpec(operators=2, officers=0, review_time={"distribution": "exponential", "mean_s": 60.0},
-                          false_alert_dispatch_probability=0.0)
+    spec = OperationsSpec(
+        operators=2,
+        officers=0,
+        review_time={"distribution": "exponential", "mean_s": 60.0},
+        false_alert_dispatch_probability=0.0,
+    )
     duration = float(t[-1])
     res = simulate_operations(alerts, spec, duration_s=duration, rng=rng)
     tot = ops_totals(res, alerts)
@@ -187,9 +223,18 @@ BAD = {
     "no operator": ({"operators": 0}, "operators 0 must be >= 1"),
     "review time zero": ({"review_time": {"mean_s": 0}}, "review_time.mean_s 0.0 must be > 0"),
     "review time negative": ({"review_time": {"mean_s": -5}}, "review_time.mean_s -5.0 must be > 0"),
-    "dispatch probability above 1": ({"false_alert_dispatch_probability": 1.5}, "false_alert_dispatch_probability 1.5 must be a probability in [0, 1]"),
-    "dispatch probability below 0": ({"false_alert_dispatch_probability": -0.1}, "must be a probability in [0, 1]"),
-    "arrest probability above 1": ({"arrest_probability": 2}, "arrest_probability 2.0 must be a probability in [0, 1]"),
+    "dispatch probability above 1": (
+        {"false_alert_dispatch_probability": 1.5},
+        "false_alert_dispatch_probability 1.5 must be a probability in [0, 1]",
+    ),
+    "dispatch probability below 0": (
+        {"false_alert_dispatch_probability": -0.1},
+        "must be a probability in [0, 1]",
+    ),
+    "arrest probability above 1": (
+        {"arrest_probability": 2},
+        "arrest_probability 2.0 must be a probability in [0, 1]",
+    ),
     "officer speed zero": ({"officer_speed_m_s": 0}, "officer_speed_m_s 0.0 must be > 0"),
     "target share zero": ({"target_engaged_share": 0}, "target_engaged_share 0.0 must be a share in (0, 1]"),
     "unknown key": ({"officer": 3}, "unknown key 'officer'"),
@@ -210,7 +255,9 @@ def test_bad_input_on_the_command_line(tiny_scenario_path, tmp_path) -> None:
     from twin.cli.main import app
 
     out = tmp_path / "runs"
-    r = CliRunner().invoke(app, ["run", str(tiny_scenario_path), "--set", "operations.officers=-2", "--out", str(out)])
+    r = CliRunner().invoke(
+        app, ["run", str(tiny_scenario_path), "--set", "operations.officers=-2", "--out", str(out)]
+    )
     assert r.exit_code == 2
     assert "operations.officers: officers -2 must be >= 0" in r.output
     assert not out.exists() or not any(out.iterdir())
@@ -221,16 +268,26 @@ def test_negative_officers_in_the_api(tiny_scenario) -> None:
     with pytest.raises(ScenarioError, match="officers -1 must be >= 0"):
         res.rescore(officers=-1)
     with pytest.raises(ScenarioError, match="officers -1 must be >= 0"):
-        simulate_operations(AlertStream.build([1.0], True, 10.0, 1.0), OperationsSpec(), duration_s=60, officers=-1,
-                            rng=np.random.default_rng(0))
+        simulate_operations(
+            AlertStream.build([1.0], True, 10.0, 1.0),
+            OperationsSpec(),
+            duration_s=60,
+            officers=-1,
+            rng=np.random.default_rng(0),
+        )
 
 
 # --- run integration ------------------------------------------------------------------------------
 
+
 def test_operations_leave_the_other_streams_untouched(square_site) -> None:
     a = run(parse_scenario(tiny_scenario_doc(square_site)), replications=2)
-    b = run(parse_scenario(tiny_scenario_doc(square_site, operations={"officers": 1, "review_time": {"mean_s": 90}})),
-            replications=2)
+    b = run(
+        parse_scenario(
+            tiny_scenario_doc(square_site, operations={"officers": 1, "review_time": {"mean_s": 90}})
+        ),
+        replications=2,
+    )
     assert a.summary["totals"] == b.summary["totals"]
     assert a.summary["operations"] != b.summary["operations"]
 
@@ -269,9 +326,14 @@ def test_operations_draw_from_the_operations_stream(tiny_scenario) -> None:
     from twin.rng import replication_seeds
 
     stream = alert_stream(res.reps[0], res.outcomes[0], default_speed_m_s=1.34)
-    draws = draw_person_variates(stream.person, tiny_scenario.operations,
-                                 Streams(replication_seeds(tiny_scenario.seed, 1)[0])["operations"])
-    again = simulate_operations(stream, tiny_scenario.operations, duration_s=tiny_scenario.time.duration_s, draws=draws)
+    draws = draw_person_variates(
+        stream.person,
+        tiny_scenario.operations,
+        Streams(replication_seeds(tiny_scenario.seed, 1)[0])["operations"],
+    )
+    again = simulate_operations(
+        stream, tiny_scenario.operations, duration_s=tiny_scenario.time.duration_s, draws=draws
+    )
     assert again.outcome.tolist() == res.operations[0].outcome.tolist()
 
 
@@ -284,31 +346,49 @@ def test_golden_operations_section() -> None:
         for metric, band in expected[section].items():
             for stat, value in band.items():
                 g = got[section][metric][stat]
-                assert (g is None) if value is None else g == pytest.approx(value, rel=1e-9), (section, metric, stat)
+                assert (g is None) if value is None else g == pytest.approx(value, rel=1e-9), (
+                    section,
+                    metric,
+                    stat,
+                )
 
 
 # --- defaults and their calibration ---------------------------------------------------------------
 
+
 def test_defaults_are_pinned_with_their_sources() -> None:
     spec = OperationsSpec()
     assert (spec.operators, spec.officers) == (1, 4)
-    assert (spec.review_time.distribution, spec.review_time.mean_s, spec.review_time.cv) == ("lognormal", 11.0, 0.5)
+    assert (spec.review_time.distribution, spec.review_time.mean_s, spec.review_time.cv) == (
+        "lognormal",
+        11.0,
+        0.5,
+    )
     assert spec.review_time.source.startswith("calibrated")
     assert spec.false_alert_dispatch_probability == 0.51
     assert (spec.dispatch_latency_s, spec.officer_speed_m_s, spec.officer_post_m) == (5.0, 2.0, 20.0)
     assert (spec.stop_duration_s, spec.arrest_duration_s) == (600.0, 3600.0)
     assert spec.arrest_probability == 0.67
     assert spec.target_engaged_share == 0.8
-    for name in ("operators", "officers", "dispatch_latency_s", "officer_speed_m_s", "officer_post_m",
-                 "stop_duration_s", "arrest_duration_s"):
+    for name in (
+        "operators",
+        "officers",
+        "dispatch_latency_s",
+        "officer_speed_m_s",
+        "officer_post_m",
+        "stop_duration_s",
+        "arrest_duration_s",
+    ):
         assert "assumption" in OperationsSpec.model_fields[name].description, name
     for name in ("false_alert_dispatch_probability", "arrest_probability"):
         assert any(w in OperationsSpec.model_fields[name].description for w in ("Essex", "2020")), name
 
 
 def test_calibration_arithmetic_from_the_records() -> None:
-    """Essex review (Fussey & Murray 2019): 42 matches, 8 verified correct, 22 stopped -> 14 of 34 false alerts stopped.
-    Oxford Circus 27 Feb 2020: 8 alerts, 7 false, 6 stops, 5 of false alerts, 1 arrest. Never the 2022 record."""
+    """Essex review (Fussey & Murray 2019): 42 matches, 8 verified correct, 22 stopped -> 14 of 34 false
+    alerts stopped.
+    Oxford Circus 27 Feb 2020: 8 alerts, 7 false, 6 stops, 5 of false alerts, 1 arrest. Never the 2022
+    record."""
     essex, ox = CALIBRATION["essex_review_2019"], CALIBRATION["oxford_circus_2020_02_27"]
     false_stops = (essex["stops"] - essex["verified_correct"]) + ox["false_alert_stops"]
     false_alerts = (essex["alerts"] - essex["verified_correct"]) + ox["false_alerts"]
@@ -316,7 +396,9 @@ def test_calibration_arithmetic_from_the_records() -> None:
     e = CALIBRATION["engaged_share_of_dispatched"]
     assert ox["stops"] / ox["alerts"] == CALIBRATION["engaged_share_lower_bound"] <= e <= 1
     assert OperationsSpec().false_alert_dispatch_probability == pytest.approx(19 / 41 / e, abs=0.005)
-    assert OperationsSpec().arrest_probability == pytest.approx((1 + 1) / (1 + 2), abs=0.005)  # Laplace, 1 of 1
+    assert OperationsSpec().arrest_probability == pytest.approx(
+        (1 + 1) / (1 + 2), abs=0.005
+    )  # Laplace, 1 of 1
     # the calibrated defaults expect ~22.8 stops for Essex's mix of alerts (22 observed)
     p = OperationsSpec().false_alert_dispatch_probability
     assert e * (8 + 34 * p) == pytest.approx(essex["stops"], abs=1.0)
@@ -325,8 +407,14 @@ def test_calibration_arithmetic_from_the_records() -> None:
 
 @pytest.mark.slow
 def test_review_default_reaches_the_calibrated_share_on_another_seed() -> None:
-    """The 11 s default was fitted at Oxford Circus on seed 20260101; another seed and window must give e ~ 0.9."""
-    res = run(SCENARIOS / "oxford_circus.yaml", seed=99, replications=1, overrides=("time.start=15:00", "time.duration_s=3600"))
+    """The 11 s default was fitted at Oxford Circus on seed 20260101; another seed and window must give e ~
+    0.9."""
+    res = run(
+        SCENARIOS / "oxford_circus.yaml",
+        seed=99,
+        replications=1,
+        overrides=("time.start=15:00", "time.duration_s=3600"),
+    )
     outs, _ = res.rescore(prevalence=0.03)  # many alerts: the geometry of captured people, not the watchlist
     streams = [alert_stream(r, o, default_speed_m_s=1.34) for r, o in zip(res.reps, outs, strict=True)]
     assert sum(len(s) for s in streams) > 300
@@ -347,12 +435,19 @@ def run_2022():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "prevalence: the scenario carries the 2020 record's 1.3e-4 (1 true alert in 8,600 faces), which predicts "
-    "~1.6 true alerts in 12,120 faces (95% PI 0-4); the record had 10. Nothing calibrated elsewhere fixes the "
-    "share of a crowd on a deployment's watchlist, and fitting it to this record would void the test. "
-    "Settled by per-deployment records (faces, true alerts, watchlist size) from other deployments to estimate "
-    "prevalence out of sample."))
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "prevalence: the scenario carries the 2020 record's 1.3e-4 (1 true alert in 8,600 faces), which "
+        "predicts "
+        "~1.6 true alerts in 12,120 faces (95% PI 0-4); the record had 10. Nothing calibrated elsewhere "
+        "fixes the "
+        "share of a crowd on a deployment's watchlist, and fitting it to this record would void the test. "
+        "Settled by per-deployment records (faces, true alerts, watchlist size) from other deployments "
+        "to estimate "
+        "prevalence out of sample."
+    ),
+)
 def test_2022_record_alerts_and_stops_inside_the_predictive_interval(run_2022) -> None:
     s = run_2022.summary
     assert s["totals"]["faces_scanned"]["mean"] == pytest.approx(RECORD_2022["faces"], rel=0.03)
@@ -371,7 +466,8 @@ def test_2022_record_false_alerts_inside_and_true_alerts_outside_the_interval(ru
 
 @pytest.mark.slow
 def test_2022_record_stops_and_arrests_given_its_alerts(run_2022) -> None:
-    """The operations model alone, conditional on the record's alerts (10 true, 1 false) — no parameter fitted.
+    """The operations model alone, conditional on the record's alerts (10 true, 1 false) — no parameter
+    fitted.
 
     Each draw places the 11 alerts on people scanned in a simulated replication of the 2022
     scenario (their capture time, walking speed and leaving time) and runs review and response with
@@ -410,10 +506,21 @@ def test_a_person_alerted_under_two_settings_is_reviewed_alike(square_site) -> N
     doc["watchlist"]["prevalence"] = 0.05
     res = run(parse_scenario(doc), replications=1)
     outs, _ = res.rescore(threshold=0.64)
-    low = dict(zip(res.outcomes[0].alert_person.tolist(),
-                   (res.operations[0].review_end_s - res.operations[0].review_start_s).tolist(), strict=True))
+    low = dict(
+        zip(
+            res.outcomes[0].alert_person.tolist(),
+            (res.operations[0].review_end_s - res.operations[0].review_start_s).tolist(),
+            strict=True,
+        )
+    )
     high_ops = res._operations(outs, res.scenario.operations)[0][0]
-    high = dict(zip(outs[0].alert_person.tolist(), (high_ops.review_end_s - high_ops.review_start_s).tolist(), strict=True))
+    high = dict(
+        zip(
+            outs[0].alert_person.tolist(),
+            (high_ops.review_end_s - high_ops.review_start_s).tolist(),
+            strict=True,
+        )
+    )
     common = set(low) & set(high)
     assert len(common) >= 3 and len(high) < len(low)
     assert all(low[p] == pytest.approx(high[p]) for p in common)

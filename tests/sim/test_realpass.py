@@ -33,10 +33,15 @@ def test_dlib_run_writes_alert_crops_only_and_consistent_counts(dlib_run: dict) 
     # statistical figures are kept, and labelled as such
     assert summary["totals"]["passers_by"]["mean"] > 0 and "statistical engine" in re_["statistical_figures"]
     assert re_["engine"]["model_id"] == "dlib-resnet-v1"
-    assert re_["threshold"] == pytest.approx(0.93) and "left at the statistical engine's default" in re_["threshold_source"]
+    assert (
+        re_["threshold"] == pytest.approx(0.93)
+        and "left at the statistical engine's default" in re_["threshold_source"]
+    )
     samp = re_["sampling"]
     assert samp["probes_run"] == min(20, samp["usable_captures"]) and samp["max_real_probes"] == 20
-    assert re_["statement"].startswith(f"real engine: {samp['probes_run']} of {samp['usable_captures']} usable captures run")
+    assert re_["statement"].startswith(
+        f"real engine: {samp['probes_run']} of {samp['usable_captures']} usable captures run"
+    )
     assert re_["extrapolated"] and re_["watchlist"]["fillers"] == 300 - re_["watchlist"]["real_entries"]
     assert re_["watchlist"]["destroyed"]
     # every watchlisted usable track is run first
@@ -67,26 +72,41 @@ def test_dlib_run_writes_alert_crops_only_and_consistent_counts(dlib_run: dict) 
 @pytest.mark.model
 @pytest.mark.slow
 def test_dlib_run_leaves_no_face_in_the_temp_dir_and_logs_everything(dlib_run: dict) -> None:
-    assert dlib_run["tmp_after"] == dlib_run["tmp_before"]  # nothing (no probe, frame, embedding) in tempfile's dir
+    assert (
+        dlib_run["tmp_after"] == dlib_run["tmp_before"]
+    )  # nothing (no probe, frame, embedding) in tempfile's dir
     folder: Path = dlib_run["folder"]
     re_ = json.loads((folder / "summary.json").read_text())["real_engine"]
     meta = json.loads((folder / "run.json").read_text())
-    assert verify(folder / AUDIT_FILE, expected_head=(meta["audit_head"]["seq"], meta["audit_head"]["sha256"])).ok
+    assert verify(
+        folder / AUDIT_FILE, expected_head=(meta["audit_head"]["seq"], meta["audit_head"]["sha256"])
+    ).ok
     with AuditLog(folder / AUDIT_FILE) as log:
         entries = list(log.entries())
     kinds = [e.kind for e in entries]
     assert kinds.count("real_alert") == re_["alerts"]
-    assert sum(e.detail["probes_deleted"] for e in entries if e.kind == "real_deletion_batch") == re_["probes_deleted"]
+    assert (
+        sum(e.detail["probes_deleted"] for e in entries if e.kind == "real_deletion_batch")
+        == re_["probes_deleted"]
+    )
     destroyed = [e for e in entries if e.kind == "watchlist_destroyed" and e.detail.get("real")]
     assert len(destroyed) == 1 and destroyed[0].detail["engine"] == "dlib-resnet-v1"
-    assert kinds.index("real_watchlist_enrolled") < kinds.index("watchlist_destroyed") < kinds.index("run_end")
-    assert meta["alert_retention"]["alert_days"] == 31 and "no governance" in meta["alert_retention"]["source"]
+    assert (
+        kinds.index("real_watchlist_enrolled") < kinds.index("watchlist_destroyed") < kinds.index("run_end")
+    )
+    assert (
+        meta["alert_retention"]["alert_days"] == 31 and "no governance" in meta["alert_retention"]["source"]
+    )
 
 
 BAD_CONFIG = {
     "insightface without model_dir": ({"kind": "insightface"}, {}, "needs engine.model_dir"),
     "missing model folder": ({"kind": "insightface", "model_dir": "no/such/pack"}, {}, "does not exist"),
-    "threshold outside the dlib range": ({"kind": "dlib"}, {"threshold": 1.5}, "outside the dlib engine's score range"),
+    "threshold outside the dlib range": (
+        {"kind": "dlib"},
+        {"threshold": 1.5},
+        "outside the dlib engine's score range",
+    ),
     "faces not a folder": ({"kind": "dlib", "faces": "no/such/folder"}, {}, "is not a folder"),
 }
 
@@ -94,7 +114,9 @@ BAD_CONFIG = {
 @pytest.mark.parametrize("case", list(BAD_CONFIG))
 def test_bad_real_engine_config_one_line_exit_2(case: str, tmp_path: Path) -> None:
     engine, wl, needle = BAD_CONFIG[case]
-    sc = write_scenario(tmp_path, engine=engine, watchlist={"size": 300, "prevalence": 0.05, "threshold": 0.6, **wl})
+    sc = write_scenario(
+        tmp_path, engine=engine, watchlist={"size": 300, "prevalence": 0.05, "threshold": 0.6, **wl}
+    )
     out = tmp_path / "runs"
     r = runner.invoke(app, ["run", str(sc), "--out", str(out)])
     assert r.exit_code == 2, r.output
@@ -121,14 +143,18 @@ def _square_faces(root: Path) -> Path:
 def test_insightface_run_with_the_tiny_pack(tmp_path: Path) -> None:
     pack = make_tiny_pack(tmp_path)
     faces = _square_faces(tmp_path / "faces")
-    sc = write_scenario(tmp_path, engine={"kind": "insightface", "model_dir": str(pack), "faces": str(faces),
-                                          "max_real_probes": 6})
+    sc = write_scenario(
+        tmp_path,
+        engine={"kind": "insightface", "model_dir": str(pack), "faces": str(faces), "max_real_probes": 6},
+    )
     r = runner.invoke(app, ["run", str(sc), "--out", str(tmp_path / "runs"), "--no-map"])
     assert r.exit_code == 0, r.output
     (folder,) = list((tmp_path / "runs").iterdir())
     re_ = json.loads((folder / "summary.json").read_text())["real_engine"]
     files = re_["engine"]["model_files"]
-    assert files == {f: hashlib.sha256((pack / f).read_bytes()).hexdigest() for f in ("det_tiny.onnx", "w600k_tiny.onnx")}
+    assert files == {
+        f: hashlib.sha256((pack / f).read_bytes()).hexdigest() for f in ("det_tiny.onnx", "w600k_tiny.onnx")
+    }
     assert re_["engine"]["providers"] == ["CPUExecutionProvider"]
     assert re_["threshold"] == pytest.approx(0.4)  # the pack's default, the statistical 0.6 having been left
     assert re_["sampling"]["probes_run"] == min(6, re_["sampling"]["usable_captures"]) > 0
@@ -136,5 +162,3 @@ def test_insightface_run_with_the_tiny_pack(tmp_path: Path) -> None:
     assert re_["probes_deleted"] == sum(re_["gated_out"].values()) + re_["probes_searched"] - re_["alerts"]
     assert len(list(folder.glob("alerts/*.png"))) == re_["alerts"]
     assert image_files(folder) == set(folder.glob("alerts/*.png"))
-
-

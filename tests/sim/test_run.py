@@ -44,7 +44,11 @@ def test_rescore_moves_false_alerts_the_right_way(tiny_scenario) -> None:
     res = run(tiny_scenario, replications=3)
     _, low = res.rescore(threshold=0.55)
     _, high = res.rescore(threshold=0.64)
-    assert low["totals"]["false_alerts"]["mean"] >= res.summary["totals"]["false_alerts"]["mean"] >= high["totals"]["false_alerts"]["mean"]
+    assert (
+        low["totals"]["false_alerts"]["mean"]
+        >= res.summary["totals"]["false_alerts"]["mean"]
+        >= high["totals"]["false_alerts"]["mean"]
+    )
     _, same = res.rescore()
     assert same["totals"] == res.summary["totals"]
     with pytest.raises(ScenarioError, match="score range"):
@@ -88,7 +92,8 @@ def test_oxford_circus_2022_record_false_alerts_inside_the_predictive_interval()
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(p.stem for p in SCENARIOS.glob("*.yaml")))
 def test_golden_summary(name: str) -> None:
-    """Each shipped scenario's short fixed run matches its golden summary (regenerate: tests/golden_runs.py)."""
+    """Each shipped scenario's short fixed run matches its golden summary (regenerate:
+    tests/golden_runs.py)."""
     expected = json.loads((GOLDEN / f"{name}.json").read_text())
     got = golden_summary(SCENARIOS / f"{name}.yaml")
     assert got.keys() == expected.keys()

@@ -65,7 +65,9 @@ def test_vertical_fov_from_aspect_ratio() -> None:
 
 
 def test_motion_blur_across_and_along_the_line_of_sight() -> None:
-    cam = Camera(id="c", x=0.0, y=0.0, mount_height_m=FACE_HEIGHT_M, heading_deg=0.0, tilt_deg=0.0, exposure_s=0.01)
+    cam = Camera(
+        id="c", x=0.0, y=0.0, mount_height_m=FACE_HEIGHT_M, heading_deg=0.0, tilt_deg=0.0, exposure_s=0.01
+    )
     # walking straight at the camera at face height: no motion across the line of sight
     along = compute_face_geometry(cam, 0.0, 5.0, 0.0, -1.0)
     assert float(along.blur_px_per_m_s) == pytest.approx(0.0, abs=1e-9)
@@ -77,7 +79,13 @@ def test_motion_blur_across_and_along_the_line_of_sight() -> None:
 def test_dori_levels_iec_62676_4() -> None:
     assert DORI_PX_PER_M == {"detect": 25.0, "observe": 62.5, "recognise": 125.0, "identify": 250.0}
     assert dori_level([250, 249.9, 125, 62.5, 25, 24.9]).tolist() == [
-        "identify", "recognise", "recognise", "observe", "detect", "none"]
+        "identify",
+        "recognise",
+        "recognise",
+        "observe",
+        "detect",
+        "none",
+    ]
 
 
 @pytest.mark.parametrize("hfov", [0.0, -5.0, 180.0, 200.0])

@@ -47,7 +47,11 @@ def brute_force(site, cam, gate, model, route, lane, speed, t0, head_yaw, head_p
             if bool(g.in_view):
                 frames += 1
                 yaw, pitch = float(g.yaw_deg) + head_yaw, float(g.pitch_deg) + head_pitch
-                if float(g.ied_px) >= gate.min_ied_px and abs(yaw) <= gate.max_abs_yaw_deg and abs(pitch) <= gate.max_abs_pitch_deg:
+                if (
+                    float(g.ied_px) >= gate.min_ied_px
+                    and abs(yaw) <= gate.max_abs_yaw_deg
+                    and abs(pitch) <= gate.max_abs_pitch_deg
+                ):
                     usable += 1
                     q = float(model.mated_mean(g.ied_px, yaw, pitch, g.blur_px_per_m_s * speed))
                     if q > best[0]:
@@ -56,18 +60,27 @@ def brute_force(site, cam, gate, model, route, lane, speed, t0, head_yaw, head_p
     return frames, usable, best
 
 
-@pytest.mark.parametrize(("lane", "speed", "head_yaw", "head_pitch"), [(2, 1.3, 0.0, 0.0), (0, 1.0, 12.0, -5.0), (1, 1.7, -10.0, 4.0)])
+@pytest.mark.parametrize(
+    ("lane", "speed", "head_yaw", "head_pitch"),
+    [(2, 1.3, 0.0, 0.0), (0, 1.0, 12.0, -5.0), (1, 1.7, -10.0, 4.0)],
+)
 def test_reduction_matches_frame_loop(setup, lane, speed, head_yaw, head_pitch) -> None:
     site, cam, gate, tables = setup
     model = ScoreModel()
     table = next(t for t in tables if t.route == 0)  # the eastbound route walks at the west-facing camera
     walkers = WalkerBatch(
-        person=np.array([0]), t0_s=np.array([3.3]), speed_m_s=np.array([speed]), lane=np.array([lane]),
-        head_yaw_deg=np.array([head_yaw], np.float32), head_pitch_deg=np.array([head_pitch], np.float32),
+        person=np.array([0]),
+        t0_s=np.array([3.3]),
+        speed_m_s=np.array([speed]),
+        lane=np.array([lane]),
+        head_yaw_deg=np.array([head_yaw], np.float32),
+        head_pitch_deg=np.array([head_pitch], np.float32),
         density_p_m2=np.array([0.0]),
     )
     out = reduce_tracks(table, cam, walkers, gate, model, phase_s=0.037, rng=np.random.default_rng(0))
-    frames, usable, best = brute_force(site, cam, gate, model, 0, lane, speed, 3.3, head_yaw, head_pitch, 0.037)
+    frames, usable, best = brute_force(
+        site, cam, gate, model, 0, lane, speed, 3.3, head_yaw, head_pitch, 0.037
+    )
     # stations are STATION_M apart, so a frame at the edge of the view may fall either side
     assert abs(int(out["frames_in_view"][0]) - frames) <= 1
     assert abs(int(out["usable_captures"][0]) - usable) <= 2
@@ -88,14 +101,24 @@ def test_occlusion_rises_with_density(setup) -> None:
     _, cam, gate, tables = setup
     table = next(t for t in tables if t.route == 0)
     n = 4000
+
     def run(density: float) -> float:
-        w = WalkerBatch(person=np.arange(n), t0_s=np.linspace(0, 1000, n), speed_m_s=np.full(n, 1.3), lane=np.full(n, 2), head_yaw_deg=np.zeros(n, np.float32),
-                        head_pitch_deg=np.zeros(n, np.float32), density_p_m2=np.full(n, density))
+        w = WalkerBatch(
+            person=np.arange(n),
+            t0_s=np.linspace(0, 1000, n),
+            speed_m_s=np.full(n, 1.3),
+            lane=np.full(n, 2),
+            head_yaw_deg=np.zeros(n, np.float32),
+            head_pitch_deg=np.zeros(n, np.float32),
+            density_p_m2=np.full(n, density),
+        )
         out = reduce_tracks(table, cam, w, gate, ScoreModel(), phase_s=0.0, rng=np.random.default_rng(1))
         return float(out["usable_captures"].mean())
+
     clear, crowded = run(0.0), run(2.0)
     assert crowded < clear
-    # by hand: at density 2 p/m² and pitch ~15 deg, ~0.5 * 2 * 0.2 / tan(15 deg) = 0.75 occluders -> ~53% occluded
+    # by hand: at density 2 p/m² and pitch ~15 deg, ~0.5 * 2 * 0.2 / tan(15 deg) = 0.75 occluders -> ~53%
+    # occluded
     assert 0.3 < crowded / clear < 0.65
 
 

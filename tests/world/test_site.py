@@ -58,7 +58,9 @@ def test_self_intersecting_geofence(tmp_path: Path) -> None:
 
 def test_swapped_coordinates_in_map(tmp_path: Path) -> None:
     doc = square_site_doc()
-    doc["features"][0]["geometry"]["coordinates"][0] = [[lat, lon] for lon, lat in doc["features"][0]["geometry"]["coordinates"][0]]
+    doc["features"][0]["geometry"]["coordinates"][0] = [
+        [lat, lon] for lon, lat in doc["features"][0]["geometry"]["coordinates"][0]
+    ]
     with pytest.raises(GeofenceError, match="swapped"):
         load_site(write(tmp_path, doc))
 

@@ -16,7 +16,8 @@ __all__ = ["RunCache"]
 
 
 class RunCache:
-    """Finished runs by :func:`~twin.sim.run.crowd_key`; the least recently used dropped beyond ``max_entries``.
+    """Finished runs by :func:`~twin.sim.run.crowd_key`; the least recently used dropped beyond
+    ``max_entries``.
 
     Thread-safe (Streamlit serves sessions from threads). Values are treated as read-only.
 

@@ -82,8 +82,14 @@ def suggest_heading(site: Any, x: float, y: float) -> float:
 
 
 def camera_at(
-    site: Any, lat: float, lon: float, *, existing_ids: Sequence[str] = (), camera_id: str | None = None,
-    heading_deg: float | None = None, **lens: Any,
+    site: Any,
+    lat: float,
+    lon: float,
+    *,
+    existing_ids: Sequence[str] = (),
+    camera_id: str | None = None,
+    heading_deg: float | None = None,
+    **lens: Any,
 ) -> dict[str, Any]:
     """A camera entry for a click at (lat, lon) on the site.
 
@@ -93,7 +99,8 @@ def camera_at(
         existing_ids: ids already used (the new id avoids them).
         camera_id: the id to use (default :func:`next_camera_id`).
         heading_deg: heading; default :func:`suggest_heading`.
-        **lens: other :class:`twin.scenario.specs.CameraSpec` fields (tilt_deg, hfov_deg, mount_height_m, ...).
+        **lens: other :class:`twin.scenario.specs.CameraSpec` fields (tilt_deg, hfov_deg, mount_height_m,
+        ...).
 
     Returns:
         a camera mapping for the scenario's ``cameras`` list.
@@ -112,8 +119,14 @@ def camera_at(
             f"that point is {gap:.0f} m outside the {site.name} geofence (the dashed blue line); "
             f"click inside it, or within {CAMERA_OUTSIDE_TOLERANCE_M:.0f} m of it"
         )
-    cam = {"id": camera_id or next_camera_id(existing_ids), "lat": round(float(lat), 7), "lon": round(float(lon), 7),
-           "heading_deg": float(heading_deg) if heading_deg is not None else suggest_heading(site, float(x), float(y))}
+    cam = {
+        "id": camera_id or next_camera_id(existing_ids),
+        "lat": round(float(lat), 7),
+        "lon": round(float(lon), 7),
+        "heading_deg": float(heading_deg)
+        if heading_deg is not None
+        else suggest_heading(site, float(x), float(y)),
+    }
     cam.update(lens)
     _check_camera(cam)
     return cam
@@ -132,8 +145,11 @@ def placement_note(site: Any, cam: Mapping[str, Any], *, min_ied_px: float = 30.
     where = route.street or route.id
     note = f"facing {spec.heading_deg:.0f}°, {gap:.0f} m from the nearest walking route ({where})"
     if gap > reach:
-        note += (f". Faces reach {min_ied_px:g} px between the eyes only within {reach:.0f} m of this lens, so it will "
-                 "capture few faces or none: move it nearer the walkers, or narrow its field of view")
+        note += (
+            f". Faces reach {min_ied_px:g} px between the eyes only within {reach:.0f} m of this lens, "
+            "so it will "
+            "capture few faces or none: move it nearer the walkers, or narrow its field of view"
+        )
     return note
 
 
@@ -145,7 +161,8 @@ def _check_camera(cam: Mapping[str, Any]) -> None:
     except ValidationError as exc:
         err = exc.errors()[0]
         raise CameraGeometryError(
-            f"camera {cam.get('id')}: {'.'.join(map(str, err['loc']))}: {err['msg'].removeprefix('Value error, ')}"
+            f"camera {cam.get('id')}: {'.'.join(map(str, err['loc']))}: "
+            f"{err['msg'].removeprefix('Value error, ')}"
         ) from exc
 
 

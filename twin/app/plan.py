@@ -62,8 +62,10 @@ MAX_SCENARIO_BYTES = 256 * 1024
 #: Operations settings offered as controls (the rest are edited in the scenario YAML).
 OPERATIONS_CONTROLS: tuple[str, ...] = ("officers", "operators")
 #: The operations controls' labels and least values on the Plan page.
-OPS_LABELS: dict[str, tuple[str, int]] = {"officers": ("Intercept officers on duty", 0),
-                                          "operators": ("Operators reviewing alerts", 1)}
+OPS_LABELS: dict[str, tuple[str, int]] = {
+    "officers": ("Intercept officers on duty", 0),
+    "operators": ("Operators reviewing alerts", 1),
+}
 #: The Compare page's second column of the current plan starts this much stricter (a first useful
 #: comparison), at most :data:`VARIANT_MAX_THRESHOLD`.
 STRICTER_VARIANT_STEP = 0.04
@@ -127,7 +129,11 @@ def load_plan(path: str | Path) -> dict[str, Any]:
 
 
 def plan_from_upload(
-    data: bytes, name: str, *, scenarios_dir: str | Path, maps_dir: str | Path | None = None,
+    data: bytes,
+    name: str,
+    *,
+    scenarios_dir: str | Path,
+    maps_dir: str | Path | None = None,
     max_bytes: int = MAX_SCENARIO_BYTES,
 ) -> dict[str, Any]:
     """Validate an uploaded scenario file and return its document.
@@ -149,18 +155,24 @@ def plan_from_upload(
     """
     scenarios_dir = Path(scenarios_dir)
     if Path(name).suffix.lower() not in (".yaml", ".yml"):
-        raise ScenarioError(f"{name}: not a scenario file; upload a .yaml file (one saved by this app, or from scenarios/)")
+        raise ScenarioError(
+            f"{name}: not a scenario file; upload a .yaml file (one saved by this app, or from scenarios/)"
+        )
     if not data:
         raise ScenarioError(f"{name}: the file is empty; upload a scenario YAML file")
     if len(data) > max_bytes:
         raise ScenarioError(
-            f"{name}: {len(data) / 1024:,.0f} kB is too large for a scenario (limit {max_bytes / 1024:,.0f} kB); "
+            f"{name}: {len(data) / 1024:,.0f} kB is too large for a scenario (limit "
+            f"{max_bytes / 1024:,.0f} kB); "
             "upload the scenario YAML itself, not a map or a run folder"
         )
     doc = parse_yaml_bytes(data, name=name)
     site = doc.get("site")
     if not isinstance(site, dict) or not isinstance(site.get("map"), str) or not site["map"].strip():
-        raise ScenarioError(f"{name}: site.map is missing; give the site map file, e.g. site: {{map: ../maps/oxford_circus.geojson}}")
+        raise ScenarioError(
+            f"{name}: site.map is missing; give the site map file, e.g. site: {{map: "
+            "../maps/oxford_circus.geojson}"
+        )
     map_path = Path(site["map"])
     resolved = map_path if map_path.is_absolute() else scenarios_dir / map_path
     if not resolved.is_file():
@@ -229,7 +241,9 @@ class PlanSettings:
         return dataclasses.replace(self, threshold=float(threshold), watchlist_size=int(size))
 
 
-def settings_from_doc(doc: Mapping[str, Any], *, keep_window: bool = False, keep_replications: bool = False) -> PlanSettings:
+def settings_from_doc(
+    doc: Mapping[str, Any], *, keep_window: bool = False, keep_replications: bool = False
+) -> PlanSettings:
     """Controls initialised from a plan document.
 
     Args:
@@ -238,7 +252,8 @@ def settings_from_doc(doc: Mapping[str, Any], *, keep_window: bool = False, keep
             Plan page's default :data:`DEFAULT_DURATION_H` from the document's start.
         keep_replications: keep the document's replications; otherwise :data:`DEFAULT_REPLICATIONS`.
 
-    >>> settings_from_doc({"time": {"start": "13:00", "duration_s": 14400}, "watchlist": {"size": 9756}}).duration_h
+    >>> doc = {"time": {"start": "13:00", "duration_s": 14400}, "watchlist": {"size": 9756}}
+    >>> settings_from_doc(doc).duration_h
     1
     """
     sc = parse_scenario(copy.deepcopy(dict(doc)), source="plan") if "site" in doc else None
@@ -249,15 +264,20 @@ def settings_from_doc(doc: Mapping[str, Any], *, keep_window: bool = False, keep
     duration_s = t.duration_s if t else float(raw_t.get("duration_s", 3600))
     return PlanSettings(
         start=start,
-        duration_h=max(1, min(24, math.ceil(duration_s / 3600 - 1e-9))) if keep_window else DEFAULT_DURATION_H,
+        duration_h=max(1, min(24, math.ceil(duration_s / 3600 - 1e-9)))
+        if keep_window
+        else DEFAULT_DURATION_H,
         footfall_scale=float(sc.footfall.scale if sc else (doc.get("footfall") or {}).get("scale", 1.0)),
         watchlist_size=int(wl.size if wl else raw_w.get("size", 10_000)),
         prevalence=float(wl.prevalence if wl else raw_w.get("prevalence", 1e-4)),
         threshold=float(wl.threshold if wl else raw_w.get("threshold", 0.6)),
         seed=int(sc.seed if sc else doc.get("seed", 0)),
         replications=int(sc.replications if sc and keep_replications else DEFAULT_REPLICATIONS),
-        operations=tuple((k, float(v)) for k, v in (doc.get("operations") or {}).items()
-                         if k in operations_fields() and isinstance(v, (int, float)) and not isinstance(v, bool)),
+        operations=tuple(
+            (k, float(v))
+            for k, v in (doc.get("operations") or {}).items()
+            if k in operations_fields() and isinstance(v, (int, float)) and not isinstance(v, bool)
+        ),
     )
 
 
@@ -271,14 +291,20 @@ def apply_settings(doc: Mapping[str, Any], s: PlanSettings) -> dict[str, Any]:
     out = copy.deepcopy(dict(doc))
     out["time"] = {**(out.get("time") or {}), "start": s.start, "duration_s": int(s.duration_h) * 3600}
     out["footfall"] = {**(out.get("footfall") or {}), "scale": float(s.footfall_scale)}
-    out["watchlist"] = {**(out.get("watchlist") or {}), "size": int(s.watchlist_size),
-                        "prevalence": float(s.prevalence), "threshold": float(s.threshold)}
+    out["watchlist"] = {
+        **(out.get("watchlist") or {}),
+        "size": int(s.watchlist_size),
+        "prevalence": float(s.prevalence),
+        "threshold": float(s.threshold),
+    }
     out["seed"] = int(s.seed)
     out["replications"] = int(s.replications)
     if s.operations:
         fields = operations_fields()
-        out["operations"] = {**(out.get("operations") or {}),
-                             **{k: (int(v) if fields.get(k, (float,))[0] is int else float(v)) for k, v in s.operations}}
+        out["operations"] = {
+            **(out.get("operations") or {}),
+            **{k: (int(v) if fields.get(k, (float,))[0] is int else float(v)) for k, v in s.operations},
+        }
     return out
 
 
@@ -312,16 +338,26 @@ def variant_start(current: PlanSettings, index: int, source: PlanSettings | None
     so differences come from the plans. The current plan's second column (``index`` 1) starts at a
     stricter threshold, :data:`STRICTER_VARIANT_STEP` higher (at most :data:`VARIANT_MAX_THRESHOLD`).
 
-    >>> variant_start(PlanSettings(threshold=0.6), 1).threshold, variant_start(PlanSettings(threshold=0.78), 1).threshold
-    (0.64, 0.8)
+    >>> variant_start(PlanSettings(threshold=0.6), 1).threshold
+    0.64
+    >>> variant_start(PlanSettings(threshold=0.78), 1).threshold
+    0.8
     """
     base = current if source is None else source
     threshold = base.threshold
     if index == 1 and source is None:
         threshold = min(VARIANT_MAX_THRESHOLD, round(current.threshold + STRICTER_VARIANT_STEP, 3))
-    return PlanSettings(start=current.start, duration_h=current.duration_h, footfall_scale=base.footfall_scale,
-                        watchlist_size=base.watchlist_size, prevalence=base.prevalence, threshold=threshold,
-                        seed=current.seed, replications=current.replications, operations=base.operations)
+    return PlanSettings(
+        start=current.start,
+        duration_h=current.duration_h,
+        footfall_scale=base.footfall_scale,
+        watchlist_size=base.watchlist_size,
+        prevalence=base.prevalence,
+        threshold=threshold,
+        seed=current.seed,
+        replications=current.replications,
+        operations=base.operations,
+    )
 
 
 def time_options(current: str | None = None) -> list[str]:
@@ -426,12 +462,16 @@ def run_command(file_name: str, file_doc: Mapping[str, Any], wanted_doc: Mapping
     Only the control keys (:data:`CONTROL_KEYS`, plus the operations section's numbers) that
     differ are passed as ``--set`` overrides.
 
-    >>> run_command("plan.yaml", {"seed": 1, "watchlist": {"threshold": 0.6}}, {"seed": 1, "watchlist": {"threshold": 0.64}})
+    >>> file_doc = {"seed": 1, "watchlist": {"threshold": 0.6}}
+    >>> run_command("plan.yaml", file_doc, {"seed": 1, "watchlist": {"threshold": 0.64}})
     'twin run plan.yaml --set watchlist.threshold=0.64'
     """
     keys = list(CONTROL_KEYS)
-    keys += [f"operations.{k}" for k in sorted(wanted_doc.get("operations") or {})
-             if isinstance((wanted_doc.get("operations") or {})[k], (int, float))]
+    keys += [
+        f"operations.{k}"
+        for k in sorted(wanted_doc.get("operations") or {})
+        if isinstance((wanted_doc.get("operations") or {})[k], (int, float))
+    ]
     sets = []
     for key in keys:
         want = _get_path(wanted_doc, key)

@@ -56,7 +56,8 @@ DEFAULT_SCENARIO = "oxford_circus.yaml"
 
 @dataclasses.dataclass(frozen=True)
 class AppPaths:
-    """The app's folders: ``scenarios/`` (the plans to start from), ``maps/`` and ``static/`` (served files)."""
+    """The app's folders: ``scenarios/`` (the plans to start from), ``maps/`` and ``static/`` (served
+    files)."""
 
     root: Path
 
@@ -110,7 +111,9 @@ class Plan:
         Raises:
             ScenarioError: invalid.
         """
-        return plans.to_scenario(plans.apply_settings(self.doc, self.settings), self.base_dir, source=self.source)
+        return plans.to_scenario(
+            plans.apply_settings(self.doc, self.settings), self.base_dir, source=self.source
+        )
 
     def full_doc(self) -> dict[str, Any]:
         """The document with the controls written in (what is saved)."""
@@ -135,11 +138,15 @@ def show_error(exc: BaseException) -> None:
     st.error(str(exc), icon=":material/error:")
 
 
-def set_plan(doc: dict[str, Any], source: str, *, keep_window: bool = False, keep_replications: bool = False) -> Plan:
+def set_plan(
+    doc: dict[str, Any], source: str, *, keep_window: bool = False, keep_replications: bool = False
+) -> Plan:
     """Make ``doc`` the current plan (controls initialised from it)."""
-    plan = Plan(doc=doc, settings=plans.settings_from_doc(doc, keep_window=keep_window,
-                                                             keep_replications=keep_replications),
-                source=source)
+    plan = Plan(
+        doc=doc,
+        settings=plans.settings_from_doc(doc, keep_window=keep_window, keep_replications=keep_replications),
+        source=source,
+    )
     st.session_state["plan"] = plan
     st.session_state["plan_version"] = st.session_state.get("plan_version", 0) + 1
     return plan
@@ -179,7 +186,10 @@ def get_result(scenario: Scenario, *, what: str = "") -> RunResult:
     if hit is not None:
         return hit
     reps = scenario.replications
-    label = f"Simulating {what or scenario.name}: {scenario.time.duration_s / 3600:g} h window, {reps} replications"
+    label = (
+        f"Simulating {what or scenario.name}: {scenario.time.duration_s / 3600:g} h window, {reps} "
+        "replications"
+    )
     bar = st.progress(0.0, text=label)
 
     def progress(done: int, total: int, frac: float) -> None:
@@ -195,10 +205,15 @@ def get_result(scenario: Scenario, *, what: str = "") -> RunResult:
 
 
 def scored_summary(result: RunResult, scenario: Scenario) -> RunSummary:
-    """The run's summary under ``scenario``'s watchlist and operations settings, re-scored without a new simulation."""
+    """The run's summary under ``scenario``'s watchlist and operations settings, re-scored without a new
+    simulation."""
     wl = scenario.watchlist
-    _, summ = result.rescore(threshold=wl.threshold, watchlist_size=wl.size, prevalence=wl.prevalence,
-                             operations=scenario.operations)
+    _, summ = result.rescore(
+        threshold=wl.threshold,
+        watchlist_size=wl.size,
+        prevalence=wl.prevalence,
+        operations=scenario.operations,
+    )
     return summ.filled_from(result.summary)
 
 
@@ -222,12 +237,14 @@ def plan_sidebar_caption(plan: Plan) -> None:
     s = plan.settings
     st.sidebar.caption(
         f"Current plan: **{plan.doc.get('name', plan.source)}** · {s.start} for {s.duration_h} h · "
-        f"{len(plan.doc.get('cameras') or [])} cameras · threshold {s.threshold:g}. Change it on the Plan page."
+        f"{len(plan.doc.get('cameras') or [])} cameras · threshold {s.threshold:g}. Change it on the "
+        "Plan page."
     )
 
 
 def headline(col: Any, figure: views.Headline) -> None:
-    """One headline figure (:func:`twin.app.views.headline_figures`): the mean with its unit, the 95% PI underneath."""
+    """One headline figure (:func:`twin.app.views.headline_figures`): the mean with its unit, the 95% PI
+    underneath."""
     col.metric(figure.label, figure.value, help=figure.help)
     col.caption(figure.caption)
 

@@ -37,10 +37,10 @@ STATIC_URL = "/app/static/vendor"
 VENDOR_FILES: dict[str, str] = {
     "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js": "leaflet-1.9.3.js",
     "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css": "leaflet-1.9.3.css",
-    "https://cdn.jsdelivr.net/gh/python-visualization/folium@main/folium/templates/leaflet_heat.min.js":
-        "leaflet-heat.min.js",
-    "https://cdnjs.cloudflare.com/ajax/libs/leaflet-dvf/0.3.0/leaflet-dvf.markers.min.js":
-        "leaflet-dvf-0.3.0.markers.min.js",
+    "https://cdn.jsdelivr.net/gh/python-visualization/folium@main/folium/templates/"
+    "leaflet_heat.min.js": "leaflet-heat.min.js",
+    "https://cdnjs.cloudflare.com/ajax/libs/leaflet-dvf/0.3.0/"
+    "leaflet-dvf.markers.min.js": "leaflet-dvf-0.3.0.markers.min.js",
 }
 
 #: Assets a folium ``Map`` asks for by default that the twin's maps (vector layers, circle and
@@ -66,10 +66,14 @@ def _bundled_text(url: str) -> str:
     try:
         from offlinefolium import elements
     except ImportError as exc:  # pragma: no cover - a declared dependency
-        raise TwinError("the folium-offline package is missing; reinstall the twin (pip install -e .)") from exc
+        raise TwinError(
+            "the folium-offline package is missing; reinstall the twin (pip install -e .)"
+        ) from exc
     text = getattr(elements, "_res", {}).get(url)
     if text is None:
-        raise TwinError(f"folium-offline does not bundle {url}; pin folium-offline to the version in constraints.txt")
+        raise TwinError(
+            f"folium-offline does not bundle {url}; pin folium-offline to the version in constraints.txt"
+        )
     return text
 
 
@@ -98,7 +102,9 @@ def ensure_static(static_dir: str | Path) -> Path:
                 fh.write(data)
             os.replace(tmp, dest)
     except OSError as exc:
-        raise TwinError(f"cannot write the map assets into {vendor}: {exc}; check the folder's permissions") from exc
+        raise TwinError(
+            f"cannot write the map assets into {vendor}: {exc}; check the folder's permissions"
+        ) from exc
     return vendor
 
 

@@ -1,7 +1,8 @@
 """The Pipeline page's logic: a real engine on one image, and a synthetic probe at a chosen distance.
 
 Pure glue over the engine protocol (:mod:`twin.recognition.engines.base`), the watchlist, the quality gate of
-:mod:`twin.recognition.pipeline` and probe rendering (:mod:`twin.recognition.faces.render`); no streamlit. Everything runs
+:mod:`twin.recognition.pipeline` and probe rendering (:mod:`twin.recognition.faces.render`); no streamlit.
+Everything runs
 in memory: an analysed image, its faces' embeddings and rendered probes are never written to disk.
 
 * :func:`sample_watchlist` enrols the sample identities (one enrolment photo each) except the six
@@ -57,8 +58,12 @@ __all__ = [
 #: Identities with this prefix (the people of t1.jpg) are kept off the sample watchlist.
 OFF_LIST_PREFIX = "t1_person_"
 #: What the Pipeline page says of a face's quality-gate outcome (:attr:`FaceReport.gate`).
-GATE_TEXT: dict[str | None, str] = {None: "searched", "ied_px": "too small (ied)", "det_score": "weak detection",
-                                    "yaw_deg": "turned away (yaw)"}
+GATE_TEXT: dict[str | None, str] = {
+    None: "searched",
+    "ied_px": "too small (ied)",
+    "det_score": "weak detection",
+    "yaw_deg": "turned away (yaw)",
+}
 #: The walking speed whose motion blur the synthetic probe shows by default, m/s: the crowd's mean
 #: free speed (Weidmann 1993, :class:`twin.scenario.specs.CrowdSpec`).
 WALKING_SPEED_M_S: float = CrowdSpec().free_speed_mean_m_s
@@ -82,7 +87,8 @@ def quality_gate(min_ied_px: float, max_abs_yaw_deg: float) -> QualityGate:
 
 
 def lens_camera(cameras: list[dict[str, Any]], camera_id: str | None) -> Camera:
-    """A camera with the lens of the plan's camera ``camera_id`` (sensor, field of view, height, shutter), at the origin.
+    """A camera with the lens of the plan's camera ``camera_id`` (sensor, field of view, height, shutter), at
+    the origin.
 
     Without cameras (or an unknown id) the default lens (:class:`twin.scenario.specs.CameraSpec`).
 
@@ -96,8 +102,16 @@ def lens_camera(cameras: list[dict[str, Any]], camera_id: str | None) -> Camera:
         spec = CameraSpec.model_validate(doc)
     except ValidationError as exc:
         raise ScenarioError(f"camera {camera_id}: {exc.errors()[0]['msg']}") from exc
-    return Camera(id="probe", x=0.0, y=0.0, mount_height_m=spec.mount_height_m, hfov_deg=spec.hfov_deg,
-                  width_px=spec.width_px, height_px=spec.height_px, exposure_s=spec.exposure_s)
+    return Camera(
+        id="probe",
+        x=0.0,
+        y=0.0,
+        mount_height_m=spec.mount_height_m,
+        hfov_deg=spec.hfov_deg,
+        width_px=spec.width_px,
+        height_px=spec.height_px,
+        exposure_s=spec.exposure_s,
+    )
 
 
 def walking_blur_px(camera: Camera, px_per_m: float) -> float:
@@ -127,7 +141,9 @@ def sample_watchlist(engine: FaceEngine, bank: FaceBank) -> Watchlist:
         embs.append(engine.embed(img, [face])[0])
         entries.append(WatchlistEntry(ident, src.source, category="sample"))
     if not entries:
-        raise WatchlistError("no sample identity could be enrolled; run `twin samples` to fetch the sample photos")
+        raise WatchlistError(
+            "no sample identity could be enrolled; run `twin samples` to fetch the sample photos"
+        )
     wl.add(np.vstack(embs).astype(np.float32), entries)
     return wl
 
@@ -156,7 +172,9 @@ def sample_images(bank: FaceBank, watchlist: Watchlist) -> dict[str, Path]:
             else:
                 label = f"{src.path.name}: {who}"
             out[label] = src.path
-    return dict(sorted(out.items(), key=lambda kv: ("another photo" not in kv[0], "none on" not in kv[0], kv[0])))
+    return dict(
+        sorted(out.items(), key=lambda kv: ("another photo" not in kv[0], "none on" not in kv[0], kv[0]))
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -192,7 +210,12 @@ class FaceReport:
 
 
 def analyse_image(
-    engine: FaceEngine, watchlist: Watchlist, image: np.ndarray, *, threshold: float, gate: QualityGate | None = None,
+    engine: FaceEngine,
+    watchlist: Watchlist,
+    image: np.ndarray,
+    *,
+    threshold: float,
+    gate: QualityGate | None = None,
     k: int = 3,
 ) -> list[FaceReport]:
     """Detect, gate, embed and search every face of one image.
@@ -214,7 +237,10 @@ def analyse_image(
     """
     img = check_rgb(image)
     if watchlist.model_id != engine.model_id:
-        raise WatchlistError(f"watchlist built with {watchlist.model_id}, engine is {engine.model_id}; enrol it with this engine")
+        raise WatchlistError(
+            f"watchlist built with {watchlist.model_id}, engine is {engine.model_id}; enrol it with this "
+            "engine"
+        )
     gate = gate or QualityGate()
     faces = engine.detect(img)
     passed = [f for f in faces if gate.reason(f) is None]
@@ -228,11 +254,18 @@ def analyse_image(
     for i, f in enumerate(faces, start=1):
         got = cands.get(id(f))
         x0, y0, x1, y1 = (float(v) for v in f.box)
-        out.append(FaceReport(
-            index=i, box=(x0, y0, x1, y1), ied_px=f.ied_px, yaw_deg=estimate_yaw_deg(f.kps),
-            det_score=float(f.det_score), gate=gate.reason(f), candidates=got,
-            alert=got is not None and got.top_score >= threshold,
-        ))
+        out.append(
+            FaceReport(
+                index=i,
+                box=(x0, y0, x1, y1),
+                ied_px=f.ied_px,
+                yaw_deg=estimate_yaw_deg(f.kps),
+                det_score=float(f.det_score),
+                gate=gate.reason(f),
+                candidates=got,
+                alert=got is not None and got.top_score >= threshold,
+            )
+        )
     return out
 
 
@@ -248,7 +281,16 @@ def annotate(image: np.ndarray, reports: list[FaceReport]) -> np.ndarray:
         (tw, th), _ = cv2.getTextSize(str(r.index), cv2.FONT_HERSHEY_SIMPLEX, scale, lw)
         ty = max(th + 4, y0 - 4)
         cv2.rectangle(out, (x0, ty - th - 4), (x0 + tw + 6, ty + 2), colour, -1)
-        cv2.putText(out, str(r.index), (x0 + 3, ty - 1), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), lw, cv2.LINE_AA)
+        cv2.putText(
+            out,
+            str(r.index),
+            (x0 + 3, ty - 1),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            scale,
+            (255, 255, 255),
+            lw,
+            cv2.LINE_AA,
+        )
     return out
 
 
@@ -296,9 +338,21 @@ class ProbeReport:
 
 
 def synthetic_probe(
-    engine: FaceEngine, watchlist: Watchlist, bank: FaceBank, identity: str, *, distance_m: float, yaw_deg: float,
-    blur_px: float, camera: Camera | None = None, threshold: float, rng: np.random.Generator, noise_sd: float = 2.0,
-    jpeg_quality: int | None = 90, k: int = 3, gate: QualityGate | None = None,
+    engine: FaceEngine,
+    watchlist: Watchlist,
+    bank: FaceBank,
+    identity: str,
+    *,
+    distance_m: float,
+    yaw_deg: float,
+    blur_px: float,
+    camera: Camera | None = None,
+    threshold: float,
+    rng: np.random.Generator,
+    noise_sd: float = 2.0,
+    jpeg_quality: int | None = 90,
+    k: int = 3,
+    gate: QualityGate | None = None,
 ) -> ProbeReport:
     """Render ``identity`` as ``camera`` would record it at ``distance_m``, and search it.
 
@@ -326,8 +380,16 @@ def synthetic_probe(
     src = bank.probe_image(identity)
     img = bank.load(src)
     face = bank.face(src, engine)
-    probe = render_probe(img, face, ied_px=float(geo["ied_px"]), rng=rng, yaw_deg=yaw_deg, blur_px=blur_px,
-                         noise_sd=noise_sd, jpeg_quality=jpeg_quality)
+    probe = render_probe(
+        img,
+        face,
+        ied_px=float(geo["ied_px"]),
+        rng=rng,
+        yaw_deg=yaw_deg,
+        blur_px=blur_px,
+        noise_sd=noise_sd,
+        jpeg_quality=jpeg_quality,
+    )
     found = engine.detect(probe.patch)
     target = found[0] if found else Face(box=probe.box, kps=probe.kps, det_score=float("nan"))
     emb = engine.embed(probe.patch, [target])
@@ -339,6 +401,12 @@ def synthetic_probe(
     top = CandidateList(cand.indices[:k], cand.identities[:k], cand.scores[:k], cand.fillers[:k])
     reason = (gate or QualityGate()).reason(target)
     return ProbeReport(
-        probe=probe, geometry=geo, detected=bool(found), candidates=top, mated_score=mated, gate=reason,
-        alert=reason is None and top.top_score >= threshold, from_enrolment=src == bank.enrolment_image(identity),
+        probe=probe,
+        geometry=geo,
+        detected=bool(found),
+        candidates=top,
+        mated_score=mated,
+        gate=reason,
+        alert=reason is None and top.top_score >= threshold,
+        from_enrolment=src == bank.enrolment_image(identity),
     )

@@ -20,7 +20,9 @@ from twin.errors import TwinError
 __all__ = ["app", "models_app", "models_check", "models_list", "samples"]
 
 app = typer.Typer(help="Face engines and sample images.", no_args_is_help=True)
-models_app = typer.Typer(help="Inspect insightface model pack folders (nothing is downloaded).", no_args_is_help=True)
+models_app = typer.Typer(
+    help="Inspect insightface model pack folders (nothing is downloaded).", no_args_is_help=True
+)
 app.add_typer(models_app, name="models")
 
 _out = Console()
@@ -35,7 +37,10 @@ def _fail(exc: TwinError) -> typer.Exit:
 @app.command("samples")
 def samples(
     cache_dir: Annotated[
-        Path | None, typer.Option("--dir", help="where to put the images (default $TWIN_SAMPLES_DIR or ~/.cache/lfr-twin/samples)")
+        Path | None,
+        typer.Option(
+            "--dir", help="where to put the images (default $TWIN_SAMPLES_DIR or ~/.cache/lfr-twin/samples)"
+        ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="download again even if present")] = False,
 ) -> Path:
@@ -89,14 +94,18 @@ def models_check(
 
 @models_app.command("list")
 def models_list(
-    root: Annotated[Path, typer.Option("--root", help="folder holding model pack folders")] = Path("~/.insightface/models"),
+    root: Annotated[Path, typer.Option("--root", help="folder holding model pack folders")] = Path(
+        "~/.insightface/models"
+    ),
 ) -> list[Path]:
     """List model pack folders under a root (default ~/.insightface/models); nothing is downloaded."""
     from twin.recognition.engines.insightface import list_model_folders
 
     folders = list_model_folders(root)
     if not folders:
-        _out.print(f"no model pack folders under {Path(root).expanduser()}; unpack a pack there or pass --root")
+        _out.print(
+            f"no model pack folders under {Path(root).expanduser()}; unpack a pack there or pass --root"
+        )
     for f in folders:
         n = len(list(f.glob("*.onnx")))
         _out.print(f"{f}  ({n} ONNX file{'s' if n != 1 else ''})")

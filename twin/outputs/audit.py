@@ -94,7 +94,9 @@ class AuditLog:
             self._con = sqlite3.connect(self.path)
             self._con.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
-            raise AuditError(f"{self.path} is not an audit log ({exc}); it may be corrupt or another file") from exc
+            raise AuditError(
+                f"{self.path} is not an audit log ({exc}); it may be corrupt or another file"
+            ) from exc
 
     def close(self) -> None:
         """Close the database."""
@@ -144,12 +146,16 @@ class AuditLog:
 
     def entries(self) -> Iterator[AuditEntry]:
         """Entries in storage order (by rowid, which is seq unless tampered with)."""
-        for seq, t, kind, body, prev, h in self._con.execute("SELECT seq, t_utc, kind, detail, prev_hash, hash FROM entries ORDER BY rowid"):
+        for seq, t, kind, body, prev, h in self._con.execute(
+            "SELECT seq, t_utc, kind, detail, prev_hash, hash FROM entries ORDER BY rowid"
+        ):
             try:
                 detail = json.loads(body)
             except json.JSONDecodeError:
                 detail = {"_unparseable": body}
-            yield AuditEntry(seq=int(seq), t_utc=str(t), kind=str(kind), detail=detail, prev_hash=str(prev), hash=str(h))
+            yield AuditEntry(
+                seq=int(seq), t_utc=str(t), kind=str(kind), detail=detail, prev_hash=str(prev), hash=str(h)
+            )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -172,7 +178,9 @@ class VerifyReport:
 
 
 def _describe(e: dict[str, Any]) -> str:
-    bits = [f"{k}={e['detail'][k]}" for k in ("t_s", "camera_id", "true_alert", "replication") if k in e["detail"]]
+    bits = [
+        f"{k}={e['detail'][k]}" for k in ("t_s", "camera_id", "true_alert", "replication") if k in e["detail"]
+    ]
     return f"{e['kind']}" + (f" ({', '.join(bits)})" if bits else "")
 
 
@@ -194,7 +202,9 @@ def verify(path: Path | str, *, expected_head: tuple[int, str] | None = None) ->
         raise AuditError(f"no audit log at {path}; give a run folder written by `twin run`")
     try:
         con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        rows = con.execute("SELECT seq, t_utc, kind, detail, prev_hash, hash FROM entries ORDER BY rowid").fetchall()
+        rows = con.execute(
+            "SELECT seq, t_utc, kind, detail, prev_hash, hash FROM entries ORDER BY rowid"
+        ).fetchall()
         con.close()
     except sqlite3.DatabaseError as exc:
         raise AuditError(f"{path} is not a readable audit log ({exc})") from exc
@@ -208,15 +218,31 @@ def verify(path: Path | str, *, expected_head: tuple[int, str] | None = None) ->
         e = {"kind": kind, "detail": detail}
         if seq != i:
             what = "removed" if seq > i else "reordered or duplicated"
-            return VerifyReport(ok=False, entries=len(rows), head=(i - 1, prev),
-                                problem=f"entry {i} is {what}: found entry {seq} ({_describe(e)}) in position {i}", bad_seq=i)
+            return VerifyReport(
+                ok=False,
+                entries=len(rows),
+                head=(i - 1, prev),
+                problem=f"entry {i} is {what}: found entry {seq} ({_describe(e)}) in position {i}",
+                bad_seq=i,
+            )
         if prev_hash != prev:
-            return VerifyReport(ok=False, entries=len(rows), head=(i - 1, prev),
-                                problem=f"entry {seq} ({_describe(e)}) does not follow entry {seq - 1}: an entry before it was "
-                                "edited, removed or reordered", bad_seq=seq)
+            return VerifyReport(
+                ok=False,
+                entries=len(rows),
+                head=(i - 1, prev),
+                problem=f"entry {seq} ({_describe(e)}) does not follow entry {seq - 1}: an entry before "
+                "it was "
+                "edited, removed or reordered",
+                bad_seq=seq,
+            )
         if entry_hash(prev_hash, seq, t, kind, body) != h:
-            return VerifyReport(ok=False, entries=len(rows), head=(i - 1, prev),
-                                problem=f"entry {seq} ({_describe(e)}) was edited: its content no longer matches its hash", bad_seq=seq)
+            return VerifyReport(
+                ok=False,
+                entries=len(rows),
+                head=(i - 1, prev),
+                problem=f"entry {seq} ({_describe(e)}) was edited: its content no longer matches its hash",
+                bad_seq=seq,
+            )
         by_seq[seq] = h
         prev = h
     head = (len(rows), prev)
@@ -224,13 +250,20 @@ def verify(path: Path | str, *, expected_head: tuple[int, str] | None = None) ->
         seq, h = expected_head
         if by_seq.get(seq) != h:
             got = "is missing" if seq not in by_seq else "differs"
-            return VerifyReport(ok=False, entries=len(rows), head=head,
-                                problem=f"entry {seq}, the run's recorded end of log, {got}: entries were removed from the end", bad_seq=seq)
+            return VerifyReport(
+                ok=False,
+                entries=len(rows),
+                head=head,
+                problem=f"entry {seq}, the run's recorded end of log, {got}: entries were removed from "
+                "the end",
+                bad_seq=seq,
+            )
     return VerifyReport(ok=True, entries=len(rows), head=head)
 
 
 def verify_folder(folder: Path | str) -> VerifyReport:
-    """Verify a run folder: the audit chain (holding the head ``run.json`` recorded) and the files it vouches for.
+    """Verify a run folder: the audit chain (holding the head ``run.json`` recorded) and the files it vouches
+    for.
 
     Entries that name file hashes — ``run_end`` (``summary_sha256`` of ``summary.json``) and
     ``record_written`` (``files``: name -> sha256) — are checked against the files on disk, so an
@@ -264,8 +297,19 @@ def verify_folder(folder: Path | str) -> VerifyReport:
             if not path.is_file():
                 if e.kind == "record_written":
                     continue  # a record may be removed by retention; the chain still shows it existed
-                return VerifyReport(ok=False, entries=report.entries, head=report.head, problem=f"{name}, vouched for by entry {e.seq} ({e.kind}), is missing", bad_seq=e.seq)
+                return VerifyReport(
+                    ok=False,
+                    entries=report.entries,
+                    head=report.head,
+                    problem=f"{name}, vouched for by entry {e.seq} ({e.kind}), is missing",
+                    bad_seq=e.seq,
+                )
             if hashlib.sha256(path.read_bytes()).hexdigest() != digest:
-                return VerifyReport(ok=False, entries=report.entries, head=report.head,
-                                    problem=f"{name} was changed after entry {e.seq} ({e.kind}) recorded its hash", bad_seq=e.seq)
+                return VerifyReport(
+                    ok=False,
+                    entries=report.entries,
+                    head=report.head,
+                    problem=f"{name} was changed after entry {e.seq} ({e.kind}) recorded its hash",
+                    bad_seq=e.seq,
+                )
     return report

@@ -15,7 +15,16 @@ from typing import Any
 __all__ = ["PALETTE", "Series", "bar_chart_svg", "line_chart_svg", "log_ticks", "nice_ticks"]
 
 #: Colours of compared scenarios, in order (colour-blind-friendly enough for 6 lines).
-PALETTE: tuple[str, ...] = ("#1565c0", "#ef6c00", "#2e7d32", "#6a1b9a", "#c62828", "#00838f", "#5d4037", "#ad1457")
+PALETTE: tuple[str, ...] = (
+    "#1565c0",
+    "#ef6c00",
+    "#2e7d32",
+    "#6a1b9a",
+    "#c62828",
+    "#00838f",
+    "#5d4037",
+    "#ad1457",
+)
 
 
 @dataclass(kw_only=True)
@@ -67,7 +76,10 @@ def _legend(items: list[tuple[str, str, bool]], x: float, y: float, width: float
         if cx > x and cx + step > x + width:
             cx, cy, lines = x, cy + 15, lines + 1
         dash = ' stroke-dasharray="4 3"' if dashed else ""
-        parts.append(f'<line x1="{cx:.0f}" x2="{cx + 18:.0f}" y1="{cy - 4:.0f}" y2="{cy - 4:.0f}" stroke="{colour}" stroke-width="2.5"{dash}/>')
+        parts.append(
+            f'<line x1="{cx:.0f}" x2="{cx + 18:.0f}" y1="{cy - 4:.0f}" y2="{cy - 4:.0f}" '
+            f'stroke="{colour}" stroke-width="2.5"{dash}/>'
+        )
         parts.append(f'<text x="{cx + 22:.0f}" y="{cy:.0f}">{html.escape(text)}</text>')
         cx += step
     return "".join(parts), lines
@@ -80,7 +92,9 @@ def _legend_lines(items: list[str], width: float) -> int:
 def _y_axis(p: list[str], ticks: list[float], py: Any, pad_l: float, w: float) -> None:
     """Grid lines and labels at the y ``ticks`` (data units), appended to ``p``."""
     for yv in ticks:
-        p.append(f'<line x1="{pad_l}" x2="{pad_l + w}" y1="{py(yv):.1f}" y2="{py(yv):.1f}" stroke="#e0e0e0"/>')
+        p.append(
+            f'<line x1="{pad_l}" x2="{pad_l + w}" y1="{py(yv):.1f}" y2="{py(yv):.1f}" stroke="#e0e0e0"/>'
+        )
         p.append(f'<text x="{pad_l - 4}" y="{py(yv) + 4:.1f}" text-anchor="end">{_fmt_tick(yv)}</text>')
 
 
@@ -104,7 +118,11 @@ class _Frame:
     def py(self, y: float) -> float:
         if self.y_log:
             lo, hi = math.log10(self.y_ticks[0]), math.log10(self.y_ticks[-1])
-            return self.pad_t + self.h - self.h * (math.log10(min(max(y, self.y_ticks[0]), self.y_ticks[-1])) - lo) / (hi - lo)
+            return (
+                self.pad_t
+                + self.h
+                - self.h * (math.log10(min(max(y, self.y_ticks[0]), self.y_ticks[-1])) - lo) / (hi - lo)
+            )
         top = self.y_ticks[-1]
         return self.pad_t + self.h - self.h * min(max(y, 0.0), top) / top
 
@@ -119,8 +137,16 @@ def log_ticks(vmin: float, vmax: float) -> list[float]:
     return [10.0**k for k in range(lo, max(hi, lo + 1) + 1)]
 
 
-def _frame(series: list[Series], xs: list[float], *, width: int, height: int, y_max: float | None,
-           hline: tuple[float, str] | None, y_log: bool) -> _Frame:
+def _frame(
+    series: list[Series],
+    xs: list[float],
+    *,
+    width: int,
+    height: int,
+    y_max: float | None,
+    hline: tuple[float, str] | None,
+    y_log: bool,
+) -> _Frame:
     vals = [v for s in series for v in [*s.y, *(s.hi or [])] if v is not None and math.isfinite(v)]
     if y_log:
         pos = [v for v in vals if v > 0] or [1.0]
@@ -135,30 +161,53 @@ def _frame(series: list[Series], xs: list[float], *, width: int, height: int, y_
     return _Frame(pad_l, pad_t, width - pad_l - pad_r, height - pad_t - pad_b, height, x0, x1, y_ticks, y_log)
 
 
-def _axes(p: list[str], f: _Frame, xs: list[float], x_ticks: Sequence[tuple[float, str]] | None, x_label: str,
-          y_label: str) -> None:
+def _axes(
+    p: list[str],
+    f: _Frame,
+    xs: list[float],
+    x_ticks: Sequence[tuple[float, str]] | None,
+    x_label: str,
+    y_label: str,
+) -> None:
     _y_axis(p, f.y_ticks, f.py, f.pad_l, f.w)
     ticks = list(x_ticks) if x_ticks is not None else [(x, _fmt_tick(x)) for x in xs]
     step = max(1, math.ceil(len(ticks) / 14))
     pad_l, pad_t, w, h = f.pad_l, f.pad_t, f.w, f.h
     for x, text in ticks[::step]:
-        p.append(f'<text x="{f.px(x):.1f}" y="{pad_t + h + 14}" text-anchor="middle">{html.escape(text)}</text>')
+        p.append(
+            f'<text x="{f.px(x):.1f}" y="{pad_t + h + 14}" text-anchor="middle">{html.escape(text)}</text>'
+        )
     p.append(f'<line x1="{pad_l}" x2="{pad_l + w}" y1="{pad_t + h}" y2="{pad_t + h}" stroke="#9e9e9e"/>')
-    p.append(f'<text x="{pad_l + w / 2:.0f}" y="{f.height - 6}" text-anchor="middle" fill="#616161">{html.escape(x_label)}</text>')
-    p.append(f'<text x="12" y="{pad_t + h / 2:.0f}" transform="rotate(-90 12 {pad_t + h / 2:.0f})" text-anchor="middle" '
-             f'fill="#616161">{html.escape(y_label)}</text>')
+    p.append(
+        f'<text x="{pad_l + w / 2:.0f}" y="{f.height - 6}" text-anchor="middle" '
+        f'fill="#616161">{html.escape(x_label)}</text>'
+    )
+    p.append(
+        f'<text x="12" y="{pad_t + h / 2:.0f}" transform="rotate(-90 12 {pad_t + h / 2:.0f})" '
+        'text-anchor="middle" '
+        f'fill="#616161">{html.escape(y_label)}</text>'
+    )
 
 
-def _reference_lines(p: list[str], f: _Frame, hline: tuple[float, str] | None, vline: tuple[float, str] | None) -> None:
+def _reference_lines(
+    p: list[str], f: _Frame, hline: tuple[float, str] | None, vline: tuple[float, str] | None
+) -> None:
     pad_l, w = f.pad_l, f.w
     if hline is not None:
-        p.append(f'<line x1="{pad_l}" x2="{pad_l + w}" y1="{f.py(hline[0]):.1f}" y2="{f.py(hline[0]):.1f}" stroke="#424242" '
-                 f'stroke-dasharray="6 4"/><text x="{pad_l + w - 2}" y="{f.py(hline[0]) - 4:.1f}" text-anchor="end" '
-                 f'fill="#424242">{html.escape(hline[1])}</text>')
+        p.append(
+            f'<line x1="{pad_l}" x2="{pad_l + w}" y1="{f.py(hline[0]):.1f}" y2="{f.py(hline[0]):.1f}" '
+            'stroke="#424242" '
+            f'stroke-dasharray="6 4"/><text x="{pad_l + w - 2}" y="{f.py(hline[0]) - 4:.1f}" '
+            'text-anchor="end" '
+            f'fill="#424242">{html.escape(hline[1])}</text>'
+        )
     if vline is not None:
         x = f.px(vline[0])
-        p.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{f.pad_t}" y2="{f.pad_t + f.h}" stroke="#212121" '
-                 f'stroke-dasharray="3 3"/><text x="{x + 3:.1f}" y="{f.pad_t + 10}" fill="#212121">{html.escape(vline[1])}</text>')
+        p.append(
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{f.pad_t}" y2="{f.pad_t + f.h}" stroke="#212121" '
+            f'stroke-dasharray="3 3"/><text x="{x + 3:.1f}" y="{f.pad_t + 10}" '
+            f'fill="#212121">{html.escape(vline[1])}</text>'
+        )
 
 
 def _series_svg(p: list[str], f: _Frame, s: Series, y_format: str) -> None:
@@ -169,10 +218,18 @@ def _series_svg(p: list[str], f: _Frame, s: Series, y_format: str) -> None:
         return y is not None and math.isfinite(y) and (y > 0 or not f.y_log)
 
     if s.lo is not None and s.hi is not None:
-        pts = [(x, lo, hi) for x, lo, hi in zip(s.x, s.lo, s.hi, strict=True) if lo is not None and hi is not None]
+        pts = [
+            (x, lo, hi)
+            for x, lo, hi in zip(s.x, s.lo, s.hi, strict=True)
+            if lo is not None and hi is not None
+        ]
         if len(pts) > 1:
-            poly = [f"{px(x):.1f},{py(hi):.1f}" for x, _, hi in pts] + [f"{px(x):.1f},{py(lo):.1f}" for x, lo, _ in reversed(pts)]
-            p.append(f'<polygon points="{" ".join(poly)}" fill="{s.colour}" fill-opacity="0.12" stroke="none"/>')
+            poly = [f"{px(x):.1f},{py(hi):.1f}" for x, _, hi in pts] + [
+                f"{px(x):.1f},{py(lo):.1f}" for x, lo, _ in reversed(pts)
+            ]
+            p.append(
+                f'<polygon points="{" ".join(poly)}" fill="{s.colour}" fill-opacity="0.12" stroke="none"/>'
+            )
     run: list[str] = []
     runs: list[list[str]] = []
     for x, y in zip(s.x, s.y, strict=True):
@@ -189,19 +246,34 @@ def _series_svg(p: list[str], f: _Frame, s: Series, y_format: str) -> None:
         p.append(f'<polyline points="{" ".join(r)}" fill="none" stroke="{s.colour}" stroke-width="2"{dash}/>')
     for x, y in zip(s.x, s.y, strict=True):
         if shown(y):
-            p.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="2.5" fill="{s.colour}"><title>'  # type: ignore[arg-type]
-                     f'{html.escape(s.label)}: {_fmt_tick(x)} → {y_format.format(y)}</title></circle>')
+            p.append(
+                f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="2.5" '  # type: ignore[arg-type]
+                f'fill="{s.colour}"><title>'
+                f"{html.escape(s.label)}: {_fmt_tick(x)} → {y_format.format(y)}</title></circle>"
+            )
     if s.marker is not None:
         ym = next((y for x, y in zip(s.x, s.y, strict=True) if x == s.marker), None)
         if ym is not None:
-            p.append(f'<circle cx="{px(s.marker):.1f}" cy="{py(ym):.1f}" r="7" fill="none" stroke="{s.colour}" '
-                     f'stroke-width="2"><title>{html.escape(s.label)}: {_fmt_tick(s.marker)}</title></circle>')
+            p.append(
+                f'<circle cx="{px(s.marker):.1f}" cy="{py(ym):.1f}" r="7" fill="none" stroke="{s.colour}" '
+                f'stroke-width="2"><title>{html.escape(s.label)}: {_fmt_tick(s.marker)}</title></circle>'
+            )
 
 
 def line_chart_svg(
-    series: list[Series], *, title: str, x_label: str, y_label: str, x_ticks: Sequence[tuple[float, str]] | None = None,
-    y_max: float | None = None, hline: tuple[float, str] | None = None, vline: tuple[float, str] | None = None,
-    y_log: bool = False, width: int = 720, height: int = 260, y_format: str = "{:.2g}",
+    series: list[Series],
+    *,
+    title: str,
+    x_label: str,
+    y_label: str,
+    x_ticks: Sequence[tuple[float, str]] | None = None,
+    y_max: float | None = None,
+    hline: tuple[float, str] | None = None,
+    vline: tuple[float, str] | None = None,
+    y_log: bool = False,
+    width: int = 720,
+    height: int = 260,
+    y_format: str = "{:.2g}",
 ) -> str:
     """A line chart with optional shaded bands, reference lines and ringed markers.
 
@@ -224,24 +296,36 @@ def line_chart_svg(
     if not xs:
         return ""
     f = _frame(series, xs, width=width, height=height, y_max=y_max, hline=hline, y_log=y_log)
-    p = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{f.height}" role="img" '
-         f'aria-label="{html.escape(title)}" style="font:11px sans-serif">']
+    p = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{f.height}" role="img" '
+        f'aria-label="{html.escape(title)}" style="font:11px sans-serif">'
+    ]
     _axes(p, f, xs, x_ticks, x_label, y_label)
     _reference_lines(p, f, hline, vline)
     for s in series:
         _series_svg(p, f, s, y_format)
     if not any(y is not None and math.isfinite(y) for s in series for y in s.y):
-        p.append(f'<text x="{f.pad_l + f.w / 2:.0f}" y="{f.pad_t + f.h / 2:.0f}" text-anchor="middle" fill="#757575">'
-                 f'no data: nothing to plot in any replication</text>')
+        p.append(
+            f'<text x="{f.pad_l + f.w / 2:.0f}" y="{f.pad_t + f.h / 2:.0f}" text-anchor="middle" '
+            'fill="#757575">'
+            f"no data: nothing to plot in any replication</text>"
+        )
     p.append(_legend([(s.label, s.colour, s.dashed) for s in series], f.pad_l, 14, f.w)[0])
     p.append("</svg>")
     return "".join(p)
 
 
 def bar_chart_svg(
-    groups: Sequence[str], bars: Sequence[tuple[str, str]], values: Sequence[Sequence[float | None]], *,
-    title: str, y_label: str, lo: Sequence[Sequence[float | None]] | None = None,
-    hi: Sequence[Sequence[float | None]] | None = None, width: int = 720, height: int = 260,
+    groups: Sequence[str],
+    bars: Sequence[tuple[str, str]],
+    values: Sequence[Sequence[float | None]],
+    *,
+    title: str,
+    y_label: str,
+    lo: Sequence[Sequence[float | None]] | None = None,
+    hi: Sequence[Sequence[float | None]] | None = None,
+    width: int = 720,
+    height: int = 260,
 ) -> str:
     """Grouped bars (one group per scenario, one bar per quantity) with optional interval whiskers.
 
@@ -268,11 +352,16 @@ def bar_chart_svg(
     def py(y: float) -> float:
         return pad_t + h - h * min(max(y, 0.0), top) / top
 
-    p = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-         f'aria-label="{html.escape(title)}" style="font:11px sans-serif">']
+    p = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+        f'aria-label="{html.escape(title)}" style="font:11px sans-serif">'
+    ]
     _y_axis(p, y_ticks, py, pad_l, w)
-    p.append(f'<text x="12" y="{pad_t + h / 2:.0f}" transform="rotate(-90 12 {pad_t + h / 2:.0f})" text-anchor="middle" '
-             f'fill="#616161">{html.escape(y_label)}</text>')
+    p.append(
+        f'<text x="12" y="{pad_t + h / 2:.0f}" transform="rotate(-90 12 {pad_t + h / 2:.0f})" '
+        'text-anchor="middle" '
+        f'fill="#616161">{html.escape(y_label)}</text>'
+    )
     for g, label in enumerate(groups):
         gx = pad_l + g * gw + gw * 0.15
         for b, (blabel, colour) in enumerate(bars):
@@ -280,25 +369,41 @@ def bar_chart_svg(
             if v is None or not math.isfinite(v):
                 continue
             x = gx + b * bw
-            p.append(f'<rect x="{x:.1f}" y="{py(v):.1f}" width="{bw * 0.9:.1f}" height="{pad_t + h - py(v):.1f}" fill="{colour}">'
-                     f'<title>{html.escape(label)} · {html.escape(blabel)}: {v:.3g}</title></rect>')
+            p.append(
+                f'<rect x="{x:.1f}" y="{py(v):.1f}" width="{bw * 0.9:.1f}" '
+                f'height="{pad_t + h - py(v):.1f}" fill="{colour}">'
+                f"<title>{html.escape(label)} · {html.escape(blabel)}: {v:.3g}</title></rect>"
+            )
             if lo is not None and hi is not None and lo[g][b] is not None and hi[g][b] is not None:
                 cx = x + bw * 0.45
                 y_lo, y_hi = py(float(lo[g][b])), py(float(hi[g][b]))  # type: ignore[arg-type]
-                p.append(f'<line x1="{cx:.1f}" x2="{cx:.1f}" y1="{y_lo:.1f}" y2="{y_hi:.1f}" stroke="#212121"/>'
-                         f'<line x1="{cx - 4:.1f}" x2="{cx + 4:.1f}" y1="{y_hi:.1f}" y2="{y_hi:.1f}" stroke="#212121"/>'
-                         f'<line x1="{cx - 4:.1f}" x2="{cx + 4:.1f}" y1="{y_lo:.1f}" y2="{y_lo:.1f}" stroke="#212121"/>')
+                p.append(
+                    f'<line x1="{cx:.1f}" x2="{cx:.1f}" y1="{y_lo:.1f}" y2="{y_hi:.1f}" stroke="#212121"/>'
+                    f'<line x1="{cx - 4:.1f}" x2="{cx + 4:.1f}" y1="{y_hi:.1f}" y2="{y_hi:.1f}" '
+                    'stroke="#212121"/>'
+                    f'<line x1="{cx - 4:.1f}" x2="{cx + 4:.1f}" y1="{y_lo:.1f}" y2="{y_lo:.1f}" '
+                    'stroke="#212121"/>'
+                )
         first, _, second = label.partition(" · ")
         cap = max(int(gw / 6.2), 8)
         lines = [t if len(t) <= cap else t[: cap - 1] + "…" for t in (first, second) if t]
-        tspans = "".join(f'<tspan x="{pad_l + (g + 0.5) * gw:.1f}" dy="{0 if i == 0 else 13}">{html.escape(t)}</tspan>'
-                         for i, t in enumerate(lines))
-        p.append(f'<text y="{pad_t + h + 14}" text-anchor="middle"><title>{html.escape(label)}</title>{tspans}</text>')
+        tspans = "".join(
+            f'<tspan x="{pad_l + (g + 0.5) * gw:.1f}" dy="{0 if i == 0 else 13}">{html.escape(t)}</tspan>'
+            for i, t in enumerate(lines)
+        )
+        p.append(
+            f'<text y="{pad_t + h + 14}" '
+            f'text-anchor="middle"><title>{html.escape(label)}</title>{tspans}</text>'
+        )
     p.append(f'<line x1="{pad_l}" x2="{pad_l + w}" y1="{pad_t + h}" y2="{pad_t + h}" stroke="#9e9e9e"/>')
     legend = "".join(
-        f'<rect x="{pad_l + i * 150}" y="6" width="10" height="10" fill="{c}"/><text x="{pad_l + i * 150 + 14}" y="15">{html.escape(lbl)}</text>'
+        f'<rect x="{pad_l + i * 150}" y="6" width="10" height="10" fill="{c}"/><text '
+        f'x="{pad_l + i * 150 + 14}" y="15">{html.escape(lbl)}</text>'
         for i, (lbl, c) in enumerate(bars)
     )
-    p.append(legend + f'<text x="{pad_l + w}" y="15" text-anchor="end" fill="#616161">whiskers: 95% predictive interval</text>')
+    p.append(
+        legend + f'<text x="{pad_l + w}" y="15" text-anchor="end" fill="#616161">whiskers: 95% predictive '
+        "interval</text>"
+    )
     p.append("</svg>")
     return "".join(p)

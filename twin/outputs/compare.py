@@ -73,7 +73,9 @@ def split_overrides(text: str) -> list[str]:
     parts = [p.strip() for p in _PAIR.split(text.strip()) if p.strip()]
     for p in parts:
         if "=" not in p:
-            raise ScenarioError(f"--set {text!r}: {p!r} must look like key.path=value, e.g. watchlist.threshold=0.64")
+            raise ScenarioError(
+                f"--set {text!r}: {p!r} must look like key.path=value, e.g. watchlist.threshold=0.64"
+            )
     return parts
 
 
@@ -94,14 +96,19 @@ class Variant:
     common: tuple[str, ...] = ()
 
 
-def build_variants(paths: Sequence[Path | str], sets: Sequence[str] = (), common: Sequence[str] = ()) -> list[Variant]:
+def build_variants(
+    paths: Sequence[Path | str], sets: Sequence[str] = (), common: Sequence[str] = ()
+) -> list[Variant]:
     """The columns: each scenario, then each ``--set`` variant of it.
 
     Raises:
         ScenarioError: fewer than two columns, or a malformed override.
     """
     if not paths:
-        raise ScenarioError("give at least one scenario file, e.g. twin compare scenarios/oxford_circus.yaml --set watchlist.threshold=0.64")
+        raise ScenarioError(
+            "give at least one scenario file, e.g. twin compare scenarios/oxford_circus.yaml --set "
+            "watchlist.threshold=0.64"
+        )
     groups = [tuple(split_overrides(s)) for s in sets]
     com = tuple(p for c in common for p in split_overrides(c))
     out: list[Variant] = []
@@ -124,7 +131,8 @@ class Comparison:
     Attributes:
         variants: the columns (labels filled in).
         scenarios: each column's validated scenario.
-        summaries: each column's :class:`~twin.scoring.summary.RunSummary` (a re-scored column has no ``run``).
+        summaries: each column's :class:`~twin.scoring.summary.RunSummary` (a re-scored column has no
+        ``run``).
         meta: per column: file, overrides, seed, replications, scenario hash, crowd source.
         replications: per scenario.
         timings_s: wall-clock seconds per simulated crowd.
@@ -152,8 +160,13 @@ def _labels(variants: list[Variant], scenarios: list[Scenario]) -> list[str]:
 
 
 def run_comparison(
-    variants: list[Variant], *, replications: int = DEFAULT_REPLICATIONS, seed: int | None = None, workers: int = 1,
-    scheduler: str | None = None, progress: Callable[[str, int, int], None] | None = None,
+    variants: list[Variant],
+    *,
+    replications: int = DEFAULT_REPLICATIONS,
+    seed: int | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> Comparison:
     """Run every column (crowds shared where only watchlist or operations settings differ).
 
@@ -190,28 +203,51 @@ def run_comparison(
         if key in cache:
             res, source = cache[key]
             wl = sc.watchlist
-            _, summ = res.rescore(threshold=wl.threshold, watchlist_size=wl.size, prevalence=wl.prevalence,
-                                  operations=sc.operations)
+            _, summ = res.rescore(
+                threshold=wl.threshold,
+                watchlist_size=wl.size,
+                prevalence=wl.prevalence,
+                operations=sc.operations,
+            )
         else:
+
             def cb(done: int, total: int, frac: float, label: str = v.label) -> None:
                 if progress is not None:
                     progress(label, done, total)
 
-            res = run(sc, seed=s, replications=replications, workers=workers, scheduler=scheduler, progress=cb)
+            res = run(
+                sc, seed=s, replications=replications, workers=workers, scheduler=scheduler, progress=cb
+            )
             cache[key] = (res, v.label)
             source = v.label
             summ = res.summary
             timings.append(round(res.timings.get("simulate_s", 0.0), 3))
         summaries.append(summ)
-        meta.append({
-            "label": v.label, "scenario": sc.name, "file": str(v.path), "overrides": list(v.overrides),
-            "common_overrides": list(v.common), "seed": s, "replications": replications,
-            "scenario_sha256": scenario_hash(sc), "crowd_from": source,
-            "window": {"start": sc.time.start, "duration_s": sc.time.duration_s},
-            "watchlist": sc.watchlist.model_dump(mode="json"),
-            "officers": sc.operations.officers, "operators": sc.operations.operators,
-        })
-    return Comparison(variants=variants, scenarios=scenarios, summaries=summaries, meta=meta, replications=replications, timings_s=timings)
+        meta.append(
+            {
+                "label": v.label,
+                "scenario": sc.name,
+                "file": str(v.path),
+                "overrides": list(v.overrides),
+                "common_overrides": list(v.common),
+                "seed": s,
+                "replications": replications,
+                "scenario_sha256": scenario_hash(sc),
+                "crowd_from": source,
+                "window": {"start": sc.time.start, "duration_s": sc.time.duration_s},
+                "watchlist": sc.watchlist.model_dump(mode="json"),
+                "officers": sc.operations.officers,
+                "operators": sc.operations.operators,
+            }
+        )
+    return Comparison(
+        variants=variants,
+        scenarios=scenarios,
+        summaries=summaries,
+        meta=meta,
+        replications=replications,
+        timings_s=timings,
+    )
 
 
 def _officers_needed(summ: RunSummary) -> OfficersNeeded:
@@ -227,12 +263,27 @@ def comparison_frame(comp: Comparison) -> pd.DataFrame:
             band = summ.band(m)
             if band is None:
                 continue
-            rows.append({"variant": v.label, "metric": m.id, "label": m.label,
-                         "mean": band.mean, "p2_5": band.p2_5, "p97_5": band.p97_5})
+            rows.append(
+                {
+                    "variant": v.label,
+                    "metric": m.id,
+                    "label": m.label,
+                    "mean": band.mean,
+                    "p2_5": band.p2_5,
+                    "p97_5": band.p97_5,
+                }
+            )
         need = _officers_needed(summ)
-        rows.append({"variant": v.label, "metric": "operations.officers_needed", "label":
-                     f"Officers needed for {need.target_engaged_share or 0:.0%} of true alerts engaged",
-                     "mean": need.officers_needed, "p2_5": None, "p97_5": None})
+        rows.append(
+            {
+                "variant": v.label,
+                "metric": "operations.officers_needed",
+                "label": f"Officers needed for {need.target_engaged_share or 0:.0%} of true alerts engaged",
+                "mean": need.officers_needed,
+                "p2_5": None,
+                "p97_5": None,
+            }
+        )
     return pd.DataFrame(rows, columns=["variant", "metric", "label", "mean", "p2_5", "p97_5"])
 
 
@@ -241,15 +292,26 @@ def comparison_doc(comp: Comparison) -> dict[str, Any]:
     frame = comparison_frame(comp)
     metrics = []
     for (metric, label), g in frame.groupby(["metric", "label"], sort=False):
-        metrics.append({"metric": metric, "label": label,
-                        "values": [{"variant": r.variant, "mean": r.mean, "p2_5": r.p2_5, "p97_5": r.p97_5}
-                                   for r in g.itertuples()]})
+        metrics.append(
+            {
+                "metric": metric,
+                "label": label,
+                "values": [
+                    {"variant": r.variant, "mean": r.mean, "p2_5": r.p2_5, "p97_5": r.p97_5}
+                    for r in g.itertuples()
+                ],
+            }
+        )
     return {
-        "interval": "95% predictive interval: 2.5th-97.5th percentiles over replications (Poisson noise included)",
+        "interval": "95% predictive interval: 2.5th-97.5th percentiles over replications (Poisson noise "
+        "included)",
         "replications": comp.replications,
         "variants": comp.meta,
         "metrics": json.loads(json.dumps(metrics, default=_nan_none)),
-        "summaries": [{"label": v.label, "summary": s.to_json()} for v, s in zip(comp.variants, comp.summaries, strict=True)],
+        "summaries": [
+            {"label": v.label, "summary": s.to_json()}
+            for v, s in zip(comp.variants, comp.summaries, strict=True)
+        ],
     }
 
 
@@ -262,9 +324,12 @@ def _nan_none(x: Any) -> Any:
 
 
 _CSS = """
-body{font:14px/1.45 -apple-system,Segoe UI,Roboto,sans-serif;color:#212121;max-width:1200px;margin:24px auto;padding:0 16px}
-h1{font-size:22px;margin-bottom:4px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd;padding-bottom:4px}
-table{border-collapse:collapse;margin:8px 0}td,th{padding:4px 10px;border-bottom:1px solid #eee;text-align:right;vertical-align:top}
+body{font:14px/1.45 -apple-system,Segoe UI,Roboto,sans-serif;color:#212121;max-width:1200px;margin:24px \
+auto;padding:0 16px}
+h1{font-size:22px;margin-bottom:4px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid \
+#ddd;padding-bottom:4px}
+table{border-collapse:collapse;margin:8px 0}td,th{padding:4px 10px;border-bottom:1px solid \
+#eee;text-align:right;vertical-align:top}
 td:first-child,th:first-child{text-align:left}.muted{color:#757575;font-size:12px}.band{color:#757575;font-size:12px;display:block}
 .sw{display:inline-block;width:10px;height:10px;margin-right:4px}
 @media print{body{margin:0}}
@@ -278,47 +343,88 @@ def _hourly_series(comp: Comparison, colours: list[str]) -> tuple[list[Series], 
         h0 = sc.time.start_s / 3600
         x = [h0 + h for h in range(len(bands))]
         xs.update(x)
-        series.append(Series(label=v.label, colour=c, x=x, y=[b.mean for b in bands], lo=[b.p2_5 for b in bands], hi=[b.p97_5 for b in bands]))
+        series.append(
+            Series(
+                label=v.label,
+                colour=c,
+                x=x,
+                y=[b.mean for b in bands],
+                lo=[b.p2_5 for b in bands],
+                hi=[b.p97_5 for b in bands],
+            )
+        )
     ticks = [(x, f"{int(x) % 24:02d}:{int(round((x % 1) * 60)):02d}") for x in sorted(xs)]
     return series, ticks
 
 
 def _charts(comp: Comparison, colours: list[str], target: float) -> tuple[str, str, str, str]:
-    """The comparison page's four charts: alerts per hour, officers needed, true vs false alerts, stops and arrests."""
+    """The comparison page's four charts: alerts per hour, officers needed, true vs false alerts, stops and
+    arrests."""
     series, ticks = _hourly_series(comp, colours)
-    hourly = line_chart_svg(series, title="alerts per hour over the day", x_label="clock hour (window start of each hour)",
-                            y_label="alerts in the hour", x_ticks=ticks, y_format="{:.2f}")
+    hourly = line_chart_svg(
+        series,
+        title="alerts per hour over the day",
+        x_label="clock hour (window start of each hour)",
+        y_label="alerts in the hour",
+        x_ticks=ticks,
+        y_format="{:.2f}",
+    )
     curves = []
     for v, summ, c in zip(comp.variants, comp.summaries, colours, strict=True):
         cur = _officers_needed(summ)
-        curves.append(Series(label=v.label, colour=c, x=list(cur.officers), y=list(cur.engaged_true_share), marker=cur.officers_needed))
-    officers = line_chart_svg(curves, title="officers needed", x_label="intercept officers",
-                              y_label="share of true alerts engaged", y_max=1.0, hline=(target, f"target {target:.0%}"),
-                              y_format="{:.2f}")
+        curves.append(
+            Series(
+                label=v.label,
+                colour=c,
+                x=list(cur.officers),
+                y=list(cur.engaged_true_share),
+                marker=cur.officers_needed,
+            )
+        )
+    officers = line_chart_svg(
+        curves,
+        title="officers needed",
+        x_label="intercept officers",
+        y_label="share of true alerts engaged",
+        y_max=1.0,
+        hline=(target, f"target {target:.0%}"),
+        y_format="{:.2f}",
+    )
+
     # per hour, so that windows of different lengths compare
     def per_hour(section: str, keys: tuple[str, ...], stat: str) -> list[list[Any]]:
         return [[getattr(s.band(f"{section}.{k}"), stat, None) for k in keys] for s in comp.summaries]
 
     tf_keys = ("true_alerts", "false_alerts")
-    bars = bar_chart_svg([v.label for v in comp.variants], [("true alerts", "#2e7d32"), ("false alerts", "#c62828")],
-                         per_hour("per_hour_rate", tf_keys, "mean"), lo=per_hour("per_hour_rate", tf_keys, "p2_5"),
-                         hi=per_hour("per_hour_rate", tf_keys, "p97_5"), title="true vs false alerts per hour",
-                         y_label="alerts per hour")
+    bars = bar_chart_svg(
+        [v.label for v in comp.variants],
+        [("true alerts", "#2e7d32"), ("false alerts", "#c62828")],
+        per_hour("per_hour_rate", tf_keys, "mean"),
+        lo=per_hour("per_hour_rate", tf_keys, "p2_5"),
+        hi=per_hour("per_hour_rate", tf_keys, "p97_5"),
+        title="true vs false alerts per hour",
+        y_label="alerts per hour",
+    )
     so_keys = ("stops", "false_engaged", "arrests")
-    stops = bar_chart_svg([v.label for v in comp.variants],
-                          [("stops", "#2e7d32"), ("of which wrongful", "#c62828"), ("arrests", "#1565c0")],
-                          per_hour("operations.per_hour_rate", so_keys, "mean"),
-                          lo=per_hour("operations.per_hour_rate", so_keys, "p2_5"),
-                          hi=per_hour("operations.per_hour_rate", so_keys, "p97_5"), title="stops and arrests per hour",
-                          y_label="per hour")
+    stops = bar_chart_svg(
+        [v.label for v in comp.variants],
+        [("stops", "#2e7d32"), ("of which wrongful", "#c62828"), ("arrests", "#1565c0")],
+        per_hour("operations.per_hour_rate", so_keys, "mean"),
+        lo=per_hour("operations.per_hour_rate", so_keys, "p2_5"),
+        hi=per_hour("operations.per_hour_rate", so_keys, "p97_5"),
+        title="stops and arrests per hour",
+        y_label="per hour",
+    )
     return hourly, officers, bars, stops
 
 
 def render_comparison(comp: Comparison) -> str:
     """The standalone comparison page: table, alerts per hour, officers needed, true vs false alerts."""
     colours = [PALETTE[i % len(PALETTE)] for i in range(len(comp.variants))]
-    head = "".join(f'<th><span class="sw" style="background:{c}"></span>{html.escape(v.label)}</th>'
-                   for v, c in zip(comp.variants, colours, strict=True))
+    head = "".join(
+        f'<th><span class="sw" style="background:{c}"></span>{html.escape(v.label)}</th>'
+        for v, c in zip(comp.variants, colours, strict=True)
+    )
     body = []
     for m in COMPARE_ROWS:
         cells = []
@@ -328,7 +434,9 @@ def render_comparison(comp: Comparison) -> str:
                 cells.append("<td>–</td>")
                 continue
             text = fmt_band(band, m.kind)
-            cells.append(f'<td>{html.escape(text.mean)}<span class="band">{html.escape(text.interval)}</span></td>')
+            cells.append(
+                f'<td>{html.escape(text.mean)}<span class="band">{html.escape(text.interval)}</span></td>'
+            )
         body.append(f"<tr><td>{html.escape(m.label)}</td>{''.join(cells)}</tr>")
     needs = []
     for summ in comp.summaries:
@@ -339,10 +447,12 @@ def render_comparison(comp: Comparison) -> str:
     body.append(f"<tr><td>Officers needed for {target:.0%} of true alerts engaged</td>{''.join(needs)}</tr>")
     hourly, officers, bars, stops = _charts(comp, colours, target)
     rows_meta = "".join(
-        f"<tr><td><span class='sw' style='background:{c}'></span>{html.escape(m['label'])}</td><td>{html.escape(m['file'])}</td>"
+        "<tr><td><span class='sw' "
+        f"style='background:{c}'></span>{html.escape(m['label'])}</td><td>{html.escape(m['file'])}</td>"
         f"<td>{html.escape(' '.join(m['common_overrides'] + m['overrides']) or '–')}</td><td>{m['seed']}</td>"
         f"<td>{html.escape(m['window']['start'])} + {m['window']['duration_s'] / 3600:g} h</td>"
-        f"<td>{m['watchlist']['size']:,} / {m['watchlist']['threshold']}</td><td>{m['operators']} / {m['officers']}</td>"
+        f"<td>{m['watchlist']['size']:,} / {m['watchlist']['threshold']}</td><td>{m['operators']} / "
+        f"{m['officers']}</td>"
         f"<td>{html.escape(m['crowd_from'])}</td></tr>"
         for m, c in zip(comp.meta, colours, strict=True)
     )
@@ -350,23 +460,29 @@ def render_comparison(comp: Comparison) -> str:
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>{_CSS}</style></head><body>
 <h1>{html.escape(title)}</h1>
-<p class="muted">{comp.replications} replications per scenario. Each cell: mean, and below it the 95% predictive interval
-(2.5th–97.5th percentiles over replications, Poisson noise included): the range one deployment's observed figure should fall in.</p>
+<p class="muted">{comp.replications} replications per scenario. Each cell: mean, and below it the 95% \
+predictive interval
+(2.5th–97.5th percentiles over replications, Poisson noise included): the range one deployment's observed \
+figure should fall in.</p>
 <h2>Scenarios</h2>
-<table><tr><th>Column</th><th>File</th><th>Overrides</th><th>Seed</th><th>Window</th><th>Watchlist / threshold</th>
+<table><tr><th>Column</th><th>File</th><th>Overrides</th><th>Seed</th><th>Window</th><th>Watchlist / \
+threshold</th>
 <th>Operators / officers</th><th>Crowd simulated in</th></tr>{rows_meta}</table>
-<p class="muted">A column whose crowd was simulated in another re-scores that column's crowd: same passers-by, only the
+<p class="muted">A column whose crowd was simulated in another re-scores that column's crowd: same \
+passers-by, only the
 watchlist or operations settings differ.</p>
 <h2>Side by side</h2>
-<table><tr><th>Metric</th>{head}</tr>{''.join(body)}</table>
+<table><tr><th>Metric</th>{head}</tr>{"".join(body)}</table>
 <h2>Alerts per hour over the day</h2>{hourly}
 <p class="muted">Mean alerts in each clock hour of the window; shading: 95% predictive interval.</p>
 <h2>Officers needed</h2>{officers}
-<p class="muted">Expected share of true alerts engaged (pooled over replications) for each officer count, the same alerts
+<p class="muted">Expected share of true alerts engaged (pooled over replications) for each officer count, \
+the same alerts
 and draws replayed; a ring marks the smallest count that reaches the target.</p>
 <h2>True vs false alerts per hour</h2>{bars}
 <h2>Stops and arrests per hour</h2>{stops}
-<p class="muted">Twin comparison. Street geometry © OpenStreetMap contributors, ODbL 1.0. Operations model and the sources of
+<p class="muted">Twin comparison. Street geometry © OpenStreetMap contributors, ODbL 1.0. Operations model \
+and the sources of
 its defaults: twin/operations.py.</p>
 </body></html>"""
 
@@ -375,9 +491,11 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:32] or "scenario"
 
 
-def write_comparison(comp: Comparison, out_dir: Path | str, *, name: str | None = None,
-                     now: dt.datetime | None = None) -> Path:
-    """Write ``comparison.csv``, ``comparison.json`` and ``comparison.html`` into a new folder under ``out_dir``.
+def write_comparison(
+    comp: Comparison, out_dir: Path | str, *, name: str | None = None, now: dt.datetime | None = None
+) -> Path:
+    """Write ``comparison.csv``, ``comparison.json`` and ``comparison.html`` into a new folder under
+    ``out_dir``.
 
     The folder is written under a temporary name and renamed (a taken name gets ``-2``, ``-3``, ...),
     so nothing half-written or overwritten is ever left (the rules of :mod:`twin.outputs.runstore`).
@@ -392,7 +510,8 @@ def write_comparison(comp: Comparison, out_dir: Path | str, *, name: str | None 
     with atomic_folder(out_dir, base) as folder:
         comparison_frame(comp).to_csv(folder.tmp / "comparison.csv", index=False)
         doc = comparison_doc(comp)
-        (folder.tmp / "comparison.json").write_text(json.dumps(doc, indent=1, sort_keys=True, default=_nan_none) + "\n",
-                                                    encoding="utf-8")
+        (folder.tmp / "comparison.json").write_text(
+            json.dumps(doc, indent=1, sort_keys=True, default=_nan_none) + "\n", encoding="utf-8"
+        )
         (folder.tmp / "comparison.html").write_text(render_comparison(comp), encoding="utf-8")
     return folder.final

@@ -36,7 +36,8 @@ def ensure_writable(out_dir: Path | str) -> Path:
         probe.unlink()
     except (OSError, NotADirectoryError, FileExistsError) as exc:
         raise RunFolderError(
-            f"cannot write run folders in {str(out_dir)!r} ({getattr(exc, 'strerror', None) or exc}); choose another with --out"
+            f"cannot write run folders in {str(out_dir)!r} ({getattr(exc, 'strerror', None) or exc}); "
+            "choose another with --out"
         ) from exc
     return out_dir
 
@@ -51,7 +52,9 @@ def make_temp_folder(out_dir: Path, base: str) -> Path:
     try:
         tmp.mkdir()
     except OSError as exc:
-        raise RunFolderError(f"cannot write in {str(out_dir)!r} ({exc.strerror}); choose another folder with --out") from exc
+        raise RunFolderError(
+            f"cannot write in {str(out_dir)!r} ({exc.strerror}); choose another folder with --out"
+        ) from exc
     return tmp
 
 
@@ -127,7 +130,8 @@ def free_stem(folder: Path, stem: str, suffixes: tuple[str, ...]) -> str:
 
 
 def write_new_files(folder: Path, stem: str, texts: Mapping[str, str]) -> dict[str, Path]:
-    """Add ``<stem'><suffix>`` files to ``folder`` (``stem'`` from :func:`free_stem`), each written atomically.
+    """Add ``<stem'><suffix>`` files to ``folder`` (``stem'`` from :func:`free_stem`), each written
+    atomically.
 
     Args:
         folder: an existing folder.

@@ -78,7 +78,9 @@ def parse_as_of(text: str | None) -> dt.datetime:
     try:
         t = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError as exc:
-        raise ScenarioError(f"--as-of {text!r} is not an ISO 8601 time; e.g. 2026-02-01T09:00:00+00:00") from exc
+        raise ScenarioError(
+            f"--as-of {text!r} is not an ISO 8601 time; e.g. 2026-02-01T09:00:00+00:00"
+        ) from exc
     return t.replace(tzinfo=dt.timezone.utc) if t.tzinfo is None else t.astimezone(dt.timezone.utc)
 
 
@@ -87,7 +89,10 @@ def _policy(folder: Path) -> tuple[float, str]:
 
     sc = load_scenario(folder / "scenario.yaml")
     if sc.governance is None:
-        return DEFAULT_ALERT_DAYS, f"default {DEFAULT_ALERT_DAYS:g} days: the scenario has no governance block"
+        return (
+            DEFAULT_ALERT_DAYS,
+            f"default {DEFAULT_ALERT_DAYS:g} days: the scenario has no governance block",
+        )
     return float(sc.governance.retention.alert_days), "governance.retention.alert_days"
 
 
@@ -109,12 +114,16 @@ def apply_retention(folder: Path | str, *, as_of: dt.datetime | str | None = Non
     folder = Path(folder)
     for name in ("run.json", "scenario.yaml", AUDIT_FILE):
         if not (folder / name).is_file():
-            raise RunFolderError(f"{folder} is not a run folder (no {name}); give a folder written by `twin run`")
+            raise RunFolderError(
+                f"{folder} is not a run folder (no {name}); give a folder written by `twin run`"
+            )
     meta = json.loads((folder / "run.json").read_text(encoding="utf-8"))
     try:
         created = parse_as_of(str(meta["created_at"]))
     except (KeyError, ScenarioError) as exc:
-        raise RunFolderError(f"{folder / 'run.json'} has no valid created_at; the run folder is damaged") from exc
+        raise RunFolderError(
+            f"{folder / 'run.json'} has no valid created_at; the run folder is damaged"
+        ) from exc
     now = as_of if isinstance(as_of, dt.datetime) else parse_as_of(as_of)
     if now.tzinfo is None:
         now = now.replace(tzinfo=dt.timezone.utc)
@@ -132,14 +141,32 @@ def apply_retention(folder: Path | str, *, as_of: dt.datetime | str | None = Non
                 deleted += 1
             alerts_dir.rmdir()
         except OSError as exc:
-            raise RunFolderError(f"could not delete {alerts_dir} ({exc}); {deleted} files were deleted first") from exc
+            raise RunFolderError(
+                f"could not delete {alerts_dir} ({exc}); {deleted} files were deleted first"
+            ) from exc
         finally:
             if deleted:
                 with AuditLog(folder / AUDIT_FILE) as log:
                     seq = log.append(
-                        "retention_deletion", what="alert review crops and candidate lists", alerts=n_alerts,
-                        files_deleted=deleted, alert_days=days, policy=source, measured_from="created_at",
-                        created_at=created.isoformat(timespec="seconds"), due_at=due_at.isoformat(timespec="seconds"),
+                        "retention_deletion",
+                        what="alert review crops and candidate lists",
+                        alerts=n_alerts,
+                        files_deleted=deleted,
+                        alert_days=days,
+                        policy=source,
+                        measured_from="created_at",
+                        created_at=created.isoformat(timespec="seconds"),
+                        due_at=due_at.isoformat(timespec="seconds"),
                         as_of=now.isoformat(timespec="seconds"),
                     ).seq
-    return RetentionReport(folder=folder, alert_days=days, policy_source=source, created_at=created, as_of=now, due_at=due_at, alerts=n_alerts, files_deleted=deleted, audit_seq=seq)
+    return RetentionReport(
+        folder=folder,
+        alert_days=days,
+        policy_source=source,
+        created_at=created,
+        as_of=now,
+        due_at=due_at,
+        alerts=n_alerts,
+        files_deleted=deleted,
+        audit_seq=seq,
+    )

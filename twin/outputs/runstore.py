@@ -42,7 +42,13 @@ from twin.scoring.summary import RunSummary
 from twin.sim.run import RunResult
 
 __all__ = [
-    "ALERTS_DIR", "alerts_frame", "hourly_frame", "log_run", "new_run_name", "retention_days", "write_run",
+    "ALERTS_DIR",
+    "alerts_frame",
+    "hourly_frame",
+    "log_run",
+    "new_run_name",
+    "retention_days",
+    "write_run",
 ]
 
 #: Folder of a run that holds the real pipeline's alert crops and their sidecars.
@@ -73,15 +79,17 @@ def alerts_frame(result: RunResult) -> pd.DataFrame:
     cams = [c.id for c in result.context.cameras]
     frames = []
     for i, o in enumerate(result.outcomes):
-        frame = pd.DataFrame({
-            "replication": np.full(len(o.alert_person), i, np.int32),
-            "t_s": o.alert_t_s,
-            "person": o.alert_person,
-            "camera_id": [cams[c] for c in o.alert_camera],
-            "true_alert": o.alert_true,
-            "score": o.alert_score.astype(np.float32),
-            "watchlisted": o.alert_watchlisted,
-        })
+        frame = pd.DataFrame(
+            {
+                "replication": np.full(len(o.alert_person), i, np.int32),
+                "t_s": o.alert_t_s,
+                "person": o.alert_person,
+                "camera_id": [cams[c] for c in o.alert_camera],
+                "true_alert": o.alert_true,
+                "score": o.alert_score.astype(np.float32),
+                "watchlisted": o.alert_watchlisted,
+            }
+        )
         if i < len(result.operations):  # alerts are in time order in both
             ops = result.operations[i]
             frame["outcome"] = [OUTCOMES[k] for k in ops.outcome]
@@ -105,8 +113,9 @@ def hourly_frame(summary: RunSummary | Mapping[str, Any], start_s: float) -> pd.
     return pd.DataFrame(rows)
 
 
-def log_run(result: RunResult, path: Path, summary_sha256: str,
-            extra: list[tuple[str, dict[str, Any]]] | None = None) -> tuple[int, str]:
+def log_run(
+    result: RunResult, path: Path, summary_sha256: str, extra: list[tuple[str, dict[str, Any]]] | None = None
+) -> tuple[int, str]:
     """Write the run's audit log: start, watchlist enrolment, every alert of the reference
     replication (replication 0, the deployment the record describes), the hourly deletion
     batches of non-matched probes, any ``extra`` entries, the watchlist's destruction (or
@@ -132,29 +141,74 @@ def log_run(result: RunResult, path: Path, summary_sha256: str,
     cams = [c.id for c in result.context.cameras]
     simulated = True  # these entries describe the statistical engine's simulated deployment
     items: list[tuple[str, dict[str, Any]]] = [
-        ("run_start", {"scenario": sc.name, "scenario_sha256": meta.scenario_sha256, "seed": result.seed,
-                       "replications": result.summary.replications, "engine": meta.engine["model_id"],
-                       "site": meta.site.name, "window_start": sc.time.start, "duration_s": sc.time.duration_s,
-                       "cameras": cams, "operation": gov.operation if gov else None,
-                       **({"real_engine": dict(meta.real_engine)} if meta.real_engine is not None else {})}),
-        ("watchlist_enrolled", {"entries": sc.watchlist.size, "simulated": simulated, "threshold": sc.watchlist.threshold,
-                                "composition": {c.category: c.count for c in gov.watchlist_composition} if gov else None}),
+        (
+            "run_start",
+            {
+                "scenario": sc.name,
+                "scenario_sha256": meta.scenario_sha256,
+                "seed": result.seed,
+                "replications": result.summary.replications,
+                "engine": meta.engine["model_id"],
+                "site": meta.site.name,
+                "window_start": sc.time.start,
+                "duration_s": sc.time.duration_s,
+                "cameras": cams,
+                "operation": gov.operation if gov else None,
+                **({"real_engine": dict(meta.real_engine)} if meta.real_engine is not None else {}),
+            },
+        ),
+        (
+            "watchlist_enrolled",
+            {
+                "entries": sc.watchlist.size,
+                "simulated": simulated,
+                "threshold": sc.watchlist.threshold,
+                "composition": {c.category: c.count for c in gov.watchlist_composition} if gov else None,
+            },
+        ),
     ]
     for i in range(len(out0.alert_person)):
-        items.append(("alert", {"replication": 0, "t_s": round(float(out0.alert_t_s[i]), 3),
-                                "camera_id": cams[int(out0.alert_camera[i])], "score": round(float(out0.alert_score[i]), 4),
-                                "true_alert": bool(out0.alert_true[i]), "simulated_person": int(out0.alert_person[i])}))
+        items.append(
+            (
+                "alert",
+                {
+                    "replication": 0,
+                    "t_s": round(float(out0.alert_t_s[i]), 3),
+                    "camera_id": cams[int(out0.alert_camera[i])],
+                    "score": round(float(out0.alert_score[i]), 4),
+                    "true_alert": bool(out0.alert_true[i]),
+                    "simulated_person": int(out0.alert_person[i]),
+                },
+            )
+        )
     scanned = out0.hourly["faces_scanned"]
     alerted = out0.hourly["alerts"]
     for h in range(len(scanned)):
-        items.append(("deletion_batch", {"hour": h, "clock": f"{int((sc.time.start_s // 3600 + h) % 24):02d}:00",
-                                         "probes_deleted": int(scanned[h] - alerted[h]), "what": "non-matched faces, at once",
-                                         "stored": 0}))
+        items.append(
+            (
+                "deletion_batch",
+                {
+                    "hour": h,
+                    "clock": f"{int((sc.time.start_s // 3600 + h) % 24):02d}:00",
+                    "probes_deleted": int(scanned[h] - alerted[h]),
+                    "what": "non-matched faces, at once",
+                    "stored": 0,
+                },
+            )
+        )
     items.extend(extra or [])
     keep = gov is not None and gov.retention.watchlist == "keep"
-    items.append(("watchlist_kept" if keep else "watchlist_destroyed", {"entries": sc.watchlist.size, "simulated": simulated}))
-    end: dict[str, Any] = {"summary_sha256": summary_sha256, "alerts": len(out0.alert_person),
-                           "faces_scanned": int(scanned.sum())}
+    items.append(
+        (
+            "watchlist_kept" if keep else "watchlist_destroyed",
+            {"entries": sc.watchlist.size, "simulated": simulated},
+        )
+    )
+    end: dict[str, Any] = {
+        "summary_sha256": summary_sha256,
+        "alerts": len(out0.alert_person),
+        "faces_scanned": int(scanned.sum()),
+    }
     if result.real is not None:
         end["real_engine_alerts"] = len(result.real.alerts)
     items.append(("run_end", end))
@@ -181,7 +235,9 @@ def retention_days(result: RunResult) -> tuple[float, bool]:
     return (gov.retention.alert_days, True) if gov is not None else (RetentionPolicy().alert_days, False)
 
 
-def _write_alerts(result: RunResult, folder: Path, created_at: dt.datetime) -> list[tuple[str, dict[str, Any]]]:
+def _write_alerts(
+    result: RunResult, folder: Path, created_at: dt.datetime
+) -> list[tuple[str, dict[str, Any]]]:
     """Write each real-engine alert's review crop (PNG) and candidate list (JSON) under ``folder``.
 
     Returns the audit entries of the files written (one per alert). Only alerts are written: the
@@ -205,26 +261,50 @@ def _write_alerts(result: RunResult, folder: Path, created_at: dt.datetime) -> l
         (folder / f"{ra.name}.png").write_bytes(png.tobytes())
         cl = a.candidates
         side = {
-            "alert": ra.name, "image": f"{ra.name}.png", "engine": model_id, "t_s": round(ra.t_s, 3),
-            "camera_id": a.camera_id, "threshold": a.threshold, "score": round(float(a.score), 6),
-            "identity": a.identity, "true_alert": ra.true_alert, "watchlisted": ra.watchlisted,
-            "simulated_person": ra.person, "ied_px": round(float(a.ied_px), 2),
+            "alert": ra.name,
+            "image": f"{ra.name}.png",
+            "engine": model_id,
+            "t_s": round(ra.t_s, 3),
+            "camera_id": a.camera_id,
+            "threshold": a.threshold,
+            "score": round(float(a.score), 6),
+            "identity": a.identity,
+            "true_alert": ra.true_alert,
+            "watchlisted": ra.watchlisted,
+            "simulated_person": ra.person,
+            "ied_px": round(float(a.ied_px), 2),
             "box": [round(float(v), 1) for v in a.box],
-            "candidates": [{"rank": int(r), "identity": i, "score": round(float(sc), 6), "filler": bool(f)}
-                           for r, i, sc, f in zip(cl.ranks, cl.identities, cl.scores, cl.fillers or (False,) * len(cl.scores),
-                                                  strict=False)],
-            "retention": {"alert_days": days, "created_at": created_at.isoformat(timespec="seconds"),
-                          "delete_after": delete_after},
-            "note": "a simulated passer-by rendered from the face bank; kept for review as an alert (above threshold)",
+            "candidates": [
+                {"rank": int(r), "identity": i, "score": round(float(sc), 6), "filler": bool(f)}
+                for r, i, sc, f in zip(
+                    cl.ranks, cl.identities, cl.scores, cl.fillers or (False,) * len(cl.scores), strict=False
+                )
+            ],
+            "retention": {
+                "alert_days": days,
+                "created_at": created_at.isoformat(timespec="seconds"),
+                "delete_after": delete_after,
+            },
+            "note": "a simulated passer-by rendered from the face bank; kept for review as an alert "
+            "(above threshold)",
         }
         (folder / f"{ra.name}.json").write_text(json.dumps(side, indent=2) + "\n", encoding="utf-8")
-        entries.append(("alert_data_written", {"alert": ra.name, "files": [f"{ALERTS_DIR}/{ra.name}.png",
-                                                                           f"{ALERTS_DIR}/{ra.name}.json"],
-                                               "delete_after": delete_after}))
+        entries.append(
+            (
+                "alert_data_written",
+                {
+                    "alert": ra.name,
+                    "files": [f"{ALERTS_DIR}/{ra.name}.png", f"{ALERTS_DIR}/{ra.name}.json"],
+                    "delete_after": delete_after,
+                },
+            )
+        )
     return entries
 
 
-def write_run(result: RunResult, out_dir: Path | str, *, name: str | None = None, with_map: bool = True) -> Path:
+def write_run(
+    result: RunResult, out_dir: Path | str, *, name: str | None = None, with_map: bool = True
+) -> Path:
     """Write a run folder under ``out_dir`` atomically and return its path.
 
     Args:
@@ -248,19 +328,33 @@ def write_run(result: RunResult, out_dir: Path | str, *, name: str | None = None
         extra: list[tuple[str, dict[str, Any]]] = []
         if result.real is not None:
             extra = list(result.real.audit) + _write_alerts(result, tmp / ALERTS_DIR, created_at)
-        head = log_run(result, tmp / AUDIT_FILE, hashlib.sha256(summary_text.encode()).hexdigest(), extra=extra)
+        head = log_run(
+            result, tmp / AUDIT_FILE, hashlib.sha256(summary_text.encode()).hexdigest(), extra=extra
+        )
         _write_run_json(result, tmp, created_at, head, with_map=with_map)
         _write_tables(result, tmp)
         (tmp / "report.html").write_text(
-            render_report(result.summary, title=sc.name, scenario_yaml=scenario_yaml,
-                          start_hour=int(sc.time.start_s // 3600), map_file="map.html" if with_map else None),
+            render_report(
+                result.summary,
+                title=sc.name,
+                scenario_yaml=scenario_yaml,
+                start_hour=int(sc.time.start_s // 3600),
+                map_file="map.html" if with_map else None,
+            ),
             encoding="utf-8",
         )
         if with_map:
             events = result.tracks
             xy = events[["x_m", "y_m"]].dropna().to_numpy() if len(events) else None
-            save_map(build_map(result.context.site, result.context.cameras, min_ied_px=sc.capture.min_ied_px,
-                               captures_xy=xy), tmp / "map.html")
+            save_map(
+                build_map(
+                    result.context.site,
+                    result.context.cameras,
+                    min_ied_px=sc.capture.min_ied_px,
+                    captures_xy=xy,
+                ),
+                tmp / "map.html",
+            )
         if sc.governance is not None:
             from twin.outputs.record import SitePlan, write_record
 
@@ -272,15 +366,18 @@ def _write_tables(result: RunResult, folder: Path) -> None:
     """events.parquet (replication 0's person x camera tracks), alerts.parquet and hourly.csv."""
     result.tracks.copy().to_parquet(folder / "events.parquet", index=False)
     alerts_frame(result).to_parquet(folder / "alerts.parquet", index=False)
-    hourly_frame(result.summary, result.scenario.time.start_s).round(4).to_csv(folder / "hourly.csv", index=False)
+    hourly_frame(result.summary, result.scenario.time.start_s).round(4).to_csv(
+        folder / "hourly.csv", index=False
+    )
 
 
 #: Packages whose versions run.json records.
 RECORDED_PACKAGES: tuple[str, ...] = ("numpy", "simpy", "shapely", "pyproj", "pandas", "pyarrow", "scipy")
 
 
-def _write_run_json(result: RunResult, folder: Path, created_at: dt.datetime, head: tuple[int, str], *,
-                    with_map: bool) -> None:
+def _write_run_json(
+    result: RunResult, folder: Path, created_at: dt.datetime, head: tuple[int, str], *, with_map: bool
+) -> None:
     """run.json: when, how long, on what, which files, how to reproduce, the audit log's head."""
     import importlib.metadata as md
 
@@ -291,8 +388,16 @@ def _write_run_json(result: RunResult, folder: Path, created_at: dt.datetime, he
             versions[pkg] = md.version(pkg)
         except md.PackageNotFoundError:
             versions[pkg] = None
-    files = ["scenario.yaml", "site.geojson", "summary.json", "events.parquet", "alerts.parquet", "hourly.csv",
-             "report.html", AUDIT_FILE] + (["map.html"] if with_map else [])
+    files = [
+        "scenario.yaml",
+        "site.geojson",
+        "summary.json",
+        "events.parquet",
+        "alerts.parquet",
+        "hourly.csv",
+        "report.html",
+        AUDIT_FILE,
+    ] + (["map.html"] if with_map else [])
     if result.real is not None and result.real.alerts:
         files.append(f"{ALERTS_DIR}/")
     if sc.governance is not None:
@@ -304,14 +409,17 @@ def _write_run_json(result: RunResult, folder: Path, created_at: dt.datetime, he
         "python": platform.python_version(),
         "packages": versions,
         "files": files,
-        "reproduce": f"twin run scenario.yaml --seed {result.seed} --replications {result.summary.replications}",
+        "reproduce": f"twin run scenario.yaml --seed {result.seed} --replications "
+        f"{result.summary.replications}",
         "audit_head": {"seq": head[0], "sha256": head[1]},
     }
     if result.real is not None:
         days, from_gov = retention_days(result)
         run_meta["alert_retention"] = {
-            "alert_days": days, "source": "governance.retention.alert_days" if from_gov else "default (no governance block)",
-            "measured_from": "created_at", "alerts": len(result.real.alerts),
+            "alert_days": days,
+            "source": "governance.retention.alert_days" if from_gov else "default (no governance block)",
+            "measured_from": "created_at",
+            "alerts": len(result.real.alerts),
             "delete_after": (created_at + dt.timedelta(days=days)).isoformat(timespec="seconds"),
         }
     (folder / "run.json").write_text(json.dumps(run_meta, indent=2) + "\n", encoding="utf-8")

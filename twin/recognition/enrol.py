@@ -56,7 +56,8 @@ def enrol_folder(
     category: str | None = None,
     max_per_identity: int | None = None,
 ) -> EnrolmentReport:
-    """Enrol an identity folder (``person_name/*.jpg|png``, the LFW layout) into ``watchlist``, one entry per image.
+    """Enrol an identity folder (``person_name/*.jpg|png``, the LFW layout) into ``watchlist``, one entry per
+    image.
 
     Each image is decoded with :func:`twin.recognition.faces.io.read_image`; its source path and SHA-256 are
     recorded. Images that cannot be read, or show no face, are skipped and counted; with several
@@ -78,14 +79,19 @@ def enrol_folder(
     """
     root = Path(path)
     if not root.is_dir():
-        raise WatchlistError(f"identity folder root {root} does not exist or is not a folder; pass person_name/*.jpg's parent")
+        raise WatchlistError(
+            f"identity folder root {root} does not exist or is not a folder; pass person_name/*.jpg's parent"
+        )
     if engine.model_id != watchlist.model_id or int(engine.dim) != watchlist.dim:
         raise WatchlistError(
-            f"engine {engine.model_id} ({engine.dim}-d) does not match this watchlist ({watchlist.model_id}, {watchlist.dim}-d)"
+            f"engine {engine.model_id} ({engine.dim}-d) does not match this watchlist "
+            f"({watchlist.model_id}, {watchlist.dim}-d)"
         )
     people = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not people:
-        raise WatchlistError(f"{root} has no identity sub-folders; lay it out as {root}/<person_name>/<image>.jpg")
+        raise WatchlistError(
+            f"{root} has no identity sub-folders; lay it out as {root}/<person_name>/<image>.jpg"
+        )
     skipped: Counter[str] = Counter()
     details: list[tuple[str, str]] = []
     several = 0
@@ -116,13 +122,26 @@ def enrol_folder(
         several_faces=several,
         details=tuple(details),
     )
-    logger.info("enrolled %d images of %d identities from %s; skipped %s", report.enrolled, report.identities, root, dict(skipped))
+    logger.info(
+        "enrolled %d images of %d identities from %s; skipped %s",
+        report.enrolled,
+        report.identities,
+        root,
+        dict(skipped),
+    )
     return report
 
 
-def _enrol_image(f: Path, identity: str, engine: FaceEngine, category: str | None, skipped: Counter[str],
-                 details: list[tuple[str, str]]) -> tuple[np.ndarray, WatchlistEntry, int] | None:
-    """(embedding of the largest face, its entry, faces found) of one image, or None (counted in ``skipped``)."""
+def _enrol_image(
+    f: Path,
+    identity: str,
+    engine: FaceEngine,
+    category: str | None,
+    skipped: Counter[str],
+    details: list[tuple[str, str]],
+) -> tuple[np.ndarray, WatchlistEntry, int] | None:
+    """(embedding of the largest face, its entry, faces found) of one image, or None (counted in
+    ``skipped``)."""
     try:
         loaded = read_image(f)
     except ImageError as exc:

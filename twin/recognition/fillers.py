@@ -120,9 +120,11 @@ def add_fillers(
     return report
 
 
-def _reference(watchlist: Watchlist, reference: np.ndarray | None, target_mean: float | None,
-               target_sd: float | None) -> tuple[np.ndarray, float, float]:
-    """The reference rows (default: the real gallery rows) and the target non-mated mean and SD (default: measured).
+def _reference(
+    watchlist: Watchlist, reference: np.ndarray | None, target_mean: float | None, target_sd: float | None
+) -> tuple[np.ndarray, float, float]:
+    """The reference rows (default: the real gallery rows) and the target non-mated mean and SD (default:
+    measured).
 
     Raises:
         WatchlistError: destroyed, fewer than 2 reference rows, nothing to measure, or a mean outside (-1, 1).
@@ -132,10 +134,15 @@ def _reference(watchlist: Watchlist, reference: np.ndarray | None, target_mean: 
     ref = g[real_mask] if reference is None else check_unit_rows(reference, "reference", watchlist.dim)
     if len(ref) < 2:
         raise WatchlistError(
-            f"fillers need at least 2 real reference embeddings to sit against, have {len(ref)}; enrol real faces first"
+            f"fillers need at least 2 real reference embeddings to sit against, have {len(ref)}; enrol "
+            "real faces first"
         )
     if target_mean is None or target_sd is None:
-        ids = None if reference is not None else np.array([e.identity for e in watchlist.entries if not e.filler])
+        ids = (
+            None
+            if reference is not None
+            else np.array([e.identity for e in watchlist.entries if not e.filler])
+        )
         measured_mean, measured_sd = _nonmated(ref, ids)
         target_mean = measured_mean if target_mean is None else target_mean
         target_sd = measured_sd if target_sd is None else target_sd
@@ -154,7 +161,9 @@ def _nonmated(ref: np.ndarray, ids: np.ndarray | None) -> tuple[float, float]:
     iu = np.triu_indices(len(ref), 1)
     pair = sims[iu] if ids is None else sims[iu][ids[iu[0]] != ids[iu[1]]]
     if pair.size == 0:
-        raise WatchlistError("no different-identity pairs among the reference rows; pass target_mean and target_sd")
+        raise WatchlistError(
+            "no different-identity pairs among the reference rows; pass target_mean and target_sd"
+        )
     return float(pair.mean()), float(pair.std())
 
 
@@ -201,7 +210,8 @@ class _FillerModel:
         if self.pilot(lam_chol, lo).mean() < target_mean or self.pilot(lam_chol, hi).mean() > target_mean:
             raise WatchlistError(
                 f"target_mean {target_mean:.3f} is outside what fillers can reach against these references "
-                f"({self.pilot(lam_chol, hi).mean():.3f}..{self.pilot(lam_chol, lo).mean():.3f}); check it is a "
+                f"({self.pilot(lam_chol, hi).mean():.3f}..{self.pilot(lam_chol, lo).mean():.3f}); check "
+                "it is a "
                 "non-mated score on this engine's scale"
             )
         for _ in range(30):

@@ -122,7 +122,9 @@ class QualityGate:
         ied = face.ied_px
         if ied < self.min_ied_px or (self.max_ied_px is not None and ied > self.max_ied_px):
             return "ied_px"
-        if self.min_det_score is not None and not face.det_score >= self.min_det_score:  # NaN (no score) fails
+        if (
+            self.min_det_score is not None and not face.det_score >= self.min_det_score
+        ):  # NaN (no score) fails
             return "det_score"
         if self.max_abs_yaw_deg is not None and abs(estimate_yaw_deg(face.kps)) > self.max_abs_yaw_deg:
             return "yaw_deg"
@@ -201,7 +203,8 @@ class RecognitionPipeline:
     """Detect → gate → embed → search → alert, on frames; see the module docstring.
 
     Args:
-        engine: a :class:`~twin.recognition.engines.base.FaceEngine` (an ``embed_batch`` method, if present, is
+        engine: a :class:`~twin.recognition.engines.base.FaceEngine` (an ``embed_batch`` method, if present,
+        is
             used to embed all faces of a batch in one call).
         watchlist: the watchlist, built with the same engine (same ``model_id`` and ``dim``).
         threshold: alert threshold on the engine's score scale; default ``engine.default_threshold``.
@@ -275,7 +278,9 @@ class RecognitionPipeline:
         """
         return self.process_batch([FrameInput(image=frame, t_s=t_s, camera_id=camera_id)])[0]
 
-    def process_batch(self, frames: Sequence[FrameInput | tuple[np.ndarray, float, str]]) -> list[list[Alert]]:
+    def process_batch(
+        self, frames: Sequence[FrameInput | tuple[np.ndarray, float, str]]
+    ) -> list[list[Alert]]:
         """Process several frames with one embedding batch and one search.
 
         Args:
@@ -337,7 +342,10 @@ class RecognitionPipeline:
         self._alerts += sum(len(r) for r in results)
         logger.debug(
             "batch of %d frames: %d probes searched, %d alerts, %d deleted so far",
-            len(items), n_probes, sum(len(r) for r in results), self._deleted,
+            len(items),
+            n_probes,
+            sum(len(r) for r in results),
+            self._deleted,
         )
         return results
 
@@ -354,10 +362,20 @@ class RecognitionPipeline:
             sel = [i for i, k in enumerate(kept) if k]
             out = batch([images[i] for i in sel], [kept[i] for i in sel])
             return [np.asarray(o, np.float32) for o in out]
-        return [np.asarray(self.engine.embed(img, k), np.float32) for img, k in zip(images, kept, strict=True) if k]
+        return [
+            np.asarray(self.engine.embed(img, k), np.float32)
+            for img, k in zip(images, kept, strict=True)
+            if k
+        ]
 
     def _alert(
-        self, item: FrameInput, image: np.ndarray, face: Face, others: list[Face], cl: CandidateList, probe_id: int
+        self,
+        item: FrameInput,
+        image: np.ndarray,
+        face: Face,
+        others: list[Face],
+        cl: CandidateList,
+        probe_id: int,
     ) -> Alert:
         x0, y0, x1, y1 = face.box
         m = CROP_MARGIN * max(x1 - x0, y1 - y0)
@@ -366,12 +384,23 @@ class RecognitionPipeline:
         cx1, cy1 = min(w, int(math.ceil(x1 + m))), min(h, int(math.ceil(y1 + m)))
         crop = image[cy0:cy1, cx0:cx1].copy()
         # blank any other detected face reaching into the margin: a bystander is not kept for review
-        own = (int(math.floor(x0)) - cx0, int(math.floor(y0)) - cy0, int(math.ceil(x1)) - cx0, int(math.ceil(y1)) - cy0)
+        own = (
+            int(math.floor(x0)) - cx0,
+            int(math.floor(y0)) - cy0,
+            int(math.ceil(x1)) - cx0,
+            int(math.ceil(y1)) - cy0,
+        )
         for other in others:
             if other is face:
                 continue
-            ox0, oy0 = max(0, int(math.floor(other.box[0])) - cx0), max(0, int(math.floor(other.box[1])) - cy0)
-            ox1, oy1 = min(cx1 - cx0, int(math.ceil(other.box[2])) - cx0), min(cy1 - cy0, int(math.ceil(other.box[3])) - cy0)
+            ox0, oy0 = (
+                max(0, int(math.floor(other.box[0])) - cx0),
+                max(0, int(math.floor(other.box[1])) - cy0),
+            )
+            ox1, oy1 = (
+                min(cx1 - cx0, int(math.ceil(other.box[2])) - cx0),
+                min(cy1 - cy0, int(math.ceil(other.box[3])) - cy0),
+            )
             if ox1 > ox0 and oy1 > oy0:
                 keep = crop[own[1] : own[3], own[0] : own[2]].copy()
                 crop[oy0:oy1, ox0:ox1] = BLANK_GREY

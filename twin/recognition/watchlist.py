@@ -154,7 +154,9 @@ def check_unit_rows(x: np.ndarray, what: str, dim: int | None) -> np.ndarray:
         arr = arr[None, :]
     if arr.ndim != 2 or (dim is not None and arr.shape[1] != dim):
         want = f"(M, {dim})" if dim is not None else "(M, D)"
-        raise WatchlistError(f"{what} has shape {np.shape(x)}, expected {want}; use embeddings from the same engine")
+        raise WatchlistError(
+            f"{what} has shape {np.shape(x)}, expected {want}; use embeddings from the same engine"
+        )
     if not np.issubdtype(arr.dtype, np.floating):
         raise WatchlistError(f"{what} has dtype {arr.dtype}, expected float32 embeddings")
     arr = np.ascontiguousarray(arr, dtype=np.float32)
@@ -314,7 +316,8 @@ class Watchlist:
     def _live(self) -> np.ndarray:
         if self._destroyed or self._gallery is None:
             raise WatchlistError(
-                "this watchlist was destroyed (its gallery zeroed and dropped); build a new one to search again"
+                "this watchlist was destroyed (its gallery zeroed and dropped); build a new one to "
+                "search again"
             )
         return self._gallery
 
@@ -449,7 +452,9 @@ class Watchlist:
         try:
             import faiss
         except ImportError as exc:  # pragma: no cover - faiss-cpu is a dependency
-            raise WatchlistError(f"ANN search needs faiss ({exc}); install faiss-cpu or search with exact=True") from exc
+            raise WatchlistError(
+                f"ANN search needs faiss ({exc}); install faiss-cpu or search with exact=True"
+            ) from exc
         index: Any
         if self.ann == "hnsw":
             index = faiss.IndexHNSWFlat(self.dim, 32, faiss.METRIC_INNER_PRODUCT)

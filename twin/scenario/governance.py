@@ -22,7 +22,13 @@ from pydantic import Field, field_validator, model_validator
 from twin.scenario.base import StrictModel, repeated
 
 __all__ = [
-    "APP_CATEGORIES", "Governance", "PolicyLimits", "RetentionPolicy", "WatchlistCategory", "plan_window", "window_breach",
+    "APP_CATEGORIES",
+    "Governance",
+    "PolicyLimits",
+    "RetentionPolicy",
+    "WatchlistCategory",
+    "plan_window",
+    "window_breach",
 ]
 
 #: The five watchlist categories of the College of Policing APP on LFR (2022).
@@ -40,7 +46,9 @@ class WatchlistCategory(StrictModel):
 
     category: Literal["wanted", "suspect", "missing", "vulnerable", "risk_of_harm"]
     count: int = Field(ge=0)
-    image_source: str = Field(min_length=1, description="where the images come from, e.g. custody images (PND)")
+    image_source: str = Field(
+        min_length=1, description="where the images come from, e.g. custody images (PND)"
+    )
     justification: str = Field(default="", description="why people in this category are on this watchlist")
 
 
@@ -72,17 +80,29 @@ class Governance(StrictModel):
 
     operation: str = Field(min_length=1, description="operation name or reference")
     purpose: str = Field(min_length=1, description="the policing purpose and why LFR is necessary")
-    intelligence_case: str = Field(min_length=1, description="why here, why now: the intelligence behind site and time")
-    less_intrusive_means: str = Field(min_length=1, description="what less intrusive means were considered and why ruled out")
-    authorising_officer_role: str = Field(min_length=1, description="rank/role of the authorising officer (not a name)")
+    intelligence_case: str = Field(
+        min_length=1, description="why here, why now: the intelligence behind site and time"
+    )
+    less_intrusive_means: str = Field(
+        min_length=1, description="what less intrusive means were considered and why ruled out"
+    )
+    authorising_officer_role: str = Field(
+        min_length=1, description="rank/role of the authorising officer (not a name)"
+    )
     start: dt.datetime = Field(description="authorised start, ISO 8601")
     end: dt.datetime = Field(description="authorised end, ISO 8601")
     watchlist_composition: list[WatchlistCategory] = Field(min_length=1)
-    watchlist_built: str = Field(default="", description="when the watchlist was built and reviewed (APP: <= 24 h before)")
+    watchlist_built: str = Field(
+        default="", description="when the watchlist was built and reviewed (APP: <= 24 h before)"
+    )
     policy: PolicyLimits = Field(default_factory=PolicyLimits)
     signage_plan: str = Field(min_length=1)
-    advance_notice: str = Field(default="", description="how the public was told in advance (APP), or why not")
-    dpia_reference: str = Field(min_length=1, description="reference of the DPIA (ICO 2019/01: before deployment)")
+    advance_notice: str = Field(
+        default="", description="how the public was told in advance (APP), or why not"
+    )
+    dpia_reference: str = Field(
+        min_length=1, description="reference of the DPIA (ICO 2019/01: before deployment)"
+    )
     policy_document_reference: str = Field(default="", description="appropriate policy document reference")
     retention: RetentionPolicy = Field(default_factory=RetentionPolicy)
 
@@ -121,7 +141,8 @@ def plan_window(gov: Governance, start_hhmm: str, duration_s: float) -> tuple[dt
     A scenario gives a clock time and a length but no date; the date is taken from
     ``gov.start`` in London time. Naive governance times are read as London time.
 
-    >>> g = Governance.model_construct(start=dt.datetime(2026, 12, 5, 12, 0), end=dt.datetime(2026, 12, 5, 18, 0))
+    >>> noon, six = dt.datetime(2026, 12, 5, 12, 0), dt.datetime(2026, 12, 5, 18, 0)
+    >>> g = Governance.model_construct(start=noon, end=six)
     >>> a, b = plan_window(g, "21:00", 3600)
     >>> a.strftime("%Y-%m-%d %H:%M"), b.strftime("%H:%M")
     ('2026-12-05 21:00', '22:00')
@@ -139,7 +160,8 @@ def plan_window(gov: Governance, start_hhmm: str, duration_s: float) -> tuple[dt
 def window_breach(gov: Governance, start_hhmm: str, duration_s: float) -> str | None:
     """Why the plan's window is not inside the authorised period, or None if it is.
 
-    >>> g = Governance.model_construct(start=dt.datetime(2026, 12, 5, 12, 0), end=dt.datetime(2026, 12, 5, 18, 0))
+    >>> noon, six = dt.datetime(2026, 12, 5, 12, 0), dt.datetime(2026, 12, 5, 18, 0)
+    >>> g = Governance.model_construct(start=noon, end=six)
     >>> window_breach(g, "12:00", 6 * 3600) is None
     True
     >>> window_breach(g, "21:00", 3600)

@@ -46,7 +46,9 @@ def _format_validation_error(exc: ValidationError, source: str) -> str:
     return f"{source}: " + "; ".join(lines) + more
 
 
-def parse_scenario(data: dict[str, Any], *, base_dir: Path | str | None = None, source: str = "scenario") -> Scenario:
+def parse_scenario(
+    data: dict[str, Any], *, base_dir: Path | str | None = None, source: str = "scenario"
+) -> Scenario:
     """Validate a scenario mapping.
 
     Args:
@@ -73,7 +75,10 @@ def read_yaml(path: Path | str) -> dict[str, Any]:
     """
     path = Path(path)
     if not path.is_file():
-        raise ScenarioError(f"scenario file {str(path)!r} not found; give the path of a .yaml file, e.g. scenarios/oxford_circus.yaml")
+        raise ScenarioError(
+            f"scenario file {str(path)!r} not found; give the path of a .yaml file, e.g. "
+            "scenarios/oxford_circus.yaml"
+        )
     return parse_yaml_bytes(path.read_bytes(), name=str(path))
 
 
@@ -89,15 +94,21 @@ def parse_yaml_bytes(data: bytes, *, name: str) -> dict[str, Any]:
     try:
         data_doc = yaml.safe_load(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise ScenarioError(f"{name}: not a UTF-8 text file ({exc.reason}); save the scenario as UTF-8 YAML") from exc
+        raise ScenarioError(
+            f"{name}: not a UTF-8 text file ({exc.reason}); save the scenario as UTF-8 YAML"
+        ) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ScenarioError(f"{name}: malformed YAML{where}: {problem}; fix the indentation or quoting there") from exc
+        raise ScenarioError(
+            f"{name}: malformed YAML{where}: {problem}; fix the indentation or quoting there"
+        ) from exc
     if not isinstance(data_doc, dict):
-        raise ScenarioError(f"{name}: a scenario must be a YAML mapping of keys (name, site, cameras, ...), "
-                            f"got {type(data_doc).__name__}")
+        raise ScenarioError(
+            f"{name}: a scenario must be a YAML mapping of keys (name, site, cameras, ...), "
+            f"got {type(data_doc).__name__}"
+        )
     return data_doc
 
 
@@ -123,7 +134,9 @@ def apply_overrides(data: dict[str, Any], overrides: list[str] | tuple[str, ...]
     out = copy.deepcopy(data)
     for item in overrides:
         if "=" not in item:
-            raise ScenarioError(f"override {item!r} must look like key.path=value, e.g. watchlist.threshold=0.64")
+            raise ScenarioError(
+                f"override {item!r} must look like key.path=value, e.g. watchlist.threshold=0.64"
+            )
         key, _, text = item.partition("=")
         parts = [p for p in key.strip().split(".") if p]
         if not parts:
@@ -133,7 +146,9 @@ def apply_overrides(data: dict[str, Any], overrides: list[str] | tuple[str, ...]
             nxt: Any
             if isinstance(node, list):
                 if not part.isdigit() or int(part) >= len(node):
-                    raise ScenarioError(f"override {item!r}: {'.'.join(parts[: i + 1])} is not a valid list index")
+                    raise ScenarioError(
+                        f"override {item!r}: {'.'.join(parts[: i + 1])} is not a valid list index"
+                    )
                 nxt = node[int(part)]
             elif isinstance(node, dict):
                 nxt = node.setdefault(part, {})

@@ -12,7 +12,12 @@ __all__ = ["LONDON_2021_SHARES", "check_population"]
 
 #: London's population by ethnic group, census 2021 (ONS, TS021): White 53.8%, Asian 20.7%,
 #: Black 13.5%, Mixed 5.7%, Other 6.3% (Mixed and Other merged here).
-LONDON_2021_SHARES: dict[str, float] = {"white": 0.538, "asian": 0.207, "black": 0.135, "mixed_or_other": 0.12}
+LONDON_2021_SHARES: dict[str, float] = {
+    "white": 0.538,
+    "asian": 0.207,
+    "black": 0.135,
+    "mixed_or_other": 0.12,
+}
 
 
 def check_population(shares: dict[str, float]) -> dict[str, float]:

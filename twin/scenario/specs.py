@@ -130,7 +130,8 @@ class FootfallSpec(StrictModel):
         description="share (%) of the day's footfall per clock hour 00..23 (assumption: London high street)",
     )
     rate_per_h: list[float] | None = Field(
-        default=None, description="explicit arrival rate per clock hour 00..23 (people/h); overrides the profile"
+        default=None,
+        description="explicit arrival rate per clock hour 00..23 (people/h); overrides the profile",
     )
     scale: float = Field(default=1.0, description="multiplier on the rates (>= 0), e.g. 0.5 for a quiet day")
 
@@ -181,7 +182,10 @@ class CrowdSpec(StrictModel):
         "a route no camera sees, or turn back if none exists (assumption)",
     )
     head_yaw_sd_deg: float = Field(
-        default=10.0, ge=0, le=90, description="sd of a walker's head yaw about the walking direction (assumption)"
+        default=10.0,
+        ge=0,
+        le=90,
+        description="sd of a walker's head yaw about the walking direction (assumption)",
     )
     head_pitch_sd_deg: float = Field(
         default=8.0, ge=0, le=90, description="sd of a walker's head pitch, down is positive (assumption)"
@@ -211,7 +215,9 @@ class CameraSpec(StrictModel):
     @classmethod
     def _hfov(cls, v: float) -> float:
         if not (0 < v < 180):
-            raise ValueError(f"hfov_deg {v} must be between 0 and 180 degrees exclusive (a pinhole lens); e.g. 30")
+            raise ValueError(
+                f"hfov_deg {v} must be between 0 and 180 degrees exclusive (a pinhole lens); e.g. 30"
+            )
         return v
 
     @field_validator("heading_deg")
@@ -298,7 +304,9 @@ class EngineSpec(StrictModel):
     faces: Path | None = Field(default=None, description="identity folder (person/*.jpg) for real engines")
     providers: list[str] = Field(default_factory=lambda: ["CPUExecutionProvider"])
     max_real_probes: int = Field(
-        default=200, ge=1, le=1_000_000,
+        default=200,
+        ge=1,
+        le=1_000_000,
         description="real engines: most usable captures of replication 0 run through the real pipeline (all "
         "watchlisted ones first, the rest sampled; twin/sim/realpass.py)",
     )
@@ -320,9 +328,12 @@ class ReviewTimeSpec(StrictModel):
         default="lognormal", description="review-time distribution: lognormal, exponential or fixed"
     )
     mean_s: float = Field(
-        default=11.0, description="mean review time per alert, s (> 0; calibrated on the 2020 and Essex records: 11)"
+        default=11.0,
+        description="mean review time per alert, s (> 0; calibrated on the 2020 and Essex records: 11)",
     )
-    cv: float = Field(default=0.5, description="coefficient of variation for lognormal (>= 0; assumption: 0.5)")
+    cv: float = Field(
+        default=0.5, description="coefficient of variation for lognormal (>= 0; assumption: 0.5)"
+    )
     source: str = Field(
         default="calibrated: mean 11 s reaches 90% of dispatched alerts at Oxford Circus (Met record 27 Feb "
         "2020: 6 of 8 alerts stopped; Essex review 2019: 22 of 42); no published review times; cv assumed",
@@ -367,7 +378,9 @@ class OperationsSpec(StrictModel):
     assumptions. The 28 Jan 2022 record is kept for validation only.
     """
 
-    operators: int = Field(default=1, description="operators reviewing alerts at once (>= 1; assumption: 1 per deployment)")
+    operators: int = Field(
+        default=1, description="operators reviewing alerts at once (>= 1; assumption: 1 per deployment)"
+    )
     officers: int = Field(default=4, description="intercept officers on the ground (>= 0; assumption: 4)")
     review_time: ReviewTimeSpec = Field(default_factory=ReviewTimeSpec)
     false_alert_dispatch_probability: float = Field(
@@ -377,7 +390,9 @@ class OperationsSpec(StrictModel):
         "divided by the 0.9 of dispatched alerts reached)",
     )
     dispatch_latency_s: float = Field(
-        default=5.0, description="from the operator's decision to the officer moving off, s (>= 0; assumption: a radio call)"
+        default=5.0,
+        description="from the operator's decision to the officer moving off, s (>= 0; assumption: a "
+        "radio call)",
     )
     officer_speed_m_s: float = Field(
         default=2.0,
@@ -393,7 +408,8 @@ class OperationsSpec(StrictModel):
         default=600.0, description="officer time per stop (identity check), s (>= 0; assumption: 10 min)"
     )
     arrest_duration_s: float = Field(
-        default=3600.0, description="extra officer time per arrest (hand-over to transport), s (>= 0; assumption)"
+        default=3600.0,
+        description="extra officer time per arrest (hand-over to transport), s (>= 0; assumption)",
     )
     arrest_probability: float = Field(
         default=0.67,
@@ -481,7 +497,8 @@ class Scenario(StrictModel):
     )
     governance: Governance | None = Field(default=None, description="required for a deployment record")
     operations: OperationsSpec = Field(
-        default_factory=OperationsSpec, description="operators review alerts, officers intercept (twin/sim/operations.py)"
+        default_factory=OperationsSpec,
+        description="operators review alerts, officers intercept (twin/sim/operations.py)",
     )
     seed: int = Field(default=0, ge=0)
     replications: int = Field(default=10, ge=1, le=10_000)

@@ -67,23 +67,35 @@ def group_fmr(model: ScoreModel, shares: dict[str, float], threshold: Any) -> di
     return {g.name: base * g.multiplier(threshold) / norm for g, _ in eff}
 
 
-def group_fpir(model: ScoreModel, shares: dict[str, float], threshold: Any,
-               watchlist_size: int) -> dict[str, np.ndarray]:
+def group_fpir(
+    model: ScoreModel, shares: dict[str, float], threshold: Any, watchlist_size: int
+) -> dict[str, np.ndarray]:
     """Per-person FPIR of each group, 1 - (1 - FMR_g(t))**N."""
-    return {k: -np.expm1(watchlist_size * np.log1p(-v)) for k, v in group_fmr(model, shares, threshold).items()}
+    return {
+        k: -np.expm1(watchlist_size * np.log1p(-v)) for k, v in group_fmr(model, shares, threshold).items()
+    }
 
 
-def fpir_ratio(model: ScoreModel, shares: dict[str, float], threshold: Any,
-               watchlist_size: int) -> np.ndarray:
+def fpir_ratio(
+    model: ScoreModel, shares: dict[str, float], threshold: Any, watchlist_size: int
+) -> np.ndarray:
     """Highest over lowest group FPIR at threshold(s)."""
     f = np.array(list(group_fpir(model, shares, threshold, watchlist_size).values()))
     return f.max(axis=0) / f.min(axis=0)
 
 
-def threshold_sweep(model: ScoreModel, shares: dict[str, float], watchlist_size: int,
-                    thresholds: Sequence[float] | None = None) -> dict[str, Any]:
+def threshold_sweep(
+    model: ScoreModel,
+    shares: dict[str, float],
+    watchlist_size: int,
+    thresholds: Sequence[float] | None = None,
+) -> dict[str, Any]:
     """FPIR per group and the highest/lowest ratio over a range of thresholds (for the record's chart)."""
-    t = np.round(np.arange(0.52, 0.7001, 0.005), 3) if thresholds is None else np.asarray(thresholds, dtype=float)
+    t = (
+        np.round(np.arange(0.52, 0.7001, 0.005), 3)
+        if thresholds is None
+        else np.asarray(thresholds, dtype=float)
+    )
     f = group_fpir(model, shares, t, watchlist_size)
     return {
         "thresholds": t.tolist(),
@@ -92,8 +104,14 @@ def threshold_sweep(model: ScoreModel, shares: dict[str, float], watchlist_size:
     }
 
 
-def equitability_table(model: ScoreModel, shares: dict[str, float], *, threshold: float,
-                       watchlist_size: int, tpir_for_shift: Callable[[float], float]) -> list[dict[str, Any]]:
+def equitability_table(
+    model: ScoreModel,
+    shares: dict[str, float],
+    *,
+    threshold: float,
+    watchlist_size: int,
+    tpir_for_shift: Callable[[float], float],
+) -> list[dict[str, Any]]:
     """One row per group at the chosen threshold: share, FMR, FPIR, TPIR.
 
     Args:
@@ -103,16 +121,23 @@ def equitability_table(model: ScoreModel, shares: dict[str, float], *, threshold
     rows = []
     for g, share in _effects(model, shares):
         f = float(fmr[g.name])
-        rows.append({
-            "group": g.name, "share": share, "fmr": f,
-            "fpir": float(-np.expm1(watchlist_size * np.log1p(-f))),
-            "tpir": float(tpir_for_shift(g.mated_shift)), "fmr_ratio_param": g.fmr_ratio, "mated_shift": g.mated_shift,
-        })
+        rows.append(
+            {
+                "group": g.name,
+                "share": share,
+                "fmr": f,
+                "fpir": float(-np.expm1(watchlist_size * np.log1p(-f))),
+                "tpir": float(tpir_for_shift(g.mated_shift)),
+                "fmr_ratio_param": g.fmr_ratio,
+                "mated_shift": g.mated_shift,
+            }
+        )
     return rows
 
 
-def equitability_summary(model: ScoreModel, shares: dict[str, float], reps: list[Any], *, threshold: float,
-                         watchlist_size: int) -> Equitability:
+def equitability_summary(
+    model: ScoreModel, shares: dict[str, float], reps: list[Any], *, threshold: float, watchlist_size: int
+) -> Equitability:
     """The run summary's equitability section: per-group rates at the threshold, ratio, sweep.
 
     FPIR per group is analytic (this module); TPIR per group is the run's pooled per-pass TPIR
@@ -124,13 +149,17 @@ def equitability_summary(model: ScoreModel, shares: dict[str, float], reps: list
 
     def tpir(shift: float) -> float:
         if shift not in cache:
-            cache[shift] = pooled_tpir(reps, model, threshold=threshold, watchlist_size=watchlist_size, mated_shift=shift)[0]
+            cache[shift] = pooled_tpir(
+                reps, model, threshold=threshold, watchlist_size=watchlist_size, mated_shift=shift
+            )[0]
         return cache[shift]
 
-    rows = equitability_table(model, shares, threshold=threshold, watchlist_size=watchlist_size, tpir_for_shift=tpir)
+    rows = equitability_table(
+        model, shares, threshold=threshold, watchlist_size=watchlist_size, tpir_for_shift=tpir
+    )
     return Equitability(
         basis="FPIR per group analytic from the ScoreModel (population average held at the calibrated FPIR); "
-              "TPIR per pass pooled over replications",
+        "TPIR per pass pooled over replications",
         threshold=threshold,
         groups=tuple(GroupRates.from_json(r) for r in rows),
         fpir_ratio=float(fpir_ratio(model, shares, threshold, watchlist_size)),

@@ -203,8 +203,14 @@ def score_replication(
         "false_alerts": hist(a_t[~a_true]),
     }
     return Outcome(
-        totals=totals, hourly=hourly, alert_person=a_person, alert_t_s=a_t, alert_camera=rep.track_camera[ai],
-        alert_true=a_true, alert_score=score[ai], alert_watchlisted=wl[a_person],
+        totals=totals,
+        hourly=hourly,
+        alert_person=a_person,
+        alert_t_s=a_t,
+        alert_camera=rep.track_camera[ai],
+        alert_true=a_true,
+        alert_score=score[ai],
+        alert_watchlisted=wl[a_person],
     )
 
 
@@ -238,8 +244,15 @@ def _band(values: Any) -> Band:
     return Band.from_json(percentile_band(values))
 
 
-def summarise(outcomes: list[Outcome], *, duration_s: float, model: ScoreModel, threshold: float,
-              watchlist_size: int, prevalence: float) -> RunSummary:
+def summarise(
+    outcomes: list[Outcome],
+    *,
+    duration_s: float,
+    model: ScoreModel,
+    threshold: float,
+    watchlist_size: int,
+    prevalence: float,
+) -> RunSummary:
     """Mean and 95% predictive interval of every metric over replications.
 
     Args:
@@ -261,13 +274,17 @@ def summarise(outcomes: list[Outcome], *, duration_s: float, model: ScoreModel, 
     rate_bands = {k: _band(np.array([r[k] for r in rates])) for k in RATE_METRICS}
     H = len(outcomes[0].hourly["passers_by"]) if outcomes else 0
     hourly = {
-        k: tuple(_band(np.array([o.hourly[k][h] for o in outcomes])) for h in range(H)) for k in HOURLY_METRICS
+        k: tuple(_band(np.array([o.hourly[k][h] for o in outcomes])) for h in range(H))
+        for k in HOURLY_METRICS
     }
     fpir = float(model.fpir(threshold, watchlist_size))
     return RunSummary(
         replications=len(outcomes),
-        interval="95% predictive interval: 2.5th-97.5th percentiles over replications (Poisson noise included)",
-        scored_with=ScoredWith(threshold=threshold, watchlist_size=int(watchlist_size), prevalence=prevalence),
+        interval="95% predictive interval: 2.5th-97.5th percentiles over replications (Poisson noise "
+        "included)",
+        scored_with=ScoredWith(
+            threshold=threshold, watchlist_size=int(watchlist_size), prevalence=prevalence
+        ),
         totals=totals,
         per_hour_rate=per_hour,
         rates=rate_bands,
@@ -277,16 +294,20 @@ def summarise(outcomes: list[Outcome], *, duration_s: float, model: ScoreModel, 
             fmr_at_threshold=float(model.fmr(threshold)),
             fpir_at_threshold=fpir,
             fpir_definition="1 - (1 - FMR(t))^N per face scanned (ISO/IEC 19795-1, 1:N)",
-            expected_false_alerts=float(np.mean([o.totals["faces_scanned_not_listed"] for o in outcomes])) * fpir
-            if outcomes else None,
-            expected_false_alerts_definition="faces scanned of people not on the watchlist x FPIR: the model's "
+            expected_false_alerts=float(np.mean([o.totals["faces_scanned_not_listed"] for o in outcomes]))
+            * fpir
+            if outcomes
+            else None,
+            expected_false_alerts_definition="faces scanned of people not on the watchlist x FPIR: the "
+            "model's "
             "expectation, steadier than a few replications' count of a rare event",
         ),
     )
 
 
-def pooled_tpir(reps: list[RepData], model: ScoreModel, *, threshold: float, watchlist_size: int,
-                mated_shift: float = 0.0) -> tuple[float, int]:
+def pooled_tpir(
+    reps: list[RepData], model: ScoreModel, *, threshold: float, watchlist_size: int, mated_shift: float = 0.0
+) -> tuple[float, int]:
     """Per-pass TPIR pooled over replications with everyone on the watchlist.
 
     Every pass through the zone then counts as a mated pass, so the estimate rests on all the
@@ -299,9 +320,14 @@ def pooled_tpir(reps: list[RepData], model: ScoreModel, *, threshold: float, wat
     """
     hits = passes = 0
     for rep in reps:
-        shifted = rep if mated_shift == 0 else dataclasses.replace(
-            rep, track_mated_mean=rep.track_mated_mean + np.float32(mated_shift))
-        out = score_replication(shifted, model, threshold=threshold, watchlist_size=watchlist_size, prevalence=1.0)
+        shifted = (
+            rep
+            if mated_shift == 0
+            else dataclasses.replace(rep, track_mated_mean=rep.track_mated_mean + np.float32(mated_shift))
+        )
+        out = score_replication(
+            shifted, model, threshold=threshold, watchlist_size=watchlist_size, prevalence=1.0
+        )
         hits += out.totals["true_alerts"]
         passes += out.totals["watchlisted_in_zone"]
     return (hits / passes if passes else float("nan")), passes

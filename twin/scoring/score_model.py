@@ -77,7 +77,9 @@ class GroupEffect:
 
     def __post_init__(self) -> None:
         if not (self.fmr_ratio > 0 and self.width > 0):
-            raise CalibrationError(f"group {self.name}: fmr_ratio {self.fmr_ratio} and width {self.width} must be > 0")
+            raise CalibrationError(
+                f"group {self.name}: fmr_ratio {self.fmr_ratio} and width {self.width} must be > 0"
+            )
 
     def multiplier(self, threshold: Any) -> np.ndarray:
         """r_g(t) = 1 + (R_g - 1) / (1 + exp((t - t_c) / w)) for threshold(s) t."""
@@ -103,7 +105,8 @@ class ScoreMap:
         raw_at_0: raw score mapped to 0.
         raw_at_1: raw score mapped to 1 (> raw_at_0).
 
-    >>> m = ScoreMap(engine_kind="dlib", model_id="dlib-resnet-v1", raw_name="cosine", raw_at_0=0.75, raw_at_1=1.05)
+    >>> m = ScoreMap(engine_kind="dlib", model_id="dlib-resnet-v1", raw_name="cosine",
+    ...              raw_at_0=0.75, raw_at_1=1.05)
     >>> round(float(m.to_unit(0.93)), 3), round(float(m.to_raw(0.6)), 3)
     (0.6, 0.93)
     """
@@ -115,7 +118,9 @@ class ScoreMap:
     raw_at_1: float
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.raw_at_0) and math.isfinite(self.raw_at_1) and self.raw_at_1 > self.raw_at_0):
+        if not (
+            math.isfinite(self.raw_at_0) and math.isfinite(self.raw_at_1) and self.raw_at_1 > self.raw_at_0
+        ):
             raise CalibrationError(f"score map raw_at_1 {self.raw_at_1} must exceed raw_at_0 {self.raw_at_0}")
 
     def to_unit(self, raw: Any) -> np.ndarray:
@@ -152,7 +157,9 @@ class ScoreModel:
     default_threshold: float = 0.6
     source: str = "defaults fitted to NPL 2023 (TPIR 0.89 per pass, FPIR 1.7e-4 at N=10,000, threshold 0.6)"
     # mated
-    mated_mean_max: float = 0.7988  # fitted: `twin fit-npl` on scenarios/oxford_circus.yaml (TPIR 0.890 per pass)
+    mated_mean_max: float = (
+        0.7988  # fitted: `twin fit-npl` on scenarios/oxford_circus.yaml (TPIR 0.890 per pass)
+    )
     mated_sd: float = 0.08
     mated_person_corr: float = 0.5
     ied_ref_px: float = 80.0
@@ -211,7 +218,9 @@ class ScoreModel:
     def mated_score(self, mean: Any, z_person: Any, z_track: Any) -> np.ndarray:
         """Mated score from its mean and standard-normal person and track effects, clipped to [0, 1]."""
         rho = self.mated_person_corr
-        s = np.asarray(mean) + self.mated_sd * (math.sqrt(rho) * np.asarray(z_person) + math.sqrt(1 - rho) * np.asarray(z_track))
+        s = np.asarray(mean) + self.mated_sd * (
+            math.sqrt(rho) * np.asarray(z_person) + math.sqrt(1 - rho) * np.asarray(z_track)
+        )
         return np.clip(s, 0.0, 1.0)
 
     # --- non-mated -----------------------------------------------------------------------
@@ -286,7 +295,9 @@ class ScoreModel:
     def save(self, path: Path | str) -> Path:
         """Write the model as JSON (what ``engine.score_model`` loads)."""
         path = Path(path)
-        path.write_text(json.dumps({"kind": "ScoreModel", **self.to_dict()}, indent=2) + "\n", encoding="utf-8")
+        path.write_text(
+            json.dumps({"kind": "ScoreModel", **self.to_dict()}, indent=2) + "\n", encoding="utf-8"
+        )
         return path
 
     def with_params(self, **params: Any) -> ScoreModel:
@@ -307,13 +318,17 @@ def load_score_model(path: Path | str) -> ScoreModel:
     """
     path = Path(path)
     if not path.is_file():
-        raise EngineError(f"score model {str(path)!r} not found; write one with `twin calibrate` or drop engine.score_model")
+        raise EngineError(
+            f"score model {str(path)!r} not found; write one with `twin calibrate` or drop engine.score_model"
+        )
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise EngineError(f"score model {path}: not valid JSON ({exc}); regenerate it with `twin calibrate`") from exc
+        raise EngineError(
+            f"score model {path}: not valid JSON ({exc}); regenerate it with `twin calibrate`"
+        ) from exc
     if not isinstance(doc, dict) or doc.pop("kind", None) != "ScoreModel":
-        raise EngineError(f"score model {path}: not a ScoreModel file (no \"kind\": \"ScoreModel\")")
+        raise EngineError(f'score model {path}: not a ScoreModel file (no "kind": "ScoreModel")')
     names = {f.name for f in fields(ScoreModel)}
     unknown = sorted(set(doc) - names)
     if unknown:
@@ -355,8 +370,13 @@ def fit_nonmated_tail(
 
     def eqs(p: np.ndarray) -> list[float]:
         sd, beta = p
-        m = ScoreModel(nonmated_mean=nonmated_mean, nonmated_sd=abs(sd) + 1e-9, tail_u=tail_u, tail_xi=tail_xi,
-                       tail_beta=abs(beta) + 1e-9)
+        m = ScoreModel(
+            nonmated_mean=nonmated_mean,
+            nonmated_sd=abs(sd) + 1e-9,
+            tail_u=tail_u,
+            tail_xi=tail_xi,
+            tail_beta=abs(beta) + 1e-9,
+        )
         f60, f62 = m.fmr([0.60, 0.62])
         return [math.log(f60 / fmr_at_060), math.log(f60 / f62 / ratio_060_062)]
 

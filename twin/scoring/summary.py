@@ -92,8 +92,8 @@ OPERATIONS = "operations"
 REAL_ENGINE = "real_engine"
 #: Top-level keys of a run summary, in order.
 SECTIONS: tuple[str, ...] = (
-    REPLICATIONS, INTERVAL, SCORED_WITH, TOTALS, PER_HOUR, RATES, HOURLY, MODEL, EQUITABILITY, RUN, CROWD, OPERATIONS,
-    REAL_ENGINE,
+    REPLICATIONS, INTERVAL, SCORED_WITH, TOTALS, PER_HOUR, RATES, HOURLY, MODEL,
+    EQUITABILITY, RUN, CROWD, OPERATIONS, REAL_ENGINE,
 )  # fmt: skip
 #: Band sections of the operations section (``operations.<name>``).
 OPS_BAND_SECTIONS: tuple[str, ...] = ("totals", "per_hour_rate", "times_s", "rates")
@@ -184,7 +184,9 @@ def fmt_band(band: Band | Mapping[str, Any] | None, kind: str = COUNT) -> BandTe
     b = Band.coerce(band)
     if b is None:
         return BandText(NONE_TEXT, NONE_TEXT, NONE_TEXT, defined=False)
-    return BandText(fmt_value(b.mean, kind), fmt_value(b.p2_5, kind), fmt_value(b.p97_5, kind), defined=b.mean is not None)
+    return BandText(
+        fmt_value(b.mean, kind), fmt_value(b.p2_5, kind), fmt_value(b.p97_5, kind), defined=b.mean is not None
+    )
 
 
 # -- typed sections -------------------------------------------------------------------------------
@@ -245,10 +247,18 @@ class ScoredWith:
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> ScoredWith:
-        return cls(threshold=d.get("threshold"), watchlist_size=d.get("watchlist_size"), prevalence=d.get("prevalence"))
+        return cls(
+            threshold=d.get("threshold"),
+            watchlist_size=d.get("watchlist_size"),
+            prevalence=d.get("prevalence"),
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return {"threshold": self.threshold, "watchlist_size": self.watchlist_size, "prevalence": self.prevalence}
+        return {
+            "threshold": self.threshold,
+            "watchlist_size": self.watchlist_size,
+            "prevalence": self.prevalence,
+        }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -268,7 +278,9 @@ class ModelFigures:
 
     def to_json(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        if self.expected_false_alerts_definition is None:  # summaries written before the expectation was added
+        if (
+            self.expected_false_alerts_definition is None
+        ):  # summaries written before the expectation was added
             del out["expected_false_alerts"], out["expected_false_alerts_definition"]
         return out
 
@@ -306,8 +318,11 @@ class ThresholdSweep:
         return cls(thresholds=d.get("thresholds") or [], fpir=d.get("fpir") or {}, ratio=d.get("ratio") or [])
 
     def to_json(self) -> dict[str, Any]:
-        return {"thresholds": list(self.thresholds), "fpir": {k: list(v) for k, v in self.fpir.items()},
-                "ratio": list(self.ratio)}
+        return {
+            "thresholds": list(self.thresholds),
+            "fpir": {k: list(v) for k, v in self.fpir.items()},
+            "ratio": list(self.ratio),
+        }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -323,13 +338,22 @@ class Equitability:
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> Equitability:
         sw = d.get("sweep")
-        return cls(basis=d.get("basis", ""), threshold=d.get("threshold"),
-                   groups=tuple(GroupRates.from_json(g) for g in d.get("groups", [])), fpir_ratio=d.get("fpir_ratio"),
-                   sweep=None if sw is None else ThresholdSweep.from_json(sw))
+        return cls(
+            basis=d.get("basis", ""),
+            threshold=d.get("threshold"),
+            groups=tuple(GroupRates.from_json(g) for g in d.get("groups", [])),
+            fpir_ratio=d.get("fpir_ratio"),
+            sweep=None if sw is None else ThresholdSweep.from_json(sw),
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return {"basis": self.basis, "threshold": self.threshold, "groups": [g.to_json() for g in self.groups],
-                "fpir_ratio": self.fpir_ratio, "sweep": None if self.sweep is None else self.sweep.to_json()}
+        return {
+            "basis": self.basis,
+            "threshold": self.threshold,
+            "groups": [g.to_json() for g in self.groups],
+            "fpir_ratio": self.fpir_ratio,
+            "sweep": None if self.sweep is None else self.sweep.to_json(),
+        }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -361,11 +385,18 @@ class WindowMeta:
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> WindowMeta:
-        return cls(start=_v(d, "start", ""), duration_s=_v(d, "duration_s", 0.0),
-                   expected_passers_by=_v(d, "expected_passers_by"))
+        return cls(
+            start=_v(d, "start", ""),
+            duration_s=_v(d, "duration_s", 0.0),
+            expected_passers_by=_v(d, "expected_passers_by"),
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return {"start": self.start, "duration_s": self.duration_s, "expected_passers_by": self.expected_passers_by}
+        return {
+            "start": self.start,
+            "duration_s": self.duration_s,
+            "expected_passers_by": self.expected_passers_by,
+        }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -390,21 +421,35 @@ class RunMeta:
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> RunMeta:
-        return cls(scenario=d.get("scenario", ""), scenario_sha256=d.get("scenario_sha256", ""),
-                   site=SiteMeta.from_json(d.get("site") or {}), seed=_v(d, "seed"), replications=_v(d, "replications"),
-                   twin_version=d.get("twin_version", ""), engine=d.get("engine") or {},
-                   window=WindowMeta.from_json(d.get("window") or {}), cameras=tuple(d.get("cameras", ())),
-                   warnings=tuple(d.get("warnings", ())), real_engine=d.get("real_engine"))
+        return cls(
+            scenario=d.get("scenario", ""),
+            scenario_sha256=d.get("scenario_sha256", ""),
+            site=SiteMeta.from_json(d.get("site") or {}),
+            seed=_v(d, "seed"),
+            replications=_v(d, "replications"),
+            twin_version=d.get("twin_version", ""),
+            engine=d.get("engine") or {},
+            window=WindowMeta.from_json(d.get("window") or {}),
+            cameras=tuple(d.get("cameras", ())),
+            warnings=tuple(d.get("warnings", ())),
+            real_engine=d.get("real_engine"),
+        )
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "scenario": self.scenario, "scenario_sha256": self.scenario_sha256, "site": self.site.to_json(),
-            "seed": self.seed, "replications": self.replications, "twin_version": self.twin_version,
+            "scenario": self.scenario,
+            "scenario_sha256": self.scenario_sha256,
+            "site": self.site.to_json(),
+            "seed": self.seed,
+            "replications": self.replications,
+            "twin_version": self.twin_version,
             "engine": dict(self.engine),
         }
         if self.real_engine is not None:
             out["real_engine"] = dict(self.real_engine)
-        out.update({"window": self.window.to_json(), "cameras": list(self.cameras), "warnings": list(self.warnings)})
+        out.update(
+            {"window": self.window.to_json(), "cameras": list(self.cameras), "warnings": list(self.warnings)}
+        )
         return out
 
 
@@ -438,16 +483,30 @@ class OfficersNeeded:
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> OfficersNeeded:
-        return cls(target_engaged_share=d.get("target_engaged_share"), officers=d.get("officers") or [],
-                   engaged_true_share=d.get("engaged_true_share") or [], wrongful_stops=d.get("wrongful_stops") or [],
-                   arrests=d.get("arrests") or [], officer_utilisation=d.get("officer_utilisation") or [],
-                   officers_needed=d.get("officers_needed"), true_alerts=d.get("true_alerts"), note=d.get("note") or "")
+        return cls(
+            target_engaged_share=d.get("target_engaged_share"),
+            officers=d.get("officers") or [],
+            engaged_true_share=d.get("engaged_true_share") or [],
+            wrongful_stops=d.get("wrongful_stops") or [],
+            arrests=d.get("arrests") or [],
+            officer_utilisation=d.get("officer_utilisation") or [],
+            officers_needed=d.get("officers_needed"),
+            true_alerts=d.get("true_alerts"),
+            note=d.get("note") or "",
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return {"target_engaged_share": self.target_engaged_share, "officers": list(self.officers),
-                "engaged_true_share": list(self.engaged_true_share), "wrongful_stops": list(self.wrongful_stops),
-                "arrests": list(self.arrests), "officer_utilisation": list(self.officer_utilisation),
-                "officers_needed": self.officers_needed, "true_alerts": self.true_alerts, "note": self.note}
+        return {
+            "target_engaged_share": self.target_engaged_share,
+            "officers": list(self.officers),
+            "engaged_true_share": list(self.engaged_true_share),
+            "wrongful_stops": list(self.wrongful_stops),
+            "arrests": list(self.arrests),
+            "officer_utilisation": list(self.officer_utilisation),
+            "officers_needed": self.officers_needed,
+            "true_alerts": self.true_alerts,
+            "note": self.note,
+        }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -469,18 +528,28 @@ class OperationsSummary:
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> OperationsSummary:
         need = d.get("officers_needed")
-        return cls(settings=d.get("settings") or {}, totals=_bands(d.get("totals")) or {},
-                   per_hour_rate=_bands(d.get("per_hour_rate")) or {}, times_s=_bands(d.get("times_s")) or {},
-                   rates=_bands(d.get("rates")) or {},
-                   officers_needed=OfficersNeeded.from_json(need) if isinstance(need, Mapping) else None,
-                   interval=d.get("interval") or "", definitions=d.get("definitions") or {})
+        return cls(
+            settings=d.get("settings") or {},
+            totals=_bands(d.get("totals")) or {},
+            per_hour_rate=_bands(d.get("per_hour_rate")) or {},
+            times_s=_bands(d.get("times_s")) or {},
+            rates=_bands(d.get("rates")) or {},
+            officers_needed=OfficersNeeded.from_json(need) if isinstance(need, Mapping) else None,
+            interval=d.get("interval") or "",
+            definitions=d.get("definitions") or {},
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return {"settings": dict(self.settings), "totals": _bands_json(self.totals),
-                "per_hour_rate": _bands_json(self.per_hour_rate), "times_s": _bands_json(self.times_s),
-                "rates": _bands_json(self.rates),
-                "officers_needed": None if self.officers_needed is None else self.officers_needed.to_json(),
-                "interval": self.interval, "definitions": dict(self.definitions)}
+        return {
+            "settings": dict(self.settings),
+            "totals": _bands_json(self.totals),
+            "per_hour_rate": _bands_json(self.per_hour_rate),
+            "times_s": _bands_json(self.times_s),
+            "rates": _bands_json(self.rates),
+            "officers_needed": None if self.officers_needed is None else self.officers_needed.to_json(),
+            "interval": self.interval,
+            "definitions": dict(self.definitions),
+        }
 
     def bands(self, name: str) -> Mapping[str, Band]:
         """One of :data:`OPS_BAND_SECTIONS` by name."""
@@ -520,9 +589,11 @@ class RunSummary(Mapping[str, Any]):
             return d
         hourly = d.get(HOURLY)
         return cls(
-            replications=d.get(REPLICATIONS), interval=d.get(INTERVAL),
+            replications=d.get(REPLICATIONS),
+            interval=d.get(INTERVAL),
             scored_with=ScoredWith.from_json(d[SCORED_WITH]) if SCORED_WITH in d else None,
-            totals=_bands(d.get(TOTALS)) or {}, per_hour_rate=_bands(d.get(PER_HOUR)) or {},
+            totals=_bands(d.get(TOTALS)) or {},
+            per_hour_rate=_bands(d.get(PER_HOUR)) or {},
             rates=_bands(d.get(RATES)) or {},
             hourly={k: tuple(Band.from_json(b) for b in v) for k, v in (hourly or {}).items()},
             model=ModelFigures.from_json(d[MODEL]) if MODEL in d else None,
@@ -536,7 +607,8 @@ class RunSummary(Mapping[str, Any]):
     coerce = from_json
 
     def to_json(self) -> dict[str, Any]:
-        """The summary as ``summary.json`` holds it (sections in :data:`SECTIONS` order; absent ones left out)."""
+        """The summary as ``summary.json`` holds it (sections in :data:`SECTIONS` order; absent ones left
+        out)."""
         return dict(self._json)
 
     @cached_property
@@ -568,18 +640,26 @@ class RunSummary(Mapping[str, Any]):
     def filled_from(self, other: RunSummary) -> RunSummary:
         """A copy with the sections this summary lacks taken from ``other`` (a re-scored summary given
         its run's ``run``, ``crowd`` and ``real_engine``)."""
-        missing = {f.name: getattr(other, f.name) for f in dataclasses.fields(self)
-                   if getattr(self, f.name) in (None, {}) and getattr(other, f.name) not in (None, {})}
+        missing = {
+            f.name: getattr(other, f.name)
+            for f in dataclasses.fields(self)
+            if getattr(self, f.name) in (None, {}) and getattr(other, f.name) not in (None, {})
+        }
         return dataclasses.replace(self, **missing)
 
     # -- the metric table's view of it --------------------------------------------------------
 
     def section(self, path: str) -> Mapping[str, Any] | None:
-        """The mapping of bands (or values) at a metric's section path (``totals``, ``operations.rates``, ...)."""
+        """The mapping of bands (or values) at a metric's section path (``totals``, ``operations.rates``,
+        ...)."""
         if path in (TOTALS, PER_HOUR, RATES):
             return getattr(self, {TOTALS: "totals", PER_HOUR: "per_hour_rate", RATES: "rates"}[path])  # type: ignore[no-any-return]
         if path == MODEL:
-            return None if self.model is None else {f.name: getattr(self.model, f.name) for f in dataclasses.fields(self.model)}
+            return (
+                None
+                if self.model is None
+                else {f.name: getattr(self.model, f.name) for f in dataclasses.fields(self.model)}
+            )
         head, _, rest = path.partition(".")
         if head == OPERATIONS and rest:
             return None if self.operations is None else self.operations.bands(rest)
@@ -672,9 +752,19 @@ class Metric:
         return self.short or self.label
 
 
-def _m(section: str, key: str, label: str, kind: str = COUNT, *, short: str = "", unit: str = "",
-       undefined: str = "") -> Metric:
-    return Metric(section=section, key=key, label=label, kind=kind, short=short, unit=unit, undefined=undefined)
+def _m(
+    section: str,
+    key: str,
+    label: str,
+    kind: str = COUNT,
+    *,
+    short: str = "",
+    unit: str = "",
+    undefined: str = "",
+) -> Metric:
+    return Metric(
+        section=section, key=key, label=label, kind=kind, short=short, unit=unit, undefined=undefined
+    )
 
 
 _OPS = OPERATIONS
@@ -683,7 +773,13 @@ METRICS: tuple[Metric, ...] = (
     _m(TOTALS, "passers_by", "Passers-by", short="Passers-by in the window", unit="people"),
     _m(TOTALS, "turned_back", "Turned back at the signs", unit="people"),
     _m(TOTALS, "in_zone", "Passes through a recognition zone", unit="people"),
-    _m(TOTALS, "faces_scanned", "Faces scanned (≥ 1 usable capture)", short="Faces scanned in the window", unit="faces"),
+    _m(
+        TOTALS,
+        "faces_scanned",
+        "Faces scanned (≥ 1 usable capture)",
+        short="Faces scanned in the window",
+        unit="faces",
+    ),
     _m(TOTALS, "captures", "Usable captures", unit="captures"),
     _m(TOTALS, "watchlisted_passers", "Watchlisted passers-by", unit="people"),
     _m(TOTALS, "watchlisted_in_zone", "Watchlisted passes through a recognition zone", unit="people"),
@@ -700,14 +796,43 @@ METRICS: tuple[Metric, ...] = (
     _m(PER_HOUR, "alerts", "Alerts per hour", unit="alerts/h"),
     _m(PER_HOUR, "true_alerts", "True alerts per hour", short="True alerts", unit="alerts/h"),
     _m(PER_HOUR, "false_alerts", "False alerts per hour", short="False alerts", unit="alerts/h"),
-    _m(RATES, "tpir", "TPIR (per pass through the zone)", RATIO, short="TPIR", unit="per pass through a zone",
-       undefined="no watchlisted passer-by in a zone in any replication"),
-    _m(RATES, "fpir", "FPIR (per face scanned)", SCI, short="FPIR", unit="per face scanned", undefined="no face scanned"),
-    _m(RATES, "precision", "Precision (true / all alerts)", RATIO, short="Precision", unit="true ÷ all alerts",
-       undefined="no alerts in any replication"),
+    _m(
+        RATES,
+        "tpir",
+        "TPIR (per pass through the zone)",
+        RATIO,
+        short="TPIR",
+        unit="per pass through a zone",
+        undefined="no watchlisted passer-by in a zone in any replication",
+    ),
+    _m(
+        RATES,
+        "fpir",
+        "FPIR (per face scanned)",
+        SCI,
+        short="FPIR",
+        unit="per face scanned",
+        undefined="no face scanned",
+    ),
+    _m(
+        RATES,
+        "precision",
+        "Precision (true / all alerts)",
+        RATIO,
+        short="Precision",
+        unit="true ÷ all alerts",
+        undefined="no alerts in any replication",
+    ),
     _m(RATES, "scan_share", "Share of passers-by scanned", RATIO, unit="faces ÷ passers-by"),
     _m(MODEL, "expected_false_alerts", "False alerts expected (model: faces × FPIR)", unit="alerts"),
-    _m(MODEL, "fpir_at_threshold", "FPIR at the threshold (model)", SCI, short="Expected FPIR", unit="per face scanned"),
+    _m(
+        MODEL,
+        "fpir_at_threshold",
+        "FPIR at the threshold (model)",
+        SCI,
+        short="Expected FPIR",
+        unit="per face scanned",
+    ),
     _m(MODEL, "fmr_at_threshold", "FMR at the threshold (model, per comparison)", SCI, unit="per comparison"),
     _m(f"{_OPS}.totals", "true_engaged", "True alerts engaged", unit="alerts"),
     _m(f"{_OPS}.totals", "true_lost", "True alerts lost in the crowd", unit="alerts"),
@@ -717,16 +842,48 @@ METRICS: tuple[Metric, ...] = (
     _m(f"{_OPS}.totals", "stops", "Stops", unit="stops"),
     _m(f"{_OPS}.totals", "arrests", "Arrests", unit="arrests"),
     _m(f"{_OPS}.per_hour_rate", "stops", "Stops per hour", short="Stops by officers", unit="/h"),
-    _m(f"{_OPS}.per_hour_rate", "false_engaged", "Wrongful stops per hour",
-       short="Wrongful stops (false alerts engaged)", unit="/h"),
+    _m(
+        f"{_OPS}.per_hour_rate",
+        "false_engaged",
+        "Wrongful stops per hour",
+        short="Wrongful stops (false alerts engaged)",
+        unit="/h",
+    ),
     _m(f"{_OPS}.per_hour_rate", "arrests", "Arrests per hour", short="Arrests", unit="/h"),
-    _m(f"{_OPS}.times_s", "review_wait_s", "Review queue wait, mean (s)", SECONDS, short="Wait for review", unit="s"),
+    _m(
+        f"{_OPS}.times_s",
+        "review_wait_s",
+        "Review queue wait, mean (s)",
+        SECONDS,
+        short="Wait for review",
+        unit="s",
+    ),
     _m(f"{_OPS}.times_s", "review_wait_max_s", "Review queue wait, longest (s)", SECONDS, unit="s"),
     _m(f"{_OPS}.times_s", "capture_to_engagement_s", "Capture to engagement, mean (s)", SECONDS, unit="s"),
-    _m(f"{_OPS}.rates", "engaged_true_share", "Share of true alerts engaged (mean of replications)", SHARE,
-       short="True alerts engaged", undefined="no true alerts in any replication"),
-    _m(f"{_OPS}.rates", "operator_utilisation", "Operator utilisation", SHARE, short="Operator busy", unit="share of time"),
-    _m(f"{_OPS}.rates", "officer_utilisation", "Officer utilisation", SHARE, short="Officers busy", unit="share of time"),
+    _m(
+        f"{_OPS}.rates",
+        "engaged_true_share",
+        "Share of true alerts engaged (mean of replications)",
+        SHARE,
+        short="True alerts engaged",
+        undefined="no true alerts in any replication",
+    ),
+    _m(
+        f"{_OPS}.rates",
+        "operator_utilisation",
+        "Operator utilisation",
+        SHARE,
+        short="Operator busy",
+        unit="share of time",
+    ),
+    _m(
+        f"{_OPS}.rates",
+        "officer_utilisation",
+        "Officer utilisation",
+        SHARE,
+        short="Officers busy",
+        unit="share of time",
+    ),
 )
 _BY_ID: dict[str, Metric] = {m.id: m for m in METRICS}
 
@@ -744,7 +901,9 @@ def metric(metric_id: str) -> Metric:
         return _BY_ID[metric_id]
     except KeyError:
         sections = sorted({m.section for m in METRICS})
-        raise KeyError(f"no metric {metric_id!r} in twin.scoring.summary.METRICS (sections: {', '.join(sections)})") from None
+        raise KeyError(
+            f"no metric {metric_id!r} in twin.scoring.summary.METRICS (sections: {', '.join(sections)})"
+        ) from None
 
 
 def _rows(*ids: str) -> tuple[Metric, ...]:
@@ -753,38 +912,78 @@ def _rows(*ids: str) -> tuple[Metric, ...]:
 
 #: The run's summary table (console and report.html), in display order.
 REPORT_ROWS: tuple[Metric, ...] = _rows(
-    "totals.passers_by", "totals.turned_back", "totals.in_zone", "totals.faces_scanned", "totals.captures",
-    "totals.watchlisted_passers", "totals.alerts", "totals.true_alerts", "totals.false_alerts",
-    "model.expected_false_alerts", "per_hour_rate.true_alerts", "per_hour_rate.false_alerts", "rates.tpir",
-    "rates.fpir", "rates.precision",
+    "totals.passers_by",
+    "totals.turned_back",
+    "totals.in_zone",
+    "totals.faces_scanned",
+    "totals.captures",
+    "totals.watchlisted_passers",
+    "totals.alerts",
+    "totals.true_alerts",
+    "totals.false_alerts",
+    "model.expected_false_alerts",
+    "per_hour_rate.true_alerts",
+    "per_hour_rate.false_alerts",
+    "rates.tpir",
+    "rates.fpir",
+    "rates.precision",
 )
 #: The review-and-response table (console and report.html), in display order.
 OPERATIONS_ROWS: tuple[Metric, ...] = _rows(
-    "per_hour_rate.alerts", "operations.times_s.review_wait_s", "operations.times_s.capture_to_engagement_s",
-    "operations.totals.true_engaged", "operations.totals.true_lost", "operations.totals.false_dismissed",
-    "operations.totals.false_engaged", "operations.totals.false_lost", "operations.totals.stops",
-    "operations.totals.arrests", "operations.rates.engaged_true_share", "operations.rates.operator_utilisation",
+    "per_hour_rate.alerts",
+    "operations.times_s.review_wait_s",
+    "operations.times_s.capture_to_engagement_s",
+    "operations.totals.true_engaged",
+    "operations.totals.true_lost",
+    "operations.totals.false_dismissed",
+    "operations.totals.false_engaged",
+    "operations.totals.false_lost",
+    "operations.totals.stops",
+    "operations.totals.arrests",
+    "operations.rates.engaged_true_share",
+    "operations.rates.operator_utilisation",
     "operations.rates.officer_utilisation",
 )
 #: The rows of a comparison (``twin compare``): the summary table but four counts, then operations.
 COMPARE_ROWS: tuple[Metric, ...] = (
-    *(m for m in REPORT_ROWS
-      if m.id not in ("totals.turned_back", "totals.in_zone", "totals.captures", "totals.watchlisted_passers")),
+    *(
+        m
+        for m in REPORT_ROWS
+        if m.id
+        not in ("totals.turned_back", "totals.in_zone", "totals.captures", "totals.watchlisted_passers")
+    ),
     *OPERATIONS_ROWS,
 )
 #: The deployment record's expected performance (record.html, section 5).
 RECORD_ROWS: tuple[Metric, ...] = _rows(
-    "totals.faces_scanned", "totals.true_alerts", "totals.false_alerts", "rates.precision", "rates.tpir",
+    "totals.faces_scanned",
+    "totals.true_alerts",
+    "totals.false_alerts",
+    "rates.precision",
+    "rates.tpir",
 )
 #: The app's results table (Plan page "All figures", Compare page).
 APP_ROWS: tuple[Metric, ...] = _rows(
-    "per_hour_rate.passers_by", "per_hour_rate.faces_scanned", "per_hour_rate.true_alerts",
-    "per_hour_rate.false_alerts", "rates.precision", "rates.tpir", "rates.fpir", "totals.passers_by",
-    "totals.faces_scanned", "totals.alerts", "totals.true_alerts", "totals.false_alerts",
+    "per_hour_rate.passers_by",
+    "per_hour_rate.faces_scanned",
+    "per_hour_rate.true_alerts",
+    "per_hour_rate.false_alerts",
+    "rates.precision",
+    "rates.tpir",
+    "rates.fpir",
+    "totals.passers_by",
+    "totals.faces_scanned",
+    "totals.alerts",
+    "totals.true_alerts",
+    "totals.false_alerts",
 )
 #: The app's operations rows.
 APP_OPERATIONS_ROWS: tuple[Metric, ...] = _rows(
-    "operations.per_hour_rate.stops", "operations.per_hour_rate.false_engaged", "operations.per_hour_rate.arrests",
-    "operations.rates.engaged_true_share", "operations.rates.operator_utilisation",
-    "operations.rates.officer_utilisation", "operations.times_s.review_wait_s",
+    "operations.per_hour_rate.stops",
+    "operations.per_hour_rate.false_engaged",
+    "operations.per_hour_rate.arrests",
+    "operations.rates.engaged_true_share",
+    "operations.rates.operator_utilisation",
+    "operations.rates.officer_utilisation",
+    "operations.times_s.review_wait_s",
 )

@@ -35,11 +35,14 @@ def hourly_rates(scenario: Scenario, site_daily_passers_by: float) -> np.ndarray
         daily = ff.daily_passers_by if ff.daily_passers_by is not None else site_daily_passers_by
         if not daily or daily <= 0:
             raise ScenarioError(
-                "footfall: no daily_passers_by in the scenario and none in the site map; give footfall.daily_passers_by"
+                "footfall: no daily_passers_by in the scenario and none in the site map; give "
+                "footfall.daily_passers_by"
             )
         profile = np.asarray(ff.profile_pct, dtype=float)
         if profile.sum() <= 0:
-            raise ScenarioError("footfall.profile_pct sums to 0; give the share of the day's footfall in each hour")
+            raise ScenarioError(
+                "footfall.profile_pct sums to 0; give the share of the day's footfall in each hour"
+            )
         rates = daily * profile / 100.0
     return rates * ff.scale
 
@@ -70,7 +73,9 @@ def expected_arrivals(rates: np.ndarray, start_s: float, duration_s: float) -> f
     return float(sum(rates[h] * (b - a) / 3600 for a, b, h in window_slices(start_s, duration_s)))
 
 
-def nhpp_arrivals(rates: np.ndarray, start_s: float, duration_s: float, rng: np.random.Generator) -> np.ndarray:
+def nhpp_arrivals(
+    rates: np.ndarray, start_s: float, duration_s: float, rng: np.random.Generator
+) -> np.ndarray:
     """Sorted arrival times of a piecewise-constant NHPP, s from the window start.
 
     Args:

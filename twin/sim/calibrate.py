@@ -88,10 +88,17 @@ def per_pass_tpir(result: RunResult, *, mated_shift: float = 0.0, threshold: flo
         true alerts / passes through the zone, pooled over replications.
     """
     t = result.scenario.watchlist.threshold if threshold is None else threshold
-    tpir, passes = pooled_tpir(result.reps, result.context.score_model, threshold=t,
-                               watchlist_size=result.scenario.watchlist.size, mated_shift=mated_shift)
+    tpir, passes = pooled_tpir(
+        result.reps,
+        result.context.score_model,
+        threshold=t,
+        watchlist_size=result.scenario.watchlist.size,
+        mated_shift=mated_shift,
+    )
     if passes == 0:
-        raise CalibrationError("no pass through any camera's recognition zone: cannot fit TPIR; check the cameras")
+        raise CalibrationError(
+            "no pass through any camera's recognition zone: cannot fit TPIR; check the cameras"
+        )
     return tpir
 
 
@@ -125,8 +132,13 @@ def fit_mated_mean(result: RunResult, *, target_tpir: float = 0.89, tol: float =
         else:
             hi = mid
     shift = (lo + hi) / 2
-    tpir, passes = pooled_tpir(result.reps, result.context.score_model, threshold=result.scenario.watchlist.threshold,
-                               watchlist_size=result.scenario.watchlist.size, mated_shift=shift)
+    tpir, passes = pooled_tpir(
+        result.reps,
+        result.context.score_model,
+        threshold=result.scenario.watchlist.threshold,
+        watchlist_size=result.scenario.watchlist.size,
+        mated_shift=shift,
+    )
     return {
         "mated_mean_max": result.context.score_model.mated_mean_max + shift,
         "tpir": tpir,
@@ -169,7 +181,9 @@ class CalibrationGrid:
 
     def __post_init__(self) -> None:
         if not (self.ied_px and self.yaw_deg and self.blur_px):
-            raise CalibrationError("the calibration grid needs at least one ied_px, yaw_deg and blur_px value")
+            raise CalibrationError(
+                "the calibration grid needs at least one ied_px, yaw_deg and blur_px value"
+            )
         if any(not (v > 0 and math.isfinite(v)) for v in self.ied_px):
             raise CalibrationError(f"ied_px values {self.ied_px} must be > 0 pixels")
         if any(not abs(v) < 90 for v in self.yaw_deg):
@@ -177,7 +191,9 @@ class CalibrationGrid:
         if any(not v >= 0 for v in self.blur_px):
             raise CalibrationError(f"blur_px values {self.blur_px} must be >= 0")
         if not 1 <= self.jpeg_quality <= 100 or self.repeats < 1:
-            raise CalibrationError(f"jpeg_quality {self.jpeg_quality} must be 1-100 and repeats {self.repeats} >= 1")
+            raise CalibrationError(
+                f"jpeg_quality {self.jpeg_quality} must be 1-100 and repeats {self.repeats} >= 1"
+            )
 
     @property
     def cells(self) -> list[tuple[float, float, float]]:
@@ -315,8 +331,10 @@ def calibrate_engine(
     if len(multi) < min_mated_identities:
         raise CalibrationError(
             f"the face set has {len(multi)} identit{'y' if len(multi) == 1 else 'ies'} with 2 or more images "
-            f"({', '.join(multi) or 'none'}); fitting mated scores across people needs at least {min_mated_identities}: "
-            "add identity folders holding two or more photos of one person each (e.g. a local LFW copy) to --faces, "
+            f"({', '.join(multi) or 'none'}); fitting mated scores across people needs at least "
+            f"{min_mated_identities}: "
+            "add identity folders holding two or more photos of one person each (e.g. a local LFW copy) "
+            "to --faces, "
             "or pass --min-mated-identities 1 to fit on fewer (the person effect is then not measured)"
         )
     g, gal_ids, faces = _gallery(engine, bank, ids)
@@ -336,45 +354,78 @@ def calibrate_engine(
         model_id=f"calibrated-{engine.model_id}",
         score_name=f"{engine.score_name}, mapped affinely onto [0, 1] (score_map)",
         default_threshold=UNIT_THRESHOLD,
-        source=(f"twin calibrate on {len(gal_ids)} identities ({len(mated_ids)} with mated pairs), {len(grid.cells)} grid "
-                f"cells, {len(mated.unit)} mated and {len(nonmated.raw)} non-mated scores"),
-        mated_mean_max=float(mated.coef[0]), mated_sd=mated.sd, mated_person_corr=rho,
-        ied_coef=float(mated.coef[1]), yaw_coef=float(mated.coef[2]), blur_coef=float(mated.coef[3]),
+        source=(
+            f"twin calibrate on {len(gal_ids)} identities ({len(mated_ids)} with mated pairs), "
+            f"{len(grid.cells)} grid "
+            f"cells, {len(mated.unit)} mated and {len(nonmated.raw)} non-mated scores"
+        ),
+        mated_mean_max=float(mated.coef[0]),
+        mated_sd=mated.sd,
+        mated_person_corr=rho,
+        ied_coef=float(mated.coef[1]),
+        yaw_coef=float(mated.coef[2]),
+        blur_coef=float(mated.coef[3]),
         pitch_coef=float(mated.coef[2]) * base.pitch_coef / base.yaw_coef,
-        nonmated_mean=UNIT_NONMATED_MEAN, nonmated_sd=nonmated.sd, tail_u=nonmated.tail_u, tail_xi=base.tail_xi,
-        tail_beta=nonmated.tail_beta, groups=tuple(group_effects), score_map=nonmated.smap,
+        nonmated_mean=UNIT_NONMATED_MEAN,
+        nonmated_sd=nonmated.sd,
+        tail_u=nonmated.tail_u,
+        tail_xi=base.tail_xi,
+        tail_beta=nonmated.tail_beta,
+        groups=tuple(group_effects),
+        score_map=nonmated.smap,
     )
     stats = _cell_stats(grid.cells, raw_m, raw_n, mated.raw, nonmated, model)
-    return EngineCalibration(model=model, cells=stats, identities=gal_ids, mated_identities=mated_ids,
-                             mated_scores=len(mated.unit), nonmated_scores=len(nonmated.raw),
-                             measured_fmr_at_threshold=float((nonmated.raw >= nonmated.threshold_raw).mean()), notes=notes)
+    return EngineCalibration(
+        model=model,
+        cells=stats,
+        identities=gal_ids,
+        mated_identities=mated_ids,
+        mated_scores=len(mated.unit),
+        nonmated_scores=len(nonmated.raw),
+        measured_fmr_at_threshold=float((nonmated.raw >= nonmated.threshold_raw).mean()),
+        notes=notes,
+    )
 
 
 def _notes(engine: Any, nonmated: _NonMatedFit, base: ScoreModel) -> list[str]:
     """The calibration's assumptions and what it could not measure."""
     return [
-        f"score map: {engine.score_name} {nonmated.smap.raw_at_0:.4f} -> 0, {nonmated.smap.raw_at_1:.4f} -> 1 (non-mated mean "
-        f"{nonmated.mean_raw:.4f} -> {UNIT_NONMATED_MEAN}, default threshold {nonmated.threshold_raw:g} -> {UNIT_THRESHOLD})",
-        f"non-mated tail spliced at {nonmated.tail_u:.3f} ({TAIL_SPLICE_SD:g} SD), {nonmated.tail_how}; shape xi "
-        f"{base.tail_xi} kept (assumption): {len(nonmated.raw)} impostor scores cannot measure the extreme tail",
+        f"score map: {engine.score_name} {nonmated.smap.raw_at_0:.4f} -> 0, {nonmated.smap.raw_at_1:.4f} "
+        "-> 1 (non-mated mean "
+        f"{nonmated.mean_raw:.4f} -> {UNIT_NONMATED_MEAN}, default threshold {nonmated.threshold_raw:g} "
+        f"-> {UNIT_THRESHOLD})",
+        f"non-mated tail spliced at {nonmated.tail_u:.3f} ({TAIL_SPLICE_SD:g} SD), {nonmated.tail_how}; "
+        "shape xi "
+        f"{base.tail_xi} kept (assumption): {len(nonmated.raw)} impostor scores cannot measure the "
+        "extreme tail",
         "pitch_coef not measured (no pitch warp): yaw_coef x the NPL model's pitch/yaw ratio",
-        "faces embedded at their known box (oracle alignment): detection failures are simulated by the capture gate",
+        "faces embedded at their known box (oracle alignment): detection failures are simulated by the "
+        "capture gate",
     ]
 
 
-def _person_corr(raw_m: list[tuple[int, str, float, float, float, float]], resid: np.ndarray, mated_ids: list[str],
-                 default: float, notes: list[str]) -> float:
-    """Share of the mated residual variance between people (the person effect); ``default`` from one identity."""
+def _person_corr(
+    raw_m: list[tuple[int, str, float, float, float, float]],
+    resid: np.ndarray,
+    mated_ids: list[str],
+    default: float,
+    notes: list[str],
+) -> float:
+    """Share of the mated residual variance between people (the person effect); ``default`` from one
+    identity."""
     if len(mated_ids) >= 2:
         by = {i: resid[np.array([r[1] == i for r in raw_m])].mean() for i in mated_ids}
         between = float(np.var(list(by.values())))
         return float(np.clip(between / max(float(resid.var()), 1e-12), 0.0, 1.0))
-    notes.append(f"mated scores from 1 identity ({mated_ids[0]}): mated_person_corr kept at {default} (assumption)")
+    notes.append(
+        f"mated scores from 1 identity ({mated_ids[0]}): mated_person_corr kept at {default} (assumption)"
+    )
     return default
 
 
 def _gallery(engine: Any, bank: FaceBank, ids: list[str]) -> tuple[np.ndarray, list[str], dict[str, Face]]:
-    """Each identity's enrolment image embedded at full resolution: ((G, D) gallery, its identities, faces found).
+    """Each identity's enrolment image embedded at full resolution: ((G, D) gallery, its identities, faces
+    found).
 
     Raises:
         CalibrationError: fewer than 2 identities show a detectable face.
@@ -398,13 +449,14 @@ def _gallery(engine: Any, bank: FaceBank, ids: list[str]) -> tuple[np.ndarray, l
     return np.vstack(gallery).astype(np.float32), gal_ids, faces
 
 
-def _probe_images(engine: Any, bank: FaceBank, gal_ids: list[str],
-                  faces: dict[str, Face]) -> list[tuple[str, FaceSource, bool]]:
+def _probe_images(
+    engine: Any, bank: FaceBank, gal_ids: list[str], faces: dict[str, Face]
+) -> list[tuple[str, FaceSource, bool]]:
     """(identity, image, mated?) probes: every image but the enrolment one where there are others."""
     probes = []
     for ident in gal_ids:
         srcs = bank.sources(ident)
-        for src in (srcs[1:] if len(srcs) > 1 else srcs):
+        for src in srcs[1:] if len(srcs) > 1 else srcs:
             try:
                 if src.source not in faces:
                     faces[src.source] = bank.face(src, engine)
@@ -414,10 +466,17 @@ def _probe_images(engine: Any, bank: FaceBank, gal_ids: list[str],
     return probes
 
 
-def _measure(engine: Any, bank: FaceBank, grid: CalibrationGrid, probes: list[tuple[str, FaceSource, bool]],
-             faces: dict[str, Face], g: np.ndarray, gal_ids: list[str], rng: np.random.Generator,
-             progress: Callable[[int, int], None] | None) -> tuple[list[tuple[int, str, float, float, float, float]],
-                                                                    list[tuple[int, str, float]]]:
+def _measure(
+    engine: Any,
+    bank: FaceBank,
+    grid: CalibrationGrid,
+    probes: list[tuple[str, FaceSource, bool]],
+    faces: dict[str, Face],
+    g: np.ndarray,
+    gal_ids: list[str],
+    rng: np.random.Generator,
+    progress: Callable[[int, int], None] | None,
+) -> tuple[list[tuple[int, str, float, float, float, float]], list[tuple[int, str, float]]]:
     """Render every probe at every grid cell, embed it and score it against the gallery.
 
     Returns:
@@ -432,8 +491,16 @@ def _measure(engine: Any, bank: FaceBank, grid: CalibrationGrid, probes: list[tu
             imgs, fl, meta = [], [], []
             for ident, src, mated in probes:
                 try:
-                    pr = render_probe(bank.load(src), faces[src.source], ied_px=ied, rng=rng, yaw_deg=yaw, blur_px=blur,
-                                      noise_sd=grid.noise_sd, jpeg_quality=grid.jpeg_quality)
+                    pr = render_probe(
+                        bank.load(src),
+                        faces[src.source],
+                        ied_px=ied,
+                        rng=rng,
+                        yaw_deg=yaw,
+                        blur_px=blur,
+                        noise_sd=grid.noise_sd,
+                        jpeg_quality=grid.jpeg_quality,
+                    )
                 except ImageError as exc:
                     logger.warning("render of %s at ied %g failed: %s", src.source, ied, exc)
                     continue
@@ -443,7 +510,11 @@ def _measure(engine: Any, bank: FaceBank, grid: CalibrationGrid, probes: list[tu
             if not imgs:
                 continue
             batch = getattr(engine, "embed_batch", None)
-            embs = batch(imgs, fl) if callable(batch) else [engine.embed(im, f) for im, f in zip(imgs, fl, strict=True)]
+            embs = (
+                batch(imgs, fl)
+                if callable(batch)
+                else [engine.embed(im, f) for im, f in zip(imgs, fl, strict=True)]
+            )
             q = np.vstack(embs).astype(np.float32)
             sims = q @ g.T
             q[...] = 0.0
@@ -475,7 +546,8 @@ class _NonMatedFit:
 
 
 def _fit_nonmated(engine: Any, engine_kind: str, raw_n: list[tuple[int, str, float]]) -> _NonMatedFit:
-    """Map the raw scale onto [0, 1] (non-mated mean -> 0.25, default threshold -> 0.6) and fit the non-mated tail.
+    """Map the raw scale onto [0, 1] (non-mated mean -> 0.25, default threshold -> 0.6) and fit the non-mated
+    tail.
 
     Raises:
         CalibrationError: the engine's default threshold is not above the non-mated mean.
@@ -485,12 +557,18 @@ def _fit_nonmated(engine: Any, engine_kind: str, raw_n: list[tuple[int, str, flo
     m_nm = float(nm.mean())
     if not t_eng > m_nm:
         raise CalibrationError(
-            f"the engine's default threshold {t_eng:g} is not above the measured non-mated mean {m_nm:.3f}: the map "
+            f"the engine's default threshold {t_eng:g} is not above the measured non-mated mean "
+            f"{m_nm:.3f}: the map "
             "onto [0, 1] needs it; check the engine and the face set"
         )
     slope = (t_eng - m_nm) / (UNIT_THRESHOLD - UNIT_NONMATED_MEAN)
-    smap = ScoreMap(engine_kind=engine_kind, model_id=engine.model_id, raw_name=engine.score_name, raw_at_0=m_nm - UNIT_NONMATED_MEAN * slope,
-                    raw_at_1=m_nm + (1 - UNIT_NONMATED_MEAN) * slope)
+    smap = ScoreMap(
+        engine_kind=engine_kind,
+        model_id=engine.model_id,
+        raw_name=engine.score_name,
+        raw_at_0=m_nm - UNIT_NONMATED_MEAN * slope,
+        raw_at_1=m_nm + (1 - UNIT_NONMATED_MEAN) * slope,
+    )
     u_nm = smap.to_unit(nm)
     nm_sd = max(float(u_nm.std()), 1e-3)
     tail_u = float(np.clip(UNIT_NONMATED_MEAN + TAIL_SPLICE_SD * nm_sd, 0.3, 0.95))
@@ -502,8 +580,17 @@ def _fit_nonmated(engine: Any, engine_kind: str, raw_n: list[tuple[int, str, flo
     else:
         tail_beta = nm_sd**2 / (tail_u - UNIT_NONMATED_MEAN)
         tail_how = f"scale continuing the body's decay ({len(excess)} scores above it, too few to measure)"
-    return _NonMatedFit(smap=smap, raw=nm, unit=u_nm, mean_raw=m_nm, threshold_raw=t_eng, sd=nm_sd, tail_u=tail_u,
-                        tail_beta=tail_beta, tail_how=tail_how)
+    return _NonMatedFit(
+        smap=smap,
+        raw=nm,
+        unit=u_nm,
+        mean_raw=m_nm,
+        threshold_raw=t_eng,
+        sd=nm_sd,
+        tail_u=tail_u,
+        tail_beta=tail_beta,
+        tail_how=tail_how,
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -523,21 +610,34 @@ def _fit_mated(raw_m: list[tuple[int, str, float, float, float, float]], smap: S
     u_m = smap.to_unit(m_raw)
     base = ScoreModel()
     ied_a = np.array([r[2] for r in raw_m])
-    x = np.column_stack([
-        np.maximum(0.0, np.log2(base.ied_ref_px / ied_a)),
-        (np.array([r[3] for r in raw_m]) / 30.0) ** 2,
-        np.array([r[4] for r in raw_m]) / ied_a,
-    ])
+    x = np.column_stack(
+        [
+            np.maximum(0.0, np.log2(base.ied_ref_px / ied_a)),
+            (np.array([r[3] for r in raw_m]) / 30.0) ** 2,
+            np.array([r[4] for r in raw_m]) / ied_a,
+        ]
+    )
     m_max, ied_c, yaw_c, blur_c = _ls_fit(x, u_m)
     resid = u_m - (m_max - x @ np.array([ied_c, yaw_c, blur_c]))
-    return _MatedFit(raw=m_raw, unit=u_m, coef=np.array([m_max, ied_c, yaw_c, blur_c]), resid=resid,
-                     sd=max(float(resid.std()), 1e-3))
+    return _MatedFit(
+        raw=m_raw,
+        unit=u_m,
+        coef=np.array([m_max, ied_c, yaw_c, blur_c]),
+        resid=resid,
+        sd=max(float(resid.std()), 1e-3),
+    )
 
 
-def _group_effects(groups: dict[str, str], raw_m: list[tuple[int, str, float, float, float, float]],
-                   raw_n: list[tuple[int, str, float]], u_nm: np.ndarray, resid: np.ndarray,
-                   notes: list[str]) -> list[GroupEffect]:
-    """Per-group FMR ratio (share above the non-mated 90th percentile) and mated shift; notes what was left out."""
+def _group_effects(
+    groups: dict[str, str],
+    raw_m: list[tuple[int, str, float, float, float, float]],
+    raw_n: list[tuple[int, str, float]],
+    u_nm: np.ndarray,
+    resid: np.ndarray,
+    notes: list[str],
+) -> list[GroupEffect]:
+    """Per-group FMR ratio (share above the non-mated 90th percentile) and mated shift; notes what was left
+    out."""
     effects: list[GroupEffect] = []
     q90 = float(np.quantile(u_nm, 0.9))
     probe_ids = np.array([i for _, i, _ in raw_n])
@@ -555,9 +655,14 @@ def _group_effects(groups: dict[str, str], raw_m: list[tuple[int, str, float, fl
     return effects
 
 
-def _cell_stats(cells: list[tuple[float, float, float]], raw_m: list[tuple[int, str, float, float, float, float]],
-                raw_n: list[tuple[int, str, float]], m_raw: np.ndarray, nonmated: _NonMatedFit,
-                model: ScoreModel) -> list[CellStats]:
+def _cell_stats(
+    cells: list[tuple[float, float, float]],
+    raw_m: list[tuple[int, str, float, float, float, float]],
+    raw_n: list[tuple[int, str, float]],
+    m_raw: np.ndarray,
+    nonmated: _NonMatedFit,
+    model: ScoreModel,
+) -> list[CellStats]:
     """Separation per grid cell, and the fitted model's mated mean there (raw scale)."""
     t_eng, nm = nonmated.threshold_raw, nonmated.raw
     stats = []
@@ -569,12 +674,23 @@ def _cell_stats(cells: list[tuple[float, float, float]], raw_m: list[tuple[int, 
             continue
         sd2 = (ms.var() + ns.var()) / 2
         fit_u = float(model.mated_mean(ied, yaw, 0.0, blur))
-        stats.append(CellStats(
-            ied_px=ied, yaw_deg=yaw, blur_px=blur, n_mated=len(ms), n_nonmated=len(ns), mated_mean=float(ms.mean()),
-            mated_min=float(ms.min()), nonmated_mean=float(ns.mean()), nonmated_max=float(ns.max()),
-            d_prime=float((ms.mean() - ns.mean()) / math.sqrt(sd2)) if sd2 > 0 else float("inf"),
-            fnmr=float((ms < t_eng).mean()), fmr=float((ns >= t_eng).mean()), fitted_mated_mean=float(nonmated.smap.to_raw(fit_u)),
-        ))
+        stats.append(
+            CellStats(
+                ied_px=ied,
+                yaw_deg=yaw,
+                blur_px=blur,
+                n_mated=len(ms),
+                n_nonmated=len(ns),
+                mated_mean=float(ms.mean()),
+                mated_min=float(ms.min()),
+                nonmated_mean=float(ns.mean()),
+                nonmated_max=float(ns.max()),
+                d_prime=float((ms.mean() - ns.mean()) / math.sqrt(sd2)) if sd2 > 0 else float("inf"),
+                fnmr=float((ms < t_eng).mean()),
+                fmr=float((ns >= t_eng).mean()),
+                fitted_mated_mean=float(nonmated.smap.to_raw(fit_u)),
+            )
+        )
     return stats
 
 
@@ -599,6 +715,16 @@ def grid_values(text: str, name: str) -> tuple[float, ...]:
 def cell_rows(cal: EngineCalibration) -> Sequence[tuple[str, ...]]:
     """Printable rows of the per-cell separation (for the CLI table): ied, yaw, blur, mated mean (fitted),
     non-mated mean/max, d', FNMR and FMR at the engine's default threshold."""
-    return [(f"{c.ied_px:g}", f"{c.yaw_deg:g}", f"{c.blur_px:g}", f"{c.mated_mean:.3f} ({c.fitted_mated_mean:.3f})",
-             f"{c.nonmated_mean:.3f}/{c.nonmated_max:.3f}", f"{c.d_prime:.1f}",
-             f"{c.fnmr:.2f}", f"{c.fmr:.3f}") for c in cal.cells]
+    return [
+        (
+            f"{c.ied_px:g}",
+            f"{c.yaw_deg:g}",
+            f"{c.blur_px:g}",
+            f"{c.mated_mean:.3f} ({c.fitted_mated_mean:.3f})",
+            f"{c.nonmated_mean:.3f}/{c.nonmated_max:.3f}",
+            f"{c.d_prime:.1f}",
+            f"{c.fnmr:.2f}",
+            f"{c.fmr:.3f}",
+        )
+        for c in cal.cells
+    ]

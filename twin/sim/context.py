@@ -74,9 +74,14 @@ def prepare(scenario: Scenario) -> Context:
         if gap > CAMERA_OUTSIDE_TOLERANCE_M:
             raise CameraGeometryError(
                 f"camera {c.id} stands {gap:.0f} m outside the {site.name} geofence; place it inside the "
-                f"target area (within {CAMERA_OUTSIDE_TOLERANCE_M:.0f} m of it), e.g. at a van position of the map"
+                f"target area (within {CAMERA_OUTSIDE_TOLERANCE_M:.0f} m of it), e.g. at a van position "
+                "of the map"
             )
-    model = load_score_model(scenario.engine.score_model) if scenario.engine.score_model else default_score_model()
+    model = (
+        load_score_model(scenario.engine.score_model)
+        if scenario.engine.score_model
+        else default_score_model()
+    )
     real_t: float | None = None
     real_src: str | None = None
     if scenario.engine.kind == "statistical":
@@ -92,9 +97,22 @@ def prepare(scenario: Scenario) -> Context:
     warnings = []
     for i, c in enumerate(cameras):
         if not any(t.camera == i and t.frontal and t.zone.any() for t in tables):
-            warnings.append(f"camera {c.id} captures no usable face on any route: check its position and heading")
+            warnings.append(
+                f"camera {c.id} captures no usable face on any route: check its position and heading"
+            )
     rates = hourly_rates(scenario, site.daily_passers_by)
-    return Context(scenario=scenario, site=site, cameras=cameras, tables=tables, rates_per_h=rates, score_model=model, warnings=warnings, threshold=stat_t, real_threshold=real_t, real_threshold_source=real_src)
+    return Context(
+        scenario=scenario,
+        site=site,
+        cameras=cameras,
+        tables=tables,
+        rates_per_h=rates,
+        score_model=model,
+        warnings=warnings,
+        threshold=stat_t,
+        real_threshold=real_t,
+        real_threshold_source=real_src,
+    )
 
 
 def _statistical_threshold(model: ScoreModel, kind: str, real_threshold: float) -> float:

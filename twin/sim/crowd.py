@@ -60,8 +60,8 @@ PEOPLE_FIELDS: tuple[str, ...] = (
 def weidmann_factor(density_p_m2: float | np.ndarray) -> np.ndarray:
     """Share of free walking speed kept at a pedestrian density (Weidmann 1993).
 
-    >>> round(float(weidmann_factor(0.0)), 3), round(float(weidmann_factor(1.0)), 3), float(weidmann_factor(6.0))
-    (1.0, 0.79, 0.0)
+    >>> [round(float(weidmann_factor(rho)), 3) for rho in (0.0, 1.0, 6.0)]
+    [1.0, 0.79, 0.0]
     """
     rho = np.asarray(density_p_m2, dtype=float)
     with np.errstate(divide="ignore", over="ignore"):
@@ -136,13 +136,18 @@ def simulate_crowd(
     walked = _walk(site, cameras, tables, groups, duration_s, progress)
     people = _people(groups, walked, np.array([r.length_m for r in site.routes]), crowd, rng_r)
     walkers = _walkers(tables, groups, walked, people)
-    return CrowdResult(people=people, walkers=walkers, peak_density_p_m2=float(walked.density.max(initial=0.0)),
-                       events=walked.events)
+    return CrowdResult(
+        people=people,
+        walkers=walkers,
+        peak_density_p_m2=float(walked.density.max(initial=0.0)),
+        events=walked.events,
+    )
 
 
 @dataclass(frozen=True)
 class _Groups:
-    """Arriving groups (length G): arrival times, sizes, routes, who avoids or turns back, free speeds, first lanes."""
+    """Arriving groups (length G): arrival times, sizes, routes, who avoids or turns back, free speeds,
+    first lanes."""
 
     t_s: np.ndarray
     sizes: np.ndarray
@@ -153,8 +158,16 @@ class _Groups:
     lane0: np.ndarray
 
 
-def _draw_groups(site: Site, tables: list[ViewTable], crowd: CrowdSpec, rates_per_h: np.ndarray, start_s: float,
-                 duration_s: float, rng_a: np.random.Generator, rng_r: np.random.Generator) -> _Groups:
+def _draw_groups(
+    site: Site,
+    tables: list[ViewTable],
+    crowd: CrowdSpec,
+    rates_per_h: np.ndarray,
+    start_s: float,
+    duration_s: float,
+    rng_a: np.random.Generator,
+    rng_r: np.random.Generator,
+) -> _Groups:
     """Arrivals ("arrivals" stream), then per group: route, avoidance, free speed, lane ("routes" stream)."""
     gs = crowd.group_share
     mean_size = (1 - gs) + gs * float(np.mean(GROUP_SIZES))
@@ -186,7 +199,8 @@ def _draw_groups(site: Site, tables: list[ViewTable], crowd: CrowdSpec, rates_pe
 
 @dataclass(frozen=True)
 class _Walked:
-    """What SimPy produced: each group's speed and the density it met, who each view table saw, the event count."""
+    """What SimPy produced: each group's speed and the density it met, who each view table saw, the event
+    count."""
 
     speed: np.ndarray
     density: np.ndarray
@@ -194,9 +208,16 @@ class _Walked:
     events: int
 
 
-def _walk(site: Site, cameras: list[Camera], tables: list[ViewTable], groups: _Groups, duration_s: float,
-          progress: Callable[[float], None] | None) -> _Walked:
-    """The groups' walks as SimPy processes: speed set by the density on entry, view entries and exits as events."""
+def _walk(
+    site: Site,
+    cameras: list[Camera],
+    tables: list[ViewTable],
+    groups: _Groups,
+    duration_s: float,
+    progress: Callable[[float], None] | None,
+) -> _Walked:
+    """The groups' walks as SimPy processes: speed set by the density on entry, view entries and exits as
+    events."""
     G, R = len(groups.t_s), len(site.routes)
     corr = _corridors(site)
     overlap = _overlap_matrix(corr)
@@ -217,7 +238,13 @@ def _walk(site: Site, cameras: list[Camera], tables: list[ViewTable], groups: _G
     env = simpy.Environment()
     tick = max(G // 50, 1)
     n_events = [0]
-    route, sizes, free, t_groups, turned_back = groups.route, groups.sizes, groups.free, groups.t_s, groups.turned_back
+    route, sizes, free, t_groups, turned_back = (
+        groups.route,
+        groups.sizes,
+        groups.free,
+        groups.t_s,
+        groups.turned_back,
+    )
 
     def walk(gi: int) -> simpy.events.ProcessGenerator:
         r, size = int(route[gi]), int(sizes[gi])
@@ -257,10 +284,17 @@ def _walk(site: Site, cameras: list[Camera], tables: list[ViewTable], groups: _G
     return _Walked(speed, density, seen, n_events[0])
 
 
-def _people(groups: _Groups, walked: _Walked, lengths: np.ndarray, crowd: CrowdSpec,
-            rng_r: np.random.Generator) -> dict[str, np.ndarray]:
+def _people(
+    groups: _Groups, walked: _Walked, lengths: np.ndarray, crowd: CrowdSpec, rng_r: np.random.Generator
+) -> dict[str, np.ndarray]:
     """Groups expanded to people (length P), each with a head pose drawn from the "routes" stream."""
-    sizes, t_groups, turned_back, route, speed = groups.sizes, groups.t_s, groups.turned_back, groups.route, walked.speed
+    sizes, t_groups, turned_back, route, speed = (
+        groups.sizes,
+        groups.t_s,
+        groups.turned_back,
+        groups.route,
+        walked.speed,
+    )
     P = int(sizes.sum())
     gid = np.repeat(np.arange(len(sizes)), sizes)
     member = np.arange(P) - np.repeat(np.cumsum(sizes) - sizes, sizes)
@@ -275,13 +309,17 @@ def _people(groups: _Groups, walked: _Walked, lengths: np.ndarray, crowd: CrowdS
         "head_yaw_deg": rng_r.normal(0.0, crowd.head_yaw_sd_deg, P).astype(np.float32),
         "head_pitch_deg": rng_r.normal(0.0, crowd.head_pitch_sd_deg, P).astype(np.float32),
         "density_p_m2": walked.density[gid].astype(np.float32),
-        "t_leave_s": np.where(turned_back[gid], t_groups[gid],
-                              t_groups[gid] + lengths[route[gid]] / np.where(speed[gid] > 0, speed[gid], 1.0)),
+        "t_leave_s": np.where(
+            turned_back[gid],
+            t_groups[gid],
+            t_groups[gid] + lengths[route[gid]] / np.where(speed[gid] > 0, speed[gid], 1.0),
+        ),
     }
 
 
-def _walkers(tables: list[ViewTable], groups: _Groups, walked: _Walked,
-             people: dict[str, np.ndarray]) -> list[WalkerBatch]:
+def _walkers(
+    tables: list[ViewTable], groups: _Groups, walked: _Walked, people: dict[str, np.ndarray]
+) -> list[WalkerBatch]:
     """For each view table, the people of the groups it saw (group members one lane apart)."""
     sizes, gid = groups.sizes, people["group"]
     first_person = np.cumsum(sizes) - sizes
@@ -293,12 +331,18 @@ def _walkers(tables: list[ViewTable], groups: _Groups, walked: _Walked,
             dens = np.fromiter((x[1] for x in seen), dtype=np.float64, count=len(seen))
         else:
             g, dens = np.zeros(0, np.int64), np.zeros(0)
-        persons = np.repeat(first_person[g], sizes[g]) + (np.arange(int(sizes[g].sum())) - np.repeat(np.cumsum(sizes[g]) - sizes[g], sizes[g]))
+        persons = np.repeat(first_person[g], sizes[g]) + (
+            np.arange(int(sizes[g].sum())) - np.repeat(np.cumsum(sizes[g]) - sizes[g], sizes[g])
+        )
         pg = gid[persons]
         walkers.append(
             WalkerBatch(
-                person=persons, t0_s=groups.t_s[pg], speed_m_s=walked.speed[pg], lane=people["lane"][persons].astype(np.int64),
-                head_yaw_deg=people["head_yaw_deg"][persons], head_pitch_deg=people["head_pitch_deg"][persons],
+                person=persons,
+                t0_s=groups.t_s[pg],
+                speed_m_s=walked.speed[pg],
+                lane=people["lane"][persons].astype(np.int64),
+                head_yaw_deg=people["head_yaw_deg"][persons],
+                head_pitch_deg=people["head_pitch_deg"][persons],
                 density_p_m2=np.repeat(dens, sizes[g]),
             )
         )

@@ -1,4 +1,5 @@
-"""A real-engine run's set-up, before any simulation: the engine's declared score, the threshold, the engine and face bank.
+"""A real-engine run's set-up, before any simulation: the engine's declared score, the threshold, the engine
+and face bank.
 
 With ``engine.kind`` dlib or insightface, :func:`check_engine_config` checks the settings cheaply
 (model folder, face folder, threshold range) before minutes of simulation; :func:`resolve_threshold`
@@ -40,7 +41,6 @@ REAL_KINDS: tuple[str, ...] = ("dlib", "insightface")
 STATISTICAL_DEFAULT_THRESHOLD: float = ScoreModel().default_threshold
 
 
-
 @dataclass(frozen=True, kw_only=True)
 class EngineScore:
     """What a real engine declares about its score, read without loading any model.
@@ -72,12 +72,22 @@ def engine_score(kind: str) -> EngineScore:
     if kind == "dlib":
         from twin.recognition.engines.dlib import DlibEngine
 
-        return EngineScore(kind="dlib", score_name=DlibEngine.score_name, score_range=DlibEngine.score_range, default_threshold=DlibEngine.default_threshold,
-                           model_id=DlibEngine.model_id)
+        return EngineScore(
+            kind="dlib",
+            score_name=DlibEngine.score_name,
+            score_range=DlibEngine.score_range,
+            default_threshold=DlibEngine.default_threshold,
+            model_id=DlibEngine.model_id,
+        )
     if kind == "insightface":
         from twin.recognition.engines.insightface import DEFAULT_THRESHOLD, InsightFaceEngine
 
-        return EngineScore(kind="insightface", score_name=InsightFaceEngine.score_name, score_range=InsightFaceEngine.score_range, default_threshold=DEFAULT_THRESHOLD)
+        return EngineScore(
+            kind="insightface",
+            score_name=InsightFaceEngine.score_name,
+            score_range=InsightFaceEngine.score_range,
+            default_threshold=DEFAULT_THRESHOLD,
+        )
     raise EngineError(f"engine kind {kind!r} runs no real faces; real kinds: {', '.join(REAL_KINDS)}")
 
 
@@ -95,7 +105,8 @@ def resolve_threshold(scenario: Scenario) -> tuple[float, str]:
     t = scenario.watchlist.threshold
     if t == STATISTICAL_DEFAULT_THRESHOLD and t != es.default_threshold:
         return es.default_threshold, (
-            f"watchlist.threshold was left at the statistical engine's default {t:g} (NeoFace-like scale); the "
+            f"watchlist.threshold was left at the statistical engine's default {t:g} (NeoFace-like "
+            "scale); the "
             f"{es.kind} engine scores {es.score_name}, so its default {es.default_threshold:g} is used; set "
             f"watchlist.threshold on the {es.kind} scale to choose another"
         )
@@ -123,7 +134,8 @@ def check_engine_config(scenario: Scenario) -> None:
     if eng.kind == "insightface":
         if eng.model_dir is None:
             raise EngineError(
-                "engine.kind insightface needs engine.model_dir: the unpacked model pack folder (e.g. .../buffalo_l "
+                "engine.kind insightface needs engine.model_dir: the unpacked model pack folder (e.g. "
+                ".../buffalo_l "
                 "holding det_10g.onnx and w600k_r50.onnx); the twin never downloads packs"
             )
         from twin.recognition.engines.insightface import _check_folder_exists
@@ -131,7 +143,8 @@ def check_engine_config(scenario: Scenario) -> None:
         _check_folder_exists(eng.model_dir.expanduser())
     if eng.faces is not None and not eng.faces.is_dir():
         raise WatchlistError(
-            f"engine.faces {str(eng.faces)!r} is not a folder; give an identity folder (person_name/*.jpg) or drop "
+            f"engine.faces {str(eng.faces)!r} is not a folder; give an identity folder "
+            "(person_name/*.jpg) or drop "
             "the key to use the sample photos (`twin samples`)"
         )
     resolve_threshold(scenario)
@@ -155,7 +168,9 @@ def build_engine(scenario: Scenario) -> Any:
     w = max(c.width_px for c in scenario.cameras)
     h = max(c.height_px for c in scenario.cameras)
     det_size = (32 * math.ceil(w / 32), 32 * math.ceil(h / 32))  # one pass over the whole frame, no downscale
-    return create_engine("insightface", model_dir=eng.model_dir, providers=list(eng.providers), det_size=det_size)
+    return create_engine(
+        "insightface", model_dir=eng.model_dir, providers=list(eng.providers), det_size=det_size
+    )
 
 
 def build_bank(scenario: Scenario, engine: Any) -> FaceBank:

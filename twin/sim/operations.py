@@ -112,18 +112,29 @@ OPS_RATE_METRICS: tuple[str, ...] = ("engaged_true_share", "operator_utilisation
 
 #: The records behind the calibrated defaults (never the 28 Jan 2022 record: it validates).
 CALIBRATION: dict[str, Any] = {
-    "essex_review_2019": {"source": "Fussey & Murray 2019 (Met trials 2018-19)", "alerts": 42,
-                          "verified_correct": 8, "stops": 22},
-    "oxford_circus_2020_02_27": {"source": "Met record; Big Brother Watch 2020-03-04", "alerts": 8, "false_alerts": 7,
-                                 "stops": 6, "false_alert_stops": 5, "arrests": 1},
+    "essex_review_2019": {
+        "source": "Fussey & Murray 2019 (Met trials 2018-19)",
+        "alerts": 42,
+        "verified_correct": 8,
+        "stops": 22,
+    },
+    "oxford_circus_2020_02_27": {
+        "source": "Met record; Big Brother Watch 2020-03-04",
+        "alerts": 8,
+        "false_alerts": 7,
+        "stops": 6,
+        "false_alert_stops": 5,
+        "arrests": 1,
+    },
     "engaged_share_of_dispatched": 0.9,
     "engaged_share_lower_bound": 6 / 8,
     "pooled_false_alert_stop_share": 19 / 41,
     "false_alert_dispatch_probability": round(19 / 41 / 0.9, 2),
     "arrest_probability": round(2 / 3, 2),
     "review_mean_s": 11.0,
-    "review_calibrated_on": "scenarios/oxford_circus.yaml (seed 20260101, 2 replications, prevalence 0.01 for "
-                            "many alerts), officers posted 20 m, latency 5 s, 2.0 m/s",
+    "review_calibrated_on": "scenarios/oxford_circus.yaml (seed 20260101, 2 replications, prevalence "
+    "0.01 for "
+    "many alerts), officers posted 20 m, latency 5 s, 2.0 m/s",
 }
 
 
@@ -151,14 +162,23 @@ class AlertStream:
         n = len(self.t_s)
         for name in ("true", "t_leave_s", "speed_m_s", "camera", "person"):
             if len(getattr(self, name)) != n:
-                raise ScenarioError(f"alert stream: {name} has {len(getattr(self, name))} entries, t_s has {n}")
+                raise ScenarioError(
+                    f"alert stream: {name} has {len(getattr(self, name))} entries, t_s has {n}"
+                )
 
     def __len__(self) -> int:
         return len(self.t_s)
 
     @classmethod
-    def build(cls, t_s: Any, true: Any, t_leave_s: Any, speed_m_s: Any, camera: Any | None = None,
-              person: Any | None = None) -> AlertStream:
+    def build(
+        cls,
+        t_s: Any,
+        true: Any,
+        t_leave_s: Any,
+        speed_m_s: Any,
+        camera: Any | None = None,
+        person: Any | None = None,
+    ) -> AlertStream:
         """Arrays (or scalars broadcast to the length of ``t_s``) sorted by alert time."""
         t = np.atleast_1d(np.asarray(t_s, dtype=np.float64))
         n = len(t)
@@ -170,8 +190,14 @@ class AlertStream:
         order = np.argsort(t, kind="stable")
         cam = np.zeros(n, np.int64) if camera is None else arr(camera, np.int64)
         who = np.arange(n, dtype=np.int64) if person is None else arr(person, np.int64)
-        return cls(t_s=t[order], true=arr(true, bool)[order], t_leave_s=arr(t_leave_s, np.float64)[order],
-                   speed_m_s=arr(speed_m_s, np.float64)[order], camera=cam[order], person=who[order])
+        return cls(
+            t_s=t[order],
+            true=arr(true, bool)[order],
+            t_leave_s=arr(t_leave_s, np.float64)[order],
+            speed_m_s=arr(speed_m_s, np.float64)[order],
+            camera=cam[order],
+            person=who[order],
+        )
 
 
 def alert_stream(rep: RepData, outcome: Outcome, *, default_speed_m_s: float) -> AlertStream:
@@ -184,7 +210,9 @@ def alert_stream(rep: RepData, outcome: Outcome, *, default_speed_m_s: float) ->
     """
     p = outcome.alert_person
     speed = rep.speed_m_s[p] if rep.speed_m_s is not None else np.full(len(p), default_speed_m_s)
-    return AlertStream.build(outcome.alert_t_s, outcome.alert_true, rep.t_leave_s[p], speed, outcome.alert_camera, p)
+    return AlertStream.build(
+        outcome.alert_t_s, outcome.alert_true, rep.t_leave_s[p], speed, outcome.alert_camera, p
+    )
 
 
 @dataclass(frozen=True)
@@ -254,7 +282,8 @@ def draw_person_variates(person: np.ndarray, spec: OperationsSpec, rng: np.rando
 
 
 def intercept_delay_s(gap_m: float, officer_speed_m_s: float, person_speed_m_s: float) -> float:
-    """Time for an officer to reach a walking person ``gap_m`` metres ahead (negative: coming towards them), s.
+    """Time for an officer to reach a walking person ``gap_m`` metres ahead (negative: coming towards them),
+    s.
 
     Ahead (``gap_m > 0``) the officer closes at ``u - v`` (never if ``u <= v``); behind the
     officer's post (``gap_m < 0``) the two walk towards each other and close at ``u + v``.
@@ -352,7 +381,9 @@ def simulate_operations(
 class _Response:
     """One replication's review and response as SimPy processes, and what they recorded per alert."""
 
-    def __init__(self, alerts: AlertStream, spec: OperationsSpec, draws: AlertDraws, n_off: int, dur: float) -> None:
+    def __init__(
+        self, alerts: AlertStream, spec: OperationsSpec, draws: AlertDraws, n_off: int, dur: float
+    ) -> None:
         A = len(alerts)
         self.alerts, self.spec, self.draws, self.n_off, self.dur = alerts, spec, draws, n_off, dur
         self.outcome = np.full(A, -1, np.int8)
@@ -420,10 +451,19 @@ class _Response:
             self.env.process(self.handle(i))
 
     def result(self) -> OpsResult:
-        return OpsResult(outcome=self.outcome, review_start_s=self.r0, review_end_s=self.r1, officer_start_s=self.o0,
-                         intercept_t_s=self.ti, arrested=self.arrested, operator_busy_s=float(self.busy["operator"]),
-                         officer_busy_s=float(self.busy["officer"]), operators=self.spec.operators, officers=self.n_off,
-                         duration_s=self.dur)
+        return OpsResult(
+            outcome=self.outcome,
+            review_start_s=self.r0,
+            review_end_s=self.r1,
+            officer_start_s=self.o0,
+            intercept_t_s=self.ti,
+            arrested=self.arrested,
+            operator_busy_s=float(self.busy["operator"]),
+            officer_busy_s=float(self.busy["officer"]),
+            operators=self.spec.operators,
+            officers=self.n_off,
+            duration_s=self.dur,
+        )
 
 
 def ops_totals(res: OpsResult, alerts: AlertStream) -> dict[str, float]:
@@ -433,7 +473,11 @@ def ops_totals(res: OpsResult, alerts: AlertStream) -> dict[str, float]:
     Means over no alert (or no engaged alert) and shares over no true alert are NaN;
     officer utilisation is NaN with no officer.
     """
-    counts = np.bincount(res.outcome.astype(np.int64), minlength=len(OUTCOMES)) if len(res.outcome) else np.zeros(len(OUTCOMES), int)
+    counts = (
+        np.bincount(res.outcome.astype(np.int64), minlength=len(OUTCOMES))
+        if len(res.outcome)
+        else np.zeros(len(OUTCOMES), int)
+    )
     out: dict[str, float] = {k: int(counts[i]) for i, k in enumerate(OUTCOMES)}
     out["stops"] = out["true_engaged"] + out["false_engaged"]
     out["arrests"] = int(res.arrested.sum())
@@ -441,11 +485,15 @@ def ops_totals(res: OpsResult, alerts: AlertStream) -> dict[str, float]:
     engaged = ~np.isnan(res.intercept_t_s)
     out["review_wait_s"] = float(wait.mean()) if len(wait) else math.nan
     out["review_wait_max_s"] = float(wait.max()) if len(wait) else math.nan
-    out["capture_to_engagement_s"] = float((res.intercept_t_s - alerts.t_s)[engaged].mean()) if engaged.any() else math.nan
+    out["capture_to_engagement_s"] = (
+        float((res.intercept_t_s - alerts.t_s)[engaged].mean()) if engaged.any() else math.nan
+    )
     n_true = int(alerts.true.sum())
     out["engaged_true_share"] = out["true_engaged"] / n_true if n_true else math.nan
     out["operator_utilisation"] = res.operator_busy_s / (res.operators * res.duration_s)
-    out["officer_utilisation"] = res.officer_busy_s / (res.officers * res.duration_s) if res.officers else math.nan
+    out["officer_utilisation"] = (
+        res.officer_busy_s / (res.officers * res.duration_s) if res.officers else math.nan
+    )
     return out
 
 
@@ -455,7 +503,11 @@ FIRM_TRUE_ALERTS = 30
 
 
 def officers_curve(
-    streams: list[AlertStream], draws: list[AlertDraws], spec: OperationsSpec, *, duration_s: float,
+    streams: list[AlertStream],
+    draws: list[AlertDraws],
+    spec: OperationsSpec,
+    *,
+    duration_s: float,
 ) -> dict[str, Any]:
     """The share of true alerts engaged for 0..``spec.max_officers_searched`` officers.
 
@@ -477,8 +529,10 @@ def officers_curve(
     arrests: list[float] = []
     util: list[float | None] = []
     for n in ns:
-        tots = [ops_totals(simulate_operations(s, spec, duration_s=duration_s, draws=d, officers=n), s)
-                for s, d in zip(streams, draws, strict=True)]
+        tots = [
+            ops_totals(simulate_operations(s, spec, duration_s=duration_s, draws=d, officers=n), s)
+            for s, d in zip(streams, draws, strict=True)
+        ]
         eng = sum(t["true_engaged"] for t in tots)
         shares.append(eng / total_true if total_true else None)
         wrongful.append(float(np.mean([t["false_engaged"] for t in tots])) if tots else 0.0)
@@ -492,23 +546,47 @@ def officers_curve(
     elif needed is None:
         best = max(s for s in shares if s is not None)
         if total_true < FIRM_TRUE_ALERTS:
-            note = (f"target {target:.0%} not reached with up to {ns[-1]} officers in this sample (best {best:.0%} of only "
-                    f"{total_true} true alerts): too few for a firm figure; raise the replications or the window")
+            note = (
+                f"target {target:.0%} not reached with up to {ns[-1]} officers in this sample (best "
+                f"{best:.0%} of only "
+                f"{total_true} true alerts): too few for a firm figure; raise the replications or the window"
+            )
         else:
-            note = (f"target {target:.0%} not reached with up to {ns[-1]} officers (best {best:.0%} of {total_true} true "
-                    "alerts): review time, dispatch latency and the walk after the person cap the share")
+            note = (
+                f"target {target:.0%} not reached with up to {ns[-1]} officers (best {best:.0%} of "
+                f"{total_true} true "
+                "alerts): review time, dispatch latency and the walk after the person cap the share"
+            )
     else:
-        note = f"{needed} officer(s) engage >= {target:.0%} of true alerts (expected share, pooled over replications)"
+        note = (
+            f"{needed} officer(s) engage >= {target:.0%} of true alerts (expected share, pooled over "
+            "replications)"
+        )
         if total_true < FIRM_TRUE_ALERTS:
-            note += f"; based on only {total_true} true alerts: raise the replications or the window for a firm figure"
-    return {"target_engaged_share": target, "officers": ns, "engaged_true_share": shares, "wrongful_stops": wrongful,
-            "arrests": arrests, "officer_utilisation": util, "officers_needed": needed, "true_alerts": total_true,
-            "note": note}
+            note += (
+                f"; based on only {total_true} true alerts: raise the replications or the window for "
+                "a firm figure"
+            )
+    return {
+        "target_engaged_share": target,
+        "officers": ns,
+        "engaged_true_share": shares,
+        "wrongful_stops": wrongful,
+        "arrests": arrests,
+        "officer_utilisation": util,
+        "officers_needed": needed,
+        "true_alerts": total_true,
+        "note": note,
+    }
 
 
 def summarise_operations(
-    streams: list[AlertStream], draws: list[AlertDraws], results: list[OpsResult], spec: OperationsSpec,
-    *, duration_s: float,
+    streams: list[AlertStream],
+    draws: list[AlertDraws],
+    results: list[OpsResult],
+    spec: OperationsSpec,
+    *,
+    duration_s: float,
 ) -> OperationsSummary:
     """Mean and 95% predictive interval of every operations metric, and the officers-needed curve.
 
@@ -519,6 +597,7 @@ def summarise_operations(
     """
     tots = [ops_totals(r, s) for r, s in zip(results, streams, strict=True)]
     hours = duration_s / 3600
+
     def band(values: list[float]) -> Band:
         return Band.from_json(percentile_band(values))
 
@@ -535,15 +614,22 @@ def summarise_operations(
             "lost": "dispatched, but no officer reached the person before they left the area",
             "engaged_true_share": "true alerts engaged / true alerts",
             "utilisation": "busy time inside the window / (count x window)",
-            "geometry": "officer leaves the alerting camera after review and latency and walks after the person, "
-                        "who keeps walking their route at their speed until leaving the area (twin/operations.py)",
+            "geometry": "officer leaves the alerting camera after review and latency and walks after the "
+            "person, "
+            "who keeps walking their route at their speed until leaving the area (twin/operations.py)",
         },
     )
 
 
 def run_operations(
-    reps: list[RepData], outcomes: list[Outcome], seeds: list[np.random.SeedSequence], spec: OperationsSpec, *,
-    duration_s: float, default_speed_m_s: float, officers: int | None = None,
+    reps: list[RepData],
+    outcomes: list[Outcome],
+    seeds: list[np.random.SeedSequence],
+    spec: OperationsSpec,
+    *,
+    duration_s: float,
+    default_speed_m_s: float,
+    officers: int | None = None,
 ) -> tuple[list[OpsResult], OperationsSummary]:
     """Operations for every replication of a run, and their summary.
 
@@ -564,15 +650,29 @@ def run_operations(
     if officers is not None:
         spec = spec.model_copy(update={"officers": int(officers)})
         if spec.officers < 0:
-            raise ScenarioError(f"officers {spec.officers} must be >= 0; give the number of intercept officers, e.g. 4")
-    streams = [alert_stream(r, o, default_speed_m_s=default_speed_m_s) for r, o in zip(reps, outcomes, strict=True)]
-    draws = [draw_person_variates(s.person, spec, Streams(seed)["operations"]) for s, seed in zip(streams, seeds, strict=True)]
-    results = [simulate_operations(s, spec, duration_s=duration_s, draws=d) for s, d in zip(streams, draws, strict=True)]
+            raise ScenarioError(
+                f"officers {spec.officers} must be >= 0; give the number of intercept officers, e.g. 4"
+            )
+    streams = [
+        alert_stream(r, o, default_speed_m_s=default_speed_m_s) for r, o in zip(reps, outcomes, strict=True)
+    ]
+    draws = [
+        draw_person_variates(s.person, spec, Streams(seed)["operations"])
+        for s, seed in zip(streams, seeds, strict=True)
+    ]
+    results = [
+        simulate_operations(s, spec, duration_s=duration_s, draws=d)
+        for s, d in zip(streams, draws, strict=True)
+    ]
     return results, summarise_operations(streams, draws, results, spec, duration_s=duration_s)
 
 
 def engaged_share_of_dispatched(
-    streams: list[AlertStream], spec: OperationsSpec, *, duration_s: float, seed: int = 0,
+    streams: list[AlertStream],
+    spec: OperationsSpec,
+    *,
+    duration_s: float,
+    seed: int = 0,
 ) -> float:
     """Share of dispatched alerts reached when only review, latency and the walk limit the response.
 
@@ -587,9 +687,15 @@ def engaged_share_of_dispatched(
         seed: seed of the review-time draws (the same seed gives common random numbers).
     """
     n_max = max((len(s) for s in streams), default=0)
-    ample = spec.model_copy(update={"operators": max(n_max, 1), "officers": max(n_max, 1),
-                                    "false_alert_dispatch_probability": 1.0, "stop_duration_s": 0.0,
-                                    "arrest_duration_s": 0.0})
+    ample = spec.model_copy(
+        update={
+            "operators": max(n_max, 1),
+            "officers": max(n_max, 1),
+            "false_alert_dispatch_probability": 1.0,
+            "stop_duration_s": 0.0,
+            "arrest_duration_s": 0.0,
+        }
+    )
     rng = np.random.default_rng(seed)
     engaged, total = 0, 0
     for s in streams:
@@ -600,7 +706,12 @@ def engaged_share_of_dispatched(
 
 
 def calibrate_review_mean(
-    streams: list[AlertStream], spec: OperationsSpec, *, target: float, duration_s: float, seed: int = 0,
+    streams: list[AlertStream],
+    spec: OperationsSpec,
+    *,
+    target: float,
+    duration_s: float,
+    seed: int = 0,
     bounds_s: tuple[float, float] = (0.5, 300.0),
 ) -> float:
     """The mean review time, s, at which :func:`engaged_share_of_dispatched` equals ``target``.
@@ -610,18 +721,22 @@ def calibrate_review_mean(
     Raises:
         ScenarioError: the target is not reachable inside ``bounds_s``, or there is no alert.
     """
+
     def share(mean_s: float) -> float:
         rt = spec.review_time.model_copy(update={"mean_s": mean_s})
-        return engaged_share_of_dispatched(streams, spec.model_copy(update={"review_time": rt}),
-                                           duration_s=duration_s, seed=seed)
+        return engaged_share_of_dispatched(
+            streams, spec.model_copy(update={"review_time": rt}), duration_s=duration_s, seed=seed
+        )
 
     lo, hi = bounds_s
     s_lo, s_hi = share(lo), share(hi)
     if math.isnan(s_lo):
         raise ScenarioError("no alert to calibrate the review time on; raise the prevalence or the window")
     if not s_hi <= target <= s_lo:
-        raise ScenarioError(f"engaged share {target} not reachable with mean review times {lo}-{hi} s "
-                            f"(shares {s_hi:.2f}-{s_lo:.2f}); check the officer post, speed and latency")
+        raise ScenarioError(
+            f"engaged share {target} not reachable with mean review times {lo}-{hi} s "
+            f"(shares {s_hi:.2f}-{s_lo:.2f}); check the officer post, speed and latency"
+        )
     for _ in range(40):
         mid = 0.5 * (lo + hi)
         if share(mid) >= target:

@@ -24,8 +24,13 @@ __all__ = ["SCHEDULER_TIMEOUT_S", "run_dask"]
 SCHEDULER_TIMEOUT_S = 10
 
 
-def run_dask(scenario: Scenario, seeds: list[np.random.SeedSequence], workers: int, scheduler: str | None,
-              progress: Callable[[int, int, float], None] | None) -> list[tuple[RepData, pd.DataFrame | None]]:
+def run_dask(
+    scenario: Scenario,
+    seeds: list[np.random.SeedSequence],
+    workers: int,
+    scheduler: str | None,
+    progress: Callable[[int, int, float], None] | None,
+) -> list[tuple[RepData, pd.DataFrame | None]]:
     """Replications on Dask: local processes, or a cluster at ``scheduler``."""
     n = len(seeds)
     if scheduler:

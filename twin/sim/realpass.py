@@ -102,6 +102,8 @@ MAX_FACES_PER_FRAME: int = 12
 FRAMES_PER_BATCH: int = 4
 #: Least box overlap (IoU) for a detection to be matched back to the probe placed there.
 MATCH_IOU: float = 0.3
+
+
 def wilson_interval(k: int, n: int, z: float = 1.959964) -> tuple[float, float] | None:
     """Wilson score interval of a binomial proportion k/n (95% by default); None when n = 0.
 
@@ -163,7 +165,8 @@ def _split_identities(bank: FaceBank, max_enrol: int) -> tuple[list[str], list[s
     ids = list(bank.identities)
     if len(ids) < 2:
         raise WatchlistError(
-            f"the face bank holds {len(ids)} identity; a real-engine run needs at least 2 (one on the watchlist, one "
+            f"the face bank holds {len(ids)} identity; a real-engine run needs at least 2 (one on the "
+            "watchlist, one "
             "passer-by): add person folders to engine.faces, or run `twin samples`"
         )
     distinct = [i for i in ids if bank.has_distinct_probe(i)]
@@ -183,8 +186,13 @@ def _iou(a: tuple[float, float, float, float], b: np.ndarray) -> float:
 
 def _rate(k: int, n: int, definition: str) -> dict[str, Any]:
     ci = wilson_interval(k, n)
-    return {"value": (k / n) if n else None, "k": int(k), "n": int(n),
-            "ci95": None if ci is None else [round(ci[0], 6), round(ci[1], 6)], "definition": definition}
+    return {
+        "value": (k / n) if n else None,
+        "k": int(k),
+        "n": int(n),
+        "ci95": None if ci is None else [round(ci[0], 6), round(ci[1], 6)],
+        "definition": definition,
+    }
 
 
 def run_real_engine(
@@ -231,8 +239,12 @@ def run_real_engine(
     audit: list[tuple[str, dict[str, Any]]] = []
     faces = _FaceCache(bank, engine)
     enr = _enrol(sc, engine, bank, faces, rng)
-    audit.append(("real_watchlist_enrolled", {"engine": engine.model_id, **enr.meta, "identities": enr.enrolled,
-                                              "threshold": threshold}))
+    audit.append(
+        (
+            "real_watchlist_enrolled",
+            {"engine": engine.model_id, **enr.meta, "identities": enr.enrolled, "threshold": threshold},
+        )
+    )
     sel = _choose_tracks(tracks, wl_person, sc.engine.max_real_probes, rng)
     who = _assign_identities(sel.tracks, wl_person, enr, bank, rng)
     frames_plan, render_failures = _plan_frames(sel.tracks, who.sources, faces, sc.time.start_s, rng)
@@ -240,13 +252,45 @@ def run_real_engine(
         min_ied_px=sc.capture.min_ied_px * math.cos(math.radians(sc.capture.max_abs_yaw_deg)),
         max_abs_yaw_deg=sc.capture.max_abs_yaw_deg,
     )
-    passed = _run_pipeline(ctx, frames_plan, sel.tracks, enr.watchlist, engine=engine, threshold=threshold, gate=gate,
-                           wl_person=wl_person, identities=who.identities, rng=rng, audit=audit, progress=progress)
-    audit.append(("watchlist_destroyed", {"engine": engine.model_id, "entries": enr.meta["entries"], "real": True}))
-    summary = _figures(ctx, rep, sel, enr, who, passed, engine=engine, threshold=threshold,
-                       threshold_source=threshold_source, gate=gate, wl_person=wl_person, render_failures=render_failures)
+    passed = _run_pipeline(
+        ctx,
+        frames_plan,
+        sel.tracks,
+        enr.watchlist,
+        engine=engine,
+        threshold=threshold,
+        gate=gate,
+        wl_person=wl_person,
+        identities=who.identities,
+        rng=rng,
+        audit=audit,
+        progress=progress,
+    )
+    audit.append(
+        ("watchlist_destroyed", {"engine": engine.model_id, "entries": enr.meta["entries"], "real": True})
+    )
+    summary = _figures(
+        ctx,
+        rep,
+        sel,
+        enr,
+        who,
+        passed,
+        engine=engine,
+        threshold=threshold,
+        threshold_source=threshold_source,
+        gate=gate,
+        wl_person=wl_person,
+        render_failures=render_failures,
+    )
     elapsed = time.perf_counter() - t0
-    logger.info("%s: %d alerts (%d true) in %.1f s", summary["statement"], len(passed.alerts), summary["true_alerts"], elapsed)
+    logger.info(
+        "%s: %d alerts (%d true) in %.1f s",
+        summary["statement"],
+        len(passed.alerts),
+        summary["true_alerts"],
+        elapsed,
+    )
     return RealEngineRun(summary=summary, alerts=passed.alerts, audit=audit, elapsed_s=elapsed)
 
 
@@ -276,8 +320,9 @@ class _Enrolled:
     bank_identities: int
 
 
-def _embed_sources(engine: Any, bank: FaceBank, faces: _FaceCache, ids: list[str],
-                   dropped: list[str]) -> tuple[list[str], list[np.ndarray], list[FaceSource]]:
+def _embed_sources(
+    engine: Any, bank: FaceBank, faces: _FaceCache, ids: list[str], dropped: list[str]
+) -> tuple[list[str], list[np.ndarray], list[FaceSource]]:
     """Embed each identity's enrolment image; identities whose image shows no face go to ``dropped``."""
     kept, embs, srcs = [], [], []
     for ident in ids:
@@ -305,18 +350,25 @@ def _enrol(sc: Any, engine: Any, bank: FaceBank, faces: _FaceCache, rng: np.rand
     enrolled, embs, srcs = _embed_sources(engine, bank, faces, enrol_ids, dropped)
     if not enrolled:
         raise WatchlistError(
-            f"no face bank identity could be enrolled ({', '.join(dropped)} show no face to the {engine.model_id} detector); "
+            f"no face bank identity could be enrolled ({', '.join(dropped)} show no face to the "
+            f"{engine.model_id} detector); "
             "check engine.faces holds clear, frontal photos"
         )
-    wl.add(np.vstack(embs).astype(np.float32),
-           [WatchlistEntry(i, s.source, category="simulated watchlist (face bank)") for i, s in zip(enrolled, srcs, strict=True)])
+    wl.add(
+        np.vstack(embs).astype(np.float32),
+        [
+            WatchlistEntry(i, s.source, category="simulated watchlist (face bank)")
+            for i, s in zip(enrolled, srcs, strict=True)
+        ],
+    )
     ref_rows = list(embs)
     passers, passer_embs, _ = _embed_sources(engine, bank, faces, passer_ids, dropped)
     ref_rows.extend(passer_embs)
     if not passers:
         wl.destroy()
         raise WatchlistError(
-            "no face bank identity is left for the non-listed passers-by (each shows no face, or all are enrolled); "
+            "no face bank identity is left for the non-listed passers-by (each shows no face, or all are "
+            "enrolled); "
             "add person folders to engine.faces"
         )
     n_fill = sc.watchlist.size - wl.size
@@ -327,15 +379,32 @@ def _enrol(sc: Any, engine: Any, bank: FaceBank, faces: _FaceCache, rng: np.rand
             rep_f = add_fillers(wl, n_fill, rng, reference=ref)
         finally:
             ref[...] = 0.0
-        filler_info = {"n": rep_f.n, "target_mean": round(rep_f.target_mean, 4), "target_sd": round(rep_f.target_sd, 4),
-                       "achieved_mean": round(rep_f.achieved_mean, 4), "achieved_sd": round(rep_f.achieved_sd, 4),
-                       "basis": f"non-mated scores among the enrolment images of {len(ref_rows)} face bank identities, "
-                                "measured with this engine"}
+        filler_info = {
+            "n": rep_f.n,
+            "target_mean": round(rep_f.target_mean, 4),
+            "target_sd": round(rep_f.target_sd, 4),
+            "achieved_mean": round(rep_f.achieved_mean, 4),
+            "achieved_sd": round(rep_f.achieved_sd, 4),
+            "basis": f"non-mated scores among the enrolment images of {len(ref_rows)} face bank identities, "
+            "measured with this engine",
+        }
     for r in ref_rows:
         r[...] = 0.0
-    meta = {"entries": wl.size, "real_entries": len(enrolled), "fillers": wl.n_fillers, "extrapolated": wl.is_extrapolated}
-    return _Enrolled(watchlist=wl, enrolled=enrolled, passers=passers, dropped=dropped, filler_info=filler_info, meta=meta,
-                     bank_identities=len(bank))
+    meta = {
+        "entries": wl.size,
+        "real_entries": len(enrolled),
+        "fillers": wl.n_fillers,
+        "extrapolated": wl.is_extrapolated,
+    }
+    return _Enrolled(
+        watchlist=wl,
+        enrolled=enrolled,
+        passers=passers,
+        dropped=dropped,
+        filler_info=filler_info,
+        meta=meta,
+        bank_identities=len(bank),
+    )
 
 
 @dataclass
@@ -348,8 +417,11 @@ class _Selection:
     budget: int
 
 
-def _choose_tracks(tracks: pd.DataFrame, wl_person: np.ndarray, budget: int, rng: np.random.Generator) -> _Selection:
-    """Every usable track when at most ``budget``; else every watchlisted track first, the rest drawn uniformly."""
+def _choose_tracks(
+    tracks: pd.DataFrame, wl_person: np.ndarray, budget: int, rng: np.random.Generator
+) -> _Selection:
+    """Every usable track when at most ``budget``; else every watchlisted track first, the rest drawn
+    uniformly."""
     usable = tracks[(tracks["usable_captures"] > 0) & np.isfinite(tracks["ied_px"])].reset_index(drop=True)
     M = len(usable)
     persons = usable["person"].to_numpy(np.int64)
@@ -358,24 +430,34 @@ def _choose_tracks(tracks: pd.DataFrame, wl_person: np.ndarray, budget: int, rng
     if len(idx_wl) >= budget:
         chosen = rng.choice(idx_wl, budget, replace=False)
     else:
-        extra = rng.choice(idx_nl, min(len(idx_nl), budget - len(idx_wl)), replace=False) if len(idx_nl) else idx_nl
+        extra = (
+            rng.choice(idx_nl, min(len(idx_nl), budget - len(idx_wl)), replace=False)
+            if len(idx_nl)
+            else idx_nl
+        )
         chosen = np.concatenate([idx_wl, extra])
     chosen = np.sort(chosen.astype(np.int64))
-    return _Selection(tracks=usable.iloc[chosen].reset_index(drop=True), usable=M, watchlisted_usable=int(len(idx_wl)),
-                      budget=budget)
+    return _Selection(
+        tracks=usable.iloc[chosen].reset_index(drop=True),
+        usable=M,
+        watchlisted_usable=int(len(idx_wl)),
+        budget=budget,
+    )
 
 
 @dataclass
 class _Identities:
-    """Stage 3: each person's identity and probe image, and how many mated probes reuse the enrolment image."""
+    """Stage 3: each person's identity and probe image, and how many mated probes reuse the enrolment
+    image."""
 
     identities: dict[int, str]
     sources: dict[int, FaceSource]
     from_enrolment: int
 
 
-def _assign_identities(run_tracks: pd.DataFrame, wl_person: np.ndarray, enr: _Enrolled, bank: FaceBank,
-                       rng: np.random.Generator) -> _Identities:
+def _assign_identities(
+    run_tracks: pd.DataFrame, wl_person: np.ndarray, enr: _Enrolled, bank: FaceBank, rng: np.random.Generator
+) -> _Identities:
     identities: dict[int, str] = {}
     sources: dict[int, FaceSource] = {}
     from_enrolment = 0
@@ -390,8 +472,13 @@ def _assign_identities(run_tracks: pd.DataFrame, wl_person: np.ndarray, enr: _En
     return _Identities(identities=identities, sources=sources, from_enrolment=from_enrolment)
 
 
-def _plan_frames(run_tracks: pd.DataFrame, sources: dict[int, FaceSource], faces: _FaceCache, start_s: float,
-                 rng: np.random.Generator) -> tuple[list[dict[str, Any]], int]:
+def _plan_frames(
+    run_tracks: pd.DataFrame,
+    sources: dict[int, FaceSource],
+    faces: _FaceCache,
+    start_s: float,
+    rng: np.random.Generator,
+) -> tuple[list[dict[str, Any]], int]:
     """Stage 4: render each track's best capture and pack the probes into frames of its camera and hour.
 
     Returns:
@@ -405,9 +492,15 @@ def _plan_frames(run_tracks: pd.DataFrame, sources: dict[int, FaceSource], faces
         clock_h = ((start_s + float(row["t_best_s"])) / 3600.0) % 24.0
         try:
             probe = render_probe(
-                faces.bank.load(src), faces(src), ied_px=float(row["ied_px"]), rng=rng,
-                yaw_deg=float(np.clip(row["yaw_deg"], -89.0, 89.0)), blur_px=float(max(0.0, row["blur_px"])),
-                light=light_gain(clock_h), noise_sd=NOISE_SD, jpeg_quality=JPEG_QUALITY,
+                faces.bank.load(src),
+                faces(src),
+                ied_px=float(row["ied_px"]),
+                rng=rng,
+                yaw_deg=float(np.clip(row["yaw_deg"], -89.0, 89.0)),
+                blur_px=float(max(0.0, row["blur_px"])),
+                light=light_gain(clock_h),
+                noise_sd=NOISE_SD,
+                jpeg_quality=JPEG_QUALITY,
             )
         except ImageError as exc:
             logger.warning("probe of track %d not rendered: %s", i, exc)
@@ -420,8 +513,14 @@ def _plan_frames(run_tracks: pd.DataFrame, sources: dict[int, FaceSource], faces
         rect = (x0 - 2, y0 - 2, x0 + w + 2, y0 + h + 2)
         hour = int(clock_h)
         for fr in frames_plan:
-            if fr["camera"] == cam and fr["hour"] == hour and len(fr["items"]) < MAX_FACES_PER_FRAME and not any(
-                rect[0] < r[2] and r[0] < rect[2] and rect[1] < r[3] and r[1] < rect[3] for r in fr["rects"]
+            if (
+                fr["camera"] == cam
+                and fr["hour"] == hour
+                and len(fr["items"]) < MAX_FACES_PER_FRAME
+                and not any(
+                    rect[0] < r[2] and r[0] < rect[2] and rect[1] < r[3] and r[1] < rect[3]
+                    for r in fr["rects"]
+                )
             ):
                 break
         else:
@@ -443,9 +542,15 @@ class _Passed:
     counters: Any = None
 
 
-def _compose_batch(ctx: Context, batch: list[dict[str, Any]], run_tracks: pd.DataFrame, rng: np.random.Generator,
-                   passed: _Passed) -> tuple[list[FrameInput], list[tuple[list[int], Any]]]:
-    """Full camera frames for a batch of planned frames, and (track rows, boxes) of the probes placed in each."""
+def _compose_batch(
+    ctx: Context,
+    batch: list[dict[str, Any]],
+    run_tracks: pd.DataFrame,
+    rng: np.random.Generator,
+    passed: _Passed,
+) -> tuple[list[FrameInput], list[tuple[list[int], Any]]]:
+    """Full camera frames for a batch of planned frames, and (track rows, boxes) of the probes placed in
+    each."""
     inputs, truth = [], []
     for fr in batch:
         cam = ctx.cameras[fr["camera"]]
@@ -454,7 +559,9 @@ def _compose_batch(ctx: Context, batch: list[dict[str, Any]], run_tracks: pd.Dat
         if gain != 1.0:
             bg = np.clip(np.rint(bg.astype(np.float32) * gain), 0, 255).astype(np.uint8)
         probes = [pr for _, pr in fr["items"]]
-        positions = [(float(run_tracks.iloc[i]["u_px"]), float(run_tracks.iloc[i]["v_px"])) for i, _ in fr["items"]]
+        positions = [
+            (float(run_tracks.iloc[i]["u_px"]), float(run_tracks.iloc[i]["v_px"])) for i, _ in fr["items"]
+        ]
         composed = compose_frame(probes, positions, background=bg, rng=rng)
         for pr in probes:  # rendered faces live only until composed
             if pr.patch.flags.writeable:
@@ -467,8 +574,17 @@ def _compose_batch(ctx: Context, batch: list[dict[str, Any]], run_tracks: pd.Dat
     return inputs, truth
 
 
-def _match_alert(a: Alert, idx: list[int], boxes: Any, fin: FrameInput, run_tracks: pd.DataFrame, wl_person: np.ndarray,
-                 identities: dict[int, str], passed: _Passed, audit: list[tuple[str, dict[str, Any]]]) -> None:
+def _match_alert(
+    a: Alert,
+    idx: list[int],
+    boxes: Any,
+    fin: FrameInput,
+    run_tracks: pd.DataFrame,
+    wl_person: np.ndarray,
+    identities: dict[int, str],
+    passed: _Passed,
+    audit: list[tuple[str, dict[str, Any]]],
+) -> None:
     """Match one alert back to the probe placed where it was found (box overlap), and log it."""
     best, best_iou = None, 0.0
     for j, tb in zip(idx, boxes, strict=True):
@@ -485,35 +601,70 @@ def _match_alert(a: Alert, idx: list[int], boxes: Any, fin: FrameInput, run_trac
             passed.true_people.add(person)
     name = f"alert-{len(passed.alerts) + 1:04d}"
     t_a = float(row["t_best_s"]) if row is not None else fin.t_s
-    passed.alerts.append(RealAlert(name=name, alert=a, t_s=t_a, person=person, watchlisted=watch, true_alert=true))
-    audit.append(("real_alert", {
-        "alert": name, "file": f"alerts/{name}.png", "t_s": round(t_a, 3), "camera_id": a.camera_id,
-        "score": round(float(a.score), 4), "identity": a.identity, "filler": bool(a.is_filler),
-        "true_alert": bool(true), "simulated_person": person,
-    }))
+    passed.alerts.append(
+        RealAlert(name=name, alert=a, t_s=t_a, person=person, watchlisted=watch, true_alert=true)
+    )
+    audit.append(
+        (
+            "real_alert",
+            {
+                "alert": name,
+                "file": f"alerts/{name}.png",
+                "t_s": round(t_a, 3),
+                "camera_id": a.camera_id,
+                "score": round(float(a.score), 4),
+                "identity": a.identity,
+                "filler": bool(a.is_filler),
+                "true_alert": bool(true),
+                "simulated_person": person,
+            },
+        )
+    )
 
 
-def _run_pipeline(ctx: Context, frames_plan: list[dict[str, Any]], run_tracks: pd.DataFrame, wl: Watchlist, *,
-                  engine: Any, threshold: float, gate: QualityGate, wl_person: np.ndarray, identities: dict[int, str],
-                  rng: np.random.Generator, audit: list[tuple[str, dict[str, Any]]],
-                  progress: Callable[[int, int], None] | None) -> _Passed:
-    """Stage 5: batches of frames through detect, gate, embed, search, threshold; the watchlist destroyed at the end."""
+def _run_pipeline(
+    ctx: Context,
+    frames_plan: list[dict[str, Any]],
+    run_tracks: pd.DataFrame,
+    wl: Watchlist,
+    *,
+    engine: Any,
+    threshold: float,
+    gate: QualityGate,
+    wl_person: np.ndarray,
+    identities: dict[int, str],
+    rng: np.random.Generator,
+    audit: list[tuple[str, dict[str, Any]]],
+    progress: Callable[[int, int], None] | None,
+) -> _Passed:
+    """Stage 5: batches of frames through detect, gate, embed, search, threshold; the watchlist destroyed at
+    the end."""
     passed = _Passed()
     last_deleted = 0
     pipe = RecognitionPipeline(engine, wl, threshold=threshold, gate=gate, k=5)
     try:
         for b0 in range(0, len(frames_plan), FRAMES_PER_BATCH):
-            inputs, truth = _compose_batch(ctx, frames_plan[b0 : b0 + FRAMES_PER_BATCH], run_tracks, rng, passed)
+            inputs, truth = _compose_batch(
+                ctx, frames_plan[b0 : b0 + FRAMES_PER_BATCH], run_tracks, rng, passed
+            )
             results = pipe.process_batch(inputs)
             for (idx, boxes), fin, frame_alerts in zip(truth, inputs, results, strict=True):
                 for a in frame_alerts:
                     _match_alert(a, idx, boxes, fin, run_tracks, wl_person, identities, passed, audit)
                 fin.image[...] = 0  # the frame held non-matched faces: gone at once
             c = pipe.counters
-            audit.append(("real_deletion_batch", {
-                "batch": b0 // FRAMES_PER_BATCH, "frames": len(inputs), "probes_deleted": c.probes_deleted - last_deleted,
-                "what": "non-matched probes (gated out or below threshold), at once", "stored": 0,
-            }))
+            audit.append(
+                (
+                    "real_deletion_batch",
+                    {
+                        "batch": b0 // FRAMES_PER_BATCH,
+                        "frames": len(inputs),
+                        "probes_deleted": c.probes_deleted - last_deleted,
+                        "what": "non-matched probes (gated out or below threshold), at once",
+                        "stored": 0,
+                    },
+                )
+            )
             last_deleted = c.probes_deleted
             if progress is not None:
                 progress(min(b0 + FRAMES_PER_BATCH, len(frames_plan)), len(frames_plan))
@@ -524,9 +675,21 @@ def _run_pipeline(ctx: Context, frames_plan: list[dict[str, Any]], run_tracks: p
     return passed
 
 
-def _figures(ctx: Context, rep: RepData, sel: _Selection, enr: _Enrolled, who: _Identities, passed: _Passed, *,
-             engine: Any, threshold: float, threshold_source: str, gate: QualityGate, wl_person: np.ndarray,
-             render_failures: int) -> dict[str, Any]:
+def _figures(
+    ctx: Context,
+    rep: RepData,
+    sel: _Selection,
+    enr: _Enrolled,
+    who: _Identities,
+    passed: _Passed,
+    *,
+    engine: Any,
+    threshold: float,
+    threshold_source: str,
+    gate: QualityGate,
+    wl_person: np.ndarray,
+    render_failures: int,
+) -> dict[str, Any]:
     """Stage 6: the summary's ``real_engine`` section."""
     sc = ctx.scenario
     alerts, counters = passed.alerts, passed.counters
@@ -542,7 +705,9 @@ def _figures(ctx: Context, rep: RepData, sel: _Selection, enr: _Enrolled, who: _
         reasons.append(f"{n_run} of {M} usable captures sampled (all watchlisted first)")
     if wl_meta["extrapolated"]:
         reasons.append(f"{wl_meta['fillers']:,} of {wl_meta['entries']:,} watchlist entries are fillers")
-    statement = f"real engine: {n_run} of {M} usable captures run" + ("; rates extrapolated" if extrapolated else "")
+    statement = f"real engine: {n_run} of {M} usable captures run" + (
+        "; rates extrapolated" if extrapolated else ""
+    )
     in_zone_wl = 0
     if len(rep.track_person):  # passes through a zone, or with a usable capture (a head turned into view)
         passing = np.unique(rep.track_person[rep.track_in_zone | (rep.track_usable > 0)])
@@ -550,21 +715,35 @@ def _figures(ctx: Context, rep: RepData, sel: _Selection, enr: _Enrolled, who: _
     all_wl_run = sel.watchlisted_usable <= sel.budget
     true_wl = len(passed.true_people & set(wl_run))
     summary: dict[str, Any] = {
-        "engine": {"kind": sc.engine.kind, "model_id": engine.model_id, "score_name": engine.score_name,
-                   "score_range": list(engine.score_range), "default_threshold": engine.default_threshold},
+        "engine": {
+            "kind": sc.engine.kind,
+            "model_id": engine.model_id,
+            "score_name": engine.score_name,
+            "score_range": list(engine.score_range),
+            "default_threshold": engine.default_threshold,
+        },
         "threshold": threshold,
         "threshold_source": threshold_source,
         "replication": 0,
         "statement": statement,
         "extrapolated": bool(extrapolated),
         "extrapolated_because": reasons,
-        "sampling": {"usable_captures": M, "probes_run": n_run, "watchlisted_usable": sel.watchlisted_usable,
-                     "max_real_probes": sel.budget, "rule": "every watchlisted track first, then non-listed tracks drawn "
-                                                           "uniformly with the 'render' random stream"},
-        "faces": {"bank": str(sc.engine.faces) if sc.engine.faces else "sample photos (twin samples)",
-                  "identities": enr.bank_identities,
-                  "enrolled": enr.enrolled, "passer_by_identities": len(enr.passers),
-                  "dropped_no_face": enr.dropped, "mated_probes_from_enrolment_image": who.from_enrolment},
+        "sampling": {
+            "usable_captures": M,
+            "probes_run": n_run,
+            "watchlisted_usable": sel.watchlisted_usable,
+            "max_real_probes": sel.budget,
+            "rule": "every watchlisted track first, then non-listed tracks drawn "
+            "uniformly with the 'render' random stream",
+        },
+        "faces": {
+            "bank": str(sc.engine.faces) if sc.engine.faces else "sample photos (twin samples)",
+            "identities": enr.bank_identities,
+            "enrolled": enr.enrolled,
+            "passer_by_identities": len(enr.passers),
+            "dropped_no_face": enr.dropped,
+            "mated_probes_from_enrolment_image": who.from_enrolment,
+        },
         "watchlist": {**wl_meta, "filler_fit": enr.filler_info, "destroyed": True},
         "render": {"noise_sd": NOISE_SD, "jpeg_quality": JPEG_QUALITY, "failed": render_failures},
         "gate": {"min_ied_px": round(gate.min_ied_px, 3), "max_abs_yaw_deg": gate.max_abs_yaw_deg},
@@ -579,21 +758,37 @@ def _figures(ctx: Context, rep: RepData, sel: _Selection, enr: _Enrolled, who: _
         "false_alerts": len(alerts) - int(n_true),
         "false_alerts_on_fillers": sum(bool(a.alert.is_filler) for a in alerts),
         "alerts_without_person": sum(a.person is None for a in alerts),
-        "people": {"watchlisted_run": len(wl_run), "watchlisted_true_alert": true_wl,
-                   "not_listed_run": len(nl_run), "not_listed_alerted": len(passed.alerted_people & set(nl_run))},
+        "people": {
+            "watchlisted_run": len(wl_run),
+            "watchlisted_true_alert": true_wl,
+            "not_listed_run": len(nl_run),
+            "not_listed_alerted": len(passed.alerted_people & set(nl_run)),
+        },
         "rates": {
-            "tpir": _rate(true_wl, len(wl_run),
-                          "watchlisted people run with a true alert / watchlisted people run (per pass with a usable "
-                          "capture; detection failures count as misses)"),
-            "fpir": _rate(len(passed.alerted_people & set(nl_run)), len(nl_run),
-                          "non-listed people run with any alert / non-listed people run (per face scanned)"),
-            "tpir_in_zone": _rate(true_wl, in_zone_wl,
-                                  "watchlisted people with a true alert / watchlisted passes through the zone of "
-                                  "replication 0 (capture failures count as misses, NPL's definition)") if all_wl_run else None,
+            "tpir": _rate(
+                true_wl,
+                len(wl_run),
+                "watchlisted people run with a true alert / watchlisted people run (per pass with a usable "
+                "capture; detection failures count as misses)",
+            ),
+            "fpir": _rate(
+                len(passed.alerted_people & set(nl_run)),
+                len(nl_run),
+                "non-listed people run with any alert / non-listed people run (per face scanned)",
+            ),
+            "tpir_in_zone": _rate(
+                true_wl,
+                in_zone_wl,
+                "watchlisted people with a true alert / watchlisted passes through the zone of "
+                "replication 0 (capture failures count as misses, NPL's definition)",
+            )
+            if all_wl_run
+            else None,
         },
         "statistical_figures": (
             f"the other sections are the statistical engine ({ctx.score_model.model_id}, threshold "
-            f"{ctx.threshold:g} on its scale) over every replication; this section is the real engine on replication 0"
+            f"{ctx.threshold:g} on its scale) over every replication; this section is the real engine on "
+            "replication 0"
         ),
     }
     if hasattr(engine, "model_files"):
@@ -601,6 +796,8 @@ def _figures(ctx: Context, rep: RepData, sel: _Selection, enr: _Enrolled, who: _
         summary["engine"]["providers"] = list(getattr(engine, "providers", []))
     sm = ctx.score_model.score_map
     if sm is not None and sm.model_id != engine.model_id:
-        summary["score_map_warning"] = (f"engine.score_model was calibrated on {sm.model_id}, not {engine.model_id}: "
-                                        "its threshold translation does not apply to this engine")
+        summary["score_map_warning"] = (
+            f"engine.score_model was calibrated on {sm.model_id}, not {engine.model_id}: "
+            "its threshold translation does not apply to this engine"
+        )
     return summary

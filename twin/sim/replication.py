@@ -24,7 +24,10 @@ __all__ = ["replicate", "simulate_replication"]
 
 
 def simulate_replication(
-    ctx: Context, seed: np.random.SeedSequence, *, keep_tracks: bool = False,
+    ctx: Context,
+    seed: np.random.SeedSequence,
+    *,
+    keep_tracks: bool = False,
     progress: Callable[[float], None] | None = None,
 ) -> tuple[RepData, pd.DataFrame | None]:
     """Simulate one replication of the scenario.
@@ -42,8 +45,15 @@ def simulate_replication(
     streams = Streams(seed)
     t0 = time.perf_counter()
     crowd = simulate_crowd(
-        ctx.site, ctx.cameras, ctx.tables, sc.crowd, ctx.rates_per_h, sc.time.start_s, sc.time.duration_s,
-        streams, progress,
+        ctx.site,
+        ctx.cameras,
+        ctx.tables,
+        sc.crowd,
+        ctx.rates_per_h,
+        sc.time.start_s,
+        sc.time.duration_s,
+        streams,
+        progress,
     )
     t1 = time.perf_counter()
     rng_c = streams["capture"]
@@ -56,7 +66,17 @@ def simulate_replication(
         if not table.frontal:
             # only backs of heads: frames in view are counted elsewhere as zero usable
             continue
-        parts.append(reduce_tracks(table, cam, walkers, sc.capture, ctx.score_model, phase_s=float(phases[table.camera]), rng=rng_c))
+        parts.append(
+            reduce_tracks(
+                table,
+                cam,
+                walkers,
+                sc.capture,
+                ctx.score_model,
+                phase_s=float(phases[table.camera]),
+                rng=rng_c,
+            )
+        )
     t2 = time.perf_counter()
     if parts:
         tracks = {k: np.concatenate([p[k] for p in parts]) for k in TRACK_FIELDS}
@@ -76,15 +96,26 @@ def simulate_replication(
     z_p = rng_e.standard_normal(P).astype(np.float32)
     z_t = rng_e.standard_normal(T).astype(np.float32)
     rep = RepData(
-        duration_s=sc.time.duration_s, t_arrive_s=people["t_arrive_s"], turned_back=people["turned_back"],
-        t_leave_s=people["t_leave_s"], u_watchlist=u_wl, u_nonmated=u_nm, z_person=z_p,
-        track_person=tracks["person"].astype(np.int64), track_camera=tracks["camera"].astype(np.int16),
-        track_in_zone=tracks["in_zone"].astype(bool), track_usable=tracks["usable_captures"].astype(np.int32),
-        track_t_best_s=tracks["t_best_s"].astype(np.float64), track_mated_mean=tracks["mated_mean"].astype(np.float32),
-        track_z=z_t, speed_m_s=people["speed_m_s"].astype(np.float32),
+        duration_s=sc.time.duration_s,
+        t_arrive_s=people["t_arrive_s"],
+        turned_back=people["turned_back"],
+        t_leave_s=people["t_leave_s"],
+        u_watchlist=u_wl,
+        u_nonmated=u_nm,
+        z_person=z_p,
+        track_person=tracks["person"].astype(np.int64),
+        track_camera=tracks["camera"].astype(np.int16),
+        track_in_zone=tracks["in_zone"].astype(bool),
+        track_usable=tracks["usable_captures"].astype(np.int32),
+        track_t_best_s=tracks["t_best_s"].astype(np.float64),
+        track_mated_mean=tracks["mated_mean"].astype(np.float32),
+        track_z=z_t,
+        speed_m_s=people["speed_m_s"].astype(np.float32),
         extra={
-            "peak_density_p_m2": crowd.peak_density_p_m2, "simpy_events": crowd.events,
-            "crowd_s": t1 - t0, "capture_s": t2 - t1,
+            "peak_density_p_m2": crowd.peak_density_p_m2,
+            "simpy_events": crowd.events,
+            "crowd_s": t1 - t0,
+            "capture_s": t2 - t1,
         },
     )
     df = None
@@ -97,6 +128,8 @@ def simulate_replication(
     return rep, df
 
 
-def replicate(scenario: Scenario, seed: np.random.SeedSequence, keep: bool) -> tuple[RepData, pd.DataFrame | None]:
+def replicate(
+    scenario: Scenario, seed: np.random.SeedSequence, keep: bool
+) -> tuple[RepData, pd.DataFrame | None]:
     """Worker entry point: prepare and simulate one replication (runs in a worker process)."""
     return simulate_replication(prepare(scenario), seed, keep_tracks=keep)

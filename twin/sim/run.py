@@ -52,7 +52,10 @@ log = logging.getLogger(__name__)
 #: What :meth:`RunResult.rescore` can change without a new crowd: these watchlist keys, and the
 #: whole ``operations`` block. Everything else in a scenario (and the seed and replications) shapes
 #: the crowd and its captures.
-RESCORABLE: dict[str, tuple[str, ...] | None] = {"watchlist": ("threshold", "size", "prevalence"), "operations": None}
+RESCORABLE: dict[str, tuple[str, ...] | None] = {
+    "watchlist": ("threshold", "size", "prevalence"),
+    "operations": None,
+}
 
 
 def crowd_key(scenario: Scenario, *, seed: int | None = None, replications: int | None = None) -> str:
@@ -63,8 +66,10 @@ def crowd_key(scenario: Scenario, *, seed: int | None = None, replications: int 
     scenario's), and the site map by its resolved path.
 
     >>> from twin.scenario.specs import Scenario
-    >>> a = Scenario.model_validate({"name": "a", "site": {"map": "m.geojson"}, "cameras": [{"id": "c", "lat": 51.5, "lon": -0.1}]})
-    >>> b = a.model_copy(update={"name": "b", "watchlist": a.watchlist.model_copy(update={"threshold": 0.64})})
+    >>> cam = {"id": "c", "lat": 51.5, "lon": -0.1}
+    >>> a = Scenario.model_validate({"name": "a", "site": {"map": "m.geojson"}, "cameras": [cam]})
+    >>> stricter = a.watchlist.model_copy(update={"threshold": 0.64})
+    >>> b = a.model_copy(update={"name": "b", "watchlist": stricter})
     >>> crowd_key(a) == crowd_key(b), crowd_key(a) == crowd_key(a, seed=1)
     (True, False)
     """
@@ -113,9 +118,15 @@ class RunResult:
     operations: list[OpsResult] = field(default_factory=list)
     real: RealEngineRun | None = None
 
-    def rescore(self, *, threshold: float | None = None, watchlist_size: int | None = None,
-                prevalence: float | None = None, officers: int | None = None,
-                operations: OperationsSpec | None = None) -> tuple[list[Outcome], RunSummary]:
+    def rescore(
+        self,
+        *,
+        threshold: float | None = None,
+        watchlist_size: int | None = None,
+        prevalence: float | None = None,
+        officers: int | None = None,
+        operations: OperationsSpec | None = None,
+    ) -> tuple[list[Outcome], RunSummary]:
         """Outcomes and summary under other watchlist or operations settings, without re-simulating the crowd.
 
         ``officers`` overrides the officer count of ``operations`` (default: the scenario's block);
@@ -137,22 +148,39 @@ class RunResult:
             raise ScenarioError(f"watchlist size {n} must be >= 1")
         if not 0 <= p <= 1:
             raise ScenarioError(f"prevalence {p} must be in [0, 1]")
-        outs = [score_replication(r, self.context.score_model, threshold=t, watchlist_size=n, prevalence=p) for r in self.reps]
-        summ = summarise(outs, duration_s=self.scenario.time.duration_s, model=self.context.score_model,
-                         threshold=t, watchlist_size=n, prevalence=p)
+        outs = [
+            score_replication(r, self.context.score_model, threshold=t, watchlist_size=n, prevalence=p)
+            for r in self.reps
+        ]
+        summ = summarise(
+            outs,
+            duration_s=self.scenario.time.duration_s,
+            model=self.context.score_model,
+            threshold=t,
+            watchlist_size=n,
+            prevalence=p,
+        )
         summ = summ.replace(
-            equitability=equitability_summary(self.context.score_model, self.scenario.population, self.reps,
-                                              threshold=t, watchlist_size=n),
+            equitability=equitability_summary(
+                self.context.score_model, self.scenario.population, self.reps, threshold=t, watchlist_size=n
+            ),
             operations=self._operations(outs, operations or self.scenario.operations, officers)[1],
         )
         return outs, summ
 
-    def _operations(self, outcomes: list[Outcome], spec: OperationsSpec,
-                    officers: int | None = None) -> tuple[list[OpsResult], Any]:
+    def _operations(
+        self, outcomes: list[Outcome], spec: OperationsSpec, officers: int | None = None
+    ) -> tuple[list[OpsResult], Any]:
         sc = self.scenario
-        return run_operations(self.reps, outcomes, replication_seeds(self.seed, len(self.reps)), spec,
-                              duration_s=sc.time.duration_s, default_speed_m_s=sc.crowd.free_speed_mean_m_s,
-                              officers=officers)
+        return run_operations(
+            self.reps,
+            outcomes,
+            replication_seeds(self.seed, len(self.reps)),
+            spec,
+            duration_s=sc.time.duration_s,
+            default_speed_m_s=sc.crowd.free_speed_mean_m_s,
+            officers=officers,
+        )
 
 
 def _metadata(ctx: Context, seed: int, replications: int) -> RunMeta:
@@ -161,16 +189,38 @@ def _metadata(ctx: Context, seed: int, replications: int) -> RunMeta:
     return RunMeta(
         scenario=sc.name,
         scenario_sha256=scenario_hash(sc),
-        site=SiteMeta(id=site.id, name=site.name, map_sha256=site.sha256, approximate=site.approximate,
-                      area_m2=round(site.area_m2, 1), routes=len(site.routes)),
+        site=SiteMeta(
+            id=site.id,
+            name=site.name,
+            map_sha256=site.sha256,
+            approximate=site.approximate,
+            area_m2=round(site.area_m2, 1),
+            routes=len(site.routes),
+        ),
         seed=seed,
         replications=replications,
         twin_version=__version__,
-        engine={"kind": sc.engine.kind, "model_id": ctx.score_model.model_id, "params": ctx.score_model.to_dict()},
-        real_engine=({"kind": sc.engine.kind, "threshold": ctx.real_threshold, "statistical_threshold": ctx.stat_threshold}
-                     if ctx.real_threshold is not None else None),
-        window=WindowMeta(start=sc.time.start, duration_s=sc.time.duration_s,
-                          expected_passers_by=round(expected_arrivals(ctx.rates_per_h, sc.time.start_s, sc.time.duration_s), 1)),
+        engine={
+            "kind": sc.engine.kind,
+            "model_id": ctx.score_model.model_id,
+            "params": ctx.score_model.to_dict(),
+        },
+        real_engine=(
+            {
+                "kind": sc.engine.kind,
+                "threshold": ctx.real_threshold,
+                "statistical_threshold": ctx.stat_threshold,
+            }
+            if ctx.real_threshold is not None
+            else None
+        ),
+        window=WindowMeta(
+            start=sc.time.start,
+            duration_s=sc.time.duration_s,
+            expected_passers_by=round(
+                expected_arrivals(ctx.rates_per_h, sc.time.start_s, sc.time.duration_s), 1
+            ),
+        ),
         cameras=tuple(c.id for c in ctx.cameras),
         warnings=tuple(ctx.warnings),
     )
@@ -233,8 +283,18 @@ def run(
         real = _real_pass(ctx, reps[0], tracks, seeds[0], engine, bank, on_stage)
         summary = summary.replace(real_engine=real.summary)
         timings["real_engine_s"] = real.elapsed_s
-    return RunResult(scenario=scenario, context=ctx, seed=seed, reps=reps, outcomes=outcomes, summary=summary,
-                     tracks=tracks, timings=timings, operations=ops, real=real)
+    return RunResult(
+        scenario=scenario,
+        context=ctx,
+        seed=seed,
+        reps=reps,
+        outcomes=outcomes,
+        summary=summary,
+        tracks=tracks,
+        timings=timings,
+        operations=ops,
+        real=real,
+    )
 
 
 def _prepare(scenario: Scenario, on_stage: Callable[[str], None] | None) -> tuple[Context, Any, Any]:
@@ -251,14 +311,21 @@ def _prepare(scenario: Scenario, on_stage: Callable[[str], None] | None) -> tupl
     return ctx, engine, build_bank(scenario, engine)
 
 
-def _simulate(ctx: Context, seeds: list[np.random.SeedSequence], *, workers: int, scheduler: str | None,
-              progress: Callable[[int, int, float], None] | None) -> list[tuple[RepData, pd.DataFrame | None]]:
+def _simulate(
+    ctx: Context,
+    seeds: list[np.random.SeedSequence],
+    *,
+    workers: int,
+    scheduler: str | None,
+    progress: Callable[[int, int, float], None] | None,
+) -> list[tuple[RepData, pd.DataFrame | None]]:
     """Every replication (replication 0 keeps its track table), here or on Dask."""
     n = len(seeds)
     if workers > 1 or scheduler:
         return run_dask(ctx.scenario, seeds, workers, scheduler, progress)
     results = []
     for i, s in enumerate(seeds):
+
         def cb(frac: float, i: int = i) -> None:
             if progress is not None:
                 progress(i, n, frac)
@@ -269,21 +336,37 @@ def _simulate(ctx: Context, seeds: list[np.random.SeedSequence], *, workers: int
     return results
 
 
-def _score(ctx: Context, reps: list[RepData], seeds: list[np.random.SeedSequence],
-           seed: int) -> tuple[list[Outcome], RunSummary, list[OpsResult]]:
+def _score(
+    ctx: Context, reps: list[RepData], seeds: list[np.random.SeedSequence], seed: int
+) -> tuple[list[Outcome], RunSummary, list[OpsResult]]:
     """Alerts of every replication under the scenario's watchlist, the summary, and operations."""
     scenario, model = ctx.scenario, ctx.score_model
     wl = scenario.watchlist
     t_stat = ctx.stat_threshold
-    outcomes = [score_replication(r, model, threshold=t_stat, watchlist_size=wl.size, prevalence=wl.prevalence) for r in reps]
-    core = summarise(outcomes, duration_s=scenario.time.duration_s, model=model,
-                     threshold=t_stat, watchlist_size=wl.size, prevalence=wl.prevalence)
+    outcomes = [
+        score_replication(r, model, threshold=t_stat, watchlist_size=wl.size, prevalence=wl.prevalence)
+        for r in reps
+    ]
+    core = summarise(
+        outcomes,
+        duration_s=scenario.time.duration_s,
+        model=model,
+        threshold=t_stat,
+        watchlist_size=wl.size,
+        prevalence=wl.prevalence,
+    )
     ops, ops_summary = run_operations(
-        reps, outcomes, seeds, scenario.operations, duration_s=scenario.time.duration_s,
+        reps,
+        outcomes,
+        seeds,
+        scenario.operations,
+        duration_s=scenario.time.duration_s,
         default_speed_m_s=scenario.crowd.free_speed_mean_m_s,
     )
     summary = core.replace(
-        equitability=equitability_summary(model, scenario.population, reps, threshold=t_stat, watchlist_size=wl.size),
+        equitability=equitability_summary(
+            model, scenario.population, reps, threshold=t_stat, watchlist_size=wl.size
+        ),
         run=_metadata(ctx, seed, len(reps)),
         crowd=CrowdFigures(peak_density_p_m2=_round_band([r.extra["peak_density_p_m2"] for r in reps])),
         operations=ops_summary,
@@ -291,17 +374,31 @@ def _score(ctx: Context, reps: list[RepData], seeds: list[np.random.SeedSequence
     return outcomes, summary, ops
 
 
-def _real_pass(ctx: Context, rep0: RepData, tracks: pd.DataFrame, seed0: np.random.SeedSequence, engine: Any,
-               bank: Any, on_stage: Callable[[str], None] | None) -> RealEngineRun:
+def _real_pass(
+    ctx: Context,
+    rep0: RepData,
+    tracks: pd.DataFrame,
+    seed0: np.random.SeedSequence,
+    engine: Any,
+    bank: Any,
+    on_stage: Callable[[str], None] | None,
+) -> RealEngineRun:
     """Replication 0 through the real pipeline; the engine is closed afterwards whatever happens."""
     from twin.sim.realpass import run_real_engine
 
     if on_stage is not None:
         on_stage(f"real engine ({engine.model_id}) on replication 0")
     try:
-        return run_real_engine(ctx, rep0, tracks, seed0, engine=engine, bank=bank,
-                               threshold=float(ctx.real_threshold),  # type: ignore[arg-type]
-                               threshold_source=str(ctx.real_threshold_source))
+        return run_real_engine(
+            ctx,
+            rep0,
+            tracks,
+            seed0,
+            engine=engine,
+            bank=bank,
+            threshold=float(ctx.real_threshold),  # type: ignore[arg-type]
+            threshold_source=str(ctx.real_threshold_source),
+        )
     finally:
         close = getattr(engine, "close", None)
         if callable(close):
@@ -311,5 +408,3 @@ def _real_pass(ctx: Context, rep0: RepData, tracks: pd.DataFrame, seed0: np.rand
 def _round_band(values: list[float]) -> dict[str, float]:
     v = np.asarray(values, dtype=float)
     return {"mean": float(v.mean()), "max": float(v.max())}
-
-

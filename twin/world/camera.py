@@ -95,9 +95,17 @@ class Camera:
         check_in_london(spec.lat, spec.lon, f"camera {spec.id}")
         x, y = lonlat_to_bng(spec.lon, spec.lat)
         return cls(
-            id=spec.id, x=float(x), y=float(y), mount_height_m=spec.mount_height_m, heading_deg=spec.heading_deg,
-            tilt_deg=spec.tilt_deg, hfov_deg=spec.hfov_deg, width_px=spec.width_px, height_px=spec.height_px,
-            fps=spec.fps, exposure_s=spec.exposure_s,
+            id=spec.id,
+            x=float(x),
+            y=float(y),
+            mount_height_m=spec.mount_height_m,
+            heading_deg=spec.heading_deg,
+            tilt_deg=spec.tilt_deg,
+            hfov_deg=spec.hfov_deg,
+            width_px=spec.width_px,
+            height_px=spec.height_px,
+            fps=spec.fps,
+            exposure_s=spec.exposure_s,
         )
 
     @property
@@ -209,8 +217,16 @@ def compute_face_geometry(camera: Camera, fx: Any, fy: Any, walk_dx: Any, walk_d
     u_px = camera.width_px / 2 + xn * camera.focal_px
     v_px = camera.height_px / 2 - yn * camera.focal_px
     return FaceGeometry(
-        in_view=in_view, distance_m=dist, ground_m=ground, px_per_m=px_per_m, ied_px=IED_M * px_per_m,
-        yaw_deg=yaw, pitch_deg=pitch, blur_px_per_m_s=blur, u_px=u_px, v_px=v_px,
+        in_view=in_view,
+        distance_m=dist,
+        ground_m=ground,
+        px_per_m=px_per_m,
+        ied_px=IED_M * px_per_m,
+        yaw_deg=yaw,
+        pitch_deg=pitch,
+        blur_px_per_m_s=blur,
+        u_px=u_px,
+        v_px=v_px,
     )
 
 
@@ -251,7 +267,9 @@ def _visible_ground_range(camera: Camera) -> tuple[float, float]:
     return max(near, 0.0), min(far, 200.0)
 
 
-def fov_wedge(camera: Camera, near_m: float | None = None, far_m: float | None = None, steps: int = 24) -> Polygon:
+def fov_wedge(
+    camera: Camera, near_m: float | None = None, far_m: float | None = None, steps: int = 24
+) -> Polygon:
     """Ground polygon (BNG metres) where faces are in view between two ground distances.
 
     Args:

@@ -64,8 +64,9 @@ class CaptureRanking(Protocol):
     only this method, not the scoring layer.
     """
 
-    def mated_mean(self, ied_px: np.ndarray, yaw_deg: np.ndarray, pitch_deg: np.ndarray,
-                   blur_px: np.ndarray) -> np.ndarray:
+    def mated_mean(
+        self, ied_px: np.ndarray, yaw_deg: np.ndarray, pitch_deg: np.ndarray, blur_px: np.ndarray
+    ) -> np.ndarray:
         """Mean mated score of captures of this quality (same shape as the inputs)."""
         ...
 
@@ -130,7 +131,9 @@ def lane_offsets(width_m: float, lanes: int = LANES) -> np.ndarray:
     return (np.arange(lanes) + 0.5) * width_m / lanes - width_m / 2
 
 
-def build_view_tables(site: Site, cameras: list[Camera], gate: CaptureGate, max_head_yaw_deg: float = 90.0) -> list[ViewTable]:
+def build_view_tables(
+    site: Site, cameras: list[Camera], gate: CaptureGate, max_head_yaw_deg: float = 90.0
+) -> list[ViewTable]:
     """Precompute a :class:`ViewTable` for every route x camera pair that sees some of the route.
 
     Args:
@@ -148,8 +151,12 @@ def build_view_tables(site: Site, cameras: list[Camera], gate: CaptureGate, max_
         length = route.length_m
         s = np.arange(0.0, length + STATION_M / 2, STATION_M)
         pts = shapely.get_coordinates(shapely.line_interpolate_point(route.line, s))
-        ahead = shapely.get_coordinates(shapely.line_interpolate_point(route.line, np.minimum(s + 0.25, length)))
-        behind = shapely.get_coordinates(shapely.line_interpolate_point(route.line, np.maximum(s - 0.25, 0.0)))
+        ahead = shapely.get_coordinates(
+            shapely.line_interpolate_point(route.line, np.minimum(s + 0.25, length))
+        )
+        behind = shapely.get_coordinates(
+            shapely.line_interpolate_point(route.line, np.maximum(s - 0.25, 0.0))
+        )
         tang = ahead - behind
         tang /= np.maximum(np.hypot(tang[:, 0], tang[:, 1]), 1e-9)[:, None]
         normal = np.column_stack([-tang[:, 1], tang[:, 0]])
@@ -171,7 +178,12 @@ def build_view_tables(site: Site, cameras: list[Camera], gate: CaptureGate, max_
             yaw = g.yaw_deg[:, a:b]
             pitch = g.pitch_deg[:, a:b]
             ied = g.ied_px[:, a:b]
-            zone = iv & (ied >= gate.min_ied_px) & (np.abs(yaw) <= gate.max_abs_yaw_deg) & (np.abs(pitch) <= gate.max_abs_pitch_deg)
+            zone = (
+                iv
+                & (ied >= gate.min_ied_px)
+                & (np.abs(yaw) <= gate.max_abs_yaw_deg)
+                & (np.abs(pitch) <= gate.max_abs_pitch_deg)
+            )
             frontal = bool(np.any(iv & (np.abs(yaw) <= gate.max_abs_yaw_deg + max_head_yaw_deg)))
 
             def f32(arr: np.ndarray, a: int = a, b: int = b) -> np.ndarray:
@@ -179,12 +191,25 @@ def build_view_tables(site: Site, cameras: list[Camera], gate: CaptureGate, max_
 
             tables.append(
                 ViewTable(
-                    route=ri, camera=ci, s0=float(s[a]), in_view=np.ascontiguousarray(iv), zone=np.ascontiguousarray(zone),
-                    ied_px=f32(g.ied_px), px_per_m=f32(g.px_per_m), distance_m=f32(g.distance_m),
-                    ground_m=f32(g.ground_m), yaw_deg=f32(g.yaw_deg), pitch_deg=f32(g.pitch_deg),
-                    blur_px_per_m_s=f32(g.blur_px_per_m_s), u_px=f32(g.u_px), v_px=f32(g.v_px),
-                    x_m=np.ascontiguousarray(px[:, a:b]), y_m=np.ascontiguousarray(py[:, a:b]),
-                    first=first, last=last, frontal=frontal,
+                    route=ri,
+                    camera=ci,
+                    s0=float(s[a]),
+                    in_view=np.ascontiguousarray(iv),
+                    zone=np.ascontiguousarray(zone),
+                    ied_px=f32(g.ied_px),
+                    px_per_m=f32(g.px_per_m),
+                    distance_m=f32(g.distance_m),
+                    ground_m=f32(g.ground_m),
+                    yaw_deg=f32(g.yaw_deg),
+                    pitch_deg=f32(g.pitch_deg),
+                    blur_px_per_m_s=f32(g.blur_px_per_m_s),
+                    u_px=f32(g.u_px),
+                    v_px=f32(g.v_px),
+                    x_m=np.ascontiguousarray(px[:, a:b]),
+                    y_m=np.ascontiguousarray(py[:, a:b]),
+                    first=first,
+                    last=last,
+                    frontal=frontal,
                 )
             )
     return tables
@@ -235,8 +260,20 @@ def new_tracks(n: int, *, camera: int = 0) -> dict[str, np.ndarray]:
         "in_zone": np.zeros(n, bool),
         "speed_m_s": np.zeros(n, np.float32),
     }
-    for name in ("t_best_s", "ied_px", "px_per_m", "distance_m", "yaw_deg", "pitch_deg", "blur_px", "mated_mean",
-                 "u_px", "v_px", "x_m", "y_m"):
+    for name in (
+        "t_best_s",
+        "ied_px",
+        "px_per_m",
+        "distance_m",
+        "yaw_deg",
+        "pitch_deg",
+        "blur_px",
+        "mated_mean",
+        "u_px",
+        "v_px",
+        "x_m",
+        "y_m",
+    ):
         out[name] = np.full(n, np.nan, dtype=np.float64 if name in ("t_best_s", "x_m", "y_m") else np.float32)
     return out
 
@@ -303,8 +340,20 @@ def reduce_tracks(
             continue
         own, off = _segments(nn)
         w = own + a
-        f = _frames(table, walkers, gate, score_model, w=w, k=k0[w] + off, v=v, lane=lane, fps=fps, phase_s=phase_s,
-                    frames_per_block=frames_per_block, rng=rng)
+        f = _frames(
+            table,
+            walkers,
+            gate,
+            score_model,
+            w=w,
+            k=k0[w] + off,
+            v=v,
+            lane=lane,
+            fps=fps,
+            phase_s=phase_s,
+            frames_per_block=frames_per_block,
+            rng=rng,
+        )
         _keep_best(out, table, f, nn, a)
     return out
 
@@ -322,10 +371,23 @@ def _chunk_bounds(n: np.ndarray) -> list[int]:
     return bounds
 
 
-def _frames(table: ViewTable, walkers: WalkerBatch, gate: CaptureGate, score_model: CaptureRanking, *, w: np.ndarray,
-            k: np.ndarray, v: np.ndarray, lane: np.ndarray, fps: float, phase_s: float, frames_per_block: int,
-            rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Per frame of a chunk (walker ``w``, frame number ``k``): geometry, head pose, occlusion, the gate, quality."""
+def _frames(
+    table: ViewTable,
+    walkers: WalkerBatch,
+    gate: CaptureGate,
+    score_model: CaptureRanking,
+    *,
+    w: np.ndarray,
+    k: np.ndarray,
+    v: np.ndarray,
+    lane: np.ndarray,
+    fps: float,
+    phase_s: float,
+    frames_per_block: int,
+    rng: np.random.Generator,
+) -> dict[str, np.ndarray]:
+    """Per frame of a chunk (walker ``w``, frame number ``k``): geometry, head pose, occlusion, the gate,
+    quality."""
     S = table.in_view.shape[1]
     t = k / fps + phase_s
     sta = np.rint((v[w] * (t - walkers.t0_s[w]) - table.s0) / STATION_M).astype(np.int64)
@@ -347,17 +409,34 @@ def _frames(table: ViewTable, walkers: WalkerBatch, gate: CaptureGate, score_mod
     blk_id = np.cumsum(new_blk) - 1
     occluded = rng.random(int(blk_id[-1]) + 1)[blk_id] < p_occ
     usable = (
-        iv & ~occluded & (ied >= gate.min_ied_px) & (np.abs(yaw) <= gate.max_abs_yaw_deg)
+        iv
+        & ~occluded
+        & (ied >= gate.min_ied_px)
+        & (np.abs(yaw) <= gate.max_abs_yaw_deg)
         & (np.abs(pitch) <= gate.max_abs_pitch_deg)
     )
     blur = table.blur_px_per_m_s[ln, sta] * v[w].astype(np.float32)
     quality = np.where(usable, score_model.mated_mean(ied, yaw, pitch, blur), -np.inf)
-    return {"t": t, "sta": sta, "ln": ln, "iv": iv, "ied": ied, "yaw": yaw, "pitch": pitch, "zone": zone,
-            "usable": usable, "blur": blur, "quality": quality}
+    return {
+        "t": t,
+        "sta": sta,
+        "ln": ln,
+        "iv": iv,
+        "ied": ied,
+        "yaw": yaw,
+        "pitch": pitch,
+        "zone": zone,
+        "usable": usable,
+        "blur": blur,
+        "quality": quality,
+    }
 
 
-def _keep_best(out: dict[str, np.ndarray], table: ViewTable, f: dict[str, np.ndarray], nn: np.ndarray, a: int) -> None:
-    """Reduce a chunk's frames per walker (from walker ``a`` on): counts, and the best usable capture's fields."""
+def _keep_best(
+    out: dict[str, np.ndarray], table: ViewTable, f: dict[str, np.ndarray], nn: np.ndarray, a: int
+) -> None:
+    """Reduce a chunk's frames per walker (from walker ``a`` on): counts, and the best usable capture's
+    fields."""
     nz = np.flatnonzero(nn)
     starts = (np.cumsum(nn) - nn)[nz]
     idx = nz + a

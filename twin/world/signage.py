@@ -43,7 +43,9 @@ class RouteSignage:
     covered: bool
 
 
-def signage_coverage(site: Site, tables: list[ViewTable], *, visible_m: float = SIGN_VISIBLE_M) -> list[RouteSignage]:
+def signage_coverage(
+    site: Site, tables: list[ViewTable], *, visible_m: float = SIGN_VISIBLE_M
+) -> list[RouteSignage]:
     """Per-route signage coverage.
 
     Args:
@@ -69,5 +71,13 @@ def signage_coverage(site: Site, tables: list[ViewTable], *, visible_m: float = 
         ]
         first_sign = min(seen) if seen else float("nan")
         covered = (not starts) or (bool(seen) and first_sign < zone_start)
-        out.append(RouteSignage(route_id=route.id, enters_zone=bool(starts), zone_start_m=zone_start, first_sign_m=first_sign, covered=covered))
+        out.append(
+            RouteSignage(
+                route_id=route.id,
+                enters_zone=bool(starts),
+                zone_start_m=zone_start,
+                first_sign_m=first_sign,
+                covered=covered,
+            )
+        )
     return out

@@ -144,7 +144,9 @@ def _geofence(feature: dict[str, Any], where: str) -> Polygon:
             "redraw it so its edges do not cross (e.g. order the corners around the boundary)"
         )
     if poly.area < 100:
-        raise GeofenceError(f"{where}: geofence area {poly.area:.1f} m² is too small for a deployment (< 100 m²)")
+        raise GeofenceError(
+            f"{where}: geofence area {poly.area:.1f} m² is too small for a deployment (< 100 m²)"
+        )
     return poly
 
 
@@ -188,8 +190,15 @@ def load_site(
         lon, lat = _lonlat_pairs([(f.get("geometry") or {}).get("coordinates")], f"{where} van")[0]
         x, y = lonlat_to_bng(lon, lat)
         vans.append(
-            Van(id=str(p.get("id", f"van{len(vans) + 1}")), x=float(x), y=float(y), lat=float(lat), lon=float(lon),
-                headings_deg=tuple(float(h) % 360 for h in p.get("headings_deg", [])), note=str(p.get("note", "")))
+            Van(
+                id=str(p.get("id", f"van{len(vans) + 1}")),
+                x=float(x),
+                y=float(y),
+                lat=float(lat),
+                lon=float(lon),
+                headings_deg=tuple(float(h) % 360 for h in p.get("headings_deg", [])),
+                note=str(p.get("note", "")),
+            )
         )
 
     signs = [(f.get("geometry") or {}).get("coordinates") for f in by_role.get("signage", [])]
@@ -272,10 +281,20 @@ def _route(f: dict[str, Any], inside: Any, boundary: Any, where: str, overrides:
         raise MapFileError(f"{where}: route {rid} weight {weight} must be >= 0")
     if not (0.5 <= width <= 50):
         raise MapFileError(f"{where}: route {rid} width_m {width} must be between 0.5 and 50 m")
-    return Route(id=rid, line=line, weight=weight, width_m=width, entry=str(p.get("entry", "")), exit=str(p.get("exit", "")), street=str(p.get("street", "")))
+    return Route(
+        id=rid,
+        line=line,
+        weight=weight,
+        width_m=width,
+        entry=str(p.get("entry", "")),
+        exit=str(p.get("exit", "")),
+        street=str(p.get("street", "")),
+    )
 
 
-def _routes(feats: list[dict[str, Any]], geofence: Polygon, where: str, overrides: dict[str, float]) -> list[Route]:
+def _routes(
+    feats: list[dict[str, Any]], geofence: Polygon, where: str, overrides: dict[str, float]
+) -> list[Route]:
     """Every route feature (:func:`_route`), ids unique, overrides all used, some weight positive.
 
     Raises:
@@ -287,9 +306,13 @@ def _routes(feats: list[dict[str, Any]], geofence: Polygon, where: str, override
         raise MapFileError(f"{where}: no features with role 'route'; a site needs walkable routes")
     ids = [r.id for r in routes]
     if len(set(ids)) != len(ids):
-        raise MapFileError(f"{where}: route ids must be unique, repeated: {sorted({i for i in ids if ids.count(i) > 1})}")
+        raise MapFileError(
+            f"{where}: route ids must be unique, repeated: {sorted({i for i in ids if ids.count(i) > 1})}"
+        )
     if overrides:
-        raise MapFileError(f"site.route_weights names unknown route(s) {sorted(overrides)}; routes of {where}: {ids}")
+        raise MapFileError(
+            f"site.route_weights names unknown route(s) {sorted(overrides)}; routes of {where}: {ids}"
+        )
     if sum(r.weight for r in routes) <= 0:
         raise MapFileError(f"{where}: every route weight is 0; give at least one route a positive weight")
     return routes

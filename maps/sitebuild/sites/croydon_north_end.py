@@ -52,10 +52,21 @@ def build() -> SiteBuild:
         approximate=True,
     )
     _routes(site, axis, s_c)
-    site.add_van("van_west", "w_side_ns", 55.0, 1.5,
-                 "On the pedestrianised street, west side (Centrale side), ~55 m in from the north; approximate.")
-    site.add_van("van_east", "e_side_ns", 125.0, -1.5,
-                 "On the pedestrianised street, east side (Whitgift Centre side), ~55 m in from the south; approximate.")
+    site.add_van(
+        "van_west",
+        "w_side_ns",
+        55.0,
+        1.5,
+        "On the pedestrianised street, west side (Centrale side), ~55 m in from the north; approximate.",
+    )
+    site.add_van(
+        "van_east",
+        "e_side_ns",
+        125.0,
+        -1.5,
+        "On the pedestrianised street, east side (Whitgift Centre side), ~55 m in from the south; "
+        "approximate.",
+    )
     site.add_signs()
     site.fence_source = f"180 m of North End x 40 m (street plus frontages), {HAND}"
     _base(site, axis, fence)
@@ -95,8 +106,16 @@ def _routes(site: SiteBuild, axis: LineString, s_c: float) -> None:
             if off
             else ("on the street axis" if off == 0.0 else "crossing the street mid-stretch")
         )
-        site.add_route(rid, line, weight=w, width_m=width, street=f"North End ({what}; pedestrianised)", entry=en,
-                       exit=ex, source=f"{src}; {where}." + wnote)
+        site.add_route(
+            rid,
+            line,
+            weight=w,
+            width_m=width,
+            street=f"North End ({what}; pedestrianised)",
+            entry=en,
+            exit=ex,
+            source=f"{src}; {where}." + wnote,
+        )
 
 
 def _base(site: SiteBuild, axis: LineString, fence: Polygon) -> None:
@@ -111,9 +130,16 @@ def _base(site: SiteBuild, axis: LineString, fence: Polygon) -> None:
         }
     )
     for name, a, b in (
-        ("west-side frontage: Centrale shopping centre and shops (outline approximate)", -STREET_W / 2,
-         -STREET_W / 2 - 30),
-        ("east-side frontage: Whitgift Centre and shops (outline approximate)", STREET_W / 2, STREET_W / 2 + 30),
+        (
+            "west-side frontage: Centrale shopping centre and shops (outline approximate)",
+            -STREET_W / 2,
+            -STREET_W / 2 - 30,
+        ),
+        (
+            "east-side frontage: Whitgift Centre and shops (outline approximate)",
+            STREET_W / 2,
+            STREET_W / 2 + 30,
+        ),
     ):
         ring = list(axis.offset_curve(a).coords) + list(axis.offset_curve(b).coords)[::-1]
         blk = Polygon(ring).intersection(clipbox)

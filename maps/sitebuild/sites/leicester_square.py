@@ -27,18 +27,60 @@ CX, CY = 529858.0, 180712.0  # the garden, mid-square
 
 #: (key "a_b", waypoints, weight, width_m, entry a, exit b, street): each walked both ways.
 ODS = (
-    ("w_ne", [W_OUT, NW, NE, NE_OUT], 4.0, 8.0, "west approach", "north-east approach",
-     "Leicester Square north side (pedestrian way)"),
-    ("w_e", [W_OUT, NW, STATUE_N, SE, E_OUT], 2.0, 4.0, "west approach", "east approach",
-     "Leicester Square garden, NW-SE diagonal path"),
-    ("n_s", [N_OUT, N_SIDE_MID, STATUE_N, SW, S_SIDE_W, S_SIDE_E, S_OUT], 2.0, 4.0, "north approach",
-     "south approach", "Leicester Square garden, NE-SW diagonal path"),
-    ("ne_sw", [NE_OUT, NE, SE, S_SIDE_E, S_SIDE_W, SW_OUT], 2.0, 8.0, "north-east approach",
-     "south-west approach", "Leicester Square east and south sides (pedestrian ways)"),
-    ("w_s", [W_OUT, NW, W_SIDE_MID, SW, S_SIDE_W, S_SIDE_E, S_OUT], 1.0, 8.0, "west approach", "south approach",
-     "Leicester Square west and south sides (pedestrian ways)"),
-    ("n_e", [N_OUT, N_SIDE_MID, NE, SE, E_OUT], 1.0, 8.0, "north approach", "east approach",
-     "Leicester Square north-east corner and east side (pedestrian ways)"),
+    (
+        "w_ne",
+        [W_OUT, NW, NE, NE_OUT],
+        4.0,
+        8.0,
+        "west approach",
+        "north-east approach",
+        "Leicester Square north side (pedestrian way)",
+    ),
+    (
+        "w_e",
+        [W_OUT, NW, STATUE_N, SE, E_OUT],
+        2.0,
+        4.0,
+        "west approach",
+        "east approach",
+        "Leicester Square garden, NW-SE diagonal path",
+    ),
+    (
+        "n_s",
+        [N_OUT, N_SIDE_MID, STATUE_N, SW, S_SIDE_W, S_SIDE_E, S_OUT],
+        2.0,
+        4.0,
+        "north approach",
+        "south approach",
+        "Leicester Square garden, NE-SW diagonal path",
+    ),
+    (
+        "ne_sw",
+        [NE_OUT, NE, SE, S_SIDE_E, S_SIDE_W, SW_OUT],
+        2.0,
+        8.0,
+        "north-east approach",
+        "south-west approach",
+        "Leicester Square east and south sides (pedestrian ways)",
+    ),
+    (
+        "w_s",
+        [W_OUT, NW, W_SIDE_MID, SW, S_SIDE_W, S_SIDE_E, S_OUT],
+        1.0,
+        8.0,
+        "west approach",
+        "south approach",
+        "Leicester Square west and south sides (pedestrian ways)",
+    ),
+    (
+        "n_e",
+        [N_OUT, N_SIDE_MID, NE, SE, E_OUT],
+        1.0,
+        8.0,
+        "north approach",
+        "east approach",
+        "Leicester Square north-east corner and east side (pedestrian ways)",
+    ),
 )
 WNOTE = (
     " Weight (assumption, no published split): the west approach <-> north-east approach "
@@ -71,17 +113,30 @@ def build() -> SiteBuild:
         a_, b_ = key.split("_")
         for rid, ln, en, ex in ((f"{a_}_{b_}", line, a, b), (f"{b_}_{a_}", reverse(line), b, a)):
             site.add_route(
-                rid, ln, weight=weight, width_m=width, street=street + " (no name in source)", entry=en, exit=ex,
+                rid,
+                ln,
+                weight=weight,
+                width_m=width,
+                street=street + " (no name in source)",
+                entry=en,
+                exit=ex,
                 source=src + "; routed along the OSM ways between their shared nodes." + WNOTE,
             )
     # vans in the pedestrian square, 1.5 m beside the walking line, cameras along it
     nside = site.route_line("w_ne")
     s_mid = nside.project(Point((NW[0] + N_SIDE_MID[0]) / 2, (NW[1] + N_SIDE_MID[1]) / 2))
-    site.add_van("van_north_side", "w_ne", s_mid, -1.5,
-                 "Pedestrianised north side of the square, between the west approach and the garden's north gate.")
+    site.add_van(
+        "van_north_side",
+        "w_ne",
+        s_mid,
+        -1.5,
+        "Pedestrianised north side of the square, between the west approach and the garden's north gate.",
+    )
     eside = site.route_line("ne_sw")
     s_e = eside.project(Point(529895.5, 180725.0))
-    site.add_van("van_east_side", "ne_sw", s_e, -1.5, "Pedestrianised east side of the square, by the garden railings.")
+    site.add_van(
+        "van_east_side", "ne_sw", s_e, -1.5, "Pedestrianised east side of the square, by the garden railings."
+    )
     site.add_signs()
     site.fence_source = (
         "circle of radius 90 m around the garden (OSM leisure=park polygon) in the middle of the square"

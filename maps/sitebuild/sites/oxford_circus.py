@@ -34,7 +34,8 @@ W_OX, W_RG, W_TURN = 3.0, 2.0, 1.0  # route weights (assumption)
 
 @dataclass(frozen=True)
 class _Streets:
-    """The junction centre J, the two street axes and their four footways (EPSG:27700), and the footway corners."""
+    """The junction centre J, the two street axes and their four footways (EPSG:27700), and the footway
+    corners."""
 
     J: Point
     oxford: LineString
@@ -59,7 +60,10 @@ def build() -> SiteBuild:
         meta={},
         data_bbox=data_bbox(doc),
     )
-    site.no_van = [st.oxford.buffer(OX_CW / 2, cap_style="flat"), st.regent.buffer(RG_CW / 2, cap_style="flat")]
+    site.no_van = [
+        st.oxford.buffer(OX_CW / 2, cap_style="flat"),
+        st.regent.buffer(RG_CW / 2, cap_style="flat"),
+    ]
     src = f"genet@{att['source_commit'][:7]}"
     _routes(site, st, src)
     _vans(site, st)
@@ -143,17 +147,37 @@ def _routes(site: SiteBuild, st: _Streets, src: str) -> None:
         f"{W_RG:g}, each corner turn {W_TURN:g}; no published split exists."
     )
 
-    def r(rid: str, line: LineString, weight: float, width: float, street: str, entry: str, exit: str,
-          source: str) -> None:
-        site.add_route(rid, line, weight=weight, width_m=width, street=street, entry=entry, exit=exit,
-                       source=source + "." + wnote)
+    def r(
+        rid: str,
+        line: LineString,
+        weight: float,
+        width: float,
+        street: str,
+        entry: str,
+        exit: str,
+        source: str,
+    ) -> None:
+        site.add_route(
+            rid,
+            line,
+            weight=weight,
+            width_m=width,
+            street=street,
+            entry=entry,
+            exit=exit,
+            source=source + "." + wnote,
+        )
 
     OXW_N, OXE_N, OXW_S, OXE_S = (
-        "Oxford St W (north footway)", "Oxford St E (north footway)", "Oxford St W (south footway)",
+        "Oxford St W (north footway)",
+        "Oxford St E (north footway)",
+        "Oxford St W (south footway)",
         "Oxford St E (south footway)",
     )
     RGN_W, RGS_W, RGN_E, RGS_E = (
-        "Regent St N (west footway)", "Regent St S (west footway)", "Regent St N (east footway)",
+        "Regent St N (west footway)",
+        "Regent St S (west footway)",
+        "Regent St N (east footway)",
         "Regent St S (east footway)",
     )
     ox_n, ox_s, rg_e, rg_w = st.ox_n, st.ox_s, st.rg_e, st.rg_w
@@ -189,12 +213,27 @@ def _vans(site: SiteBuild, st: _Streets) -> None:
         target = axis.interpolate(axis.project(st.J) + from_j)
         return site.route_line(rid).project(target)
 
-    site.add_van("van_oxford_e", "ox_n_we", s_at("ox_n_we", st.oxford, 40.0), -1.3,
-                 "Oxford St north footway, ~40 m east of the Circus, on the kerb side.")
-    site.add_van("van_oxford_w", "ox_s_we", s_at("ox_s_we", st.oxford, -40.0), 1.3,
-                 "Oxford St south footway, ~40 m west of the Circus, on the kerb side.")
-    site.add_van("van_regent_n", "rg_w_ns", s_at("rg_w_ns", st.regent, -40.0), 1.3,
-                 "Regent St west footway, ~40 m north of the Circus, on the kerb side.")
+    site.add_van(
+        "van_oxford_e",
+        "ox_n_we",
+        s_at("ox_n_we", st.oxford, 40.0),
+        -1.3,
+        "Oxford St north footway, ~40 m east of the Circus, on the kerb side.",
+    )
+    site.add_van(
+        "van_oxford_w",
+        "ox_s_we",
+        s_at("ox_s_we", st.oxford, -40.0),
+        1.3,
+        "Oxford St south footway, ~40 m west of the Circus, on the kerb side.",
+    )
+    site.add_van(
+        "van_regent_n",
+        "rg_w_ns",
+        s_at("rg_w_ns", st.regent, -40.0),
+        1.3,
+        "Regent St west footway, ~40 m north of the Circus, on the kerb side.",
+    )
 
 
 def _meta(att: dict, st: _Streets) -> dict:

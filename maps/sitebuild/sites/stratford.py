@@ -24,12 +24,40 @@ S_76 = (538641.0, 184292.0)  # S end of the footway inside the bus-station loop
 
 #: (key "a_b", waypoints, weight, width_m, entry a, exit b): each walked both ways.
 ODS = (
-    ("nw_e", [NW_9, HUB, X_E, E_4], 3.0, 4.0, "NW footway (towards Westfield)", "E footway (across the primary road)"),
-    ("nw_s", [NW_9, HUB, S_20], 3.0, 4.0, "NW footway (towards Westfield)", "S footway (bus station, west side)"),
+    (
+        "nw_e",
+        [NW_9, HUB, X_E, E_4],
+        3.0,
+        4.0,
+        "NW footway (towards Westfield)",
+        "E footway (across the primary road)",
+    ),
+    (
+        "nw_s",
+        [NW_9, HUB, S_20],
+        3.0,
+        4.0,
+        "NW footway (towards Westfield)",
+        "S footway (bus station, west side)",
+    ),
     ("sw_ne", [SW_171, N_28], 2.0, 3.0, "SW footway", "NE footway (west of the primary road)"),
-    ("s_n", [S_41, X_E, N_28], 2.0, 3.0, "S footway (bus station, east side)", "NE footway (west of the primary road)"),
+    (
+        "s_n",
+        [S_41, X_E, N_28],
+        2.0,
+        3.0,
+        "S footway (bus station, east side)",
+        "NE footway (west of the primary road)",
+    ),
     ("w_s", [W_95, S_76], 1.0, 3.0, "W footway", "S footway (inside the bus-station loop)"),
-    ("nn_e", [NW_2, X_E, E_4], 1.0, 3.0, "NW footway (northern, towards Westfield)", "E footway (across the primary road)"),
+    (
+        "nn_e",
+        [NW_2, X_E, E_4],
+        1.0,
+        3.0,
+        "NW footway (northern, towards Westfield)",
+        "E footway (across the primary road)",
+    ),
 )
 WNOTE = (
     " Weight (assumption, no counts exist): the two NW footways towards Westfield carry the "
@@ -62,12 +90,31 @@ def build() -> SiteBuild:
         line = graph.route(wps)
         a_, b_ = key.split("_")
         for rid, ln, en, ex in ((f"{a_}_{b_}", line, a, b), (f"{b_}_{a_}", reverse(line), b, a)):
-            site.add_route(rid, ln, weight=weight, width_m=width, street="footway (OSM, unnamed)", entry=en, exit=ex,
-                           source=src + WNOTE)
+            site.add_route(
+                rid,
+                ln,
+                weight=weight,
+                width_m=width,
+                street="footway (OSM, unnamed)",
+                entry=en,
+                exit=ex,
+                source=src + WNOTE,
+            )
     # vans 1.5 m beside straight footway stretches, >= 25 m in from every entry they serve
-    site.add_van("van_nw_footway", "nw_e", 30.0, 1.5, "On the long NW-SE footway towards Westfield, 30 m inside the area.")
-    site.add_van("van_bus_station_e", "s_n", 30.0, 1.5,
-                 "On the footway along the bus station's east side, between the bus lanes and the primary road.")
+    site.add_van(
+        "van_nw_footway",
+        "nw_e",
+        30.0,
+        1.5,
+        "On the long NW-SE footway towards Westfield, 30 m inside the area.",
+    )
+    site.add_van(
+        "van_bus_station_e",
+        "s_n",
+        30.0,
+        1.5,
+        "On the footway along the bus station's east side, between the bus lanes and the primary road.",
+    )
     site.add_van("van_sw_footway", "sw_ne", 30.0, -1.5, "On the long SW-NE footway, 30 m inside the area.")
     site.add_signs()
     site.fence_source = (

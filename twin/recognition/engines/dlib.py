@@ -71,7 +71,7 @@ MIN_FACES_FOR_WORKERS = 4
 
 _BROKEN_POOL = (
     "a dlib embedding worker process died; worker processes are started with the 'spawn' method, so a "
-    "script using embed_workers > 1 must guard its entry point with `if __name__ == \"__main__\":`; "
+    'script using embed_workers > 1 must guard its entry point with `if __name__ == "__main__":`; '
     "or use embed_workers=1"
 )
 
@@ -237,7 +237,8 @@ def _worker_main(conn: Connection, folder: str) -> None:
 
 
 class DlibEngine:
-    """dlib HOG + 5-point landmarks + ResNet 128-d; implements :class:`~twin.recognition.engines.base.FaceEngine`.
+    """dlib HOG + 5-point landmarks + ResNet 128-d; implements
+    :class:`~twin.recognition.engines.base.FaceEngine`.
 
     Args:
         upsample: HOG upsample count (0, 1 or 2). Overrides ``expected_ied_px``.
@@ -286,7 +287,10 @@ class DlibEngine:
     ) -> None:
         if upsample is not None:
             if not isinstance(upsample, int) or isinstance(upsample, bool) or not 0 <= upsample <= 3:
-                raise EngineError(f"upsample {upsample!r} must be 0, 1, 2 or 3 (each doubles the frame size and ~4× the cost)")
+                raise EngineError(
+                    f"upsample {upsample!r} must be 0, 1, 2 or 3 (each doubles the frame size and ~4× "
+                    "the cost)"
+                )
             self.upsample = upsample
         elif expected_ied_px is not None:
             self.upsample = upsample_for_ied(expected_ied_px)
@@ -297,7 +301,9 @@ class DlibEngine:
         if not isinstance(embed_workers, int) or embed_workers < 1:
             raise EngineError(f"embed_workers {embed_workers!r} must be an integer >= 1")
         if not det_scores and det_adjust != 0.0:
-            raise EngineError("det_adjust needs det_scores=True (dlib's scoring detector call); drop one of them")
+            raise EngineError(
+                "det_adjust needs det_scores=True (dlib's scoring detector call); drop one of them"
+            )
         self.det_adjust = float(det_adjust)
         self.det_scores = bool(det_scores)
         self.embed_workers = embed_workers
@@ -409,7 +415,9 @@ class DlibEngine:
             ImageError: an array is not (H, W, 3) uint8.
         """
         if len(images) != len(faces):
-            raise EngineError(f"embed_batch got {len(images)} images but {len(faces)} face lists; pass one list per image")
+            raise EngineError(
+                f"embed_batch got {len(images)} images but {len(faces)} face lists; pass one list per image"
+            )
         chips: list[np.ndarray] = []
         counts = []
         for img, fs in zip(images, faces, strict=True):
@@ -498,6 +506,7 @@ class DlibEngine:
 
     def __repr__(self) -> str:
         return (
-            f"DlibEngine(upsample={self.upsample}, det_adjust={self.det_adjust}, det_scores={self.det_scores}, "
+            f"DlibEngine(upsample={self.upsample}, det_adjust={self.det_adjust}, "
+            f"det_scores={self.det_scores}, "
             f"embed_workers={self.embed_workers})"
         )

@@ -99,11 +99,14 @@ def _import_insightface() -> Any:
 def _check_folder_exists(folder: Path) -> None:
     if not folder.exists():
         raise ModelFolderError(
-            f"model folder {folder} does not exist; pass the unpacked pack folder (e.g. .../buffalo_l holding "
+            f"model folder {folder} does not exist; pass the unpacked pack folder (e.g. .../buffalo_l "
+            "holding "
             "det_10g.onnx and w600k_r50.onnx). The project never downloads packs"
         )
     if not folder.is_dir():
-        raise ModelFolderError(f"model folder {folder} is a file, not a folder; pass the folder that holds the .onnx files")
+        raise ModelFolderError(
+            f"model folder {folder} is a file, not a folder; pass the folder that holds the .onnx files"
+        )
 
 
 def _manifest(folder: Path) -> dict[str, Any] | None:
@@ -152,7 +155,9 @@ def check_model_folder(model_dir: str | Path, *, providers: Sequence[str] = (_CP
             name = str(spec.get("file", "")) if isinstance(spec, dict) else ""
             path = folder / name
             exists = bool(name) and path.is_file()
-            cls = {"detection": "SCRFD", "recognition": "ArcFaceONNX", "verification": "FaceVerifier"}.get(task)
+            cls = {"detection": "SCRFD", "recognition": "ArcFaceONNX", "verification": "FaceVerifier"}.get(
+                task
+            )
             out.append(
                 ModelFileCheck(
                     file=name or "<missing>",
@@ -171,7 +176,9 @@ def check_model_folder(model_dir: str | Path, *, providers: Sequence[str] = (_CP
                 warnings.simplefilter("ignore", FutureWarning)
                 model = insightface.model_zoo.get_model(str(path), providers=list(providers))
         except Exception as exc:  # any ORT, protobuf or assert failure is reported per file
-            out.append(ModelFileCheck(path.name, None, f"error: {type(exc).__name__}: {exc}".strip()[:200], digest))
+            out.append(
+                ModelFileCheck(path.name, None, f"error: {type(exc).__name__}: {exc}".strip()[:200], digest)
+            )
             continue
         if model is None:
             out.append(ModelFileCheck(path.name, None, "unrouted", digest))
@@ -186,11 +193,14 @@ def list_model_folders(root: str | Path = "~/.insightface/models") -> list[Path]
     base = Path(root).expanduser()
     if not base.is_dir():
         return []
-    return sorted(p for p in base.iterdir() if p.is_dir() and (any(p.glob("*.onnx")) or (p / _MANIFEST).is_file()))
+    return sorted(
+        p for p in base.iterdir() if p.is_dir() and (any(p.glob("*.onnx")) or (p / _MANIFEST).is_file())
+    )
 
 
 class InsightFaceEngine:
-    """SCRFD detection + ArcFace recognition from a model pack folder; a :class:`~twin.recognition.engines.base.FaceEngine`.
+    """SCRFD detection + ArcFace recognition from a model pack folder; a
+    :class:`~twin.recognition.engines.base.FaceEngine`.
 
     Args:
         model_dir: the unpacked pack folder (must exist; it is never downloaded).
@@ -229,12 +239,16 @@ class InsightFaceEngine:
         if not providers:
             raise EngineError(f"providers is empty; pass e.g. ['{_CPU}']")
         if len(det_size) != 2 or any(int(v) < 32 or int(v) % 32 for v in det_size):
-            raise EngineError(f"det_size {det_size!r} must be (width, height), multiples of 32 >= 32, e.g. (640, 640)")
+            raise EngineError(
+                f"det_size {det_size!r} must be (width, height), multiples of 32 >= 32, e.g. (640, 640)"
+            )
         if not 0.0 < det_thresh < 1.0:
             raise EngineError(f"det_thresh {det_thresh!r} must be inside (0, 1), e.g. 0.5")
         thr = DEFAULT_THRESHOLD if threshold is None else float(threshold)
         if not -1.0 <= thr <= 1.0:
-            raise EngineError(f"threshold {threshold!r} must be a cosine inside [-1, 1]; ArcFace packs use ~0.3-0.5")
+            raise EngineError(
+                f"threshold {threshold!r} must be a cosine inside [-1, 1]; ArcFace packs use ~0.3-0.5"
+            )
         self.default_threshold = thr
         self.det_size = (int(det_size[0]), int(det_size[1]))
         self.det_thresh = float(det_thresh)
@@ -259,7 +273,9 @@ class InsightFaceEngine:
             self.model_id = f"insightface:{folder.name}:{rec_file.stem}"
         self.dim = self._embedding_dim()
         self.model_dir = folder
-        logger.info("insightface engine %s (%d-d) on %s from %s", self.model_id, self.dim, self.providers, folder)
+        logger.info(
+            "insightface engine %s (%d-d) on %s from %s", self.model_id, self.dim, self.providers, folder
+        )
 
     def _embedding_dim(self) -> int:
         shape = getattr(self._rec, "output_shape", None)
@@ -308,7 +324,9 @@ class InsightFaceEngine:
         from insightface.utils import face_align
 
         if len(images) != len(faces):
-            raise EngineError(f"embed_batch got {len(images)} images but {len(faces)} face lists; pass one list per image")
+            raise EngineError(
+                f"embed_batch got {len(images)} images but {len(faces)} face lists; pass one list per image"
+            )
         size = int(self._rec.input_size[0])
         crops: list[np.ndarray] = []
         counts = []
@@ -317,7 +335,9 @@ class InsightFaceEngine:
             for img, fs in zip(images, faces, strict=True):
                 bgr = cv2.cvtColor(check_rgb(img), cv2.COLOR_RGB2BGR)
                 for f in fs:
-                    crops.append(face_align.norm_crop(bgr, landmark=np.asarray(f.kps, np.float32), image_size=size))
+                    crops.append(
+                        face_align.norm_crop(bgr, landmark=np.asarray(f.kps, np.float32), image_size=size)
+                    )
                 counts.append(len(fs))
         if crops:
             raw = np.asarray(self._rec.get_feat(crops), np.float32).reshape(len(crops), -1)
@@ -346,8 +366,16 @@ def _check_routes(folder: Path) -> None:
     if "detection" not in tasks or "recognition" not in tasks:
         missing = [t for t in ("detection", "recognition") if t not in tasks]
         found = ", ".join(f"{r.file} → {r.routed_class or r.task}" for r in routes) or "nothing routable"
-        what = " and ".join({"detection": "a detector (SCRFD, e.g. det_10g.onnx)", "recognition": "a recognizer (ArcFace, e.g. w600k_r50.onnx)"}[t] for t in missing)
-        raise ModelFolderError(f"model folder {folder} lacks {what}; found: {found}. Add the missing ONNX file")
+        what = " and ".join(
+            {
+                "detection": "a detector (SCRFD, e.g. det_10g.onnx)",
+                "recognition": "a recognizer (ArcFace, e.g. w600k_r50.onnx)",
+            }[t]
+            for t in missing
+        )
+        raise ModelFolderError(
+            f"model folder {folder} lacks {what}; found: {found}. Add the missing ONNX file"
+        )
 
 
 def _check_cuda_offered() -> None:
@@ -361,7 +389,8 @@ def _check_cuda_offered() -> None:
     if _CUDA not in onnxruntime.get_available_providers():
         raise EngineUnavailableError(
             f"{_CUDA} was requested but this onnxruntime ({onnxruntime.__version__}) does not offer it; "
-            "swap to the GPU build (`pip uninstall -y onnxruntime && pip install onnxruntime-gpu`, with CUDA 13 "
+            "swap to the GPU build (`pip uninstall -y onnxruntime && pip install onnxruntime-gpu`, with "
+            "CUDA 13 "
             f"and cuDNN 9 on the host), or pass providers=['{_CPU}']"
         )
 
@@ -383,7 +412,9 @@ def _load_app(folder: Path, providers: list[str], det_size: tuple[int, int], det
             )
             app.prepare(ctx_id=-1 if providers == [_CPU] else 0, det_size=det_size, det_thresh=det_thresh)
     except AssertionError as exc:  # insightface's bare assert "detection" in self.models
-        raise ModelFolderError(f"insightface found no usable detector in {folder}; run `twin models check {folder}`") from exc
+        raise ModelFolderError(
+            f"insightface found no usable detector in {folder}; run `twin models check {folder}`"
+        ) from exc
     except (RuntimeError, ValueError, OSError) as exc:
         raise ModelFolderError(f"insightface could not load the pack in {folder}: {exc}") from exc
     return app
@@ -401,6 +432,7 @@ def _running_providers(app: Any, want_cuda: bool) -> list[str]:
         if lacking:
             raise EngineUnavailableError(
                 f"{_CUDA} was requested but the sessions run on {lacking}: CUDA 13/cuDNN 9 libraries are "
-                f"missing or incompatible. Install them, or pass providers=['{_CPU}'] to run on the CPU knowingly"
+                f"missing or incompatible. Install them, or pass providers=['{_CPU}'] to run on the CPU "
+                "knowingly"
             )
     return sorted({p for ps in running.values() for p in ps})

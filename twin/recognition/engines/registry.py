@@ -32,7 +32,9 @@ def _insightface(**options: Any) -> ScoringEngine:
     from twin.recognition.engines.insightface import InsightFaceEngine
 
     if "model_dir" not in options:
-        raise EngineError("the insightface engine needs model_dir: the unpacked model pack folder (e.g. .../buffalo_l)")
+        raise EngineError(
+            "the insightface engine needs model_dir: the unpacked model pack folder (e.g. .../buffalo_l)"
+        )
     model_dir = options.pop("model_dir")
     if "providers" in options and options["providers"] is not None:
         options["providers"] = tuple(options["providers"])

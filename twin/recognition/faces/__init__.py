@@ -2,8 +2,10 @@
 
 Modules:
 
-* :mod:`twin.recognition.faces.io` — any image file to an (H, W, 3) uint8 RGB array, or an :class:`~twin.errors.ImageError`.
-* :mod:`twin.recognition.faces.samples` — sample photos shipped in installed packages, and the face_recognition 1.3.0
+* :mod:`twin.recognition.faces.io` — any image file to an (H, W, 3) uint8 RGB array, or an
+:class:`~twin.errors.ImageError`.
+* :mod:`twin.recognition.faces.samples` — sample photos shipped in installed packages, and the
+face_recognition 1.3.0
   test images fetched once by an install step (``twin samples``).
 * :mod:`twin.recognition.faces.bank` — identities → images (identity folders, samples, video frames).
 * :mod:`twin.recognition.faces.render` — a CCTV-like probe rendered from a recorded face for one capture.

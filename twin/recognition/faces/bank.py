@@ -112,12 +112,14 @@ class FaceBank:
         Args:
             engine: if given, the group photo t1.jpg is cut into six identities ``t1_person_0..5``
                 (ordered left to right) using this engine's detector.
-            cache_dir: the fetched samples' folder (default :func:`twin.recognition.faces.samples.default_samples_dir`).
+            cache_dir: the fetched samples' folder (default
+            :func:`twin.recognition.faces.samples.default_samples_dir`).
         """
         from twin.recognition.faces.samples import packaged_samples, sample_identities
 
         sources = {
-            ident: [FaceSource(ident, str(p), path=p) for p in paths] for ident, paths in sample_identities(cache_dir).items()
+            ident: [FaceSource(ident, str(p), path=p) for p in paths]
+            for ident, paths in sample_identities(cache_dir).items()
         }
         t1 = packaged_samples().get("t1")
         if engine is not None and t1 is not None:
@@ -177,11 +179,23 @@ class FaceBank:
                 rgb = np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
                 faces = [f for f in engine.detect(rgb) if f.ied_px >= min_ied_px]
                 if faces:
-                    kept.append(FaceSource(identity, f"{path}#frame={index}", path=path, face=faces[0], frame_index=index, pixels=rgb))
+                    kept.append(
+                        FaceSource(
+                            identity,
+                            f"{path}#frame={index}",
+                            path=path,
+                            face=faces[0],
+                            frame_index=index,
+                            pixels=rgb,
+                        )
+                    )
         finally:
             cap.release()
         if not kept:
-            raise ImageError(f"no face found in the {index + 1} frames of {path} sampled every {every}; check the video shows a face")
+            raise ImageError(
+                f"no face found in the {index + 1} frames of {path} sampled every {every}; check the "
+                "video shows a face"
+            )
         logger.info("video %s: %d frames with a face (every %d of %d)", path, len(kept), every, index + 1)
         return cls({identity: kept})
 
@@ -212,7 +226,9 @@ class FaceBank:
             WatchlistError: an unknown identity.
         """
         if identity not in self._sources:
-            raise WatchlistError(f"identity {identity!r} is not in the face bank; known: {', '.join(self._sources)}")
+            raise WatchlistError(
+                f"identity {identity!r} is not in the face bank; known: {', '.join(self._sources)}"
+            )
         return tuple(self._sources[identity])
 
     def enrolment_image(self, identity: str) -> FaceSource:

