@@ -11,11 +11,11 @@ import pytest
 from conftest import SCENARIOS
 from twin.app import plan as plans
 from twin.app import views
-from twin.scoring.summary import metric
+from twin.scoring.metric_table import metric
 
 
 def test_band_text_shows_mean_unit_and_predictive_interval() -> None:
-    """One formatter for every output (twin.scoring.summary.fmt_value): the app prints what the report
+    """One formatter for every output (twin.scoring.metric_table.fmt_value): the app prints what the report
     prints."""
     assert (
         views.band_text(

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from twin.outputs.report import operations_rows, render_report, summary_rows
-from twin.scoring.summary import OPERATIONS_ROWS, REPORT_ROWS
+from twin.scoring.metric_table import OPERATIONS_ROWS, REPORT_ROWS
 from twin.sim.run import run
 
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from golden_runs import GOLDEN
-from twin.scoring.summary import (
+from twin.scoring.metric_table import (
     APP_OPERATIONS_ROWS,
     APP_ROWS,
     COMPARE_ROWS,
@@ -18,11 +18,11 @@ from twin.scoring.summary import (
     REPORT_ROWS,
     SECTIONS,
     Band,
-    RunSummary,
     fmt_band,
     fmt_value,
     metric,
 )
+from twin.scoring.summary import RunSummary
 
 
 @pytest.mark.parametrize("path", sorted(GOLDEN.glob("*.json")), ids=lambda p: p.stem)

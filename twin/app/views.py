@@ -1,8 +1,8 @@
 """What the app's pages show, computed without the browser: figures with units and intervals, tables, frames.
 
-Every figure comes from the one metric table (:data:`twin.scoring.summary.METRICS`: the app shows
+Every figure comes from the one metric table (:data:`twin.scoring.metric_table.METRICS`: the app shows
 each metric's ``app_label`` and ``unit``) and prints through the one formatter
-(:func:`twin.scoring.summary.fmt_band`), as "mean unit (95% PI lo–hi)", or "– (why)" where no
+(:func:`twin.scoring.metric_table.fmt_band`), as "mean unit (95% PI lo–hi)", or "– (why)" where no
 replication gives a value. Intervals are the run's 95% *predictive* intervals (2.5th–97.5th
 percentiles over replications, Poisson noise included; DESIGN.md, Intervals), labelled "95% PI".
 
@@ -23,7 +23,7 @@ import pandas as pd
 
 from twin.scenario.governance import plan_window, window_breach
 from twin.scenario.specs import Scenario
-from twin.scoring.summary import (
+from twin.scoring.metric_table import (
     APP_OPERATIONS_ROWS,
     APP_ROWS,
     COUNT,
@@ -31,11 +31,11 @@ from twin.scoring.summary import (
     SHARE,
     Band,
     Metric,
-    RunSummary,
     fmt_band,
     fmt_value,
     metric,
 )
+from twin.scoring.summary import RunSummary
 
 __all__ = [
     "COMPARE_CHART_METRICS",
@@ -182,7 +182,7 @@ def plan_map(
 
 
 def result_table(summary: SummaryLike) -> pd.DataFrame:
-    """The results as a table: Metric, "Expected (95% PI)", Unit (:data:`~twin.scoring.summary.APP_ROWS`)."""
+    """The results as a table: Metric, "Expected (95% PI)", Unit (the metric table's ``APP_ROWS``)."""
     s = RunSummary.coerce(summary)
     rows = []
     for m in APP_ROWS:

@@ -262,7 +262,7 @@ def compare(
     twin compare scenarios/oxford_circus.yaml --set watchlist.threshold=0.64 --set operations.officers=2.
     """
     from twin.outputs.compare import build_variants, comparison_frame, run_comparison, write_comparison
-    from twin.scoring.summary import Band, fmt_band, metric
+    from twin.scoring.metric_table import Band, fmt_band, metric
 
     variants = build_variants(scenarios, set_, set_all)
     with Progress(

@@ -34,7 +34,8 @@ from twin.outputs.charts import PALETTE, Series, bar_chart_svg, line_chart_svg
 from twin.outputs.folders import atomic_folder
 from twin.scenario.load import load_scenario, scenario_hash
 from twin.scenario.specs import Scenario
-from twin.scoring.summary import COMPARE_ROWS, OfficersNeeded, RunSummary, fmt_band
+from twin.scoring.metric_table import COMPARE_ROWS, fmt_band
+from twin.scoring.summary import OfficersNeeded, RunSummary
 
 __all__ = [
     "COMPARE_METRICS",
@@ -54,7 +55,7 @@ __all__ = [
 #: London scenarios compare in well under a minute on 2 cores. Use more for decisions.
 DEFAULT_REPLICATIONS = 4
 
-#: The compared metrics, in display order (:data:`twin.scoring.summary.COMPARE_ROWS`).
+#: The compared metrics, in display order (:data:`twin.scoring.metric_table.COMPARE_ROWS`).
 COMPARE_METRICS = COMPARE_ROWS
 _PAIR = re.compile(r"\s+(?=[A-Za-z_][\w.\-]*=)")
 

@@ -30,7 +30,8 @@ from twin.outputs.report import operations_html
 from twin.scenario.governance import APP_CATEGORIES, Governance, window_breach
 from twin.scenario.load import load_scenario
 from twin.scenario.specs import Scenario
-from twin.scoring.summary import COUNT, RATIO, RECORD_ROWS, SCI, SHARE, Band, RunSummary, fmt_band, fmt_value
+from twin.scoring.metric_table import COUNT, RATIO, RECORD_ROWS, SCI, SHARE, Band, fmt_band, fmt_value
+from twin.scoring.summary import RunSummary
 from twin.world.camera import Camera
 from twin.world.signage import RouteSignage, signage_coverage
 from twin.world.site import Site
@@ -391,12 +392,12 @@ def _site_section(sc: Scenario, plan: SitePlan) -> dict[str, Any]:
     }
 
 
-#: How the record's own kinds of value print (:func:`twin.scoring.summary.fmt_value`).
+#: How the record's own kinds of value print (:func:`twin.scoring.metric_table.fmt_value`).
 _KINDS = {"rate": SCI, "share": SHARE, "p": RATIO}
 
 
 def _fmt(x: Any, kind: str = "") -> str:
-    """A value for the record's tables: numbers through :func:`~twin.scoring.summary.fmt_value`, anything
+    """A value for the record's tables: numbers through :func:`~twin.scoring.metric_table.fmt_value`, anything
     else as text."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "–"

@@ -12,20 +12,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from twin.outputs.charts import _fmt_tick, nice_ticks
-from twin.scoring.summary import (
+from twin.scoring.metric_table import (
     COUNT,
     OPERATIONS_ROWS,
     REPORT_ROWS,
     SHARE,
     Band,
     Metric,
-    ModelFigures,
-    OfficersNeeded,
-    RunSummary,
-    ScoredWith,
     fmt_band,
     fmt_value,
 )
+from twin.scoring.summary import ModelFigures, OfficersNeeded, RunSummary, ScoredWith
 
 __all__ = [
     "hourly_svg",
@@ -58,7 +55,7 @@ def metric_rows(summary: SummaryLike, metrics: Sequence[Metric]) -> list[tuple[s
 
 def summary_rows(summary: SummaryLike) -> list[tuple[str, str, str]]:
     """Rows (label, mean, 95% predictive interval) of the summary table
-    (:data:`~twin.scoring.summary.REPORT_ROWS`)."""
+    (:data:`~twin.scoring.metric_table.REPORT_ROWS`)."""
     return metric_rows(summary, REPORT_ROWS)
 
 

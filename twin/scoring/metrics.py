@@ -32,8 +32,9 @@ from typing import Any
 
 import numpy as np
 
+from twin.scoring.metric_table import Band
 from twin.scoring.score_model import ScoreModel
-from twin.scoring.summary import Band, ModelFigures, RunSummary, ScoredWith
+from twin.scoring.summary import ModelFigures, RunSummary, ScoredWith
 
 __all__ = [
     "COUNT_METRICS",

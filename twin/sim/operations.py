@@ -73,8 +73,9 @@ import simpy
 from twin.errors import ScenarioError
 from twin.rng import Streams
 from twin.scenario.specs import OperationsSpec, ReviewTimeSpec
+from twin.scoring.metric_table import Band
 from twin.scoring.metrics import Outcome, RepData, percentile_band
-from twin.scoring.summary import Band, OfficersNeeded, OperationsSummary
+from twin.scoring.summary import OfficersNeeded, OperationsSummary
 
 __all__ = [
     "CALIBRATION",
