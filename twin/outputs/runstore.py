@@ -127,7 +127,8 @@ def log_run(
         summary_sha256: hex SHA-256 of ``summary.json`` (in the end entry).
         extra: more (kind, detail) entries, in order, logged after the simulated deployment's and
             before its end (a real-engine run's enrolment, alerts, deletion batches and watchlist
-            destruction: :attr:`twin.sim.realpass.RealEngineRun.audit`). Details hold no image or embedding.
+            destruction: :attr:`twin.sim.realsummary.RealEngineRun.audit`). Details hold no image or
+            embedding.
 
     Returns:
         the log's head (seq, hash) at the end of the run, recorded in ``run.json``.

@@ -1,5 +1,10 @@
 """Real-engine runs: one replication's simulated captures through the real recognition pipeline.
 
+Long on purpose (~430 lines of code): the five stages of one pass stay in one file, in the order they
+draw from the "render" stream, so the order of the draws and the privacy steps (zeroing frames,
+probes and references, destroying the watchlist) can be read top to bottom. What the pass records
+and its summary section are :mod:`twin.sim.realsummary`.
+
 With ``engine.kind: dlib`` (or ``insightface`` with ``engine.model_dir``) a run keeps its crowd and
 capture simulation (statistical geometry, every replication scored by the statistical engine as
 usual) and then, for the reference replication 0 only, pushes the captures through the live
@@ -54,7 +59,6 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -68,6 +72,15 @@ from twin.recognition.fillers import add_fillers
 from twin.recognition.pipeline import FrameInput, QualityGate, RecognitionPipeline
 from twin.recognition.watchlist import Watchlist, WatchlistEntry
 from twin.rng import Streams
+from twin.sim.realsummary import (
+    Enrolled,
+    Identities,
+    Passed,
+    RealAlert,
+    RealEngineRun,
+    Selection,
+    real_engine_section,
+)
 
 if TYPE_CHECKING:
     from twin.recognition.faces.bank import FaceBank, FaceSource
@@ -75,15 +88,7 @@ if TYPE_CHECKING:
     from twin.scoring.metrics import RepData
     from twin.sim.context import Context
 
-__all__ = [
-    "JPEG_QUALITY",
-    "MAX_REAL_ENROLLED",
-    "NOISE_SD",
-    "RealAlert",
-    "RealEngineRun",
-    "run_real_engine",
-    "wilson_interval",
-]
+__all__ = ["JPEG_QUALITY", "MAX_REAL_ENROLLED", "NOISE_SD", "run_real_engine"]
 
 logger = logging.getLogger(__name__)
 
@@ -102,63 +107,6 @@ MAX_FACES_PER_FRAME: int = 12
 FRAMES_PER_BATCH: int = 4
 #: Least box overlap (IoU) for a detection to be matched back to the probe placed there.
 MATCH_IOU: float = 0.3
-
-
-def wilson_interval(k: int, n: int, z: float = 1.959964) -> tuple[float, float] | None:
-    """Wilson score interval of a binomial proportion k/n (95% by default); None when n = 0.
-
-    Wilson (1927), J. Am. Stat. Assoc. 22: 209-212.
-
-    >>> [round(v, 3) for v in wilson_interval(8, 10)]
-    [0.49, 0.943]
-    >>> wilson_interval(0, 0) is None
-    True
-    """
-    if n <= 0:
-        return None
-    p = k / n
-    den = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / den
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
-@dataclass(frozen=True, kw_only=True)
-class RealAlert:
-    """One alert of the real pipeline, matched back to the simulated person.
-
-    Attributes:
-        name: file stem under ``alerts/`` (``alert-0001``), in time order of processing.
-        alert: the pipeline's :class:`~twin.recognition.pipeline.Alert` (probe crop, candidate list).
-        t_s: the capture time of the probe it came from, s from the window start.
-        person: the simulated person, or None (a detection matched to no placed probe).
-        watchlisted: that person is on the watchlist.
-        true_alert: watchlisted and the top candidate is their own identity.
-    """
-
-    name: str
-    alert: Alert
-    t_s: float
-    person: int | None
-    watchlisted: bool
-    true_alert: bool
-
-
-@dataclass(kw_only=True)
-class RealEngineRun:
-    """What the real pass produced: the summary section, the alerts (with crops), audit entries.
-
-    Attributes:
-        summary: JSON-ready ``summary["real_engine"]`` (no timings: summaries are deterministic).
-        alerts: :class:`RealAlert` in processing order.
-        audit: (kind, detail) audit entries in the order things happened.
-        elapsed_s: wall-clock seconds of the pass.
-    """
-
-    summary: dict[str, Any]
-    alerts: list[RealAlert] = field(default_factory=list)
-    audit: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    elapsed_s: float = 0.0
 
 
 def _split_identities(bank: FaceBank, max_enrol: int) -> tuple[list[str], list[str]]:
@@ -184,17 +132,6 @@ def _iou(a: tuple[float, float, float, float], b: np.ndarray) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def _rate(k: int, n: int, definition: str) -> dict[str, Any]:
-    ci = wilson_interval(k, n)
-    return {
-        "value": (k / n) if n else None,
-        "k": int(k),
-        "n": int(n),
-        "ci95": None if ci is None else [round(ci[0], 6), round(ci[1], 6)],
-        "definition": definition,
-    }
-
-
 def run_real_engine(
     ctx: Context,
     rep: RepData,
@@ -209,19 +146,14 @@ def run_real_engine(
 ) -> RealEngineRun:
     """Run replication 0's captures through the real pipeline (see the module docstring).
 
-    The stages, in order (each draws from the "render" stream in this order): :func:`_enrol`
-    (watchlist), :func:`_choose_tracks` (sampling), :func:`_assign_identities` (faces per person),
-    :func:`_plan_frames` (render and pack), :func:`_run_pipeline` (detect ... alert), :func:`_figures`.
+    Stages, drawing from the "render" stream in this order: :func:`_enrol`, :func:`_choose_tracks`,
+    :func:`_assign_identities`, :func:`_plan_frames`, :func:`_run_pipeline`; then the summary section.
 
     Args:
-        ctx: the run's context (scenario, cameras).
-        rep: replication 0's stored draws (``u_watchlist`` decides who is watchlisted).
-        tracks: replication 0's person × camera table (:attr:`twin.sim.run.RunResult.tracks`).
-        seed: replication 0's seed sequence; its "render" stream draws everything here.
-        engine: a :class:`~twin.recognition.engines.base.FaceEngine`.
-        bank: the face bank.
-        threshold: alert threshold on the engine's scale.
-        threshold_source: where the threshold came from (recorded).
+        ctx, rep, tracks, seed: the run's context; replication 0's draws (``u_watchlist`` decides who is
+            watchlisted), its person × camera table and its seed (the "render" stream draws everything).
+        engine, bank: a :class:`~twin.recognition.engines.base.FaceEngine` and the face bank.
+        threshold, threshold_source: the alert threshold on the engine's scale, and where it came from.
         progress: called as ``progress(frames_done, frames_total)``.
 
     Returns:
@@ -239,37 +171,19 @@ def run_real_engine(
     audit: list[tuple[str, dict[str, Any]]] = []
     faces = _FaceCache(bank, engine)
     enr = _enrol(sc, engine, bank, faces, rng)
-    audit.append(
-        (
-            "real_watchlist_enrolled",
-            {"engine": engine.model_id, **enr.meta, "identities": enr.enrolled, "threshold": threshold},
-        )
-    )
+    enrolled = {"engine": engine.model_id, **enr.meta, "identities": enr.enrolled, "threshold": threshold}
+    audit.append(("real_watchlist_enrolled", enrolled))
     sel = _choose_tracks(tracks, wl_person, sc.engine.max_real_probes, rng)
     who = _assign_identities(sel.tracks, wl_person, enr, bank, rng)
     frames_plan, render_failures = _plan_frames(sel.tracks, who.sources, faces, sc.time.start_s, rng)
-    gate = QualityGate(
-        min_ied_px=sc.capture.min_ied_px * math.cos(math.radians(sc.capture.max_abs_yaw_deg)),
-        max_abs_yaw_deg=sc.capture.max_abs_yaw_deg,
-    )
+    gate = _gate(sc)
     passed = _run_pipeline(
-        ctx,
-        frames_plan,
-        sel.tracks,
-        enr.watchlist,
-        engine=engine,
-        threshold=threshold,
-        gate=gate,
-        wl_person=wl_person,
-        identities=who.identities,
-        rng=rng,
-        audit=audit,
-        progress=progress,
+        ctx, frames_plan, sel, enr, who, engine, threshold, gate, wl_person, rng, audit, progress
     )
-    audit.append(
-        ("watchlist_destroyed", {"engine": engine.model_id, "entries": enr.meta["entries"], "real": True})
-    )
-    summary = _figures(
+    destroyed = {"engine": engine.model_id, "entries": enr.meta["entries"], "real": True}
+    audit.append(("watchlist_destroyed", destroyed))
+    render = {"noise_sd": NOISE_SD, "jpeg_quality": JPEG_QUALITY, "failed": render_failures}
+    summary = real_engine_section(
         ctx,
         rep,
         sel,
@@ -281,7 +195,7 @@ def run_real_engine(
         threshold_source=threshold_source,
         gate=gate,
         wl_person=wl_person,
-        render_failures=render_failures,
+        render=render,
     )
     elapsed = time.perf_counter() - t0
     logger.info(
@@ -292,6 +206,14 @@ def run_real_engine(
         elapsed,
     )
     return RealEngineRun(summary=summary, alerts=passed.alerts, audit=audit, elapsed_s=elapsed)
+
+
+def _gate(sc: Any) -> QualityGate:
+    """The live pipeline's gate: the capture gate's smallest ied seen at its largest yaw, and that yaw."""
+    return QualityGate(
+        min_ied_px=sc.capture.min_ied_px * math.cos(math.radians(sc.capture.max_abs_yaw_deg)),
+        max_abs_yaw_deg=sc.capture.max_abs_yaw_deg,
+    )
 
 
 class _FaceCache:
@@ -305,19 +227,6 @@ class _FaceCache:
         if src.source not in self._faces:
             self._faces[src.source] = self.bank.face(src, self.engine)
         return self._faces[src.source]
-
-
-@dataclass
-class _Enrolled:
-    """Stage 1: the watchlist (real entries and fillers) and who passes by."""
-
-    watchlist: Watchlist
-    enrolled: list[str]
-    passers: list[str]
-    dropped: list[str]
-    filler_info: dict[str, Any] | None
-    meta: dict[str, Any]
-    bank_identities: int
 
 
 def _embed_sources(
@@ -338,7 +247,7 @@ def _embed_sources(
     return kept, embs, srcs
 
 
-def _enrol(sc: Any, engine: Any, bank: FaceBank, faces: _FaceCache, rng: np.random.Generator) -> _Enrolled:
+def _enrol(sc: Any, engine: Any, bank: FaceBank, faces: _FaceCache, rng: np.random.Generator) -> Enrolled:
     """Enrol the bank's watchlisted identities and fill the watchlist up to ``watchlist.size`` with fillers.
 
     Raises:
@@ -396,7 +305,7 @@ def _enrol(sc: Any, engine: Any, bank: FaceBank, faces: _FaceCache, rng: np.rand
         "fillers": wl.n_fillers,
         "extrapolated": wl.is_extrapolated,
     }
-    return _Enrolled(
+    return Enrolled(
         watchlist=wl,
         enrolled=enrolled,
         passers=passers,
@@ -407,19 +316,9 @@ def _enrol(sc: Any, engine: Any, bank: FaceBank, faces: _FaceCache, rng: np.rand
     )
 
 
-@dataclass
-class _Selection:
-    """Stage 2: the usable tracks and those run through the pipeline."""
-
-    tracks: pd.DataFrame
-    usable: int
-    watchlisted_usable: int
-    budget: int
-
-
 def _choose_tracks(
     tracks: pd.DataFrame, wl_person: np.ndarray, budget: int, rng: np.random.Generator
-) -> _Selection:
+) -> Selection:
     """Every usable track when at most ``budget``; else every watchlisted track first, the rest drawn
     uniformly."""
     usable = tracks[(tracks["usable_captures"] > 0) & np.isfinite(tracks["ied_px"])].reset_index(drop=True)
@@ -437,7 +336,7 @@ def _choose_tracks(
         )
         chosen = np.concatenate([idx_wl, extra])
     chosen = np.sort(chosen.astype(np.int64))
-    return _Selection(
+    return Selection(
         tracks=usable.iloc[chosen].reset_index(drop=True),
         usable=M,
         watchlisted_usable=int(len(idx_wl)),
@@ -445,19 +344,9 @@ def _choose_tracks(
     )
 
 
-@dataclass
-class _Identities:
-    """Stage 3: each person's identity and probe image, and how many mated probes reuse the enrolment
-    image."""
-
-    identities: dict[int, str]
-    sources: dict[int, FaceSource]
-    from_enrolment: int
-
-
 def _assign_identities(
-    run_tracks: pd.DataFrame, wl_person: np.ndarray, enr: _Enrolled, bank: FaceBank, rng: np.random.Generator
-) -> _Identities:
+    run_tracks: pd.DataFrame, wl_person: np.ndarray, enr: Enrolled, bank: FaceBank, rng: np.random.Generator
+) -> Identities:
     identities: dict[int, str] = {}
     sources: dict[int, FaceSource] = {}
     from_enrolment = 0
@@ -469,7 +358,7 @@ def _assign_identities(
             ident = enr.passers[int(rng.integers(len(enr.passers)))]
         identities[p] = ident
         sources[p] = bank.probe_image(ident, int(rng.integers(0, 1 << 16)))
-    return _Identities(identities=identities, sources=sources, from_enrolment=from_enrolment)
+    return Identities(identities=identities, sources=sources, from_enrolment=from_enrolment)
 
 
 def _plan_frames(
@@ -531,23 +420,12 @@ def _plan_frames(
     return frames_plan, render_failures
 
 
-@dataclass
-class _Passed:
-    """Stage 5: what the pipeline did: alerts, people alerted, probes placed, its counters."""
-
-    alerts: list[RealAlert] = field(default_factory=list)
-    placed: int = 0
-    true_people: set[int] = field(default_factory=set)
-    alerted_people: set[int] = field(default_factory=set)
-    counters: Any = None
-
-
 def _compose_batch(
     ctx: Context,
     batch: list[dict[str, Any]],
     run_tracks: pd.DataFrame,
     rng: np.random.Generator,
-    passed: _Passed,
+    passed: Passed,
 ) -> tuple[list[FrameInput], list[tuple[list[int], Any]]]:
     """Full camera frames for a batch of planned frames, and (track rows, boxes) of the probes placed in
     each."""
@@ -582,7 +460,7 @@ def _match_alert(
     run_tracks: pd.DataFrame,
     wl_person: np.ndarray,
     identities: dict[int, str],
-    passed: _Passed,
+    passed: Passed,
     audit: list[tuple[str, dict[str, Any]]],
 ) -> None:
     """Match one alert back to the probe placed where it was found (box overlap), and log it."""
@@ -625,21 +503,21 @@ def _match_alert(
 def _run_pipeline(
     ctx: Context,
     frames_plan: list[dict[str, Any]],
-    run_tracks: pd.DataFrame,
-    wl: Watchlist,
-    *,
+    sel: Selection,
+    enr: Enrolled,
+    who: Identities,
     engine: Any,
     threshold: float,
     gate: QualityGate,
     wl_person: np.ndarray,
-    identities: dict[int, str],
     rng: np.random.Generator,
     audit: list[tuple[str, dict[str, Any]]],
     progress: Callable[[int, int], None] | None,
-) -> _Passed:
+) -> Passed:
     """Stage 5: batches of frames through detect, gate, embed, search, threshold; the watchlist destroyed at
     the end."""
-    passed = _Passed()
+    run_tracks, wl, identities = sel.tracks, enr.watchlist, who.identities
+    passed = Passed()
     last_deleted = 0
     pipe = RecognitionPipeline(engine, wl, threshold=threshold, gate=gate, k=5)
     try:
@@ -673,131 +551,3 @@ def _run_pipeline(
         passed.counters = pipe.counters
         wl.destroy()
     return passed
-
-
-def _figures(
-    ctx: Context,
-    rep: RepData,
-    sel: _Selection,
-    enr: _Enrolled,
-    who: _Identities,
-    passed: _Passed,
-    *,
-    engine: Any,
-    threshold: float,
-    threshold_source: str,
-    gate: QualityGate,
-    wl_person: np.ndarray,
-    render_failures: int,
-) -> dict[str, Any]:
-    """Stage 6: the summary's ``real_engine`` section."""
-    sc = ctx.scenario
-    alerts, counters = passed.alerts, passed.counters
-    n_run, M, wl_meta = len(sel.tracks), sel.usable, enr.meta
-    run_people = {int(p) for p in sel.tracks["person"].to_numpy(np.int64)}
-    wl_run = sorted(p for p in run_people if wl_person[p])
-    nl_run = sorted(p for p in run_people if not wl_person[p])
-    n_true = sum(a.true_alert for a in alerts)
-    sampled = n_run < M
-    extrapolated = sampled or wl_meta["extrapolated"]
-    reasons = []
-    if sampled:
-        reasons.append(f"{n_run} of {M} usable captures sampled (all watchlisted first)")
-    if wl_meta["extrapolated"]:
-        reasons.append(f"{wl_meta['fillers']:,} of {wl_meta['entries']:,} watchlist entries are fillers")
-    statement = f"real engine: {n_run} of {M} usable captures run" + (
-        "; rates extrapolated" if extrapolated else ""
-    )
-    in_zone_wl = 0
-    if len(rep.track_person):  # passes through a zone, or with a usable capture (a head turned into view)
-        passing = np.unique(rep.track_person[rep.track_in_zone | (rep.track_usable > 0)])
-        in_zone_wl = int(wl_person[passing].sum())
-    all_wl_run = sel.watchlisted_usable <= sel.budget
-    true_wl = len(passed.true_people & set(wl_run))
-    summary: dict[str, Any] = {
-        "engine": {
-            "kind": sc.engine.kind,
-            "model_id": engine.model_id,
-            "score_name": engine.score_name,
-            "score_range": list(engine.score_range),
-            "default_threshold": engine.default_threshold,
-        },
-        "threshold": threshold,
-        "threshold_source": threshold_source,
-        "replication": 0,
-        "statement": statement,
-        "extrapolated": bool(extrapolated),
-        "extrapolated_because": reasons,
-        "sampling": {
-            "usable_captures": M,
-            "probes_run": n_run,
-            "watchlisted_usable": sel.watchlisted_usable,
-            "max_real_probes": sel.budget,
-            "rule": "every watchlisted track first, then non-listed tracks drawn "
-            "uniformly with the 'render' random stream",
-        },
-        "faces": {
-            "bank": str(sc.engine.faces) if sc.engine.faces else "sample photos (twin samples)",
-            "identities": enr.bank_identities,
-            "enrolled": enr.enrolled,
-            "passer_by_identities": len(enr.passers),
-            "dropped_no_face": enr.dropped,
-            "mated_probes_from_enrolment_image": who.from_enrolment,
-        },
-        "watchlist": {**wl_meta, "filler_fit": enr.filler_info, "destroyed": True},
-        "render": {"noise_sd": NOISE_SD, "jpeg_quality": JPEG_QUALITY, "failed": render_failures},
-        "gate": {"min_ied_px": round(gate.min_ied_px, 3), "max_abs_yaw_deg": gate.max_abs_yaw_deg},
-        "frames": counters.frames,
-        "probes_placed": passed.placed,
-        "faces_detected": counters.faces_detected,
-        "gated_out": dict(counters.gated_out),
-        "probes_searched": counters.probes_searched,
-        "probes_deleted": counters.probes_deleted,
-        "alerts": len(alerts),
-        "true_alerts": int(n_true),
-        "false_alerts": len(alerts) - int(n_true),
-        "false_alerts_on_fillers": sum(bool(a.alert.is_filler) for a in alerts),
-        "alerts_without_person": sum(a.person is None for a in alerts),
-        "people": {
-            "watchlisted_run": len(wl_run),
-            "watchlisted_true_alert": true_wl,
-            "not_listed_run": len(nl_run),
-            "not_listed_alerted": len(passed.alerted_people & set(nl_run)),
-        },
-        "rates": {
-            "tpir": _rate(
-                true_wl,
-                len(wl_run),
-                "watchlisted people run with a true alert / watchlisted people run (per pass with a usable "
-                "capture; detection failures count as misses)",
-            ),
-            "fpir": _rate(
-                len(passed.alerted_people & set(nl_run)),
-                len(nl_run),
-                "non-listed people run with any alert / non-listed people run (per face scanned)",
-            ),
-            "tpir_in_zone": _rate(
-                true_wl,
-                in_zone_wl,
-                "watchlisted people with a true alert / watchlisted passes through the zone of "
-                "replication 0 (capture failures count as misses, NPL's definition)",
-            )
-            if all_wl_run
-            else None,
-        },
-        "statistical_figures": (
-            f"the other sections are the statistical engine ({ctx.score_model.model_id}, threshold "
-            f"{ctx.threshold:g} on its scale) over every replication; this section is the real engine on "
-            "replication 0"
-        ),
-    }
-    if hasattr(engine, "model_files"):
-        summary["engine"]["model_files"] = dict(engine.model_files)
-        summary["engine"]["providers"] = list(getattr(engine, "providers", []))
-    sm = ctx.score_model.score_map
-    if sm is not None and sm.model_id != engine.model_id:
-        summary["score_map_warning"] = (
-            f"engine.score_model was calibrated on {sm.model_id}, not {engine.model_id}: "
-            "its threshold translation does not apply to this engine"
-        )
-    return summary

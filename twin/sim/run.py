@@ -43,7 +43,7 @@ from twin.sim.parallel import run_dask
 from twin.sim.replication import simulate_replication
 
 if TYPE_CHECKING:
-    from twin.sim.realpass import RealEngineRun
+    from twin.sim.realsummary import RealEngineRun
 
 __all__ = ["RESCORABLE", "RunResult", "crowd_key", "run"]
 
@@ -103,7 +103,7 @@ class RunResult:
         timings: wall-clock seconds per phase.
         operations: per-replication review and response of the alerts (:mod:`twin.sim.operations`).
         real: with ``engine.kind`` dlib or insightface, the real pipeline's pass over replication 0
-            (:class:`twin.sim.realpass.RealEngineRun`: its summary section, the alerts with their review
+            (:class:`twin.sim.realsummary.RealEngineRun`: its summary section, the alerts with their review
             crops, audit entries); None for statistical runs.
     """
 
