@@ -104,7 +104,7 @@ def rate(k: int, n: int, definition: str) -> dict[str, Any]:
     }
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Enrolled:
     """Stage 1: the watchlist (real entries and fillers) and who passes by."""
 
@@ -137,7 +137,7 @@ class Identities:
     from_enrolment: int
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Passed:
     """Stage 5: what the pipeline did: alerts, people alerted, probes placed, its counters."""
 
