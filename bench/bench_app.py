@@ -10,7 +10,7 @@ session's script reruns, and prints:
   * a footfall change, which re-simulates the crowd (shows a progress bar; not held to 2 s);
   * ``RunResult.rescore`` alone, for scale.
 
-Browser rendering is not included (the browser test, tests/test_app_browser.py, prints the
+Browser rendering is not included (the browser test, tests/app/test_browser.py, prints the
 end-to-end time it sees from the key presses to the new figure).
 Usage: python bench/bench_app.py
 """

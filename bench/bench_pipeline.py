@@ -30,6 +30,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -40,6 +41,10 @@ except ImportError:  # running from a checkout without `pip install -e .`
 
 from twin.recognition.fillers import add_fillers
 from twin.recognition.watchlist import TOPK_BLOCK, Watchlist, WatchlistEntry
+
+if TYPE_CHECKING:
+    from twin.recognition.engines.dlib import DlibEngine
+    from twin.recognition.faces.bank import FaceBank
 
 RESULTS: dict[str, str] = {}
 
@@ -74,8 +79,6 @@ def matmul_peak(n: int = 4096, repeats: int = 5) -> float:
 def bench_pipeline(n_frames: int, faces_per_frame: int) -> None:
     from twin.recognition.engines.dlib import DlibEngine
     from twin.recognition.faces.bank import FaceBank
-    from twin.recognition.faces.compose import compose_frame
-    from twin.recognition.faces.render import render_probe
     from twin.recognition.pipeline import FrameInput, QualityGate, RecognitionPipeline
 
     rng = np.random.default_rng(1)
@@ -85,37 +88,8 @@ def bench_pipeline(n_frames: int, faces_per_frame: int) -> None:
     naive_engine = DlibEngine(expected_ied_px=ied, det_scores=False)
     bank = FaceBank.from_samples(naive_engine)
     people = [p for p in bank.identities if p.startswith("t1_person_") or p in ("barack_obama", "joe_biden")]
-    # watchlist: three t1 people and Obama enrolled, fillers up to 16,000 entries
-    wl = Watchlist.for_engine(naive_engine)
-    enrolled = [p for p in people if p in ("t1_person_0", "t1_person_2", "t1_person_4", "barack_obama")]
-    for p in enrolled:
-        src = bank.enrolment_image(p)
-        img = bank.load(src)
-        wl.add(naive_engine.embed(img, [bank.face(src, naive_engine)]), [WatchlistEntry(p, src.source)])
-    # fillers against all sample faces (the references stand for real probes)
-    refs = []
-    for p in people:
-        src = bank.enrolment_image(p)
-        refs.append(naive_engine.embed(bank.load(src), [bank.face(src, naive_engine)])[0])
-    add_fillers(wl, 16_000 - wl.size, rng, reference=np.vstack(refs))
-
-    # frames: faces_per_frame rendered probes (different image than enrolled where there is one)
-    frames = []
-    for i in range(n_frames):
-        probes = []
-        for j in range(faces_per_frame):
-            p = people[(i * faces_per_frame + j) % len(people)]
-            src = bank.probe_image(p)
-            probes.append(
-                render_probe(
-                    bank.load(src), bank.face(src, naive_engine), ied_px=ied, rng=rng, jpeg_quality=80
-                )
-            )
-        pos = [
-            (300.0 + 650 * j + rng.uniform(-80, 80), 450.0 + rng.uniform(-150, 150))
-            for j in range(faces_per_frame)
-        ]
-        frames.append(compose_frame(probes, pos, rng=rng).frame)
+    wl = _bench_watchlist(naive_engine, bank, people, rng)
+    frames = _bench_frames(naive_engine, bank, people, rng, n_frames, faces_per_frame, ied)
     gate = QualityGate(min_ied_px=20.0)
     thr = naive_engine.default_threshold
 
@@ -159,6 +133,56 @@ def bench_pipeline(n_frames: int, faces_per_frame: int) -> None:
     pipe.close()
     batched_engine.close()
     wl.destroy()
+
+
+def _bench_watchlist(
+    engine: DlibEngine, bank: FaceBank, people: list[str], rng: np.random.Generator
+) -> Watchlist:
+    """Three t1 people and Obama enrolled, fillers up to 16,000 entries."""
+    wl = Watchlist.for_engine(engine)
+    enrolled = [p for p in people if p in ("t1_person_0", "t1_person_2", "t1_person_4", "barack_obama")]
+    for p in enrolled:
+        src = bank.enrolment_image(p)
+        img = bank.load(src)
+        wl.add(engine.embed(img, [bank.face(src, engine)]), [WatchlistEntry(p, src.source)])
+    # fillers against all sample faces (the references stand for real probes)
+    refs = []
+    for p in people:
+        src = bank.enrolment_image(p)
+        refs.append(engine.embed(bank.load(src), [bank.face(src, engine)])[0])
+    add_fillers(wl, 16_000 - wl.size, rng, reference=np.vstack(refs))
+
+    return wl
+
+
+def _bench_frames(
+    engine: DlibEngine,
+    bank: FaceBank,
+    people: list[str],
+    rng: np.random.Generator,
+    n_frames: int,
+    faces_per_frame: int,
+    ied: float,
+) -> list[np.ndarray]:
+    """``faces_per_frame`` rendered probes per frame (a different image than enrolled where there is one)."""
+    from twin.recognition.faces.compose import compose_frame
+    from twin.recognition.faces.render import render_probe
+
+    frames = []
+    for i in range(n_frames):
+        probes = []
+        for j in range(faces_per_frame):
+            p = people[(i * faces_per_frame + j) % len(people)]
+            src = bank.probe_image(p)
+            probes.append(
+                render_probe(bank.load(src), bank.face(src, engine), ied_px=ied, rng=rng, jpeg_quality=80)
+            )
+        pos = [
+            (300.0 + 650 * j + rng.uniform(-80, 80), 450.0 + rng.uniform(-150, 150))
+            for j in range(faces_per_frame)
+        ]
+        frames.append(compose_frame(probes, pos, rng=rng).frame)
+    return frames
 
 
 # -- 3. 1:N throughput ------------------------------------------------------------------------------

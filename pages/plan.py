@@ -1,4 +1,9 @@
-"""Plan: pick a site, place cameras on the map, set the window and watchlist, read the expected alerts."""
+"""Plan: pick a site, place cameras on the map, set the window and watchlist, read the expected alerts.
+
+Long on purpose (~430 lines of code): a Streamlit script draws top to bottom, so the sidebar, the map
+and the results stay in page order; most lines are widgets with their help texts. What the page
+computes comes from :mod:`twin.app` (plan, cameras, views, ui).
+"""
 
 from __future__ import annotations
 

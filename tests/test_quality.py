@@ -6,10 +6,12 @@ tests/test_layers.py.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -51,6 +53,55 @@ def test_ruff_format_clean() -> None:
 def test_mypy_clean() -> None:
     r = subprocess.run([sys.executable, "-m", "mypy", "twin"], capture_output=True, text=True, cwd=REPO)
     assert r.returncode == 0, r.stdout[-3000:]
+
+
+#: A module longer than this (lines of code: no blanks, comments or docstrings) says why at its top
+#: ("Long on purpose: ...") or is split.
+MAX_MODULE_CODE_LINES = 400
+MAX_FUNCTION_LINES = 80
+
+
+def _code_lines(tree: ast.Module, text: str) -> int:
+    """Lines holding code: not blank, not only a comment, not inside a docstring."""
+    doc: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+            ):
+                doc.update(range(first.lineno, (first.end_lineno or first.lineno) + 1))
+    return sum(
+        1
+        for i, line in enumerate(text.splitlines(), 1)
+        if line.strip() and not line.lstrip().startswith("#") and i not in doc
+    )
+
+
+def _sources() -> list[Path]:
+    out: list[Path] = []
+    for p in ("twin", "maps", "pages", "bench", "app.py"):
+        path = REPO / p
+        out.extend([path] if path.is_file() else sorted(path.rglob("*.py")))
+    return out
+
+
+def test_modules_and_functions_stay_small() -> None:
+    too_long: list[str] = []
+    for path in _sources():
+        text = path.read_text()
+        tree = ast.parse(text)
+        n = _code_lines(tree, text)
+        if n > MAX_MODULE_CODE_LINES and "Long on purpose" not in (ast.get_docstring(tree) or ""):
+            too_long.append(f"{path.relative_to(REPO)}: {n} lines of code (say why at the top, or split it)")
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    too_long.append(f"{path.relative_to(REPO)}:{node.lineno} {node.name}: {length} lines")
+    assert not too_long, "\n".join(too_long)
 
 
 def test_value_objects_with_many_fields_take_keywords() -> None:

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from twin.scenario.governance import plan_window, window_breach
+from twin.scenario.governance import Governance, plan_window, window_breach
 from twin.scenario.specs import Scenario
 from twin.scoring.metric_table import (
     APP_OPERATIONS_ROWS,
@@ -381,9 +381,12 @@ def _governance_rows(
     gov = scenario.governance
     if gov is None:
         return [], []
-    t, wl = scenario.time, scenario.watchlist
+    return _governance_plan_rows(gov), _governance_checks(gov, scenario, s)
+
+
+def _governance_plan_rows(gov: Governance) -> list[tuple[str, str]]:
     comp = ", ".join(f"{c.category.replace('_', ' ')} {c.count:,}" for c in gov.watchlist_composition)
-    g_rows = [
+    return [
         ("Operation", gov.operation),
         ("Purpose", gov.purpose),
         ("Intelligence case", gov.intelligence_case),
@@ -398,6 +401,10 @@ def _governance_rows(
         ("Advance notice", gov.advance_notice or "not stated"),
         ("DPIA", gov.dpia_reference),
     ]
+
+
+def _governance_checks(gov: Governance, scenario: Scenario, s: RunSummary) -> list[tuple[str, str, str]]:
+    t, wl = scenario.time, scenario.watchlist
     pol = gov.policy
     faces = (s.band("totals.faces_scanned") or Band(mean=None, p2_5=None, p97_5=None)).mean or 0.0
     fa = (s.band("totals.false_alerts") or Band(mean=None, p2_5=None, p97_5=None)).mean or 0.0
@@ -455,7 +462,7 @@ def _governance_rows(
             f"{gov.end:%Y-%m-%d %H:%M}",
         )
     )
-    return g_rows, checks
+    return checks
 
 
 def record_preview(scenario: Scenario, summary: SummaryLike, site: Any) -> RecordPreview:

@@ -375,26 +375,9 @@ def bar_chart_svg(
                 f"<title>{html.escape(label)} · {html.escape(blabel)}: {v:.3g}</title></rect>"
             )
             if lo is not None and hi is not None and lo[g][b] is not None and hi[g][b] is not None:
-                cx = x + bw * 0.45
                 y_lo, y_hi = py(float(lo[g][b])), py(float(hi[g][b]))  # type: ignore[arg-type]
-                p.append(
-                    f'<line x1="{cx:.1f}" x2="{cx:.1f}" y1="{y_lo:.1f}" y2="{y_hi:.1f}" stroke="#212121"/>'
-                    f'<line x1="{cx - 4:.1f}" x2="{cx + 4:.1f}" y1="{y_hi:.1f}" y2="{y_hi:.1f}" '
-                    'stroke="#212121"/>'
-                    f'<line x1="{cx - 4:.1f}" x2="{cx + 4:.1f}" y1="{y_lo:.1f}" y2="{y_lo:.1f}" '
-                    'stroke="#212121"/>'
-                )
-        first, _, second = label.partition(" · ")
-        cap = max(int(gw / 6.2), 8)
-        lines = [t if len(t) <= cap else t[: cap - 1] + "…" for t in (first, second) if t]
-        tspans = "".join(
-            f'<tspan x="{pad_l + (g + 0.5) * gw:.1f}" dy="{0 if i == 0 else 13}">{html.escape(t)}</tspan>'
-            for i, t in enumerate(lines)
-        )
-        p.append(
-            f'<text y="{pad_t + h + 14}" '
-            f'text-anchor="middle"><title>{html.escape(label)}</title>{tspans}</text>'
-        )
+                p.append(_whisker(x + bw * 0.45, y_lo, y_hi))
+        p.append(_group_label(label, pad_l + (g + 0.5) * gw, pad_t + h + 14, max(int(gw / 6.2), 8)))
     p.append(f'<line x1="{pad_l}" x2="{pad_l + w}" y1="{pad_t + h}" y2="{pad_t + h}" stroke="#9e9e9e"/>')
     legend = "".join(
         f'<rect x="{pad_l + i * 150}" y="6" width="10" height="10" fill="{c}"/><text '
@@ -407,3 +390,24 @@ def bar_chart_svg(
     )
     p.append("</svg>")
     return "".join(p)
+
+
+def _whisker(cx: float, y_lo: float, y_hi: float) -> str:
+    """An interval whisker: a vertical line with caps at both ends."""
+    return (
+        f'<line x1="{cx:.1f}" x2="{cx:.1f}" y1="{y_lo:.1f}" y2="{y_hi:.1f}" stroke="#212121"/>'
+        f'<line x1="{cx - 4:.1f}" x2="{cx + 4:.1f}" y1="{y_hi:.1f}" y2="{y_hi:.1f}" '
+        'stroke="#212121"/>'
+        f'<line x1="{cx - 4:.1f}" x2="{cx + 4:.1f}" y1="{y_lo:.1f}" y2="{y_lo:.1f}" '
+        'stroke="#212121"/>'
+    )
+
+
+def _group_label(label: str, x: float, y: float, cap: int) -> str:
+    """A bar group's label under the axis: ``"name · detail"`` on two lines, each cut to ``cap`` letters."""
+    first, _, second = label.partition(" · ")
+    lines = [t if len(t) <= cap else t[: cap - 1] + "…" for t in (first, second) if t]
+    tspans = "".join(
+        f'<tspan x="{x:.1f}" dy="{0 if i == 0 else 13}">{html.escape(t)}</tspan>' for i, t in enumerate(lines)
+    )
+    return f'<text y="{y}" text-anchor="middle"><title>{html.escape(label)}</title>{tspans}</text>'

@@ -224,23 +224,7 @@ def run_comparison(
             summ = res.summary
             timings.append(round(res.timings.get("simulate_s", 0.0), 3))
         summaries.append(summ)
-        meta.append(
-            {
-                "label": v.label,
-                "scenario": sc.name,
-                "file": str(v.path),
-                "overrides": list(v.overrides),
-                "common_overrides": list(v.common),
-                "seed": s,
-                "replications": replications,
-                "scenario_sha256": scenario_hash(sc),
-                "crowd_from": source,
-                "window": {"start": sc.time.start, "duration_s": sc.time.duration_s},
-                "watchlist": sc.watchlist.model_dump(mode="json"),
-                "officers": sc.operations.officers,
-                "operators": sc.operations.operators,
-            }
-        )
+        meta.append(_column_meta(v, sc, seed=s, replications=replications, crowd_from=source))
     return Comparison(
         variants=variants,
         scenarios=scenarios,
@@ -249,6 +233,27 @@ def run_comparison(
         replications=replications,
         timings_s=timings,
     )
+
+
+def _column_meta(
+    v: Variant, sc: Scenario, *, seed: int, replications: int, crowd_from: str
+) -> dict[str, Any]:
+    """What comparison.json says about one column: where it came from and whose crowd it scored."""
+    return {
+        "label": v.label,
+        "scenario": sc.name,
+        "file": str(v.path),
+        "overrides": list(v.overrides),
+        "common_overrides": list(v.common),
+        "seed": seed,
+        "replications": replications,
+        "scenario_sha256": scenario_hash(sc),
+        "crowd_from": crowd_from,
+        "window": {"start": sc.time.start, "duration_s": sc.time.duration_s},
+        "watchlist": sc.watchlist.model_dump(mode="json"),
+        "officers": sc.operations.officers,
+        "operators": sc.operations.operators,
+    }
 
 
 def _officers_needed(summ: RunSummary) -> OfficersNeeded:

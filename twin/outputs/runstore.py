@@ -38,6 +38,7 @@ from twin.outputs.audit import AUDIT_FILE, AuditLog
 from twin.outputs.folders import atomic_folder
 from twin.outputs.mapview import build_map, save_map
 from twin.outputs.report import render_report
+from twin.scoring.metrics import Outcome
 from twin.scoring.summary import RunSummary
 from twin.sim.run import RunResult
 
@@ -113,6 +114,11 @@ def hourly_frame(summary: RunSummary | Mapping[str, Any], start_s: float) -> pd.
     return pd.DataFrame(rows)
 
 
+#: The run log's own entries describe the statistical engine's simulated deployment.
+SIMULATED = True
+AuditItems = list[tuple[str, dict[str, Any]]]
+
+
 def log_run(
     result: RunResult, path: Path, summary_sha256: str, extra: list[tuple[str, dict[str, Any]]] | None = None
 ) -> tuple[int, str]:
@@ -135,13 +141,40 @@ def log_run(
     """
     sc = result.scenario
     gov = sc.governance
+    out0 = result.outcomes[0]
+    cams = [c.id for c in result.context.cameras]
+    items = [
+        *_start_entries(result, cams),
+        *_alert_entries(out0, cams),
+        *_deletion_entries(out0, sc.time.start_s),
+        *(extra or []),
+    ]
+    keep = gov is not None and gov.retention.watchlist == "keep"
+    items.append(
+        (
+            "watchlist_kept" if keep else "watchlist_destroyed",
+            {"entries": sc.watchlist.size, "simulated": SIMULATED},
+        )
+    )
+    end: dict[str, Any] = {
+        "summary_sha256": summary_sha256,
+        "alerts": len(out0.alert_person),
+        "faces_scanned": int(out0.hourly["faces_scanned"].sum()),
+    }
+    if result.real is not None:
+        end["real_engine_alerts"] = len(result.real.alerts)
+    items.append(("run_end", end))
+    with AuditLog(path) as log:
+        return log.append_many(items)
+
+
+def _start_entries(result: RunResult, cams: list[str]) -> AuditItems:
+    sc = result.scenario
+    gov = sc.governance
     meta = result.summary.run
     if meta is None:
         raise RunFolderError("the run's summary has no run metadata; log a result of twin.run()")
-    out0 = result.outcomes[0]
-    cams = [c.id for c in result.context.cameras]
-    simulated = True  # these entries describe the statistical engine's simulated deployment
-    items: list[tuple[str, dict[str, Any]]] = [
+    return [
         (
             "run_start",
             {
@@ -162,59 +195,49 @@ def log_run(
             "watchlist_enrolled",
             {
                 "entries": sc.watchlist.size,
-                "simulated": simulated,
+                "simulated": SIMULATED,
                 "threshold": sc.watchlist.threshold,
                 "composition": {c.category: c.count for c in gov.watchlist_composition} if gov else None,
             },
         ),
     ]
-    for i in range(len(out0.alert_person)):
-        items.append(
-            (
-                "alert",
-                {
-                    "replication": 0,
-                    "t_s": round(float(out0.alert_t_s[i]), 3),
-                    "camera_id": cams[int(out0.alert_camera[i])],
-                    "score": round(float(out0.alert_score[i]), 4),
-                    "true_alert": bool(out0.alert_true[i]),
-                    "simulated_person": int(out0.alert_person[i]),
-                },
-            )
+
+
+def _alert_entries(out0: Outcome, cams: list[str]) -> AuditItems:
+    """Every alert of the reference replication."""
+    return [
+        (
+            "alert",
+            {
+                "replication": 0,
+                "t_s": round(float(out0.alert_t_s[i]), 3),
+                "camera_id": cams[int(out0.alert_camera[i])],
+                "score": round(float(out0.alert_score[i]), 4),
+                "true_alert": bool(out0.alert_true[i]),
+                "simulated_person": int(out0.alert_person[i]),
+            },
         )
+        for i in range(len(out0.alert_person))
+    ]
+
+
+def _deletion_entries(out0: Outcome, start_s: float) -> AuditItems:
+    """One deletion batch per hour: the non-matched probes, deleted at once."""
     scanned = out0.hourly["faces_scanned"]
     alerted = out0.hourly["alerts"]
-    for h in range(len(scanned)):
-        items.append(
-            (
-                "deletion_batch",
-                {
-                    "hour": h,
-                    "clock": f"{int((sc.time.start_s // 3600 + h) % 24):02d}:00",
-                    "probes_deleted": int(scanned[h] - alerted[h]),
-                    "what": "non-matched faces, at once",
-                    "stored": 0,
-                },
-            )
-        )
-    items.extend(extra or [])
-    keep = gov is not None and gov.retention.watchlist == "keep"
-    items.append(
+    return [
         (
-            "watchlist_kept" if keep else "watchlist_destroyed",
-            {"entries": sc.watchlist.size, "simulated": simulated},
+            "deletion_batch",
+            {
+                "hour": h,
+                "clock": f"{int((start_s // 3600 + h) % 24):02d}:00",
+                "probes_deleted": int(scanned[h] - alerted[h]),
+                "what": "non-matched faces, at once",
+                "stored": 0,
+            },
         )
-    )
-    end: dict[str, Any] = {
-        "summary_sha256": summary_sha256,
-        "alerts": len(out0.alert_person),
-        "faces_scanned": int(scanned.sum()),
-    }
-    if result.real is not None:
-        end["real_engine_alerts"] = len(result.real.alerts)
-    items.append(("run_end", end))
-    with AuditLog(path) as log:
-        return log.append_many(items)
+        for h in range(len(scanned))
+    ]
 
 
 def _scenario_doc(result: RunResult) -> dict[str, Any]:

@@ -78,20 +78,7 @@ def enrol_folder(
             model differs, or nothing at all could be enrolled.
     """
     root = Path(path)
-    if not root.is_dir():
-        raise WatchlistError(
-            f"identity folder root {root} does not exist or is not a folder; pass person_name/*.jpg's parent"
-        )
-    if engine.model_id != watchlist.model_id or int(engine.dim) != watchlist.dim:
-        raise WatchlistError(
-            f"engine {engine.model_id} ({engine.dim}-d) does not match this watchlist "
-            f"({watchlist.model_id}, {watchlist.dim}-d)"
-        )
-    people = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    if not people:
-        raise WatchlistError(
-            f"{root} has no identity sub-folders; lay it out as {root}/<person_name>/<image>.jpg"
-        )
+    people = _identity_folders(root, watchlist, engine)
     skipped: Counter[str] = Counter()
     details: list[tuple[str, str]] = []
     several = 0
@@ -130,6 +117,25 @@ def enrol_folder(
         dict(skipped),
     )
     return report
+
+
+def _identity_folders(root: Path, watchlist: Watchlist, engine: FaceEngine) -> list[Path]:
+    """The identity sub-folders of ``root``, sorted, after checking the engine fits the watchlist."""
+    if not root.is_dir():
+        raise WatchlistError(
+            f"identity folder root {root} does not exist or is not a folder; pass person_name/*.jpg's parent"
+        )
+    if engine.model_id != watchlist.model_id or int(engine.dim) != watchlist.dim:
+        raise WatchlistError(
+            f"engine {engine.model_id} ({engine.dim}-d) does not match this watchlist "
+            f"({watchlist.model_id}, {watchlist.dim}-d)"
+        )
+    people = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not people:
+        raise WatchlistError(
+            f"{root} has no identity sub-folders; lay it out as {root}/<person_name>/<image>.jpg"
+        )
+    return people
 
 
 def _enrol_image(

@@ -17,7 +17,7 @@ imbalance at thresholds 0.56-0.58 (more Black subjects falsely matched) and none
 0.6 and above — as an assumption: R = 3 for the group "black", centred at t_c = 0.585 with width
 w = 0.004, and no mated shift (NPL found no significant TPIR difference by group at 0.6). With
 London's 2021 census shares this gives an FPIR ratio (highest / lowest group) of >= 2 at
-0.56-0.58 and <= 1.25 at >= 0.60 (tests/test_equitability.py checks it analytically).
+0.56-0.58 and <= 1.25 at >= 0.60 (tests/scoring/test_equitability.py checks it analytically).
 A real engine's groups are measured with ``twin calibrate`` on a labelled face set.
 """
 

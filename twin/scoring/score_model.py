@@ -11,7 +11,7 @@ Non-mated (impostor) comparisons
     same entries), so the model draws one top non-mated score per *person*, which makes FPIR a
     per-person (per face scanned) rate, as NPL report it.
 
-    Defaults (fitted by :func:`fit_nonmated_tail`, see tests/test_statistical.py):
+    Defaults (fitted by :func:`fit_nonmated_tail`, see tests/scoring/test_score_model.py):
     FMR(0.60) = 1.7e-8, so FPIR(0.60, 10 000) = 1.7e-4 (NPL 2023, "at worst 1 in 6,000 with a
     10,000 list", the upper end of NeoFace V4) and FPIR(0.60, 1 000) ~ 1.7e-5; FMR falls 7x from
     0.60 to 0.62 (NPL's whole-trial false positives 7 -> 1 -> 0 at 0.60 / 0.62 / 0.64) and ~6x more

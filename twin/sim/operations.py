@@ -44,7 +44,7 @@ record, validate with another; :data:`CALIBRATION` holds the figures):
   correct). We take e = 0.9, between that bound and 1.
 * *Review time* (no record times it): its mean is the one free timing parameter; 11 s makes the
   model reach e = 0.9 at Oxford Circus (:func:`calibrate_review_mean` on the reference van
-  deployment, ample officers; tests/test_operations.py re-checks it on another seed).
+  deployment, ample officers; tests/sim/test_operations.py re-checks it on another seed).
 * *False-alert dispatch probability p* (the operator fails to reject): wrongful stops per false
   alert are p x e. Essex review (Fussey & Murray 2019): 42 matches, 8 verified correct, 22
   stopped -> 14 of 34 false alerts stopped; 2020: 5 of 7. Pooled 19/41 = 0.46, so p = 0.46 / 0.9
@@ -59,6 +59,11 @@ Randomness: everything is drawn from the replication's "operations" stream
 (:class:`twin.rng.Streams`), keyed by the alerted person (:func:`draw_person_variates`), so other
 streams are untouched, a search over officer counts reuses the same draws, and a person alerted
 under two thresholds is reviewed and decided alike (common random numbers).
+
+Long on purpose (~460 lines of code): one model, specified above, with its SimPy process, its
+draws, its summary and its calibration (:func:`officers_curve`, :func:`calibrate_review_mean`)
+side by side, so that a change to one assumption and the code that calibrates it are read
+together; the file is the old ``twin/operations.py`` moved whole.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from twin.rng import Streams
 from twin.scenario.specs import Scenario
 from twin.scoring.metrics import RepData
 from twin.sim.context import Context, prepare
-from twin.sim.crowd import simulate_crowd
+from twin.sim.crowd import CrowdResult, simulate_crowd
 from twin.world.capture import TRACK_FIELDS, new_tracks, reduce_tracks
 
 __all__ = ["replicate", "simulate_replication"]
@@ -56,37 +56,8 @@ def simulate_replication(
         progress,
     )
     t1 = time.perf_counter()
-    rng_c = streams["capture"]
-    phases = rng_c.uniform(0.0, 1.0, len(ctx.cameras)) / np.array([c.fps for c in ctx.cameras])
-    parts = []
-    for table, walkers in zip(ctx.tables, crowd.walkers, strict=True):
-        if len(walkers.person) == 0:
-            continue
-        cam = ctx.cameras[table.camera]
-        if not table.frontal:
-            # only backs of heads: frames in view are counted elsewhere as zero usable
-            continue
-        parts.append(
-            reduce_tracks(
-                table,
-                cam,
-                walkers,
-                sc.capture,
-                ctx.score_model,
-                phase_s=float(phases[table.camera]),
-                rng=rng_c,
-            )
-        )
+    tracks = _capture(ctx, crowd, streams["capture"])
     t2 = time.perf_counter()
-    if parts:
-        tracks = {k: np.concatenate([p[k] for p in parts]) for k in TRACK_FIELDS}
-    else:
-        tracks = new_tracks(0)
-    keep = tracks["frames_in_view"] > 0
-    tracks = {k: v[keep] for k, v in tracks.items()}
-    tb = np.where(np.isnan(tracks["t_best_s"]), np.inf, tracks["t_best_s"])
-    order = np.lexsort((tb, tracks["person"]))
-    tracks = {k: v[order] for k, v in tracks.items()}
 
     people = crowd.people
     P, T = len(people["t_arrive_s"]), len(tracks["person"])
@@ -118,14 +89,51 @@ def simulate_replication(
             "capture_s": t2 - t1,
         },
     )
-    df = None
-    if keep_tracks:
-        df = pd.DataFrame(tracks)
-        df["camera_id"] = pd.Categorical.from_codes(df["camera"].astype(int), [c.id for c in ctx.cameras])
-        df["route_id"] = [ctx.site.routes[r].id for r in people["route"][df["person"].to_numpy()]]
-        df["group"] = people["group"][df["person"].to_numpy()]
-        df["t_arrive_s"] = people["t_arrive_s"][df["person"].to_numpy()]
-    return rep, df
+    return rep, (_track_frame(ctx, tracks, people) if keep_tracks else None)
+
+
+def _capture(ctx: Context, crowd: CrowdResult, rng_c: np.random.Generator) -> dict[str, np.ndarray]:
+    """Every person x camera track with a frame in view, sorted by person then best capture time."""
+    phases = rng_c.uniform(0.0, 1.0, len(ctx.cameras)) / np.array([c.fps for c in ctx.cameras])
+    parts = []
+    for table, walkers in zip(ctx.tables, crowd.walkers, strict=True):
+        if len(walkers.person) == 0:
+            continue
+        cam = ctx.cameras[table.camera]
+        if not table.frontal:
+            # only backs of heads: frames in view are counted elsewhere as zero usable
+            continue
+        parts.append(
+            reduce_tracks(
+                table,
+                cam,
+                walkers,
+                ctx.scenario.capture,
+                ctx.score_model,
+                phase_s=float(phases[table.camera]),
+                rng=rng_c,
+            )
+        )
+    if parts:
+        tracks = {k: np.concatenate([p[k] for p in parts]) for k in TRACK_FIELDS}
+    else:
+        tracks = new_tracks(0)
+    keep = tracks["frames_in_view"] > 0
+    tracks = {k: v[keep] for k, v in tracks.items()}
+    tb = np.where(np.isnan(tracks["t_best_s"]), np.inf, tracks["t_best_s"])
+    order = np.lexsort((tb, tracks["person"]))
+    tracks = {k: v[order] for k, v in tracks.items()}
+    return tracks
+
+
+def _track_frame(ctx: Context, tracks: dict[str, np.ndarray], people: dict[str, np.ndarray]) -> pd.DataFrame:
+    """The track table with camera ids, route ids, groups and arrival times, for the run folder."""
+    df = pd.DataFrame(tracks)
+    df["camera_id"] = pd.Categorical.from_codes(df["camera"].astype(int), [c.id for c in ctx.cameras])
+    df["route_id"] = [ctx.site.routes[r].id for r in people["route"][df["person"].to_numpy()]]
+    df["group"] = people["group"][df["person"].to_numpy()]
+    df["t_arrive_s"] = people["t_arrive_s"][df["person"].to_numpy()]
+    return df
 
 
 def replicate(

@@ -26,7 +26,7 @@ import shapely
 
 from twin.scenario.specs import CaptureGate
 from twin.world.camera import Camera, compute_face_geometry
-from twin.world.site import Site
+from twin.world.site import Route, Site
 
 __all__ = [
     "BODY_WIDTH_M",
@@ -148,6 +148,26 @@ def build_view_tables(
     """
     tables: list[ViewTable] = []
     for ri, route in enumerate(site.routes):
+        lanes = _Lanes.along(route)
+        for ci, cam in enumerate(cameras):
+            table = _view_table(lanes, ri, ci, cam, gate, max_head_yaw_deg)
+            if table is not None:
+                tables.append(table)
+    return tables
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Lanes:
+    """Stations every STATION_M along a route, across LANES lanes: positions and walking directions."""
+
+    s: np.ndarray  # arc length of each station, m
+    px: np.ndarray  # (lanes, stations) BNG x, m
+    py: np.ndarray
+    tx: np.ndarray  # unit walking direction, broadcast to px's shape
+    ty: np.ndarray
+
+    @classmethod
+    def along(cls, route: Route) -> _Lanes:
         length = route.length_m
         s = np.arange(0.0, length + STATION_M / 2, STATION_M)
         pts = shapely.get_coordinates(shapely.line_interpolate_point(route.line, s))
@@ -165,54 +185,58 @@ def build_view_tables(
         py = pts[None, :, 1] + offs[:, None] * normal[None, :, 1]
         tx = np.broadcast_to(tang[None, :, 0], px.shape)
         ty = np.broadcast_to(tang[None, :, 1], px.shape)
-        for ci, cam in enumerate(cameras):
-            g = compute_face_geometry(cam, px, py, tx, ty)
-            cols = np.flatnonzero(g.in_view.any(axis=0))
-            if cols.size == 0:
-                continue
-            a, b = int(cols[0]), int(cols[-1]) + 1
-            iv = g.in_view[:, a:b]
-            any_lane = iv.any(axis=1)
-            first = np.where(any_lane, iv.argmax(axis=1), -1).astype(np.int32)
-            last = np.where(any_lane, iv.shape[1] - 1 - iv[:, ::-1].argmax(axis=1), -1).astype(np.int32)
-            yaw = g.yaw_deg[:, a:b]
-            pitch = g.pitch_deg[:, a:b]
-            ied = g.ied_px[:, a:b]
-            zone = (
-                iv
-                & (ied >= gate.min_ied_px)
-                & (np.abs(yaw) <= gate.max_abs_yaw_deg)
-                & (np.abs(pitch) <= gate.max_abs_pitch_deg)
-            )
-            frontal = bool(np.any(iv & (np.abs(yaw) <= gate.max_abs_yaw_deg + max_head_yaw_deg)))
+        return cls(s=s, px=px, py=py, tx=tx, ty=ty)
 
-            def f32(arr: np.ndarray, a: int = a, b: int = b) -> np.ndarray:
-                return np.ascontiguousarray(arr[:, a:b], dtype=np.float32)
 
-            tables.append(
-                ViewTable(
-                    route=ri,
-                    camera=ci,
-                    s0=float(s[a]),
-                    in_view=np.ascontiguousarray(iv),
-                    zone=np.ascontiguousarray(zone),
-                    ied_px=f32(g.ied_px),
-                    px_per_m=f32(g.px_per_m),
-                    distance_m=f32(g.distance_m),
-                    ground_m=f32(g.ground_m),
-                    yaw_deg=f32(g.yaw_deg),
-                    pitch_deg=f32(g.pitch_deg),
-                    blur_px_per_m_s=f32(g.blur_px_per_m_s),
-                    u_px=f32(g.u_px),
-                    v_px=f32(g.v_px),
-                    x_m=np.ascontiguousarray(px[:, a:b]),
-                    y_m=np.ascontiguousarray(py[:, a:b]),
-                    first=first,
-                    last=last,
-                    frontal=frontal,
-                )
-            )
-    return tables
+def _view_table(
+    lanes: _Lanes, ri: int, ci: int, cam: Camera, gate: CaptureGate, max_head_yaw_deg: float
+) -> ViewTable | None:
+    """The stations of one route that one camera sees, or None when it sees none."""
+    s, px, py = lanes.s, lanes.px, lanes.py
+    g = compute_face_geometry(cam, px, py, lanes.tx, lanes.ty)
+    cols = np.flatnonzero(g.in_view.any(axis=0))
+    if cols.size == 0:
+        return None
+    a, b = int(cols[0]), int(cols[-1]) + 1
+    iv = g.in_view[:, a:b]
+    any_lane = iv.any(axis=1)
+    first = np.where(any_lane, iv.argmax(axis=1), -1).astype(np.int32)
+    last = np.where(any_lane, iv.shape[1] - 1 - iv[:, ::-1].argmax(axis=1), -1).astype(np.int32)
+    yaw = g.yaw_deg[:, a:b]
+    pitch = g.pitch_deg[:, a:b]
+    ied = g.ied_px[:, a:b]
+    zone = (
+        iv
+        & (ied >= gate.min_ied_px)
+        & (np.abs(yaw) <= gate.max_abs_yaw_deg)
+        & (np.abs(pitch) <= gate.max_abs_pitch_deg)
+    )
+    frontal = bool(np.any(iv & (np.abs(yaw) <= gate.max_abs_yaw_deg + max_head_yaw_deg)))
+
+    def f32(arr: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(arr[:, a:b], dtype=np.float32)
+
+    return ViewTable(
+        route=ri,
+        camera=ci,
+        s0=float(s[a]),
+        in_view=np.ascontiguousarray(iv),
+        zone=np.ascontiguousarray(zone),
+        ied_px=f32(g.ied_px),
+        px_per_m=f32(g.px_per_m),
+        distance_m=f32(g.distance_m),
+        ground_m=f32(g.ground_m),
+        yaw_deg=f32(g.yaw_deg),
+        pitch_deg=f32(g.pitch_deg),
+        blur_px_per_m_s=f32(g.blur_px_per_m_s),
+        u_px=f32(g.u_px),
+        v_px=f32(g.v_px),
+        x_m=np.ascontiguousarray(px[:, a:b]),
+        y_m=np.ascontiguousarray(py[:, a:b]),
+        first=first,
+        last=last,
+        frontal=frontal,
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
