@@ -207,14 +207,7 @@ def get_result(scenario: Scenario, *, what: str = "") -> RunResult:
 def scored_summary(result: RunResult, scenario: Scenario) -> RunSummary:
     """The run's summary under ``scenario``'s watchlist and operations settings, re-scored without a new
     simulation."""
-    wl = scenario.watchlist
-    _, summ = result.rescore(
-        threshold=wl.threshold,
-        watchlist_size=wl.size,
-        prevalence=wl.prevalence,
-        operations=scenario.operations,
-    )
-    return summ.filled_from(result.summary)
+    return result.rescore_as(scenario).filled_from(result.summary)
 
 
 @st.cache_resource(show_spinner="Loading the face engine…")

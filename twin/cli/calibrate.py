@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import TextColumn
 from rich.table import Table
 
-from twin.cli.common import console, err_console, fail, handles_errors
+from twin.cli.common import console, fail, handles_errors, progress_bar
 
 if TYPE_CHECKING:
     from twin.recognition.engines.base import FaceEngine
@@ -124,15 +124,7 @@ def _measure(
 
     from twin.sim.calibrate import calibrate_engine
 
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} cells"),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-        disable=not err_console.is_terminal,
-    ) as progress:
+    with progress_bar(TextColumn("{task.completed}/{task.total} cells")) as progress:
         task = progress.add_task(f"rendering and embedding {len(bank)} identities", total=len(grid.cells))
         return calibrate_engine(
             eng,

@@ -9,10 +9,18 @@ from typing import Any, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from twin.errors import TwinError
 
-__all__ = ["console", "err_console", "fail", "handles_errors"]
+__all__ = ["console", "err_console", "fail", "handles_errors", "progress_bar"]
 
 console = Console()
 err_console = Console(stderr=True)
@@ -38,3 +46,18 @@ def handles_errors(fn: F) -> F:
             raise fail("interrupted; nothing was written") from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def progress_bar(counter: ProgressColumn, *, remaining: bool = False) -> Progress:
+    """A transient progress bar on stderr (off when stderr is no terminal): description, bar,
+    ``counter`` (e.g. a percentage), elapsed time and, with ``remaining``, the time left."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        counter,
+        TimeElapsedColumn(),
+        *([TimeRemainingColumn()] if remaining else []),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    )

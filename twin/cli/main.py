@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import TextColumn
 from rich.table import Table
 
-from twin.cli.common import console, err_console, fail, handles_errors
+from twin.cli.common import console, err_console, fail, handles_errors, progress_bar
 from twin.errors import TwinError
 
 if TYPE_CHECKING:
@@ -111,16 +111,7 @@ def run(
     if workers < 1:
         raise fail(f"--workers {workers} must be >= 1")
     ensure_writable(out)  # before minutes of simulation, not after
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=err_console,
-        transient=True,
-        disable=not err_console.is_terminal,
-    ) as progress:
+    with progress_bar(TextColumn("{task.percentage:>3.0f}%"), remaining=True) as progress:
         task = progress.add_task(f"{sc.name}: {reps} replication(s)", total=reps)
 
         def cb(done: int, total: int, frac: float) -> None:
@@ -241,15 +232,7 @@ def compare(
     from twin.outputs.compare import build_variants, run_comparison, write_comparison
 
     variants = build_variants(scenarios, set_, set_all)
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-        disable=not err_console.is_terminal,
-    ) as progress:
+    with progress_bar(TextColumn("{task.percentage:>3.0f}%")) as progress:
         task = progress.add_task(f"{len(variants)} columns x {replications} replication(s)", total=None)
 
         def cb(label: str, done: int, total: int) -> None:

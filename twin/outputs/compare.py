@@ -203,13 +203,7 @@ def run_comparison(
         key = crowd_key(sc, seed=s, replications=replications)
         if key in cache:
             res, source = cache[key]
-            wl = sc.watchlist
-            _, summ = res.rescore(
-                threshold=wl.threshold,
-                watchlist_size=wl.size,
-                prevalence=wl.prevalence,
-                operations=sc.operations,
-            )
+            summ = res.rescore_as(sc)
         else:
 
             def cb(done: int, total: int, frac: float, label: str = v.label) -> None:

@@ -1,7 +1,7 @@
 """The run summary, typed: frozen dataclasses for the sections of ``summary.json``.
 
-Long on purpose (~400 lines of code): one dataclass per section of the file, each with its
-``from_json``/``to_json``, so the file's whole shape is in one place.
+One dataclass per section of the file, each with its ``from_json``/``to_json`` (the flat ones
+through ``_Flat``), so the file's whole shape is in one place.
 
 A run's summary is what ``summary.json`` holds (its shape on disk is fixed: the golden summaries
 pin it). Inside the library it is a :class:`RunSummary`; ``to_json()`` gives the file's mapping,
@@ -17,7 +17,7 @@ import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, Self, cast
 
 from twin.scoring.metric_table import (
     CROWD,
@@ -75,32 +75,28 @@ def _fields(cls: Any, d: Mapping[str, Any]) -> dict[str, Any]:
     return {f.name: _v(d, f.name) for f in dataclasses.fields(cls)}
 
 
+class _Flat:
+    """A section whose JSON keys are its dataclass fields, in order (a missing key reads as None)."""
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> Self:
+        return cls(**_fields(cls, d))
+
+    def to_json(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(cast(Any, self))}
+
+
 @dataclass(frozen=True, kw_only=True)
-class ScoredWith:
+class ScoredWith(_Flat):
     """What the alerts were scored with: threshold (the engine's scale), watchlist size, prevalence."""
 
     threshold: float | None = None
     watchlist_size: int | None = None
     prevalence: float | None = None
 
-    @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> ScoredWith:
-        return cls(
-            threshold=d.get("threshold"),
-            watchlist_size=d.get("watchlist_size"),
-            prevalence=d.get("prevalence"),
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "threshold": self.threshold,
-            "watchlist_size": self.watchlist_size,
-            "prevalence": self.prevalence,
-        }
-
 
 @dataclass(frozen=True, kw_only=True)
-class ModelFigures:
+class ModelFigures(_Flat):
     """The score model's analytic figures at the scored threshold and watchlist size."""
 
     model_id: str | None = None
@@ -110,12 +106,8 @@ class ModelFigures:
     expected_false_alerts: float | None = None
     expected_false_alerts_definition: str | None = None
 
-    @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> ModelFigures:
-        return cls(**_fields(cls, d))
-
     def to_json(self) -> dict[str, Any]:
-        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        out = super().to_json()
         if (
             self.expected_false_alerts_definition is None
         ):  # summaries written before the expectation was added
@@ -124,7 +116,7 @@ class ModelFigures:
 
 
 @dataclass(frozen=True, kw_only=True)
-class GroupRates:
+class GroupRates(_Flat):
     """One demographic group's rates at the threshold (:mod:`twin.scoring.equitability`)."""
 
     group: str
@@ -134,13 +126,6 @@ class GroupRates:
     tpir: float
     fmr_ratio_param: float
     mated_shift: float
-
-    @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> GroupRates:
-        return cls(**_fields(cls, d))
-
-    def to_json(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -195,7 +180,7 @@ class Equitability:
 
 
 @dataclass(frozen=True, kw_only=True)
-class SiteMeta:
+class SiteMeta(_Flat):
     """The site a run used (``run.site``)."""
 
     id: str
@@ -204,13 +189,6 @@ class SiteMeta:
     approximate: bool
     area_m2: float
     routes: int
-
-    @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> SiteMeta:
-        return cls(**_fields(cls, d))
-
-    def to_json(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
 
 @dataclass(frozen=True, kw_only=True)

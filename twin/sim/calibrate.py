@@ -45,7 +45,7 @@ import csv
 import logging
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,9 +54,8 @@ import numpy as np
 from twin.errors import CalibrationError, ImageError
 from twin.recognition.engines.base import Face
 from twin.recognition.faces.render import render_probe
-from twin.scoring.fit import CellStats, fit_score_model
+from twin.scoring.fit import CellStats, ScoreFit, fit_score_model
 from twin.scoring.metrics import pooled_tpir
-from twin.scoring.score_model import ScoreModel
 from twin.sim.run import RunResult
 
 if TYPE_CHECKING:
@@ -193,28 +192,16 @@ class CalibrationGrid:
         return [(i, y, b) for i in self.ied_px for y in self.yaw_deg for b in self.blur_px]
 
 
-@dataclass(kw_only=True)
-class EngineCalibration:
-    """The result of :func:`calibrate_engine`.
+@dataclass(frozen=True, kw_only=True)
+class EngineCalibration(ScoreFit):
+    """The result of :func:`calibrate_engine`: the :class:`~twin.scoring.fit.ScoreFit` (save its ``model``
+    with ``model.save(path)``) and the identities it used.
 
     Attributes:
-        model: the fitted :class:`ScoreModel` (save it with ``model.save(path)``).
-        cells: per-cell separation.
         identities: identities used (with a detectable enrolment face).
-        mated_identities: identities that gave mated scores.
-        mated_scores, nonmated_scores: how many of each.
-        measured_fmr_at_threshold: share of non-mated scores at or above the engine's default threshold.
-        notes: assumptions and what was not measured.
     """
 
-    model: ScoreModel
-    cells: list[CellStats]
     identities: list[str]
-    mated_identities: list[str]
-    mated_scores: int
-    nonmated_scores: int
-    measured_fmr_at_threshold: float
-    notes: list[str] = field(default_factory=list)
 
 
 def read_groups(path: Path | str) -> dict[str, str]:
@@ -307,16 +294,7 @@ def calibrate_engine(
         identities=len(gal_ids),
         groups=groups,
     )
-    return EngineCalibration(
-        model=fit.model,
-        cells=fit.cells,
-        identities=gal_ids,
-        mated_identities=fit.mated_identities,
-        mated_scores=fit.mated_scores,
-        nonmated_scores=fit.nonmated_scores,
-        measured_fmr_at_threshold=fit.measured_fmr_at_threshold,
-        notes=fit.notes,
-    )
+    return EngineCalibration(**{f.name: getattr(fit, f.name) for f in fields(fit)}, identities=gal_ids)
 
 
 def _gallery(engine: Any, bank: FaceBank, ids: list[str]) -> tuple[np.ndarray, list[str], dict[str, Face]]:

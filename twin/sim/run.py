@@ -118,6 +118,22 @@ class RunResult:
     operations: list[OpsResult] = field(default_factory=list)
     real: RealEngineRun | None = None
 
+    def rescore_as(self, scenario: Scenario) -> RunSummary:
+        """The summary under ``scenario``'s watchlist and operations settings, for a scenario with this
+        run's :func:`crowd_key` (it differs only in what :data:`RESCORABLE` lists).
+
+        Raises:
+            ScenarioError: as :meth:`rescore`.
+        """
+        wl = scenario.watchlist
+        _, summary = self.rescore(
+            threshold=wl.threshold,
+            watchlist_size=wl.size,
+            prevalence=wl.prevalence,
+            operations=scenario.operations,
+        )
+        return summary
+
     def rescore(
         self,
         *,
