@@ -132,6 +132,28 @@ def tiny_scenario_doc(map_path: Path, **extra: object) -> dict:
     return doc
 
 
+def governance_doc(**changes: object) -> dict:
+    """A valid governance block (the minimum a deployment record needs): 1,000 entries, authorised for
+    12:00-18:00 on 5 Dec 2026; ``changes`` replace its keys."""
+    doc: dict = {
+        "operation": "Op T",
+        "purpose": "p",
+        "intelligence_case": "i",
+        "less_intrusive_means": "l",
+        "authorising_officer_role": "Superintendent",
+        "start": "2026-12-05T12:00:00+00:00",
+        "end": "2026-12-05T18:00:00+00:00",
+        "signage_plan": "boards",
+        "dpia_reference": "D-1",
+        "watchlist_composition": [
+            {"category": "wanted", "count": 900, "image_source": "custody"},
+            {"category": "missing", "count": 100, "image_source": "families"},
+        ],
+    }
+    doc.update(changes)
+    return doc
+
+
 def square_latlon(x: float, y: float) -> tuple[float, float]:
     """(lat, lon) of the square site's point (x, y) metres from its origin (X0, Y0)."""
     lon, lat = bng_to_lonlat(X0 + x, Y0 + y)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -100,21 +101,29 @@ def test_probe_geometry_is_the_pinhole_model() -> None:
         workbench.probe_geometry(0.0, cam)
 
 
-def test_synthetic_probe_renders_at_the_distance_and_searches(engine: FakeEngine, bank: FaceBank) -> None:
-    wl = workbench.sample_watchlist(engine, bank)
-    rep = workbench.synthetic_probe(
+def _probe(
+    engine: FakeEngine, wl: Watchlist, bank: FaceBank, identity: str, *, distance_m: float, **kw: Any
+) -> workbench.ProbeReport:
+    """A frontal, sharp, noise-free probe of ``identity`` at ``distance_m`` (seed 0, no JPEG)."""
+    return workbench.synthetic_probe(
         engine,
         wl,
         bank,
-        "ann",
-        distance_m=5.0,
+        identity,
+        distance_m=distance_m,
         yaw_deg=0.0,
         blur_px=0.0,
         threshold=engine.default_threshold,
         rng=np.random.default_rng(0),
         noise_sd=0.0,
         jpeg_quality=None,
+        **kw,
     )
+
+
+def test_synthetic_probe_renders_at_the_distance_and_searches(engine: FakeEngine, bank: FaceBank) -> None:
+    wl = workbench.sample_watchlist(engine, bank)
+    rep = _probe(engine, wl, bank, "ann", distance_m=5.0)
     assert rep.probe.ied_px == pytest.approx(rep.geometry["ied_px"], rel=0.05)
     assert (
         rep.detected
@@ -122,65 +131,16 @@ def test_synthetic_probe_renders_at_the_distance_and_searches(engine: FakeEngine
         and rep.alert
         and not rep.from_enrolment
     )
-    off = workbench.synthetic_probe(
-        engine,
-        wl,
-        bank,
-        "t1_person_0",
-        distance_m=5.0,
-        yaw_deg=0.0,
-        blur_px=0.0,
-        threshold=engine.default_threshold,
-        rng=np.random.default_rng(0),
-        noise_sd=0.0,
-        jpeg_quality=None,
-    )
+    off = _probe(engine, wl, bank, "t1_person_0", distance_m=5.0)
     assert off.mated_score is None and not off.alert
-    solo = workbench.synthetic_probe(
-        engine,
-        wl,
-        bank,
-        "bo",
-        distance_m=5.0,
-        yaw_deg=0.0,
-        blur_px=0.0,
-        threshold=engine.default_threshold,
-        rng=np.random.default_rng(0),
-        noise_sd=0.0,
-        jpeg_quality=None,
-    )
+    solo = _probe(engine, wl, bank, "bo", distance_m=5.0)
     assert solo.from_enrolment
 
 
 def test_synthetic_probe_below_the_gate_is_not_an_alert(engine: FakeEngine, bank: FaceBank) -> None:
     wl = workbench.sample_watchlist(engine, bank)
-    far = workbench.synthetic_probe(
-        engine,
-        wl,
-        bank,
-        "ann",
-        distance_m=12.0,
-        yaw_deg=0.0,
-        blur_px=0.0,
-        threshold=engine.default_threshold,
-        rng=np.random.default_rng(0),
-        noise_sd=0.0,
-        jpeg_quality=None,
-    )
+    far = _probe(engine, wl, bank, "ann", distance_m=12.0)
     assert far.geometry["ied_px"] < 30 and far.gate == "ied_px"
     assert far.mated_score == pytest.approx(1.0, abs=1e-5) and not far.alert  # scored, but the gate drops it
-    near = workbench.synthetic_probe(
-        engine,
-        wl,
-        bank,
-        "ann",
-        distance_m=12.0,
-        yaw_deg=0.0,
-        blur_px=0.0,
-        threshold=engine.default_threshold,
-        rng=np.random.default_rng(0),
-        noise_sd=0.0,
-        jpeg_quality=None,
-        gate=QualityGate(min_ied_px=10),
-    )
+    near = _probe(engine, wl, bank, "ann", distance_m=12.0, gate=QualityGate(min_ied_px=10))
     assert near.gate is None and near.alert

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from conftest import square_site_doc, tiny_scenario_doc
+from conftest import governance_doc, square_site_doc, tiny_scenario_doc
 from twin.cli.main import app
 from twin.outputs.audit import AUDIT_FILE, AuditLog, verify
 
@@ -64,19 +64,11 @@ def test_retention_uses_the_governance_alert_days(tmp_path: Path) -> None:
     site = tmp_path / "square.geojson"
     site.write_text(json.dumps(square_site_doc()))
     doc = tiny_scenario_doc(site)
-    doc["governance"] = {
-        "operation": "Op T",
-        "purpose": "p",
-        "intelligence_case": "i",
-        "less_intrusive_means": "l",
-        "authorising_officer_role": "Superintendent",
-        "start": "2026-12-05T12:00:00+00:00",
-        "end": "2026-12-05T13:00:00+00:00",
-        "signage_plan": "boards",
-        "dpia_reference": "D-1",
-        "watchlist_composition": [{"category": "wanted", "count": 10000, "image_source": "custody"}],
-        "retention": {"alert_days": 7},
-    }
+    doc["governance"] = governance_doc(
+        end="2026-12-05T13:00:00+00:00",
+        watchlist_composition=[{"category": "wanted", "count": 10000, "image_source": "custody"}],
+        retention={"alert_days": 7},
+    )
     (folder / "scenario.yaml").write_text(yaml.safe_dump(doc))
     (folder / "run.json").write_text(json.dumps({"created_at": "2026-01-01T00:00:00+00:00"}))
     with AuditLog(folder / AUDIT_FILE) as log:

@@ -8,23 +8,10 @@ import datetime as dt
 import pytest
 from pydantic import ValidationError
 
+from conftest import governance_doc
 from twin.scenario.governance import APP_CATEGORIES, Governance, plan_window, window_breach
 
-BLOCK = {
-    "operation": "Op T",
-    "purpose": "p",
-    "intelligence_case": "i",
-    "less_intrusive_means": "l",
-    "authorising_officer_role": "Superintendent",
-    "start": "2026-12-05T12:00:00+00:00",
-    "end": "2026-12-05T18:00:00+00:00",
-    "signage_plan": "boards",
-    "dpia_reference": "D-1",
-    "watchlist_composition": [
-        {"category": "wanted", "count": 900, "image_source": "custody"},
-        {"category": "missing", "count": 100, "image_source": "families"},
-    ],
-}
+BLOCK = governance_doc()
 
 
 def test_a_valid_block_and_its_totals() -> None:

@@ -11,7 +11,7 @@ from conftest import SCENARIOS
 from golden_runs import GOLDEN, golden_summary
 from twin.errors import CameraGeometryError, ScenarioError
 from twin.scenario.load import load_scenario, parse_scenario
-from twin.sim.run import run
+from twin.sim.run import crowd_key, run
 
 
 def test_same_seed_same_summary(tiny_scenario) -> None:
@@ -53,6 +53,15 @@ def test_rescore_moves_false_alerts_the_right_way(tiny_scenario) -> None:
     assert same["totals"] == res.summary["totals"]
     with pytest.raises(ScenarioError, match="score range"):
         res.rescore(threshold=1.5)
+
+
+def test_rescore_as_a_scenario_with_the_same_crowd(tiny_scenario) -> None:
+    res = run(tiny_scenario, replications=2)
+    wl = tiny_scenario.watchlist.model_copy(update={"threshold": 0.58, "size": 500})
+    other = tiny_scenario.model_copy(update={"watchlist": wl})
+    assert crowd_key(other) == crowd_key(tiny_scenario)
+    _, expected = res.rescore(threshold=0.58, watchlist_size=500, prevalence=wl.prevalence)
+    assert res.rescore_as(other).to_json() == expected.to_json()
 
 
 def test_camera_outside_the_area(square_site) -> None:
