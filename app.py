@@ -2,24 +2,29 @@
 
 Pages (``pages/``): Plan (sites, cameras, expected alerts), Compare (plans side by side),
 Pipeline (the real face engine on images and synthetic probes), Record (the deployment record
-preview). The app only calls the library and draws; the logic is in ``twin.planning`` and
-``twin.workbench``.
+preview). The app only calls the library and draws; the logic is in ``twin.app`` (plan, cameras,
+views, workbench).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
-from twin import ui
-from twin.errors import TwinError
-from twin.webassets import ensure_static
+from twin.app import ui
+from twin.app.ui import TwinError
+from twin.app.webassets import ensure_static
 
+app_paths = ui.configure(Path(__file__).resolve().parent)  # scenarios/, maps/, static/ beside this file
 st.set_page_config(page_title="LFR deployment twin", page_icon=ui.favicon(), layout="wide")
 # A tighter top margin: the map and the figures should fit one screen.
-st.html('<style>[data-testid="stMainBlockContainer"],.block-container{padding-top:2.2rem;padding-bottom:2rem}</style>')
+st.html(
+    '<style>[data-testid="stMainBlockContainer"],.block-container{padding-top:2.2rem;padding-bottom:2rem}</style>'
+)
 
 try:
-    ensure_static(ui.STATIC)  # Leaflet and plugins for the maps, from an installed package (offline)
+    ensure_static(app_paths.static)  # Leaflet and plugins for the maps, from an installed package (offline)
 except TwinError as exc:
     st.warning(f"The map assets could not be prepared, so maps may not draw: {exc}")
 

@@ -10,7 +10,7 @@ session's script reruns, and prints:
   * a footfall change, which re-simulates the crowd (shows a progress bar; not held to 2 s);
   * ``RunResult.rescore`` alone, for scale.
 
-Browser rendering is not included (the browser test, tests/test_app_browser.py, prints the
+Browser rendering is not included (the browser test, tests/app/test_browser.py, prints the
 end-to-end time it sees from the key presses to the new figure).
 Usage: python bench/bench_app.py
 """
@@ -44,8 +44,11 @@ def main() -> int:
         times.append(time.perf_counter() - t)
         assert not at.exception
     med, worst = statistics.median(times), max(times)
-    print(f"recompute after a threshold slider change: median {med:.2f} s, worst {worst:.2f} s over {len(times)}"
-          f"   target <= {TARGET_S:g} s: {'OK' if worst <= TARGET_S else 'MISSED'}")
+    print(
+        f"recompute after a threshold slider change: median {med:.2f} s, worst {worst:.2f} s over "
+        f"{len(times)}"
+        f"   target <= {TARGET_S:g} s: {'OK' if worst <= TARGET_S else 'MISSED'}"
+    )
 
     sizes = []
     for n in (5000, 20000, 10000):
@@ -59,9 +62,11 @@ def main() -> int:
     print(f"footfall change (new crowd simulation, with a progress bar): {time.perf_counter() - t:.2f} s")
 
     import twin
-    from twin import planning, ui
+    from twin.app import plan as plans
+    from twin.app import ui
 
-    sc = ui.Plan(planning.load_plan(ui.SCENARIOS / ui.DEFAULT_SCENARIO), planning.PlanSettings(), "x").scenario()
+    folder = ui.configure(REPO).scenarios
+    sc = ui.Plan(plans.load_plan(folder / ui.DEFAULT_SCENARIO), plans.PlanSettings(), "x", folder).scenario()
     sc = sc.model_copy(update={"seed": 20260101})
     res = twin.run(sc)
     t = time.perf_counter()

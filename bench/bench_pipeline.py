@@ -9,7 +9,7 @@ Obama/Biden faces; the packaged t1.jpg faces suffice otherwise):
 Sections:
 
 1. fp32 matmul peak of this machine (best of several 4096² numpy products).
-2. Pipeline faces/s: :class:`twin.pipeline.RecognitionPipeline.process_batch` (frames detected in
+2. Pipeline faces/s: :class:`twin.recognition.pipeline.RecognitionPipeline.process_batch` (frames detected in
    threads, one embedding batch over 2 processes, one search) against a naive image-by-image loop
    doing the same work (detect, embed each face, search each probe), dlib engine, composed 1080p
    frames, 16,000-entry watchlist. Target ≥ 1.5×.
@@ -17,7 +17,7 @@ Sections:
    kernel, and with its CandidateList records) against faiss IndexFlatIP, as probes/s and as a
    share of the matmul peak (2·M·N·D flop). Target ≥ 70 % for exact batched search.
 4. Per-frame latency (one probe) exact vs HNSW at 16,000 and 100,000 entries: the basis of
-   :data:`twin.watchlist.ANN_MIN_SIZE`.
+   :data:`twin.recognition.watchlist.ANN_MIN_SIZE`.
 5. faiss IVF recall at the threshold for 1,000,000 synthetic 128-d entries (< 4 GB, < 3 min).
 """
 
@@ -30,6 +30,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -38,7 +39,12 @@ try:
 except ImportError:  # running from a checkout without `pip install -e .`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from twin.watchlist import TOPK_BLOCK, Watchlist, WatchlistEntry
+from twin.recognition.fillers import add_fillers
+from twin.recognition.watchlist import TOPK_BLOCK, Watchlist, WatchlistEntry
+
+if TYPE_CHECKING:
+    from twin.recognition.engines.dlib import DlibEngine
+    from twin.recognition.faces.bank import FaceBank
 
 RESULTS: dict[str, str] = {}
 
@@ -71,11 +77,9 @@ def matmul_peak(n: int = 4096, repeats: int = 5) -> float:
 
 
 def bench_pipeline(n_frames: int, faces_per_frame: int) -> None:
-    from twin.engines.dlib_engine import DlibEngine
-    from twin.faces.bank import FaceBank
-    from twin.faces.compose import compose_frame
-    from twin.faces.render import render_probe
-    from twin.pipeline import FrameInput, QualityGate, RecognitionPipeline
+    from twin.recognition.engines.dlib import DlibEngine
+    from twin.recognition.faces.bank import FaceBank
+    from twin.recognition.pipeline import FrameInput, QualityGate, RecognitionPipeline
 
     rng = np.random.default_rng(1)
     ied = 40.0
@@ -84,30 +88,8 @@ def bench_pipeline(n_frames: int, faces_per_frame: int) -> None:
     naive_engine = DlibEngine(expected_ied_px=ied, det_scores=False)
     bank = FaceBank.from_samples(naive_engine)
     people = [p for p in bank.identities if p.startswith("t1_person_") or p in ("barack_obama", "joe_biden")]
-    # watchlist: three t1 people and Obama enrolled, fillers up to 16,000 entries
-    wl = Watchlist.for_engine(naive_engine)
-    enrolled = [p for p in people if p in ("t1_person_0", "t1_person_2", "t1_person_4", "barack_obama")]
-    for p in enrolled:
-        src = bank.enrolment_image(p)
-        img = bank.load(src)
-        wl.add(naive_engine.embed(img, [bank.face(src, naive_engine)]), [WatchlistEntry(p, src.source)])
-    # fillers against all sample faces (the references stand for real probes)
-    refs = []
-    for p in people:
-        src = bank.enrolment_image(p)
-        refs.append(naive_engine.embed(bank.load(src), [bank.face(src, naive_engine)])[0])
-    wl.add_fillers(16_000 - wl.size, rng, reference=np.vstack(refs))
-
-    # frames: faces_per_frame rendered probes (different image than enrolled where there is one)
-    frames = []
-    for i in range(n_frames):
-        probes = []
-        for j in range(faces_per_frame):
-            p = people[(i * faces_per_frame + j) % len(people)]
-            src = bank.probe_image(p)
-            probes.append(render_probe(bank.load(src), bank.face(src, naive_engine), ied_px=ied, rng=rng, jpeg_quality=80))
-        pos = [(300.0 + 650 * j + rng.uniform(-80, 80), 450.0 + rng.uniform(-150, 150)) for j in range(faces_per_frame)]
-        frames.append(compose_frame(probes, pos, rng=rng).frame)
+    wl = _bench_watchlist(naive_engine, bank, people, rng)
+    frames = _bench_frames(naive_engine, bank, people, rng, n_frames, faces_per_frame, ied)
     gate = QualityGate(min_ied_px=20.0)
     thr = naive_engine.default_threshold
 
@@ -127,7 +109,9 @@ def bench_pipeline(n_frames: int, faces_per_frame: int) -> None:
     batched_engine.warm_up()
 
     def batched() -> list[tuple[str, float]]:
-        res = pipe.process_batch([FrameInput(f, float(t), "cam") for t, f in enumerate(frames)])
+        res = pipe.process_batch(
+            [FrameInput(image=f, t_s=float(t), camera_id="cam") for t, f in enumerate(frames)]
+        )
         return [(a.identity, a.t_s) for r in res for a in r]
 
     naive_hits = naive()  # warm caches, and the reference answer
@@ -141,13 +125,64 @@ def bench_pipeline(n_frames: int, faces_per_frame: int) -> None:
     RESULTS["pipeline speed-up (target >= 1.5)"] = f"{t_naive / t_batched:.2f}x"
     print(
         f"[pipeline] {n_frames} frames 1920x1080, {n_faces} faces at ied {ied:.0f} px, watchlist {wl.size} "
-        f"({wl.n_fillers} fillers): naive {t_naive:.2f} s = {n_faces / t_naive:.2f} faces/s; batched {t_batched:.2f} s "
+        f"({wl.n_fillers} fillers): naive {t_naive:.2f} s = {n_faces / t_naive:.2f} faces/s; batched "
+        f"{t_batched:.2f} s "
         f"= {n_faces / t_batched:.2f} faces/s; speed-up {t_naive / t_batched:.2f}x; same alerts: {same} "
         f"({len(naive_hits)} alerts)"
     )
     pipe.close()
     batched_engine.close()
     wl.destroy()
+
+
+def _bench_watchlist(
+    engine: DlibEngine, bank: FaceBank, people: list[str], rng: np.random.Generator
+) -> Watchlist:
+    """Three t1 people and Obama enrolled, fillers up to 16,000 entries."""
+    wl = Watchlist.for_engine(engine)
+    enrolled = [p for p in people if p in ("t1_person_0", "t1_person_2", "t1_person_4", "barack_obama")]
+    for p in enrolled:
+        src = bank.enrolment_image(p)
+        img = bank.load(src)
+        wl.add(engine.embed(img, [bank.face(src, engine)]), [WatchlistEntry(p, src.source)])
+    # fillers against all sample faces (the references stand for real probes)
+    refs = []
+    for p in people:
+        src = bank.enrolment_image(p)
+        refs.append(engine.embed(bank.load(src), [bank.face(src, engine)])[0])
+    add_fillers(wl, 16_000 - wl.size, rng, reference=np.vstack(refs))
+
+    return wl
+
+
+def _bench_frames(
+    engine: DlibEngine,
+    bank: FaceBank,
+    people: list[str],
+    rng: np.random.Generator,
+    n_frames: int,
+    faces_per_frame: int,
+    ied: float,
+) -> list[np.ndarray]:
+    """``faces_per_frame`` rendered probes per frame (a different image than enrolled where there is one)."""
+    from twin.recognition.faces.compose import compose_frame
+    from twin.recognition.faces.render import render_probe
+
+    frames = []
+    for i in range(n_frames):
+        probes = []
+        for j in range(faces_per_frame):
+            p = people[(i * faces_per_frame + j) % len(people)]
+            src = bank.probe_image(p)
+            probes.append(
+                render_probe(bank.load(src), bank.face(src, engine), ied_px=ied, rng=rng, jpeg_quality=80)
+            )
+        pos = [
+            (300.0 + 650 * j + rng.uniform(-80, 80), 450.0 + rng.uniform(-150, 150))
+            for j in range(faces_per_frame)
+        ]
+        frames.append(compose_frame(probes, pos, rng=rng).frame)
+    return frames
 
 
 # -- 3. 1:N throughput ------------------------------------------------------------------------------
@@ -171,10 +206,17 @@ def bench_search(peak: float, n: int, m: int) -> None:
         idx_np, _ = wl._search_exact(wl._gallery, q[:256], 5)
         _, idx_f = index.search(q[:256], 5)
         agree = float(np.mean(idx_np[:, 0] == idx_f[:, 0]))
-        for name, t in (("numpy exact kernel", t_kernel), ("numpy exact + records", t_records), ("faiss IndexFlatIP", t_faiss)):
+        for name, t in (
+            ("numpy exact kernel", t_kernel),
+            ("numpy exact + records", t_records),
+            ("faiss IndexFlatIP", t_faiss),
+        ):
             share = flop / t / 1e9 / peak
             RESULTS[f"1:N {d}-d {name} probes/s"] = f"{m / t:,.0f} ({share:.0%} of peak)"
-            print(f"[search] N={n:,} D={d} M={m:,} {name:24s}: {m / t:>10,.0f} probes/s, {flop / t / 1e9:6.1f} GFLOP/s = {share:.0%} of peak")
+            print(
+                f"[search] N={n:,} D={d} M={m:,} {name:24s}: {m / t:>10,.0f} probes/s, "
+                f"{flop / t / 1e9:6.1f} GFLOP/s = {share:.0%} of peak"
+            )
         print(f"[search] numpy and faiss top-1 agree on {agree:.1%} of 256 probes; top-k block {TOPK_BLOCK}")
         index.reset()
         wl.destroy()
@@ -192,23 +234,41 @@ def bench_latency(sizes: list[int]) -> None:
             q = _unit(rng.standard_normal((200, d), dtype=np.float32))
             wl = Watchlist.from_arrays(g, [f"p{i}" for i in range(n)], model_id="bench", ann_min_size=10**9)
             wl.search(q[:1], k=5)
-            t_exact = _best(lambda wl=wl, q=q: [wl.search(q[i : i + 1], k=5, exact=True) for i in range(50)], 2) / 50
+            t_exact = (
+                _best(lambda wl=wl, q=q: [wl.search(q[i : i + 1], k=5, exact=True) for i in range(50)], 2)
+                / 50
+            )
             line = f"[latency] N={n:>7,} D={d}: exact {t_exact * 1e3:6.2f} ms/probe"
             RESULTS[f"latency exact N={n} D={d}"] = f"{t_exact * 1e3:.2f} ms"
             if d == 128:
                 t0 = time.perf_counter()
                 wl.search(q[:1], k=5, exact=False)  # builds HNSW
                 build = time.perf_counter() - t0
-                t_hnsw = _best(lambda wl=wl, q=q: [wl.search(q[i : i + 1], k=5, exact=False) for i in range(200)], 2) / 200
+                t_hnsw = (
+                    _best(
+                        lambda wl=wl, q=q: [wl.search(q[i : i + 1], k=5, exact=False) for i in range(200)], 2
+                    )
+                    / 200
+                )
                 # recall at the threshold of mated probes (mate cosine uniform in 0.61..0.95, threshold 0.6)
                 mates = rng.choice(n, 500, replace=False)
                 target = rng.uniform(0.61, 0.95, 500).astype(np.float32)[:, None]
                 noise = rng.standard_normal((500, d), dtype=np.float32)
                 noise = _unit(noise - (noise * g[mates]).sum(1, keepdims=True) * g[mates])
                 mq = target * g[mates] + np.sqrt(1 - target**2) * noise
-                found = np.array([c.indices[0] == m and c.scores[0] >= 0.6 for c, m in zip(wl.search(mq, k=5, exact=False), mates, strict=True)])
-                line += f"; HNSW {t_hnsw * 1e3:5.2f} ms/probe (build {build:.1f} s), recall at threshold {found.mean():.3f}"
-                RESULTS[f"latency HNSW N={n} D={d}"] = f"{t_hnsw * 1e3:.2f} ms (build {build:.1f} s), recall@thr {found.mean():.3f}"
+                found = np.array(
+                    [
+                        c.indices[0] == m and c.scores[0] >= 0.6
+                        for c, m in zip(wl.search(mq, k=5, exact=False), mates, strict=True)
+                    ]
+                )
+                line += (
+                    f"; HNSW {t_hnsw * 1e3:5.2f} ms/probe (build {build:.1f} s), recall at threshold "
+                    f"{found.mean():.3f}"
+                )
+                RESULTS[f"latency HNSW N={n} D={d}"] = (
+                    f"{t_hnsw * 1e3:.2f} ms (build {build:.1f} s), recall@thr {found.mean():.3f}"
+                )
             print(line)
             wl.destroy()
             gc.collect()
@@ -245,7 +305,8 @@ def bench_recall(n: int, n_probes: int = 2000, d: int = 128, threshold: float = 
     t_exact = time.perf_counter() - t0
     true_hit = (exact_idx[:, 0] == mates) & (exact_val[:, 0] >= threshold)
     print(
-        f"[recall] N={n:,} D={d}: IVF{nlist} built in {build:.1f} s; exact numpy {n_probes / t_exact:,.0f} probes/s; "
+        f"[recall] N={n:,} D={d}: IVF{nlist} built in {build:.1f} s; exact numpy "
+        f"{n_probes / t_exact:,.0f} probes/s; "
         f"{true_hit.mean():.1%} of probes have their mate at rank 1 above {threshold}"
     )
     band = target < threshold + 0.1
@@ -258,10 +319,13 @@ def bench_recall(n: int, n_probes: int = 2000, d: int = 128, threshold: float = 
         recall = found[true_hit].mean()
         recall_band = found[true_hit & band].mean()
         print(
-            f"[recall]   nprobe {nprobe:3d}: recall at threshold {recall:.3f} (mates within 0.1 of it: {recall_band:.3f}), "
+            f"[recall]   nprobe {nprobe:3d}: recall at threshold {recall:.3f} (mates within 0.1 of it: "
+            f"{recall_band:.3f}), "
             f"{n_probes / t_ann:,.0f} probes/s"
         )
-        RESULTS[f"IVF recall@thr N={n} nprobe={nprobe}"] = f"{recall:.3f} (near-threshold {recall_band:.3f}), {n_probes / t_ann:,.0f} probes/s"
+        RESULTS[f"IVF recall@thr N={n} nprobe={nprobe}"] = (
+            f"{recall:.3f} (near-threshold {recall_band:.3f}), {n_probes / t_ann:,.0f} probes/s"
+        )
     mem_gb = (g.nbytes * 2) / 1e9
     print(f"[recall] gallery + index ≈ {mem_gb:.2f} GB; section took {time.perf_counter() - t_start:.0f} s")
     index.reset()

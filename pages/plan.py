@@ -1,4 +1,9 @@
-"""Plan: pick a site, place cameras on the map, set the window and watchlist, read the expected alerts."""
+"""Plan: pick a site, place cameras on the map, set the window and watchlist, read the expected alerts.
+
+Long on purpose (~430 lines of code): a Streamlit script draws top to bottom, so the sidebar, the map
+and the results stay in page order; most lines are widgets with their help texts. What the page
+computes comes from :mod:`twin.app` (plan, cameras, views, ui).
+"""
 
 from __future__ import annotations
 
@@ -9,13 +14,11 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from twin import planning, ui
-from twin.errors import TwinError
-from twin.mapview import build_map
-from twin.webassets import localize_map
+from twin.app import cameras, ui, views
+from twin.app import plan as plans
+from twin.app.ui import TwinError
 
 W = "w_"  # prefix of the control widgets' keys
-OPS_LABELS = {"officers": ("Intercept officers on duty", 0), "operators": ("Operators reviewing alerts", 1)}
 CLICK_MODES = ("Nothing (look around)", "Add a camera", "Move the selected camera")
 
 # The controls are driven by session state: their values are written there from the plan
@@ -26,14 +29,19 @@ CLICK_MODES = ("Nothing (look around)", "Add a camera", "Move the selected camer
 def _widget_values(plan: ui.Plan) -> dict[str, Any]:
     s = plan.settings
     vals: dict[str, Any] = {
-        f"{W}start": s.start, f"{W}duration": int(s.duration_h), f"{W}scale": float(s.footfall_scale),
-        f"{W}size": int(s.watchlist_size), f"{W}prev": round(float(s.prevalence) * 1e5, 6),
-        f"{W}threshold": float(s.threshold), f"{W}seed": int(s.seed), f"{W}reps": int(s.replications),
+        f"{W}start": s.start,
+        f"{W}duration": int(s.duration_h),
+        f"{W}scale": float(s.footfall_scale),
+        f"{W}size": int(s.watchlist_size),
+        f"{W}prev": round(float(s.prevalence) * 1e5, 6),
+        f"{W}threshold": float(s.threshold),
+        f"{W}seed": int(s.seed),
+        f"{W}reps": int(s.replications),
     }
     ops = dict(s.operations)
-    for name, (_typ, default, _desc) in planning.operations_fields().items():
+    for name, (_typ, default, _desc) in plans.operations_fields().items():
         vals[f"{W}ops_{name}"] = int(ops.get(name, default))
-    ids = planning.camera_ids(plan.doc)
+    ids = cameras.camera_ids(plan.doc)
     vals[f"{W}camera"] = ids[0] if ids else None
     for cam in plan.doc.get("cameras") or []:
         cid = cam["id"]
@@ -62,11 +70,11 @@ def _plan_loaded(plan: ui.Plan) -> None:
 
 def _load_site() -> None:
     name = st.session_state.get("site_choice")
-    path = ui.SCENARIOS / str(name)
+    path = ui.paths().scenarios / str(name)
     if not path.is_file():
         return
     try:
-        _plan_loaded(ui.set_plan(planning.load_plan(path), path.name))
+        _plan_loaded(ui.set_plan(plans.load_plan(path), path.name))
     except TwinError as exc:
         st.session_state["upload_error"] = str(exc)
 
@@ -77,7 +85,9 @@ def _load_upload() -> None:
         st.session_state.pop("upload_error", None)
         return
     try:
-        doc = planning.plan_from_upload(up.getvalue(), up.name, scenarios_dir=ui.SCENARIOS, maps_dir=ui.MAPS)
+        doc = plans.plan_from_upload(
+            up.getvalue(), up.name, scenarios_dir=ui.paths().scenarios, maps_dir=ui.paths().maps
+        )
     except TwinError as exc:
         st.session_state["upload_error"] = str(exc)
         return
@@ -96,24 +106,31 @@ def _edit_plan(fn, *args, ok: str, **kwargs) -> None:  # type: ignore[no-untyped
 
 def _apply_camera(cam_id: str) -> None:
     ss = st.session_state
-    _edit_plan(planning.update_camera, cam_id, heading_deg=ss[f"{W}heading_{cam_id}"], tilt_deg=ss[f"{W}tilt_{cam_id}"],
-               hfov_deg=ss[f"{W}hfov_{cam_id}"], mount_height_m=ss[f"{W}height_{cam_id}"], ok=f"Camera {cam_id} updated.")
+    _edit_plan(
+        cameras.update_camera,
+        cam_id,
+        heading_deg=ss[f"{W}heading_{cam_id}"],
+        tilt_deg=ss[f"{W}tilt_{cam_id}"],
+        hfov_deg=ss[f"{W}hfov_{cam_id}"],
+        mount_height_m=ss[f"{W}height_{cam_id}"],
+        ok=f"Camera {cam_id} updated.",
+    )
 
 
 def _delete_camera(cam_id: str) -> None:
-    _edit_plan(planning.delete_camera, cam_id, ok=f"Camera {cam_id} deleted.")
+    _edit_plan(cameras.delete_camera, cam_id, ok=f"Camera {cam_id} deleted.")
 
 
 # -- page -----------------------------------------------------------------------------------------
 
 plan = ui.current_plan()
 _sync_widgets(plan, force=False)
-ids = planning.camera_ids(plan.doc)
+ids = cameras.camera_ids(plan.doc)
 if "camera_next" in st.session_state:
     st.session_state[f"{W}camera"] = st.session_state.pop("camera_next")
 if st.session_state.get(f"{W}camera") not in ids:
     st.session_state[f"{W}camera"] = ids[0] if ids else None
-files = planning.list_scenarios(ui.SCENARIOS)
+files = plans.list_scenarios(ui.paths().scenarios)
 labels = {f.path.name: f.label for f in files}
 if plan.source not in labels:
     labels = {plan.source: f"Uploaded: {plan.source}", **labels}
@@ -122,61 +139,138 @@ if st.session_state.get("site_choice") not in labels:
 
 with st.sidebar:
     st.subheader("Site and plan")
-    st.selectbox("Start from a site", list(labels), format_func=labels.get, key="site_choice", on_change=_load_site,
-                 help="Each site is a scenario file in scenarios/ (real OpenStreetMap geometry; Croydon approximate). "
-                      "Loading one replaces the current plan.")
-    st.file_uploader("Load a saved plan (.yaml)", type=["yaml", "yml"], key="upload_plan", on_change=_load_upload,
-                     help="A scenario YAML saved with 'Save this plan' or from scenarios/; checked before it is used.")
+    st.selectbox(
+        "Start from a site",
+        list(labels),
+        format_func=labels.get,
+        key="site_choice",
+        on_change=_load_site,
+        help="Each site is a scenario file in scenarios/ (real OpenStreetMap geometry; Croydon approximate). "
+        "Loading one replaces the current plan.",
+    )
+    st.file_uploader(
+        "Load a saved plan (.yaml)",
+        type=["yaml", "yml"],
+        key="upload_plan",
+        on_change=_load_upload,
+        help="A scenario YAML saved with 'Save this plan' or from scenarios/; checked before it is used.",
+    )
     if st.session_state.get("upload_error"):
         st.error(st.session_state["upload_error"], icon=":material/error:")
     save_slot = st.container()  # filled once the plan is validated (below)
 
     st.subheader("Time and crowd")
     c1, c2 = st.columns(2)
-    start = c1.selectbox("Window starts", planning.time_options(st.session_state[f"{W}start"]), key=f"{W}start",
-                         help="Local clock time the deployment starts.")
-    duration = c2.number_input("Hours", 1, 12, step=1, key=f"{W}duration",
-                               help="Length of the window. One hour is immediate; each extra hour adds "
-                                    "about 1.5 s per replication to simulate.")
-    scale = st.slider("Footfall, × the site's usual", 0.1, 3.0, step=0.05, key=f"{W}scale",
-                      help="Multiplies the site's hourly footfall (the map's daily count spread by a London "
-                           "high-street profile). 0.5 for a quiet day, 1.5 for an event.")
+    start = c1.selectbox(
+        "Window starts",
+        plans.time_options(st.session_state[f"{W}start"]),
+        key=f"{W}start",
+        help="Local clock time the deployment starts.",
+    )
+    duration = c2.number_input(
+        "Hours",
+        1,
+        12,
+        step=1,
+        key=f"{W}duration",
+        help="Length of the window. One hour is immediate; each extra hour adds "
+        "about 1.5 s per replication to simulate.",
+    )
+    scale = st.slider(
+        "Footfall, × the site's usual",
+        0.1,
+        3.0,
+        step=0.05,
+        key=f"{W}scale",
+        help="Multiplies the site's hourly footfall (the map's daily count spread by a London "
+        "high-street profile). 0.5 for a quiet day, 1.5 for an event.",
+    )
 
     st.subheader("Watchlist and alerts")
-    size = st.number_input("Watchlist size, entries", 1, 10_000_000, step=500, key=f"{W}size",
-                           help="People on the watchlist. More entries: more chances of a false match "
-                                "(FPIR = 1 − (1 − FMR)^N).")
-    per100k = st.number_input("Watchlisted passers-by per 100,000", 0.0, 100_000.0, step=1.0, format="%.1f",
-                              key=f"{W}prev",
-                              help="How many passers-by are on the watchlist (an assumption). The Met's Oxford "
-                                   "Circus record of Feb 2020 suggests about 13 per 100,000.")
-    threshold = st.slider("Alert threshold (score)", 0.50, 0.80, step=0.005, format="%.3f", key=f"{W}threshold",
-                          help="An alert is raised when the top candidate scores at or above this. Higher: fewer "
-                               "false alerts and fewer true alerts. NPL 2023 tested 0.60 and 0.64 (NeoFace-like scale).")
-    ops_fields = planning.operations_fields()
+    size = st.number_input(
+        "Watchlist size, entries",
+        1,
+        10_000_000,
+        step=500,
+        key=f"{W}size",
+        help="People on the watchlist. More entries: more chances of a false match (FPIR = 1 − (1 − FMR)^N).",
+    )
+    per100k = st.number_input(
+        "Watchlisted passers-by per 100,000",
+        0.0,
+        100_000.0,
+        step=1.0,
+        format="%.1f",
+        key=f"{W}prev",
+        help="How many passers-by are on the watchlist (an assumption). The Met's Oxford "
+        "Circus record of Feb 2020 suggests about 13 per 100,000.",
+    )
+    threshold = st.slider(
+        "Alert threshold (score)",
+        0.50,
+        0.80,
+        step=0.005,
+        format="%.3f",
+        key=f"{W}threshold",
+        help="An alert is raised when the top candidate scores at or above this. Higher: fewer "
+        "false alerts and fewer true alerts. NPL 2023 tested 0.60 and 0.64 (NeoFace-like scale).",
+    )
+    ops_fields = plans.operations_fields()
     ops_values: dict[str, float] = {}
     st.subheader("Operations")
     if ops_fields:
         for name, (_typ, _default, desc) in ops_fields.items():
-            label, lo = OPS_LABELS.get(name, (name.replace("_", " ").capitalize(), 0))
-            ops_values[name] = float(st.number_input(label, lo, 200, step=1, key=f"{W}ops_{name}",
-                                                     help=(desc[:1].upper() + desc[1:]) if desc else None))
-        st.caption("Other operations settings (review time, dispatch, stop durations) are in the scenario YAML.")
+            label, lo = plans.OPS_LABELS.get(name, (name.replace("_", " ").capitalize(), 0))
+            ops_values[name] = float(
+                st.number_input(
+                    label,
+                    lo,
+                    200,
+                    step=1,
+                    key=f"{W}ops_{name}",
+                    help=(desc[:1].upper() + desc[1:]) if desc else None,
+                )
+            )
+        st.caption(
+            "Other operations settings (review time, dispatch, stop durations) are in the scenario YAML."
+        )
     else:
         st.caption("This scenario has no operations settings; officers and operator review are not modelled.")
 
     with st.expander("Simulation settings"):
-        seed = st.number_input("Seed", 0, 2**31 - 1, step=1, key=f"{W}seed",
-                               help="Root seed: the same seed and plan give the same numbers, here and with `twin run`.")
-        reps = st.slider("Replications", 2, 40, step=1, key=f"{W}reps",
-                         help="Independent runs of the crowd. More: steadier 95% predictive intervals, slower.")
-        tile_url = st.text_input("Tile server URL (optional)", key="tile_url", placeholder="http://localhost:8080/{z}/{x}/{y}.png",
-                                 help="An XYZ tile server on your network. Blank: the site's OpenStreetMap streets are "
-                                      "drawn instead (works with no network).")
+        seed = st.number_input(
+            "Seed",
+            0,
+            2**31 - 1,
+            step=1,
+            key=f"{W}seed",
+            help="Root seed: the same seed and plan give the same numbers, here and with `twin run`.",
+        )
+        reps = st.slider(
+            "Replications",
+            2,
+            40,
+            step=1,
+            key=f"{W}reps",
+            help="Independent runs of the crowd. More: steadier 95% predictive intervals, slower.",
+        )
+        tile_url = st.text_input(
+            "Tile server URL (optional)",
+            key="tile_url",
+            placeholder="http://localhost:8080/{z}/{x}/{y}.png",
+            help="An XYZ tile server on your network. Blank: the site's OpenStreetMap streets are "
+            "drawn instead (works with no network).",
+        )
 
-plan.settings = planning.PlanSettings(
-    start=start, duration_h=int(duration), footfall_scale=float(scale), watchlist_size=int(size),
-    prevalence=float(per100k) / 1e5, threshold=float(threshold), seed=int(seed), replications=int(reps),
+plan.settings = plans.PlanSettings(
+    start=start,
+    duration_h=int(duration),
+    footfall_scale=float(scale),
+    watchlist_size=int(size),
+    prevalence=float(per100k) / 1e5,
+    threshold=float(threshold),
+    seed=int(seed),
+    replications=int(reps),
     operations=tuple(ops_values.items()),
 )
 
@@ -184,45 +278,67 @@ st.title("Plan an LFR deployment")
 scenario = ui.guarded(plan.scenario)
 st.caption(
     f"**{scenario.name}** · window {scenario.time.start} for {plan.settings.duration_h} h · "
-    f"{len(scenario.cameras)} cameras · watchlist {plan.settings.watchlist_size:,} · threshold {plan.settings.threshold:.3f}. "
+    f"{len(scenario.cameras)} cameras · watchlist {plan.settings.watchlist_size:,} · threshold "
+    f"{plan.settings.threshold:.3f}. "
     "Figures are means over replications with their 95% predictive interval (PI): the range one deployment's "
     "count should fall in."
 )
 
 result = ui.guarded(ui.get_result, scenario)
 summary = ui.guarded(ui.scored_summary, result, scenario)
-site, cameras = result.context.site, result.context.cameras
+site, run_cameras = result.context.site, result.context.cameras
 
 with save_slot:
-    plan_file = planning.plan_file_name(plan.doc)
-    st.download_button("Save this plan (.yaml)", planning.plan_yaml(plan.full_doc(), file_name=plan_file),
-                       file_name=plan_file, mime="application/x-yaml", icon=":material/download:",
-                       help="The plan as a scenario file, with seed and replications: `twin run` on it reproduces "
-                            "every number on this page.", width="stretch")
+    plan_file = plans.plan_file_name(plan.doc)
+    st.download_button(
+        "Save this plan (.yaml)",
+        plans.plan_yaml(plan.full_doc(), file_name=plan_file),
+        file_name=plan_file,
+        mime="application/x-yaml",
+        icon=":material/download:",
+        help="The plan as a scenario file, with seed and replications: `twin run` on it reproduces "
+        "every number on this page.",
+        width="stretch",
+    )
 
 col_map, col_res = st.columns([3, 2], gap="medium")
 
 with col_map:
     try:
-        tiles = planning.check_tile_url(st.session_state.get("tile_url"))
+        tiles = plans.check_tile_url(st.session_state.get("tile_url"))
     except TwinError as exc:
         ui.show_error(exc)
         tiles = None
-    m = build_map(site, cameras, min_ied_px=scenario.capture.min_ied_px, captures_xy=planning.heat_points(result.tracks),
-                  tile_url=tiles, offline=False, zoom_start=18)
-    ui.guarded(localize_map, m)
-    out = st_folium(m, key="plan_map", height=540, use_container_width=True, returned_objects=["last_clicked"])
+    m = ui.guarded(
+        views.plan_map,
+        site,
+        run_cameras,
+        min_ied_px=scenario.capture.min_ied_px,
+        tracks=result.tracks,
+        tile_url=tiles,
+    )
+    out = st_folium(
+        m, key="plan_map", height=540, use_container_width=True, returned_objects=["last_clicked"]
+    )
     st.caption(
-        "Camera views are coloured by DORI level (IEC 62676-4: identify ≥ 250 px/m … detect ≥ 25 px/m); the blue "
-        f"outline is where faces reach {scenario.capture.min_ied_px:g} px between the eyes; the heat layer shows "
-        "where usable faces were captured (replication 1). Purple lines: walking routes; yellow squares: LFR notice signs."
+        "Camera views are coloured by DORI level (IEC 62676-4: identify ≥ 250 px/m … detect ≥ 25 px/m); "
+        "the blue "
+        f"outline is where faces reach {scenario.capture.min_ied_px:g} px between the eyes; the heat "
+        "layer shows "
+        "where usable faces were captured (replication 1). Purple lines: walking routes; yellow squares: "
+        "LFR notice signs."
     )
 
     st.markdown("**Cameras**")
     c1, c2 = st.columns([3, 2])
-    mode = c1.radio("When I click the map", CLICK_MODES, key="click_mode", horizontal=True,
-                    help="Add: a new camera where you click, facing the walkers on the nearest route. "
-                         "Move: the selected camera goes where you click, keeping its direction.")
+    mode = c1.radio(
+        "When I click the map",
+        CLICK_MODES,
+        key="click_mode",
+        horizontal=True,
+        help="Add: a new camera where you click, facing the walkers on the nearest route. "
+        "Move: the selected camera goes where you click, keeping its direction.",
+    )
     sel = c2.selectbox("Selected camera", ids, key=f"{W}camera")
 
     clicked = (out or {}).get("last_clicked")
@@ -231,19 +347,24 @@ with col_map:
         lat, lon = float(clicked["lat"]), float(clicked["lng"])
         if mode == CLICK_MODES[1]:
             try:
-                cam = planning.camera_at(site, lat, lon, existing_ids=ids)
-                plan.doc = planning.add_camera(plan.doc, cam)
-                st.session_state["camera_next"] = cam["id"]  # selected on the rerun, before the selectbox exists
-                note = planning.placement_note(site, cam, min_ied_px=scenario.capture.min_ied_px)
+                cam = cameras.camera_at(site, lat, lon, existing_ids=ids)
+                plan.doc = cameras.add_camera(plan.doc, cam)
+                st.session_state["camera_next"] = cam[
+                    "id"
+                ]  # selected on the rerun, before the selectbox exists
+                note = cameras.placement_note(site, cam, min_ied_px=scenario.capture.min_ied_px)
                 st.session_state["camera_msg"] = ("success", f"Camera {cam['id']} added, {note}.")
             except TwinError as exc:
                 st.session_state["camera_msg"] = ("error", str(exc))
             st.rerun()
         elif mode == CLICK_MODES[2] and sel:
-            _edit_plan(planning.move_camera, sel, lat, lon, site, ok=f"Camera {sel} moved.")
+            _edit_plan(cameras.move_camera, sel, lat, lon, site, ok=f"Camera {sel} moved.")
             st.rerun()
         else:
-            st.session_state["camera_msg"] = ("info", f"You clicked {lat:.6f}, {lon:.6f}. Choose 'Add a camera' to place one there.")
+            st.session_state["camera_msg"] = (
+                "info",
+                f"You clicked {lat:.6f}, {lon:.6f}. Choose 'Add a camera' to place one there.",
+            )
 
     msg = st.session_state.get("camera_msg")
     if msg:
@@ -252,58 +373,82 @@ with col_map:
     if sel:
         with st.form(f"cam_form_{sel}", border=True):
             f1, f2, f3, f4 = st.columns(4)
-            f1.number_input("Heading, °", 0.0, 359.9, step=5.0, format="%.1f",
-                            key=f"{W}heading_{sel}", help="Compass bearing the camera looks along (0 north, 90 east).")
-            f2.number_input("Tilt down, °", -10.0, 89.0, step=1.0, format="%.0f",
-                            key=f"{W}tilt_{sel}", help="Downward tilt of the optical axis.")
-            f3.number_input("Field of view, °", 5.0, 120.0, step=1.0, format="%.0f",
-                            key=f"{W}hfov_{sel}", help="Horizontal field of view: narrower sees faces larger but fewer.")
-            f4.number_input("Height, m", 0.5, 30.0, step=0.1, format="%.1f",
-                            key=f"{W}height_{sel}", help="Lens height above the ground (a van mast is about 3 m).")
+            f1.number_input(
+                "Heading, °",
+                0.0,
+                359.9,
+                step=5.0,
+                format="%.1f",
+                key=f"{W}heading_{sel}",
+                help="Compass bearing the camera looks along (0 north, 90 east).",
+            )
+            f2.number_input(
+                "Tilt down, °",
+                -10.0,
+                89.0,
+                step=1.0,
+                format="%.0f",
+                key=f"{W}tilt_{sel}",
+                help="Downward tilt of the optical axis.",
+            )
+            f3.number_input(
+                "Field of view, °",
+                5.0,
+                120.0,
+                step=1.0,
+                format="%.0f",
+                key=f"{W}hfov_{sel}",
+                help="Horizontal field of view: narrower sees faces larger but fewer.",
+            )
+            f4.number_input(
+                "Height, m",
+                0.5,
+                30.0,
+                step=0.1,
+                format="%.1f",
+                key=f"{W}height_{sel}",
+                help="Lens height above the ground (a van mast is about 3 m).",
+            )
             b1, b2 = st.columns([1, 1])
-            b1.form_submit_button(f"Apply to {sel}", on_click=_apply_camera, args=(sel,), type="primary",
-                                  width="stretch")
+            b1.form_submit_button(
+                f"Apply to {sel}", on_click=_apply_camera, args=(sel,), type="primary", width="stretch"
+            )
             b2.form_submit_button(f"Delete {sel}", on_click=_delete_camera, args=(sel,), width="stretch")
     with st.expander(f"All {len(ids)} cameras"):
         st.dataframe(pd.DataFrame(plan.doc["cameras"]), hide_index=True, width="stretch")
 
 with col_res:
     st.subheader("Expected per hour")
-    per_h = summary["per_hour_rate"]
-    r1 = st.columns(2)
-    ui.summary_metric(r1[0], "Passers-by", per_h.get("passers_by"), unit="/h", kind="count",
-                      help="People entering the geofenced area per hour.")
-    ui.summary_metric(r1[1], "Faces scanned", per_h.get("faces_scanned"), unit="/h", kind="count",
-                      help="People with at least one usable capture, searched against the watchlist.")
-    r2 = st.columns(2)
-    ui.summary_metric(r2[0], "True alerts", per_h.get("true_alerts"), unit="/h", kind="rate",
-                      help="Watchlisted people correctly alerted on, per hour.")
-    ui.summary_metric(r2[1], "False alerts", per_h.get("false_alerts"), unit="/h", kind="rate",
-                      help="Alerts on people who are not the candidate shown (mostly not on the watchlist), per hour.")
-    r3 = st.columns(2)
-    ui.summary_metric(r3[0], "Precision", summary["rates"].get("precision"), unit="", kind="ratio", key="precision",
-                      help="True alerts ÷ all alerts: how often an alert is about the right person.")
-    ops = planning.operations_rows(summary)
+    figures = views.headline_figures(summary)
+    r1, r2, r3 = st.columns(2), st.columns(2), st.columns(2)
+    for col, figure in zip([*r1, *r2, r3[0]], figures, strict=True):
+        ui.headline(col, figure)
+    ops = views.operations_rows(summary)
     if ops is None:
-        r3[1].metric("Officers needed", "n/a", help="Needs the operations model (twin/operations.py).")
+        r3[1].metric("Officers needed", "n/a", help="Needs the operations model (twin/sim/operations.py).")
         r3[1].caption("no operations figures in this run")
     else:
         target = f"{ops.target_share:.0%} of true alerts engaged" if ops.target_share else "the target share"
-        r3[1].metric("Officers needed", ops.officers_text,
-                     help=f"Smallest number of intercept officers that engages {target} (operations model). "
-                          + (ops.note or ""))
-        r3[1].caption(f"for {target}" if ops.officers_needed is not None else (ops.note or "target not reached"))
+        r3[1].metric(
+            "Officers needed",
+            ops.officers_text,
+            help=f"Smallest number of intercept officers that engages {target} (operations model). "
+            + (ops.note or ""),
+        )
+        r3[1].caption(
+            f"for {target}" if ops.officers_needed is not None else (ops.note or "target not reached")
+        )
 
-    model = summary.get("model", {})
     st.caption(
-        f"Model FPIR at threshold {plan.settings.threshold:.3f} with {plan.settings.watchlist_size:,} entries: "
-        f"{planning.fmt_value(model.get('fpir_at_threshold'), 'sci')} per face scanned."
+        views.fpir_caption(
+            summary, threshold=plan.settings.threshold, watchlist_size=plan.settings.watchlist_size
+        )
     )
-    for w in summary.get("run", {}).get("warnings", []):
+    for w in views.run_warnings(summary):
         st.warning(w)
 
     st.markdown("**Alerts per hour** (mean; bars show the 95% PI)")
-    hf = planning.hourly_frame(summary, plan.settings.start_hour)
+    hf = views.hourly_frame(summary, plan.settings.start_hour)
     colours = alt.Scale(domain=["True alerts", "False alerts"], range=["#2e7d32", "#c62828"])
     base = alt.Chart(hf).encode(
         x=alt.X("hour:N", title="Hour starting", sort=alt.SortField("order"), axis=alt.Axis(labelAngle=0)),
@@ -312,22 +457,28 @@ with col_res:
     bars = base.mark_bar().encode(
         y=alt.Y("mean:Q", title="Alerts in the hour"),
         color=alt.Color("series:N", scale=colours, legend=alt.Legend(title=None, orient="top")),
-        tooltip=[alt.Tooltip("hour:N", title="Hour"), alt.Tooltip("series:N", title="What"),
-                 alt.Tooltip("mean:Q", title="Mean", format=".2f"), alt.Tooltip("lo:Q", title="95% PI from", format=".1f"),
-                 alt.Tooltip("hi:Q", title="95% PI to", format=".1f")],
+        tooltip=[
+            alt.Tooltip("hour:N", title="Hour"),
+            alt.Tooltip("series:N", title="What"),
+            alt.Tooltip("mean:Q", title="Mean", format=".2f"),
+            alt.Tooltip("lo:Q", title="95% PI from", format=".1f"),
+            alt.Tooltip("hi:Q", title="95% PI to", format=".1f"),
+        ],
     )
     rules = base.mark_rule(color="#424242").encode(y="lo:Q", y2="hi:Q")
     st.altair_chart((bars + rules).properties(height=210), width="stretch")
 
     with st.expander("All figures", expanded=False):
-        st.dataframe(planning.result_table(summary), hide_index=True, width="stretch")
+        st.dataframe(views.result_table(summary), hide_index=True, width="stretch")
         if ops and ops.rows:
-            st.dataframe(pd.DataFrame(ops.rows, columns=["Operations", "Expected (95% PI)"]), hide_index=True,
-                         width="stretch")
-    run_meta = summary.get("run", {})
+            st.dataframe(
+                pd.DataFrame(ops.rows, columns=["Operations", "Expected (95% PI)"]),
+                hide_index=True,
+                width="stretch",
+            )
     st.caption(
         f"Reproduce: save this plan and run `twin run {plan_file}` (seed {plan.settings.seed}, "
         f"{plan.settings.replications} replications): the same numbers. Simulated in "
         f"{result.timings.get('simulate_s', 0):.1f} s; threshold, watchlist size and prevalence re-score the "
-        f"stored captures without a new simulation. Engine {run_meta.get('engine', {}).get('model_id', '')}."
+        f"stored captures without a new simulation. Engine {views.engine_id(summary)}."
     )

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import yaml
 
-from twin.geo import bng_to_lonlat
+from twin.world.geo import bng_to_lonlat
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = REPO / "scenarios"
@@ -30,29 +30,74 @@ def square_site_doc(*, width_m: float = 4.0) -> dict:
     """A 100 m x 40 m geofence with one straight footway walked both ways, one van and two signs.
 
     In BNG metres from (X0, Y0): geofence x 0..100, y -20..20; route ``east`` along y = 0 from
-    x = 0 to 100, route ``west`` back; a van at (70, -3) whose camera looks west-north-west along the footway (heading 290).
+    x = 0 to 100, route ``west`` back; a van at (70, -3) whose camera looks west-north-west along the footway
+    (heading 290).
     """
     fence = [_ll(X0 + x, Y0 + y) for x, y in [(0, -20), (100, -20), (100, 20), (0, 20), (0, -20)]]
     east = [_ll(X0 + x, Y0) for x in (0.0, 50.0, 100.0)]
     feats = [
-        {"type": "Feature", "properties": {"role": "geofence", "name": "square"},
-         "geometry": {"type": "Polygon", "coordinates": [fence]}},
-        {"type": "Feature", "properties": {"role": "route", "id": "east", "weight": 1.0, "width_m": width_m,
-                                           "entry": "W", "exit": "E", "street": "test footway"},
-         "geometry": {"type": "LineString", "coordinates": east}},
-        {"type": "Feature", "properties": {"role": "route", "id": "west", "weight": 1.0, "width_m": width_m,
-                                           "entry": "E", "exit": "W", "street": "test footway"},
-         "geometry": {"type": "LineString", "coordinates": east[::-1]}},
-        {"type": "Feature", "properties": {"role": "van", "id": "van1", "headings_deg": [290.0, 110.0]},
-         "geometry": {"type": "Point", "coordinates": _ll(X0 + 70, Y0 - 3)}},
-        {"type": "Feature", "properties": {"role": "signage", "id": "s1"}, "geometry": {"type": "Point", "coordinates": _ll(X0 + 3, Y0 - 2)}},
-        {"type": "Feature", "properties": {"role": "signage", "id": "s2"}, "geometry": {"type": "Point", "coordinates": _ll(X0 + 97, Y0 - 2)}},
-        {"type": "Feature", "properties": {"role": "street", "highway": "primary"},
-         "geometry": {"type": "LineString", "coordinates": [_ll(X0, Y0 - 10), _ll(X0 + 100, Y0 - 10)]}},
+        {
+            "type": "Feature",
+            "properties": {"role": "geofence", "name": "square"},
+            "geometry": {"type": "Polygon", "coordinates": [fence]},
+        },
+        {
+            "type": "Feature",
+            "properties": {
+                "role": "route",
+                "id": "east",
+                "weight": 1.0,
+                "width_m": width_m,
+                "entry": "W",
+                "exit": "E",
+                "street": "test footway",
+            },
+            "geometry": {"type": "LineString", "coordinates": east},
+        },
+        {
+            "type": "Feature",
+            "properties": {
+                "role": "route",
+                "id": "west",
+                "weight": 1.0,
+                "width_m": width_m,
+                "entry": "E",
+                "exit": "W",
+                "street": "test footway",
+            },
+            "geometry": {"type": "LineString", "coordinates": east[::-1]},
+        },
+        {
+            "type": "Feature",
+            "properties": {"role": "van", "id": "van1", "headings_deg": [290.0, 110.0]},
+            "geometry": {"type": "Point", "coordinates": _ll(X0 + 70, Y0 - 3)},
+        },
+        {
+            "type": "Feature",
+            "properties": {"role": "signage", "id": "s1"},
+            "geometry": {"type": "Point", "coordinates": _ll(X0 + 3, Y0 - 2)},
+        },
+        {
+            "type": "Feature",
+            "properties": {"role": "signage", "id": "s2"},
+            "geometry": {"type": "Point", "coordinates": _ll(X0 + 97, Y0 - 2)},
+        },
+        {
+            "type": "Feature",
+            "properties": {"role": "street", "highway": "primary"},
+            "geometry": {"type": "LineString", "coordinates": [_ll(X0, Y0 - 10), _ll(X0 + 100, Y0 - 10)]},
+        },
     ]
-    return {"type": "FeatureCollection", "site": {"id": "square", "name": "Test square",
-            "footfall": {"daily_passers_by": 100_000, "source": "test"}},
-            "attribution": {"text": "synthetic test site"}, "features": feats}
+    return {
+        "type": "FeatureCollection",
+        "site": {
+            "id": "square",
+            "name": "Test square",
+            "footfall": {"daily_passers_by": 100_000, "source": "test"},
+        },
+        "attribution": {"text": "synthetic test site"},
+        "features": feats,
+    }
 
 
 @pytest.fixture
@@ -70,7 +115,8 @@ def square_site(tmp_path: Path) -> Path:
 
 
 def tiny_scenario_doc(map_path: Path, **extra: object) -> dict:
-    """A scenario dict on the square site: one camera at the van looking along the footway, 10 minutes at noon."""
+    """A scenario dict on the square site: one camera at the van looking along the footway, 10 minutes at
+    noon."""
     lon, lat = bng_to_lonlat(X0 + 70, Y0 - 3)
     doc: dict = {
         "name": "tiny",
@@ -86,6 +132,48 @@ def tiny_scenario_doc(map_path: Path, **extra: object) -> dict:
     return doc
 
 
+def governance_doc(**changes: object) -> dict:
+    """A valid governance block (the minimum a deployment record needs): 1,000 entries, authorised for
+    12:00-18:00 on 5 Dec 2026; ``changes`` replace its keys."""
+    doc: dict = {
+        "operation": "Op T",
+        "purpose": "p",
+        "intelligence_case": "i",
+        "less_intrusive_means": "l",
+        "authorising_officer_role": "Superintendent",
+        "start": "2026-12-05T12:00:00+00:00",
+        "end": "2026-12-05T18:00:00+00:00",
+        "signage_plan": "boards",
+        "dpia_reference": "D-1",
+        "watchlist_composition": [
+            {"category": "wanted", "count": 900, "image_source": "custody"},
+            {"category": "missing", "count": 100, "image_source": "families"},
+        ],
+    }
+    doc.update(changes)
+    return doc
+
+
+def square_latlon(x: float, y: float) -> tuple[float, float]:
+    """(lat, lon) of the square site's point (x, y) metres from its origin (X0, Y0)."""
+    lon, lat = bng_to_lonlat(X0 + x, Y0 + y)
+    return float(lat), float(lon)
+
+
+@pytest.fixture
+def square_site_loaded(square_site: Path):
+    """The square site map, loaded (:func:`twin.world.site.load_site`)."""
+    from twin.world.site import load_site
+
+    return load_site(square_site)
+
+
+@pytest.fixture
+def tiny_doc(square_site: Path) -> dict:
+    """The tiny scenario as a plan document (a mapping, paths as written)."""
+    return tiny_scenario_doc(square_site)
+
+
 @pytest.fixture
 def tiny_scenario_path(square_site: Path, tmp_path: Path) -> Path:
     """A scenario YAML file on the square site."""
@@ -97,6 +185,15 @@ def tiny_scenario_path(square_site: Path, tmp_path: Path) -> Path:
 @pytest.fixture
 def tiny_scenario(tiny_scenario_path: Path):
     """The tiny scenario, loaded."""
-    from twin.scenario import load_scenario
+    from twin.scenario.load import load_scenario
 
     return load_scenario(tiny_scenario_path)
+
+
+@pytest.fixture(scope="session")
+def dlib_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """One small dlib run through the CLI (tests/real_runs.py): folder, output, temp-dir images before and
+    after."""
+    from real_runs import dlib_run_folder
+
+    return dlib_run_folder(tmp_path_factory)

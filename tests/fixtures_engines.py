@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 import pytest
 
-from twin.engines.base import Face
+from twin.recognition.engines.base import Face
 
 #: Landmarks of a unit square face box (fractions of the side): eyes 0.4 apart.
 _KPS_UNIT = np.array([[0.3, 0.4], [0.7, 0.4], [0.5, 0.6], [0.35, 0.8], [0.65, 0.8]], np.float32)
@@ -34,7 +34,7 @@ def _table(n_codes: int = 251, dim: int = FAKE_DIM, seed: int = 1234) -> np.ndar
 
 
 class FakeEngine:
-    """Fixed-embedding engine implementing :class:`~twin.engines.base.FaceEngine`.
+    """Fixed-embedding engine implementing :class:`~twin.recognition.engines.base.FaceEngine`.
 
     Attributes:
         table: (251, 16) float32 unit rows; row c is identity code c's embedding.
@@ -123,7 +123,11 @@ def _save_onnx(nodes: list, inputs: list, outputs: list, inits: list, path: str)
     import onnx
     from onnx import helper as h
 
-    model = h.make_model(h.make_graph(nodes, "tiny", inputs, outputs, inits), opset_imports=[h.make_opsetid("", 13)], ir_version=8)
+    model = h.make_model(
+        h.make_graph(nodes, "tiny", inputs, outputs, inits),
+        opset_imports=[h.make_opsetid("", 13)],
+        ir_version=8,
+    )
     onnx.checker.check_model(model)
     onnx.save(model, path)
 
@@ -155,8 +159,15 @@ def build_tiny_detector(path: str) -> None:
         live = s == 32
         p = f"s{s}"
         nodes += [
-            h.make_node("AveragePool", ["g"], [f"{p}_pool"], kernel_shape=[3 * s, 3 * s], strides=[s, s],
-                        pads=[3 * s // 2, 3 * s // 2, s // 2, s // 2], name=f"{p}_avg"),
+            h.make_node(
+                "AveragePool",
+                ["g"],
+                [f"{p}_pool"],
+                kernel_shape=[3 * s, 3 * s],
+                strides=[s, s],
+                pads=[3 * s // 2, 3 * s // 2, s // 2, s // 2],
+                name=f"{p}_avg",
+            ),
             h.make_node("Sub", [f"{p}_pool", "half"], [f"{p}_c"], name=f"{p}_centre"),
             h.make_node("Mul", [f"{p}_c", "gain" if live else "zero"], [f"{p}_k"], name=f"{p}_gain"),
             h.make_node("Add", [f"{p}_k", "zero" if live else "neg"], [f"{p}_b"], name=f"{p}_bias"),
@@ -184,7 +195,9 @@ def build_tiny_recognizer(path: str, *, seed: int = 0) -> None:
 
     w = np.random.default_rng(seed).standard_normal((147, 512)).astype(np.float32)
     nodes = [
-        h.make_node("AveragePool", ["data"], ["pooled"], kernel_shape=[16, 16], strides=[16, 16], name="pool"),
+        h.make_node(
+            "AveragePool", ["data"], ["pooled"], kernel_shape=[16, 16], strides=[16, 16], name="pool"
+        ),
         h.make_node("Flatten", ["pooled"], ["flat"], axis=1, name="flatten"),
         h.make_node("MatMul", ["flat", "W"], ["fc1"], name="project"),
     ]

@@ -21,7 +21,7 @@ REPLICATIONS = 2
 
 def golden_summary(scenario: Path) -> dict[str, Any]:
     """The run summary without the metadata section (versions and hashes live there)."""
-    from twin.simulation import run
+    from twin.sim.run import run
 
     res = run(scenario, replications=REPLICATIONS, overrides=OVERRIDES)
     out = {k: v for k, v in res.summary.items() if k != "run"}
@@ -31,7 +31,9 @@ def golden_summary(scenario: Path) -> dict[str, Any]:
 def main() -> int:
     GOLDEN.mkdir(exist_ok=True)
     for sc in sorted(SCENARIOS.glob("*.yaml")):
-        (GOLDEN / f"{sc.stem}.json").write_text(json.dumps(golden_summary(sc), indent=1, sort_keys=True) + "\n")
+        (GOLDEN / f"{sc.stem}.json").write_text(
+            json.dumps(golden_summary(sc), indent=1, sort_keys=True) + "\n"
+        )
         print("wrote", GOLDEN / f"{sc.stem}.json")
     return 0
 

@@ -1,5 +1,5 @@
 """``python -m twin`` runs the CLI."""
 
-from twin.cli import main
+from twin.cli.main import main
 
 main()

@@ -1,0 +1,190 @@
+"""End to end in a real browser with no network: `streamlit run app.py`, driven by Playwright and Debian's
+chromium.
+
+The test starts the app headless on a free localhost port, opens it in chromium with every request
+that is not to localhost blocked (``page.route``), waits for the Leaflet map with the geofence path
+and for the results, moves the threshold slider and checks the false-alert figure updates (down).
+It fails if any request to another host (a CDN) was attempted. On failure a screenshot is saved
+under ``.cache/test-artifacts/`` and its path printed.
+
+Chromium: ``/usr/bin/chromium`` (``.ci/run`` installs it). Missing chromium fails the test in CI
+(``CI=true``) and skips it elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from conftest import IN_CI, REPO
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+ARTIFACTS = REPO / ".cache" / "test-artifacts"
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def _need(condition: bool, why: str) -> None:
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"{why} (CI=true: the browser test must run; .ci/run installs Debian's chromium)")
+    pytest.skip(why)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def app_url() -> Iterator[str]:
+    """The app served by `streamlit run app.py` on a free localhost port."""
+    _need(
+        Path(CHROMIUM).is_file() or shutil.which("chromium") is not None, f"chromium not found at {CHROMIUM}"
+    )
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        _need(False, "the playwright package is not installed")
+    port = _free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    for proxy in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+        env.pop(proxy, None)
+    log = ARTIFACTS / "streamlit.log"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as fh:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.port",
+                str(port),
+                "--server.address",
+                "localhost",
+                "--server.headless",
+                "true",
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://localhost:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(
+                    f"streamlit did not start (exit {proc.poll()}); log: {log}\n{log.read_text()[-2000:]}"
+                )
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+#: The "False alerts" metric's value (the label matched exactly; during a rerun Streamlit may briefly
+#: keep the stale element next to the new one, so the last match is taken).
+FALSE_ALERTS_JS = """() => {
+    const ms = [...document.querySelectorAll('[data-testid="stMetric"]')].filter(
+        e => (e.querySelector('[data-testid="stMetricLabel"]')?.innerText || '').trim() === 'False alerts');
+    const v = ms.length ? ms[ms.length - 1].querySelector('[data-testid="stMetricValue"]') : null;
+    return v ? v.innerText.trim() : null;
+}"""
+
+
+def _false_alerts(page) -> str:  # type: ignore[no-untyped-def]
+    page.wait_for_function(FALSE_ALERTS_JS, timeout=60_000)
+    return str(page.evaluate(FALSE_ALERTS_JS))
+
+
+def test_plan_page_offline_map_and_threshold(app_url: str, request: pytest.FixtureRequest) -> None:
+    from playwright.sync_api import sync_playwright
+
+    attempted: list[str] = []
+    loaded: list[str] = []
+
+    def route(r) -> None:  # type: ignore[no-untyped-def]
+        url = r.request.url
+        if url.startswith(("data:", "blob:", "about:")) or urlparse(url).hostname in LOCAL_HOSTS:
+            loaded.append(url)
+            r.continue_()
+        else:
+            attempted.append(url)
+            r.abort()
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context(viewport={"width": 1600, "height": 1000})
+        context.route("**/*", route)
+        page = context.new_page()
+        try:
+            page.goto(app_url, timeout=60_000)
+            # the map: Leaflet's container inside the st_folium frame, with the geofence's dashed path
+            frame = page.frame_locator('iframe[title="streamlit_folium.st_folium"]')
+            frame.locator(".leaflet-container").wait_for(timeout=120_000)
+            fence = frame.locator('path.leaflet-interactive[stroke="#1565c0"][stroke-dasharray="8 6"]')
+            fence.first.wait_for(state="attached", timeout=30_000)
+            assert fence.count() == 1
+            assert frame.locator("path.leaflet-interactive").count() > 20  # streets, routes, camera wedges
+            # the results and the per-hour chart (Vega, bundled with Streamlit)
+            before = _false_alerts(page)
+            page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=30_000)
+            # threshold 0.600 -> 0.640 with the keyboard (step 0.005)
+            slider = page.get_by_role("slider", name="Alert threshold (score)")
+            assert slider.get_attribute("value") == "0.6"
+            slider.focus()
+            for _ in range(8):
+                page.keyboard.press("ArrowRight")
+            t0 = time.monotonic()
+            page.get_by_text("threshold 0.640").first.wait_for(
+                timeout=30_000
+            )  # the page reran with the new value
+            page.wait_for_function(
+                f"([before]) => ({FALSE_ALERTS_JS})() !== before", arg=[before], timeout=30_000
+            )
+            after = _false_alerts(page)
+            updated_s = time.monotonic() - t0
+            assert float(after.split()[0]) < float(before.split()[0]), (before, after)
+            print(f"false alerts {before} -> {after}, updated {updated_s:.1f} s after the key presses")
+            assert not attempted, f"requests to other hosts were attempted: {attempted}"
+            assert any("/app/static/vendor/leaflet-1.9.3.js" in u for u in loaded), (
+                "Leaflet not loaded from static/vendor"
+            )
+        except BaseException:
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            shot = ARTIFACTS / f"{request.node.name}.png"
+            page.screenshot(path=str(shot), full_page=True)
+            print(f"screenshot of the failure: {shot}; blocked requests: {attempted}")
+            raise
+        finally:
+            browser.close()

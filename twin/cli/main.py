@@ -1,0 +1,344 @@
+"""The ``twin`` command line (typer + rich).
+
+Every :class:`twin.errors.TwinError` ends the command with one red line naming the problem and
+the fix, exit code 2, and no traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+from rich.markup import escape
+from rich.progress import TextColumn
+from rich.table import Table
+
+from twin.cli.common import console, err_console, fail, handles_errors, progress_bar
+from twin.errors import TwinError
+
+if TYPE_CHECKING:
+    from twin.outputs.compare import Comparison
+    from twin.scenario.specs import Scenario
+    from twin.scoring.summary import RunSummary
+    from twin.sim.run import RunResult
+
+app = typer.Typer(
+    name="twin",
+    help="LFR deployment twin: simulate live facial recognition deployments in London.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+#: Below this many replications a percentile interval says little (the CLI says so).
+MIN_REPLICATIONS_FOR_INTERVALS = 5
+
+
+def fmt_duration(seconds: float) -> str:
+    """A window's length for people: '10 min', '1 h', '6.5 h'.
+
+    >>> fmt_duration(600), fmt_duration(3600), fmt_duration(23400)
+    ('10 min', '1 h', '6.5 h')
+    """
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.3g} h"
+
+
+def _summary_table(summary: RunSummary, title: str) -> Table:
+    from twin.outputs.report import summary_rows
+
+    t = Table(title=escape(title), title_justify="left", header_style="bold")
+    t.add_column("metric")
+    t.add_column("mean", justify="right")
+    t.add_column("95% predictive interval", justify="right")
+    for label, mean, band in summary_rows(summary):
+        t.add_row(label, mean, band)
+    return t
+
+
+def _ops_table(summary: RunSummary) -> Table | None:
+    from twin.outputs.report import operations_rows
+
+    rows = operations_rows(summary)
+    if not rows or summary.operations is None:
+        return None
+    st = summary.operations.settings
+    t = Table(
+        title=f"Review and response — {st['operators']} operator(s), {st['officers']} officer(s)",
+        title_justify="left",
+        header_style="bold",
+    )
+    t.add_column("metric")
+    t.add_column("mean", justify="right")
+    t.add_column("95% predictive interval", justify="right")
+    for label, mean, band in rows:
+        t.add_row(label, mean, band)
+    return t
+
+
+@app.command()
+@handles_errors
+def run(
+    scenario: Path = typer.Argument(..., help="scenario YAML, e.g. scenarios/oxford_circus.yaml"),
+    seed: int | None = typer.Option(None, "--seed", help="root seed (default: the scenario's)"),
+    replications: int | None = typer.Option(
+        None, "--replications", "-r", help="replications (default: the scenario's)"
+    ),
+    out: Path = typer.Option(Path("runs"), "--out", "-o", help="folder that receives the run folder"),
+    set_: list[str] = typer.Option(
+        [], "--set", help="override a scenario value: key.path=value (repeatable)"
+    ),
+    workers: int = typer.Option(1, "--workers", "-w", help="local worker processes for replications"),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786"
+    ),
+    no_map: bool = typer.Option(False, "--no-map", help="skip map.html"),
+    json_out: bool = typer.Option(False, "--json", help="print the summary as JSON instead of a table"),
+) -> None:
+    """Simulate a deployment: faces scanned, true and false alerts per hour, with a map."""
+    from twin.outputs.folders import ensure_writable
+    from twin.outputs.runstore import write_run
+    from twin.scenario.load import load_scenario
+    from twin.sim.run import run as run_scenario
+
+    sc = load_scenario(scenario, set_)
+    reps = sc.replications if replications is None else replications
+    if workers < 1:
+        raise fail(f"--workers {workers} must be >= 1")
+    ensure_writable(out)  # before minutes of simulation, not after
+    with progress_bar(TextColumn("{task.percentage:>3.0f}%"), remaining=True) as progress:
+        task = progress.add_task(f"{sc.name}: {reps} replication(s)", total=reps)
+
+        def cb(done: int, total: int, frac: float) -> None:
+            progress.update(task, completed=done + frac)
+
+        def stage(text: str) -> None:
+            progress.update(task, description=text)
+
+        result = run_scenario(
+            sc,
+            seed=seed,
+            replications=reps,
+            workers=workers,
+            scheduler=scheduler,
+            progress=cb,
+            on_stage=stage,
+        )
+        progress.update(task, description="writing the run folder")
+        folder = write_run(result, out, with_map=not no_map)
+    if json_out:
+        console.print_json(json.dumps(result.summary.to_json()))
+    else:
+        _print_run(result, sc, reps, folder)
+
+
+def _print_run(result: RunResult, sc: Scenario, reps: int, folder: Path) -> None:
+    """The console view of a finished run: the metric table, operations, real engine, warnings, files."""
+    summary = result.summary
+    meta, real = summary.run, summary.real_engine
+    model_id = summary.model.model_id if summary.model else None
+    stat_label = (
+        f"statistical engine {model_id}, threshold {result.context.stat_threshold:g} on its scale"
+        if real
+        else f"threshold {sc.watchlist.threshold}"
+    )
+    console.print(
+        _summary_table(
+            summary,
+            f"{sc.name} — {meta.site.name if meta else ''}, {sc.time.start} for "
+            f"{fmt_duration(sc.time.duration_s)}, "
+            f"watchlist {sc.watchlist.size:,}, {stat_label}",
+        )
+    )
+    ops = _ops_table(summary)
+    if ops is not None and summary.operations is not None and summary.operations.officers_needed is not None:
+        console.print(ops)
+        console.print(f"Officers needed: {summary.operations.officers_needed.note}")
+    if real:
+        console.print(_real_table(real))
+    for w in meta.warnings if meta else ():
+        console.print(f"[yellow]warning:[/] {escape(w)}", soft_wrap=True)
+    if reps < MIN_REPLICATIONS_FOR_INTERVALS:
+        console.print(
+            f"[yellow]note:[/] with {reps} replication(s) the 95% intervals are not meaningful; "
+            f"use --replications {MIN_REPLICATIONS_FOR_INTERVALS * 2} or more",
+            soft_wrap=True,
+        )
+    files = json.loads((folder / "run.json").read_text()).get("files", [])
+    console.print("Run written to:", soft_wrap=True)
+    console.print(escape(str(folder)), soft_wrap=True, highlight=False)
+    console.print(f"[dim]{escape(', '.join(files))}[/]", soft_wrap=True)
+
+
+def _real_table(real: Mapping[str, Any]) -> Table:
+    from twin.outputs.report import real_engine_rows
+
+    t = Table(
+        title=f"Real engine on replication 0 — {real['statement']}", title_justify="left", header_style="bold"
+    )
+    t.add_column("what")
+    t.add_column("measured", overflow="fold")
+    for label, value in real_engine_rows({"real_engine": real}):
+        t.add_row(label, value)
+    return t
+
+
+@app.command()
+@handles_errors
+def compare(
+    scenarios: list[Path] = typer.Argument(
+        ..., help="scenario YAML files (two or more, or one with --set variants)"
+    ),
+    set_: list[str] = typer.Option(
+        [],
+        "--set",
+        help="add a variant of every scenario: one or more key.path=value pairs separated by spaces, one "
+        "--set per "
+        'variant; e.g. --set watchlist.threshold=0.64 --set "operations.officers=6 operations.operators=2"',
+    ),
+    set_all: list[str] = typer.Option(
+        [],
+        "--set-all",
+        help="override every scenario and variant alike: key.path=value (repeatable), e.g. "
+        "time.duration_s=3600",
+    ),
+    replications: int = typer.Option(
+        4,
+        "--replications",
+        "-r",
+        help="replications per scenario (default 4: a first look; more for decisions)",
+    ),
+    seed: int | None = typer.Option(
+        None, "--seed", help="root seed for every scenario (default: each scenario's own)"
+    ),
+    out: Path = typer.Option(
+        Path("comparisons"), "--out", "-o", help="folder that receives the comparison folder"
+    ),
+    workers: int = typer.Option(1, "--workers", "-w", help="local worker processes for replications (Dask)"),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786"
+    ),
+) -> None:
+    """Compare scenarios side by side: mean and 95% predictive interval per metric, CSV/JSON and an HTML page.
+
+    Examples: twin compare scenarios/oxford_circus.yaml scenarios/leicester_square.yaml;
+    twin compare scenarios/oxford_circus.yaml --set watchlist.threshold=0.64 --set operations.officers=2.
+    """
+    from twin.outputs.compare import build_variants, run_comparison, write_comparison
+
+    variants = build_variants(scenarios, set_, set_all)
+    with progress_bar(TextColumn("{task.percentage:>3.0f}%")) as progress:
+        task = progress.add_task(f"{len(variants)} columns x {replications} replication(s)", total=None)
+
+        def cb(label: str, done: int, total: int) -> None:
+            progress.update(task, description=label, completed=done, total=total)
+
+        comp = run_comparison(
+            variants, replications=replications, seed=seed, workers=workers, scheduler=scheduler, progress=cb
+        )
+        folder = write_comparison(comp, out)
+    console.print(_comparison_table(comp, replications))
+    console.print(
+        f"Comparison written to [bold]{folder}[/] (comparison.html, comparison.csv, comparison.json)"
+    )
+
+
+def _comparison_table(comp: Comparison, replications: int) -> Table:
+    """Mean [95% predictive interval] per metric (rows) and variant (columns)."""
+    from twin.outputs.compare import comparison_frame
+    from twin.scoring.metric_table import Band, fmt_band, metric
+
+    frame = comparison_frame(comp)
+    t = Table(
+        title=f"Comparison — mean [95% predictive interval], {replications} replications each",
+        title_justify="left",
+        header_style="bold",
+    )
+    t.add_column("metric")
+    for v in comp.variants:
+        t.add_column(v.label, justify="right")
+    for metric_id, g in frame.groupby("metric", sort=False):
+        label = g["label"].iloc[0]
+        cells = []
+        for r in g.itertuples():
+            if metric_id == "operations.officers_needed":
+                cells.append("not reached" if r.mean is None or r.mean != r.mean else f"{int(r.mean)}")
+            else:
+                text = fmt_band(Band(mean=r.mean, p2_5=r.p2_5, p97_5=r.p97_5), metric(str(metric_id)).kind)
+                cells.append(f"{text.mean} [{text.interval}]")
+        t.add_row(label, *cells)
+    return t
+
+
+@app.command()
+@handles_errors
+def schema() -> None:
+    """Print the JSON Schema of scenario files."""
+    from twin.scenario.load import scenario_json_schema
+
+    sys.stdout.write(json.dumps(scenario_json_schema(), indent=2) + "\n")
+
+
+@app.command()
+@handles_errors
+def sites(maps_dir: Path = typer.Argument(Path("maps"), help="folder of site GeoJSON files")) -> None:
+    """List the site maps: routes, vans, area and footfall."""
+    from twin.world.site import load_site
+
+    files = sorted(maps_dir.glob("*.geojson"))
+    if not files:
+        raise fail(f"no *.geojson site maps in {maps_dir}; give the maps folder")
+    t = Table(header_style="bold")
+    for col in ("site", "area m²", "routes", "vans", "signs", "people/day", "geometry"):
+        t.add_column(col, no_wrap=col != "site")
+    bad = 0
+    for f in files:
+        try:
+            s = load_site(f)
+        except TwinError as exc:
+            bad += 1
+            t.add_row(f"[red]{escape(f.name)}[/]", "", "", "", "", "", "[red]invalid[/]")
+            err_console.print(f"[red]{escape(f.name)}:[/] {escape(str(exc))}", soft_wrap=True)
+            continue
+        t.add_row(
+            f"{escape(s.name)}\n[dim]{escape(str(f))}[/]",
+            f"{s.area_m2:,.0f}",
+            str(len(s.routes)),
+            str(len(s.vans)),
+            str(len(s.signage)),
+            f"{s.daily_passers_by:,.0f}",
+            "approx." if s.approximate else "OSM",
+        )
+    console.print(t)
+    if bad:
+        raise typer.Exit(2)
+
+
+def _mount_commands() -> None:
+    """Add the commands of :mod:`twin.cli.records` (record, audit, retention), :mod:`twin.cli.calibrate`
+    (calibrate, fit-npl) and :mod:`twin.cli.engines` (samples, models) to the top level, in that order."""
+    from twin.cli import calibrate, engines, records
+
+    app.registered_commands.extend(records.app.registered_commands)
+    app.registered_commands.extend(calibrate.app.registered_commands)
+    app.registered_groups.extend(records.app.registered_groups)
+    app.registered_commands.extend(engines.app.registered_commands)
+    app.registered_groups.extend(engines.app.registered_groups)
+
+
+_mount_commands()
+
+
+def main() -> None:
+    """Console entry point."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,1 +1,0 @@
-"""Recognition engines: the statistical ScoreModel and real face engines (dlib, insightface)."""

@@ -1,0 +1,443 @@
+"""The deployment record: what a data protection officer files for one planned LFR deployment.
+
+Built from a run folder (its scenario copy, summary, audit log), never from live state, so the
+record says exactly what the run found. It answers the governance points of
+``shared/reference/public_figures.md``: who is on the watchlist and why, where and why there,
+the expected error rates against the force's own limits, bias checks, signage, what is deleted
+and when. Every breach of the scenario's own limits is listed first.
+
+``twin record RUN_FOLDER`` adds ``record.json`` and ``record.html`` to the folder (results stay
+untouched; a second record gets ``record-2.*``) and appends a ``record_written`` audit entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from twin._version import __version__
+from twin.errors import RunFolderError, ScenarioError
+from twin.outputs.audit import AUDIT_FILE, AuditLog, verify_folder
+from twin.outputs.folders import write_new_files
+from twin.outputs.record_html import EQUITY_RATIO_LIMIT, render_record_html
+from twin.scenario.governance import APP_CATEGORIES, Governance, window_breach
+from twin.scenario.load import load_scenario
+from twin.scenario.specs import Scenario
+from twin.scoring.metric_table import RECORD_ROWS, Band
+from twin.scoring.summary import RunSummary
+from twin.world.camera import Camera
+from twin.world.signage import RouteSignage, signage_coverage
+from twin.world.site import Site
+
+__all__ = ["EQUITY_RATIO_LIMIT", "SitePlan", "build_record", "write_record"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SitePlan:
+    """What the record needs of the prepared run: the site, the cameras, and the signage coverage of every
+    route.
+
+    ``twin run`` passes the run's own (:meth:`of` its context); ``twin record RUN_FOLDER`` prepares
+    the folder's scenario copy again (:func:`twin.sim.context.prepare`), the only way to know the
+    coverage from the files alone.
+    """
+
+    site: Site
+    cameras: Sequence[Camera]
+    signage: Sequence[RouteSignage]
+
+    @classmethod
+    def of(cls, context: Any) -> SitePlan:
+        """From a run's :class:`~twin.sim.context.Context` (site, cameras, view tables)."""
+        return cls(
+            site=context.site,
+            cameras=list(context.cameras),
+            signage=signage_coverage(context.site, context.tables),
+        )
+
+
+def _breach(rule: str, value: Any, limit: Any, source: str, fix: str) -> dict[str, Any]:
+    return {"rule": rule, "value": value, "limit": limit, "source": source, "fix": fix}
+
+
+@dataclass(frozen=True, kw_only=True)
+class _AuditFacts:
+    """What the audit log says about the run: its verification, deletions and the watchlist's fate."""
+
+    check: Any
+    probes_deleted: int
+    watchlist_destroyed: bool
+    watchlist_kept: bool
+
+
+def _read_run_folder(folder: Path) -> tuple[Scenario, Governance, RunSummary, dict[str, Any]]:
+    """(scenario copy, its governance block, summary, run.json) of a run folder.
+
+    Raises:
+        RunFolderError: not a run folder.
+        ScenarioError: the scenario has no governance block.
+    """
+    if not folder.is_dir():
+        raise RunFolderError(
+            f"run folder {str(folder)!r} does not exist; give a folder written by `twin run` (under runs/)"
+        )
+    for name in ("scenario.yaml", "summary.json", "run.json"):
+        if not (folder / name).is_file():
+            raise RunFolderError(
+                f"{folder} is not a run folder (no {name}); give a folder written by `twin run`"
+            )
+    sc = load_scenario(folder / "scenario.yaml")
+    if sc.governance is None:
+        raise ScenarioError(
+            f"{folder / 'scenario.yaml'} has no governance block; a deployment record needs one "
+            "(purpose, intelligence case, authorising officer role, watchlist composition, ...: see "
+            "`twin schema`)"
+        )
+    summary = RunSummary.from_json(json.loads((folder / "summary.json").read_text(encoding="utf-8")))
+    run_meta = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    return sc, sc.governance, summary, run_meta
+
+
+def _audit_facts(folder: Path) -> _AuditFacts:
+    audit_path = folder / AUDIT_FILE
+    if not audit_path.is_file():
+        return _AuditFacts(check=None, probes_deleted=0, watchlist_destroyed=False, watchlist_kept=False)
+    check = verify_folder(folder)
+    deleted = destroyed = 0
+    kept = False
+    with AuditLog(audit_path) as log:
+        for e in log.entries():
+            if e.kind == "deletion_batch":
+                deleted += int(e.detail.get("probes_deleted", 0))
+            elif e.kind == "watchlist_destroyed":
+                destroyed += 1
+            elif e.kind == "watchlist_kept":
+                kept = True
+    return _AuditFacts(
+        check=check, probes_deleted=deleted, watchlist_destroyed=destroyed > 0, watchlist_kept=kept
+    )
+
+
+def _band_json(summary: RunSummary, metric_id: str) -> dict[str, Any]:
+    band = summary.band(metric_id)
+    return band.to_json() if band is not None else {}
+
+
+def _expected(summary: RunSummary) -> tuple[float, float, dict[str, Any]]:
+    """(model FPIR, false alerts per face scanned, the false-alerts band) of the summary."""
+    faces = (summary.band("totals.faces_scanned") or Band(mean=None, p2_5=None, p97_5=None)).mean or 0.0
+    fa = _band_json(summary, "totals.false_alerts")
+    model = summary.model
+    fpir_model = float(
+        model.fpir_at_threshold if model is not None and model.fpir_at_threshold is not None else float("nan")
+    )
+    fa_per_face = (fa.get("mean") or 0.0) / faces if faces else float("nan")
+    return fpir_model, fa_per_face, fa
+
+
+def _breaches(
+    sc: Scenario, gov: Governance, summary: RunSummary, plan: SitePlan, audit: _AuditFacts
+) -> list[dict[str, Any]]:
+    """Every breach of the deployment's own limits, in the record's order."""
+    return _policy_breaches(sc, gov, summary) + _plan_breaches(sc, gov, plan, audit)
+
+
+def _policy_breaches(sc: Scenario, gov: Governance, summary: RunSummary) -> list[dict[str, Any]]:
+    """Breaches of the force's policy limits and of the equality duty."""
+    wl, pol = sc.watchlist, gov.policy
+    fpir_model, fa_per_face, fa = _expected(summary)
+    out: list[dict[str, Any]] = []
+    if pol.max_watchlist_size is not None and wl.size > pol.max_watchlist_size:
+        out.append(
+            _breach(
+                "watchlist larger than the policy allows",
+                wl.size,
+                pol.max_watchlist_size,
+                "force policy (e.g. SWP SOP: <= 2,000 images)",
+                "reduce the watchlist to the operation's need",
+            )
+        )
+    if gov.watchlist_total != wl.size:
+        out.append(
+            _breach(
+                "watchlist composition does not account for every entry",
+                gov.watchlist_total,
+                wl.size,
+                "APP on LFR 2022: every entry justified by category",
+                "list every entry under an APP category",
+            )
+        )
+    if pol.max_false_alert_rate_per_face is not None:
+        worst = max(fpir_model, fa_per_face if math.isfinite(fa_per_face) else 0.0)
+        if worst > pol.max_false_alert_rate_per_face:
+            out.append(
+                _breach(
+                    "expected false-alert rate per face scanned above the policy cap",
+                    worst,
+                    pol.max_false_alert_rate_per_face,
+                    "force policy (e.g. SWP: below 1 in 1,000)",
+                    "raise the threshold or shorten the watchlist",
+                )
+            )
+    if (
+        pol.max_false_alerts_per_deployment is not None
+        and (fa.get("mean") or 0) > pol.max_false_alerts_per_deployment
+    ):
+        out.append(
+            _breach(
+                "expected false alerts per deployment above the policy cap",
+                fa.get("mean"),
+                pol.max_false_alerts_per_deployment,
+                "force policy",
+                "raise the threshold or shorten the deployment",
+            )
+        )
+    if pol.min_threshold is not None and wl.threshold < pol.min_threshold:
+        out.append(
+            _breach(
+                "threshold below the force's minimum",
+                wl.threshold,
+                pol.min_threshold,
+                "force policy",
+                f"set watchlist.threshold >= {pol.min_threshold}",
+            )
+        )
+    ratio = summary.equitability.fpir_ratio if summary.equitability is not None else None
+    if ratio is not None and ratio > EQUITY_RATIO_LIMIT:
+        out.append(
+            _breach(
+                "demographic differential in false alerts at this threshold",
+                round(ratio, 2),
+                EQUITY_RATIO_LIMIT,
+                "public sector equality duty (Bridges [2020] EWCA Civ 1058); NPL 2023",
+                "raise the threshold to where the groups' FPIR ratio is <= 1.25 (see the sweep)",
+            )
+        )
+    return out
+
+
+def _plan_breaches(sc: Scenario, gov: Governance, plan: SitePlan, audit: _AuditFacts) -> list[dict[str, Any]]:
+    """Breaches of notice (signage), authorisation (window), audit and retention."""
+    out: list[dict[str, Any]] = []
+    bypass = [s.route_id for s in plan.signage if not s.covered]
+    if bypass:
+        out.append(
+            _breach(
+                "routes reach a recognition zone without passing a sign",
+                bypass,
+                "none",
+                "APP on LFR 2022: advance notice; ICO 2019/01",
+                "add signs before the cameras on these routes",
+            )
+        )
+    outside = window_breach(gov, sc.time.start, sc.time.duration_s)
+    if outside:
+        out.append(
+            _breach(
+                "planned window outside the authorised period",
+                outside,
+                f"{gov.start.isoformat()} to {gov.end.isoformat()}",
+                "authorisation (APP: set start and end times)",
+                "move time.start / time.duration_s inside the authorisation, or re-authorise",
+            )
+        )
+    if audit.check is not None and not audit.check.ok:
+        out.append(
+            _breach(
+                "audit log fails verification",
+                audit.check.problem,
+                "intact hash chain",
+                "twin/audit.py",
+                "investigate: the log was altered after the run",
+            )
+        )
+    if audit.watchlist_kept and gov.retention.watchlist == "destroy_at_end":
+        out.append(
+            _breach(
+                "watchlist kept after the deployment",
+                "kept",
+                "destroyed at end",
+                "retention policy",
+                "destroy the watchlist",
+            )
+        )
+    return out
+
+
+def build_record(
+    folder: Path | str, *, folder_name: str | None = None, plan: SitePlan | None = None
+) -> dict[str, Any]:
+    """The deployment record of a run folder, as a JSON-ready dict.
+
+    Args:
+        folder: the run folder.
+        folder_name: the name to print for it (default its own; ``twin run`` builds the record
+            in a temporary folder before renaming it).
+        plan: the run's site, cameras and signage coverage (``twin run`` passes its own); default:
+            the folder's scenario copy prepared again.
+
+    Raises:
+        RunFolderError: not a run folder.
+        ScenarioError: the scenario has no governance block (the record needs one).
+    """
+    folder = Path(folder)
+    sc, gov, summary, run_meta = _read_run_folder(folder)
+    if plan is None:
+        from twin.sim.context import prepare  # heavy: only for `twin record` on a folder
+
+        plan = SitePlan.of(prepare(sc))
+    audit = _audit_facts(folder)
+    fpir_model, fa_per_face, _ = _expected(summary)
+    return {
+        "kind": "deployment_record",
+        "twin_version": __version__,
+        "breaches": _breaches(sc, gov, summary, plan, audit),
+        "operation": gov.operation,
+        **_authorisation(gov),
+        "site": _site_section(sc, plan),
+        "watchlist": _watchlist_section(sc, gov),
+        "expected": {
+            **{
+                m.key: _band_json(summary, m.id) for m in RECORD_ROWS
+            },  # faces, true and false alerts, precision, TPIR
+            "fpir_model": fpir_model,
+            "false_alerts_per_face": fa_per_face,
+            "policy_cap_per_face": gov.policy.max_false_alert_rate_per_face,
+            "interval": summary.interval or "",
+            "engine": summary.model.model_id if summary.model is not None else None,
+        },
+        "operations": summary.operations.to_json() if summary.operations is not None else None,
+        "equitability": summary.equitability.to_json() if summary.equitability is not None else {},
+        "signage": _signage_section(gov, plan),
+        **_retention_and_audit(gov, audit),
+        "run": {
+            "folder": folder_name or folder.name,
+            "seed": summary.run.seed if summary.run else None,
+            "scenario_sha256": summary.run.scenario_sha256 if summary.run else None,
+            "created_at": run_meta.get("created_at"),
+        },
+    }
+
+
+def _authorisation(gov: Governance) -> dict[str, Any]:
+    return {
+        "authorisation": {
+            "officer_role": gov.authorising_officer_role,
+            "start": gov.start.isoformat(),
+            "end": gov.end.isoformat(),
+            "hours": round(gov.authorised_hours, 2),
+            "dpia_reference": gov.dpia_reference,
+            "policy_document_reference": gov.policy_document_reference,
+        },
+        "necessity": {
+            "purpose": gov.purpose,
+            "intelligence_case": gov.intelligence_case,
+            "less_intrusive_means": gov.less_intrusive_means,
+        },
+    }
+
+
+def _watchlist_section(sc: Scenario, gov: Governance) -> dict[str, Any]:
+    return {
+        "size": sc.watchlist.size,
+        "threshold": sc.watchlist.threshold,
+        "built": gov.watchlist_built,
+        "composition": [
+            {
+                "category": c.category,
+                "label": APP_CATEGORIES[c.category],
+                "count": c.count,
+                "image_source": c.image_source,
+                "justification": c.justification,
+            }
+            for c in gov.watchlist_composition
+        ],
+    }
+
+
+def _signage_section(gov: Governance, plan: SitePlan) -> dict[str, Any]:
+    return {
+        "plan": gov.signage_plan,
+        "advance_notice": gov.advance_notice,
+        "signs": int(len(plan.site.signage)),
+        "routes": [
+            {
+                "route": s.route_id,
+                "enters_zone": s.enters_zone,
+                "covered": s.covered,
+                "zone_start_m": None if math.isnan(s.zone_start_m) else round(s.zone_start_m, 1),
+                "first_sign_m": None if math.isnan(s.first_sign_m) else round(s.first_sign_m, 1),
+            }
+            for s in plan.signage
+        ],
+    }
+
+
+def _retention_and_audit(gov: Governance, audit: _AuditFacts) -> dict[str, Any]:
+    check = audit.check
+    return {
+        "retention": {
+            "policy": gov.retention.model_dump(),
+            "probes_deleted": audit.probes_deleted,
+            "watchlist_destroyed": audit.watchlist_destroyed,
+            "non_match_images_stored": 0,
+        },
+        "audit": {
+            "ok": check.ok if check else None,
+            "entries": check.entries if check else 0,
+            "head_sha256": check.head[1] if check else None,
+            "problem": check.problem if check else "no audit log",
+        },
+    }
+
+
+def _site_section(sc: Scenario, plan: SitePlan) -> dict[str, Any]:
+    site = plan.site
+    return {
+        "name": site.name,
+        "area_m2": round(site.area_m2),
+        "approximate": site.approximate,
+        "routes": len(site.routes),
+        "geometry_source": site.geometry_source,
+        "cameras": [
+            {
+                "id": c.id,
+                "heading_deg": c.heading_deg,
+                "mount_height_m": c.mount_height_m,
+                "hfov_deg": c.hfov_deg,
+            }
+            for c in plan.cameras
+        ],
+        "window": {"start": sc.time.start, "hours": round(sc.time.duration_s / 3600, 2)},
+    }
+
+
+def write_record(
+    folder: Path | str, *, folder_name: str | None = None, plan: SitePlan | None = None
+) -> tuple[Path, Path]:
+    """Add ``record.json`` and ``record.html`` to a run folder (``record-2.*`` if taken) and log it.
+
+    Args:
+        folder, folder_name, plan: see :func:`build_record`.
+
+    Raises:
+        RunFolderError, ScenarioError: see :func:`build_record`.
+    """
+    folder = Path(folder)
+    rec = build_record(folder, folder_name=folder_name, plan=plan)
+    body = json.dumps(rec, indent=2, sort_keys=True, default=str) + "\n"
+    written = write_new_files(folder, "record", {".json": body, ".html": render_record_html(rec)})
+    jpath, hpath = written[".json"], written[".html"]
+    if (folder / AUDIT_FILE).is_file():
+        with AuditLog(folder / AUDIT_FILE) as log:
+            log.append(
+                "record_written",
+                files={p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (jpath, hpath)},
+                breaches=len(rec["breaches"]),
+            )
+    return jpath, hpath
