@@ -33,7 +33,7 @@ MIN_ERA_ROWS = 6
 MAX_ERAS = 8
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Eras:
     """Counting eras over a set of deployments.
 

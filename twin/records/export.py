@@ -30,7 +30,7 @@ __all__ = ["HORIZON_YEARS", "RateForecast", "TailForecast", "tail_forecast", "tr
 HORIZON_YEARS = 0.5
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RateForecast:
     """A per-face rate for a deployment: its mean and the Gamma dispersion of the deployment's rate.
 
@@ -47,7 +47,7 @@ class RateForecast:
     between_deployment: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TailForecast:
     """The false-match tail for a deployment.
 

@@ -33,7 +33,7 @@ __all__ = ["REF_HOURS", "FacesModel", "faces_bic", "fit_faces"]
 REF_HOURS = 5.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FacesModel:
     """A fitted faces model.
 

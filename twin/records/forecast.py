@@ -115,7 +115,7 @@ def _beta_log_prior(idx: tuple[int, int]) -> Any:
     return f
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Forecast:
     """Predictive distributions of the predicted rows.
 
@@ -169,7 +169,7 @@ class Forecast:
         return np.clip(out, 0.0, 1.0)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ForecastModel:
     """The fitted forecast model (module docstring).
 

@@ -21,6 +21,7 @@ of theta is Normal(mode, H^-1), which carries the parameter uncertainty into eve
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,7 +53,7 @@ def nb_logpmf(y: np.ndarray, mu: np.ndarray, alpha: float | np.ndarray) -> np.nd
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Design:
     """What the count model is fitted on (or predicts for).
 
@@ -84,7 +85,7 @@ class Design:
     beta_prior: Callable[[np.ndarray], tuple[float, np.ndarray, np.ndarray]] | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Component:
     """The posterior of theta at one point of the hyperparameters, with its weight.
 
@@ -103,7 +104,7 @@ class Component:
     cov: np.ndarray
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Fit:
     """A fitted count model.
 
@@ -167,7 +168,14 @@ class Fit:
             ((S, k) float64 draws of log mu, (S,) the NB dispersion alpha of each draw).
         """
         comps = self.components or (
-            Component(1.0, self.alpha, self.sigma_p, self.sigma_w, self.mode, self.cov),
+            Component(
+                weight=1.0,
+                alpha=self.alpha,
+                sigma_p=self.sigma_p,
+                sigma_w=self.sigma_w,
+                mode=self.mode,
+                cov=self.cov,
+            ),
         )
         pick = rng.choice(len(comps), size=size, p=np.array([c.weight for c in comps]))
         d = self.design
@@ -202,6 +210,108 @@ def _half_normal_logpdf(x: float, scale: float) -> float:
     return float(-0.5 * (x / scale) ** 2)
 
 
+class _Posterior:
+    """The negative log posterior of theta for one design, its Newton solve and the Laplace marginal."""
+
+    def __init__(self, d: Design, hyper_scale: tuple[float, float, float]) -> None:
+        self.d = d
+        self.obs = np.isfinite(d.y)
+        if not self.obs.any():
+            raise RecordsError("no deployment with an observed count to fit on")
+        self.y = np.where(self.obs, d.y, 0.0)
+        self.p = d.X.shape[1]
+        self.dim = self.p + len(d.places) + d.n_months - 1
+        self.upper = d.upper if d.upper is not None else np.full(self.p, np.inf)
+        self.theta = np.concatenate(
+            [np.minimum(d.prior_mean, self.upper - 1e-3), np.zeros(self.dim - self.p)]
+        )
+        self.hyper_scale = hyper_scale
+
+    def parts(
+        self, theta: np.ndarray, full: np.ndarray, alpha: float
+    ) -> tuple[float, np.ndarray, np.ndarray]:
+        """(negative log posterior, its gradient, its Hessian) at theta."""
+        d, p, obs, y = self.d, self.p, self.obs, self.y
+        r = 1.0 / alpha
+        beta, z = theta[:p], theta[p:]
+        mu = np.exp(np.clip(d.offset + full @ theta, -50, 30))
+        ll = np.where(obs, nb_logpmf(y, mu, alpha), 0.0).sum()
+        g_eta = np.where(obs, r * (y - mu) / (mu + r), 0.0)
+        w = np.where(obs, mu * r * (y + r) / (mu + r) ** 2, 0.0)
+        lp = -0.5 * np.sum(((beta - d.prior_mean) / d.prior_sd) ** 2) - 0.5 * z @ z
+        g = full.T @ g_eta + np.concatenate([-(beta - d.prior_mean) / d.prior_sd**2, -z])
+        H = full.T @ (full * w[:, None])
+        diag_p = np.arange(p)
+        H[diag_p, diag_p] += 1.0 / d.prior_sd**2
+        H[np.arange(p, self.dim), np.arange(p, self.dim)] += 1.0
+        if d.beta_prior is not None:
+            e_lp, e_g, e_h = d.beta_prior(beta)
+            lp += e_lp
+            g[:p] += e_g
+            H[diag_p, diag_p] -= e_h
+        return -(ll + lp), -g, H
+
+    def solve(self, alpha: float, sp: float, sw: float) -> tuple[np.ndarray, float, np.ndarray]:
+        """Posterior mode of theta at these hyperparameters: (mode, negative log posterior, Hessian)."""
+        full = np.hstack([self.d.X, _latent_design(self.d, sp, sw)])
+        cache: dict[bytes, tuple[float, np.ndarray, np.ndarray]] = {}
+
+        def get(theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+            key = theta.tobytes()
+            if key not in cache:
+                bad = np.any(theta[: self.p] >= self.upper)
+                cache[key] = (
+                    (np.inf, np.zeros(self.dim), np.eye(self.dim)) if bad else self.parts(theta, full, alpha)
+                )
+            return cache[key]
+
+        # the negative log posterior is convex in theta (NB2 with a log link, Normal priors, Beta
+        # priors on log shares), so a trust-region Newton method converges in a few steps
+        res = optimize.minimize(
+            lambda t: get(t)[0],
+            self.theta,
+            jac=lambda t: get(t)[1],
+            hess=lambda t: get(t)[2],
+            method="trust-exact",
+            options={"gtol": 1e-8, "maxiter": 200},
+        )
+        self.theta = res.x  # warm start for the next hyperparameters
+        nlp, _, H = self.parts(res.x, full, alpha)
+        return res.x, float(nlp), H
+
+    def neg_marginal(self, h: np.ndarray) -> float:
+        """Negative Laplace log marginal likelihood plus hyperpriors, at log hyperparameters h."""
+        alpha, sp, sw = np.exp(h)
+        if not (1e-4 <= alpha <= 20 and 1e-3 <= sp <= 5 and 1e-3 <= sw <= 5):
+            return 1e12
+        _, nlp, H = self.solve(alpha, sp, sw)
+        sign, logdet = np.linalg.slogdet(H)
+        if sign <= 0:
+            return 1e12
+        s = self.hyper_scale  # half-Normal priors; + log terms: the Jacobians of the log scale
+        hp = (
+            _half_normal_logpdf(np.sqrt(alpha), s[0])
+            + 0.5 * np.log(alpha)
+            + _half_normal_logpdf(sp, s[1])
+            + np.log(sp)
+            + _half_normal_logpdf(sw, s[2])
+            + np.log(sw)
+        )
+        return nlp + 0.5 * logdet - hp
+
+    def component(self, h: np.ndarray, weight: float) -> Component | None:
+        """The Normal posterior of theta at log hyperparameters h (None if degenerate)."""
+        alpha, sp, sw = (float(v) for v in np.exp(h))
+        theta, _, H = self.solve(alpha, sp, sw)
+        try:
+            cov = np.linalg.inv(H)
+            cov = 0.5 * (cov + cov.T)
+            np.linalg.cholesky(cov)
+        except np.linalg.LinAlgError:
+            return None
+        return Component(weight=weight, alpha=alpha, sigma_p=sp, sigma_w=sw, mode=theta, cov=cov)
+
+
 def fit_glmm(
     d: Design,
     *,
@@ -221,109 +331,25 @@ def fit_glmm(
         :class:`Fit`.
 
     Raises:
-        RecordsError: no observed rows, or the fit did not converge.
+        RecordsError: no observed rows, or a degenerate fit (too few deployments).
     """
-    obs = np.isfinite(d.y)
-    if not obs.any():
-        raise RecordsError("no deployment with an observed count to fit on")
-    y = np.where(obs, d.y, 0.0)
-    p = d.X.shape[1]
-    G, M = len(d.places), d.n_months
-    dim = p + G + M - 1
-    upper = d.upper if d.upper is not None else np.full(p, np.inf)
-    start = np.concatenate([np.minimum(d.prior_mean, upper - 1e-3), np.zeros(G + M - 1)])
-    state = {"theta": start}
-
-    def inner(alpha: float, sp: float, sw: float) -> tuple[np.ndarray, float, np.ndarray]:
-        full = np.hstack([d.X, _latent_design(d, sp, sw)])
-        r = 1.0 / alpha
-        diag_p = np.arange(p)
-
-        def parts(theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-            beta, z = theta[:p], theta[p:]
-            eta = d.offset + full @ theta
-            mu = np.exp(np.clip(eta, -50, 30))
-            ll = np.where(obs, nb_logpmf(y, mu, alpha), 0.0).sum()
-            g_eta = np.where(obs, r * (y - mu) / (mu + r), 0.0)
-            w = np.where(obs, mu * r * (y + r) / (mu + r) ** 2, 0.0)
-            lp = -0.5 * np.sum(((beta - d.prior_mean) / d.prior_sd) ** 2) - 0.5 * z @ z
-            g = full.T @ g_eta + np.concatenate([-(beta - d.prior_mean) / d.prior_sd**2, -z])
-            H = full.T @ (full * w[:, None])
-            H[diag_p, diag_p] += 1.0 / d.prior_sd**2
-            H[np.arange(p, dim), np.arange(p, dim)] += 1.0
-            if d.beta_prior is not None:
-                e_lp, e_g, e_h = d.beta_prior(beta)
-                lp += e_lp
-                g[:p] += e_g
-                H[diag_p, diag_p] -= e_h
-            return -(ll + lp), -g, H
-
-        cache: dict[bytes, tuple[float, np.ndarray, np.ndarray]] = {}
-
-        def get(theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-            key = theta.tobytes()
-            if key not in cache:
-                if np.any(theta[:p] >= upper):
-                    cache[key] = (np.inf, np.zeros(dim), np.eye(dim))
-                else:
-                    cache[key] = parts(theta)
-            return cache[key]
-
-        # the negative log posterior is convex in theta (NB2 with a log link, Normal priors, Beta
-        # priors on log shares), so a trust-region Newton method converges in a few steps
-        res = optimize.minimize(
-            lambda t: get(t)[0],
-            state["theta"],
-            jac=lambda t: get(t)[1],
-            hess=lambda t: get(t)[2],
-            method="trust-exact",
-            options={"gtol": 1e-8, "maxiter": 200},
-        )
-        theta = res.x
-        nlp, _, H = parts(theta)
-        return theta, float(nlp), H
-
-    def neg_marginal(h: np.ndarray) -> float:
-        alpha, sp, sw = np.exp(h)
-        if not (1e-4 <= alpha <= 20 and 1e-3 <= sp <= 5 and 1e-3 <= sw <= 5):
-            return 1e12
-        theta, nlp, H = inner(alpha, sp, sw)
-        state["theta"] = theta
-        sign, logdet = np.linalg.slogdet(H)
-        if sign <= 0:
-            return 1e12
-        hp = (
-            _half_normal_logpdf(np.sqrt(alpha), hyper_scale[0])
-            + 0.5 * np.log(alpha)  # Jacobian of log
-            + _half_normal_logpdf(sp, hyper_scale[1])
-            + np.log(sp)
-            + _half_normal_logpdf(sw, hyper_scale[2])
-            + np.log(sw)
-        )
-        return nlp + 0.5 * logdet - hp
-
-    h0 = np.log([alpha0, sigma_p0, sigma_w0])
+    post = _Posterior(d, hyper_scale)
     res = optimize.minimize(
-        neg_marginal, h0, method="Nelder-Mead", options={"xatol": 0.01, "fatol": 0.01, "maxiter": 300}
+        post.neg_marginal,
+        np.log([alpha0, sigma_p0, sigma_w0]),
+        method="Nelder-Mead",
+        options={"xatol": 0.01, "fatol": 0.01, "maxiter": 300},
     )
     h_mode = np.asarray(res.x, dtype=float)
-    comps: list[Component] = []
-    for h, w in _hyper_points(neg_marginal, h_mode, float(res.fun)):
-        alpha, sp, sw = (float(v) for v in np.exp(h))
-        theta, _, H = inner(alpha, sp, sw)
-        try:
-            cov = np.linalg.inv(H)
-            cov = 0.5 * (cov + cov.T)
-            np.linalg.cholesky(cov)
-        except np.linalg.LinAlgError as exc:
-            if not comps and np.allclose(h, h_mode):
-                raise RecordsError(
-                    f"the count model's fit is degenerate ({exc}); too few deployments to fit on?"
-                ) from exc
-            continue
-        comps.append(Component(weight=w, alpha=alpha, sigma_p=sp, sigma_w=sw, mode=theta, cov=cov))
+    comps = [
+        c
+        for h, w in _hyper_points(post.neg_marginal, h_mode, float(res.fun))
+        if (c := post.component(h, w)) is not None
+    ]
+    if not comps or comps[0].alpha != float(np.exp(h_mode[0])):
+        raise RecordsError("the count model's fit is degenerate at its mode; too few deployments to fit on?")
     total = sum(c.weight for c in comps)
-    comps = [Component(c.weight / total, c.alpha, c.sigma_p, c.sigma_w, c.mode, c.cov) for c in comps]
+    comps = [dataclasses.replace(c, weight=c.weight / total) for c in comps]
     m = comps[0]
     return Fit(
         design=d,
@@ -333,7 +359,7 @@ def fit_glmm(
         mode=m.mode,
         cov=m.cov,
         log_marginal=-float(res.fun),
-        n_fitted=int(obs.sum()),
+        n_fitted=int(post.obs.sum()),
         components=tuple(comps),
     )
 

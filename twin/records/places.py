@@ -54,22 +54,26 @@ _ABBREV: tuple[tuple[str, str], ...] = (
 )  # fmt: skip
 
 #: Places of the Central Activities Zone (London Plan 2021, Policy SD4) that deployments name.
-_CENTRAL: tuple[str, ...] = (
-    "westminster", "oxford circus", "oxford street", "piccadilly", "leicester square", "covent garden", "soho",
-    "tottenham court road", "london bridge", "camden", "islington", "kings cross", "king's cross", "euston",
-    "victoria", "waterloo", "south bank", "city of london", "bank", "liverpool street", "holborn", "strand",
-    "savoy", "the mall", "birdcage walk", "trafalgar", "whitehall", "knightsbridge", "marble arch", "bond street",
-    "earls court", "paddington", "angel", "regent street", "bloomsbury", "mayfair",
-)  # fmt: skip
+_CENTRAL: tuple[str, ...] = tuple(
+    (
+        "westminster|oxford circus|oxford street|piccadilly|leicester square|covent garden|soho|"
+        "tottenham court road|london bridge|camden|islington|kings cross|king's cross|euston|victoria|"
+        "waterloo|south bank|city of london|bank|liverpool street|holborn|strand|savoy|the mall|"
+        "birdcage walk|trafalgar|whitehall|knightsbridge|marble arch|bond street|earls court|paddington|"
+        "angel|regent street|bloomsbury|mayfair"
+    ).split("|")
+)
 #: Stadiums and arenas (crowds arrive for an event).
-_EVENT: tuple[str, ...] = (
-    "o2 arena", "wembley stadium", "wembley arena", "selhurst park", "twickenham", "emirates", "stamford bridge",
-    "tottenham hotspur stadium", "london stadium", "olympic park", "craven cottage", "the valley", "brentford community",
-    "lords", "the oval", "carnival", "hyde park", "excel",
-)  # fmt: skip
+_EVENT: tuple[str, ...] = tuple(
+    (
+        "o2 arena|wembley stadium|wembley arena|selhurst park|twickenham|emirates|stamford bridge|"
+        "tottenham hotspur stadium|london stadium|olympic park|craven cottage|the valley|"
+        "brentford community|lords|the oval|carnival|hyde park|excel"
+    ).split("|")
+)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Place:
     """A normalised published location.
 
@@ -141,11 +145,13 @@ def normalise_location(text: str) -> Place:
 
 
 #: The borough or town a place is pooled under when the text names one (first match wins).
-_POOL: tuple[str, ...] = (
-    "oxford circus", "piccadilly circus", "leicester square", "croydon", "westminster", "haringey", "selhurst park",
-    "tottenham court road", "london bridge", "clapham junction", "tooting", "ealing", "shepherds bush", "sutton",
-    "stratford", "o2 arena",
-)  # fmt: skip
+_POOL: tuple[str, ...] = tuple(
+    (
+        "oxford circus|piccadilly circus|leicester square|croydon|westminster|haringey|selhurst park|"
+        "tottenham court road|london bridge|clapham junction|tooting|ealing|shepherds bush|sutton|"
+        "stratford|o2 arena"
+    ).split("|")
+)
 
 
 def _key(s: str, parts: list[str]) -> str:
@@ -158,21 +164,22 @@ def _key(s: str, parts: list[str]) -> str:
 
 
 #: Town centres of the London Plan 2021 network that deployments have named or are likely to name.
-_TOWNS: tuple[str, ...] = (
-    "croydon", "tooting", "clapham", "catford", "lewisham", "romford", "woolwich", "sutton", "bromley", "ealing",
-    "southall", "hounslow", "kingston", "barking", "dagenham", "ilford", "haringey", "wood green", "enfield",
-    "barnet", "brent", "harlesden", "peckham", "bethnal green", "whitechapel", "dalston", "hackney", "walthamstow",
-    "east ham", "uxbridge", "acton", "hammersmith", "shepherds bush", "thornton heath", "bexleyheath",
-    "northumberland park", "stratford", "tottenham", "brixton", "wembley", "harrow", "edmonton", "leyton", "bow",
-    "hornchurch", "orpington", "eltham", "streatham", "wandsworth", "putney", "fulham", "chelsea", "kilburn",
-    "finsbury park", "holloway", "seven sisters", "camberwell", "deptford", "greenwich", "canary wharf",
-    "mitcham", "morden", "wimbledon", "richmond", "twickenham", "feltham", "hayes", "wealdstone", "edgware",
-    "golders green", "mile end", "poplar", "canning town", "forest gate", "upton park", "chingford", "erith",
-    "welling", "sidcup", "beckenham", "penge", "norwood", "elephant", "kennington", "vauxhall", "battersea",
-    "notting hill", "kensington", "white city", "wood lane", "queensway", "kentish town", "archway", "highbury",
-    "stoke newington", "lewisham", "surrey quays", "bermondsey", "rotherhithe", "plumstead", "abbey wood",
-    "thamesmead", "rainham", "upminster", "collier row", "barkingside", "chadwell heath", "gants hill",
-)  # fmt: skip
+_TOWNS: tuple[str, ...] = tuple(
+    (
+        "croydon|tooting|clapham|catford|lewisham|romford|woolwich|sutton|bromley|ealing|southall|"
+        "hounslow|kingston|barking|dagenham|ilford|haringey|wood green|enfield|barnet|brent|harlesden|"
+        "peckham|bethnal green|whitechapel|dalston|hackney|walthamstow|east ham|uxbridge|acton|"
+        "hammersmith|shepherds bush|thornton heath|bexleyheath|northumberland park|stratford|tottenham|"
+        "brixton|wembley|harrow|edmonton|leyton|bow|hornchurch|orpington|eltham|streatham|wandsworth|"
+        "putney|fulham|chelsea|kilburn|finsbury park|holloway|seven sisters|camberwell|deptford|"
+        "greenwich|canary wharf|mitcham|morden|wimbledon|richmond|twickenham|feltham|hayes|wealdstone|"
+        "edgware|golders green|mile end|poplar|canning town|forest gate|upton park|chingford|erith|"
+        "welling|sidcup|beckenham|penge|norwood|elephant|kennington|vauxhall|battersea|notting hill|"
+        "kensington|white city|wood lane|queensway|kentish town|archway|highbury|stoke newington|"
+        "lewisham|surrey quays|bermondsey|rotherhithe|plumstead|abbey wood|thamesmead|rainham|upminster|"
+        "collier row|barkingside|chadwell heath|gants hill"
+    ).split("|")
+)
 
 
 def _is_known_town(s: str) -> bool:

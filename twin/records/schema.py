@@ -185,7 +185,7 @@ def _number(v: Any, *, whole: bool) -> float | None:
     return x
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RecordSet:
     """Validated deployment records.
 

@@ -35,7 +35,7 @@ __all__ = ["WINDOW_CENTRE_H", "SiteProfile", "faces_check", "site_calibration"]
 WINDOW_CENTRE_H = 14.5
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SiteProfile:
     """Faces a one-van run of a site's scenario scans, per clock hour.
 
@@ -46,6 +46,8 @@ class SiteProfile:
         cameras: ids of the one van's cameras.
         start_h: clock hour of the first bin.
         faces_per_h: faces scanned in each hour from ``start_h`` (one replication).
+        mated_alerts_per_face: true alerts per face scanned with everyone on the watchlist, at
+            threshold 0.60 (the twin's TPIR per face, to turn a per-face rate into a prevalence).
     """
 
     site_id: str
@@ -54,12 +56,15 @@ class SiteProfile:
     cameras: tuple[str, ...]
     start_h: float
     faces_per_h: tuple[float, ...]
+    mated_alerts_per_face: float
 
     def window_faces(self, hours: float, centre_h: float = WINDOW_CENTRE_H) -> float:
         """Faces scanned in a window of ``hours`` centred on ``centre_h`` (linear within bins;
         beyond the simulated hours the edge bins' rates continue).
 
-        >>> SiteProfile("s", "x.yaml", 1.0, ("c",), 10.0, (100.0, 200.0, 300.0)).window_faces(2.0, 11.5)
+        >>> p = SiteProfile(site_id="s", scenario="x.yaml", footfall_scale=1.0, cameras=("c",), start_h=10.0,
+        ...                 faces_per_h=(100.0, 200.0, 300.0), mated_alerts_per_face=0.9)
+        >>> p.window_faces(2.0, 11.5)
         400.0
         """
         a, b = centre_h - hours / 2, centre_h + hours / 2

@@ -31,7 +31,7 @@ from twin.records.forecast import QUANTITIES, Forecast, ForecastModel, fit_forec
 __all__ = ["Validation", "baseline_rates", "split_by_date", "validate"]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Validation:
     """A finished validation.
 
@@ -83,6 +83,38 @@ def _pit(fc: Forecast, q: str, y: np.ndarray, rng: np.random.Generator) -> np.nd
     """Randomised PIT: F(y - 1) + U (F(y) - F(y - 1)) (Czado, Gneiting & Held 2009)."""
     upper, lower = fc.cdf(q, y), fc.cdf(q, y - 1)
     return lower + rng.uniform(size=len(y)) * (upper - lower)
+
+
+def _score_quantity(fc: Forecast, q: str, base_rate: float, rng: np.random.Generator) -> tuple[dict, dict]:
+    """Per-row columns (observed, mean, lo, hi, pit, log scores) and the scores of one quantity."""
+    rows = fc.rows
+    yi = rows[q + "_observed"].to_numpy(float).astype(int)
+    lo, hi = fc.interval(q)
+    ls = np.log(np.maximum(fc.prob(q, yi), 1e-300))
+    bls = poisson.logpmf(yi, np.maximum(base_rate * rows["faces_seen"].to_numpy(float), 1e-300))
+    cols = {
+        "observed": yi,
+        "mean": fc.mean[q],
+        "lo": lo,
+        "hi": hi,
+        "pit": _pit(fc, q, yi, rng),
+        "log_score": ls,
+        "baseline_log_score": bls,
+    }
+    tot = fc.totals[q]
+    pooled = {
+        "observed": int(yi.sum()),
+        "mean": float(tot.mean()),
+        "lo": float(np.percentile(tot, 2.5)),
+        "hi": float(np.percentile(tot, 97.5)),
+    }
+    scores = {
+        "coverage": float(((yi >= lo) & (yi <= hi)).mean()),
+        "pooled": pooled,
+        "log_score": float(ls.mean()),
+        "baseline": float(bls.mean()),
+    }
+    return cols, scores
 
 
 def validate(
@@ -140,30 +172,13 @@ def validate(
     table["era"] = [model.eras.labels[e] for e in table["era"]]
     summary: dict[str, Any] = {"coverage": {}, "pooled": {}, "log_score": {"model": {}, "baseline": {}}}
     for q in QUANTITIES:
-        y = rows[q + "_observed"].to_numpy(float)
-        lo, hi = fc.interval(q)
-        yi = y.astype(int)
-        ls = np.log(np.maximum(fc.prob(q, yi), 1e-300))
-        lam = base[q] * rows["faces_seen"].to_numpy(float)
-        bls = poisson.logpmf(yi, np.maximum(lam, 1e-300))
-        table[f"{q}_observed"] = yi
-        table[f"{q}_mean"] = fc.mean[q]
-        table[f"{q}_lo"] = lo
-        table[f"{q}_hi"] = hi
-        table[f"{q}_pit"] = _pit(fc, q, yi, rng)
-        table[f"{q}_log_score"] = ls
-        table[f"{q}_baseline_log_score"] = bls
-        inside = (yi >= lo) & (yi <= hi)
-        summary["coverage"][q] = float(inside.mean())
-        tot = fc.totals[q]
-        summary["pooled"][q] = {
-            "observed": int(yi.sum()),
-            "mean": float(tot.mean()),
-            "lo": float(np.percentile(tot, 2.5)),
-            "hi": float(np.percentile(tot, 97.5)),
-        }
-        summary["log_score"]["model"][q] = float(ls.mean())
-        summary["log_score"]["baseline"][q] = float(bls.mean())
+        cols, scores = _score_quantity(fc, q, base[q], rng)
+        for k, v in cols.items():
+            table[f"{q}_{k}"] = v
+        summary["coverage"][q] = scores["coverage"]
+        summary["pooled"][q] = scores["pooled"]
+        summary["log_score"]["model"][q] = scores["log_score"]
+        summary["log_score"]["baseline"][q] = scores["baseline"]
     summary["rows"] = len(table)
     summary["fit_rows"] = int((model.frame["role"] == "fit").sum())
     summary["baseline_rates_per_face"] = base

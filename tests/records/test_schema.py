@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from conftest import REPO
 from twin.errors import RecordsError
 from twin.records.places import normalise_location
 from twin.records.schema import MAX_FILE_BYTES, REQUIRED_COLUMNS, load_records, parse_records
 
-REPO = Path(__file__).resolve().parents[1]
 SHIPPED = REPO / "data" / "records" / "met_deployments_2020-02_2024-09.csv"
 HEADER = ",".join(REQUIRED_COLUMNS)
 GOOD = "2024-03-05,Oxford Circus,395,12483,0.6,4810,9,9,0,"
