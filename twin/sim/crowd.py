@@ -69,7 +69,7 @@ def weidmann_factor(density_p_m2: float | np.ndarray) -> np.ndarray:
     return np.clip(np.where(rho <= 0, 1.0, f), 0.0, 1.0)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class CrowdResult:
     """What the crowd simulation recorded.
 
@@ -78,12 +78,21 @@ class CrowdResult:
         walkers: one :class:`WalkerBatch` per view table (same order as the tables).
         peak_density_p_m2: highest route density seen by an arrival, p/m².
         events: number of SimPy timeouts scheduled (arrivals, view entries/exits, departures).
+        group_speed_m_s: (G,) float64 walking speed of each arriving group, m/s (the people table
+            holds it as float32); kept so that :mod:`twin.sim.recapture` can place other cameras
+            in this crowd.
+        zone_routes: (R,) bool, the routes with a recognition zone that avoiders steered around.
+        avoiders: how many arriving groups avoid recognition zones (drawn before the routes); with
+            none, the crowd does not depend on where the cameras stand.
     """
 
     people: dict[str, np.ndarray]
     walkers: list[WalkerBatch]
     peak_density_p_m2: float
     events: int
+    group_speed_m_s: np.ndarray | None = None
+    zone_routes: np.ndarray | None = None
+    avoiders: int = 0
 
 
 def _corridors(site: Site) -> list[shapely.Polygon]:
@@ -141,13 +150,16 @@ def simulate_crowd(
         walkers=walkers,
         peak_density_p_m2=float(walked.density.max(initial=0.0)),
         events=walked.events,
+        group_speed_m_s=walked.speed,
+        zone_routes=groups.zone_routes,
+        avoiders=groups.avoiders,
     )
 
 
 @dataclass(frozen=True)
 class _Groups:
     """Arriving groups (length G): arrival times, sizes, routes, who avoids or turns back, free speeds,
-    first lanes."""
+    first lanes; the routes avoided and how many groups avoid."""
 
     t_s: np.ndarray
     sizes: np.ndarray
@@ -156,6 +168,8 @@ class _Groups:
     turned_back: np.ndarray
     free: np.ndarray
     lane0: np.ndarray
+    zone_routes: np.ndarray
+    avoiders: int
 
 
 def _draw_groups(
@@ -194,7 +208,8 @@ def _draw_groups(
             rerouted[:] = False
     free = np.maximum(rng_r.normal(crowd.free_speed_mean_m_s, crowd.free_speed_sd_m_s, G), 0.3)
     lane0 = np.floor(rng_r.random(G) * (LANES - sizes + 1)).astype(np.int64)
-    return _Groups(t_groups, sizes, route, rerouted, turned_back, free, lane0)
+    avoiders = int(avoider.sum())
+    return _Groups(t_groups, sizes, route, rerouted, turned_back, free, lane0, zone_routes, avoiders)
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,17 @@
-"""Replications on Dask: local worker processes, or a cluster given its scheduler address.
+"""Replications in other processes: on Dask (local worker processes, or a cluster given its scheduler
+address), or in a process pool the caller keeps (the app's, warm between runs).
 
-Each task prepares the scenario in its worker and simulates one replication from its spawned seed
-(:func:`twin.sim.replication.replicate`), so the results are the same whatever the number of
-workers.
+Each Dask task prepares the scenario in its worker and simulates one replication from its spawned
+seed (:func:`twin.sim.replication.replicate`); a pool task is given the prepared context instead
+(:func:`twin.sim.replication.replicate_prepared`). Either way the results are the same whatever the
+number of workers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from concurrent.futures import Executor, as_completed
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -16,9 +19,12 @@ import pandas as pd
 from twin.errors import ClusterError
 from twin.scenario.specs import Scenario
 from twin.scoring.metrics import RepData
-from twin.sim.replication import replicate
+from twin.sim.replication import KeptCrowd, replicate, replicate_prepared
 
-__all__ = ["SCHEDULER_TIMEOUT_S", "run_dask"]
+if TYPE_CHECKING:
+    from twin.sim.context import Context
+
+__all__ = ["SCHEDULER_TIMEOUT_S", "run_dask", "run_executor"]
 
 #: Seconds to wait for a Dask scheduler before giving up.
 SCHEDULER_TIMEOUT_S = 10
@@ -68,3 +74,31 @@ def run_dask(
     with _Progress():
         out = dask.compute(*tasks, scheduler="processes", num_workers=max(1, workers))
     return list(out)
+
+
+def run_executor(
+    ctx: Context,
+    seeds: list[np.random.SeedSequence],
+    executor: Executor,
+    progress: Callable[[int, int, float], None] | None,
+    *,
+    keep_crowds: bool = False,
+) -> list[tuple[RepData, pd.DataFrame | None, KeptCrowd | None]]:
+    """Replications in a process pool, given the prepared context; in replication order.
+
+    Args:
+        ctx: the prepared context (sent to the workers: they load nothing).
+        seeds: one seed sequence per replication.
+        executor: e.g. a ``ProcessPoolExecutor`` (processes started with "spawn": the app's server
+            runs threads, which a forked worker must not inherit).
+        progress: called as ``progress(done, total, 0.0)`` as replications finish.
+        keep_crowds: return each replication's crowd too.
+    """
+    n = len(seeds)
+    futs = [executor.submit(replicate_prepared, ctx, s, i == 0, keep_crowds) for i, s in enumerate(seeds)]
+    done = 0
+    for _ in as_completed(futs):
+        done += 1
+        if progress is not None:
+            progress(done, n, 0.0)
+    return [f.result() for f in futs]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -20,7 +21,36 @@ from twin.sim.context import Context, prepare
 from twin.sim.crowd import CrowdResult, simulate_crowd
 from twin.world.capture import TRACK_FIELDS, new_tracks, reduce_tracks
 
-__all__ = ["replicate", "simulate_replication"]
+__all__ = [
+    "KeptCrowd",
+    "replicate",
+    "replicate_prepared",
+    "replication_from_crowd",
+    "simulate_kept",
+    "simulate_replication",
+]
+
+
+@dataclass(frozen=True, kw_only=True)
+class KeptCrowd:
+    """A replication's simulated crowd, kept so that other cameras can be placed in it
+    (:mod:`twin.sim.recapture`).
+
+    Attributes:
+        seed: the replication's seed sequence (its "capture" and "engine" streams are drawn again).
+        people: the people table (:data:`twin.sim.crowd.PEOPLE_FIELDS`, length P).
+        group_speed_m_s: (G,) float64 walking speed of each group, m/s.
+        zone_routes: (R,) bool, routes with a recognition zone when the crowd was simulated.
+        avoiders: groups that avoid recognition zones (with none, zones do not shape the crowd).
+        peak_density_p_m2: highest route density an arrival met, p/m².
+    """
+
+    seed: np.random.SeedSequence
+    people: dict[str, np.ndarray]
+    group_speed_m_s: np.ndarray
+    zone_routes: np.ndarray
+    avoiders: int
+    peak_density_p_m2: float
 
 
 def simulate_replication(
@@ -41,6 +71,18 @@ def simulate_replication(
     Returns:
         (RepData, tracks DataFrame or None).
     """
+    rep, tracks, _ = simulate_kept(ctx, seed, keep_tracks=keep_tracks, progress=progress)
+    return rep, tracks
+
+
+def simulate_kept(
+    ctx: Context,
+    seed: np.random.SeedSequence,
+    *,
+    keep_tracks: bool = False,
+    progress: Callable[[float], None] | None = None,
+) -> tuple[RepData, pd.DataFrame | None, KeptCrowd]:
+    """:func:`simulate_replication`, and the crowd kept (:class:`KeptCrowd`)."""
     sc = ctx.scenario
     streams = Streams(seed)
     t0 = time.perf_counter()
@@ -55,6 +97,42 @@ def simulate_replication(
         streams,
         progress,
     )
+    rep, tracks = replication_from_crowd(
+        ctx, crowd, streams, keep_tracks=keep_tracks, crowd_s=time.perf_counter() - t0
+    )
+    kept = KeptCrowd(
+        seed=seed,
+        people=crowd.people,
+        group_speed_m_s=np.asarray(crowd.group_speed_m_s, dtype=np.float64),
+        zone_routes=np.asarray(crowd.zone_routes, dtype=bool),
+        avoiders=int(crowd.avoiders),
+        peak_density_p_m2=float(crowd.peak_density_p_m2),
+    )
+    return rep, tracks, kept
+
+
+def replication_from_crowd(
+    ctx: Context,
+    crowd: CrowdResult,
+    streams: Streams,
+    *,
+    keep_tracks: bool = False,
+    crowd_s: float = 0.0,
+) -> tuple[RepData, pd.DataFrame | None]:
+    """The cameras' captures of a simulated crowd and the draws a re-scoring needs (one replication).
+
+    Draws the "capture" stream (frame phases, occlusion) and the "engine" stream (watchlist and
+    score uniforms) of ``streams``, both untouched by the crowd, so a crowd placed in front of other
+    cameras (:mod:`twin.sim.recapture`) gives what a fresh run with those cameras gives.
+
+    Args:
+        ctx: the cameras and view tables (``crowd.walkers`` is one batch per ``ctx.tables``).
+        crowd: the crowd.
+        streams: the replication's streams.
+        keep_tracks: also return the track table (the events).
+        crowd_s: seconds the crowd took (recorded in ``RepData.extra``).
+    """
+    sc = ctx.scenario
     t1 = time.perf_counter()
     tracks = _capture(ctx, crowd, streams["capture"])
     t2 = time.perf_counter()
@@ -85,7 +163,7 @@ def simulate_replication(
         extra={
             "peak_density_p_m2": crowd.peak_density_p_m2,
             "simpy_events": crowd.events,
-            "crowd_s": t1 - t0,
+            "crowd_s": crowd_s,
             "capture_s": t2 - t1,
         },
     )
@@ -141,3 +219,11 @@ def replicate(
 ) -> tuple[RepData, pd.DataFrame | None]:
     """Worker entry point: prepare and simulate one replication (runs in a worker process)."""
     return simulate_replication(prepare(scenario), seed, keep_tracks=keep)
+
+
+def replicate_prepared(
+    ctx: Context, seed: np.random.SeedSequence, keep: bool, keep_crowd: bool
+) -> tuple[RepData, pd.DataFrame | None, KeptCrowd | None]:
+    """Process-pool entry point: one replication of a prepared context (and its crowd, if asked)."""
+    rep, tracks, kept = simulate_kept(ctx, seed, keep_tracks=keep)
+    return rep, tracks, (kept if keep_crowd else None)

@@ -20,6 +20,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,13 +40,13 @@ from twin.scoring.summary import CrowdFigures, RunMeta, RunSummary, SiteMeta, Wi
 from twin.sim.arrivals import expected_arrivals
 from twin.sim.context import Context, prepare
 from twin.sim.operations import OpsResult, run_operations
-from twin.sim.parallel import run_dask
-from twin.sim.replication import simulate_replication
+from twin.sim.parallel import run_dask, run_executor
+from twin.sim.replication import KeptCrowd, simulate_kept
 
 if TYPE_CHECKING:
     from twin.sim.realsummary import RealEngineRun
 
-__all__ = ["RESCORABLE", "RunResult", "crowd_key", "run"]
+__all__ = ["RESCORABLE", "RunResult", "crowd_key", "run", "score_replications"]
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +59,17 @@ RESCORABLE: dict[str, tuple[str, ...] | None] = {
 }
 
 
-def crowd_key(scenario: Scenario, *, seed: int | None = None, replications: int | None = None) -> str:
+def crowd_key(
+    scenario: Scenario, *, seed: int | None = None, replications: int | None = None, cameras: bool = True
+) -> str:
     """sha256 (hex) of what a run's simulated crowd depends on: two scenarios with the same key share it.
 
     Left out: :data:`RESCORABLE` (what :meth:`RunResult.rescore` changes) and the labels ``name``
     and ``description``. In: everything else, the seed and the replications (default: the
-    scenario's), and the site map by its resolved path.
+    scenario's), and the site map by its resolved path. With ``cameras=False`` the cameras are left
+    out too: scenarios with that key in common differ only in their cameras, and a run of one that
+    kept its crowds serves the others (:mod:`twin.sim.recapture`, unless zone avoidance changes the
+    crowd).
 
     >>> from twin.scenario.specs import Scenario
     >>> cam = {"id": "c", "lat": 51.5, "lon": -0.1}
@@ -82,6 +88,8 @@ def crowd_key(scenario: Scenario, *, seed: int | None = None, replications: int 
                 doc[section].pop(k, None)
     for k in ("name", "description"):  # labels, not inputs of the simulation
         doc.pop(k, None)
+    if not cameras:
+        doc.pop("cameras", None)
     doc["site"]["map"] = str(Path(doc["site"]["map"]).resolve())
     doc["seed"] = scenario.seed if seed is None else int(seed)
     doc["replications"] = scenario.replications if replications is None else int(replications)
@@ -105,6 +113,8 @@ class RunResult:
         real: with ``engine.kind`` dlib or insightface, the real pipeline's pass over replication 0
             (:class:`twin.sim.realsummary.RealEngineRun`: its summary section, the alerts with their review
             crops, audit entries); None for statistical runs.
+        crowds: each replication's crowd when the run was asked to keep them (``keep_crowds``), so
+            that other cameras can be placed in it (:func:`twin.sim.recapture.recapture`); else empty.
     """
 
     scenario: Scenario
@@ -117,6 +127,7 @@ class RunResult:
     timings: dict[str, float]
     operations: list[OpsResult] = field(default_factory=list)
     real: RealEngineRun | None = None
+    crowds: list[KeptCrowd] = field(default_factory=list)
 
     def rescore_as(self, scenario: Scenario) -> RunSummary:
         """The summary under ``scenario``'s watchlist and operations settings, for a scenario with this
@@ -252,6 +263,8 @@ def run(
     scheduler: str | None = None,
     progress: Callable[[int, int, float], None] | None = None,
     on_stage: Callable[[str], None] | None = None,
+    executor: Executor | None = None,
+    keep_crowds: bool = False,
 ) -> RunResult:
     """Run a scenario: replications of the crowd, captures and scores, and their summary.
 
@@ -270,6 +283,10 @@ def run(
         scheduler: a Dask scheduler address (``tcp://host:8786``) to run replications on a cluster.
         progress: called as ``progress(done_replications, total, share_of_current_done)``.
         on_stage: called with a short description when a real-engine stage starts.
+        executor: a process pool (``concurrent.futures``) to run replications in; it is given the
+            prepared context, so its workers need not load the site (the app keeps one warm).
+        keep_crowds: keep each replication's crowd in the result (``RunResult.crowds``, a few MB
+            per replication-hour) so that camera edits need no new crowd (:mod:`twin.sim.recapture`).
 
     Returns:
         :class:`RunResult`.
@@ -288,11 +305,20 @@ def run(
     t_start = time.perf_counter()
     ctx, engine, bank = _prepare(scenario, on_stage)
     seeds = replication_seeds(seed, reps_n)
-    results = _simulate(ctx, seeds, workers=workers, scheduler=scheduler, progress=progress)
+    results = _simulate(
+        ctx,
+        seeds,
+        workers=workers,
+        scheduler=scheduler,
+        progress=progress,
+        executor=executor,
+        keep_crowds=keep_crowds,
+    )
     t_sim = time.perf_counter()
-    reps = [r for r, _ in results]
+    reps = [r for r, _, _ in results]
     tracks = results[0][1] if results[0][1] is not None else pd.DataFrame()
-    outcomes, summary, ops = _score(ctx, reps, seeds, seed)
+    crowds = [c for _, _, c in results if c is not None]
+    outcomes, summary, ops = score_replications(ctx, reps, seeds, seed)
     timings = {"simulate_s": t_sim - t_start, "score_s": time.perf_counter() - t_sim}
     real = None
     if engine is not None and bank is not None:
@@ -310,6 +336,7 @@ def run(
         timings=timings,
         operations=ops,
         real=real,
+        crowds=crowds,
     )
 
 
@@ -334,28 +361,41 @@ def _simulate(
     workers: int,
     scheduler: str | None,
     progress: Callable[[int, int, float], None] | None,
-) -> list[tuple[RepData, pd.DataFrame | None]]:
-    """Every replication (replication 0 keeps its track table), here or on Dask."""
+    executor: Executor | None = None,
+    keep_crowds: bool = False,
+) -> list[tuple[RepData, pd.DataFrame | None, KeptCrowd | None]]:
+    """Every replication (replication 0 keeps its track table, each its crowd if asked), here, in a
+    process pool or on Dask."""
     n = len(seeds)
+    if executor is not None:
+        return run_executor(ctx, seeds, executor, progress, keep_crowds=keep_crowds)
     if workers > 1 or scheduler:
-        return run_dask(ctx.scenario, seeds, workers, scheduler, progress)
-    results = []
+        return [(r, t, None) for r, t in run_dask(ctx.scenario, seeds, workers, scheduler, progress)]
+    results: list[tuple[RepData, pd.DataFrame | None, KeptCrowd | None]] = []
     for i, s in enumerate(seeds):
 
         def cb(frac: float, i: int = i) -> None:
             if progress is not None:
                 progress(i, n, frac)
 
-        results.append(simulate_replication(ctx, s, keep_tracks=(i == 0), progress=cb))
+        rep, tracks, kept = simulate_kept(ctx, s, keep_tracks=(i == 0), progress=cb)
+        results.append((rep, tracks, kept if keep_crowds else None))
     if progress is not None:
         progress(n, n, 1.0)
     return results
 
 
-def _score(
+def score_replications(
     ctx: Context, reps: list[RepData], seeds: list[np.random.SeedSequence], seed: int
 ) -> tuple[list[Outcome], RunSummary, list[OpsResult]]:
-    """Alerts of every replication under the scenario's watchlist, the summary, and operations."""
+    """Alerts of every replication under the scenario's watchlist, the summary, and operations.
+
+    Args:
+        ctx: the run's context.
+        reps: each replication's stored draws.
+        seeds: each replication's seed sequence (the operations streams).
+        seed: the root seed (recorded).
+    """
     scenario, model = ctx.scenario, ctx.score_model
     wl = scenario.watchlist
     t_stat = ctx.stat_threshold

@@ -17,6 +17,7 @@ front for a while.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from dataclasses import dataclass
 from typing import Protocol
@@ -36,11 +37,16 @@ __all__ = [
     "STATION_M",
     "TRACK_FIELDS",
     "CaptureRanking",
+    "RouteStations",
     "ViewTable",
     "WalkerBatch",
     "build_view_tables",
+    "camera_view_tables",
+    "merge_view_tables",
     "new_tracks",
     "reduce_tracks",
+    "reindex_view_tables",
+    "route_stations",
 ]
 
 #: Station spacing along a route, m (frames at 10 fps and 1.34 m/s are 0.134 m apart).
@@ -146,18 +152,58 @@ def build_view_tables(
     Returns:
         list of tables, ordered by (route, camera).
     """
-    tables: list[ViewTable] = []
-    for ri, route in enumerate(site.routes):
-        lanes = _Lanes.along(route)
-        for ci, cam in enumerate(cameras):
-            table = _view_table(lanes, ri, ci, cam, gate, max_head_yaw_deg)
-            if table is not None:
-                tables.append(table)
-    return tables
+    stations = route_stations(site)
+    per_camera = [
+        camera_view_tables(stations, cam, ci, gate, max_head_yaw_deg=max_head_yaw_deg)
+        for ci, cam in enumerate(cameras)
+    ]
+    return merge_view_tables(per_camera)
+
+
+def route_stations(site: Site) -> list[RouteStations]:
+    """The stations of every route of ``site`` (route order), from which view tables are cut."""
+    return [RouteStations.along(route) for route in site.routes]
+
+
+def camera_view_tables(
+    stations: list[RouteStations],
+    camera: Camera,
+    ci: int,
+    gate: CaptureGate,
+    *,
+    max_head_yaw_deg: float = 90.0,
+) -> list[ViewTable]:
+    """The view tables of one camera (index ``ci`` in the run) on every route it sees, in route order.
+
+    A camera's tables depend only on the site, the camera and the gate, so a run whose other cameras
+    change may keep them (:func:`reindex_view_tables` gives them the camera's new index).
+
+    Args:
+        stations: :func:`route_stations` of the site.
+        camera, ci: the camera and its index among the run's cameras.
+        gate, max_head_yaw_deg: as :func:`build_view_tables`.
+    """
+    out = []
+    for ri, lanes in enumerate(stations):
+        table = _view_table(lanes, ri, ci, camera, gate, max_head_yaw_deg)
+        if table is not None:
+            out.append(table)
+    return out
+
+
+def reindex_view_tables(tables: list[ViewTable], ci: int) -> list[ViewTable]:
+    """The same tables for the camera at index ``ci`` (the arrays are shared, not copied)."""
+    return [t if t.camera == ci else dataclasses.replace(t, camera=ci) for t in tables]
+
+
+def merge_view_tables(per_camera: list[list[ViewTable]]) -> list[ViewTable]:
+    """Every camera's tables (:func:`camera_view_tables`, camera order) as one list ordered by (route,
+    camera), the order :func:`build_view_tables` gives and the crowd and capture stages rely on."""
+    return sorted((t for tables in per_camera for t in tables), key=lambda t: (t.route, t.camera))
 
 
 @dataclass(frozen=True, kw_only=True)
-class _Lanes:
+class RouteStations:
     """Stations every STATION_M along a route, across LANES lanes: positions and walking directions."""
 
     s: np.ndarray  # arc length of each station, m
@@ -167,7 +213,7 @@ class _Lanes:
     ty: np.ndarray
 
     @classmethod
-    def along(cls, route: Route) -> _Lanes:
+    def along(cls, route: Route) -> RouteStations:
         length = route.length_m
         s = np.arange(0.0, length + STATION_M / 2, STATION_M)
         pts = shapely.get_coordinates(shapely.line_interpolate_point(route.line, s))
@@ -189,7 +235,7 @@ class _Lanes:
 
 
 def _view_table(
-    lanes: _Lanes, ri: int, ci: int, cam: Camera, gate: CaptureGate, max_head_yaw_deg: float
+    lanes: RouteStations, ri: int, ci: int, cam: Camera, gate: CaptureGate, max_head_yaw_deg: float
 ) -> ViewTable | None:
     """The stations of one route that one camera sees, or None when it sees none."""
     s, px, py = lanes.s, lanes.px, lanes.py
