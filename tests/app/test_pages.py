@@ -103,14 +103,20 @@ def test_good_upload_replaces_the_plan_and_its_settings() -> None:
     assert "Uploaded plan" in at.caption[0].value
 
 
-def test_camera_edit_resimulates_and_confirms() -> None:
+def _camera_input(at: AppTest, label: str):  # type: ignore[no-untyped-def]
+    """The camera form's number input with this label (its key holds the camera's id and revision)."""
+    return next(n for n in at.number_input if n.label == label)
+
+
+def test_camera_edit_recomputes_and_confirms() -> None:
     at = _app()
     cam = at.selectbox(key="w_camera").value
-    at.number_input(key=f"w_tilt_{cam}").set_value(25.0)
+    _camera_input(at, "Tilt down, °").set_value(25.0)
     next(b for b in at.button if b.label == f"Apply to {cam}").click().run()
     _no_errors(at)
     assert any(f"Camera {cam} updated" in s.value for s in at.success)
-    assert at.number_input(key=f"w_tilt_{cam}").value == 25.0
+    assert _camera_input(at, "Tilt down, °").value == 25.0
+    assert at.session_state["plan"].doc["cameras"][0]["tilt_deg"] == 25.0
 
 
 def test_compare_page_loads_and_the_stricter_variant_has_fewer_false_alerts() -> None:
@@ -138,7 +144,7 @@ def test_record_page_loads_and_points_to_the_full_record() -> None:
     assert at.title[0].value == "Deployment record — preview"
     assert any("twin record RUN_FOLDER" in i.value for i in at.info)
     fields = at.table[0].value.index.tolist()
-    assert {"Site", "Time window", "Expected FPIR", "False alerts", "LFR notice signs", "Retention"} <= set(
+    assert {"Site", "Time window", "Model FPIR", "False alerts", "LFR notice signs", "Retention"} <= set(
         fields
     )
 

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from conftest import SCENARIOS
+from twin.app import maplayers, views
 from twin.app import plan as plans
-from twin.app import views
 from twin.scoring.metric_table import metric
 
 
@@ -76,8 +76,8 @@ def test_result_table_and_frames() -> None:
 
 def test_heat_points_keep_usable_captures_only() -> None:
     tracks = pd.DataFrame({"x_m": [1.0, 2.0, np.nan], "y_m": [3.0, 4.0, 5.0], "usable_captures": [2, 0, 1]})
-    assert views.heat_points(tracks).tolist() == [[1.0, 3.0]]
-    assert views.heat_points(None).shape == (0, 2)
+    assert maplayers.heat_points(tracks).tolist() == [[1.0, 3.0]]
+    assert maplayers.heat_points(None).shape == (0, 2)
 
 
 def test_operations_view_reads_the_operations_section_or_says_none() -> None:
@@ -114,7 +114,7 @@ def test_record_preview_states_what_the_plan_determines(
     rows = dict(prev.rows)
     assert rows["Time window"] == "12:00–12:10 local (0.166667 h)"
     assert rows["LFR notice signs"] == "2 on the map"
-    assert rows["Expected FPIR"].startswith("1.70e-04 per face scanned")
+    assert rows["Model FPIR"].startswith("1.70e-04 per face scanned")
     assert "deleted at once" in rows["Retention"] and "destroyed" in rows["Retention"]
     assert prev.governance == () and prev.checks == ()  # no governance block in the tiny plan
 

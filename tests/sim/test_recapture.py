@@ -144,3 +144,21 @@ def test_prepare_with_a_table_cache_gives_the_same_context(tiny_doc) -> None:
     assert {t.camera for t in fresh.tables} == {0, 1}  # cam_w moved from index 0 to 1: re-indexed
     for a, b in zip(fresh.tables, cached.tables, strict=True):
         assert np.array_equal(a.ied_px, b.ied_px) and np.array_equal(a.zone, b.zone)
+
+
+def test_a_process_pool_gives_the_same_runs(tiny_doc) -> None:
+    """Replications and recaptures in a process pool (the app's) equal those made here, crowds included."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    lat, lon = square_latlon(30, -3)
+    edited = copy.deepcopy(tiny_doc)
+    edited["cameras"].append({"id": "cam_e", "lat": lat, "lon": lon, "heading_deg": 290.0})
+    here = run(parse_scenario(tiny_doc), keep_crowds=True)
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        there = run(parse_scenario(tiny_doc), keep_crowds=True, executor=pool)
+        _same_run(there, here)
+        for a, b in zip(there.crowds, here.crowds, strict=True):
+            assert all(np.array_equal(a.people[k], b.people[k]) for k in a.people)
+        sc = parse_scenario(edited)
+        _same_run(recapture(there, sc, executor=pool), recapture(here, sc))

@@ -6,8 +6,8 @@ each metric's ``app_label`` and ``unit``) and prints through the one formatter
 replication gives a value. Intervals are the run's 95% *predictive* intervals (2.5th–97.5th
 percentiles over replications, Poisson noise included; DESIGN.md, Intervals), labelled "95% PI".
 
-Here: the Plan page's headline figures (:func:`headline_figures`), its map (:func:`plan_map`),
-the results table (:func:`result_table`), per-hour and comparison frames, the heat points, the
+Here: the Plan page's headline figures (:func:`headline_figures`), the results table
+(:func:`result_table`), per-hour and comparison frames, the
 operations figures (:func:`operations_rows`) and the preview of the deployment record
 (:func:`record_preview`).
 """
@@ -18,9 +18,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from twin.app import intervals
 from twin.scenario.governance import Governance, plan_window, window_breach
 from twin.scenario.specs import Scenario
 from twin.scoring.metric_table import (
@@ -44,14 +44,14 @@ __all__ = [
     "OperationsView",
     "RecordPreview",
     "band_text",
+    "breach_text",
     "compare_frame",
     "compare_table",
+    "deployment_breaches",
     "fpir_caption",
     "headline_figures",
-    "heat_points",
     "hourly_frame",
     "operations_rows",
-    "plan_map",
     "record_preview",
     "result_table",
 ]
@@ -118,20 +118,30 @@ HEADLINES: tuple[tuple[str, str, str, str], ...] = (
 
 
 def headline_figures(summary: SummaryLike) -> list[Headline]:
-    """The Plan page's headline figures (:data:`HEADLINES`): the mean with its unit, the 95% PI underneath."""
+    """The Plan page's headline figures (:data:`HEADLINES`): the mean with its unit, the 95% PI underneath.
+
+    Alerts show what their interval rests on and the model's expectation beside it; where the
+    sampled interval is degenerate (0–0 from a few replications of a rare event) and the model
+    expects more than zero, the model's expectation is the figure (:func:`twin.app.intervals.alert_headline`).
+    A degenerate ratio (precision) is given no interval.
+    """
     s = RunSummary.coerce(summary)
     out = []
     for metric_id, label, unit, help_text in HEADLINES:
         m = metric(metric_id)
-        text = fmt_band(s.band(m), m.kind)
-        caption = (
-            f"95% PI {text.lo}–{text.hi} {unit}"
-            if text.defined
-            else m.undefined or "no value in any replication"
-        )
-        out.append(
-            Headline(label=label, value=f"{text.mean} {unit}".strip(), caption=caption, help=help_text)
-        )
+        band = s.band(m)
+        text = fmt_band(band, m.kind)
+        if metric_id in intervals.MODEL_COUNTS:
+            value, caption = intervals.alert_headline(s, metric_id, unit)
+        else:
+            value = f"{text.mean} {unit}".strip()
+            if not text.defined:
+                caption = m.undefined or "no value in any replication"
+            elif intervals.is_degenerate(band) and m.kind != COUNT:
+                caption = f"alike in all {intervals.basis_of(s).text}: too few alerts for an interval"
+            else:
+                caption = f"95% PI {text.lo}–{text.hi} {unit}".strip()
+        out.append(Headline(label=label, value=value, caption=caption, help=help_text))
     return out
 
 
@@ -157,30 +167,6 @@ def engine_id(summary: SummaryLike) -> str:
     return str(run.engine.get("model_id", "")) if run is not None else ""
 
 
-def plan_map(
-    site: Any, cameras: Any, *, min_ied_px: float, tracks: pd.DataFrame | None, tile_url: str | None
-) -> Any:
-    """The Plan page's map (folium): cameras with FOV wedges, capture heat, routes, signs; assets served
-    locally.
-
-    Raises:
-        TwinError: a map element needs an asset that is not served locally.
-    """
-    from twin.app.webassets import localize_map
-    from twin.outputs.mapview import build_map
-
-    m = build_map(
-        site,
-        cameras,
-        min_ied_px=min_ied_px,
-        captures_xy=heat_points(tracks),
-        tile_url=tile_url,
-        offline=False,
-        zoom_start=18,
-    )
-    return localize_map(m)
-
-
 def result_table(summary: SummaryLike) -> pd.DataFrame:
     """The results as a table: Metric, "Expected (95% PI)", Unit (the metric table's ``APP_ROWS``)."""
     s = RunSummary.coerce(summary)
@@ -189,7 +175,7 @@ def result_table(summary: SummaryLike) -> pd.DataFrame:
         band = s.band(m)
         if band is None:
             continue
-        rows.append({"Metric": m.app_label, "Expected (95% PI)": band_text(band, m), "Unit": m.unit})
+        rows.append({"Metric": m.app_label, "Expected (95% PI)": intervals.figure_text(s, m), "Unit": m.unit})
     return pd.DataFrame(rows, columns=["Metric", "Expected (95% PI)", "Unit"])
 
 
@@ -216,15 +202,6 @@ def hourly_frame(summary: SummaryLike, start_hour: int) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["hour", "order", "series", "mean", "lo", "hi"])
 
 
-def heat_points(tracks: pd.DataFrame | None) -> np.ndarray:
-    """(K, 2) BNG metres of the best usable captures (replication 0's tracks) for the heat layer."""
-    if tracks is None or len(tracks) == 0 or not {"x_m", "y_m", "usable_captures"} <= set(tracks.columns):
-        return np.zeros((0, 2))
-    t = tracks[tracks["usable_captures"] > 0]
-    xy = t[["x_m", "y_m"]].to_numpy(dtype=float)
-    return xy[np.all(np.isfinite(xy), axis=1)]
-
-
 # -- operations ----------------------------------------------------------------------------------
 
 
@@ -245,6 +222,7 @@ class OperationsView:
     note: str
     rows: tuple[tuple[str, str], ...]
     estimable: bool = True
+    most_tried: int | None = None
 
     @property
     def officers_text(self) -> str:
@@ -252,6 +230,19 @@ class OperationsView:
         if self.officers_needed is not None:
             return str(self.officers_needed)
         return "not reached" if self.estimable else "n/a"
+
+    @property
+    def officers_short(self) -> str:
+        """As :attr:`officers_text`, short enough for a headline figure: "> 12" when even the most officers
+        tried do not reach the target.
+
+        >>> v = OperationsView(officers_needed=None, target_share=0.8, note="", rows=(), most_tried=12)
+        >>> v.officers_short
+        '> 12'
+        """
+        if self.officers_needed is None and self.estimable and self.most_tried is not None:
+            return f"> {self.most_tried}"
+        return self.officers_text
 
 
 def _ops_unit(m: Metric) -> str:
@@ -271,8 +262,10 @@ def operations_rows(summary: SummaryLike) -> OperationsView | None:
     needed = target = None
     note = ""
     estimable = True
+    most = None
     if need is not None:
         estimable = need.true_alerts != 0
+        most = max((int(n) for n in need.officers), default=None)
         needed = int(need.officers_needed) if need.officers_needed is not None else None
         target = float(need.target_engaged_share) if need.target_engaged_share is not None else None
         note = need.note
@@ -282,7 +275,12 @@ def operations_rows(summary: SummaryLike) -> OperationsView | None:
         if band is not None:
             rows.append((m.app_label, band_text(band, m, unit=_ops_unit(m))))
     return OperationsView(
-        officers_needed=needed, target_share=target, note=note, rows=tuple(rows), estimable=estimable
+        officers_needed=needed,
+        target_share=target,
+        note=note,
+        rows=tuple(rows),
+        estimable=estimable,
+        most_tried=most,
     )
 
 
@@ -360,13 +358,17 @@ def _plan_rows(scenario: Scenario, s: RunSummary, site: Any) -> tuple[tuple[str,
             f"{wl.size:,} entries; {wl.prevalence * 1e5:.3g} per 100,000 passers-by on it (assumption)",
         ),
         ("Engine and threshold", f"{model_id}; alert threshold {wl.threshold:g}"),
-        ("Expected FPIR", f"{fmt_value(fpir, SCI)} per face scanned (model, at this threshold and size)"),
+        (
+            "Model FPIR",
+            f"{fmt_value(fpir, SCI)} per face scanned (score model, at this threshold and watchlist size)",
+        ),
         ("Faces scanned", band_text(s.band(faces), faces, unit="faces in the window")),
         (
             "False alerts",
-            f"{band_text(s.band(fa_h), fa_h, unit='/h')}; {band_text(s.band(fa), fa, unit='in the window')}",
+            f"{intervals.figure_text(s, fa_h, unit='/h')}; "
+            f"{intervals.figure_text(s, fa, unit='in the window')}",
         ),
-        ("True alerts", band_text(s.band(ta_h), ta_h, unit="/h")),
+        ("True alerts", intervals.figure_text(s, ta_h, unit="/h")),
         *_operations_record_rows(scenario, s),
         (
             "Retention",
@@ -432,11 +434,14 @@ def _governance_checks(gov: Governance, scenario: Scenario, s: RunSummary) -> li
         f"threshold {wl.threshold:g}; minimum {pol.min_threshold}",
     )
     rate = fa / faces if faces else 0.0
+    fpir = s.model.fpir_at_threshold if s.model is not None else None
+    worst = max(rate, fpir or 0.0)  # as the record checks it (twin.scoring.policy)
     check(
         "False alerts per face scanned within the limit",
         pol.max_false_alert_rate_per_face,
-        pol.max_false_alert_rate_per_face is None or rate <= pol.max_false_alert_rate_per_face,
-        f"expected {fmt_value(rate, SCI)} per face; limit {pol.max_false_alert_rate_per_face}",
+        pol.max_false_alert_rate_per_face is None or worst <= pol.max_false_alert_rate_per_face,
+        f"model FPIR {fmt_value(fpir, SCI)}; simulated {fmt_value(rate, SCI)} false alerts per face scanned "
+        f"({intervals.basis_of(s).text}); limit {pol.max_false_alert_rate_per_face}",
     )
     check(
         "False alerts in the deployment within the limit",
@@ -465,6 +470,48 @@ def _governance_checks(gov: Governance, scenario: Scenario, s: RunSummary) -> li
     return checks
 
 
+def deployment_breaches(scenario: Scenario, summary: SummaryLike, context: Any) -> list[dict[str, Any]]:
+    """The breaches the deployment record of this plan would list first (:mod:`twin.scoring.policy`):
+    watchlist over its cap or not accounted for, expected false-alert rate over the cap, threshold below
+    the minimum, a demographic differential, routes reaching a zone before a sign, a window outside the
+    authorised times. Empty without a governance block.
+
+    Args:
+        scenario: the plan's scenario.
+        summary: its (re-scored) summary.
+        context: the run's :class:`twin.sim.context.Context` (site and view tables, for the signage).
+    """
+    from twin.scoring.policy import plan_breaches, policy_breaches
+    from twin.world.signage import signage_coverage
+
+    gov = scenario.governance
+    if gov is None:
+        return []
+    s = RunSummary.coerce(summary)
+    signage = signage_coverage(context.site, context.tables)
+    return policy_breaches(scenario, gov, s) + plan_breaches(scenario, gov, signage)
+
+
+def breach_text(b: Mapping[str, Any]) -> str:
+    """One breach as a line: the rule, the value against the limit, and the fix.
+
+    >>> breach_text({"rule": "threshold below the force's minimum", "value": 0.58, "limit": 0.6,
+    ...              "source": "force policy", "fix": "set watchlist.threshold >= 0.6"})
+    "threshold below the force's minimum: 0.58 (limit 0.6; force policy) — set watchlist.threshold >= 0.6"
+    """
+
+    def show(v: Any) -> str:
+        if isinstance(v, float):
+            return fmt_value(v, SCI) if abs(v) < 0.01 else f"{v:g}"
+        if isinstance(v, int):
+            return f"{v:,}"
+        if isinstance(v, (list, tuple)):
+            return ", ".join(map(str, v))
+        return str(v)
+
+    return f"{b['rule']}: {show(b['value'])} (limit {show(b['limit'])}; {b['source']}) — {b['fix']}"
+
+
 def record_preview(scenario: Scenario, summary: SummaryLike, site: Any) -> RecordPreview:
     """The plan's part of its deployment record (:mod:`twin.outputs.record` builds the full record from a
     run folder)."""
@@ -484,7 +531,7 @@ def compare_table(columns: Sequence[tuple[str, SummaryLike]]) -> pd.DataFrame:
     for m in APP_ROWS:
         index.append(f"{m.app_label} ({m.unit})")
         for name, summ in summaries:
-            data.setdefault(name, []).append(band_text(summ.band(m), m))
+            data.setdefault(name, []).append(intervals.figure_text(summ, m))
     views = [operations_rows(summ) for _, summ in summaries]
     if any(v is not None for v in views):
         target = next((v.target_share for v in views if v is not None and v.target_share), None)

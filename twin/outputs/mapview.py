@@ -194,7 +194,9 @@ def base_map(
         kw["height"] = height
     m = fl.Map(**kw)
     if tile_url:
-        fl.TileLayer(tiles=tile_url, attr=tile_attribution or "tiles", name="tiles", max_zoom=22).add_to(m)
+        tiles = fl.TileLayer(tiles=tile_url, attr=tile_attribution or "tiles", name="tiles", max_zoom=22)
+        tiles.add_to(m)
+        _tile_error_notice(fl, m, tiles, tile_url)
 
     _add_base(fl, m, site)
     _add_routes(fl, m, site)
@@ -217,6 +219,38 @@ def base_map(
 def save_map(m: Any, path: Any) -> None:
     """Write a map's standalone HTML to ``path``."""
     m.save(str(path))
+
+
+def _tile_error_notice(fl: Any, m: Any, tiles: Any, tile_url: str) -> None:
+    """A note on the map, shown when a tile fails to load (Leaflet's ``tileerror``): the tile server
+    named does not answer, and the site's streets are drawn without it."""
+    from branca.element import MacroElement
+    from jinja2 import Template
+
+    note = html.escape(tile_url.split("/{z}")[0])
+    m.get_root().html.add_child(
+        fl.Element(
+            '<div id="twin-tile-note" style="display:none;position:fixed;bottom:24px;left:10px;'
+            "z-index:9999;background:#fff3e0;border:1px solid #e65100;border-radius:4px;padding:3px 7px;"
+            f"font:12px sans-serif;color:#bf360c\">Map tiles from {note} are not loading; the site's "
+            "OpenStreetMap streets are drawn without them.</div>"
+        )
+    )
+
+    class _Notice(MacroElement):  # type: ignore[misc]
+        _template = Template(
+            "{% macro script(this, kwargs) %}"
+            "{{ this.tiles.get_name() }}.on('tileerror', function () {"
+            " var n = document.getElementById('twin-tile-note'); if (n) { n.style.display = 'block'; } });"
+            "{% endmacro %}"
+        )
+
+        def __init__(self, layer: Any) -> None:
+            super().__init__()
+            self._name = "TileErrorNotice"
+            self.tiles = layer
+
+    _Notice(tiles).add_to(m)
 
 
 def _add_base(fl: Any, m: Any, site: Site) -> None:

@@ -10,7 +10,7 @@ number of workers.
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import Executor, as_completed
+from concurrent.futures import Executor, Future, as_completed
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -24,7 +24,7 @@ from twin.sim.replication import KeptCrowd, replicate, replicate_prepared
 if TYPE_CHECKING:
     from twin.sim.context import Context
 
-__all__ = ["SCHEDULER_TIMEOUT_S", "run_dask", "run_executor"]
+__all__ = ["SCHEDULER_TIMEOUT_S", "collect", "run_dask", "run_executor", "warm_worker"]
 
 #: Seconds to wait for a Dask scheduler before giving up.
 SCHEDULER_TIMEOUT_S = 10
@@ -94,11 +94,34 @@ def run_executor(
         progress: called as ``progress(done, total, 0.0)`` as replications finish.
         keep_crowds: return each replication's crowd too.
     """
-    n = len(seeds)
     futs = [executor.submit(replicate_prepared, ctx, s, i == 0, keep_crowds) for i, s in enumerate(seeds)]
-    done = 0
-    for _ in as_completed(futs):
-        done += 1
-        if progress is not None:
-            progress(done, n, 0.0)
-    return [f.result() for f in futs]
+    return collect(futs, progress)
+
+
+def collect(futs: list[Future[Any]], progress: Callable[[int, int, float], None] | None) -> list[Any]:
+    """The futures' results in their order, calling ``progress(done, total, 0.0)`` as they finish.
+
+    If waiting is interrupted (the app's page rerun stops the script with an exception, e.g. from
+    ``progress``), the tasks not started yet are cancelled, so an abandoned run does not hold up the
+    pool for the next one.
+    """
+    n = len(futs)
+    try:
+        for done, _ in enumerate(as_completed(futs), start=1):
+            if progress is not None:
+                progress(done, n, 0.0)
+        return [f.result() for f in futs]
+    except BaseException:
+        for f in futs:
+            f.cancel()
+        raise
+
+
+def warm_worker() -> int:
+    """A pool worker's first task: import what a replication needs, so the first run does not wait for it
+    (returns the worker's process id)."""
+    import os
+
+    import twin.sim.replication  # noqa: F401  (the crowd, capture and scoring modules with it)
+
+    return os.getpid()

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, MutableMapping
+from concurrent.futures import Executor
 from typing import Any
 
 import numpy as np
@@ -38,6 +39,7 @@ from twin.scenario.specs import Scenario
 from twin.scoring.metrics import RepData
 from twin.sim.context import Context, prepare
 from twin.sim.crowd import CrowdResult
+from twin.sim.parallel import collect
 from twin.sim.replication import KeptCrowd, replication_from_crowd
 from twin.sim.run import RunResult, crowd_key, score_replications
 from twin.world.camera import fov_wedge
@@ -47,6 +49,7 @@ __all__ = [
     "CrowdChanged",
     "crowd_change",
     "kept_walkers",
+    "prepare_recapture",
     "recapture",
     "recapture_replication",
     "view_areas",
@@ -96,6 +99,8 @@ def recapture(
     *,
     view_tables: MutableMapping[str, Any] | None = None,
     progress: Callable[[int, int, float], None] | None = None,
+    ctx: Context | None = None,
+    executor: Executor | None = None,
 ) -> RunResult:
     """``result``'s crowds in front of ``scenario``'s cameras, scored: the run of ``scenario`` without a new
     crowd simulation.
@@ -105,6 +110,9 @@ def recapture(
         scenario: the edited scenario (other cameras; watchlist and operations may differ too).
         view_tables: a cache of each camera's view tables (see :func:`twin.sim.context.prepare`).
         progress: called as ``progress(done_replications, total, 0.0)``.
+        ctx: ``scenario`` already prepared (:func:`prepare_recapture`), or None.
+        executor: a process pool to recapture the replications in (each task is sent the context and
+            one kept crowd, a few MB); None: here, one after the other. The result is the same.
 
     Returns:
         the :class:`~twin.sim.run.RunResult` a fresh run of ``scenario`` with the same seed gives,
@@ -115,23 +123,29 @@ def recapture(
         TwinError: the scenario is invalid (as :func:`twin.sim.context.prepare`).
     """
     t_start = time.perf_counter()
-    ctx = prepare(scenario, site=result.context.site, view_tables=view_tables)
-    reason = crowd_change(result, ctx)
+    if ctx is None:
+        ctx, reason = prepare_recapture(result, scenario, view_tables=view_tables)
+    else:
+        reason = crowd_change(result, ctx)
     if reason is not None:
         raise CrowdChanged(reason)
-    reps: list[RepData] = []
-    crowds: list[KeptCrowd] = []
-    tracks = pd.DataFrame()
-    n = len(result.crowds)
+    crowds = list(result.crowds)
+    n = len(crowds)
     areas = view_areas(ctx)
-    for i, kept in enumerate(result.crowds):
-        rep, tr = recapture_replication(ctx, kept, keep_tracks=(i == 0), areas=areas)
-        reps.append(rep)
-        crowds.append(kept)
-        if tr is not None:
-            tracks = tr
-        if progress is not None:
-            progress(i + 1, n, 0.0)
+    if executor is not None:
+        futs = [
+            executor.submit(recapture_replication, ctx, kept, keep_tracks=(i == 0), areas=areas)
+            for i, kept in enumerate(crowds)
+        ]
+        outs = collect(futs, progress)
+    else:
+        outs = []
+        for i, kept in enumerate(crowds):
+            outs.append(recapture_replication(ctx, kept, keep_tracks=(i == 0), areas=areas))
+            if progress is not None:
+                progress(i + 1, n, 0.0)
+    reps = [rep for rep, _ in outs]
+    tracks = outs[0][1] if outs and outs[0][1] is not None else pd.DataFrame()
     t_sim = time.perf_counter()
     seeds = [k.seed for k in crowds]
     outcomes, summary, ops = score_replications(ctx, reps, seeds, result.seed)
@@ -147,6 +161,20 @@ def recapture(
         operations=ops,
         crowds=crowds,
     )
+
+
+def prepare_recapture(
+    result: RunResult, scenario: Scenario, *, view_tables: MutableMapping[str, Any] | None = None
+) -> tuple[Context, str | None]:
+    """``scenario`` prepared on ``result``'s site, and why ``result``'s crowds cannot serve it (None: they
+    can; then :func:`recapture` with ``ctx=`` this context).
+
+    Raises:
+        TwinError: the scenario is invalid (as :func:`twin.sim.context.prepare`).
+    """
+    same_site = crowd_key(result.scenario, cameras=False) == crowd_key(scenario, cameras=False)
+    ctx = prepare(scenario, site=result.context.site if same_site else None, view_tables=view_tables)
+    return ctx, crowd_change(result, ctx)
 
 
 def recapture_replication(

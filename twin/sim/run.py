@@ -19,7 +19,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +42,7 @@ from twin.sim.context import Context, prepare
 from twin.sim.operations import OpsResult, run_operations
 from twin.sim.parallel import run_dask, run_executor
 from twin.sim.replication import KeptCrowd, simulate_kept
+from twin.world.site import Site
 
 if TYPE_CHECKING:
     from twin.sim.realsummary import RealEngineRun
@@ -265,6 +266,8 @@ def run(
     on_stage: Callable[[str], None] | None = None,
     executor: Executor | None = None,
     keep_crowds: bool = False,
+    site: Site | None = None,
+    view_tables: MutableMapping[str, Any] | None = None,
 ) -> RunResult:
     """Run a scenario: replications of the crowd, captures and scores, and their summary.
 
@@ -287,6 +290,8 @@ def run(
             prepared context, so its workers need not load the site (the app keeps one warm).
         keep_crowds: keep each replication's crowd in the result (``RunResult.crowds``, a few MB
             per replication-hour) so that camera edits need no new crowd (:mod:`twin.sim.recapture`).
+        site, view_tables: the scenario's site already loaded, and a cache of the cameras' view
+            tables (see :func:`twin.sim.context.prepare`); the result is the same with or without.
 
     Returns:
         :class:`RunResult`.
@@ -303,7 +308,7 @@ def run(
     if reps_n < 1:
         raise ScenarioError(f"replications {reps_n} must be >= 1")
     t_start = time.perf_counter()
-    ctx, engine, bank = _prepare(scenario, on_stage)
+    ctx, engine, bank = _prepare(scenario, on_stage, site=site, view_tables=view_tables)
     seeds = replication_seeds(seed, reps_n)
     results = _simulate(
         ctx,
@@ -340,10 +345,16 @@ def run(
     )
 
 
-def _prepare(scenario: Scenario, on_stage: Callable[[str], None] | None) -> tuple[Context, Any, Any]:
+def _prepare(
+    scenario: Scenario,
+    on_stage: Callable[[str], None] | None,
+    *,
+    site: Site | None = None,
+    view_tables: MutableMapping[str, Any] | None = None,
+) -> tuple[Context, Any, Any]:
     """The run's context, and for a real engine the engine and face bank (checked before anything heavy)."""
     if scenario.engine.kind == "statistical":
-        return prepare(scenario), None, None
+        return prepare(scenario, site=site, view_tables=view_tables), None, None
     from twin.sim.engine_setup import build_bank, build_engine, check_engine_config
 
     check_engine_config(scenario)

@@ -457,36 +457,49 @@ def _frames(
     rng: np.random.Generator,
 ) -> dict[str, np.ndarray]:
     """Per frame of a chunk (walker ``w``, frame number ``k``): geometry, head pose, occlusion, the gate,
-    quality."""
+    quality.
+
+    The table's (lane, station) arrays are read through one flat index, and occlusion and quality are
+    worked out only for the frames they can matter to (in view and passing the gate's geometry;
+    usable), which gives the same values as working them out for every frame: the draws (one per
+    block of frames) are the same and the arithmetic is element by element.
+    """
     S = table.in_view.shape[1]
     t = k / fps + phase_s
     sta = np.rint((v[w] * (t - walkers.t0_s[w]) - table.s0) / STATION_M).astype(np.int64)
     np.clip(sta, 0, S - 1, out=sta)
     ln = lane[w]
-    iv = table.in_view[ln, sta]
-    ied = table.ied_px[ln, sta]
-    yaw = table.yaw_deg[ln, sta] + walkers.head_yaw_deg[w].astype(np.float32)
-    pitch = table.pitch_deg[ln, sta] + walkers.head_pitch_deg[w].astype(np.float32)
-    ground = table.ground_m[ln, sta]
-    zone = table.zone[ln, sta]
-    # occlusion, redrawn per block of frames of a track
-    geo_pitch = np.radians(np.maximum(table.pitch_deg[ln, sta], 0.5))
-    lengths = np.minimum(OCCLUDER_HEAD_M / np.tan(geo_pitch), ground)
-    p_occ = -np.expm1(-walkers.density_p_m2[w] * BODY_WIDTH_M * lengths)
+    flat = ln * S + sta
+
+    def at(arr: np.ndarray) -> np.ndarray:
+        return arr.reshape(-1)[flat]
+
+    iv = at(table.in_view)
+    ied = at(table.ied_px)
+    geo_pitch_deg = at(table.pitch_deg)
+    yaw = at(table.yaw_deg) + walkers.head_yaw_deg[w].astype(np.float32)
+    pitch = geo_pitch_deg + walkers.head_pitch_deg[w].astype(np.float32)
+    zone = at(table.zone)
     blk = k // frames_per_block
     new_blk = np.ones(len(w), bool)
     new_blk[1:] = (blk[1:] != blk[:-1]) | (w[1:] != w[:-1])
     blk_id = np.cumsum(new_blk) - 1
-    occluded = rng.random(int(blk_id[-1]) + 1)[blk_id] < p_occ
+    draws = rng.random(int(blk_id[-1]) + 1)  # occlusion, redrawn per block of frames of a track
     usable = (
         iv
-        & ~occluded
         & (ied >= gate.min_ied_px)
         & (np.abs(yaw) <= gate.max_abs_yaw_deg)
         & (np.abs(pitch) <= gate.max_abs_pitch_deg)
     )
-    blur = table.blur_px_per_m_s[ln, sta] * v[w].astype(np.float32)
-    quality = np.where(usable, score_model.mated_mean(ied, yaw, pitch, blur), -np.inf)
+    cand = np.flatnonzero(usable)
+    geo_pitch = np.radians(np.maximum(geo_pitch_deg[cand], 0.5))
+    lengths = np.minimum(OCCLUDER_HEAD_M / np.tan(geo_pitch), at(table.ground_m)[cand])
+    p_occ = -np.expm1(-walkers.density_p_m2[w[cand]] * BODY_WIDTH_M * lengths)
+    usable[cand[draws[blk_id[cand]] < p_occ]] = False
+    blur = at(table.blur_px_per_m_s) * v[w].astype(np.float32)
+    quality = np.full(len(w), -np.inf)
+    ok = np.flatnonzero(usable)
+    quality[ok] = score_model.mated_mean(ied[ok], yaw[ok], pitch[ok], blur[ok])
     return {
         "t": t,
         "sta": sta,
