@@ -34,4 +34,11 @@ pages = [
     st.Page("pages/pipeline.py", title="Pipeline", icon=":material/face:"),
     st.Page("pages/record.py", title="Record", icon=":material/description:"),
 ]
-st.navigation(pages).run()
+# The page links are drawn here, not by st.navigation's sidebar menu: with a pages/ folder Streamlit
+# would list its raw file names ("app", "compare", ...) until this script has run once, so that menu
+# is off (.streamlit/config.toml: client.showSidebarNavigation = false) and these links replace it.
+page = st.navigation(pages, position="hidden")
+with st.sidebar:
+    for p in pages:
+        st.page_link(p, label=p.title, icon=p.icon)
+page.run()
