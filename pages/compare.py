@@ -72,8 +72,8 @@ for i, col in enumerate(cols):
             key=f"cmp_size_{i}_{src}",
         )
         settings = start.with_watchlist(threshold=thr, size=size)
-        name = doc.get("name", src) if src != CURRENT else "current plan"
-        variants.append((f"{letter}: {name}, t={thr:.3f}, N={int(size):,}", doc, settings, src))
+        name = plans.site_label(doc.get("name", src)) if src != CURRENT else "current plan"
+        variants.append((f"{letter}: {name}", doc, settings, src))
 
 plan_file = plans.plan_file_name(plan.doc)
 
@@ -89,7 +89,12 @@ for label, doc, settings, src in variants:
 if len(columns) >= 2:
     st.subheader("Expected figures, mean (95% PI lo–hi)")
     table = views.compare_table(columns)
-    st.dataframe(table, width="stretch", height=35 * (len(table) + 1) + 3)
+    st.dataframe(
+        table,
+        width="stretch",
+        height=35 * (len(table) + 1) + 3,
+        column_config={"_index": st.column_config.TextColumn("Metric", width="large")},
+    )
 
     st.subheader("Per hour, with 95% predictive intervals")
     df = views.compare_frame(columns, metrics=views.COMPARE_CHART_METRICS)

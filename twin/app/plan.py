@@ -50,6 +50,7 @@ __all__ = [
     "plan_yaml",
     "run_command",
     "settings_from_doc",
+    "site_label",
     "tile_server_problem",
     "time_options",
     "to_scenario",
@@ -84,12 +85,37 @@ class ScenarioFile:
     Attributes:
         path: the YAML file.
         name: its ``name:``.
-        label: what the site picker shows.
+        label: what the site picker shows (:func:`site_label`).
     """
 
     path: Path
     name: str
     label: str
+
+
+#: Words a site picker can leave out of a scenario's name (every shipped plan is a van deployment), and
+#: shorter forms of its notes, so the name fits the sidebar.
+_LABEL_SHORTENINGS: tuple[tuple[str, str], ...] = (
+    (" LFR van deployment", ""),
+    (" (approximate geometry)", " (approx.)"),
+    (" (validation record)", ", record"),
+)
+
+
+def site_label(name: str) -> str:
+    """A scenario's name as the site picker shows it: short enough for the sidebar (about 28 characters).
+
+    >>> site_label("Oxford Circus LFR van deployment")
+    'Oxford Circus'
+    >>> site_label("Croydon North End LFR van deployment (approximate geometry)")
+    'Croydon North End (approx.)'
+    >>> site_label("Oxford Circus 28 Jan 2022 (validation record)")
+    'Oxford Circus 28 Jan 2022, record'
+    """
+    out = str(name)
+    for long, short in _LABEL_SHORTENINGS:
+        out = out.replace(long, short)
+    return out.strip() or str(name)
 
 
 def list_scenarios(folder: str | Path) -> list[ScenarioFile]:
@@ -105,7 +131,7 @@ def list_scenarios(folder: str | Path) -> list[ScenarioFile]:
         except ScenarioError:
             continue
         name = str(doc.get("name") or path.stem)
-        out.append(ScenarioFile(path, name, f"{name} ({path.name})"))
+        out.append(ScenarioFile(path, name, site_label(name)))
     return out
 
 

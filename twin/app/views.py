@@ -524,10 +524,18 @@ def record_preview(scenario: Scenario, summary: SummaryLike, site: Any) -> Recor
 
 
 def compare_table(columns: Sequence[tuple[str, SummaryLike]]) -> pd.DataFrame:
-    """Metrics (rows) × variants (columns), each cell "mean (95% PI lo–hi)"; units in the row label."""
+    """Metrics (rows) × variants (columns), each cell "mean (95% PI lo–hi)"; units in the row label. The
+    first rows say what each variant was scored with (threshold, watchlist size), so the column headers
+    can stay short."""
     summaries = [(name, RunSummary.coerce(summ)) for name, summ in columns]
-    data: dict[str, list[str]] = {}
-    index = []
+    data: dict[str, list[str]] = {name: [] for name, _ in summaries}
+    index = ["Alert threshold (score)", "Watchlist size (entries)"]
+    for name, summ in summaries:
+        sw = summ.scored_with
+        data[name].append(f"{sw.threshold:.3f}" if sw is not None and sw.threshold is not None else "–")
+        data[name].append(
+            f"{sw.watchlist_size:,}" if sw is not None and sw.watchlist_size is not None else "–"
+        )
     for m in APP_ROWS:
         index.append(f"{m.app_label} ({m.unit})")
         for name, summ in summaries:
