@@ -22,10 +22,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import multiprocessing
 import os
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +37,7 @@ from twin.app.cache import LruDict, RunCache
 from twin.errors import TwinError
 from twin.scenario.specs import Scenario
 from twin.scoring.summary import RunSummary
-from twin.sim.parallel import warm_worker
+from twin.sim.parallel import process_pool, warm_worker
 from twin.sim.recapture import CrowdChanged, prepare_recapture, recapture
 from twin.sim.run import RunResult, crowd_key, run
 from twin.world.site import Site, load_site
@@ -209,15 +208,36 @@ def table_cache() -> LruDict:
 
 @st.cache_resource(show_spinner=False)
 def run_pool() -> Executor | None:
-    """A process pool over this machine's cores for new crowd simulations, started once per server and
-    warmed at once (None on a single core). Processes are spawned, not forked: the server runs threads."""
+    """A process pool over this machine's cores for crowd simulations and recaptures, started once per
+    server and warmed at once (None on a single core): :func:`twin.sim.parallel.process_pool`. A pool
+    broken by a worker that died is replaced (:func:`_live_pool`)."""
     n = min(os.cpu_count() or 1, MAX_POOL_WORKERS)
     if n < 2:
         return None
-    pool = ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"))
+    pool = process_pool(n)
     for _ in range(n):
         pool.submit(warm_worker)
     return pool
+
+
+def _live_pool() -> Executor | None:
+    """The process pool (:func:`run_pool`), replaced first if a worker died and broke it."""
+    pool = run_pool()
+    if pool is not None and getattr(pool, "_broken", False):
+        run_pool.clear()
+        pool = run_pool()
+    return pool
+
+
+def _in_pool(fn: Callable[[Executor | None], RunResult]) -> RunResult:
+    """``fn(pool)``; if the pool breaks meanwhile (a worker killed, e.g. for memory), once more here."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        return fn(_live_pool())
+    except BrokenProcessPool:
+        run_pool.clear()
+        return fn(None)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -286,11 +306,14 @@ class ResultJob:
         key = crowd_key(sc)
         family = crowd_key(sc, cameras=False)
         if self.kind == "recapture" and self.result is not None:
+            base = self.result
             label = "Placing the kept crowd in front of the edited cameras (no new crowd simulation)"
             bar = st.progress(0.0, text=label)
             try:
-                result = recapture(
-                    self.result, sc, ctx=self.context, progress=_bar(bar, label), executor=run_pool()
+                result = _in_pool(
+                    lambda pool: recapture(
+                        base, sc, ctx=self.context, progress=_bar(bar, label), executor=pool
+                    )
                 )
             except CrowdChanged as exc:  # not expected after result_job checked; simulate then
                 self.kind, self.reason = "simulate", str(exc)
@@ -313,8 +336,7 @@ def _bar(bar: Any, label: str) -> Callable[[int, int, float], None]:
 
 def _simulate(scenario: Scenario, *, what: str, reason: str) -> RunResult:
     reps = scenario.replications
-    pool = run_pool()
-    cores = f" on {os.cpu_count()} cores" if pool is not None else ""
+    cores = f" on {os.cpu_count()} cores" if run_pool() is not None else ""
     label = (
         f"Simulating the crowd of {what or scenario.name}: {scenario.time.duration_s / 3600:g} h window, "
         f"{reps} replications{cores}"
@@ -323,13 +345,15 @@ def _simulate(scenario: Scenario, *, what: str, reason: str) -> RunResult:
         label += f" ({reason})"
     bar = st.progress(0.0, text=label)
     try:
-        return run(
-            scenario,
-            progress=_bar(bar, label),
-            executor=pool,
-            keep_crowds=True,
-            site=site_of(scenario),
-            view_tables=table_cache(),
+        return _in_pool(
+            lambda pool: run(
+                scenario,
+                progress=_bar(bar, label),
+                executor=pool,
+                keep_crowds=True,
+                site=site_of(scenario),
+                view_tables=table_cache(),
+            )
         )
     finally:
         bar.empty()

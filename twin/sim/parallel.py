@@ -9,8 +9,12 @@ number of workers.
 
 from __future__ import annotations
 
+import multiprocessing.context
+import sys
+import threading
+import types
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, as_completed
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -24,7 +28,14 @@ from twin.sim.replication import KeptCrowd, replicate, replicate_prepared
 if TYPE_CHECKING:
     from twin.sim.context import Context
 
-__all__ = ["SCHEDULER_TIMEOUT_S", "collect", "run_dask", "run_executor", "warm_worker"]
+__all__ = [
+    "SCHEDULER_TIMEOUT_S",
+    "collect",
+    "process_pool",
+    "run_dask",
+    "run_executor",
+    "warm_worker",
+]
 
 #: Seconds to wait for a Dask scheduler before giving up.
 SCHEDULER_TIMEOUT_S = 10
@@ -125,3 +136,31 @@ def warm_worker() -> int:
     import twin.sim.replication  # noqa: F401  (the crowd, capture and scoring modules with it)
 
     return os.getpid()
+
+
+class _Spawned(multiprocessing.context.SpawnProcess):
+    """A spawned worker that does not run the parent's ``__main__`` module: under Streamlit that is the
+    page script (the script runner installs it as ``__main__``), which a worker must not execute."""
+
+    _lock = threading.Lock()
+
+    def start(self) -> None:
+        with self._lock:
+            main = sys.modules.get("__main__")
+            sys.modules["__main__"] = types.ModuleType("__main__")  # no __file__, no __spec__: nothing re-run
+            try:
+                super().start()
+            finally:
+                if main is not None:
+                    sys.modules["__main__"] = main
+
+
+class _SpawnContext(multiprocessing.context.SpawnContext):
+    Process = _Spawned
+
+
+def process_pool(workers: int) -> ProcessPoolExecutor:
+    """A process pool for :func:`run_executor` and :func:`twin.sim.recapture.recapture`: ``workers``
+    processes, spawned (not forked: a server's threads must not be inherited), none of which runs the
+    parent's ``__main__`` module."""
+    return ProcessPoolExecutor(max_workers=max(1, int(workers)), mp_context=_SpawnContext())
