@@ -173,15 +173,17 @@ class PlanPage:
             )
         )
 
-    def wait_caption(self, part: str) -> str:
-        """Until the figures' caption ("For this plan: ...") contains ``part`` and the run is over."""
+    def wait_caption(self, part: str, *, idle: bool = True) -> str:
+        """Until the figures' caption ("For this plan: ...") contains ``part`` (the figures are on the
+        page) and, with ``idle``, the run is over."""
         self.page.wait_for_function(
             """(p) => [...document.querySelectorAll('[data-testid="stCaptionContainer"]')]
             .some(e => e.innerText.startsWith('For this plan:') && e.innerText.includes(p))""",
             arg=part,
             timeout=self.timeout_ms,
         )
-        self.wait_idle()
+        if idle:
+            self.wait_idle()
         return self.results_caption()
 
     def view(self) -> dict[str, float]:

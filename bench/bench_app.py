@@ -7,8 +7,9 @@ prints, for the default plan (Oxford Circus, 1-hour window, 5 replications):
   * cold first load: seconds from opening the page to the map drawn (Leaflet's geofence path), and
     to the numbers (the figures' caption "For this plan: ..."); target map <= 5 s, numbers <= 15 s;
   * a camera added by clicking Oxford Street's footway, moved by a click, turned in its form and
-    deleted: seconds from the click to the new figures with the run over; target <= 2 s each;
-  * a threshold change (slider, keyboard): target <= 1 s;
+    deleted: seconds from the click to the new figures on the page; target <= 2 s each (and, no
+    target, to the end of the run);
+  * a threshold change (slider, keyboard): from the last key press to the new figures; target <= 1 s;
   * a footfall change (a new crowd simulation on every core): no target, reported.
 
 Each action is repeated (``--repeat``, default 3; cold loads ``--cold``, default 2) and every
@@ -58,7 +59,7 @@ def cold_load(pw) -> tuple[float, float]:  # type: ignore[no-untyped-def]
             page.goto(url, timeout=120_000)
             pp.wait_map()
             t_map = time.perf_counter() - t0
-            pp.wait_caption("For this plan")
+            pp.wait_caption("For this plan", idle=False)
             t_num = time.perf_counter() - t0
             if reqs.blocked:
                 sys.exit(f"requests to other hosts were attempted: {reqs.blocked}")
@@ -68,51 +69,56 @@ def cold_load(pw) -> tuple[float, float]:  # type: ignore[no-untyped-def]
 
 
 def camera_loop(pp: PlanPage, lat: float, lon: float, n_before: int) -> dict[str, float]:
-    """Add, move, turn and delete a camera at (lat, lon); seconds each, from the click to the new figures."""
+    """Add, move, turn and delete a camera at (lat, lon): seconds each from the click to the new figures
+    on the page ("add", ...), and to the end of the run ("add, run over", ...: Streamlit's status
+    widget gone, checked twice 150 ms apart, so about 0.3 s more by construction)."""
     page = pp.page
     out: dict[str, float] = {}
+
+    def timed(name: str, act: Callable[[], None], shown: Callable[[], None]) -> None:
+        t = time.perf_counter()
+        act()
+        shown()
+        out[name] = time.perf_counter() - t
+        pp.wait_idle()
+        out[f"{name}, run over"] = time.perf_counter() - t
+
     page.get_by_text("Add a camera", exact=True).click()
     pp.wait_idle()
     before = pp.metric("Faces scanned")
 
-    def add() -> None:
-        pp.click_map(lat, lon)
-        pp.wait_caption(f"{n_before + 1} cameras")
+    def added() -> None:
+        pp.wait_caption(f"{n_before + 1} cameras", idle=False)
         pp.wait_changed("Faces scanned", before)
 
-    out["add"] = _timed(add)
+    timed("add", lambda: pp.click_map(lat, lon), added)
     cam = page.get_by_role("button", name="Apply to").first.inner_text().removeprefix("Apply to ").strip()
     out["add kept crowd"] = float("kept crowd" in pp.results_caption())
     page.get_by_text("Move the selected camera", exact=True).click()
     pp.wait_idle()
     before = pp.metric("Faces scanned")
 
-    def move() -> None:
-        pp.click_map(lat + MOVE_BY[0], lon + MOVE_BY[1])
+    def moved() -> None:
         pp.wait_text(f"Camera {cam} moved.")
         pp.wait_changed("Faces scanned", before)
-        pp.wait_idle()
 
-    out["move"] = _timed(move)
+    timed("move", lambda: pp.click_map(lat + MOVE_BY[0], lon + MOVE_BY[1]), moved)
     page.get_by_text("Nothing (look around)", exact=True).click()
     pp.wait_idle()
     heading = page.get_by_role("spinbutton", name="Heading, °")
     heading.fill(f"{(float(heading.input_value()) + 10) % 360:.1f}")
     before = pp.metric("Faces scanned")
 
-    def turn() -> None:
-        page.get_by_role("button", name=f"Apply to {cam}").click()
+    def turned() -> None:
         pp.wait_text(f"Camera {cam} updated.")
         pp.wait_changed("Faces scanned", before)
-        pp.wait_idle()
 
-    out["turn"] = _timed(turn)
-
-    def delete() -> None:
-        page.get_by_role("button", name=f"Delete {cam}").click()
-        pp.wait_caption(f"{n_before} cameras")
-
-    out["delete"] = _timed(delete)
+    timed("turn", lambda: page.get_by_role("button", name=f"Apply to {cam}").click(), turned)
+    timed(
+        "delete",
+        lambda: page.get_by_role("button", name=f"Delete {cam}").click(),
+        lambda: pp.wait_caption(f"{n_before} cameras", idle=False),
+    )
     return out
 
 
@@ -123,8 +129,10 @@ def threshold_change(pp: PlanPage, presses: int, key: str, want: str) -> float:
     for _ in range(presses):
         pp.page.keyboard.press(key)
     t = time.perf_counter()
-    pp.wait_caption(f"threshold {want}")
-    return time.perf_counter() - t
+    pp.wait_caption(f"threshold {want}", idle=False)
+    dt = time.perf_counter() - t
+    pp.wait_idle()
+    return dt
 
 
 def footfall_change(pp: PlanPage, presses: int, key: str, want: str) -> float:
@@ -134,8 +142,10 @@ def footfall_change(pp: PlanPage, presses: int, key: str, want: str) -> float:
     for _ in range(presses):
         pp.page.keyboard.press(key)
     t = time.perf_counter()
-    pp.wait_caption(f"footfall ×{want}")
-    return time.perf_counter() - t
+    pp.wait_caption(f"footfall ×{want}", idle=False)
+    dt = time.perf_counter() - t
+    pp.wait_idle()
+    return dt
 
 
 def _report(name: str, values: list[float], target: float | None) -> bool:
@@ -187,6 +197,8 @@ def main() -> int:
         target = next((t for k, t in TARGETS.items() if k in name), None)
         if name.startswith("cold load: map"):
             target = TARGETS["map"]
+        if "run over" in name:
+            target = None
         ok &= _report(name, values, target)
     return 0 if ok else 1
 

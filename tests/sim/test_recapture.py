@@ -103,6 +103,35 @@ def test_add_move_turn_delete_a_camera_equal_fresh_runs() -> None:
     assert previous.summary.to_json() == first.summary.to_json()
 
 
+def test_kept_capture_work_gives_the_same_runs_and_is_reused_for_unchanged_cameras() -> None:
+    """With the draw-free capture work kept between edits (``recapture(frames=...)``), each edit still
+    equals a fresh run, and a camera appended, moved, turned and deleted leaves the vans' kept work
+    alone (the same objects are used again: only the edited camera's is worked out)."""
+    doc = _oxford_doc()
+    first = run(parse_scenario(doc), keep_crowds=True)
+    tables: dict = {}
+    frames: dict = {}
+    vans = recapture(first, parse_scenario(doc), view_tables=tables, frames=frames)
+    _same_run(vans, first)
+    kept_vans = {rep: dict(work) for rep, work in frames.items()}
+    lat, lon = OXFORD_ZONED
+    added = copy.deepcopy(doc)
+    added["cameras"].append({"id": "cam_1", "lat": lat, "lon": lon, "heading_deg": 79.4})  # as the app adds
+    moved = copy.deepcopy(added)
+    moved["cameras"][-1].update(lat=lat + 2e-5, lon=lon + 1.5e-4)
+    turned = copy.deepcopy(moved)
+    turned["cameras"][-1]["heading_deg"] = 100.0
+    previous = vans
+    for edited in (added, moved, turned, doc):
+        sc = parse_scenario(edited)
+        got = recapture(previous, sc, view_tables=tables, frames=frames)
+        _same_run(got, run(sc))
+        for rep, work in kept_vans.items():  # every van table's work is the one kept from the start
+            assert all(frames[rep][key] is tf for key, tf in work.items())
+        previous = got
+    assert frames.keys() == kept_vans.keys() and all(frames[r].keys() == kept_vans[r].keys() for r in frames)
+
+
 def test_a_route_given_its_first_zone_needs_a_new_crowd() -> None:
     """People who avoid zones choose their route by where the zones are: a camera covering Regent
     Street's east footway (no zone so far) changes the crowd itself; with nobody avoiding, it does not."""

@@ -7,8 +7,9 @@ uniforms. Scoring is then pure (:func:`twin.scoring.metrics.score_replication`).
 
 from __future__ import annotations
 
+import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,10 +20,19 @@ from twin.scenario.specs import Scenario
 from twin.scoring.metrics import RepData
 from twin.sim.context import Context, prepare
 from twin.sim.crowd import CrowdResult, simulate_crowd
-from twin.world.capture import TRACK_FIELDS, new_tracks, reduce_tracks
+from twin.world.capture import (
+    TRACK_FIELDS,
+    TrackFrames,
+    ViewTable,
+    WalkerBatch,
+    draw_tracks,
+    new_tracks,
+    track_frames,
+)
 
 __all__ = [
     "KeptCrowd",
+    "frames_key",
     "replicate",
     "replicate_prepared",
     "replication_from_crowd",
@@ -118,6 +128,7 @@ def replication_from_crowd(
     *,
     keep_tracks: bool = False,
     crowd_s: float = 0.0,
+    frames: MutableMapping[str, TrackFrames] | None = None,
 ) -> tuple[RepData, pd.DataFrame | None]:
     """The cameras' captures of a simulated crowd and the draws a re-scoring needs (one replication).
 
@@ -131,10 +142,13 @@ def replication_from_crowd(
         streams: the replication's streams.
         keep_tracks: also return the track table (the events).
         crowd_s: seconds the crowd took (recorded in ``RepData.extra``).
+        frames: a cache of each view table's draw-free capture work by :func:`frames_key` (see
+            :func:`twin.world.capture.track_frames`): entries found are reused, missing ones added.
+            The result is the same with or without it.
     """
     sc = ctx.scenario
     t1 = time.perf_counter()
-    tracks = _capture(ctx, crowd, streams["capture"])
+    tracks = _capture(ctx, crowd, streams["capture"], frames)
     t2 = time.perf_counter()
 
     people = crowd.people
@@ -170,7 +184,12 @@ def replication_from_crowd(
     return rep, (_track_frame(ctx, tracks, people) if keep_tracks else None)
 
 
-def _capture(ctx: Context, crowd: CrowdResult, rng_c: np.random.Generator) -> dict[str, np.ndarray]:
+def _capture(
+    ctx: Context,
+    crowd: CrowdResult,
+    rng_c: np.random.Generator,
+    frames: MutableMapping[str, TrackFrames] | None = None,
+) -> dict[str, np.ndarray]:
     """Every person x camera track with a frame in view, sorted by person then best capture time."""
     phases = rng_c.uniform(0.0, 1.0, len(ctx.cameras)) / np.array([c.fps for c in ctx.cameras])
     parts = []
@@ -181,17 +200,14 @@ def _capture(ctx: Context, crowd: CrowdResult, rng_c: np.random.Generator) -> di
         if not table.frontal:
             # only backs of heads: frames in view are counted elsewhere as zero usable
             continue
-        parts.append(
-            reduce_tracks(
-                table,
-                cam,
-                walkers,
-                ctx.scenario.capture,
-                ctx.score_model,
-                phase_s=float(phases[table.camera]),
-                rng=rng_c,
-            )
-        )
+        phase_s = float(phases[table.camera])
+        key = frames_key(ctx, table, walkers, phase_s) if frames is not None else ""
+        tf = frames.get(key) if frames is not None else None
+        if tf is None:
+            tf = track_frames(table, cam, walkers, ctx.scenario.capture, ctx.score_model, phase_s=phase_s)
+            if frames is not None:
+                frames[key] = tf
+        parts.append(draw_tracks(tf, rng_c))
     if parts:
         tracks = {k: np.concatenate([p[k] for p in parts]) for k in TRACK_FIELDS}
     else:
@@ -227,3 +243,41 @@ def replicate_prepared(
     """Process-pool entry point: one replication of a prepared context (and its crowd, if asked)."""
     rep, tracks, kept = simulate_kept(ctx, seed, keep_tracks=keep)
     return rep, tracks, (kept if keep_crowd else None)
+
+
+def frames_key(ctx: Context, table: ViewTable, walkers: WalkerBatch, phase_s: float) -> str:
+    """What a view table's draw-free capture work (:func:`twin.world.capture.track_frames`) depends on,
+    hashed: the table's geometry, the camera's frame rate and phase, the walkers it sees (who, when, how
+    fast, where, head pose, density), the capture gate and the score model ranking the captures."""
+    h = hashlib.blake2b(digest_size=20)
+    cam = ctx.cameras[table.camera]
+    h.update(repr((table.route, table.s0, table.frontal, float(cam.fps), float(phase_s))).encode())
+    h.update(repr((ctx.scenario.capture, ctx.score_model)).encode())
+    for arr in (
+        table.in_view,
+        table.zone,
+        table.ied_px,
+        table.ground_m,
+        table.yaw_deg,
+        table.pitch_deg,
+        table.blur_px_per_m_s,
+        table.first,
+        table.last,
+        table.x_m,
+        table.y_m,
+        table.u_px,
+        table.v_px,
+        table.px_per_m,
+        table.distance_m,
+        walkers.person,
+        walkers.t0_s,
+        walkers.speed_m_s,
+        walkers.lane,
+        walkers.head_yaw_deg,
+        walkers.head_pitch_deg,
+        walkers.density_p_m2,
+    ):
+        a = np.ascontiguousarray(arr)
+        h.update(f"{a.dtype.str}{a.shape}".encode())
+        h.update(a.data)
+    return h.hexdigest()
