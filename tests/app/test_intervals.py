@@ -48,12 +48,13 @@ def test_a_degenerate_count_shows_the_models_expectation_not_0_0() -> None:
     assert text.startswith("0.06 expected by the model") and "0–0" not in text
 
 
-def test_a_count_the_model_expects_to_be_zero_may_read_0() -> None:
-    value, caption = intervals.alert_headline(
-        _summary(ZERO, expected_fa=0.0), "per_hour_rate.false_alerts", "/h"
-    )
-    assert value == "0.0 /h"  # the sampled mean: no model figure beside it
-    assert "over 5 replications of 1 h" in caption
+def test_a_count_without_a_positive_model_figure_reads_as_sampled_never_0_0() -> None:
+    for expected in (0.0, None):  # the model expects none, or the summary has no model figure
+        value, caption = intervals.alert_headline(
+            _summary(ZERO, expected_fa=expected), "per_hour_rate.false_alerts", "/h"
+        )
+        assert value == "0.0 /h"  # the sampled mean, no model figure beside it
+        assert caption == "none in any of 5 replications of 1 h: too few for an interval"
 
 
 def test_few_replications_say_so_and_give_the_model_beside_the_interval() -> None:

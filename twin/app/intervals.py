@@ -201,6 +201,9 @@ def alert_headline(summary: RunSummary | Mapping[str, Any], metric_id: str, unit
         seen = "none simulated" if (band is not None and band.mean == 0) else f"{text.mean}{u} in each"
         value = f"{fmt_rate(expected)}{u} (model)"
         return value, f"expected by the score model{interval}; {seen} in {basis.text}"
+    if is_degenerate(band):  # no model figure to show: say what the sampled value rests on, no "0–0"
+        seen = "none in any" if (band is not None and band.mean == 0) else "the same in all"
+        return f"{text.mean}{u}", f"{seen} of {basis.text}: too few for an interval"
     caption = f"95% PI {text.lo}–{text.hi}{u}" + (f" over {basis.text}" if basis.replications else "")
     if expected is not None and (basis.few or is_degenerate(band)):
         caption += f" · model expects {fmt_rate(expected)}{u}{interval}"
