@@ -384,10 +384,15 @@ def bar_chart_svg(
         f'x="{pad_l + i * 150 + 14}" y="15">{html.escape(lbl)}</text>'
         for i, (lbl, c) in enumerate(bars)
     )
-    p.append(
-        legend + f'<text x="{pad_l + w}" y="15" text-anchor="end" fill="#616161">whiskers: 95% predictive '
-        "interval</text>"
+    note = (
+        (
+            f'<text x="{pad_l + w}" y="15" text-anchor="end" fill="#616161">whiskers: 95% predictive '
+            "interval</text>"
+        )
+        if lo is not None and hi is not None
+        else ""
     )
+    p.append(legend + note)
     p.append("</svg>")
     return "".join(p)
 
