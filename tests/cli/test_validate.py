@@ -45,6 +45,7 @@ def test_split_writes_the_three_files_and_prints_the_table(tmp_path: Path) -> No
     assert "Forecasts against 35 published deployments" in res.output
     html = (folder / "validation.html").read_text()
     assert "<script" not in html and "http" not in html.replace("http://www.w3.org/2000/svg", "")
+    assert "Outside their 95% interval" in html
     assert html.count("<svg") >= 4  # three strips and the PIT histogram
 
 
@@ -133,3 +134,22 @@ def test_faces_at_the_modelled_sites(tmp_path: Path) -> None:
     assert doc["faces_ratio"]["n"] >= 10  # Croydon North End and Oxford Circus rows of 2024
     assert 0.67 <= doc["faces_ratio"]["median"] <= 1.5
     assert set(doc["faces_ratio"]["sites"]) >= {"croydon_north_end", "oxford_circus"}
+
+
+def test_hostile_text_in_a_records_file_is_escaped_in_the_page(tmp_path: Path) -> None:
+    """A location is free text: in validation.html (here: the table of deployments outside their
+    interval, 900 true alerts being far outside) it is text, never markup."""
+    evil = '"<script>window.__pwned=1</script> Oxford Circus"'
+    bad = "2024-03-05," + evil + ",395,12483,0.6,4810,900,900,0,0,5,MPS grid 2023-2024,"
+    rows = [bad if r.startswith("2024-03-05,Oxford") else r for r in ROWS]
+    f = tmp_path / "evil.csv"
+    f.write_text("\n".join([HEADER, *rows]) + "\n")
+    res = runner.invoke(
+        app, ["validate", str(f), "--split", "2024-01-01", "--no-faces", "--out", str(tmp_path / "o")]
+    )
+    assert res.exit_code == 0, res.output
+    (folder,) = (tmp_path / "o").iterdir()
+    html = (folder / "validation.html").read_text()
+    assert "<script" not in html and "&lt;script&gt;window.__pwned=1&lt;/script&gt; Oxford Circus" in html
+    rows_out = (folder / "validation.csv").read_text()
+    assert "<script>window.__pwned=1</script> Oxford Circus" in rows_out  # kept as data

@@ -156,6 +156,26 @@ def _strips(t: pd.DataFrame) -> str:
     return "".join(out)
 
 
+def _outside(t: pd.DataFrame) -> str:
+    """The deployments whose published count fell outside its 95% interval (escaped text)."""
+    rows = []
+    for q in QUANTITIES:
+        out = t[(t[f"{q}_observed"] < t[f"{q}_lo"]) | (t[f"{q}_observed"] > t[f"{q}_hi"])]
+        for _, r in out.iterrows():
+            cells = (
+                html.escape(str(r["date"])),
+                html.escape(str(r["location"])),
+                QUANTITY_LABELS[q],
+                f"{int(r[f'{q}_observed'])}",
+                f"{r[f'{q}_mean']:.1f} ({int(r[f'{q}_lo'])}–{int(r[f'{q}_hi'])})",
+            )
+            rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    if not rows:
+        return "<p>Every published count fell inside its 95% interval.</p>"
+    head = "".join(f"<th>{h}</th>" for h in ("date", "location", "quantity", "published", "predicted (95%)"))
+    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+
+
 def _pit(t: pd.DataFrame) -> str:
     bins = [f"{i / 10:.1f}–{(i + 1) / 10:.1f}" for i in range(10)]
     counts = [np.histogram(t[f"{q}_pit"].to_numpy(float), bins=10, range=(0, 1))[0] for q in QUANTITIES]
@@ -211,6 +231,8 @@ def render_validation(
         _SCORES,
         "<h2>Observed against predicted</h2>",
         _strips(t),
+        "<h3>Outside their 95% interval</h3>",
+        _outside(t),
         "<h2>PIT histogram</h2>",
         _pit(t),
         "<h2>Faces: the twin against the records</h2>",
