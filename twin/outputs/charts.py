@@ -67,6 +67,23 @@ def _fmt_tick(v: float) -> str:
     return f"{v:.3g}"
 
 
+def svg_open(width: float, height: float, title: str) -> str:
+    """The opening ``<svg>`` tag every chart starts with (an aria label, 11 px sans-serif)."""
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+        f'aria-label="{html.escape(title)}" style="font:11px sans-serif">'
+    )
+
+
+def y_title(text: str, pad_t: float, h: float, x: float = 12) -> str:
+    """A y-axis title, rotated, centred on the plot's height."""
+    y = pad_t + h / 2
+    return (
+        f'<text x="{x}" y="{y:.0f}" transform="rotate(-90 {x} {y:.0f})" text-anchor="middle" '
+        f'fill="#616161">{html.escape(text)}</text>'
+    )
+
+
 def _legend(items: list[tuple[str, str, bool]], x: float, y: float, width: float) -> tuple[str, int]:
     """Legend entries left to right, wrapping onto new lines within ``width``; returns (svg, lines)."""
     parts, cx, cy, lines = [], x, y, 1

@@ -10,7 +10,7 @@ import html
 import math
 from collections.abc import Callable, Sequence
 
-from twin.outputs.charts import _fmt_tick, _y_axis, nice_ticks
+from twin.outputs.charts import _fmt_tick, _y_axis, nice_ticks, svg_open, y_title
 
 __all__ = ["interval_strip_svg", "scatter_svg"]
 
@@ -52,17 +52,10 @@ def interval_strip_svg(
     def py(y: float) -> float:
         return pad_t + h - h * min(max(y, 0.0), top) / top
 
-    p = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-        f'aria-label="{html.escape(title)}" style="font:11px sans-serif">'
-    ]
+    p = [svg_open(width, height, title)]
     _y_axis(p, y_ticks, py, pad_l, w)
     p.append(f'<line x1="{pad_l}" x2="{pad_l + w}" y1="{pad_t + h}" y2="{pad_t + h}" stroke="#9e9e9e"/>')
-    p.append(
-        f'<text x="12" y="{pad_t + h / 2:.0f}" transform="rotate(-90 12 {pad_t + h / 2:.0f})" '
-        'text-anchor="middle" '
-        f'fill="#616161">{html.escape(y_label)}</text>'
-    )
+    p.append(y_title(y_label, pad_t, h))
     bw = max(1.0, min(6.0, step * 0.6))
     outside = 0
     for i in range(n):
@@ -149,10 +142,7 @@ def scatter_svg(
     def py(v: float) -> float:
         return pad_t + h - h * (math.log10(v) - math.log10(lo)) / (math.log10(hi) - math.log10(lo))
 
-    p = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-        f'aria-label="{html.escape(title)}" style="font:11px sans-serif">'
-    ]
+    p = [svg_open(width, height, title)]
     k = lo
     while k <= hi * 1.0001:
         p.append(
@@ -180,11 +170,7 @@ def scatter_svg(
         f'<text x="{pad_l + w / 2:.0f}" y="{height - 6}" text-anchor="middle" fill="#616161">'
         f"{html.escape(x_label)}</text>"
     )
-    p.append(
-        f'<text x="14" y="{pad_t + h / 2:.0f}" transform="rotate(-90 14 {pad_t + h / 2:.0f})" '
-        'text-anchor="middle" '
-        f'fill="#616161">{html.escape(y_label)}</text>'
-    )
+    p.append(y_title(y_label, pad_t, h, x=14))
     p.append(f'<text x="{pad_l}" y="14">{html.escape(title)}</text>')
     p.append("</svg>")
     return "".join(p)
