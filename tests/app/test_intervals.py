@@ -86,3 +86,25 @@ def test_degenerate_ratios_are_not_printed_as_intervals() -> None:
 
 def test_fmt_rate_keeps_small_rates_visible() -> None:
     assert intervals.fmt_rate(0.0634) == "0.063"  # not "0.1" nor "0"
+
+
+def test_the_models_interval_is_shown_where_the_summary_has_one() -> None:
+    """With main's model section (issue 15: expected true alerts and 95% predictive intervals of the
+    window's counts, negative binomial), a degenerate count shows the model's figure and interval."""
+    s = _summary(ZERO, expected_fa=0.25, hours=2.0)
+    s["model"].update(
+        expected_true_alerts=1.0,
+        false_alerts_interval=[0.0, 3.0],
+        true_alerts_interval=[0.0, 4.0],
+        model_interval_definition="negative binomial with the between-deployment spread",
+    )
+    s["totals"]["true_alerts"] = dict(ZERO)
+    s["per_hour_rate"]["true_alerts"] = dict(ZERO)
+    value, caption = intervals.alert_headline(s, "per_hour_rate.false_alerts", "/h")
+    assert value == "0.12 /h (model)"  # 0.25 in the 2 h window
+    assert caption == (
+        "expected by the score model (95% PI 0–3.0 in the 2 h window); none simulated in 5 replications of 2 h"
+    )
+    value, caption = intervals.alert_headline(s, "per_hour_rate.true_alerts", "/h")
+    assert value == "0.5 /h (model)"
+    assert "95% PI 0–4.0 in the 2 h window" in caption

@@ -115,16 +115,17 @@ def is_degenerate(band: Band | Mapping[str, Any] | None) -> bool:
 
 
 def fmt_rate(x: float | None) -> str:
-    """An expected count or rate, with two significant figures below 0.1 (so 0.06 is not shown as 0.1).
+    """An expected count or rate, with two significant figures below 1 (so 0.06 is not shown as 0.1, nor
+    0.13 as 0.1).
 
-    >>> fmt_rate(0.0634), fmt_rate(2.23), fmt_rate(0.0), fmt_rate(None)
-    ('0.063', '2.2', '0', '–')
+    >>> fmt_rate(0.0634), fmt_rate(0.126), fmt_rate(2.23), fmt_rate(0.0), fmt_rate(None)
+    ('0.063', '0.13', '2.2', '0', '–')
     """
     if x is None:
         return fmt_value(None)
     if x == 0:
         return "0"
-    return f"{x:.2g}" if abs(x) < 0.1 else fmt_value(x, COUNT)
+    return f"{x:.2g}" if abs(x) < 1 else fmt_value(x, COUNT)
 
 
 def _model_note(summary: RunSummary, metric_id: str, basis: Basis) -> tuple[float | None, str]:
