@@ -8,6 +8,7 @@ threshold 0.64.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from twin.app import intervals, views
@@ -81,7 +82,8 @@ def test_degenerate_ratios_are_not_printed_as_intervals() -> None:
     for h in views.headline_figures(s):
         assert "0–0" not in h.caption and "0.00–0.00" not in h.caption, h
     table = views.compare_table([("A: Croydon", s), ("B: Croydon", s)])
-    assert not table.stack().str.contains(r"\((\d[\d.,]*)–\1\)", regex=True).any(), table
+    cells = table.stack().tolist()
+    assert not any(re.search(r"\((\d[\d.,]*)–\1\)", c) for c in cells), table
 
 
 def test_fmt_rate_keeps_small_rates_visible() -> None:
@@ -103,7 +105,8 @@ def test_the_models_interval_is_shown_where_the_summary_has_one() -> None:
     value, caption = intervals.alert_headline(s, "per_hour_rate.false_alerts", "/h")
     assert value == "0.12 /h (model)"  # 0.25 in the 2 h window
     assert caption == (
-        "expected by the score model (95% PI 0–3.0 in the 2 h window); none simulated in 5 replications of 2 h"
+        "expected by the score model (95% PI 0–3.0 in the 2 h window); "
+        "none simulated in 5 replications of 2 h"
     )
     value, caption = intervals.alert_headline(s, "per_hour_rate.true_alerts", "/h")
     assert value == "0.5 /h (model)"

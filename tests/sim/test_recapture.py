@@ -176,15 +176,16 @@ def test_prepare_with_a_table_cache_gives_the_same_context(tiny_doc) -> None:
 
 
 def test_a_process_pool_gives_the_same_runs(tiny_doc) -> None:
-    """Replications and recaptures in a process pool (the app's) equal those made here, crowds included."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    """Replications and recaptures in a process pool (the app's: twin.sim.parallel.process_pool, whose
+    spawned workers do not run the parent's __main__, which after an AppTest is the app's script) equal
+    those made here, crowds included."""
+    from twin.sim.parallel import process_pool
 
     lat, lon = square_latlon(30, -3)
     edited = copy.deepcopy(tiny_doc)
     edited["cameras"].append({"id": "cam_e", "lat": lat, "lon": lon, "heading_deg": 290.0})
     here = run(parse_scenario(tiny_doc), keep_crowds=True)
-    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with process_pool(2) as pool:
         there = run(parse_scenario(tiny_doc), keep_crowds=True, executor=pool)
         _same_run(there, here)
         for a, b in zip(there.crowds, here.crowds, strict=True):
