@@ -186,8 +186,17 @@ class PlanPage:
             self.wait_idle()
         return self.results_caption()
 
+    def wait_leaflet(self) -> None:
+        """Until the map frame's Leaflet map object (``window.map``) exists: a rerun may redraw the frame."""
+        deadline = time.monotonic() + self.timeout_ms / 1000
+        while not self.frame.locator("body").evaluate("() => !!window.map"):
+            if time.monotonic() > deadline:
+                raise TimeoutError("the map frame has no Leaflet map (window.map)")
+            time.sleep(0.1)
+
     def view(self) -> dict[str, float]:
         """The map's centre and zoom: {"lat", "lng", "zoom"}."""
+        self.wait_leaflet()
         return dict(
             self.frame.locator("body").evaluate(
                 "(el) => { const c = window.map.getCenter(); "
@@ -197,12 +206,14 @@ class PlanPage:
 
     def set_view(self, lat: float, lon: float, zoom: int) -> None:
         """Pan and zoom the map as a planner would (no rerun: the page asks only for clicks)."""
+        self.wait_leaflet()
         self.frame.locator("body").evaluate(
             "(el, [lat, lon, z]) => window.map.setView([lat, lon], z, {animate: false})", [lat, lon, zoom]
         )
 
     def click_map(self, lat: float, lon: float) -> None:
         """Click the map at a WGS84 position (where Leaflet draws it now)."""
+        self.wait_leaflet()
         frame_el = self.page.locator(MAP_FRAME)
         frame_el.scroll_into_view_if_needed()
         box = frame_el.bounding_box()
