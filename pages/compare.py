@@ -5,8 +5,8 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
+from twin.app import comparison, ui
 from twin.app import plan as plans
-from twin.app import ui, views
 from twin.app.ui import TwinError
 
 CURRENT = "Current plan"
@@ -88,7 +88,7 @@ for label, doc, settings, src in variants:
 
 if len(columns) >= 2:
     st.subheader("Expected figures, mean (95% PI lo–hi)")
-    table = views.compare_table(columns)
+    table = comparison.compare_table(columns)
     st.dataframe(
         table,
         width="stretch",
@@ -97,7 +97,7 @@ if len(columns) >= 2:
     )
 
     st.subheader("Per hour, with 95% predictive intervals")
-    df = views.compare_frame(columns, metrics=views.COMPARE_CHART_METRICS)
+    df = comparison.compare_frame(columns, metrics=comparison.COMPARE_CHART_METRICS)
     df["letter"] = df["variant"].str.split(":").str[0]
     bars = (
         alt.Chart()
@@ -120,7 +120,7 @@ if len(columns) >= 2:
         .properties(width=220, height=220)
         .facet(
             column=alt.Column(
-                "metric:N", title=None, sort=[label for label, _ in views.COMPARE_CHART_METRICS]
+                "metric:N", title=None, sort=[label for label, _ in comparison.COMPARE_CHART_METRICS]
             )
         )
         .resolve_scale(y="independent")

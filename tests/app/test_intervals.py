@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from twin.app import intervals, views
+from twin.app import comparison, intervals, views
 from twin.scoring.metric_table import metric
 
 
@@ -81,7 +81,7 @@ def test_degenerate_ratios_are_not_printed_as_intervals() -> None:
     # the Plan page's headline figures and the Compare table say the same
     for h in views.headline_figures(s):
         assert "0–0" not in h.caption and "0.00–0.00" not in h.caption, h
-    table = views.compare_table([("A: Croydon", s), ("B: Croydon", s)])
+    table = comparison.compare_table([("A: Croydon", s), ("B: Croydon", s)])
     cells = table.stack().tolist()
     assert not any(re.search(r"\((\d[\d.,]*)–\1\)", c) for c in cells), table
 

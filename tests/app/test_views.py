@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from conftest import SCENARIOS
-from twin.app import maplayers, views
+from twin.app import comparison, maplayers, views
 from twin.app import plan as plans
 from twin.scoring.metric_table import metric
 
@@ -68,9 +68,9 @@ def test_result_table_and_frames() -> None:
     assert row["Expected (95% PI)"] == "2.0 (95% PI 1.0–4.0)" and row["Unit"] == "alerts/h"
     h = views.hourly_frame(_summary(), 23)
     assert list(h["hour"].unique()) == ["23:00", "00:00"] and len(h) == 4
-    c = views.compare_table([("A", _summary()), ("B", _summary())])
+    c = comparison.compare_table([("A", _summary()), ("B", _summary())])
     assert list(c.columns) == ["A", "B"] and c.loc["False alerts (alerts/h)", "B"] == "2.0 (95% PI 1.0–4.0)"
-    f = views.compare_frame([("A", _summary())])
+    f = comparison.compare_frame([("A", _summary())])
     assert set(f["metric"]) == {"True alerts /h", "False alerts /h"} and f["hi"].max() == 4.0
 
 
@@ -97,7 +97,7 @@ def test_operations_view_reads_the_operations_section_or_says_none() -> None:
         v is not None and v.officers_needed == 3 and v.target_share == 0.8 and v.note.startswith("3 officer")
     )
     assert ("Stops by officers", "1.5 /h (95% PI 0.0–3.0)") in v.rows
-    table = views.compare_table([("A", s), ("B", _summary())])
+    table = comparison.compare_table([("A", s), ("B", _summary())])
     assert table.loc["Officers needed (for 80% of true alerts engaged)"].tolist() == ["3", "–"]
     assert table.loc["Stops by officers (/h)", "A"] == "1.5 (95% PI 0.0–3.0)"
     s["operations"]["officers_needed"] = {"officers_needed": None, "true_alerts": 0, "note": "no true alert"}

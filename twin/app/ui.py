@@ -16,6 +16,9 @@ in front of the new cameras (:func:`result_job`); new crowds are simulated in a 
 over the machine's cores (:func:`run_pool`). The map (:func:`draw_map`) draws the site once and
 swaps only its camera and heat layers, so it keeps the planner's centre and zoom across reruns.
 Engines and the sample watchlist are ``st.cache_resource`` too.
+
+Long on purpose (about 410 lines of code): the house rule keeps streamlit to this one module, so
+every server-wide cache, the process pool and the map component's plumbing sit together here.
 """
 
 from __future__ import annotations
@@ -222,7 +225,7 @@ def _frames_caches() -> LruDict:
 
 
 def frames_cache(scenario: Scenario) -> dict[str, Any] | None:
-    """The kept draw-free capture work (:func:`twin.world.capture.track_frames`) of the scenario's crowd
+    """The kept draw-free capture work (:func:`twin.world.frames.track_frames`) of the scenario's crowd
     family (its crowd without cameras), shared by all sessions, for :func:`twin.sim.recapture.recapture`;
     None when the run is longer than :data:`FRAMES_MAX_REPLICATION_H` replication-hours (too much to
     keep)."""
@@ -303,7 +306,7 @@ def _plan_cameras(key: str, _scenario: Scenario, _site: Site) -> list[Any]:
     return maplayers.plan_cameras(_scenario, _site)
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(kw_only=True)
 class ResultJob:
     """How the run of a scenario will be had, before it is had: from the cache (``"cached"``), by
     placing a kept crowd in front of edited cameras (``"recapture"``, about a second), or by a new crowd
@@ -421,14 +424,14 @@ def result_job(scenario: Scenario) -> ResultJob:
     cache = run_cache()
     hit = cache.get(crowd_key(scenario))
     if hit is not None:
-        return ResultJob(scenario, "cached", hit)
+        return ResultJob(scenario=scenario, kind="cached", result=hit)
     base = cache.latest(crowd_key(scenario, cameras=False))
     if base is None or not base.crowds:
-        return ResultJob(scenario, "simulate")
+        return ResultJob(scenario=scenario, kind="simulate")
     ctx, reason = prepare_recapture(base, scenario, view_tables=table_cache())
     if reason is not None:
-        return ResultJob(scenario, "simulate", reason=reason)
-    return ResultJob(scenario, "recapture", base, ctx)
+        return ResultJob(scenario=scenario, kind="simulate", reason=reason)
+    return ResultJob(scenario=scenario, kind="recapture", result=base, context=ctx)
 
 
 def get_result(scenario: Scenario, *, what: str = "") -> RunResult:

@@ -14,13 +14,14 @@ operations figures (:func:`operations_rows`) and the preview of the deployment r
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 from twin.app import intervals
+from twin.app.breaches import breach_text, deployment_breaches
 from twin.scenario.governance import Governance, plan_window, window_breach
 from twin.scenario.specs import Scenario
 from twin.scoring.metric_table import (
@@ -38,15 +39,12 @@ from twin.scoring.metric_table import (
 from twin.scoring.summary import RunSummary
 
 __all__ = [
-    "COMPARE_CHART_METRICS",
     "HEADLINES",
     "Headline",
     "OperationsView",
     "RecordPreview",
     "band_text",
     "breach_text",
-    "compare_frame",
-    "compare_table",
     "deployment_breaches",
     "fpir_caption",
     "headline_figures",
@@ -486,117 +484,9 @@ def _governance_checks(gov: Governance, scenario: Scenario, s: RunSummary) -> li
     return checks
 
 
-def deployment_breaches(scenario: Scenario, summary: SummaryLike, context: Any) -> list[dict[str, Any]]:
-    """The breaches the deployment record of this plan would list first (:mod:`twin.scoring.policy`):
-    watchlist over its cap or not accounted for, expected false-alert rate over the cap, threshold below
-    the minimum, a demographic differential, routes reaching a zone before a sign, a window outside the
-    authorised times. Empty without a governance block.
-
-    Args:
-        scenario: the plan's scenario.
-        summary: its (re-scored) summary.
-        context: the run's :class:`twin.sim.context.Context` (site and view tables, for the signage).
-    """
-    from twin.scoring.policy import plan_breaches, policy_breaches
-    from twin.world.signage import signage_coverage
-
-    gov = scenario.governance
-    if gov is None:
-        return []
-    s = RunSummary.coerce(summary)
-    signage = signage_coverage(context.site, context.tables)
-    return policy_breaches(scenario, gov, s) + plan_breaches(scenario, gov, signage)
-
-
-def breach_text(b: Mapping[str, Any]) -> str:
-    """One breach as a line: the rule, the value against the limit, and the fix.
-
-    >>> breach_text({"rule": "threshold below the force's minimum", "value": 0.58, "limit": 0.6,
-    ...              "source": "force policy", "fix": "set watchlist.threshold >= 0.6"})
-    "threshold below the force's minimum: 0.58 (limit 0.6; force policy) — set watchlist.threshold >= 0.6"
-    """
-
-    def show(v: Any) -> str:
-        if isinstance(v, float):
-            return fmt_value(v, SCI) if abs(v) < 0.01 else f"{v:g}"
-        if isinstance(v, int):
-            return f"{v:,}"
-        if isinstance(v, (list, tuple)):
-            return ", ".join(map(str, v))
-        return str(v)
-
-    return f"{b['rule']}: {show(b['value'])} (limit {show(b['limit'])}; {b['source']}) — {b['fix']}"
-
-
 def record_preview(scenario: Scenario, summary: SummaryLike, site: Any) -> RecordPreview:
     """The plan's part of its deployment record (:mod:`twin.outputs.record` builds the full record from a
     run folder)."""
     s = RunSummary.coerce(summary)
     g_rows, checks = _governance_rows(scenario, s)
     return RecordPreview(_plan_rows(scenario, s, site), tuple(g_rows), tuple(checks))
-
-
-# -- the Compare page ----------------------------------------------------------------------------
-
-
-def compare_table(columns: Sequence[tuple[str, SummaryLike]]) -> pd.DataFrame:
-    """Metrics (rows) × variants (columns), each cell "mean (95% PI lo–hi)"; units in the row label. The
-    first rows say what each variant was scored with (threshold, watchlist size), so the column headers
-    can stay short."""
-    summaries = [(name, RunSummary.coerce(summ)) for name, summ in columns]
-    data: dict[str, list[str]] = {name: [] for name, _ in summaries}
-    index = ["Alert threshold (score)", "Watchlist size (entries)"]
-    for name, summ in summaries:
-        sw = summ.scored_with
-        data[name].append(f"{sw.threshold:.3f}" if sw is not None and sw.threshold is not None else "–")
-        data[name].append(
-            f"{sw.watchlist_size:,}" if sw is not None and sw.watchlist_size is not None else "–"
-        )
-    for m in APP_ROWS:
-        index.append(f"{m.app_label} ({m.unit})")
-        for name, summ in summaries:
-            data.setdefault(name, []).append(intervals.figure_text(summ, m))
-    views = [operations_rows(summ) for _, summ in summaries]
-    if any(v is not None for v in views):
-        target = next((v.target_share for v in views if v is not None and v.target_share), None)
-        index.append(
-            f"Officers needed (for {target:.0%} of true alerts engaged)" if target else "Officers needed"
-        )
-        for (name, _), v in zip(summaries, views, strict=True):
-            data[name].append("–" if v is None else v.officers_text)
-        for m in APP_OPERATIONS_ROWS[:2]:
-            index.append(f"{m.app_label} ({m.unit})")
-            for (name, _), v in zip(summaries, views, strict=True):
-                data[name].append(
-                    dict(v.rows).get(m.app_label, "–").replace(f" {m.unit}", "") if v is not None else "–"
-                )
-    return pd.DataFrame(data, index=pd.Index(index, name="Metric"))
-
-
-#: The Compare page's charts: (facet label, metric id).
-COMPARE_CHART_METRICS: tuple[tuple[str, str], ...] = (
-    ("Faces scanned /h", "per_hour_rate.faces_scanned"),
-    ("True alerts /h", "per_hour_rate.true_alerts"),
-    ("False alerts /h", "per_hour_rate.false_alerts"),
-)
-
-
-def compare_frame(
-    columns: Sequence[tuple[str, SummaryLike]], metrics: Sequence[tuple[str, str]] = COMPARE_CHART_METRICS[1:]
-) -> pd.DataFrame:
-    """Long form for charts: variant, metric (its facet label), mean, lo, hi."""
-    rows = []
-    for name, summ in columns:
-        s = RunSummary.coerce(summ)
-        for label, metric_id in metrics:
-            b = s.band(metric_id) or Band(mean=None, p2_5=None, p97_5=None)
-            rows.append(
-                {
-                    "variant": name,
-                    "metric": label,
-                    "mean": b.mean or 0.0,
-                    "lo": b.p2_5 or 0.0,
-                    "hi": b.p97_5 or 0.0,
-                }
-            )
-    return pd.DataFrame(rows, columns=["variant", "metric", "mean", "lo", "hi"])

@@ -16,7 +16,7 @@ crowd (:class:`twin.sim.replication.KeptCrowd`) is placed in front of the new ca
 3. the captures of every camera and the engine draws (:func:`twin.sim.replication.replication_from_crowd`):
    the replication's "capture" stream is shared by all cameras in (route, camera) order, so all
    cameras' occlusion draws are made again; the rest of the capture work (frames, geometry, head
-   pose, occlusion probability, quality: :func:`twin.world.capture.track_frames`) is kept per view
+   pose, occlusion probability, quality: :func:`twin.world.frames.track_frames`) is kept per view
    table between edits when ``recapture(frames=...)`` is given, and only a changed camera's is
    worked out again (about 0.3 s per replication-hour at Oxford Circus for all cameras, a few
    hundredths for one); then the usual scoring.
@@ -46,7 +46,8 @@ from twin.sim.parallel import collect
 from twin.sim.replication import KeptCrowd, replication_from_crowd
 from twin.sim.run import RunResult, crowd_key, score_replications
 from twin.world.camera import fov_wedge
-from twin.world.capture import TrackFrames, ViewTable, WalkerBatch
+from twin.world.capture import ViewTable, WalkerBatch
+from twin.world.frames import TrackFrames
 
 __all__ = [
     "CrowdChanged",
@@ -138,8 +139,38 @@ def recapture(
     if reason is not None:
         raise CrowdChanged(reason)
     crowds = list(result.crowds)
+    outs = _recapture_all(ctx, crowds, view_areas(ctx), executor=executor, frames=frames, progress=progress)
+    reps = [rep for rep, _ in outs]
+    tracks = outs[0][1] if outs and outs[0][1] is not None else pd.DataFrame()
+    t_sim = time.perf_counter()
+    seeds = [k.seed for k in crowds]
+    outcomes, summary, ops = score_replications(ctx, reps, seeds, result.seed)
+    return RunResult(
+        scenario=scenario,
+        context=ctx,
+        seed=result.seed,
+        reps=reps,
+        outcomes=outcomes,
+        summary=summary,
+        tracks=tracks,
+        timings={"simulate_s": t_sim - t_start, "score_s": time.perf_counter() - t_sim, "recaptured": 1.0},
+        operations=ops,
+        crowds=crowds,
+    )
+
+
+def _recapture_all(
+    ctx: Context,
+    crowds: list[KeptCrowd],
+    areas: np.ndarray,
+    *,
+    executor: Executor | None,
+    frames: MutableMapping[str, dict[str, TrackFrames]] | None,
+    progress: Callable[[int, int, float], None] | None,
+) -> list[tuple[RepData, pd.DataFrame | None]]:
+    """Every kept crowd in front of ``ctx``'s cameras (replication 0 with its track table): here with the
+    kept capture work ``frames``, else in ``executor``, else here one after the other."""
     n = len(crowds)
-    areas = view_areas(ctx)
     if frames is not None:
         outs = []
         for i, kept in enumerate(crowds):
@@ -161,23 +192,7 @@ def recapture(
             outs.append(recapture_replication(ctx, kept, keep_tracks=(i == 0), areas=areas))
             if progress is not None:
                 progress(i + 1, n, 0.0)
-    reps = [rep for rep, _ in outs]
-    tracks = outs[0][1] if outs and outs[0][1] is not None else pd.DataFrame()
-    t_sim = time.perf_counter()
-    seeds = [k.seed for k in crowds]
-    outcomes, summary, ops = score_replications(ctx, reps, seeds, result.seed)
-    return RunResult(
-        scenario=scenario,
-        context=ctx,
-        seed=result.seed,
-        reps=reps,
-        outcomes=outcomes,
-        summary=summary,
-        tracks=tracks,
-        timings={"simulate_s": t_sim - t_start, "score_s": time.perf_counter() - t_sim, "recaptured": 1.0},
-        operations=ops,
-        crowds=crowds,
-    )
+    return outs
 
 
 def prepare_recapture(

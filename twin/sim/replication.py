@@ -20,15 +20,8 @@ from twin.scenario.specs import Scenario
 from twin.scoring.metrics import RepData
 from twin.sim.context import Context, prepare
 from twin.sim.crowd import CrowdResult, simulate_crowd
-from twin.world.capture import (
-    TRACK_FIELDS,
-    TrackFrames,
-    ViewTable,
-    WalkerBatch,
-    draw_tracks,
-    new_tracks,
-    track_frames,
-)
+from twin.world.capture import TRACK_FIELDS, ViewTable, WalkerBatch, new_tracks
+from twin.world.frames import TrackFrames, draw_tracks, track_frames
 
 __all__ = [
     "KeptCrowd",
@@ -143,7 +136,7 @@ def replication_from_crowd(
         keep_tracks: also return the track table (the events).
         crowd_s: seconds the crowd took (recorded in ``RepData.extra``).
         frames: a cache of each view table's draw-free capture work by :func:`frames_key` (see
-            :func:`twin.world.capture.track_frames`): entries found are reused, missing ones added.
+            :func:`twin.world.frames.track_frames`): entries found are reused, missing ones added.
             The result is the same with or without it.
     """
     sc = ctx.scenario
@@ -249,7 +242,7 @@ def replicate_prepared(
 
 
 def frames_key(ctx: Context, table: ViewTable, walkers: WalkerBatch, phase_s: float) -> str:
-    """What a view table's draw-free capture work (:func:`twin.world.capture.track_frames`) depends on,
+    """What a view table's draw-free capture work (:func:`twin.world.frames.track_frames`) depends on,
     hashed: the table's geometry, the camera's frame rate and phase, the walkers it sees (who, when, how
     fast, where, head pose, density), the capture gate and the score model ranking the captures."""
     h = hashlib.blake2b(digest_size=20)

@@ -267,6 +267,21 @@ def _metadata(ctx: Context, seed: int, replications: int) -> RunMeta:
     )
 
 
+def _seed_and_replications(scenario: Scenario, seed: int | None, replications: int | None) -> tuple[int, int]:
+    """The run's root seed and replication count (the scenario's unless given).
+
+    Raises:
+        ScenarioError: a negative seed or fewer than one replication.
+    """
+    seed = scenario.seed if seed is None else int(seed)
+    reps_n = scenario.replications if replications is None else int(replications)
+    if seed < 0:
+        raise ScenarioError(f"seed {seed} must be >= 0")
+    if reps_n < 1:
+        raise ScenarioError(f"replications {reps_n} must be >= 1")
+    return seed, reps_n
+
+
 def run(
     scenario: Scenario | str | Path,
     *,
@@ -299,27 +314,18 @@ def run(
         scheduler: a Dask scheduler address (``tcp://host:8786``) to run replications on a cluster.
         progress: called as ``progress(done_replications, total, share_of_current_done)``.
         on_stage: called with a short description when a real-engine stage starts.
-        executor: a process pool (``concurrent.futures``) to run replications in; it is given the
-            prepared context, so its workers need not load the site (the app keeps one warm).
-        keep_crowds: keep each replication's crowd in the result (``RunResult.crowds``, a few MB
-            per replication-hour) so that camera edits need no new crowd (:mod:`twin.sim.recapture`).
-        site, view_tables: the scenario's site already loaded, and a cache of the cameras' view
-            tables (see :func:`twin.sim.context.prepare`); the result is the same with or without.
+        executor: a process pool (``concurrent.futures``) to run replications in, given the context.
+        keep_crowds: keep the crowds (``RunResult.crowds``) for camera edits (:mod:`twin.sim.recapture`).
+        site, view_tables: the site loaded, a cache of view tables (:func:`twin.sim.context.prepare`).
 
-    Returns:
-        :class:`RunResult`.
+    Returns :class:`RunResult`.
 
     Raises:
         TwinError: any invalid input (see :func:`prepare` and :func:`twin.scenario.load.load_scenario`).
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario, overrides)
-    seed = scenario.seed if seed is None else int(seed)
-    reps_n = scenario.replications if replications is None else int(replications)
-    if seed < 0:
-        raise ScenarioError(f"seed {seed} must be >= 0")
-    if reps_n < 1:
-        raise ScenarioError(f"replications {reps_n} must be >= 1")
+    seed, reps_n = _seed_and_replications(scenario, seed, replications)
     t_start = time.perf_counter()
     ctx, engine, bank = _prepare(scenario, on_stage, site=site, view_tables=view_tables)
     seeds = replication_seeds(seed, reps_n)
