@@ -419,8 +419,9 @@ def _frames(
     quality.
 
     ``occluder_m`` is the table's (LANES, S) float32 length of sight line through the heads in front
-    (:func:`_occluder_length`). Table lookups gather once through a flat (lane, station) index; the
-    quality ranking is evaluated on usable frames only (the others rank -inf).
+    (:func:`_occluder_length`). Table lookups gather once through a flat (lane, station) index;
+    occlusion is tested, and blur and the quality ranking evaluated, only on the frames that can still
+    be usable (the others rank -inf).
     """
     S = table.in_view.shape[1]
     t = k / fps + phase_s
@@ -438,23 +439,27 @@ def _frames(
     yaw = at(table.yaw_deg) + walkers.head_yaw_deg.astype(np.float32, copy=False)[w]
     pitch = at(table.pitch_deg) + walkers.head_pitch_deg.astype(np.float32, copy=False)[w]
     zone = at(table.zone)
-    # occlusion, redrawn per block of frames of a track
-    p_occ = -np.expm1(-walkers.density_p_m2[w] * BODY_WIDTH_M * at(occluder_m))
-    blk = k // frames_per_block
-    new_blk = np.ones(len(w), bool)
-    new_blk[1:] = (blk[1:] != blk[:-1]) | (w[1:] != w[:-1])
-    blk_id = np.cumsum(new_blk) - 1
-    occluded = rng.random(int(blk_id[-1]) + 1)[blk_id] < p_occ
-    usable = (
+    seen_well = (
         iv
-        & ~occluded
         & (ied >= gate.min_ied_px)
         & (np.abs(yaw) <= gate.max_abs_yaw_deg)
         & (np.abs(pitch) <= gate.max_abs_pitch_deg)
     )
-    blur = at(table.blur_px_per_m_s) * vw.astype(np.float32)
+    # occlusion, redrawn per block of frames of a track (one uniform per block, drawn for every block),
+    # then tested on the frames that pass the rest of the gate
+    blk = k // frames_per_block
+    new_blk = np.ones(len(w), bool)
+    new_blk[1:] = (blk[1:] != blk[:-1]) | (w[1:] != w[:-1])
+    blk_id = np.cumsum(new_blk) - 1
+    u_blk = rng.random(int(blk_id[-1]) + 1)
+    cand = np.flatnonzero(seen_well)
+    p_occ = -np.expm1(-walkers.density_p_m2[w[cand]] * BODY_WIDTH_M * occluder_m.ravel().take(flat[cand]))
+    usable = seen_well
+    usable[cand[u_blk[blk_id[cand]] < p_occ]] = False
+    good = np.flatnonzero(usable)
+    blur = table.blur_px_per_m_s.ravel().take(flat[good]) * vw[good].astype(np.float32)
     quality = np.full(len(w), -np.inf)
-    quality[usable] = score_model.mated_mean(ied[usable], yaw[usable], pitch[usable], blur[usable])
+    quality[good] = score_model.mated_mean(ied[good], yaw[good], pitch[good], blur)
     return {
         "t": t,
         "flat": flat,
@@ -464,7 +469,7 @@ def _frames(
         "pitch": pitch,
         "zone": zone,
         "usable": usable,
-        "blur": blur,
+        "v": vw,
         "quality": quality,
     }
 
@@ -500,7 +505,7 @@ def _keep_best(
     out["distance_m"][bi] = table.distance_m.ravel()[cell]
     out["yaw_deg"][bi] = f["yaw"][bp]
     out["pitch_deg"][bi] = f["pitch"][bp]
-    out["blur_px"][bi] = f["blur"][bp]
+    out["blur_px"][bi] = table.blur_px_per_m_s.ravel()[cell] * f["v"][bp].astype(np.float32)
     out["mated_mean"][bi] = best_q[has]
     out["u_px"][bi] = table.u_px.ravel()[cell]
     out["v_px"][bi] = table.v_px.ravel()[cell]
