@@ -430,7 +430,9 @@ def _view_entries(
         if not cam_parts:
             continue
         t, sched, g, pos, dn, table = (np.concatenate(col) for col in zip(*cam_parts, strict=True))
-        order = np.lexsort((pos, g, sched, t))
+        order = np.argsort(t, kind="stable")
+        if (np.diff(t[order]) == 0).any():  # equal clock times (practically never): SimPy's full order
+            order = np.lexsort((pos, g, sched, t))
         dn, g, table = dn[order], g[order], table[order]
         in_view = np.cumsum(dn)
         entry = dn > 0
