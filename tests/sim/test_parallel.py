@@ -78,3 +78,21 @@ def test_a_dead_worker_is_one_clear_error(tiny_scenario) -> None:
     ctx.warnings.append(_DiesWhenUnpickled())  # type: ignore[arg-type]
     with pytest.raises(ClusterError, match=r"worker process died.*workers=1"):
         run_local(ctx, replication_seeds(1, 2), 2, None)
+
+
+@pytest.mark.slow
+def test_an_unguarded_script_fails_with_the_fix_instead_of_hanging(tmp_path) -> None:
+    """Worker processes import the caller's main module again; one that starts a run at import time
+    (no ``if __name__ == "__main__":``) kills them. The caller gets one error that says so, promptly."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import twin\n"
+        f"twin.run({str(SCENARIOS / 'oxford_circus.yaml')!r}, replications=2, workers=2,\n"
+        "         overrides=['time.duration_s=60'])\n"
+    )
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0
+    assert "ClusterError" in r.stderr and 'if __name__ == "__main__":' in r.stderr

@@ -127,20 +127,23 @@ def run_local(
     mp = multiprocessing.get_context(START_METHOD)
     if START_METHOD == "forkserver":
         mp.set_forkserver_preload(["twin.sim.replication"])  # imported once, in the server
+    pool = ProcessPoolExecutor(
+        max_workers=max(1, min(workers, n)), mp_context=mp, initializer=_adopt, initargs=(ctx,)
+    )
     try:
-        with ProcessPoolExecutor(
-            max_workers=max(1, min(workers, n)), mp_context=mp, initializer=_adopt, initargs=(ctx,)
-        ) as pool:
-            futs = [pool.submit(_replicate_here, s, i == 0) for i, s in enumerate(seeds)]
-            for done, _ in enumerate(as_completed(futs), 1):
-                if progress is not None:
-                    progress(done, n, 0.0)
-            return [f.result() for f in futs]
-    except BrokenProcessPool as exc:
+        futs = [pool.submit(_replicate_here, s, i == 0) for i, s in enumerate(seeds)]
+        for done, _ in enumerate(as_completed(futs), 1):
+            if progress is not None:
+                progress(done, n, 0.0)
+        return [f.result() for f in futs]
+    except (BrokenProcessPool, BrokenPipeError) as exc:
         raise ClusterError(
-            f"a replication worker process died ({exc}); run with workers=1 (-w 1), and guard a script's "
-            'entry point with `if __name__ == "__main__":` (worker processes import it again)'
+            f"a replication worker process died ({type(exc).__name__}: {exc}); run with workers=1 (-w 1), "
+            'and guard a script\'s entry point with `if __name__ == "__main__":` (worker processes import it '
+            "again)"
         ) from exc
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def run_dask(
