@@ -38,10 +38,12 @@ __all__ = [
 
 #: Seconds to wait for a Dask scheduler before giving up.
 SCHEDULER_TIMEOUT_S = 10
-#: Below this many expected passers-by summed over the replications, the default runs serially:
-#: starting worker processes (~1-1.5 s on a 2-core machine: an interpreter importing numpy, pandas,
-#: shapely, simpy, plus the context) costs more than the ~5 us of crowd and capture work per passer-by
-#: it would share out (``bench/bench_main.py`` measures both).
+#: Below this many expected passers-by summed over the replications, the default runs serially.
+#: Starting the first pool of a process costs ~1.5-2.7 s on this 2-core machine (the forkserver
+#: imports numpy, pandas, shapely and simpy, then forks the workers; later pools ~0.3 s), and one
+#: passer-by costs ~10 us of crowd and capture work (bench/bench_crowd.py: ~3.4 s for the 337,000 of
+#: a 10-hour day), so 2 workers repay their start-up from about 2 x 2 s / 10 us = 400,000
+#: passer-by replications (bench/bench_main.py prints both figures).
 PARALLEL_MIN_PASSER_REPLICATIONS = 400_000
 #: Start method of local workers: forkserver where there is one (a clean server process forks them,
 #: so no thread of the caller is copied), spawn elsewhere. Never plain fork: the caller may hold
