@@ -28,6 +28,19 @@ def test_weidmann_by_hand() -> None:
     assert float(weidmann_factor(5.4)) == 0.0
 
 
+def test_the_scalar_weidmann_is_the_array_one_bit_for_bit() -> None:
+    """The engine's per-arrival Weidmann factor must be the vectorised one exactly (the same numpy exp:
+    math.exp differs in the last bit for ~5% of arguments), or speeds would drift from the reference."""
+    from twin.sim.crowd import _weidmann_scalar
+
+    rho = np.concatenate(
+        [[0.0, 1e-300, 1e-9, 5.4, 5.4 + 1e-12, 6.0, 50.0], np.random.default_rng(3).uniform(0, 6, 20_000)]
+    )
+    got = np.array([_weidmann_scalar(float(r)) for r in rho])
+    assert np.array_equal(got, weidmann_factor(rho))
+    assert got[0] == 1.0 and got[3] == 0.0 and got[5] == 0.0
+
+
 def test_single_arrivals_are_poisson(tiny_scenario) -> None:
     c = crowd_of(tiny_scenario, rate=3600.0, group_share=0.0)
     n = len(c.people["t_arrive_s"])
