@@ -28,17 +28,25 @@ def test_weidmann_by_hand() -> None:
     assert float(weidmann_factor(5.4)) == 0.0
 
 
-def test_the_scalar_weidmann_is_the_array_one_bit_for_bit() -> None:
-    """The engine's per-arrival Weidmann factor must be the vectorised one exactly (the same numpy exp:
-    math.exp differs in the last bit for ~5% of arguments), or speeds would drift from the reference."""
-    from twin.sim.crowd import _weidmann_scalar
+def test_the_engines_per_arrival_weidmann_is_the_vectorised_one_bit_for_bit(tiny_scenario) -> None:
+    """The engine computes each arrival's Weidmann factor inline, one density at a time; it must be
+    :func:`weidmann_factor` exactly (the same numpy exp: math.exp differs in the last bit for ~5% of
+    arguments on AVX-512 machines), or speeds would drift from the reference engine."""
+    from twin.sim import crowd
 
-    rho = np.concatenate(
-        [[0.0, 1e-300, 1e-9, 5.4, 5.4 + 1e-12, 6.0, 50.0], np.random.default_rng(3).uniform(0, 6, 20_000)]
+    ctx = prepare(tiny_scenario)
+    spec = CrowdSpec(group_share=0.5, avoid_share=0.1)
+    streams = Streams(7)
+    rates = np.full(24, 150_000.0)
+    groups = crowd._draw_groups(
+        ctx.site, ctx.tables, spec, rates, 12 * 3600, 300, streams["arrivals"], streams["routes"]
     )
-    got = np.array([_weidmann_scalar(float(r)) for r in rho])
-    assert np.array_equal(got, weidmann_factor(rho))
-    assert got[0] == 1.0 and got[3] == 0.0 and got[5] == 0.0
+    walked = crowd._walk(ctx.site, ctx.cameras, ctx.tables, groups, 300, None)
+    w = ~groups.turned_back
+    rho = walked.density[w]
+    assert (rho == 0).any() and ((rho > 0) & (rho < 1)).any() and (rho > crowd.WEIDMANN_RHO_MAX).any()
+    expected = np.maximum(groups.free[w] * weidmann_factor(rho), crowd.MIN_SPEED_M_S)
+    assert np.array_equal(walked.speed[w], expected)
 
 
 def test_single_arrivals_are_poisson(tiny_scenario) -> None:

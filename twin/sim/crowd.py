@@ -298,14 +298,6 @@ class _Clock:
     events: int
 
 
-def _weidmann_scalar(rho: float) -> float:
-    """:func:`weidmann_factor` of one density, bit for bit (the same numpy exp), without array overhead."""
-    if rho <= 0:
-        return 1.0
-    f = 1.0 - float(np.exp(-WEIDMANN_GAMMA * (1.0 / rho - 1.0 / WEIDMANN_RHO_MAX)))
-    return 0.0 if f < 0.0 else (1.0 if f > 1.0 else f)
-
-
 def _interleave(
     groups: _Groups,
     overlap: np.ndarray,
@@ -327,36 +319,46 @@ def _interleave(
     G = len(groups.t_s)
     env = simpy.Environment()
     occ = np.zeros(len(lengths))
-    rows = [overlap[r] for r in range(len(lengths))]
+    # the same float64 buffer: item updates without numpy's scalar overhead (~0.3 us each)
+    occ_mv = memoryview(occ)  # type: ignore[arg-type]
+    dots = [overlap[r].dot for r in range(len(lengths))]
     legs = [[float(s) for s in v.s_m if s > 0] for v in views]
     length = lengths.tolist()
     route, size = groups.route.tolist(), groups.sizes.tolist()
     t_arr, speed, density = [0.0] * G, [0.0] * G, [0.0] * G
     timeout, nextafter, inf, min_v = env.timeout, math.nextafter, math.inf, MIN_SPEED_M_S
+    # weidmann_factor inlined (same numpy exp, same clipping: bit for bit, tested)
+    exp, neg_gamma, inv_rho_max = np.exp, -WEIDMANN_GAMMA, 1.0 / WEIDMANN_RHO_MAX
     tick = max(G // 50, 1)
 
     def leave(ev: simpy.Event) -> None:
         gi = ev.value
-        occ[route[gi]] -= size[gi]
+        occ_mv[route[gi]] -= size[gi]
 
     def arrivals() -> simpy.events.ProcessGenerator:
         gaps = np.diff(groups.t_s, prepend=0.0).tolist()
         walking = (~groups.turned_back).tolist()
-        for gi, gap, walks, r, n, free in zip(
-            range(G), gaps, walking, route, size, groups.free.tolist(), strict=True
-        ):
+        gi = -1
+        for gap, walks, r, n, free in zip(gaps, walking, route, size, groups.free.tolist(), strict=True):
+            gi += 1
             yield timeout(gap)
             if progress is not None and gi % tick == 0:
                 progress(min(float(groups.t_s[gi]) / duration_s, 1.0))
             if not walks:
                 continue
             now = env.now
-            rho = float(rows[r].dot(occ))
-            v = free * _weidmann_scalar(rho)
+            rho = float(dots[r](occ))
+            if rho > 0:
+                f = 1.0 - float(exp(neg_gamma * (1.0 / rho - inv_rho_max)))
+                v = free * (0.0 if f < 0.0 else (1.0 if f > 1.0 else f))
+            else:
+                v = free * 1.0
             if min_v > v:
                 v = min_v
-            t_arr[gi], speed[gi], density[gi] = now, v, rho
-            occ[r] += n
+            t_arr[gi] = now
+            speed[gi] = v
+            density[gi] = rho
+            occ_mv[r] += n
             t, prev = now, 0.0
             for s in legs[r]:
                 at = s / v
@@ -367,10 +369,11 @@ def _interleave(
             if last > 0:
                 t += last
             delay = t - now
-            while now + delay < t:
-                delay = nextafter(delay, inf)
-            while now + delay > t:
-                delay = nextafter(delay, -inf)
+            if now + delay != t:  # rare: nudge by ulps until the clock lands on t
+                while now + delay < t:
+                    delay = nextafter(delay, inf)
+                while now + delay > t:
+                    delay = nextafter(delay, -inf)
             timeout(delay, gi).callbacks.append(leave)
 
     env.process(arrivals())
