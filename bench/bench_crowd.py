@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -161,6 +162,10 @@ def doubling(scenario: str) -> None:
     )
 
 
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def _ok(ok: bool) -> str:
     return "OK" if ok else "MISSED"
 
@@ -171,9 +176,10 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3, help="runs of the crowd phase and of each floor")
     a = ap.parse_args()
     t = time.perf_counter()
+    print(f"load average {_load()} on {os.cpu_count()} cores (above the core count, timings are inflated)")
     day(a.scenario, max(1, a.repeat))
     doubling(a.scenario)
-    print(f"(bench took {time.perf_counter() - t:.0f} s)")
+    print(f"(bench took {time.perf_counter() - t:.0f} s; load average now {_load()})")
     return 0
 
 
