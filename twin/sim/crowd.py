@@ -348,16 +348,11 @@ def _interleave(
                 continue
             now = env.now
             rho = float(dots[r](occ))
-            if rho > 0:
-                f = 1.0 - float(exp(neg_gamma * (1.0 / rho - inv_rho_max)))
-                v = free * (0.0 if f < 0.0 else (1.0 if f > 1.0 else f))
-            else:
-                v = free * 1.0
+            f = 1.0 - float(exp(neg_gamma * (1.0 / rho - inv_rho_max))) if rho > 0 else 1.0
+            v = free * (0.0 if f < 0.0 else (1.0 if f > 1.0 else f))
             if min_v > v:
                 v = min_v
-            t_arr[gi] = now
-            speed[gi] = v
-            density[gi] = rho
+            t_arr[gi], speed[gi], density[gi] = now, v, rho
             occ_mv[r] += n
             t, prev = now, 0.0
             for s in legs[r]:
