@@ -150,10 +150,11 @@ def day(scenario: str, repeat: int) -> None:
 
 
 def doubling(scenario: str) -> None:
-    flat = 34_000  # people/h, the 10-hour day's mean rate
+    flat = 34_000  # people/h: the 10-hour day's mean rate at footfall.scale 1 (the shipped scale is lower)
     rate = "[" + ",".join([str(flat)] * 24) + "]"
-    one = measure(scenario, ["time.start=00:00", "time.duration_s=18000", f"footfall.rate_per_h={rate}"])
-    two = measure(scenario, ["time.start=00:00", "time.duration_s=36000", f"footfall.rate_per_h={rate}"])
+    common = [f"footfall.rate_per_h={rate}", "footfall.scale=1"]
+    one = measure(scenario, ["time.start=00:00", "time.duration_s=18000", *common])
+    two = measure(scenario, ["time.start=00:00", "time.duration_s=36000", *common])
     ratio = two["wall_s"] / one["wall_s"]
     print(
         f"doubling the duration at a flat {flat:,}/h: {one['passers_by']:,} -> {two['passers_by']:,} people, "
