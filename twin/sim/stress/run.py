@@ -205,7 +205,7 @@ def check_providers(scenario: Scenario, engine: str) -> None:
         raise EngineUnavailableError(
             f"engine.providers asks for CUDAExecutionProvider but this onnxruntime offers only "
             f"{', '.join(have)}: "
-            "install onnxruntime-gpu with CUDA 12 and cuDNN 9 (bench/gpu_stress.sh), or set "
+            "install onnxruntime-gpu with CUDA 13 and cuDNN 9 (bench/gpu_stress.sh), or set "
             "engine.providers: [CPUExecutionProvider]"
         )
 
