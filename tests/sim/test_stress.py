@@ -27,6 +27,9 @@ from twin.sim.stress.worker import FaultPlan, WorkerConfig
 #: Relative tolerance on measured throughput and latency percentiles: each frame also pays the
 #: supervisor's hand-over (~1-3 ms measured here on 2 shared cores), ~5% of a 50 ms service.
 REL_TOL = 0.15
+#: Absolute tolerance on wall-clock latencies, s: scheduling delays on a shared 2-core machine (load
+#: average 7 seen) reach tens of ms; a wrong queue model (e.g. one worker) is off by 0.3-0.6 s.
+ABS_TOL_S = 0.05
 
 
 def _schedule(n: int, a_s: float, cams: int = 1) -> FrameSchedule:
@@ -72,8 +75,8 @@ def test_realtime_latency_percentiles_match_ddc_by_hand() -> None:
     k = np.arange(n)
     by_hand = (k // w + 1) * s + (k % w) * a - k * a  # 0.05, 0.05, 0.08, 0.08, ... 0.62
     for q in (50, 95, 99):
-        assert np.percentile(lat, q) == pytest.approx(np.percentile(by_hand, q), rel=REL_TOL, abs=0.02)
-    assert lat.max() == pytest.approx(by_hand.max(), rel=REL_TOL, abs=0.02)
+        assert np.percentile(lat, q) == pytest.approx(np.percentile(by_hand, q), rel=REL_TOL, abs=ABS_TOL_S)
+    assert lat.max() == pytest.approx(by_hand.max(), rel=REL_TOL, abs=ABS_TOL_S)
 
 
 def test_replay_is_exact_ddc() -> None:

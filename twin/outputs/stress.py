@@ -99,11 +99,10 @@ def _throughput(frames: pd.DataFrame, bin_s: float) -> tuple[list[float], list[f
     return list(edges[:-1] + bin_s / 2), [float(c) / bin_s for c in counts]
 
 
-def stress_html(result: StressResult) -> str:
-    """The offline report: figures, latency CDF, queue length and throughput over time, capacity curve."""
-    doc = result.to_json()
-    e = html.escape
+def _charts(result: StressResult) -> list[str]:
+    """Inline SVG charts: latency CDF, queue length, throughput over time, capacity curve."""
     lat = result.frames["latency_s"].dropna().to_numpy(float) if "latency_s" in result.frames else np.zeros(0)
+    target = result.options.target_p95_s
     charts = []
     target = result.options.target_p95_s
     if len(lat):
@@ -163,6 +162,11 @@ def stress_html(result: StressResult) -> str:
                 y_log=True,
             )
         )
+    return charts
+
+
+def _rows(doc: dict[str, Any], result: StressResult) -> list[tuple[str, str]]:
+    """The figures table of the report."""
     rows = [
         ("engine", f"{doc['engine']['model_id']} on {', '.join(result.providers)}"),
         (
@@ -197,6 +201,15 @@ def stress_html(result: StressResult) -> str:
                 f"limiting stage {c['limiting_stage']}",
             )
         )
+    return rows
+
+
+def stress_html(result: StressResult) -> str:
+    """The offline report: figures, latency CDF, queue length and throughput over time, capacity curve."""
+    doc = result.to_json()
+    e = html.escape
+    charts = _charts(result)
+    rows = _rows(doc, result)
     table = "".join(f"<tr><th>{e(k)}</th><td>{e(str(v))}</td></tr>" for k, v in rows)
     banner = "<p class='partial'>PARTIAL RUN: stopped by Ctrl-C before the end.</p>" if result.partial else ""
     return (

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -147,48 +148,11 @@ def find_capacity(
         the curve, in the order tried.
     """
     curve: list[CapacityPoint] = []
+    pool = {"workers": workers, "batch": batch, "queue_len": queue_len, "policy": policy}
 
     def point(cams: int, share: float) -> CapacityPoint:
         t = thin_tracks(_copies(tracks, cams, base_cameras, window_s), share, rng)
-        sch: FrameSchedule = frame_schedule(
-            t, fps=[fps] * cams, camera_ids=[str(i) for i in range(cams)], duration_s=window_s
-        )
-        fr = sch.frames
-        if len(fr) == 0:
-            p = CapacityPoint(
-                cameras=cams,
-                footfall_share=share,
-                frames_per_s=0.0,
-                faces_per_s=0.0,
-                p95_s=0.0,
-                dropped_share=0.0,
-                utilisation=0.0,
-                sustainable=True,
-            )
-        else:
-            svc = resample_service(fr["n_faces"].to_numpy(), measured_faces, measured_s, rng)
-            r = replay(
-                fr["t_s"].to_numpy(),
-                fr["camera"].to_numpy(),
-                svc,
-                workers=workers,
-                batch=batch,
-                queue_len=queue_len,
-                policy=policy,
-            )
-            lat = r.latency_s(fr["t_s"].to_numpy())[~r.dropped]
-            p95 = float(np.percentile(lat, 95)) if len(lat) else float("inf")
-            dropped = float(r.dropped.mean())
-            p = CapacityPoint(
-                cameras=cams,
-                footfall_share=share,
-                frames_per_s=len(fr) / window_s,
-                faces_per_s=float(fr["n_faces"].sum()) / window_s,
-                p95_s=p95,
-                dropped_share=dropped,
-                utilisation=float(svc.sum()) / (workers * window_s),
-                sustainable=p95 <= target_s and dropped == 0.0,
-            )
+        p = _point(t, cams, share, fps, window_s, measured_faces, measured_s, pool, rng, target_s)
         curve.append(p)
         if on_point is not None:
             on_point(p)
@@ -202,3 +166,58 @@ def find_capacity(
             if point(1, share).sustainable:
                 break
     return curve
+
+
+def _point(
+    t: pd.DataFrame,
+    cams: int,
+    share: float,
+    fps: float,
+    window_s: float,
+    measured_faces: np.ndarray,
+    measured_s: np.ndarray,
+    pool: dict[str, Any],
+    rng: np.random.Generator,
+    target_s: float,
+) -> CapacityPoint:
+    """Replay one load (tracks ``t`` on ``cams`` streams at footfall ``share``)."""
+    sch: FrameSchedule = frame_schedule(
+        t, fps=[fps] * cams, camera_ids=[str(i) for i in range(cams)], duration_s=window_s
+    )
+    fr = sch.frames
+    if len(fr) == 0:
+        p = CapacityPoint(
+            cameras=cams,
+            footfall_share=share,
+            frames_per_s=0.0,
+            faces_per_s=0.0,
+            p95_s=0.0,
+            dropped_share=0.0,
+            utilisation=0.0,
+            sustainable=True,
+        )
+    else:
+        svc = resample_service(fr["n_faces"].to_numpy(), measured_faces, measured_s, rng)
+        r = replay(
+            fr["t_s"].to_numpy(),
+            fr["camera"].to_numpy(),
+            svc,
+            workers=pool["workers"],
+            batch=pool["batch"],
+            queue_len=pool["queue_len"],
+            policy=pool["policy"],
+        )
+        lat = r.latency_s(fr["t_s"].to_numpy())[~r.dropped]
+        p95 = float(np.percentile(lat, 95)) if len(lat) else float("inf")
+        dropped = float(r.dropped.mean())
+        p = CapacityPoint(
+            cameras=cams,
+            footfall_share=share,
+            frames_per_s=len(fr) / window_s,
+            faces_per_s=float(fr["n_faces"].sum()) / window_s,
+            p95_s=p95,
+            dropped_share=dropped,
+            utilisation=float(svc.sum()) / (pool["workers"] * window_s),
+            sustainable=p95 <= target_s and dropped == 0.0,
+        )
+    return p

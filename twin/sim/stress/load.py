@@ -157,7 +157,7 @@ def thin_tracks(tracks: pd.DataFrame, share: float, rng: np.random.Generator) ->
     return tracks[tracks["person"].isin(keep)].reset_index(drop=True)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class SyntheticSource:
     """Frames composed from rendered probes on a street background, in the worker that runs them.
 
@@ -211,7 +211,7 @@ class SyntheticSource:
         self._backgrounds.clear()
 
 
-@dataclass
+@dataclass(kw_only=True)
 class VideoSource:
     """Frames of a recorded video (OpenCV), decoded in the worker that runs them; faces as they are.
 

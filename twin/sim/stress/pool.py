@@ -35,7 +35,8 @@ from typing import Any, Literal
 
 from twin.errors import EngineError
 from twin.sim.stress.load import FrameSchedule
-from twin.sim.stress.worker import WorkerConfig, worker_loop
+from twin.sim.stress.slots import Slot, rss_bytes, shutdown, start_slot
+from twin.sim.stress.worker import WorkerConfig
 
 __all__ = ["DROP_POLICIES", "GRACE_S", "Driven", "Ledger", "drive"]
 
@@ -92,7 +93,7 @@ class Ledger:
         }
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Driven:
     """What :func:`drive` measured.
 
@@ -120,70 +121,6 @@ class Driven:
     peak_rss_bytes: int
     partial: bool
     not_released: int
-
-
-class _Slot:
-    """One worker: its process or thread, its task channel and the batch it holds."""
-
-    def __init__(self, index: int) -> None:
-        self.index = index
-        self.batch: list[int] | None = None
-        self.batch_id = -1
-        self.ready = False
-        self.alive = True
-        self.pid: int | None = None
-        self.handle: Any = None
-        self.send: Callable[[Any], None] = lambda _t: None
-        self.cpu_s = 0.0
-
-
-def _start_slot(slot: _Slot, cfg: WorkerConfig, pool: str, results: queue.Queue[Any], mp_ctx: Any) -> None:
-    slot.ready, slot.alive, slot.batch = False, True, None
-    if pool == "threads":
-        tasks: queue.Queue[Any] = queue.Queue()
-        slot.send = tasks.put
-        th = threading.Thread(
-            target=worker_loop,
-            args=(cfg, slot.index, tasks.get, results.put),
-            kwargs={"in_process": False},
-            daemon=True,
-            name=f"twin-stress-{slot.index}",
-        )
-        slot.handle = th
-        th.start()
-        return
-    parent, child = mp_ctx.Pipe()
-    proc = mp_ctx.Process(target=_process_main, args=(cfg, slot.index, child), daemon=True)
-    proc.start()
-    child.close()
-    slot.handle, slot.pid = proc, proc.pid
-    lock = threading.Lock()
-
-    def send(task: Any) -> None:
-        with lock:
-            try:
-                parent.send(task)
-            except (BrokenPipeError, OSError):
-                pass
-
-    slot.send = send
-
-    def reader() -> None:
-        while True:
-            try:
-                msg = parent.recv()
-            except (EOFError, OSError):
-                results.put(("dead", slot.index, proc))
-                return
-            results.put(msg)
-
-    threading.Thread(target=reader, daemon=True, name=f"twin-stress-read-{slot.index}").start()
-
-
-def _process_main(cfg: WorkerConfig, index: int, conn: Any) -> None:
-    """A worker process: tasks and results over one pipe."""
-    worker_loop(cfg, index, conn.recv, conn.send, in_process=True)
-    conn.close()
 
 
 def drive(
@@ -226,293 +163,332 @@ def drive(
     Raises:
         EngineError: a worker cannot build its engine, or W, B or the queue length is below 1.
     """
-    import multiprocessing as mp
-
-    import psutil
-
     if workers < 1 or batch < 1 or queue_len < 1:
         raise EngineError(f"workers {workers}, batch {batch} and queue length {queue_len} must each be >= 1")
     if policy not in DROP_POLICIES:
         raise EngineError(f"drop policy {policy!r} is not one of {', '.join(DROP_POLICIES)}")
-    frames = schedule.frames
-    t_arr = frames["t_s"].to_numpy(float)
-    cams = frames["camera"].to_numpy(int)
-    cam_ids = schedule.camera_ids
-    n = len(frames)
-    window = schedule.duration_s if duration_s is None else duration_s
-    results: queue.Queue[Any] = queue.Queue()
-    mp_ctx = mp.get_context("spawn")
-    slots = [_Slot(i) for i in range(workers)]
-    for s in slots:
-        _start_slot(s, cfg, pool, results, mp_ctx)
-    ledger = Ledger()
-    rows: dict[int, dict[str, Any]] = {}
-    retries: dict[int, int] = {}
-    queues: list[deque[int]] = [deque() for _ in cam_ids]
-    trace: list[tuple[float, int, int]] = []
-    faults = {
-        k: 0
-        for k in (
-            "engine_error",
-            "corrupt_frame",
-            "slow_frame",
-            "worker_killed",
-            "worker_died",
-            "frames_requeued",
+    sup = _Supervisor(
+        schedule, cfg, workers=workers, batch=batch, queue_len=queue_len, policy=policy, pool=pool
+    )
+    sup.start()
+    try:
+        sup.loop(
+            pacing, schedule.duration_s if duration_s is None else duration_s, max_wall_s, stop, progress
         )
-    }
-    providers: list[list[str]] = []
-    me = psutil.Process()
-    peak_rss = 0
-    next_i = 0
-    batch_no = 0
-    partial = False
-    killed = cfg.faults.kill_at_s is None
-    settled = 0
+    except KeyboardInterrupt:
+        sup.interrupted()
+    finally:
+        sup.close()
+    return sup.result()
 
-    def settle(f: int, status: str, cause: str = "") -> None:
-        nonlocal settled
-        rows[f].update(status=status, cause=cause)
-        settled += 1
 
-    def drop(f: int, cause: str) -> None:
-        key = (cam_ids[cams[f]], cause)
-        ledger.dropped[key] = ledger.dropped.get(key, 0) + 1
-        settle(f, "dropped", cause)
+class _Supervisor:
+    """The state of one :func:`drive` call: queues, slots, ledger, rows, faults."""
 
-    # wait for every worker's engine before the clock starts (loading is not part of the load test)
-    ready = 0
-    while ready < workers:
-        msg = results.get(timeout=600)
-        if msg[0] == "error":
-            _shutdown(slots, pool)
-            raise EngineError(f"stress worker {msg[1]} could not build its engine: {msg[2]}")
-        if msg[0] == "ready":
-            slots[msg[1]].ready = True
-            providers.append(list(msg[2]))
-            ready += 1
-        elif msg[0] == "dead":
-            _shutdown(slots, pool)
-            raise EngineError(f"stress worker {msg[1]} died while loading its engine")
-    t0 = time.monotonic()
-    last_sample = -1.0
-    stopping_at: float | None = None
+    def __init__(
+        self,
+        schedule: FrameSchedule,
+        cfg: WorkerConfig,
+        *,
+        workers: int,
+        batch: int,
+        queue_len: int,
+        policy: str,
+        pool: str,
+    ) -> None:
+        import multiprocessing as mp
 
-    def now() -> float:
-        return time.monotonic() - t0
+        import psutil
 
-    def queued() -> int:
-        return sum(len(q) for q in queues)
+        self.cfg, self.workers, self.batch, self.queue_len, self.policy, self.pool = (
+            cfg,
+            workers,
+            batch,
+            queue_len,
+            policy,
+            pool,
+        )
+        frames = schedule.frames
+        self.t_arr = frames["t_s"].to_numpy(float)
+        self.cams = frames["camera"].to_numpy(int)
+        self.cam_ids = schedule.camera_ids
+        self.n = len(frames)
+        self.results: queue.Queue[Any] = queue.Queue()
+        self.mp_ctx = mp.get_context("spawn")
+        self.slots = [Slot(i) for i in range(workers)]
+        self.ledger = Ledger()
+        self.rows: dict[int, dict[str, Any]] = {}
+        self.retries: dict[int, int] = {}
+        self.queues: list[deque[int]] = [deque() for _ in self.cam_ids]
+        self.trace: list[tuple[float, int, int]] = []
+        self.faults = {
+            k: 0
+            for k in (
+                "engine_error",
+                "corrupt_frame",
+                "slow_frame",
+                "worker_killed",
+                "worker_died",
+                "frames_requeued",
+            )
+        }
+        self.providers: list[list[str]] = []
+        self.me = psutil.Process()
+        self.peak_rss = 0
+        self.next_i = 0
+        self.batch_no = 0
+        self.partial = False
+        self.killed = cfg.faults.kill_at_s is None
+        self.settled = 0
+        self.t0 = time.monotonic()
+        self.stopping_at: float | None = None
+        self.wall = 0.0
 
-    def release(f: int, t: float) -> None:
-        q = queues[cams[f]]
-        rows[f] = {"frame": f, "camera": cam_ids[cams[f]], "t_arrive": t, "status": "", "cause": ""}
-        ledger.frames_in += 1
-        if len(q) >= queue_len:
-            if policy == "drop-oldest":
-                drop(q.popleft(), "queue_full")
+    # -- set-up and clock ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start every worker and wait for its engine (loading is not part of the load test)."""
+        for s in self.slots:
+            start_slot(s, self.cfg, self.pool, self.results, self.mp_ctx)
+        ready = 0
+        while ready < self.workers:
+            msg = self.results.get(timeout=600)
+            if msg[0] in ("error", "dead"):
+                shutdown(self.slots, self.pool)
+                why = msg[2] if msg[0] == "error" else "it died while loading"
+                raise EngineError(f"stress worker {msg[1]} could not build its engine: {why}")
+            if msg[0] == "ready":
+                self.slots[msg[1]].ready = True
+                self.providers.append(list(msg[2]))
+                ready += 1
+        self.t0 = time.monotonic()
+
+    def now(self) -> float:
+        return time.monotonic() - self.t0
+
+    def queued(self) -> int:
+        return sum(len(q) for q in self.queues)
+
+    # -- frames -------------------------------------------------------------------------------------
+
+    def settle(self, f: int, status: str, cause: str = "") -> None:
+        self.rows[f].update(status=status, cause=cause)
+        self.settled += 1
+
+    def drop(self, f: int, cause: str) -> None:
+        key = (self.cam_ids[self.cams[f]], cause)
+        self.ledger.dropped[key] = self.ledger.dropped.get(key, 0) + 1
+        self.settle(f, "dropped", cause)
+
+    def fail(self, f: int, cause: str) -> None:
+        self.ledger.failed[cause] = self.ledger.failed.get(cause, 0) + 1
+        self.settle(f, "failed", cause)
+
+    def release(self, f: int, t: float) -> None:
+        q = self.queues[self.cams[f]]
+        self.rows[f] = {
+            "frame": f,
+            "camera": self.cam_ids[self.cams[f]],
+            "t_arrive": t,
+            "status": "",
+            "cause": "",
+        }
+        self.ledger.frames_in += 1
+        if len(q) >= self.queue_len:
+            if self.policy == "drop-oldest":
+                self.drop(q.popleft(), "queue_full")
             else:
-                drop(f, "queue_full")
+                self.drop(f, "queue_full")
                 return
         q.append(f)
-        trace.append((now(), int(cams[f]), len(q)))
+        self.trace.append((self.now(), int(self.cams[f]), len(q)))
 
-    def dispatch() -> None:
-        nonlocal batch_no
-        for s in slots:
-            if not (s.alive and s.ready and s.batch is None) or not queued():
+    def dispatch(self) -> None:
+        for s in self.slots:
+            if not (s.alive and s.ready and s.batch is None) or not self.queued():
                 continue
             take: list[int] = []
-            while len(take) < batch and queued():
-                qi = min((i for i, q in enumerate(queues) if q), key=lambda i: rows[queues[i][0]]["t_arrive"])
-                take.append(queues[qi].popleft())
-                trace.append((now(), qi, len(queues[qi])))
-            s.batch, s.batch_id = take, batch_no
-            batch_no += 1
+            while len(take) < self.batch and self.queued():
+                qi = min(
+                    (i for i, q in enumerate(self.queues) if q),
+                    key=lambda i: self.rows[self.queues[i][0]]["t_arrive"],
+                )
+                take.append(self.queues[qi].popleft())
+                self.trace.append((self.now(), qi, len(self.queues[qi])))
+            s.batch, s.batch_id = take, self.batch_no
+            self.batch_no += 1
             s.send((s.batch_id, take))
 
-    def finish(msg: tuple[Any, ...]) -> None:
+    def finish(self, msg: tuple[Any, ...]) -> None:
         _, idx, bid, done_rows, cpu = msg
-        s = slots[idx]
+        s = self.slots[idx]
         s.cpu_s = cpu
         if bid != s.batch_id:
             return
         s.batch = None
         for r in done_rows:
             f = r["frame"]
-            r["t_start"] = r["t_start"] - t0
-            r["t_done"] = r["t_done"] - t0
-            rows[f].update(r)
-            rows[f]["retries"] = retries.get(f, 0)
-            if f in cfg.faults.slow_frames:
-                faults["slow_frame"] += 1
+            r["t_start"] -= self.t0
+            r["t_done"] -= self.t0
+            self.rows[f].update(r)
+            self.rows[f]["retries"] = self.retries.get(f, 0)
+            if f in self.cfg.faults.slow_frames:
+                self.faults["slow_frame"] += 1
             if r["status"] == "decided":
-                ledger.decided += 1
-                settle(f, "decided")
+                self.ledger.decided += 1
+                self.settle(f, "decided")
             else:
-                ledger.failed[r["cause"]] = ledger.failed.get(r["cause"], 0) + 1
-                if r["cause"] in faults:
-                    faults[r["cause"]] += 1
-                settle(f, "failed", r["cause"])
+                if r["cause"] in self.faults:
+                    self.faults[r["cause"]] += 1
+                self.fail(f, r["cause"])
 
-    def died(idx: int) -> None:
-        s = slots[idx]
+    def died(self, idx: int) -> None:
+        s = self.slots[idx]
         if not s.alive:
             return
         s.alive = False
-        faults["worker_died"] += 1
+        self.faults["worker_died"] += 1
         held = s.batch or []
         s.batch = None
         for f in reversed(held):
-            retries[f] = retries.get(f, 0) + 1
-            if retries[f] > MAX_RETRIES:
-                ledger.failed["worker_died"] = ledger.failed.get("worker_died", 0) + 1
-                settle(f, "failed", "worker_died")
+            self.retries[f] = self.retries.get(f, 0) + 1
+            if self.retries[f] > MAX_RETRIES:
+                self.fail(f, "worker_died")
                 continue
-            faults["frames_requeued"] += 1
-            queues[cams[f]].appendleft(f)
-            trace.append((now(), int(cams[f]), len(queues[cams[f]])))
-        if stopping_at is None:
-            _start_slot(s, cfg, pool, results, mp_ctx)
+            self.faults["frames_requeued"] += 1
+            self.queues[self.cams[f]].appendleft(f)
+            self.trace.append((self.now(), int(self.cams[f]), len(self.queues[self.cams[f]])))
+        if self.stopping_at is None:
+            start_slot(s, self.cfg, self.pool, self.results, self.mp_ctx)
         logger.warning("stress worker %d died; %d frame(s) re-queued", idx, len(held))
 
-    try:
+    def handle(self, msg: tuple[Any, ...]) -> None:
+        kind = msg[0]
+        if kind == "done":
+            self.finish(msg)
+        elif kind == "dead":
+            if self.slots[msg[1]].handle is msg[2]:
+                self.died(msg[1])
+        elif kind == "ready":
+            self.slots[msg[1]].ready = True
+            self.providers.append(list(msg[2]))
+        elif kind == "error":
+            logger.error("stress worker %d could not restart: %s", msg[1], msg[2])
+
+    # -- the loop -----------------------------------------------------------------------------------
+
+    def arrivals(self, pacing: str, window: float, max_wall_s: float | None, t: float) -> None:
+        """Release what is due (realtime) or what keeps the workers fed (fast)."""
+        if self.stopping_at is not None:
+            return
+        if pacing == "realtime":
+            while self.next_i < self.n and self.t_arr[self.next_i] <= t and self.t_arr[self.next_i] < window:
+                self.release(self.next_i, float(self.t_arr[self.next_i]))
+                self.next_i += 1
+            if t >= window:
+                self.stopping_at = t
+                for q in self.queues:
+                    while q:
+                        self.drop(q.popleft(), "run_end")
+            return
+        while (
+            self.next_i < self.n
+            and self.queued() < 2 * self.workers * self.batch
+            and (max_wall_s is None or t < max_wall_s)
+        ):
+            self.release(self.next_i, t)
+            self.next_i += 1
+        if max_wall_s is not None and t >= max_wall_s:
+            self.stopping_at = t
+
+    def maybe_kill(self, t: float) -> None:
+        kill_at = self.cfg.faults.kill_at_s
+        if self.killed or kill_at is None or t < kill_at:
+            return
+        victim = next((s for s in self.slots if s.alive and s.batch and s.pid), None)
+        if victim is not None and victim.pid is not None:
+            os.kill(victim.pid, signal.SIGKILL)
+            self.faults["worker_killed"] += 1
+            self.killed = True
+
+    def loop(
+        self,
+        pacing: str,
+        window: float,
+        max_wall_s: float | None,
+        stop: threading.Event | None,
+        progress: Callable[[int, int], None] | None,
+    ) -> None:
+        last_sample = -1.0
         while True:
-            t = now()
+            t = self.now()
             if stop is not None and stop.is_set():
                 raise KeyboardInterrupt
-            if stopping_at is None:
-                if pacing == "realtime":
-                    while next_i < n and t_arr[next_i] <= t and t_arr[next_i] < window:
-                        release(next_i, float(t_arr[next_i]))
-                        next_i += 1
-                    if t >= window or next_i >= n:
-                        if t >= window:
-                            stopping_at = t
-                            for q in queues:
-                                while q:
-                                    drop(q.popleft(), "run_end")
-                else:
-                    while (
-                        next_i < n
-                        and queued() < 2 * workers * batch
-                        and (max_wall_s is None or t < max_wall_s)
-                    ):
-                        release(next_i, t)
-                        next_i += 1
-                    if max_wall_s is not None and t >= max_wall_s:
-                        stopping_at = t
-            if not killed and cfg.faults.kill_at_s is not None and t >= cfg.faults.kill_at_s:
-                victim = next((s for s in slots if s.alive and s.batch and s.pid), None)
-                if victim is not None and victim.pid is not None:
-                    os.kill(victim.pid, signal.SIGKILL)
-                    faults["worker_killed"] += 1
-                    killed = True
-            dispatch()
-            busy = any(s.batch for s in slots)
-            if not busy and not queued() and (next_i >= n or stopping_at is not None):
-                break
-            if stopping_at is not None and now() - stopping_at > GRACE_S:
-                break
+            self.arrivals(pacing, window, max_wall_s, t)
+            self.maybe_kill(t)
+            self.dispatch()
+            busy = any(s.batch for s in self.slots)
+            if not busy and not self.queued() and (self.next_i >= self.n or self.stopping_at is not None):
+                return
+            if self.stopping_at is not None and self.now() - self.stopping_at > GRACE_S:
+                return
             if t - last_sample >= 0.5:
                 last_sample = t
-                peak_rss = max(peak_rss, _rss(me))
+                self.peak_rss = max(self.peak_rss, rss_bytes(self.me))
             wait = 0.05
-            if pacing == "realtime" and next_i < n and stopping_at is None:
-                wait = min(wait, max(0.0, float(t_arr[next_i]) - now()))
+            if pacing == "realtime" and self.next_i < self.n and self.stopping_at is None:
+                wait = min(wait, max(0.0, float(self.t_arr[self.next_i]) - self.now()))
             try:
-                msg = results.get(timeout=wait) if wait > 0 else results.get_nowait()
+                msg = self.results.get(timeout=wait) if wait > 0 else self.results.get_nowait()
             except queue.Empty:
                 continue
-            _handle(msg, finish, died, slots, providers)
+            self.handle(msg)
             while True:
                 try:
-                    _handle(results.get_nowait(), finish, died, slots, providers)
+                    self.handle(self.results.get_nowait())
                 except queue.Empty:
                     break
             if progress is not None:
-                progress(settled, n)
-    except KeyboardInterrupt:
-        partial = True
-        stopping_at = now()
-        for q in queues:
+                progress(self.settled, self.n)
+
+    def interrupted(self) -> None:
+        """Ctrl-C: queued frames dropped as ``interrupted``; frames in flight get :data:`GRACE_S`."""
+        self.partial = True
+        self.stopping_at = self.now()
+        for q in self.queues:
             while q:
-                drop(q.popleft(), "interrupted")
+                self.drop(q.popleft(), "interrupted")
         deadline = time.monotonic() + GRACE_S
-        while any(s.batch and s.alive for s in slots) and time.monotonic() < deadline:
+        while any(s.batch and s.alive for s in self.slots) and time.monotonic() < deadline:
             try:
-                _handle(results.get(timeout=0.1), finish, died, slots, providers)
+                self.handle(self.results.get(timeout=0.1))
             except queue.Empty:
                 pass
-    finally:
-        wall = now()
-        peak_rss = max(peak_rss, _rss(me))
-        for s in slots:  # whatever is still in flight did not finish
+
+    def close(self) -> None:
+        self.wall = self.now()
+        self.peak_rss = max(self.peak_rss, rss_bytes(self.me))
+        for s in self.slots:  # whatever is still in flight did not finish
             for f in s.batch or []:
-                drop(f, "interrupted" if partial else "run_end")
+                self.drop(f, "interrupted" if self.partial else "run_end")
             s.batch = None
-        _shutdown(slots, pool)
-    cpu = sum(me.cpu_times()[:2]) if pool == "threads" else me.cpu_times()[0] + me.cpu_times()[1]
-    if pool == "processes":
-        cpu += sum(s.cpu_s for s in slots)
-    if not ledger.balanced:  # pragma: no cover - a bug, not an input error
-        logger.error("stress ledger does not balance: %s", ledger.to_json())
-    return Driven(
-        rows=[rows[f] for f in sorted(rows)],
-        ledger=ledger,
-        queue_trace=trace,
-        faults=faults,
-        providers=providers,
-        wall_s=wall,
-        cpu_s=float(cpu),
-        peak_rss_bytes=int(peak_rss),
-        partial=partial,
-        not_released=n - next_i,
-    )
+        shutdown(self.slots, self.pool)
 
-
-def _handle(
-    msg: tuple[Any, ...],
-    finish: Callable[[tuple[Any, ...]], None],
-    died: Callable[[int], None],
-    slots: list[_Slot],
-    providers: list[list[str]],
-) -> None:
-    kind = msg[0]
-    if kind == "done":
-        finish(msg)
-    elif kind == "dead":
-        if slots[msg[1]].handle is msg[2]:
-            died(msg[1])
-    elif kind == "ready":
-        slots[msg[1]].ready = True
-        providers.append(list(msg[2]))
-    elif kind == "error":
-        logger.error("stress worker %d could not restart: %s", msg[1], msg[2])
-
-
-def _rss(me: Any) -> int:
-    total = 0
-    try:
-        total = me.memory_info().rss
-        for c in me.children(recursive=True):
-            try:
-                total += c.memory_info().rss
-            except Exception:  # a child may exit meanwhile
-                pass
-    except Exception:
-        pass
-    return int(total)
-
-
-def _shutdown(slots: list[_Slot], pool: str) -> None:
-    for s in slots:
-        s.send(None)
-    for s in slots:
-        h = s.handle
-        if h is None:
-            continue
-        h.join(timeout=5)
-        if pool == "processes" and h.is_alive():
-            h.terminate()
-            h.join(timeout=2)
+    def result(self) -> Driven:
+        cpu = sum(self.me.cpu_times()[:2])
+        if self.pool == "processes":
+            cpu += sum(s.cpu_s for s in self.slots)
+        if not self.ledger.balanced:  # pragma: no cover - a bug, not an input error
+            logger.error("stress ledger does not balance: %s", self.ledger.to_json())
+        return Driven(
+            rows=[self.rows[f] for f in sorted(self.rows)],
+            ledger=self.ledger,
+            queue_trace=self.trace,
+            faults=self.faults,
+            providers=self.providers,
+            wall_s=self.wall,
+            cpu_s=float(cpu),
+            peak_rss_bytes=int(self.peak_rss),
+            partial=self.partial,
+            not_released=self.n - self.next_i,
+        )
