@@ -94,10 +94,12 @@ def frame_schedule(
     Returns:
         :class:`FrameSchedule`.
 
-    >>> t = pd.DataFrame({"camera": [0, 0], "usable_captures": [2, 1], "t_best_s": [1.0, 1.05]})
+    Three captures centred on 1.0 s at 10 fps, and one at 1.1 s, on one camera:
+
+    >>> t = pd.DataFrame({"camera": [0, 0], "usable_captures": [3, 1], "t_best_s": [1.0, 1.1]})
     >>> s = frame_schedule(t, fps=[10.0], camera_ids=["c"], duration_s=5.0)
-    >>> s.frames["n_faces"].tolist(), [list(m) for m in s.members]
-    ([1, 2], [[0], [0, 1]])
+    >>> s.frames["t_s"].round(2).tolist(), [list(m) for m in s.members]
+    ([0.9, 1.0, 1.1], [[0], [0], [0, 1]])
     """
     cams, counts, times, rows = [], [], [], []
     for i, (cam, k, tb) in enumerate(
