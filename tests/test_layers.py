@@ -24,7 +24,7 @@ TWIN = REPO / "twin"
 #: (published deployment records and the forecast fitted on them) is reserved: the rule holds
 #: once the folder exists.
 LAYERS: dict[str, int] = {
-    "_version": 0, "errors": 0, "rng": 0,
+    "_version": 0, "errors": 0, "files": 0, "rng": 0,
     "scenario": 1,
     "world": 2,
     "scoring": 3,

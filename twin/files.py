@@ -1,0 +1,209 @@
+"""Files a user hands the twin, read within limits; JSON the twin writes, strict.
+
+Every file the twin reads from a user (scenario YAML, site GeoJSON, score models, model-pack
+manifests, run folders' JSON) goes through :func:`read_capped`: a missing path, a folder, a
+dangling link, or a file over its size cap is one :class:`~twin.errors.TwinError` line naming the
+file and the fix, checked *before* reading, so a 50 MB "scenario" is refused in microseconds, not
+parsed for minutes. :func:`loads_json` parses JSON strictly: ``NaN``/``Infinity`` (not JSON, RFC 8259)
+and nesting deeper than :data:`MAX_JSON_DEPTH` are refused (a 100,000-deep array would otherwise end
+in a ``RecursionError``). :func:`dumps_json` is how the twin writes JSON: a non-finite float becomes
+``null`` and ``allow_nan=False`` guarantees nothing a strict reader (``JSON.parse``) rejects is
+ever written.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from twin.errors import TwinError
+
+__all__ = [
+    "MAX_JSON_BYTES",
+    "MAX_JSON_DEPTH",
+    "MAX_MAP_BYTES",
+    "MAX_SCENARIO_BYTES",
+    "check_input_file",
+    "dumps_json",
+    "json_depth",
+    "json_safe",
+    "loads_json",
+    "read_capped",
+]
+
+#: Largest scenario YAML, bytes. A scenario is a few kB (the biggest shipped one is ~6 kB); the
+#: Plan page caps uploads at the same figure.
+MAX_SCENARIO_BYTES = 256 * 1024
+#: Largest site map (GeoJSON), bytes. The shipped maps are 11-76 kB of OpenStreetMap geometry; a
+#: whole borough's streets fit in a few MB.
+MAX_MAP_BYTES = 8 * 1024 * 1024
+#: Largest other JSON input (score model, model-pack manifest, run.json, summary.json, records), bytes.
+MAX_JSON_BYTES = 16 * 1024 * 1024
+#: Deepest JSON nesting accepted. GeoJSON needs 7 levels (collection, features, feature, geometry,
+#: coordinates, ring, position); the twin's own files fewer than 12.
+MAX_JSON_DEPTH = 32
+
+_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
+_NOT_BRACKETS = bytes(c for c in range(256) if c not in b"[]{}")
+
+
+def check_input_file(
+    path: Path | str, *, what: str, max_bytes: int, error: type[TwinError] = TwinError
+) -> Path:
+    """Check that ``path`` is a readable regular file of at most ``max_bytes`` bytes, without reading it.
+
+    Args:
+        path: the file.
+        what: what the file is, for the message (e.g. "scenario file", "site.map").
+        max_bytes: the size cap.
+        error: the TwinError subclass to raise.
+
+    Returns:
+        the path.
+
+    Raises:
+        TwinError (``error``): missing, a dangling link or a link loop, a folder, not a regular file,
+            or larger than ``max_bytes``.
+
+    >>> check_input_file("/", what="scenario file", max_bytes=10)
+    Traceback (most recent call last):
+    ...
+    twin.errors.TwinError: scenario file '/' is a folder, not a file; give the path of the file itself
+    """
+    path = Path(path)
+    try:
+        st = path.stat()
+    except OSError as exc:
+        if path.is_symlink():
+            raise error(
+                f"{what} {str(path)!r} is a link to nothing ({exc.strerror}); point it at the file"
+            ) from exc
+        raise error(f"{what} {str(path)!r} not found; check the path") from exc
+    if path.is_dir():
+        raise error(f"{what} {str(path)!r} is a folder, not a file; give the path of the file itself")
+    if not path.is_file():
+        raise error(f"{what} {str(path)!r} is not a regular file (a device or a pipe); give a file")
+    if st.st_size > max_bytes:
+        raise error(
+            f"{what} {str(path)!r} is {st.st_size / 1024:,.0f} kB, over the {max_bytes / 1024:,.0f} kB "
+            "limit for this kind of file; give the right file (not a map, log or run folder)"
+        )
+    return path
+
+
+def read_capped(path: Path | str, *, what: str, max_bytes: int, error: type[TwinError] = TwinError) -> bytes:
+    """The bytes of a user's file, checked by :func:`check_input_file` first.
+
+    Raises:
+        TwinError (``error``): see :func:`check_input_file`; unreadable (permissions).
+    """
+    path = check_input_file(path, what=what, max_bytes=max_bytes, error=error)
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(max_bytes + 1)
+    except OSError as exc:
+        raise error(f"{what} {str(path)!r} cannot be read ({exc.strerror}); check its permissions") from exc
+    if len(data) > max_bytes:  # grew while we looked
+        raise error(f"{what} {str(path)!r} is over the {max_bytes / 1024:,.0f} kB limit")
+    return data
+
+
+def json_depth(raw: bytes) -> int:
+    """The deepest nesting of arrays and objects in JSON text (strings are skipped), in linear time.
+
+    >>> json_depth(b'{"a": [1, [2, "]]]"]]}'), json_depth(b"5")
+    (3, 0)
+    """
+    import numpy as np
+
+    brackets = _STRINGS.sub(b'""', raw).translate(None, delete=_NOT_BRACKETS)
+    if not brackets:
+        return 0
+    codes = np.frombuffer(brackets, dtype=np.uint8)
+    steps = np.where((codes == ord("[")) | (codes == ord("{")), 1, -1)
+    return int(max(0, np.cumsum(steps).max()))
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number (RFC 8259); write null or a finite number")
+
+
+def loads_json(raw: bytes, *, name: str, error: type[TwinError] = TwinError) -> Any:
+    """Parse JSON strictly: UTF-8, no ``NaN``/``Infinity``, at most :data:`MAX_JSON_DEPTH` deep.
+
+    Args:
+        raw: the file's bytes.
+        name: the file's name, for the message.
+        error: the TwinError subclass to raise.
+
+    Raises:
+        TwinError (``error``): not UTF-8, not JSON (with line and column), a non-finite number, too deep.
+
+    >>> loads_json(b'{"a": 1}', name="x.json")
+    {'a': 1}
+    >>> loads_json(b'{"a": NaN}', name="x.json")
+    Traceback (most recent call last):
+    ...
+    twin.errors.TwinError: x.json: NaN is not a JSON number (RFC 8259); write null or a finite number
+    """
+    depth = json_depth(raw)
+    if depth > MAX_JSON_DEPTH:
+        raise error(
+            f"{name}: nested {depth} levels deep, more than the {MAX_JSON_DEPTH} any file of this kind "
+            "needs; this is not a file the twin wrote or documents"
+        )
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise error(f"{name}: not UTF-8 text ({exc.reason}); save it as UTF-8 JSON") from exc
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raise error(
+            f"{name}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}; fix it there"
+        ) from exc
+    except ValueError as exc:
+        raise error(f"{name}: {exc}") from exc
+
+
+def json_safe(obj: Any) -> Any:
+    """``obj`` with every non-finite float replaced by None, numpy scalars and arrays made plain, paths as
+    text; mapping keys as text.
+
+    >>> json_safe({"tpir": float("nan"), "n": [1.0, float("inf")]})
+    {'tpir': None, 'n': [1.0, None]}
+    """
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, (str, int, bool)) or obj is None:
+        return obj
+    if isinstance(obj, Mapping):
+        return {str(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, Path):
+        return obj.as_posix()
+    tolist = getattr(obj, "tolist", None)  # numpy scalars and arrays
+    if callable(tolist):
+        return json_safe(tolist())
+    isoformat = getattr(obj, "isoformat", None)  # dates and times
+    if callable(isoformat):
+        return isoformat()
+    return str(obj)
+
+
+def dumps_json(obj: Any, **kwargs: Any) -> str:
+    """JSON text of ``obj`` (:func:`json_safe` first) that a strict parser accepts: never NaN or Infinity.
+
+    Args:
+        obj: what to write.
+        **kwargs: passed to :func:`json.dumps` (``indent``, ``sort_keys``, ``separators``, ...).
+
+    >>> dumps_json({"tpir": float("nan")})
+    '{"tpir": null}'
+    """
+    return json.dumps(json_safe(obj), allow_nan=False, **kwargs)
