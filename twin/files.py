@@ -20,8 +20,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from twin.errors import TwinError
-
 __all__ = [
     "MAX_JSON_BYTES",
     "MAX_JSON_DEPTH",
@@ -51,28 +49,28 @@ _STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
 _NOT_BRACKETS = bytes(c for c in range(256) if c not in b"[]{}")
 
 
-def check_input_file(
-    path: Path | str, *, what: str, max_bytes: int, error: type[TwinError] = TwinError
-) -> Path:
+def check_input_file(path: Path | str, *, what: str, max_bytes: int, error: type[Exception]) -> Path:
     """Check that ``path`` is a readable regular file of at most ``max_bytes`` bytes, without reading it.
 
     Args:
         path: the file.
         what: what the file is, for the message (e.g. "scenario file", "site.map").
         max_bytes: the size cap.
-        error: the TwinError subclass to raise.
+        error: the :class:`~twin.errors.TwinError` subclass to raise (this module imports no other of the
+            twin's, so that every layer may use it).
 
     Returns:
         the path.
 
     Raises:
-        TwinError (``error``): missing, a dangling link or a link loop, a folder, not a regular file,
-            or larger than ``max_bytes``.
+        error (the TwinError subclass given): missing, a dangling link or a link loop, a folder, not a
+            regular file, or larger than ``max_bytes``.
 
-    >>> check_input_file("/", what="scenario file", max_bytes=10)
+    >>> from twin.errors import ScenarioError
+    >>> check_input_file("/", what="scenario file", max_bytes=10, error=ScenarioError)
     Traceback (most recent call last):
     ...
-    twin.errors.TwinError: scenario file '/' is a folder, not a file; give the path of the file itself
+    twin.errors.ScenarioError: scenario file '/' is a folder, not a file; give the path of the file itself
     """
     path = Path(path)
     try:
@@ -95,11 +93,11 @@ def check_input_file(
     return path
 
 
-def read_capped(path: Path | str, *, what: str, max_bytes: int, error: type[TwinError] = TwinError) -> bytes:
+def read_capped(path: Path | str, *, what: str, max_bytes: int, error: type[Exception]) -> bytes:
     """The bytes of a user's file, checked by :func:`check_input_file` first.
 
     Raises:
-        TwinError (``error``): see :func:`check_input_file`; unreadable (permissions).
+        error (the TwinError subclass given): see :func:`check_input_file`; unreadable (permissions).
     """
     path = check_input_file(path, what=what, max_bytes=max_bytes, error=error)
     try:
@@ -132,23 +130,26 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number (RFC 8259); write null or a finite number")
 
 
-def loads_json(raw: bytes, *, name: str, error: type[TwinError] = TwinError) -> Any:
+def loads_json(raw: bytes, *, name: str, error: type[Exception]) -> Any:
     """Parse JSON strictly: UTF-8, no ``NaN``/``Infinity``, at most :data:`MAX_JSON_DEPTH` deep.
 
     Args:
         raw: the file's bytes.
         name: the file's name, for the message.
-        error: the TwinError subclass to raise.
+        error: the :class:`~twin.errors.TwinError` subclass to raise (this module imports no other of the
+            twin's, so that every layer may use it).
 
     Raises:
-        TwinError (``error``): not UTF-8, not JSON (with line and column), a non-finite number, too deep.
+        error (the TwinError subclass given): not UTF-8, not JSON (with line and column), a non-finite
+            number, too deep.
 
-    >>> loads_json(b'{"a": 1}', name="x.json")
+    >>> from twin.errors import MapFileError
+    >>> loads_json(b'{"a": 1}', name="x.json", error=MapFileError)
     {'a': 1}
-    >>> loads_json(b'{"a": NaN}', name="x.json")
+    >>> loads_json(b'{"a": NaN}', name="x.json", error=MapFileError)
     Traceback (most recent call last):
     ...
-    twin.errors.TwinError: x.json: NaN is not a JSON number (RFC 8259); write null or a finite number
+    twin.errors.MapFileError: x.json: NaN is not a JSON number (RFC 8259); write null or a finite number
     """
     depth = json_depth(raw)
     if depth > MAX_JSON_DEPTH:
