@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from twin.errors import AuditError
+from twin.files import dumps_json
 
 __all__ = ["AUDIT_FILE", "GENESIS", "AuditEntry", "AuditLog", "VerifyReport", "verify", "verify_folder"]
 
@@ -51,7 +52,7 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 
 
 def _canonical(detail: Any) -> str:
-    return json.dumps(detail, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return dumps_json(detail, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def entry_hash(prev_hash: str, seq: int, t_utc: str, kind: str, detail_json: str) -> str:

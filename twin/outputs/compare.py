@@ -30,6 +30,7 @@ from typing import Any
 import pandas as pd
 
 from twin.errors import ScenarioError
+from twin.files import dumps_json
 from twin.outputs.charts import PALETTE, Series, bar_chart_svg, line_chart_svg
 from twin.outputs.folders import atomic_folder
 from twin.scenario.load import load_scenario, scenario_hash
@@ -511,7 +512,7 @@ def write_comparison(
         comparison_frame(comp).to_csv(folder.tmp / "comparison.csv", index=False)
         doc = comparison_doc(comp)
         (folder.tmp / "comparison.json").write_text(
-            json.dumps(doc, indent=1, sort_keys=True, default=_nan_none) + "\n", encoding="utf-8"
+            dumps_json(doc, indent=1, sort_keys=True) + "\n", encoding="utf-8"
         )
         (folder.tmp / "comparison.html").write_text(render_comparison(comp), encoding="utf-8")
     return folder.final

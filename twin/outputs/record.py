@@ -22,6 +22,7 @@ from typing import Any
 
 from twin._version import __version__
 from twin.errors import RunFolderError, ScenarioError
+from twin.files import dumps_json
 from twin.outputs.audit import AUDIT_FILE, AuditLog, verify_folder
 from twin.outputs.folders import write_new_files
 from twin.outputs.record_html import EQUITY_RATIO_LIMIT, render_record_html
@@ -430,7 +431,7 @@ def write_record(
     """
     folder = Path(folder)
     rec = build_record(folder, folder_name=folder_name, plan=plan)
-    body = json.dumps(rec, indent=2, sort_keys=True, default=str) + "\n"
+    body = dumps_json(rec, indent=2, sort_keys=True) + "\n"
     written = write_new_files(folder, "record", {".json": body, ".html": render_record_html(rec)})
     jpath, hpath = written[".json"], written[".html"]
     if (folder / AUDIT_FILE).is_file():

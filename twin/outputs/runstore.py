@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import platform
 import re
 import shutil
@@ -34,6 +33,7 @@ import pandas as pd
 import yaml
 
 from twin.errors import RunFolderError
+from twin.files import dumps_json
 from twin.outputs.audit import AUDIT_FILE, AuditLog
 from twin.outputs.folders import atomic_folder
 from twin.outputs.mapview import build_map, save_map
@@ -312,7 +312,7 @@ def _write_alerts(
             "note": "a simulated passer-by rendered from the face bank; kept for review as an alert "
             "(above threshold)",
         }
-        (folder / f"{ra.name}.json").write_text(json.dumps(side, indent=2) + "\n", encoding="utf-8")
+        (folder / f"{ra.name}.json").write_text(dumps_json(side, indent=2) + "\n", encoding="utf-8")
         entries.append(
             (
                 "alert_data_written",
@@ -346,7 +346,7 @@ def write_run(
         shutil.copyfile(sc.site.map, tmp / "site.geojson")
         scenario_yaml = yaml.safe_dump(_scenario_doc(result), sort_keys=False, allow_unicode=True)
         (tmp / "scenario.yaml").write_text(scenario_yaml, encoding="utf-8")
-        summary_text = json.dumps(result.summary.to_json(), indent=2, sort_keys=True) + "\n"
+        summary_text = dumps_json(result.summary.to_json(), indent=2, sort_keys=True) + "\n"
         (tmp / "summary.json").write_text(summary_text, encoding="utf-8")
         created_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
         extra: list[tuple[str, dict[str, Any]]] = []
@@ -446,4 +446,4 @@ def _write_run_json(
             "alerts": len(result.real.alerts),
             "delete_after": (created_at + dt.timedelta(days=days)).isoformat(timespec="seconds"),
         }
-    (folder / "run.json").write_text(json.dumps(run_meta, indent=2) + "\n", encoding="utf-8")
+    (folder / "run.json").write_text(dumps_json(run_meta, indent=2) + "\n", encoding="utf-8")
