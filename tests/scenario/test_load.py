@@ -10,7 +10,7 @@ import yaml
 
 from conftest import SCENARIOS, tiny_scenario_doc
 from twin.errors import ScenarioError
-from twin.scenario.load import apply_overrides, load_scenario, parse_scenario, scenario_json_schema
+from twin.scenario.load import apply_overrides, load_scenario, scenario_json_schema
 from twin.scenario.specs import (
     LONDON_HIGH_STREET_PROFILE_PCT,
     CameraSpec,

@@ -76,12 +76,14 @@ def calibrate(
     if npl:
         _fit_npl(scenario, replications, target)
         return
+    from twin.outputs.folders import check_out_file, temp_file_for
     from twin.recognition.engines.registry import create_engine
     from twin.recognition.faces.bank import FaceBank
     from twin.sim.calibrate import CalibrationGrid, grid_values, read_groups
 
     if engine not in ("dlib", "insightface"):
         raise fail(f"--engine {engine!r}: calibrate measures a real engine, dlib or insightface")
+    check_out_file(out)  # before minutes of rendering, not after
     grid = CalibrationGrid(
         ied_px=grid_values(ied, "ied"),
         yaw_deg=grid_values(yaw, "yaw"),
@@ -101,11 +103,14 @@ def calibrate(
     )
     cal = _measure(eng, bank, engine, grid, seed=seed, min_mated=min_mated, groups=groups)
     console.print(_cell_table(cal, eng))
-    m = cal.model
+    check_out_file(out)  # still free after the calibration
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    m.save(tmp)
-    tmp.replace(out)
+    tmp = temp_file_for(out)
+    try:
+        cal.model.save(tmp)
+        tmp.rename(out)
+    finally:
+        tmp.unlink(missing_ok=True)
     _print_fit(cal, out)
 
 

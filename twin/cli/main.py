@@ -18,7 +18,14 @@ from rich.markup import escape
 from rich.progress import TextColumn
 from rich.table import Table
 
-from twin.cli.common import console, err_console, fail, handles_errors, progress_bar
+from twin.cli.common import (
+    console,
+    err_console,
+    fail,
+    handles_errors,
+    install_signal_handlers,
+    progress_bar,
+)
 from twin.errors import TwinError
 
 if TYPE_CHECKING:
@@ -100,17 +107,22 @@ def run(
     no_map: bool = typer.Option(False, "--no-map", help="skip map.html"),
     json_out: bool = typer.Option(False, "--json", help="print the summary as JSON instead of a table"),
 ) -> None:
-    """Simulate a deployment: faces scanned, true and false alerts per hour, with a map."""
-    from twin.outputs.folders import ensure_writable
+    """Simulate a deployment: faces scanned, true and false alerts per hour, with a map.
+
+    Every scenario key, its unit and its limits: `twin schema`.
+
+    Bad input ends with one line naming the value and the fix, exit code 2, and nothing written.
+    """
+    from twin.outputs.folders import check_out_dir
     from twin.outputs.runstore import write_run
     from twin.scenario.load import load_scenario
+    from twin.sim.budget import check_run_request
     from twin.sim.run import run as run_scenario
 
     sc = load_scenario(scenario, set_)
     reps = sc.replications if replications is None else replications
-    if workers < 1:
-        raise fail(f"--workers {workers} must be >= 1")
-    ensure_writable(out)  # before minutes of simulation, not after
+    check_run_request(seed=sc.seed if seed is None else seed, replications=reps, workers=workers)
+    check_out_dir(out)  # before minutes of simulation, not after; nothing is created until the end
     with progress_bar(TextColumn("{task.percentage:>3.0f}%"), remaining=True) as progress:
         task = progress.add_task(f"{sc.name}: {reps} replication(s)", total=reps)
 
@@ -230,8 +242,12 @@ def compare(
     twin compare scenarios/oxford_circus.yaml --set watchlist.threshold=0.64 --set operations.officers=2.
     """
     from twin.outputs.compare import build_variants, run_comparison, write_comparison
+    from twin.outputs.folders import check_out_dir
+    from twin.sim.budget import check_run_request
 
+    check_run_request(seed=0 if seed is None else seed, replications=replications, workers=workers)
     variants = build_variants(scenarios, set_, set_all)
+    check_out_dir(out)
     with progress_bar(TextColumn("{task.percentage:>3.0f}%")) as progress:
         task = progress.add_task(f"{len(variants)} columns x {replications} replication(s)", total=None)
 
@@ -337,6 +353,7 @@ _mount_commands()
 def main() -> None:
     """Console entry point."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    install_signal_handlers()
     app()
 
 

@@ -95,13 +95,16 @@ app.add_typer(retention_app, name="retention")
 def retention_apply(
     folder: Path = typer.Argument(..., help="a run folder written by `twin run`"),
     as_of: str | None = typer.Option(
-        None, "--as-of", help="apply the policy at this ISO 8601 time (default: now, UTC)"
+        None, "--as-of", help="apply the policy at this ISO 8601 time (default: now, UTC; not in the future)"
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="accept an --as-of in the future (deletes early: drills on copies only)"
     ),
 ) -> None:
     """Delete alert data older than the policy's alert_days (from the run's created_at) and log it."""
     from twin.outputs.retention import apply_retention
 
-    r = apply_retention(folder, as_of=as_of)
+    r = apply_retention(folder, as_of=as_of, force=force)
     console.print(
         f"policy: alert data kept {r.alert_days:g} days ({r.policy_source}); run created "
         f"{r.created_at.isoformat(timespec='seconds')}, due {r.due_at.isoformat(timespec='seconds')}",

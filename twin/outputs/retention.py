@@ -18,11 +18,11 @@ the policy and the dates); nothing else in the folder changes.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from twin.errors import RunFolderError, ScenarioError
+from twin.files import MAX_JSON_BYTES, loads_json, read_capped
 from twin.outputs.audit import AUDIT_FILE, AuditLog
 
 __all__ = ["DEFAULT_ALERT_DAYS", "RetentionReport", "apply_retention", "parse_as_of"]
@@ -96,12 +96,20 @@ def _policy(folder: Path) -> tuple[float, str]:
     return float(sc.governance.retention.alert_days), "governance.retention.alert_days"
 
 
-def apply_retention(folder: Path | str, *, as_of: dt.datetime | str | None = None) -> RetentionReport:
+#: How far ahead of the clock ``as_of`` may lie without ``force`` (clock skew between machines), s.
+AS_OF_TOLERANCE_S = 300.0
+
+
+def apply_retention(
+    folder: Path | str, *, as_of: dt.datetime | str | None = None, force: bool = False
+) -> RetentionReport:
     """Delete a run's alert data once they are older than the retention policy allows, and log it.
 
     Args:
         folder: a run folder written by ``twin run``.
         as_of: the time to apply the policy at (aware datetime, ISO 8601 text, or None for now).
+        force: accept an ``as_of`` in the future (it deletes alert data before they are due: for
+            tests and drills on copies, never on a deployment's folder).
 
     Returns:
         :class:`RetentionReport`.
@@ -109,7 +117,8 @@ def apply_retention(folder: Path | str, *, as_of: dt.datetime | str | None = Non
     Raises:
         RunFolderError: not a run folder (no run.json / scenario.yaml / audit log), or a file
             cannot be deleted.
-        ScenarioError: a malformed ``as_of`` or scenario copy.
+        ScenarioError: a malformed ``as_of`` or scenario copy, or an ``as_of`` in the future without
+            ``force``.
     """
     folder = Path(folder)
     for name in ("run.json", "scenario.yaml", AUDIT_FILE):
@@ -117,7 +126,13 @@ def apply_retention(folder: Path | str, *, as_of: dt.datetime | str | None = Non
             raise RunFolderError(
                 f"{folder} is not a run folder (no {name}); give a folder written by `twin run`"
             )
-    meta = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    meta = loads_json(
+        read_capped(folder / "run.json", what="run.json", max_bytes=MAX_JSON_BYTES, error=RunFolderError),
+        name=str(folder / "run.json"),
+        error=RunFolderError,
+    )
+    if not isinstance(meta, dict):
+        raise RunFolderError(f"{folder / 'run.json'} is not a JSON object; the run folder is damaged")
     try:
         created = parse_as_of(str(meta["created_at"]))
     except (KeyError, ScenarioError) as exc:
@@ -127,6 +142,13 @@ def apply_retention(folder: Path | str, *, as_of: dt.datetime | str | None = Non
     now = as_of if isinstance(as_of, dt.datetime) else parse_as_of(as_of)
     if now.tzinfo is None:
         now = now.replace(tzinfo=dt.timezone.utc)
+    clock = dt.datetime.now(dt.timezone.utc)
+    if (now - clock).total_seconds() > AS_OF_TOLERANCE_S and not force:
+        raise ScenarioError(
+            f"--as-of {now.isoformat(timespec='seconds')} is in the future (now "
+            f"{clock.isoformat(timespec='seconds')}): it would delete alert data before they are due; leave "
+            "--as-of out to apply the policy now, or add --force on a copy of the folder for a drill"
+        )
     days, source = _policy(folder)
     due_at = created + dt.timedelta(days=days)
     alerts_dir = folder / _ALERTS

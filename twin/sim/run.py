@@ -37,6 +37,7 @@ from twin.scoring.equitability import equitability_summary
 from twin.scoring.metrics import Outcome, RepData, score_replication, summarise
 from twin.scoring.summary import CrowdFigures, RunMeta, RunSummary, SiteMeta, WindowMeta
 from twin.sim.arrivals import expected_arrivals
+from twin.sim.budget import check_run_memory, check_run_request
 from twin.sim.context import Context, prepare
 from twin.sim.operations import OpsResult, run_operations
 from twin.sim.parallel import run_dask
@@ -275,18 +276,19 @@ def run(
         :class:`RunResult`.
 
     Raises:
-        TwinError: any invalid input (see :func:`prepare` and :func:`twin.scenario.load.load_scenario`).
+        TwinError: any invalid input (see :func:`prepare` and :func:`twin.scenario.load.load_scenario`);
+            seed, replications or workers out of range, or more memory than the limit
+            (:mod:`twin.sim.budget`), before any simulation.
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario, overrides)
     seed = scenario.seed if seed is None else int(seed)
     reps_n = scenario.replications if replications is None else int(replications)
-    if seed < 0:
-        raise ScenarioError(f"seed {seed} must be >= 0")
-    if reps_n < 1:
-        raise ScenarioError(f"replications {reps_n} must be >= 1")
+    check_run_request(seed=seed, replications=reps_n, workers=workers)
     t_start = time.perf_counter()
-    ctx, engine, bank = _prepare(scenario, on_stage)
+    ctx, engine, bank = _prepare(
+        scenario, on_stage, budget=lambda c: check_run_memory(c, replications=reps_n, workers=workers)
+    )
     seeds = replication_seeds(seed, reps_n)
     results = _simulate(ctx, seeds, workers=workers, scheduler=scheduler, progress=progress)
     t_sim = time.perf_counter()
@@ -313,14 +315,20 @@ def run(
     )
 
 
-def _prepare(scenario: Scenario, on_stage: Callable[[str], None] | None) -> tuple[Context, Any, Any]:
-    """The run's context, and for a real engine the engine and face bank (checked before anything heavy)."""
+def _prepare(
+    scenario: Scenario, on_stage: Callable[[str], None] | None, *, budget: Callable[[Context], Any]
+) -> tuple[Context, Any, Any]:
+    """The run's context, and for a real engine the engine and face bank (checked before anything heavy:
+    ``budget`` checks the prepared context's memory estimate first)."""
     if scenario.engine.kind == "statistical":
-        return prepare(scenario), None, None
+        ctx = prepare(scenario)
+        budget(ctx)
+        return ctx, None, None
     from twin.sim.engine_setup import build_bank, build_engine, check_engine_config
 
     check_engine_config(scenario)
     ctx = prepare(scenario)
+    budget(ctx)
     if on_stage is not None:
         on_stage(f"loading the {scenario.engine.kind} engine and the face bank")
     engine = build_engine(scenario)
