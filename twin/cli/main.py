@@ -106,6 +106,12 @@ def run(
     ),
     no_map: bool = typer.Option(False, "--no-map", help="skip map.html"),
     json_out: bool = typer.Option(False, "--json", help="print the summary as JSON instead of a table"),
+    audit_key: Path | None = typer.Option(
+        None,
+        "--audit-key",
+        help="Ed25519 private key (`twin audit keygen`, kept outside the run folder) that signs the audit "
+        "log; default $TWIN_AUDIT_KEY, else unsigned",
+    ),
 ) -> None:
     """Simulate a deployment: faces scanned, true and false alerts per hour, with a map.
 
@@ -115,6 +121,7 @@ def run(
     """
     from twin.outputs.folders import check_out_dir
     from twin.outputs.runstore import write_run
+    from twin.outputs.seal import SigningKey
     from twin.scenario.load import load_scenario
     from twin.sim.budget import check_run_request
     from twin.sim.run import run as run_scenario
@@ -123,6 +130,7 @@ def run(
     reps = sc.replications if replications is None else replications
     check_run_request(seed=sc.seed if seed is None else seed, replications=reps, workers=workers)
     check_out_dir(out)  # before minutes of simulation, not after; nothing is created until the end
+    signer = SigningKey.resolve(audit_key)
     with progress_bar(TextColumn("{task.percentage:>3.0f}%"), remaining=True) as progress:
         task = progress.add_task(f"{sc.name}: {reps} replication(s)", total=reps)
 
@@ -142,7 +150,7 @@ def run(
             on_stage=stage,
         )
         progress.update(task, description="writing the run folder")
-        folder = write_run(result, out, with_map=not no_map)
+        folder = write_run(result, out, with_map=not no_map, signer=signer)
     if json_out:
         console.print_json(json.dumps(result.summary.to_json()))
     else:

@@ -9,7 +9,9 @@ so editing, removing, inserting or reordering any entry breaks the chain at that
 :func:`verify` names it. SQLite triggers refuse UPDATE and DELETE as a first line of defence;
 the chain is what proves it. Removing entries from the *end* leaves a valid shorter chain, so
 the run records its head (sequence and hash at the end of the run) in ``run.json`` and
-:func:`verify` checks the chain still holds it; later commands append after it.
+:func:`verify` checks the chain still holds it; later commands append after it. Both live in the
+folder, so neither stops someone who rewrites it whole: the anchor is a signature with a key held
+outside the folder (:mod:`twin.outputs.seal`), which :func:`verify_folder` checks with the public key.
 
 The log is the only file in a run folder that grows after the run.
 """
@@ -26,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from twin.errors import AuditError
-from twin.files import dumps_json
+from twin.files import MAX_JSON_BYTES, dumps_json, loads_json, read_capped
 
 __all__ = ["AUDIT_FILE", "GENESIS", "AuditEntry", "AuditLog", "VerifyReport", "verify", "verify_folder"]
 
@@ -169,6 +171,8 @@ class VerifyReport:
         head: (seq, hash) of the last entry.
         problem: what is wrong, naming the entry; empty when ok.
         bad_seq: sequence number of the first bad entry (None when ok).
+        signature: what signs the log: "signed by <key fingerprint> at entry N (k seals)", or
+            "unsigned" (:mod:`twin.outputs.seal`).
     """
 
     ok: bool
@@ -176,6 +180,7 @@ class VerifyReport:
     head: tuple[int, str]
     problem: str = ""
     bad_seq: int | None = None
+    signature: str = ""
 
 
 def _describe(e: dict[str, Any]) -> str:
@@ -262,25 +267,58 @@ def verify(path: Path | str, *, expected_head: tuple[int, str] | None = None) ->
     return VerifyReport(ok=True, entries=len(rows), head=head)
 
 
-def verify_folder(folder: Path | str) -> VerifyReport:
-    """Verify a run folder: the audit chain (holding the head ``run.json`` recorded) and the files it vouches
-    for.
+def verify_folder(folder: Path | str, *, public_key: Any | None = None) -> VerifyReport:
+    """Verify a run folder: the audit chain (holding the head ``run.json`` recorded), the files it vouches
+    for, and its signed heads.
 
     Entries that name file hashes — ``run_end`` (``summary_sha256`` of ``summary.json``) and
     ``record_written`` (``files``: name -> sha256) — are checked against the files on disk, so an
-    edited summary or record is caught even though the chain itself is intact.
+    edited summary or record is caught even though the chain itself is intact. The seals
+    (:func:`twin.outputs.seal.check_seals`) catch a rewritten, re-hashed or truncated log and any
+    changed file; with ``public_key`` (from outside the folder) an unsigned log fails too.
+
+    Args:
+        folder: the run folder.
+        public_key: the Ed25519 public key the folder must be signed by
+            (:func:`twin.outputs.seal.load_public_key`), or None.
 
     Raises:
         AuditError: no audit log in the folder.
     """
-    folder = Path(folder)
+    report = _verify_chain_and_files(Path(folder))
+    if not report.ok:
+        return report
+    from twin.outputs.seal import check_seals
+
+    with AuditLog(Path(folder) / AUDIT_FILE) as log:
+        chain = {e.seq: e.hash for e in log.entries()}
+    sc = check_seals(Path(folder), chain, public_key=public_key)
+    signature = (
+        f"signed by {sc.signed_by} at entry {sc.head[0]} ({sc.seals} seal{'s' if sc.seals != 1 else ''})"
+        if sc.ok and sc.seals
+        else "unsigned"
+    )
+    if not sc.ok:
+        return VerifyReport(
+            ok=False, entries=report.entries, head=report.head, problem=sc.problem, signature=signature
+        )
+    return VerifyReport(ok=True, entries=report.entries, head=report.head, signature=signature)
+
+
+def _verify_chain_and_files(folder: Path) -> VerifyReport:
+    """The chain (with the head run.json recorded) and the files its entries vouch for."""
     head = None
     meta = folder / "run.json"
     if meta.is_file():
         try:
-            h = json.loads(meta.read_text(encoding="utf-8")).get("audit_head")
+            doc = loads_json(
+                read_capped(meta, what="run.json", max_bytes=MAX_JSON_BYTES, error=AuditError),
+                name=str(meta),
+                error=AuditError,
+            )
+            h = doc.get("audit_head") if isinstance(doc, dict) else None
             head = (int(h["seq"]), str(h["sha256"])) if h else None
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+        except (AuditError, KeyError, TypeError, ValueError):
             head = None
     report = verify(folder / AUDIT_FILE, expected_head=head)
     if not report.ok:

@@ -26,6 +26,7 @@ from twin.files import dumps_json
 from twin.outputs.audit import AUDIT_FILE, AuditLog, verify_folder
 from twin.outputs.folders import write_new_files
 from twin.outputs.record_html import EQUITY_RATIO_LIMIT, render_record_html
+from twin.outputs.seal import SigningKey, require_key_if_sealed, seal_folder
 from twin.scenario.governance import APP_CATEGORIES, Governance, window_breach
 from twin.scenario.load import load_scenario
 from twin.scenario.specs import Scenario
@@ -74,6 +75,7 @@ class _AuditFacts:
     probes_deleted: int
     watchlist_destroyed: bool
     watchlist_kept: bool
+    alert_files: set[str]
 
 
 def _read_run_folder(folder: Path) -> tuple[Scenario, Governance, RunSummary, dict[str, Any]]:
@@ -107,10 +109,13 @@ def _read_run_folder(folder: Path) -> tuple[Scenario, Governance, RunSummary, di
 def _audit_facts(folder: Path) -> _AuditFacts:
     audit_path = folder / AUDIT_FILE
     if not audit_path.is_file():
-        return _AuditFacts(check=None, probes_deleted=0, watchlist_destroyed=False, watchlist_kept=False)
+        return _AuditFacts(
+            check=None, probes_deleted=0, watchlist_destroyed=False, watchlist_kept=False, alert_files=set()
+        )
     check = verify_folder(folder)
     deleted = destroyed = 0
     kept = False
+    alert_files: set[str] = set()
     with AuditLog(audit_path) as log:
         for e in log.entries():
             if e.kind == "deletion_batch":
@@ -119,8 +124,14 @@ def _audit_facts(folder: Path) -> _AuditFacts:
                 destroyed += 1
             elif e.kind == "watchlist_kept":
                 kept = True
+            elif e.kind == "alert_data_written":
+                alert_files.update(str(f) for f in e.detail.get("files", []))
     return _AuditFacts(
-        check=check, probes_deleted=deleted, watchlist_destroyed=destroyed > 0, watchlist_kept=kept
+        check=check,
+        probes_deleted=deleted,
+        watchlist_destroyed=destroyed > 0,
+        watchlist_kept=kept,
+        alert_files=alert_files,
     )
 
 
@@ -271,7 +282,11 @@ def _plan_breaches(sc: Scenario, gov: Governance, plan: SitePlan, audit: _AuditF
 
 
 def build_record(
-    folder: Path | str, *, folder_name: str | None = None, plan: SitePlan | None = None
+    folder: Path | str,
+    *,
+    folder_name: str | None = None,
+    plan: SitePlan | None = None,
+    signer: SigningKey | None = None,
 ) -> dict[str, Any]:
     """The deployment record of a run folder, as a JSON-ready dict.
 
@@ -281,6 +296,7 @@ def build_record(
             in a temporary folder before renaming it).
         plan: the run's site, cameras and signage coverage (``twin run`` passes its own); default:
             the folder's scenario copy prepared again.
+        signer: the key that will sign the folder after the record is written; the record names it.
 
     Raises:
         RunFolderError: not a run folder.
@@ -315,7 +331,7 @@ def build_record(
         "operations": summary.operations.to_json() if summary.operations is not None else None,
         "equitability": summary.equitability.to_json() if summary.equitability is not None else {},
         "signage": _signage_section(gov, plan),
-        **_retention_and_audit(gov, audit),
+        **_retention_and_audit(gov, audit, folder, signer),
         "run": {
             "folder": folder_name or folder.name,
             "seed": summary.run.seed if summary.run else None,
@@ -379,22 +395,67 @@ def _signage_section(gov: Governance, plan: SitePlan) -> dict[str, Any]:
     }
 
 
-def _retention_and_audit(gov: Governance, audit: _AuditFacts) -> dict[str, Any]:
+def _retention_and_audit(
+    gov: Governance, audit: _AuditFacts, folder: Path, signer: SigningKey | None
+) -> dict[str, Any]:
     check = audit.check
+    alert_images, other_images = _stored_images(folder, audit.alert_files)
     return {
         "retention": {
             "policy": gov.retention.model_dump(),
             "probes_deleted": audit.probes_deleted,
             "watchlist_destroyed": audit.watchlist_destroyed,
-            "non_match_images_stored": 0,
+            "watchlist_kept": audit.watchlist_kept,
+            "non_match_images_stored": other_images,
+            "alert_images_stored": alert_images,
+            "measured": "images and arrays found in the run folder by their content, when the record was "
+            "written; alert crops are those the audit log lists",
         },
         "audit": {
             "ok": check.ok if check else None,
             "entries": check.entries if check else 0,
+            "head_seq": check.head[0] if check else None,
             "head_sha256": check.head[1] if check else None,
             "problem": check.problem if check else "no audit log",
+            "signature": check.signature if check else "",
+            "signed_by": (
+                {"fingerprint": signer.fingerprint, "public_key_ed25519": signer.public_key_b64}
+                if signer is not None
+                else None
+            ),
         },
     }
+
+
+#: File signatures of images and arrays (PNG, JPEG, GIF, BMP, WebP/RIFF, TIFF, NumPy .npy, zip/.npz).
+_IMAGE_MAGIC = (
+    b"\x89PNG",
+    b"\xff\xd8\xff",
+    b"GIF8",
+    b"BM",
+    b"RIFF",
+    b"II*\x00",
+    b"MM\x00*",
+    b"\x93NUMPY",
+    b"PK\x03\x04",
+)
+
+
+def _stored_images(folder: Path, alert_files: set[str]) -> tuple[int, int]:
+    """(alert crops, other images or arrays) stored in the run folder, found by content, not name."""
+    alerts = other = 0
+    for p in folder.rglob("*"):
+        if not p.is_file():
+            continue
+        with open(p, "rb") as fh:
+            head = fh.read(8)
+        if not head.startswith(_IMAGE_MAGIC):
+            continue
+        if p.relative_to(folder).as_posix() in alert_files:
+            alerts += 1
+        else:
+            other += 1
+    return alerts, other
 
 
 def _site_section(sc: Scenario, plan: SitePlan) -> dict[str, Any]:
@@ -419,18 +480,26 @@ def _site_section(sc: Scenario, plan: SitePlan) -> dict[str, Any]:
 
 
 def write_record(
-    folder: Path | str, *, folder_name: str | None = None, plan: SitePlan | None = None
+    folder: Path | str,
+    *,
+    folder_name: str | None = None,
+    plan: SitePlan | None = None,
+    signer: SigningKey | None = None,
+    seal: bool = True,
 ) -> tuple[Path, Path]:
     """Add ``record.json`` and ``record.html`` to a run folder (``record-2.*`` if taken) and log it.
 
     Args:
-        folder, folder_name, plan: see :func:`build_record`.
+        folder, folder_name, plan, signer: see :func:`build_record`.
+        seal: with a ``signer``, seal the folder afterwards (``twin run`` seals once, at its end).
 
     Raises:
         RunFolderError, ScenarioError: see :func:`build_record`.
+        AuditError: the folder is signed and no ``signer`` is given (nothing is written).
     """
     folder = Path(folder)
-    rec = build_record(folder, folder_name=folder_name, plan=plan)
+    require_key_if_sealed(folder, signer, "a new record")
+    rec = build_record(folder, folder_name=folder_name, plan=plan, signer=signer)
     body = dumps_json(rec, indent=2, sort_keys=True) + "\n"
     written = write_new_files(folder, "record", {".json": body, ".html": render_record_html(rec)})
     jpath, hpath = written[".json"], written[".html"]
@@ -441,4 +510,6 @@ def write_record(
                 files={p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (jpath, hpath)},
                 breaches=len(rec["breaches"]),
             )
+        if signer is not None and seal:
+            seal_folder(folder, signer.key, key_path=signer.path)
     return jpath, hpath

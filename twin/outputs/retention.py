@@ -24,6 +24,7 @@ from pathlib import Path
 from twin.errors import RunFolderError, ScenarioError
 from twin.files import MAX_JSON_BYTES, loads_json, read_capped
 from twin.outputs.audit import AUDIT_FILE, AuditLog
+from twin.outputs.seal import SigningKey, require_key_if_sealed, seal_folder
 
 __all__ = ["DEFAULT_ALERT_DAYS", "RetentionReport", "apply_retention", "parse_as_of"]
 
@@ -101,7 +102,11 @@ AS_OF_TOLERANCE_S = 300.0
 
 
 def apply_retention(
-    folder: Path | str, *, as_of: dt.datetime | str | None = None, force: bool = False
+    folder: Path | str,
+    *,
+    as_of: dt.datetime | str | None = None,
+    force: bool = False,
+    signer: SigningKey | None = None,
 ) -> RetentionReport:
     """Delete a run's alert data once they are older than the retention policy allows, and log it.
 
@@ -110,6 +115,7 @@ def apply_retention(
         as_of: the time to apply the policy at (aware datetime, ISO 8601 text, or None for now).
         force: accept an ``as_of`` in the future (it deletes alert data before they are due: for
             tests and drills on copies, never on a deployment's folder).
+        signer: the audit signing key; a signed folder needs it (the deletion is logged and sealed).
 
     Returns:
         :class:`RetentionReport`.
@@ -149,6 +155,7 @@ def apply_retention(
             f"{clock.isoformat(timespec='seconds')}): it would delete alert data before they are due; leave "
             "--as-of out to apply the policy now, or add --force on a copy of the folder for a drill"
         )
+    require_key_if_sealed(folder, signer, "a retention deletion")
     days, source = _policy(folder)
     due_at = created + dt.timedelta(days=days)
     alerts_dir = folder / _ALERTS
@@ -181,6 +188,8 @@ def apply_retention(
                         due_at=due_at.isoformat(timespec="seconds"),
                         as_of=now.isoformat(timespec="seconds"),
                     ).seq
+                if signer is not None:
+                    seal_folder(folder, signer.key, key_path=signer.path)
     return RetentionReport(
         folder=folder,
         alert_days=days,

@@ -38,6 +38,7 @@ from twin.outputs.audit import AUDIT_FILE, AuditLog
 from twin.outputs.folders import atomic_folder
 from twin.outputs.mapview import build_map, save_map
 from twin.outputs.report import render_report
+from twin.outputs.seal import SigningKey, seal_folder
 from twin.scoring.metrics import Outcome
 from twin.scoring.summary import RunSummary
 from twin.sim.run import RunResult
@@ -327,7 +328,12 @@ def _write_alerts(
 
 
 def write_run(
-    result: RunResult, out_dir: Path | str, *, name: str | None = None, with_map: bool = True
+    result: RunResult,
+    out_dir: Path | str,
+    *,
+    name: str | None = None,
+    with_map: bool = True,
+    signer: SigningKey | None = None,
 ) -> Path:
     """Write a run folder under ``out_dir`` atomically and return its path.
 
@@ -336,9 +342,11 @@ def write_run(
         out_dir: parent folder (created if missing).
         name: folder name; default :func:`new_run_name`. A taken name gets ``-2``, ``-3``, ...
         with_map: also write ``map.html`` (~2 MB with embedded Leaflet).
+        signer: the force's audit signing key: the finished folder is sealed with it
+            (:mod:`twin.outputs.seal`); None leaves the log unsigned.
 
     Raises:
-        RunFolderError: ``out_dir`` cannot be created or written, or is a file.
+        RunFolderError: ``out_dir`` cannot be created or written, is a file, or is a run folder.
     """
     sc = result.scenario
     with atomic_folder(out_dir, name or new_run_name(result)) as folder:
@@ -382,7 +390,15 @@ def write_run(
         if sc.governance is not None:
             from twin.outputs.record import SitePlan, write_record
 
-            write_record(tmp, folder_name=folder.final.name, plan=SitePlan.of(result.context))
+            write_record(
+                tmp,
+                folder_name=folder.final.name,
+                plan=SitePlan.of(result.context),
+                signer=signer,
+                seal=False,
+            )
+        if signer is not None:
+            seal_folder(tmp, signer.key, key_path=signer.path)
     return folder.final
 
 
