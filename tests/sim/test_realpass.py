@@ -108,7 +108,29 @@ BAD_CONFIG = {
         "outside the dlib engine's score range",
     ),
     "faces not a folder": ({"kind": "dlib", "faces": "no/such/folder"}, {}, "is not a folder"),
+    # the case: 80% false alerts and review crops of strangers stored, with no warning
+    "dlib threshold on the wrong side": (
+        {"kind": "dlib"},
+        {"threshold": -0.2},
+        "below a stranger's typical score: nearly every passer-by would alert",
+    ),
+    "dlib threshold a little low": ({"kind": "dlib"}, {"threshold": 0.9}, "engine.force_threshold: true"),
 }
+
+
+def test_forced_low_threshold_is_accepted_and_labelled(tmp_path: Path) -> None:
+    from twin.scenario.load import load_scenario
+    from twin.sim.engine_setup import expected_fpir, resolve_threshold
+
+    sc = write_scenario(
+        tmp_path,
+        engine={"kind": "dlib", "force_threshold": True},
+        watchlist={"size": 300, "prevalence": 0.05, "threshold": 0.9},
+    )
+    t, source = resolve_threshold(load_scenario(sc))
+    assert t == 0.9 and "forced with engine.force_threshold: expected FPIR" in source
+    # FPIR = 1 - (1 - FMR)^N with the N(0.831, 0.03) tail: z = 2.3 at 0.9, FMR ~ 0.0107
+    assert expected_fpir("dlib", 0.9, 300) == pytest.approx(1 - (1 - 0.01072) ** 300, rel=0.02)
 
 
 @pytest.mark.parametrize("case", list(BAD_CONFIG))
@@ -121,7 +143,7 @@ def test_bad_real_engine_config_one_line_exit_2(case: str, tmp_path: Path) -> No
     r = runner.invoke(app, ["run", str(sc), "--out", str(out)])
     assert r.exit_code == 2, r.output
     assert needle in r.output and "Traceback" not in r.output
-    assert not out.exists() or not any(out.iterdir())
+    assert len(r.output.strip().splitlines()) == 1 and not out.exists()
 
 
 def _square_faces(root: Path) -> Path:

@@ -391,6 +391,11 @@ class EngineSpec(StrictModel):
     model_dir: Path | None = Field(default=None, description="insightface model pack folder")
     faces: Path | None = Field(default=None, description="identity folder (person/*.jpg) for real engines")
     providers: list[str] = Field(default_factory=lambda: ["CPUExecutionProvider"], max_length=8)
+    force_threshold: bool = Field(
+        default=False,
+        description="real engines: run a threshold below the engine's calibrated default even where its "
+        "expected FPIR is above 1% (twin/sim/engine_setup.py); for stress tests, never a deployment",
+    )
     max_real_probes: int = Field(
         default=200,
         ge=1,
