@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import TextColumn
 from rich.table import Table
 
@@ -97,7 +98,9 @@ def calibrate(
             "--engine insightface needs --model-dir: the unpacked model pack folder (nothing is downloaded)"
         )
     eng = create_engine(engine, **opts)
-    bank = FaceBank.from_folder(faces) if faces is not None else FaceBank.from_samples(eng)
+    bank = (FaceBank.from_folder(faces) if faces is not None else FaceBank.from_samples(eng)).vetted(eng)
+    for skip in bank.skipped:  # each photo judged on its own: say which were left out, and why
+        console.print(f"[yellow]skipped[/] {escape(skip.path)}: {escape(skip.reason)}", soft_wrap=True)
     groups = (
         read_groups(faces / "groups.csv") if faces is not None and (faces / "groups.csv").is_file() else None
     )

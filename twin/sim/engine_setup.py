@@ -240,13 +240,14 @@ def build_engine(scenario: Scenario) -> Any:
 
 
 def build_bank(scenario: Scenario, engine: Any) -> FaceBank:
-    """The face bank: ``engine.faces`` (identity folder), else the sample photos.
+    """The face bank: ``engine.faces`` (identity folder), else the sample photos; each photo vetted on its
+    own (:meth:`~twin.recognition.faces.bank.FaceBank.vetted`: the skipped ones are listed with why).
 
     Raises:
-        WatchlistError: the folder holds no identity with images.
+        WatchlistError: the folder holds no identity with a usable image.
     """
     from twin.recognition.faces.bank import FaceBank
 
     if scenario.engine.faces is not None:
-        return FaceBank.from_folder(scenario.engine.faces)
-    return FaceBank.from_samples(engine)
+        return FaceBank.from_folder(scenario.engine.faces).vetted(engine)
+    return FaceBank.from_samples(engine).vetted(engine)
