@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from twin.errors import TwinError
@@ -30,7 +31,7 @@ _err = Console(stderr=True)
 
 
 def _fail(exc: TwinError) -> typer.Exit:
-    _err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False, soft_wrap=True)
+    _err.print(f"[red]error:[/red] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
     return typer.Exit(2)
 
 
@@ -68,7 +69,8 @@ def samples(
 def models_check(
     model_dir: Annotated[Path, typer.Argument(help="an unpacked insightface model pack folder")],
 ) -> list:
-    """Show how insightface routes each ONNX file of a folder (file → class → task, sha256)."""
+    """Show how insightface routes each ONNX file of a folder (file → class → task, sha256), then build the
+    engine and run it once on a small input; exit 1 when the pack is not usable, 2 on a bad folder."""
     from twin.recognition.engines.insightface import check_model_folder
 
     try:
@@ -86,9 +88,24 @@ def models_check(
     tasks = {r.task for r in rows}
     missing = [t for t in ("detection", "recognition") if t not in tasks]
     if missing:
-        _out.print(f"[yellow]not usable as an engine: no {' and no '.join(missing)} model[/yellow]")
-    else:
-        _out.print("[green]usable: a detector and a recognizer were found[/green]")
+        _out.print(f"[red]not usable as an engine: no {' and no '.join(missing)} model[/red]")
+        raise typer.Exit(1)
+    from twin.recognition.engines.insightface import InsightFaceEngine
+    from twin.recognition.engines.packcheck import smoke_test
+
+    try:  # built and run once, the way `twin run` will (the engine's own smoke test, then its result)
+        with _out.status("running the detector and the recognizer once…"):
+            engine = InsightFaceEngine(model_dir, det_size=(320, 320))
+            smoke = smoke_test(engine)
+    except TwinError as exc:
+        _out.print(f"[red]not usable as an engine:[/red] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    _out.print(
+        f"[green]usable[/green]: {escape(engine.model_id)} ran once: the detector returned "
+        f"{smoke.faces_on_grey} face(s) on a grey frame, the recognizer a finite {smoke.dim}-d embedding; "
+        f"providers {', '.join(engine.providers)}",
+        soft_wrap=True,
+    )
     return rows
 
 
