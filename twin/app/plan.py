@@ -31,6 +31,7 @@ from twin.scenario.specs import Scenario
 
 __all__ = [
     "CONTROL_KEYS",
+    "CONTROL_RANGES",
     "DEFAULT_DURATION_H",
     "DEFAULT_REPLICATIONS",
     "MAX_SCENARIO_BYTES",
@@ -41,6 +42,7 @@ __all__ = [
     "ScenarioFile",
     "apply_settings",
     "check_tile_url",
+    "control_range",
     "list_scenarios",
     "load_plan",
     "operations_fields",
@@ -70,6 +72,26 @@ OPS_LABELS: dict[str, tuple[str, int]] = {
 #: comparison), at most :data:`VARIANT_MAX_THRESHOLD`.
 STRICTER_VARIANT_STEP = 0.04
 VARIANT_MAX_THRESHOLD = 0.8
+#: The Plan page's control ranges (low, high) for a typical plan; a loaded plan's own value outside one
+#: widens it (:func:`control_range`), so every plan the command line accepts loads.
+CONTROL_RANGES: dict[str, tuple[float, float]] = {
+    "duration_h": (1, 12),
+    "footfall_scale": (0.1, 3.0),
+    "threshold": (0.5, 0.8),
+    "replications": (2, 40),
+    "hfov_deg": (5.0, 120.0),
+    "heading_deg": (0.0, 359.9),
+}
+
+
+def control_range(name: str, value: float) -> tuple[float, float]:
+    """The Plan page's range for control ``name``, widened to hold ``value`` (a plan's own setting).
+
+    >>> control_range("threshold", 0.6), control_range("threshold", 0.9)
+    ((0.5, 0.8), (0.5, 0.9))
+    """
+    lo, hi = CONTROL_RANGES[name]
+    return (min(lo, value), max(hi, value))
 
 
 # -- scenario files and documents -----------------------------------------------------------------
