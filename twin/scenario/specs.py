@@ -352,6 +352,18 @@ class WatchlistSpec(StrictModel):
     )
     threshold: float = Field(default=0.6, description="alert threshold on the engine's score scale")
 
+    @field_validator("size", mode="before")
+    @classmethod
+    def _size_in_range(cls, v: Any) -> Any:
+        """A size too large to be an integer at all (1e30, inf) gets the limit's message, not pydantic's."""
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and not abs(v) <= MAX_WATCHLIST_SIZE:
+            raise ValueError(
+                f"watchlist size {v:g} is larger than the Police National Database it would be drawn from "
+                f"(~19 million custody images; limit {MAX_WATCHLIST_SIZE:,}); give the number of entries, "
+                "e.g. 10000"
+            )
+        return v
+
     @field_validator("size")
     @classmethod
     def _size(cls, v: int) -> int:
