@@ -301,7 +301,7 @@ def _feature(i: int, f: Any, where: str) -> tuple[str, Any, dict[str, Any], dict
     role = props.get("role")
     rid = props.get("id")
     label = f"{where}: feature {i} ({role!r}{f' {rid!r}' if isinstance(rid, str) and rid else ''})"
-    if role not in _PROPS:
+    if not isinstance(role, str) or role not in _PROPS:
         raise MapFileError(f"{label}: properties.role must be one of {', '.join(ROLES)} (got {role!r})")
     model = _PROPS[str(role)]
     try:
