@@ -13,7 +13,6 @@ untouched; a second record gets ``record-2.*``) and appends a ``record_written``
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from typing import Any
 
 from twin._version import __version__
 from twin.errors import RunFolderError, ScenarioError
-from twin.files import dumps_json
+from twin.files import MAX_JSON_BYTES, dumps_json, loads_json, read_capped
 from twin.outputs.audit import AUDIT_FILE, AuditLog, verify_folder
 from twin.outputs.folders import write_new_files
 from twin.outputs.record_html import EQUITY_RATIO_LIMIT, render_record_html
@@ -101,9 +100,26 @@ def _read_run_folder(folder: Path) -> tuple[Scenario, Governance, RunSummary, di
             "(purpose, intelligence case, authorising officer role, watchlist composition, ...: see "
             "`twin schema`)"
         )
-    summary = RunSummary.from_json(json.loads((folder / "summary.json").read_text(encoding="utf-8")))
-    run_meta = json.loads((folder / "run.json").read_text(encoding="utf-8"))
-    return sc, sc.governance, summary, run_meta
+    docs = [
+        loads_json(
+            read_capped(folder / n, what=n, max_bytes=MAX_JSON_BYTES, error=RunFolderError),
+            name=str(folder / n),
+            error=RunFolderError,
+        )
+        for n in ("summary.json", "run.json")
+    ]
+    if not all(isinstance(d, dict) for d in docs):
+        raise RunFolderError(
+            f"{folder}: summary.json or run.json is not a JSON object; the run folder is damaged"
+        )
+    try:
+        summary = RunSummary.from_json(docs[0])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RunFolderError(
+            f"{folder / 'summary.json'} is not a summary the twin wrote ({type(exc).__name__}: {exc}); "
+            "the run folder is damaged: run `twin audit verify` on it"
+        ) from exc
+    return sc, sc.governance, summary, docs[1]
 
 
 def _audit_facts(folder: Path) -> _AuditFacts:
