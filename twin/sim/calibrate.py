@@ -157,6 +157,8 @@ MAX_GRID_BLUR_PX = 50.0
 MAX_GRID_REPEATS = 20
 #: Most cells x repeats of one calibration (the default grid has 45).
 MAX_GRID_CELLS = 2_000
+#: Largest groups.csv, bytes (an identity,group row per identity: 1 MB holds ~40,000).
+MAX_GROUPS_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -228,21 +230,25 @@ def read_groups(path: Path | str) -> dict[str, str]:
     Raises:
         CalibrationError: unreadable, or a row without two fields.
     """
+    import io
+
+    from twin.files import read_capped
+
     path = Path(path)
     out: dict[str, str] = {}
+    raw = read_capped(path, what="groups file", max_bytes=MAX_GROUPS_BYTES, error=CalibrationError)
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            for i, row in enumerate(csv.reader(fh), start=1):
-                if not row or not "".join(row).strip():
-                    continue
-                if len(row) < 2:
-                    raise CalibrationError(f"{path} line {i}: expected identity,group, got {row!r}")
-                ident, group = row[0].strip(), row[1].strip()
-                if i == 1 and (ident.lower(), group.lower()) == ("identity", "group"):
-                    continue
-                out[ident] = group
-    except OSError as exc:
-        raise CalibrationError(f"cannot read {path} ({exc}); it should hold identity,group rows") from exc
+        for i, row in enumerate(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")), start=1):
+            if not row or not "".join(row).strip():
+                continue
+            if len(row) < 2:
+                raise CalibrationError(f"{path} line {i}: expected identity,group, got {row!r:.80}")
+            ident, group = row[0].strip(), row[1].strip()
+            if i == 1 and (ident.lower(), group.lower()) == ("identity", "group"):
+                continue
+            out[ident] = group
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise CalibrationError(f"{path} is not a UTF-8 CSV of identity,group rows ({exc}); fix it") from exc
     return out
 
 

@@ -441,8 +441,8 @@ class DlibEngine:
         try:
             emb = self._embed_chips(chips)
         finally:
-            for c in chips:  # the aligned face chips: zeroed once embedded (privacy, README)
-                c[...] = 0
+            for chip in chips:  # the aligned face chips: zeroed once embedded (privacy, README)
+                chip[...] = 0
         out, start = [], 0
         for n in counts:
             out.append(emb[start : start + n])
