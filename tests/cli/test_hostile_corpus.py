@@ -333,3 +333,17 @@ def test_help_names_no_python_types_and_points_to_the_schema() -> None:
     r = runner.invoke(app, ["run", "--help"], terminal_width=120)
     assert r.exit_code == 0
     assert "<bool>" not in r.output and "list[" not in r.output and "twin schema" in r.output
+
+
+def test_console_markup_in_names_is_shown_as_text(work: Path) -> None:
+    """A scenario name, a file or a model id is the user's text: rich must not read "[/]" as markup (it
+    raised MarkupError before)."""
+    name = "x[/] [bold red]y[link=file:///etc/passwd]z"
+    sc = _scenario(work, _set("name", name))
+    r = runner.invoke(
+        app, ["compare", str(sc), "--set", "watchlist.threshold=0.64", "-r", "2"], terminal_width=200
+    )
+    assert r.exit_code == 0, r.output
+    assert "x[/]" in r.output  # the name as written
+    r = runner.invoke(app, ["run", str(sc), "-r", "2", "--no-map"], terminal_width=200)
+    assert r.exit_code == 0 and "x[/] [bold red]y" in r.output, r.output

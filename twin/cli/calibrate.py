@@ -151,7 +151,7 @@ def _cell_table(cal: EngineCalibration, eng: FaceEngine) -> Table:
     from twin.sim.calibrate import cell_rows
 
     t = Table(
-        title=f"{eng.model_id}: mated vs non-mated scores per grid cell (ied px, yaw °, blur px; "
+        title=f"{escape(eng.model_id)}: mated vs non-mated scores per grid cell (ied px, yaw °, blur px; "
         f"{eng.score_name}; "
         f"mated mean (fitted); non-mated mean/max; FNMR and FMR at the engine's threshold "
         f"{eng.default_threshold:g})",
@@ -169,7 +169,7 @@ def _print_fit(cal: EngineCalibration, out: Path) -> None:
     """What was fitted, the notes, and where the ScoreModel went."""
     m = cal.model
     console.print(
-        f"{len(cal.identities)} identities ({', '.join(cal.mated_identities)} with mated pairs): "
+        f"{len(cal.identities)} identities ({escape(', '.join(cal.mated_identities))} with mated pairs): "
         f"{cal.mated_scores} mated, "
         f"{cal.nonmated_scores} non-mated scores. Fitted on [0, 1]: mated_mean_max "
         f"{m.mated_mean_max:.3f}, ied_coef "
@@ -180,10 +180,10 @@ def _print_fit(cal: EngineCalibration, out: Path) -> None:
         soft_wrap=True,
     )
     for note in cal.notes:
-        console.print(f"[dim]- {note}[/]", soft_wrap=True)
+        console.print(f"[dim]- {escape(note)}[/]", soft_wrap=True)
     console.print(
-        f"ScoreModel written to [bold]{out}[/]; use it with engine.kind: statistical, "
-        f"engine.score_model: {out}"
+        f"ScoreModel written to [bold]{escape(str(out))}[/]; use it with engine.kind: statistical, "
+        f"engine.score_model: {escape(str(out))}"
     )
 
 

@@ -57,11 +57,13 @@ def samples(
     except TwinError as exc:
         raise _fail(exc) from exc
     verb = "fetched into" if report.fetched else "already in"
-    _out.print(f"{len(report.files)} face_recognition sample images {verb} [bold]{report.folder}[/bold]")
+    _out.print(
+        f"{len(report.files)} face_recognition sample images {verb} [bold]{escape(str(report.folder))}[/bold]"
+    )
     for p in report.files:
-        _out.print(f"  {p.name}  sha256 {report.sha256[p.name][:12]}")
+        _out.print(f"  {escape(p.name)}  sha256 {report.sha256[p.name][:12]}")
     for name, p in packaged_samples().items():
-        _out.print(f"  packaged {name}: {p}")
+        _out.print(f"  packaged {escape(name)}: {escape(str(p))}")
     return report.folder
 
 
@@ -78,12 +80,12 @@ def models_check(
             rows = check_model_folder(model_dir)
     except TwinError as exc:
         raise _fail(exc) from exc
-    table = Table(title=f"{model_dir}")
+    table = Table(title=escape(str(model_dir)))  # the user's names: text, never console markup
     for col in ("file", "routed class", "task", "sha256"):
         table.add_column(col)
     for r in rows:
         style = None if r.routed_class else "yellow"
-        table.add_row(r.file, r.routed_class or "—", r.task, r.sha256[:12], style=style)
+        table.add_row(escape(r.file), r.routed_class or "—", escape(r.task), r.sha256[:12], style=style)
     _out.print(table)
     tasks = {r.task for r in rows}
     missing = [t for t in ("detection", "recognition") if t not in tasks]
@@ -125,5 +127,5 @@ def models_list(
         )
     for f in folders:
         n = len(list(f.glob("*.onnx")))
-        _out.print(f"{f}  ({n} ONNX file{'s' if n != 1 else ''})")
+        _out.print(f"{escape(str(f))}  ({n} ONNX file{'s' if n != 1 else ''})")
     return folders

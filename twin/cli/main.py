@@ -178,7 +178,7 @@ def _print_run(result: RunResult, sc: Scenario, reps: int, folder: Path) -> None
     ops = _ops_table(summary)
     if ops is not None and summary.operations is not None and summary.operations.officers_needed is not None:
         console.print(ops)
-        console.print(f"Officers needed: {summary.operations.officers_needed.note}")
+        console.print(f"Officers needed: {escape(summary.operations.officers_needed.note)}")
     if real:
         console.print(_real_table(real))
     for w in meta.warnings if meta else ():
@@ -199,12 +199,14 @@ def _real_table(real: Mapping[str, Any]) -> Table:
     from twin.outputs.report import real_engine_rows
 
     t = Table(
-        title=f"Real engine on replication 0 — {real['statement']}", title_justify="left", header_style="bold"
+        title=f"Real engine on replication 0 — {escape(str(real['statement']))}",
+        title_justify="left",
+        header_style="bold",
     )
     t.add_column("what")
     t.add_column("measured", overflow="fold")
-    for label, value in real_engine_rows({"real_engine": real}):
-        t.add_row(label, value)
+    for label, value in real_engine_rows({"real_engine": real}):  # model ids, file names: the user's text
+        t.add_row(escape(label), escape(value))
     return t
 
 
@@ -268,7 +270,8 @@ def compare(
         folder = write_comparison(comp, out)
     console.print(_comparison_table(comp, replications))
     console.print(
-        f"Comparison written to [bold]{folder}[/] (comparison.html, comparison.csv, comparison.json)"
+        f"Comparison written to [bold]{escape(str(folder))}[/] (comparison.html, comparison.csv, "
+        "comparison.json)"
     )
 
 
@@ -285,7 +288,7 @@ def _comparison_table(comp: Comparison, replications: int) -> Table:
     )
     t.add_column("metric")
     for v in comp.variants:
-        t.add_column(v.label, justify="right")
+        t.add_column(escape(v.label), justify="right")  # a scenario's name: text, never console markup
     for metric_id, g in frame.groupby("metric", sort=False):
         label = g["label"].iloc[0]
         cells = []

@@ -35,12 +35,13 @@ def record(
     rec = json.loads(jpath.read_text())
     for b in rec["breaches"]:
         console.print(
-            f"[bold red]breach:[/] {b['rule']}: {b['value']} (limit {b['limit']}; {b['source']})",
+            f"[bold red]breach:[/] {escape(str(b['rule']))}: {escape(str(b['value']))} (limit "
+            f"{escape(str(b['limit']))}; {escape(str(b['source']))})",
             soft_wrap=True,
         )
     if not rec["breaches"]:
         console.print("[green]no breach[/] of the deployment's own limits")
-    console.print(f"Record written: [bold]{hpath}[/] and {jpath.name}")
+    console.print(f"Record written: [bold]{escape(str(hpath))}[/] and {escape(jpath.name)}")
 
 
 audit_app = typer.Typer(help="The run folder's tamper-evident audit log.", no_args_is_help=True)
@@ -120,7 +121,7 @@ def audit_show(
         for i, e in enumerate(log.entries()):
             if i >= limit:
                 break
-            t.add_row(str(e.seq), e.t_utc, e.kind, json.dumps(e.detail)[:160])
+            t.add_row(str(e.seq), escape(e.t_utc), escape(e.kind), escape(json.dumps(e.detail)[:160]))
     console.print(t)
 
 
