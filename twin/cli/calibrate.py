@@ -77,7 +77,7 @@ def calibrate(
     if npl:
         _fit_npl(scenario, replications, target)
         return
-    from twin.outputs.folders import check_out_file, temp_file_for
+    from twin.outputs.folders import check_out_file, sweep_stale, temp_file_for
     from twin.recognition.engines.registry import create_engine
     from twin.recognition.faces.bank import FaceBank
     from twin.sim.calibrate import CalibrationGrid, grid_values, read_groups
@@ -108,6 +108,7 @@ def calibrate(
     console.print(_cell_table(cal, eng))
     check_out_file(out)  # still free after the calibration
     out.parent.mkdir(parents=True, exist_ok=True)
+    sweep_stale(out.parent)  # a killed calibration's .<name>.<pid>.tmp
     tmp = temp_file_for(out)
     try:
         cal.model.save(tmp)

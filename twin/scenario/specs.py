@@ -99,18 +99,20 @@ class SiteSpec(StrictModel):
 
     map: Path = Field(description="site GeoJSON (maps/README.md format), relative to the scenario file")
     route_weights: dict[str, float] = Field(
-        default_factory=dict, description="override route weights by route id (relative shares, >= 0)"
+        default_factory=dict,
+        max_length=256,
+        description="override route weights by route id (relative shares, 0 to 1,000,000)",
     )
-    signage: list[LatLon] = Field(default_factory=list, description="extra LFR notice signs")
+    signage: list[LatLon] = Field(default_factory=list, max_length=1000, description="extra LFR notice signs")
 
     _resolve_map = field_validator("map")(_resolve)
 
     @field_validator("route_weights")
     @classmethod
     def _weights_nonneg(cls, v: dict[str, float]) -> dict[str, float]:
-        bad = {k: w for k, w in v.items() if not (w >= 0 and math.isfinite(w))}
+        bad = {k: w for k, w in v.items() if not (0 <= w <= 1e6)}
         if bad:
-            raise ValueError(f"route weights must be finite and >= 0, got {bad}")
+            raise ValueError(f"route weights must be relative shares between 0 and 1,000,000, got {bad}")
         return v
 
 
@@ -605,6 +607,7 @@ class Scenario(StrictModel):
     engine: EngineSpec = Field(default_factory=EngineSpec)
     population: dict[str, float] = Field(
         default_factory=lambda: dict(LONDON_2021_SHARES),
+        max_length=32,
         description="share of passers-by per demographic group for the equitability analysis "
         "(default: London, census 2021, ONS TS021)",
     )
