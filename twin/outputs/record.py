@@ -22,8 +22,9 @@ from typing import Any
 from twin._version import __version__
 from twin.errors import RunFolderError, ScenarioError
 from twin.files import MAX_JSON_BYTES, dumps_json, loads_json, read_capped
-from twin.outputs.audit import AUDIT_FILE, AuditLog, verify_folder
+from twin.outputs.audit import AUDIT_FILE, AuditLog
 from twin.outputs.folders import write_new_files
+from twin.outputs.record_audit import AuditFacts, audit_facts, retention_and_audit
 from twin.outputs.record_html import EQUITY_RATIO_LIMIT, render_record_html
 from twin.outputs.seal import SigningKey, require_key_if_sealed, seal_folder
 from twin.scenario.governance import APP_CATEGORIES, Governance, window_breach
@@ -64,17 +65,6 @@ class SitePlan:
 
 def _breach(rule: str, value: Any, limit: Any, source: str, fix: str) -> dict[str, Any]:
     return {"rule": rule, "value": value, "limit": limit, "source": source, "fix": fix}
-
-
-@dataclass(frozen=True, kw_only=True)
-class _AuditFacts:
-    """What the audit log says about the run: its verification, deletions and the watchlist's fate."""
-
-    check: Any
-    probes_deleted: int
-    watchlist_destroyed: bool
-    watchlist_kept: bool
-    alert_files: set[str]
 
 
 def _read_run_folder(folder: Path) -> tuple[Scenario, Governance, RunSummary, dict[str, Any]]:
@@ -122,35 +112,6 @@ def _read_run_folder(folder: Path) -> tuple[Scenario, Governance, RunSummary, di
     return sc, sc.governance, summary, docs[1]
 
 
-def _audit_facts(folder: Path) -> _AuditFacts:
-    audit_path = folder / AUDIT_FILE
-    if not audit_path.is_file():
-        return _AuditFacts(
-            check=None, probes_deleted=0, watchlist_destroyed=False, watchlist_kept=False, alert_files=set()
-        )
-    check = verify_folder(folder)
-    deleted = destroyed = 0
-    kept = False
-    alert_files: set[str] = set()
-    with AuditLog(audit_path) as log:
-        for e in log.entries():
-            if e.kind == "deletion_batch":
-                deleted += int(e.detail.get("probes_deleted", 0))
-            elif e.kind == "watchlist_destroyed":
-                destroyed += 1
-            elif e.kind == "watchlist_kept":
-                kept = True
-            elif e.kind == "alert_data_written":
-                alert_files.update(str(f) for f in e.detail.get("files", []))
-    return _AuditFacts(
-        check=check,
-        probes_deleted=deleted,
-        watchlist_destroyed=destroyed > 0,
-        watchlist_kept=kept,
-        alert_files=alert_files,
-    )
-
-
 def _band_json(summary: RunSummary, metric_id: str) -> dict[str, Any]:
     band = summary.band(metric_id)
     return band.to_json() if band is not None else {}
@@ -169,7 +130,7 @@ def _expected(summary: RunSummary) -> tuple[float, float, dict[str, Any]]:
 
 
 def _breaches(
-    sc: Scenario, gov: Governance, summary: RunSummary, plan: SitePlan, audit: _AuditFacts
+    sc: Scenario, gov: Governance, summary: RunSummary, plan: SitePlan, audit: AuditFacts
 ) -> list[dict[str, Any]]:
     """Every breach of the deployment's own limits, in the record's order."""
     return _policy_breaches(sc, gov, summary) + _plan_breaches(sc, gov, plan, audit)
@@ -249,7 +210,7 @@ def _policy_breaches(sc: Scenario, gov: Governance, summary: RunSummary) -> list
     return out
 
 
-def _plan_breaches(sc: Scenario, gov: Governance, plan: SitePlan, audit: _AuditFacts) -> list[dict[str, Any]]:
+def _plan_breaches(sc: Scenario, gov: Governance, plan: SitePlan, audit: AuditFacts) -> list[dict[str, Any]]:
     """Breaches of notice (signage), authorisation (window), audit and retention."""
     out: list[dict[str, Any]] = []
     bypass = [s.route_id for s in plan.signage if not s.covered]
@@ -324,7 +285,7 @@ def build_record(
         from twin.sim.context import prepare  # heavy: only for `twin record` on a folder
 
         plan = SitePlan.of(prepare(sc))
-    audit = _audit_facts(folder)
+    audit = audit_facts(folder)
     fpir_model, fa_per_face, _ = _expected(summary)
     return {
         "kind": "deployment_record",
@@ -347,7 +308,7 @@ def build_record(
         "operations": summary.operations.to_json() if summary.operations is not None else None,
         "equitability": summary.equitability.to_json() if summary.equitability is not None else {},
         "signage": _signage_section(gov, plan),
-        **_retention_and_audit(gov, audit, folder, signer),
+        **retention_and_audit(gov, audit, folder, signer),
         "run": {
             "folder": folder_name or folder.name,
             "seed": summary.run.seed if summary.run else None,
@@ -409,69 +370,6 @@ def _signage_section(gov: Governance, plan: SitePlan) -> dict[str, Any]:
             for s in plan.signage
         ],
     }
-
-
-def _retention_and_audit(
-    gov: Governance, audit: _AuditFacts, folder: Path, signer: SigningKey | None
-) -> dict[str, Any]:
-    check = audit.check
-    alert_images, other_images = _stored_images(folder, audit.alert_files)
-    return {
-        "retention": {
-            "policy": gov.retention.model_dump(),
-            "probes_deleted": audit.probes_deleted,
-            "watchlist_destroyed": audit.watchlist_destroyed,
-            "watchlist_kept": audit.watchlist_kept,
-            "non_match_images_stored": other_images,
-            "alert_images_stored": alert_images,
-            "measured": "images and arrays found in the run folder by their content, when the record was "
-            "written; alert crops are those the audit log lists",
-        },
-        "audit": {
-            "ok": check.ok if check else None,
-            "entries": check.entries if check else 0,
-            "head_seq": check.head[0] if check else None,
-            "head_sha256": check.head[1] if check else None,
-            "problem": check.problem if check else "no audit log",
-            "signature": check.signature if check else "",
-            "signed_by": (
-                {"fingerprint": signer.fingerprint, "public_key_ed25519": signer.public_key_b64}
-                if signer is not None
-                else None
-            ),
-        },
-    }
-
-
-#: File signatures of images and arrays (PNG, JPEG, GIF, BMP, WebP/RIFF, TIFF, NumPy .npy, zip/.npz).
-_IMAGE_MAGIC = (
-    b"\x89PNG",
-    b"\xff\xd8\xff",
-    b"GIF8",
-    b"BM",
-    b"RIFF",
-    b"II*\x00",
-    b"MM\x00*",
-    b"\x93NUMPY",
-    b"PK\x03\x04",
-)
-
-
-def _stored_images(folder: Path, alert_files: set[str]) -> tuple[int, int]:
-    """(alert crops, other images or arrays) stored in the run folder, found by content, not name."""
-    alerts = other = 0
-    for p in folder.rglob("*"):
-        if not p.is_file():
-            continue
-        with open(p, "rb") as fh:
-            head = fh.read(8)
-        if not head.startswith(_IMAGE_MAGIC):
-            continue
-        if p.relative_to(folder).as_posix() in alert_files:
-            alerts += 1
-        else:
-            other += 1
-    return alerts, other
 
 
 def _site_section(sc: Scenario, plan: SitePlan) -> dict[str, Any]:

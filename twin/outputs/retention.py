@@ -101,6 +101,51 @@ def _policy(folder: Path) -> tuple[float, str]:
 AS_OF_TOLERANCE_S = 300.0
 
 
+def _created_at(folder: Path) -> dt.datetime:
+    """The run's ``created_at`` (UTC) from its run.json.
+
+    Raises:
+        RunFolderError: not a run folder, or run.json damaged.
+    """
+    for name in ("run.json", "scenario.yaml", AUDIT_FILE):
+        if not (folder / name).is_file():
+            raise RunFolderError(
+                f"{folder} is not a run folder (no {name}); give a folder written by `twin run`"
+            )
+    meta = loads_json(
+        read_capped(folder / "run.json", what="run.json", max_bytes=MAX_JSON_BYTES, error=RunFolderError),
+        name=str(folder / "run.json"),
+        error=RunFolderError,
+    )
+    if not isinstance(meta, dict):
+        raise RunFolderError(f"{folder / 'run.json'} is not a JSON object; the run folder is damaged")
+    try:
+        return parse_as_of(str(meta["created_at"]))
+    except (KeyError, ScenarioError) as exc:
+        raise RunFolderError(
+            f"{folder / 'run.json'} has no valid created_at; the run folder is damaged"
+        ) from exc
+
+
+def _as_of(as_of: dt.datetime | str | None, force: bool) -> dt.datetime:
+    """The time to apply the policy at (UTC); one in the future only with ``force``.
+
+    Raises:
+        ScenarioError: malformed, or in the future without ``force``.
+    """
+    now = as_of if isinstance(as_of, dt.datetime) else parse_as_of(as_of)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=dt.timezone.utc)
+    clock = dt.datetime.now(dt.timezone.utc)
+    if (now - clock).total_seconds() > AS_OF_TOLERANCE_S and not force:
+        raise ScenarioError(
+            f"--as-of {now.isoformat(timespec='seconds')} is in the future (now "
+            f"{clock.isoformat(timespec='seconds')}): it would delete alert data before they are due; leave "
+            "--as-of out to apply the policy now, or add --force on a copy of the folder for a drill"
+        )
+    return now
+
+
 def apply_retention(
     folder: Path | str,
     *,
@@ -127,34 +172,8 @@ def apply_retention(
             ``force``.
     """
     folder = Path(folder)
-    for name in ("run.json", "scenario.yaml", AUDIT_FILE):
-        if not (folder / name).is_file():
-            raise RunFolderError(
-                f"{folder} is not a run folder (no {name}); give a folder written by `twin run`"
-            )
-    meta = loads_json(
-        read_capped(folder / "run.json", what="run.json", max_bytes=MAX_JSON_BYTES, error=RunFolderError),
-        name=str(folder / "run.json"),
-        error=RunFolderError,
-    )
-    if not isinstance(meta, dict):
-        raise RunFolderError(f"{folder / 'run.json'} is not a JSON object; the run folder is damaged")
-    try:
-        created = parse_as_of(str(meta["created_at"]))
-    except (KeyError, ScenarioError) as exc:
-        raise RunFolderError(
-            f"{folder / 'run.json'} has no valid created_at; the run folder is damaged"
-        ) from exc
-    now = as_of if isinstance(as_of, dt.datetime) else parse_as_of(as_of)
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=dt.timezone.utc)
-    clock = dt.datetime.now(dt.timezone.utc)
-    if (now - clock).total_seconds() > AS_OF_TOLERANCE_S and not force:
-        raise ScenarioError(
-            f"--as-of {now.isoformat(timespec='seconds')} is in the future (now "
-            f"{clock.isoformat(timespec='seconds')}): it would delete alert data before they are due; leave "
-            "--as-of out to apply the policy now, or add --force on a copy of the folder for a drill"
-        )
+    created = _created_at(folder)
+    now = _as_of(as_of, force)
     require_key_if_sealed(folder, signer, "a retention deletion")
     days, source = _policy(folder)
     due_at = created + dt.timedelta(days=days)

@@ -7,7 +7,11 @@ deployment is simulated. Units are in the key names (``duration_s``, ``mount_hei
 of valid ones. ``twin schema`` prints :func:`scenario_json_schema`.
 
 Every default that is not a choice of the planner names its source; "assumption" marks a value
-no public figure pins down.
+no public figure pins down. Every size, count and rate has an upper bound (the ``MAX_*`` constants).
+
+Long on purpose (~480 lines of code): this is the one scenario schema, each key with its unit, default,
+source and limits and the message that names the fix, in the order ``twin schema`` prints them;
+split by section it would scatter what a planner reads in one place.
 """
 
 from __future__ import annotations

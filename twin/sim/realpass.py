@@ -200,13 +200,9 @@ def run_real_engine(
         render=render,
     )
     summary["faces"]["skipped_images"] = skipped_rows(bank, sc.engine.faces)
-    elapsed = time.perf_counter() - t0
+    elapsed, n_true = time.perf_counter() - t0, summary["true_alerts"]
     logger.info(
-        "%s: %d alerts (%d true) in %.1f s",
-        summary["statement"],
-        len(passed.alerts),
-        summary["true_alerts"],
-        elapsed,
+        "%s: %d alerts (%d true) in %.1f s", summary["statement"], len(passed.alerts), n_true, elapsed
     )
     return RealEngineRun(
         summary=summary,
