@@ -26,6 +26,7 @@ import yaml
 
 from twin._version import __version__
 from twin.errors import ScenarioError
+from twin.files import MAX_SCENARIO_BYTES as _MAX_SCENARIO_FILE_BYTES
 from twin.scenario.load import parse_scenario, parse_yaml_bytes, read_yaml
 from twin.scenario.specs import Scenario
 
@@ -59,8 +60,8 @@ __all__ = [
 #: The Plan page's default window (hours) and replications: immediate, and a first look.
 DEFAULT_DURATION_H = 1
 DEFAULT_REPLICATIONS = 5
-#: Largest scenario upload accepted, bytes (a scenario is a few kB; the server caps all uploads too).
-MAX_SCENARIO_BYTES = 256 * 1024
+#: Largest scenario upload accepted, bytes: a scenario file's cap (:data:`twin.files.MAX_SCENARIO_BYTES`).
+MAX_SCENARIO_BYTES = _MAX_SCENARIO_FILE_BYTES
 #: Operations settings offered as controls (the rest are edited in the scenario YAML).
 OPERATIONS_CONTROLS: tuple[str, ...] = ("officers", "operators")
 #: The operations controls' labels and least values on the Plan page.
