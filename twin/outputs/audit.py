@@ -29,11 +29,13 @@ from typing import Any
 
 from twin.errors import AuditError
 from twin.files import MAX_JSON_BYTES, dumps_json, loads_json, read_capped
+from twin.outputs.seal import AUDIT_FILE as _SEALED_LOG_FILE
+from twin.outputs.seal import check_seals
 
 __all__ = ["AUDIT_FILE", "GENESIS", "AuditEntry", "AuditLog", "VerifyReport", "verify", "verify_folder"]
 
-#: File name of the audit log inside a run folder.
-AUDIT_FILE = "audit.sqlite"
+#: File name of the audit log inside a run folder (defined with the seals, which add to the same file).
+AUDIT_FILE = _SEALED_LOG_FILE
 #: The previous hash of the first entry.
 GENESIS = "0" * 64
 
@@ -288,8 +290,6 @@ def verify_folder(folder: Path | str, *, public_key: Any | None = None) -> Verif
     report = _verify_chain_and_files(Path(folder))
     if not report.ok:
         return report
-    from twin.outputs.seal import check_seals
-
     with AuditLog(Path(folder) / AUDIT_FILE) as log:
         chain = {e.seq: e.hash for e in log.entries()}
     sc = check_seals(Path(folder), chain, public_key=public_key)

@@ -57,6 +57,9 @@ __all__ = [
     "seal_folder",
 ]
 
+#: File name of the audit log inside a run folder (:mod:`twin.outputs.audit` writes its entries; this
+#: module only adds seals to it, so that it need not import that one).
+AUDIT_FILE = "audit.sqlite"
 #: Environment variable naming the signing key's file when ``--audit-key`` is not given.
 KEY_ENV = "TWIN_AUDIT_KEY"
 #: The ``kind`` of every signed payload (so a signature over anything else never passes as a seal).
@@ -168,8 +171,6 @@ def require_key_if_sealed(folder: Path, signer: SigningKey | None, what: str) ->
     Raises:
         AuditError: the folder's log carries seals and ``signer`` is None.
     """
-    from twin.outputs.audit import AUDIT_FILE
-
     if signer is None and has_seals(folder / AUDIT_FILE):
         raise AuditError(
             f"{folder}'s audit log is signed; {what} adds to it, so give the signing key with --audit-key "
@@ -271,6 +272,18 @@ class Seal:
     signature: str
 
 
+def _head(log_path: Path) -> tuple[int, str]:
+    """(seq, hash) of the log's last entry; (0, 64 zeros) for an empty log."""
+    con = _connect(log_path)
+    try:
+        row = con.execute("SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise AuditError(f"{log_path} is not an audit log ({exc})") from exc
+    finally:
+        con.close()
+    return (int(row[0]), str(row[1])) if row else (0, "0" * 64)
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     try:
         con = sqlite3.connect(path)
@@ -331,8 +344,6 @@ def seal_folder(folder: Path | str, key: Any, *, key_path: Path | None = None) -
     Raises:
         AuditError: no audit log, or the key lies inside the folder.
     """
-    from twin.outputs.audit import AUDIT_FILE, AuditLog
-
     folder = Path(folder)
     if key_path is not None and key_path.resolve().is_relative_to(folder.resolve()):
         raise AuditError(
@@ -342,8 +353,7 @@ def seal_folder(folder: Path | str, key: Any, *, key_path: Path | None = None) -
     log_path = folder / AUDIT_FILE
     if not log_path.is_file():
         raise AuditError(f"no audit log in {folder} to sign")
-    with AuditLog(log_path) as log:
-        head_seq, head_hash = log.head()
+    head_seq, head_hash = _head(log_path)
     files = folder_manifest(folder)
     sig = key.sign(_payload(head_seq, head_hash, files))
     pub = base64.b64encode(_raw_public(key.public_key())).decode()
@@ -419,8 +429,6 @@ def check_seals(folder: Path, chain: dict[int, str], *, public_key: Any | None) 
         :class:`SealCheck`.
     """
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
-    from twin.outputs.audit import AUDIT_FILE
 
     seals = read_seals(folder / AUDIT_FILE)
     if not seals:
