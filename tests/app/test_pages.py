@@ -120,6 +120,9 @@ def test_every_plan_the_cli_accepts_loads_beyond_the_usual_control_ranges() -> N
     assert at.slider(key="w_threshold").value == pytest.approx(0.9)
     assert at.slider(key="w_scale").value == pytest.approx(0.05) and at.slider(key="w_reps").value == 1
     assert "Wide plan" in at.caption[0].value
+    at.switch_page("pages/compare.py").run()  # the Compare page starts its columns from the same plan
+    _no_errors(at)
+    assert "t=0.900" in at.dataframe[0].value.columns[0]
 
 
 @pytest.mark.parametrize(

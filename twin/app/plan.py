@@ -365,11 +365,14 @@ def variant_start(current: PlanSettings, index: int, source: PlanSettings | None
     0.64
     >>> variant_start(PlanSettings(threshold=0.78), 1).threshold
     0.8
+    >>> variant_start(PlanSettings(threshold=0.9), 1).threshold
+    0.9
     """
     base = current if source is None else source
     threshold = base.threshold
     if index == 1 and source is None:
-        threshold = min(VARIANT_MAX_THRESHOLD, round(current.threshold + STRICTER_VARIANT_STEP, 3))
+        stricter = min(VARIANT_MAX_THRESHOLD, round(current.threshold + STRICTER_VARIANT_STEP, 3))
+        threshold = max(current.threshold, stricter)  # never looser than a plan already above the cap
     return PlanSettings(
         start=current.start,
         duration_h=current.duration_h,
