@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from twin.scenario.base import StrictModel, check_safe_id, repeated
+from twin.scenario.base import SAFE_ID_PATTERN, StrictModel, check_safe_id, repeated
 from twin.scenario.governance import Governance
 from twin.scenario.population import LONDON_2021_SHARES, check_population
 
@@ -278,6 +278,7 @@ class CameraSpec(StrictModel):
         min_length=1,
         max_length=64,
         description="letters, digits, '_', '-' and '.', starting with a letter or digit (e.g. van_1_cam1)",
+        json_schema_extra={"pattern": f"^{SAFE_ID_PATTERN}$"},  # checked by _safe_id, with its own message
     )
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
