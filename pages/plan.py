@@ -264,6 +264,7 @@ plan.settings = plans.PlanSettings(
     footfall_scale=float(scale),
     watchlist_size=int(size),
     prevalence=float(per100k) / 1e5,
+    prevalence_dispersion=plan.settings.prevalence_dispersion,  # the spread across deployments is kept
     threshold=float(threshold),
     seed=int(seed),
     replications=int(reps),

@@ -21,8 +21,7 @@ TWIN = REPO / "twin"
 
 #: The floors, bottom up. A module may import its own folder and any lower floor, never a higher
 #: one, and never a different folder on the same floor (app/ and cli/ are siblings). ``records``
-#: (published deployment records and the forecast fitted on them) is reserved: the rule holds
-#: once the folder exists.
+#: holds the published deployment records and the forecast fitted on them.
 LAYERS: dict[str, int] = {
     "_version": 0, "errors": 0, "files": 0, "rng": 0,
     "scenario": 1,

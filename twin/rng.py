@@ -14,7 +14,7 @@ import numpy as np
 __all__ = ["STREAMS", "Streams", "replication_seeds"]
 
 #: Subsystems that draw random numbers, in a fixed order (never reorder: it changes results).
-STREAMS: tuple[str, ...] = ("arrivals", "routes", "capture", "render", "engine", "operations")
+STREAMS: tuple[str, ...] = ("arrivals", "routes", "capture", "render", "engine", "operations", "forecast")
 
 
 def _stream_key(name: str) -> int:

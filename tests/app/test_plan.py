@@ -12,6 +12,7 @@ import twin
 from conftest import MAPS, SCENARIOS
 from twin.app import plan as plans
 from twin.errors import ScenarioError
+from twin.scenario.prevalence import fitted_prevalence
 
 
 @pytest.fixture
@@ -83,7 +84,9 @@ def test_settings_default_to_a_one_hour_window_and_five_replications() -> None:
     doc = plans.load_plan(SCENARIOS / "oxford_circus.yaml")
     s = plans.settings_from_doc(doc)
     assert (s.start, s.duration_h, s.replications) == ("12:00", 1, 5)
-    assert (s.threshold, s.watchlist_size, s.prevalence, s.seed) == (0.6, 10_000, 1.3e-4, 20260101)
+    fitted_mean, fitted_dispersion, _ = fitted_prevalence("oxford_circus", 10_000)
+    assert (s.threshold, s.watchlist_size, s.prevalence, s.seed) == (0.6, 10_000, fitted_mean, 20260101)
+    assert s.prevalence_dispersion == fitted_dispersion > 0  # the spread across deployments is kept
     kept = plans.settings_from_doc(doc, keep_window=True, keep_replications=True)
     assert (kept.duration_h, kept.replications) == (6, 10)
 

@@ -13,9 +13,10 @@ import pandas as pd
 import pytest
 
 from twin.records.eras import detect_eras
-from twin.records.forecast import NPL_Q_PRIORS, fit_forecast, fmr_shape
+from twin.records.forecast import NPL_Q_PRIORS, fit_forecast
 from twin.records.places import normalise_location
 from twin.records.validate import validate
+from twin.scoring.tail import fmr_shape
 
 
 def synthetic(

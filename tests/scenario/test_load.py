@@ -64,7 +64,11 @@ def test_unknown_key_lists_valid_ones(square_site: Path, tmp_path: Path) -> None
     with pytest.raises(ScenarioError) as e:
         load_scenario(write(tmp_path, doc))
     msg = str(e.value)
-    assert "treshold" in msg and "size, prevalence, threshold" in msg and "watchlist" in msg
+    assert (
+        "treshold" in msg
+        and "size, prevalence, prevalence_dispersion, prevalence_fitted, threshold" in msg
+        and "watchlist" in msg
+    )
 
 
 def test_malformed_yaml_names_the_line(tmp_path: Path) -> None:

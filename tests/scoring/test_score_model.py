@@ -1,6 +1,9 @@
-"""The statistical engine reproduces the NPL 2023 points (per person) and behaves as a distribution."""
+"""The statistical engine: the NPL 2023 points, the records-fitted defaults, and a proper distribution."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,19 +12,28 @@ from hypothesis import strategies as st
 
 from twin.errors import EngineError
 from twin.recognition.engines.base import check_threshold
-from twin.scoring.score_model import ScoreModel, fit_nonmated_tail, load_score_model
+from twin.scoring.score_model import (
+    ScoreModel,
+    fit_nonmated_tail,
+    fit_tail_to_knots,
+    load_score_model,
+    npl_score_model,
+)
+from twin.scoring.tail import TAIL_KNOTS
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_npl_fpir_points() -> None:
     """NPL 2023: FPIR 1.7e-4 at 0.6 with a 10,000 list (1 in 6,000), ~1.7e-5 with 1,000."""
-    m = ScoreModel()
+    m = npl_score_model()
     assert float(m.fpir(0.6, 10_000)) == pytest.approx(1.7e-4, rel=0.01)
     assert float(m.fpir(0.6, 1_000)) == pytest.approx(1.7e-5, rel=0.01)
 
 
 def test_npl_tail_ratios() -> None:
     """NPL trial false positives 7 at 0.60, 1 at 0.62, 0 at 0.64: the tail falls ~7x per 0.02."""
-    m = ScoreModel()
+    m = npl_score_model()
     f60, f62, f64 = m.fmr([0.60, 0.62, 0.64])
     assert f60 / f62 == pytest.approx(7.0, rel=0.01)
     assert f64 < f62 / 3  # and further by 0.64
@@ -29,11 +41,45 @@ def test_npl_tail_ratios() -> None:
     assert 7 * f64 / f60 < 0.2
 
 
-def test_fitted_defaults_are_reproducible() -> None:
+def test_npl_model_is_reproducible() -> None:
     sd, beta = fit_nonmated_tail()
-    m = ScoreModel()
+    m = npl_score_model()
     assert sd == pytest.approx(m.nonmated_sd, rel=1e-6)
     assert beta == pytest.approx(m.tail_beta, rel=1e-6)
+
+
+def test_records_defaults_are_the_shipped_records_fit() -> None:
+    """The default tail is twin/data/records_fit.json's (written by python -m twin.sim.records_fit)."""
+    doc = json.loads((REPO / "twin" / "data" / "records_fit.json").read_text())
+    tail, m = doc["tail"], ScoreModel()
+    assert m.nonmated_sd == tail["score_model"]["nonmated_sd"]
+    assert m.tail_beta == tail["score_model"]["tail_beta"]
+    assert m.tail_xi == tail["score_model"]["tail_xi"]
+    assert m.tail_uncertainty is not None
+    np.testing.assert_allclose(np.asarray(m.tail_uncertainty.log_cov), np.asarray(tail["log_cov"]), rtol=1e-6)
+    assert m.tail_uncertainty.between_deployment == tail["between_deployment"]
+    # the GPD tail passes through the fitted knots within the records' own uncertainty (< 1/4 sd in log)
+    for t, f in zip(TAIL_KNOTS, tail["fmr"], strict=True):
+        assert abs(np.log(float(m.fmr(t)) / f)) < 0.25 * np.sqrt(m.tail_uncertainty.log_var(t))
+    assert fit_tail_to_knots(
+        tail["fmr"], [m.tail_uncertainty.log_var(t) for t in TAIL_KNOTS]
+    ) == pytest.approx((m.nonmated_sd, m.tail_beta), rel=1e-3)
+
+
+def test_records_tail_keeps_the_npl_shape() -> None:
+    """NPL's whole-trial counts 7 -> 1 -> 0: the falls 0.60 -> 0.62 and 0.62 -> 0.64 of the records-fitted
+    tail lie inside the 95% intervals of those thinning shares (Jeffreys: 1 of 7 left, Beta(1.5, 6.5):
+    0.026-0.50; 0 of 1 left, Beta(0.5, 1.5): 0.0008-0.94) and fall as NPL's did."""
+    from scipy.stats import beta
+
+    m = ScoreModel()
+    f60, f62, f64 = (float(v) for v in m.fmr(list(TAIL_KNOTS)))
+    lo1, hi1 = beta.ppf([0.025, 0.975], 1.5, 6.5)
+    lo2, hi2 = beta.ppf([0.025, 0.975], 0.5, 1.5)
+    assert lo1 < f62 / f60 < hi1 and lo2 < f64 / f62 < hi2
+    assert f64 < f62 < f60
+    # the records set the level below NPL's worst case (1.7e-4 per face at 0.60 with 10,000 entries)
+    assert 2e-5 < float(m.fpir(0.6, 10_000)) < 1.7e-4
 
 
 def test_fpir_formula() -> None:
@@ -77,7 +123,7 @@ def test_mated_mean_falls_with_quality() -> None:
 def test_threshold_range_is_checked() -> None:
     m = ScoreModel()
     assert check_threshold(m, 0.64) == 0.64
-    with pytest.raises(EngineError, match=r"outside the statistical-npl2023 score range \[0.0, 1.0\]"):
+    with pytest.raises(EngineError, match=r"outside the statistical-records2024 score range \[0.0, 1.0\]"):
         check_threshold(m, 1.2)
 
 

@@ -29,6 +29,7 @@ from twin.errors import ScenarioError
 from twin.files import MAX_SCENARIO_BYTES as _MAX_SCENARIO_FILE_BYTES
 from twin.scenario.load import parse_scenario, parse_yaml_bytes, read_yaml
 from twin.scenario.specs import Scenario
+from twin.scenario.watchlist import WatchlistSpec
 
 __all__ = [
     "CONTROL_KEYS",
@@ -236,7 +237,8 @@ class PlanSettings:
         duration_h: window length, hours (whole hours, 1-24).
         footfall_scale: multiplier on the site's footfall (>= 0).
         watchlist_size: entries on the watchlist (>= 1).
-        prevalence: share of passers-by on the watchlist, [0, 1].
+        prevalence: share of passers-by on the watchlist, [0, 1] (the mean across deployments).
+        prevalence_dispersion: its between-deployment Gamma dispersion (0: the same every time).
         threshold: alert threshold on the engine's score scale.
         seed: root seed.
         replications: replications of the crowd.
@@ -249,6 +251,7 @@ class PlanSettings:
     footfall_scale: float = 1.0
     watchlist_size: int = 10_000
     prevalence: float = 1e-4
+    prevalence_dispersion: float = 0.0
     threshold: float = 0.6
     seed: int = 0
     replications: int = DEFAULT_REPLICATIONS
@@ -293,6 +296,7 @@ def settings_from_doc(
         footfall_scale=float(sc.footfall.scale if sc else (doc.get("footfall") or {}).get("scale", 1.0)),
         watchlist_size=int(wl.size if wl else raw_w.get("size", 10_000)),
         prevalence=float(wl.prevalence if wl else raw_w.get("prevalence", 1e-4)),
+        prevalence_dispersion=float(wl.prevalence_dispersion if wl else 0.0),
         threshold=float(wl.threshold if wl else raw_w.get("threshold", 0.6)),
         seed=int(sc.seed if sc else doc.get("seed", 0)),
         replications=int(sc.replications if sc and keep_replications else DEFAULT_REPLICATIONS),
@@ -301,6 +305,25 @@ def settings_from_doc(
             for k, v in (doc.get("operations") or {}).items()
             if k in operations_fields() and isinstance(v, (int, float)) and not isinstance(v, bool)
         ),
+    )
+
+
+def _same_prevalence(wl_doc: Mapping[str, Any], s: PlanSettings) -> bool:
+    """Whether a document's watchlist prevalence resolves to the controls' mean and dispersion."""
+    if "prevalence" not in wl_doc:
+        return False
+    try:
+        wl = WatchlistSpec.model_validate(
+            {
+                "size": s.watchlist_size,
+                "prevalence": wl_doc["prevalence"],
+                "prevalence_dispersion": wl_doc.get("prevalence_dispersion", 0.0),
+            }
+        )
+    except (ValueError, TypeError):
+        return False
+    return math.isclose(wl.prevalence, s.prevalence, rel_tol=1e-6) and math.isclose(  # widgets round
+        wl.prevalence_dispersion, s.prevalence_dispersion, rel_tol=1e-6, abs_tol=1e-12
     )
 
 
@@ -314,10 +337,20 @@ def apply_settings(doc: Mapping[str, Any], s: PlanSettings) -> dict[str, Any]:
     out = copy.deepcopy(dict(doc))
     out["time"] = {**(out.get("time") or {}), "start": s.start, "duration_s": int(s.duration_h) * 3600}
     out["footfall"] = {**(out.get("footfall") or {}), "scale": float(s.footfall_scale)}
+    wl = {
+        k: v
+        for k, v in (out.get("watchlist") or {}).items()
+        if k not in ("prevalence_dispersion", "prevalence_fitted")
+    }
+    prevalence: Any = float(s.prevalence)
+    if s.prevalence_dispersion > 0:  # keep the spread across deployments (e.g. fitted on the records)
+        prevalence = {"mean": float(s.prevalence), "dispersion": float(s.prevalence_dispersion)}
+    if _same_prevalence(out.get("watchlist") or {}, s):
+        prevalence = (out.get("watchlist") or {})["prevalence"]  # unchanged: keep its form ({fitted: site})
     out["watchlist"] = {
-        **(out.get("watchlist") or {}),
+        **wl,
         "size": int(s.watchlist_size),
-        "prevalence": float(s.prevalence),
+        "prevalence": prevalence,
         "threshold": float(s.threshold),
     }
     out["seed"] = int(s.seed)
@@ -379,6 +412,7 @@ def variant_start(current: PlanSettings, index: int, source: PlanSettings | None
         footfall_scale=base.footfall_scale,
         watchlist_size=base.watchlist_size,
         prevalence=base.prevalence,
+        prevalence_dispersion=base.prevalence_dispersion,
         threshold=threshold,
         seed=current.seed,
         replications=current.replications,
@@ -479,6 +513,8 @@ def _yaml_scalar(x: Any) -> str:
         if exp and "." not in mant:
             text = f"{mant}.0e{exp}"
         return text
+    if isinstance(x, Mapping):  # a YAML flow mapping, e.g. prevalence: {mean: 0.001, dispersion: 0.4}
+        return "{" + ", ".join(f"{k}: {_yaml_scalar(v)}" for k, v in x.items()) + "}"
     return str(x)
 
 
@@ -502,7 +538,8 @@ def run_command(file_name: str, file_doc: Mapping[str, Any], wanted_doc: Mapping
     for key in keys:
         want = _get_path(wanted_doc, key)
         if want is not None and want != _get_path(file_doc, key):
-            sets.append(f"--set {key}={_yaml_scalar(want)}")
+            text = f"{key}={_yaml_scalar(want)}"
+            sets.append(f'--set "{text}"' if " " in text else f"--set {text}")
     return " ".join(["twin run", file_name, *sets])
 
 

@@ -59,6 +59,25 @@ __all__ = [
 SummaryLike = RunSummary | Mapping[str, Any]
 
 
+def watchlist_text(wl: Any) -> str:
+    """The watchlist in words: size, and its prevalence with where it came from.
+
+    >>> from twin.scenario.specs import WatchlistSpec
+    >>> watchlist_text(WatchlistSpec(size=9756, prevalence=1.3e-4))
+    '9,756 entries; 13 per 100,000 passers-by on it (assumption)'
+    """
+    head = f"{wl.size:,} entries; {wl.prevalence * 1e5:.3g} per 100,000 passers-by on it"
+    if wl.prevalence_dispersion > 0:
+        cv = wl.prevalence_dispersion**0.5
+        src = (
+            f"fitted on the Met's published deployments for {wl.prevalence_fitted}"
+            if wl.prevalence_fitted
+            else "as given"
+        )
+        return f"{head} on average, varying ±{cv:.0%} between deployments ({src})"
+    return f"{head} (assumption)"
+
+
 def band_text(band: Band | Mapping[str, Any] | None, m: Metric, *, unit: str | None = None) -> str:
     """ "mean unit (95% PI lo–hi)" for a metric's band; "– (why)" when it has no value.
 
@@ -355,10 +374,7 @@ def _plan_rows(scenario: Scenario, s: RunSummary, site: Any) -> tuple[tuple[str,
         ),
         ("Cameras", f"{len(scenario.cameras)}: {', '.join(c.id for c in scenario.cameras)}"),
         ("LFR notice signs", f"{len(site.signage)} on the map"),
-        (
-            "Watchlist",
-            f"{wl.size:,} entries; {wl.prevalence * 1e5:.3g} per 100,000 passers-by on it (assumption)",
-        ),
+        ("Watchlist", watchlist_text(wl)),
         ("Engine and threshold", f"{model_id}; alert threshold {wl.threshold:g}"),
         ("Expected FPIR", f"{fmt_value(fpir, SCI)} per face scanned (model, at this threshold and size)"),
         ("Faces scanned", band_text(s.band(faces), faces, unit="faces in the window")),

@@ -67,6 +67,23 @@ def _fmt_tick(v: float) -> str:
     return f"{v:.3g}"
 
 
+def svg_open(width: float, height: float, title: str) -> str:
+    """The opening ``<svg>`` tag every chart starts with (an aria label, 11 px sans-serif)."""
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+        f'aria-label="{html.escape(title)}" style="font:11px sans-serif">'
+    )
+
+
+def y_title(text: str, pad_t: float, h: float, x: float = 12) -> str:
+    """A y-axis title, rotated, centred on the plot's height."""
+    y = pad_t + h / 2
+    return (
+        f'<text x="{x}" y="{y:.0f}" transform="rotate(-90 {x} {y:.0f})" text-anchor="middle" '
+        f'fill="#616161">{html.escape(text)}</text>'
+    )
+
+
 def _legend(items: list[tuple[str, str, bool]], x: float, y: float, width: float) -> tuple[str, int]:
     """Legend entries left to right, wrapping onto new lines within ``width``; returns (svg, lines)."""
     parts, cx, cy, lines = [], x, y, 1
@@ -384,10 +401,15 @@ def bar_chart_svg(
         f'x="{pad_l + i * 150 + 14}" y="15">{html.escape(lbl)}</text>'
         for i, (lbl, c) in enumerate(bars)
     )
-    p.append(
-        legend + f'<text x="{pad_l + w}" y="15" text-anchor="end" fill="#616161">whiskers: 95% predictive '
-        "interval</text>"
+    note = (
+        (
+            f'<text x="{pad_l + w}" y="15" text-anchor="end" fill="#616161">whiskers: 95% predictive '
+            "interval</text>"
+        )
+        if lo is not None and hi is not None
+        else ""
     )
+    p.append(legend + note)
     p.append("</svg>")
     return "".join(p)
 

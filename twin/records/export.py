@@ -19,12 +19,14 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from twin.records.faces import REF_HOURS
-from twin.records.forecast import REF_WATCHLIST, ForecastModel, fmr_shape, tpir_ratio
+from twin.records.forecast import REF_WATCHLIST, ForecastModel, tpir_ratio
 from twin.records.glmm import Fit
+from twin.scoring.tail import TailUncertainty, fmr_shape
 
-__all__ = ["HORIZON_YEARS", "RateForecast", "TailForecast", "tail_forecast", "true_rate_forecast"]
+__all__ = ["HORIZON_YEARS", "RateForecast", "TailForecast", "month_of", "tail_forecast", "true_rate_forecast"]
 
 #: How far past the last fitted month a default forecast looks, years (the next few deployments).
 HORIZON_YEARS = 0.5
@@ -53,34 +55,33 @@ class TailForecast:
 
     Attributes:
         fmr: per-comparison FMR at 0.60, 0.62 and 0.64 (posterior means for a new deployment).
-        log_cov: (3, 3) covariance of (log FMR(0.60), log q1, log q2) from the parameters, the
-            place spread and the drift (q1 = FMR(0.62)/FMR(0.60), q2 = FMR(0.64)/FMR(0.62)).
-        between_deployment: the negative-binomial dispersion of false alerts.
+        uncertainty: the covariance of (log FMR(0.60), log q1, log q2) from the parameters, the
+            place spread and the drift, and the between-deployment dispersion of false alerts
+            (:class:`twin.scoring.tail.TailUncertainty`; q1 = FMR(0.62)/FMR(0.60), q2 = FMR(0.64)/FMR(0.62)).
     """
 
     fmr: tuple[float, float, float]
-    log_cov: tuple[tuple[float, ...], ...]
-    between_deployment: float
-
-    def log_var(self, threshold: float) -> float:
-        """Variance of log FMR(threshold) (the knots' interpolation of :func:`fmr_shape`)."""
-        c1, c2 = (float(v) for v in fmr_shape(threshold))
-        a = np.array([1.0, c1, c2])
-        return float(a @ np.asarray(self.log_cov) @ a)
-
-    def dispersion(self, threshold: float) -> float:
-        """Gamma dispersion of a deployment's false-alert rate at ``threshold``."""
-        return (1 + self.between_deployment) * math.exp(self.log_var(threshold)) - 1
+    uncertainty: TailUncertainty
 
 
-def _future_walk_var(fit: Fit, horizon_years: float) -> tuple[np.ndarray, float]:
-    """The walk's loading at the last month (a row of theta) and the extra variance of the horizon."""
+def _future_walk_var(fit: Fit, horizon_years: float, month: int | None = None) -> tuple[np.ndarray, float]:
+    """The walk's loading (a row of theta) at ``month`` of the fit's grid, or at its last month plus
+    the extra variance of ``horizon_years`` beyond it."""
     d = fit.design
     p, g = len(d.names), len(d.places)
     a = np.zeros(len(fit.mode))
     L = fit._walk_matrix()
+    if month is not None:
+        a[p + g :] = L[int(np.clip(month, 0, d.n_months - 1))]
+        return a, 0.0
     a[p + g :] = L[d.n_months - 1]
     return a, fit.sigma_w**2 * horizon_years
+
+
+def month_of(model: ForecastModel, date: str) -> int:
+    """The index of ``date``'s month in the fit's monthly grid (0 = the first deployment's month)."""
+    first = pd.to_datetime(model.frame["date"]).min().to_period("M")
+    return int((pd.Timestamp(date).to_period("M") - first).n)
 
 
 def _place_loading(fit: Fit, place: str) -> tuple[np.ndarray, float]:
@@ -102,6 +103,7 @@ def true_rate_forecast(
     watchlist_size: float,
     hours: float = REF_HOURS,
     horizon_years: float = HORIZON_YEARS,
+    month: int | None = None,
 ) -> RateForecast:
     """True alerts per face (latest era's counting) for a deployment at a place.
 
@@ -111,6 +113,8 @@ def true_rate_forecast(
         kind: its kind of place.
         threshold: match threshold; watchlist_size: entries; hours: duration.
         horizon_years: how far past the last fitted month.
+        month: instead, a month of the fit's grid (0 = its first month; the deployment of a
+            predicted row carried in the fit).
 
     Returns:
         :class:`RateForecast` (prevalence x TPIR per face; divide by TPIR for the watchlisted share).
@@ -128,7 +132,7 @@ def true_rate_forecast(
     }
     for i, n in enumerate(names):
         a[i] = x[n]
-    aw, vw = _future_walk_var(fit, horizon_years)
+    aw, vw = _future_walk_var(fit, horizon_years, month)
     ap, vp = _place_loading(fit, place)
     a = a + aw + ap
     m = float(a @ fit.mode) + float(np.log(tpir_ratio(threshold)))
@@ -142,7 +146,11 @@ def true_rate_forecast(
 
 
 def tail_forecast(
-    model: ForecastModel, *, place: str | None = None, horizon_years: float = HORIZON_YEARS
+    model: ForecastModel,
+    *,
+    place: str | None = None,
+    horizon_years: float = HORIZON_YEARS,
+    month: int | None = None,
 ) -> TailForecast:
     """The false-match tail (per comparison, latest era's counting) for a deployment.
 
@@ -150,10 +158,11 @@ def tail_forecast(
         model: fitted forecast model.
         place: a place key (None: a place drawn from the spread of places).
         horizon_years: how far past the last fitted month.
+        month: instead, a month of the fit's grid (as :func:`true_rate_forecast`).
     """
     fit = model.fits["false_alerts"]
     names = fit.design.names
-    aw, vw = _future_walk_var(fit, horizon_years)
+    aw, vw = _future_walk_var(fit, horizon_years, month)
     ap, vp = _place_loading(fit, place or "")
     rows = []
     for n in ("log_fmr_060", "log_q1", "log_q2"):
@@ -170,8 +179,9 @@ def tail_forecast(
         c1, c2 = (float(v) for v in fmr_shape(t))
         c = np.array([1.0, c1, c2])
         fmr.append(math.exp(float(c @ mean) + float(c @ cov @ c) / 2))
-    return TailForecast(
-        fmr=(fmr[0], fmr[1], fmr[2]),
+    unc = TailUncertainty(
         log_cov=tuple(tuple(float(v) for v in r) for r in cov),
         between_deployment=fit.alpha,
+        source="records fit (twin.records.export.tail_forecast)",
     )
+    return TailForecast(fmr=(fmr[0], fmr[1], fmr[2]), uncertainty=unc)

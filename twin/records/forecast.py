@@ -44,6 +44,7 @@ from twin.errors import RecordsError
 from twin.records.eras import Eras, detect_eras
 from twin.records.faces import REF_HOURS, FacesModel, fit_faces
 from twin.records.glmm import Design, Fit, fit_glmm, nb_logpmf
+from twin.scoring.tail import fmr_shape
 
 __all__ = [
     "NPL_TPIR",
@@ -52,7 +53,6 @@ __all__ = [
     "Forecast",
     "ForecastModel",
     "fit_forecast",
-    "fmr_shape",
     "tpir_ratio",
 ]
 
@@ -64,8 +64,6 @@ NPL_TPIR = 0.89
 REF_WATCHLIST = 12_000.0
 #: Mated score sd of the statistical engine (twin.engines.statistical.ScoreModel.mated_sd).
 MATED_SD = 0.08
-#: Knots of the false-match tail, score units.
-TAIL_KNOTS = (0.60, 0.62, 0.64)
 #: NPL 2023 whole-trial false positives at the knots, as Jeffreys Beta priors of the thinning
 #: shares q1 = FMR(0.62)/FMR(0.60) (1 of 7 left) and q2 = FMR(0.64)/FMR(0.62) (0 of 1 left).
 NPL_Q_PRIORS = ((1.5, 6.5), (0.5, 1.5))
@@ -84,19 +82,6 @@ def tpir_ratio(threshold: Any, *, mated_sd: float = MATED_SD) -> np.ndarray:
     mu = 0.60 + mated_sd * float(ndtri(NPL_TPIR))
     t = np.asarray(threshold, dtype=float)
     return np.asarray(ndtr((mu - t) / mated_sd) / NPL_TPIR)
-
-
-def fmr_shape(threshold: Any) -> tuple[np.ndarray, np.ndarray]:
-    """(c1, c2): log FMR(t) = l + c1 log q1 + c2 log q2, piecewise linear between the knots.
-
-    >>> [tuple(round(float(v), 2) for v in fmr_shape(t)) for t in (0.58, 0.60, 0.63, 0.66)]
-    [(-1.0, 0.0), (0.0, 0.0), (1.0, 0.5), (1.0, 2.0)]
-    """
-    t = np.asarray(threshold, dtype=float)
-    a, b, _ = TAIL_KNOTS
-    c1 = np.where(t < b, (t - a) / (b - a), 1.0)
-    c2 = np.where(t < b, 0.0, (t - b) / (b - a))
-    return np.asarray(c1), np.asarray(c2)
 
 
 def _beta_log_prior(idx: tuple[int, int]) -> Any:

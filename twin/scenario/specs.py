@@ -26,6 +26,7 @@ from pydantic import Field, ValidationInfo, field_validator
 from twin.scenario.base import SAFE_ID_PATTERN, StrictModel, check_safe_id, repeated
 from twin.scenario.governance import Governance
 from twin.scenario.population import LONDON_2021_SHARES, check_population
+from twin.scenario.watchlist import MAX_WATCHLIST_SIZE, WatchlistSpec
 
 __all__ = [
     "LONDON_HIGH_STREET_PROFILE_PCT",
@@ -67,9 +68,6 @@ MAX_DAILY_PASSERS_BY = 5_000_000
 MAX_RATE_PER_H = 500_000
 #: Largest footfall multiplier: 100x the site's usual day (the rates above still apply to the product).
 MAX_FOOTFALL_SCALE = 100.0
-#: Largest watchlist: the Police National Database holds ~19 million custody images (Home Office
-#: 2023); no watchlist is larger than the database it is drawn from.
-MAX_WATCHLIST_SIZE = 20_000_000
 #: Most cameras in one deployment: a van carries 2-4; 64 covers a fixed installation of 16 poles.
 MAX_CAMERAS = 64
 #: Most replications of one run (the percentiles of a 95% interval settle long before).
@@ -346,55 +344,6 @@ class CaptureGate(StrictModel):
     max_abs_pitch_deg: float = Field(default=25.0, gt=0, le=90)
 
 
-class WatchlistSpec(StrictModel):
-    """Against whom: watchlist size, how often listed people pass, and the alert threshold."""
-
-    size: int = Field(
-        default=10_000,
-        description=f"entries on the watchlist (1-{MAX_WATCHLIST_SIZE:,}: the Police National Database's "
-        "~19 million custody images)",
-    )
-    prevalence: float = Field(
-        default=1e-4, ge=0, le=1, description="share of passers-by who are on the watchlist (assumption)"
-    )
-    threshold: float = Field(default=0.6, description="alert threshold on the engine's score scale")
-
-    @field_validator("size", mode="before")
-    @classmethod
-    def _size_in_range(cls, v: Any) -> Any:
-        """A size too large to be an integer at all (1e30, inf) gets the limit's message, not pydantic's."""
-        if isinstance(v, (int, float)) and not isinstance(v, bool) and not abs(v) <= MAX_WATCHLIST_SIZE:
-            raise ValueError(
-                f"watchlist size {v:g} is larger than the Police National Database it would be drawn from "
-                f"(~19 million custody images; limit {MAX_WATCHLIST_SIZE:,}); give the number of entries, "
-                "e.g. 10000"
-            )
-        return v
-
-    @field_validator("size")
-    @classmethod
-    def _size(cls, v: int) -> int:
-        if v < 1:
-            raise ValueError(
-                f"watchlist size {v}: an empty watchlist can raise no alert and justifies no deployment; "
-                "give the number of entries (>= 1)"
-            )
-        if v > MAX_WATCHLIST_SIZE:
-            raise ValueError(
-                f"watchlist size {v:,} is larger than the Police National Database it would be drawn from "
-                f"(~19 million custody images; limit {MAX_WATCHLIST_SIZE:,}); give the number of entries, "
-                "e.g. 10000"
-            )
-        return v
-
-    @field_validator("threshold")
-    @classmethod
-    def _finite(cls, v: float) -> float:
-        if not math.isfinite(v):
-            raise ValueError(f"threshold {v} must be a finite number")
-        return v
-
-
 class EngineSpec(StrictModel):
     """Which recognition engine scores the captures.
 
@@ -431,24 +380,27 @@ class ReviewTimeSpec(StrictModel):
 
     ``lognormal`` with mean ``mean_s`` and coefficient of variation ``cv`` (a right-skewed task
     time), ``exponential`` with mean ``mean_s`` (the M/M/c textbook case), or ``fixed`` at ``mean_s``.
-    No public record times a review. The default mean, 11 s, is calibrated so that the response
-    reaches 90% of dispatched alerts at Oxford Circus, the site of the Met's 27 Feb 2020 record
-    (see :data:`twin.sim.operations.CALIBRATION`); the cv of 0.5 is an assumption.
+    No public record times a review. The default mean, 5 s, is calibrated so that the response
+    reaches 98.5% of dispatched alerts at Oxford Circus, the share the Met's 2023-24 published
+    deployments show (13 of 862 true alerts not located or engaged; see
+    :data:`twin.sim.operations.CALIBRATION`; 11 s reached the 2020-era 90%); the cv of 0.5 is an
+    assumption.
     """
 
     distribution: Literal["lognormal", "exponential", "fixed"] = Field(
         default="lognormal", description="review-time distribution: lognormal, exponential or fixed"
     )
     mean_s: float = Field(
-        default=11.0,
-        description="mean review time per alert, s (> 0; calibrated on the 2020 and Essex records: 11)",
+        default=5.0,
+        description="mean review time per alert, s (> 0; calibrated on the Met's 2023-24 records: 5; "
+        "the 2020 and Essex records: 11)",
     )
     cv: float = Field(
         default=0.5, description="coefficient of variation for lognormal (>= 0; assumption: 0.5)"
     )
     source: str = Field(
-        default="calibrated: mean 11 s reaches 90% of dispatched alerts at Oxford Circus (Met record 27 Feb "
-        "2020: 6 of 8 alerts stopped; Essex review 2019: 22 of 42); no published review times; cv assumed",
+        default="calibrated: mean 5 s reaches 98.5% of dispatched alerts at Oxford Circus (Met deployments "
+        "2023-24: 13 of 862 true alerts not located or engaged); no published review times; cv assumed",
         description="where the review-time figures come from",
     )
 
@@ -483,11 +435,13 @@ class OperationsSpec(StrictModel):
     """Adjudication and response: operators review each alert, officers intercept the person.
 
     Used by :mod:`twin.sim.operations`; the geometry and the calibration of the defaults are
-    documented there. ``false_alert_dispatch_probability`` and the review time are calibrated on
-    the Essex review of the Met trials (Fussey & Murray 2019: 42 matches, 8 verified correct, 22
-    stopped) and the Met's Oxford Circus record of 27 Feb 2020 (8 alerts, 7 false, 6 stops of
-    which 5 of false alerts, 1 arrest); ``arrest_probability`` on the 2020 record; the rest are
-    assumptions. The 28 Jan 2022 record is kept for validation only.
+    documented there. The review time and ``arrest_probability`` are calibrated on the Met's
+    published deployments of 2023-24 (98.5% of true alerts located and engaged; 2024: 372 arrests
+    from 793 engaged true alerts); ``false_alert_dispatch_probability`` on the Essex review of the
+    Met trials (Fussey & Murray 2019: 42 matches, 8 verified correct, 22 stopped) and the Met's
+    Oxford Circus record of 27 Feb 2020 (8 alerts, 7 false, 6 stops of which 5 of false alerts),
+    the only published fates of false alerts; the rest are assumptions. The 28 Jan 2022 record is
+    kept for validation only.
     """
 
     operators: int = Field(
@@ -499,7 +453,8 @@ class OperationsSpec(StrictModel):
         default=0.51,
         description="probability that an operator fails to reject a false alert and dispatches an officer "
         "(calibrated: Essex review 14 of 34 false alerts stopped, Oxford Circus 2020 5 of 7; pooled 19/41 "
-        "divided by the 0.9 of dispatched alerts reached)",
+        "divided by that era's 0.9 of dispatched alerts reached; no later record says how false alerts "
+        "ended)",
     )
     dispatch_latency_s: float = Field(
         default=5.0,
@@ -524,9 +479,9 @@ class OperationsSpec(StrictModel):
         description="extra officer time per arrest (hand-over to transport), s (>= 0; assumption)",
     )
     arrest_probability: float = Field(
-        default=0.67,
-        description="probability that an engaged true alert ends in an arrest (Oxford Circus 2020: 1 arrest "
-        "from 1 engaged true alert; Laplace estimate 2/3)",
+        default=0.47,
+        description="probability that an engaged true alert ends in an arrest (the Met's 2024 deployments: "
+        "372 arrests from 793 engaged true alerts; 2023: 0.61; 2020: 1 of 1)",
     )
     target_engaged_share: float = Field(
         default=0.8, description="share of true alerts engaged the plan must reach (planner's choice, (0, 1])"

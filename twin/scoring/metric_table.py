@@ -308,6 +308,7 @@ METRICS: tuple[Metric, ...] = (
         undefined="no alerts in any replication",
     ),
     _m(RATES, "scan_share", "Share of passers-by scanned", RATIO, unit="faces ÷ passers-by"),
+    _m(MODEL, "expected_true_alerts", "True alerts expected (model)", unit="alerts"),
     _m(MODEL, "expected_false_alerts", "False alerts expected (model: faces × FPIR)", unit="alerts"),
     _m(
         MODEL,
@@ -404,6 +405,7 @@ REPORT_ROWS: tuple[Metric, ...] = _rows(
     "totals.watchlisted_passers",
     "totals.alerts",
     "totals.true_alerts",
+    "model.expected_true_alerts",
     "totals.false_alerts",
     "model.expected_false_alerts",
     "per_hour_rate.true_alerts",

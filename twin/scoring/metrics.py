@@ -35,6 +35,7 @@ import numpy as np
 from twin.scoring.metric_table import Band
 from twin.scoring.score_model import ScoreModel
 from twin.scoring.summary import ModelFigures, RunSummary, ScoredWith
+from twin.scoring.tail import TAIL_KNOTS, gamma_multiplier
 
 __all__ = [
     "COUNT_METRICS",
@@ -42,6 +43,7 @@ __all__ = [
     "RATE_METRICS",
     "Outcome",
     "RepData",
+    "model_figures",
     "percentile_band",
     "pooled_tpir",
     "score_replication",
@@ -85,6 +87,10 @@ class RepData:
         extra: anything else a replication reports (peak density, SimPy events, timings).
         speed_m_s: (P,) float32 walking speed of each person, m/s (None: not recorded); operations
             uses it to predict where an alerted person has walked to.
+        u_prevalence: a uniform: this replication's (deployment's) quantile of the prevalence's
+            between-deployment Gamma (:func:`twin.scoring.tail.gamma_multiplier`; 0.5 when not drawn).
+        u_tail: a uniform: its quantile of the false-match rate's multiplier
+            (:meth:`ScoreModel.fmr_dispersion`).
     """
 
     duration_s: float
@@ -103,6 +109,8 @@ class RepData:
     track_z: np.ndarray
     extra: dict[str, Any] = field(default_factory=dict)
     speed_m_s: np.ndarray | None = None
+    u_prevalence: float = 0.5
+    u_tail: float = 0.5
 
     @property
     def hours(self) -> int:
@@ -132,6 +140,15 @@ class Outcome:
     alert_watchlisted: np.ndarray
 
 
+def _true_if_listed(
+    tp: np.ndarray, usable: np.ndarray, mated: np.ndarray, top_nm: np.ndarray, threshold: float
+) -> int:
+    """True alerts had every passer-by been on the watchlist (each person's first alerting capture)."""
+    ai = np.flatnonzero(usable & (np.maximum(mated, top_nm) >= threshold))
+    ai = ai[_first_per_person(tp[ai])]
+    return int(((mated[ai] >= threshold) & (mated[ai] >= top_nm[ai])).sum())
+
+
 def _first_per_person(person: np.ndarray) -> np.ndarray:
     """Mask of the first element of each run of equal values in a sorted array."""
     m = np.ones(len(person), bool)
@@ -140,39 +157,75 @@ def _first_per_person(person: np.ndarray) -> np.ndarray:
 
 
 def score_replication(
-    rep: RepData, model: ScoreModel, *, threshold: float, watchlist_size: int, prevalence: float
+    rep: RepData,
+    model: ScoreModel,
+    *,
+    threshold: float,
+    watchlist_size: int,
+    prevalence: float,
+    prevalence_dispersion: float = 0.0,
 ) -> Outcome:
     """Alerts of one replication under a threshold, watchlist size and prevalence.
+
+    One replication is one deployment: its prevalence is ``prevalence`` times its Gamma
+    multiplier (mean 1, variance ``prevalence_dispersion``) at ``rep.u_prevalence``, and its
+    false-match rate the model's times the multiplier with the dispersion of the rate's level
+    (:meth:`ScoreModel.fmr_dispersion` at 0.60) at ``rep.u_tail``, the same at every threshold, so
+    a higher threshold never adds an alert (the shape's uncertainty is in the model's analytic
+    interval, :func:`model_figures`); with dispersions of 0 both are exactly the given rates.
 
     Args:
         rep: the replication's stored draws.
         model: mated and non-mated score distributions.
         threshold: alert threshold on [0, 1].
         watchlist_size: N entries.
-        prevalence: share of passers-by on the watchlist.
+        prevalence: mean share of passers-by on the watchlist.
+        prevalence_dispersion: its between-deployment Gamma dispersion (variance / mean^2).
 
     Returns:
-        :class:`Outcome`.
+        :class:`Outcome`; its totals also hold ``true_alerts_if_listed``, the true alerts had
+        everyone been on the watchlist (E[true alerts] = prevalence x that count).
     """
-    H = rep.hours
-    wl = rep.u_watchlist < prevalence
+    p_dep = prevalence * float(gamma_multiplier(rep.u_prevalence, prevalence_dispersion))
+    wl = rep.u_watchlist < p_dep
     usable = rep.track_usable > 0
     tp = rep.track_person
-    top_nm = model.top_nonmated(rep.u_nonmated[tp], watchlist_size)
-    mated = np.where(
-        wl[tp] & usable,
+    # one multiplier per deployment, the same at every threshold (so re-scoring stays monotone)
+    lam = float(gamma_multiplier(rep.u_tail, model.fmr_dispersion(TAIL_KNOTS[0])))
+    top_nm = model.top_nonmated(rep.u_nonmated[tp], watchlist_size, lam)
+    mated_all = np.where(
+        usable,
         model.mated_score(np.nan_to_num(rep.track_mated_mean, nan=0.0), rep.z_person[tp], rep.track_z),
         -np.inf,
     )
+    mated = np.where(wl[tp], mated_all, -np.inf)
     score = np.maximum(mated, top_nm)
-    alerting = usable & (score >= threshold)
-    ai = np.flatnonzero(alerting)
+    ai = np.flatnonzero(usable & (score >= threshold))
     ai = ai[_first_per_person(tp[ai])]
-    a_person = tp[ai]
-    a_true = wl[a_person] & (mated[ai] >= threshold) & (mated[ai] >= top_nm[ai])
+    a_true = wl[tp[ai]] & (mated[ai] >= threshold) & (mated[ai] >= top_nm[ai])
     order = np.argsort(rep.track_t_best_s[ai], kind="stable")
-    ai, a_person, a_true = ai[order], a_person[order], a_true[order]
+    ai, a_true = ai[order], a_true[order]
+    a_person = tp[ai]
+    totals, hourly = _count(rep, wl, usable, ai, a_true)
+    totals["true_alerts_if_listed"] = _true_if_listed(tp, usable, mated_all, top_nm, threshold)
+    return Outcome(
+        totals=totals,
+        hourly=hourly,
+        alert_person=a_person,
+        alert_t_s=rep.track_t_best_s[ai],
+        alert_camera=rep.track_camera[ai],
+        alert_true=a_true,
+        alert_score=score[ai],
+        alert_watchlisted=wl[a_person],
+    )
 
+
+def _count(
+    rep: RepData, wl: np.ndarray, usable: np.ndarray, ai: np.ndarray, a_true: np.ndarray
+) -> tuple[dict[str, int], dict[str, np.ndarray]]:
+    """Totals and hourly counts of one scored replication (alerts ``ai`` are track indices in time order)."""
+    H, tp = rep.hours, rep.track_person
+    a_person = tp[ai]
     zone_people = np.unique(tp[rep.track_in_zone])
     scan_idx = np.flatnonzero(usable)
     scan_first = scan_idx[_first_per_person(tp[scan_idx])]
@@ -203,16 +256,7 @@ def score_replication(
         "true_alerts": hist(a_t[a_true]),
         "false_alerts": hist(a_t[~a_true]),
     }
-    return Outcome(
-        totals=totals,
-        hourly=hourly,
-        alert_person=a_person,
-        alert_t_s=a_t,
-        alert_camera=rep.track_camera[ai],
-        alert_true=a_true,
-        alert_score=score[ai],
-        alert_watchlisted=wl[a_person],
-    )
+    return totals, hourly
 
 
 def _rates(t: Mapping[str, float]) -> dict[str, float]:
@@ -253,6 +297,7 @@ def summarise(
     threshold: float,
     watchlist_size: int,
     prevalence: float,
+    prevalence_dispersion: float = 0.0,
 ) -> RunSummary:
     """Mean and 95% predictive interval of every metric over replications.
 
@@ -261,6 +306,7 @@ def summarise(
         duration_s: the window, s (for per-hour rates).
         model, threshold, watchlist_size, prevalence: what was scored (recorded, and the model's
             analytic FPIR at this threshold and size).
+        prevalence_dispersion: the prevalence's between-deployment Gamma dispersion.
 
     Returns:
         the scored core of a :class:`~twin.scoring.summary.RunSummary`: ``totals`` and
@@ -278,7 +324,14 @@ def summarise(
         k: tuple(_band(np.array([o.hourly[k][h] for o in outcomes])) for h in range(H))
         for k in HOURLY_METRICS
     }
-    fpir = float(model.fpir(threshold, watchlist_size))
+    figures = model_figures(
+        outcomes,
+        model=model,
+        threshold=threshold,
+        watchlist_size=watchlist_size,
+        prevalence=prevalence,
+        prevalence_dispersion=prevalence_dispersion,
+    )
     return RunSummary(
         replications=len(outcomes),
         interval="95% predictive interval: 2.5th-97.5th percentiles over replications (Poisson noise "
@@ -290,19 +343,69 @@ def summarise(
         per_hour_rate=per_hour,
         rates=rate_bands,
         hourly=hourly,
-        model=ModelFigures(
-            model_id=model.model_id,
-            fmr_at_threshold=float(model.fmr(threshold)),
-            fpir_at_threshold=fpir,
-            fpir_definition="1 - (1 - FMR(t))^N per face scanned (ISO/IEC 19795-1, 1:N)",
-            expected_false_alerts=float(np.mean([o.totals["faces_scanned_not_listed"] for o in outcomes]))
-            * fpir
-            if outcomes
-            else None,
-            expected_false_alerts_definition="faces scanned of people not on the watchlist x FPIR: the "
-            "model's "
-            "expectation, steadier than a few replications' count of a rare event",
-        ),
+        model=figures,
+    )
+
+
+def _nb_interval(mean: float, dispersion: float, level: float = 0.95) -> tuple[float, float]:
+    """Central interval of a count with this mean: Poisson, or negative binomial with Gamma dispersion.
+
+    >>> _nb_interval(0.0, 0.0), _nb_interval(4.0, 0.0)
+    ((0.0, 0.0), (1.0, 8.0))
+    """
+    from scipy.stats import nbinom, poisson
+
+    a = (1 - level) / 2
+    if not mean > 0:
+        return 0.0, 0.0
+    if dispersion > 1e-9:  # below: Poisson (and 1 / d would overflow)
+        n, p = 1.0 / dispersion, 1.0 / (1.0 + dispersion * mean)
+        return float(nbinom.ppf(a, n, p)), float(nbinom.ppf(1 - a, n, p))
+    return float(poisson.ppf(a, mean)), float(poisson.ppf(1 - a, mean))
+
+
+def model_figures(
+    outcomes: list[Outcome],
+    *,
+    model: ScoreModel,
+    threshold: float,
+    watchlist_size: int,
+    prevalence: float,
+    prevalence_dispersion: float = 0.0,
+) -> ModelFigures:
+    """The model's expected true and false alerts and their analytic 95% predictive intervals.
+
+    Expected false alerts = faces scanned of people not on the watchlist (mean over replications)
+    x FPIR(t, N); expected true alerts = prevalence x the true alerts had everyone been listed
+    (mean over replications). Each interval is a negative binomial with that mean and the
+    deployment's Gamma dispersion (the false-match rate's, :meth:`ScoreModel.fmr_dispersion`; the
+    prevalence's), Poisson without one: steadier than a few replications' percentiles of a rare count,
+    and never 0-0 when the expectation is positive enough to matter.
+    """
+    fpir = float(model.fpir(threshold, watchlist_size))
+    d_fa = float(model.fmr_dispersion(threshold))
+    if not outcomes:
+        return ModelFigures(
+            model_id=model.model_id, fmr_at_threshold=float(model.fmr(threshold)), fpir_at_threshold=fpir
+        )
+    e_fa = float(np.mean([o.totals["faces_scanned_not_listed"] for o in outcomes])) * fpir
+    e_ta = float(prevalence * np.mean([o.totals["true_alerts_if_listed"] for o in outcomes]))
+    return ModelFigures(
+        model_id=model.model_id,
+        fmr_at_threshold=float(model.fmr(threshold)),
+        fpir_at_threshold=fpir,
+        fpir_definition="1 - (1 - FMR(t))^N per face scanned (ISO/IEC 19795-1, 1:N)",
+        expected_false_alerts=e_fa,
+        expected_false_alerts_definition="faces scanned of people not on the watchlist x FPIR: the model's "
+        "expectation, steadier than a few replications' count of a rare event",
+        expected_true_alerts=e_ta,
+        false_alerts_interval=_nb_interval(e_fa, d_fa),
+        true_alerts_interval=_nb_interval(e_ta, prevalence_dispersion),
+        fmr_dispersion=d_fa,
+        prevalence_dispersion=float(prevalence_dispersion),
+        model_interval_definition="95% predictive interval of one deployment's count from the model: "
+        "negative binomial with the expected count and the between-deployment spread (false-match rate, "
+        "prevalence), Poisson without one",
     )
 
 

@@ -11,11 +11,18 @@ Non-mated (impostor) comparisons
     same entries), so the model draws one top non-mated score per *person*, which makes FPIR a
     per-person (per face scanned) rate, as NPL report it.
 
-    Defaults (fitted by :func:`fit_nonmated_tail`, see tests/scoring/test_score_model.py):
-    FMR(0.60) = 1.7e-8, so FPIR(0.60, 10 000) = 1.7e-4 (NPL 2023, "at worst 1 in 6,000 with a
-    10,000 list", the upper end of NeoFace V4) and FPIR(0.60, 1 000) ~ 1.7e-5; FMR falls 7x from
-    0.60 to 0.62 (NPL's whole-trial false positives 7 -> 1 -> 0 at 0.60 / 0.62 / 0.64) and ~6x more
-    by 0.64. Body mean 0.25 and the splice point 0.54 are assumptions; the fit sets the body sd.
+    Defaults: fitted on the Met's 156 published deployments of Feb 2020 - Sep 2024
+    (data/records/, :mod:`twin.records`; ``python -m twin.sim.records_fit`` writes
+    twin/data/records_fit.json, and tests/scoring/test_score_model.py checks these constants
+    against it): the records set the level and update NPL 2023's shape. For a deployment in the
+    latest counting era (from 28 Aug 2024), six months after the last record, the expected FMR is
+    1.01e-8 at 0.60, 3.58e-9 at 0.62 and 9.1e-10 at 0.64 per comparison, so FPIR(0.60, 10,000) ~ 1.0e-4
+    per face scanned (NPL's "at worst 1 in 6,000" is 1.7e-4) and FPIR(0.64, 16,000) ~ 1.6e-5
+    (~1 in 60,000). The tail keeps the NPL model's heavy generalised Pareto form (shape 0.05, body
+    mean 0.25, splice at 0.54: assumptions); :func:`fit_tail_to_knots` sets the body sd and tail
+    scale. How uncertain one deployment's rate is (parameters, place, drift, between-deployment
+    spread) is ``tail_uncertainty`` (:mod:`twin.scoring.tail`). :func:`npl_score_model` is the
+    model fitted to NPL 2023 alone (:func:`fit_nonmated_tail`: FMR(0.60) = 1.7e-8, a 7x fall to 0.62).
 
 Mated (genuine) comparisons
     score = mu(quality) + sd * (sqrt(rho) z_person + sqrt(1 - rho) z_track), clipped to [0, 1], with
@@ -35,6 +42,7 @@ Mated (genuine) comparisons
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import KW_ONLY, asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -44,6 +52,7 @@ from scipy.special import ndtr, ndtri
 
 from twin.errors import CalibrationError, EngineError
 from twin.files import MAX_JSON_BYTES, dumps_json, loads_json, read_capped
+from twin.scoring.tail import TAIL_KNOTS, TailUncertainty
 
 __all__ = [
     "NPL_GROUPS",
@@ -52,8 +61,20 @@ __all__ = [
     "ScoreModel",
     "default_score_model",
     "fit_nonmated_tail",
+    "fit_tail_to_knots",
     "load_score_model",
+    "npl_score_model",
 ]
+
+
+#: How uncertain one deployment's false-match rate is, from the records fit (twin/data/records_fit.json:
+#: tail.log_cov, tail.between_deployment): log FMR(0.60) sd 1.27 (parameters 0.8, place 0.57, half a year
+#: of drift 0.92), the 0.60 -> 0.62 fall sd 0.42, the 0.62 -> 0.64 fall sd 1.51 (no false alert at 0.64 yet).
+RECORDS_TAIL_UNCERTAINTY = TailUncertainty(
+    log_cov=((1.61235, -0.05784, -0.24364), (-0.05784, 0.17983, -0.10523), (-0.24364, -0.10523, 2.28275)),
+    between_deployment=0.9192,
+    source="the Met's published deployments Feb 2020 - Sep 2024, latest counting era, 6 months ahead",
+)
 
 
 @dataclass(frozen=True)
@@ -151,11 +172,15 @@ class ScoreModel:
     All scores are on [0, 1]; angles in degrees; ied_px and blur_px in pixels.
     """
 
-    model_id: str = "statistical-npl2023"
+    model_id: str = "statistical-records2024"
     score_name: str = "NeoFace-like similarity score in [0, 1]"
     score_range: tuple[float, float] = (0.0, 1.0)
     default_threshold: float = 0.6
-    source: str = "defaults fitted to NPL 2023 (TPIR 0.89 per pass, FPIR 1.7e-4 at N=10,000, threshold 0.6)"
+    source: str = (
+        "mated: NPL 2023 (TPIR 0.89 per pass at 0.6); non-mated tail: the Met's 155 usable published "
+        "deployments Feb 2020 - Sep 2024 with NPL 2023's shape as the prior (latest counting era, from "
+        "28 Aug 2024)"
+    )
     # mated
     mated_mean_max: float = (
         0.7988  # fitted: `twin fit-npl` on scenarios/oxford_circus.yaml (TPIR 0.890 per pass)
@@ -169,14 +194,16 @@ class ScoreModel:
     blur_coef: float = 0.15
     # non-mated
     nonmated_mean: float = 0.25
-    nonmated_sd: float = 0.07162264116
+    nonmated_sd: float = 0.059941  # records fit (twin/data/records_fit.json: tail.score_model)
     tail_u: float = 0.54
     tail_xi: float = 0.05
-    tail_beta: float = 0.006786072527
+    tail_beta: float = 0.013118  # records fit
     # demographic groups (twin.scoring.equitability); the population figures above stay the calibrated ones
     groups: tuple[GroupEffect, ...] = NPL_GROUPS
     # a real engine's raw score -> this scale (models from `twin calibrate --engine ...`); None: NeoFace-like
     score_map: ScoreMap | None = None
+    # how uncertain one deployment's false-match rate is (records-fitted models); None: a known rate
+    tail_uncertainty: TailUncertainty | None = RECORDS_TAIL_UNCERTAINTY
 
     def __post_init__(self) -> None:
         for f in ("mated_sd", "nonmated_sd", "tail_beta", "ied_ref_px"):
@@ -231,9 +258,9 @@ class ScoreModel:
     def fmr(self, threshold: Any) -> np.ndarray:
         """Per-comparison false match rate P(non-mated score >= threshold).
 
-        >>> f = ScoreModel().fmr([0.60, 0.62])
-        >>> round(float(f[0] / 1.7e-8), 3), round(float(f[0] / f[1]), 2)
-        (1.0, 7.0)
+        >>> f = ScoreModel().fmr([0.60, 0.62, 0.64])  # the records fit: ~1.07e-8, then ~3.3x and ~3.1x falls
+        >>> round(float(f[0] * 1e8), 2), round(float(f[0] / f[1]), 1), round(float(f[1] / f[2]), 1)
+        (1.07, 3.3, 3.1)
         """
         t = np.asarray(threshold, dtype=float)
         body = ndtr(-(t - self.nonmated_mean) / self.nonmated_sd)
@@ -249,9 +276,9 @@ class ScoreModel:
             threshold: alert threshold(s) on [0, 1].
             watchlist_size: N, entries on the watchlist.
 
-        >>> m = ScoreModel()
+        >>> m = ScoreModel()  # ~0.63 of NPL's worst case 1.7e-4; linear in N this far out in the tail
         >>> round(float(m.fpir(0.6, 10_000)) / 1.7e-4, 2), round(float(m.fpir(0.6, 1_000)) / 1.7e-5, 2)
-        (1.0, 1.0)
+        (0.63, 0.63)
         """
         n = np.asarray(watchlist_size, dtype=float)
         return -np.expm1(n * np.log1p(-self.fmr(threshold)))
@@ -264,23 +291,35 @@ class ScoreModel:
         body = self.nonmated_mean + self.nonmated_sd * ndtri(np.clip(1.0 - p, 0.0, 1.0 - 1e-16))
         return np.asarray(np.where(p <= pu, tail, body))
 
-    def top_nonmated(self, u: Any, watchlist_size: Any) -> np.ndarray:
+    def top_nonmated(self, u: Any, watchlist_size: Any, multiplier: float = 1.0) -> np.ndarray:
         """Highest non-mated score among ``watchlist_size`` independent entries.
 
         Args:
             u: uniforms in (0, 1), one per search (a person); the same u with a larger list
                 gives a higher (never lower) top score, so re-scoring is monotone.
             watchlist_size: N >= 1.
+            multiplier: lambda > 0, this deployment's factor on every FMR (1: the model's rate;
+                see :meth:`fmr_dispersion`).
 
         Returns:
             scores clipped to [0, 1], the shape of ``u``.
 
-        P(top >= t) = 1 - (1 - FMR(t))**N, so top = FMR^-1(1 - (1 - u)**(1/N)).
+        P(top >= t) = 1 - (1 - lambda FMR(t))**N, so top = FMR^-1((1 - (1 - u)**(1/N)) / lambda).
         """
         u = np.asarray(u, dtype=float)
         n = np.asarray(watchlist_size, dtype=float)
         p = -np.expm1(np.log1p(-u) / n)
+        if multiplier != 1.0:
+            p = p / max(float(multiplier), 1e-300)
         return np.clip(self.score_for_fmr(p), 0.0, 1.0)
+
+    def fmr_dispersion(self, threshold: float) -> float:
+        """Gamma dispersion of one deployment's FMR multiplier at ``threshold`` (0: a known rate).
+
+        See :mod:`twin.scoring.tail`: parameter, place and drift uncertainty plus the spread of
+        false alerts between deployments, as the records fit measured them.
+        """
+        return 0.0 if self.tail_uncertainty is None else self.tail_uncertainty.dispersion(float(threshold))
 
     # --- files ---------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -290,6 +329,10 @@ class ScoreModel:
         d["groups"] = [asdict(g) for g in self.groups]
         if self.score_map is None:
             del d["score_map"]  # the NPL model's parameter set stays as it was
+        if self.tail_uncertainty is None:
+            del d["tail_uncertainty"]
+        else:
+            d["tail_uncertainty"] = self.tail_uncertainty.to_dict()
         return d
 
     def save(self, path: Path | str) -> Path:
@@ -303,6 +346,25 @@ class ScoreModel:
     def with_params(self, **params: Any) -> ScoreModel:
         """A copy with some parameters changed (validated)."""
         return replace(self, **params)
+
+
+def npl_score_model() -> ScoreModel:
+    """The model fitted to NPL 2023 alone (the defaults before the records fit).
+
+    FMR(0.60) = 1.7e-8 (FPIR 1.7e-4 at N = 10,000: "at worst 1 in 6,000"), falling 7x to 0.62
+    (NPL's whole-trial false positives 7 -> 1), a known rate (no tail uncertainty).
+
+    >>> m = npl_score_model()
+    >>> round(float(m.fpir(0.6, 10_000)) / 1.7e-4, 2), round(float(m.fmr(0.6) / m.fmr(0.62)), 2)
+    (1.0, 7.0)
+    """
+    return ScoreModel(
+        model_id="statistical-npl2023",
+        nonmated_sd=0.07162264116,
+        tail_beta=0.006786072527,
+        tail_uncertainty=None,
+        source="defaults fitted to NPL 2023 (TPIR 0.89 per pass, FPIR 1.7e-4 at N=10,000, threshold 0.6)",
+    )
 
 
 def default_score_model() -> ScoreModel:
@@ -336,6 +398,8 @@ def load_score_model(path: Path | str) -> ScoreModel:
             doc["groups"] = tuple(GroupEffect(**g) for g in doc["groups"])
         if doc.get("score_map") is not None:
             doc["score_map"] = ScoreMap(**doc["score_map"])
+        if doc.get("tail_uncertainty") is not None:
+            doc["tail_uncertainty"] = TailUncertainty.from_dict(doc["tail_uncertainty"])
         return ScoreModel(**doc)
     except (TypeError, ValueError, CalibrationError) as exc:
         raise EngineError(f"score model {path}: {exc}; regenerate it with `twin calibrate`") from exc
@@ -380,3 +444,56 @@ def fit_nonmated_tail(
     if ok != 1 or max(abs(v) for v in eqs(sol)) > 1e-8:
         raise CalibrationError(f"non-mated tail fit failed: {msg}")
     return float(abs(sol[0])), float(abs(sol[1]))
+
+
+def fit_tail_to_knots(
+    fmr: Sequence[float],
+    log_var: Sequence[float],
+    *,
+    nonmated_mean: float = 0.25,
+    tail_u: float = 0.54,
+    tail_xi: float = 0.05,
+) -> tuple[float, float]:
+    """Fit the non-mated body sd and tail scale to the FMR at the knots 0.60, 0.62, 0.64.
+
+    Weighted least squares on log FMR, each knot weighted by the inverse of its variance (a
+    records fit: :func:`twin.records.export.tail_forecast`); the tail keeps its heavy (generalised
+    Pareto, shape ``tail_xi`` > 0) form, so a knot the records barely inform (0.64: no false
+    alert seen) bends the fit least.
+
+    Args:
+        fmr: per-comparison FMR at (0.60, 0.62, 0.64).
+        log_var: variance of each log FMR (> 0).
+        nonmated_mean, tail_u, tail_xi: fixed assumptions, as in :func:`fit_nonmated_tail`.
+
+    Returns:
+        (nonmated_sd, tail_beta).
+
+    Raises:
+        CalibrationError: non-positive inputs, or no fit.
+
+    >>> m = ScoreModel()
+    >>> sd, beta = fit_tail_to_knots(m.fmr([0.60, 0.62, 0.64]), [1.0, 1.0, 1.0])
+    >>> round(sd / m.nonmated_sd, 3), round(beta / m.tail_beta, 3)
+    (1.0, 1.0)
+    """
+    from scipy.optimize import least_squares
+
+    f = np.asarray(fmr, dtype=float)
+    v = np.asarray(log_var, dtype=float)
+    if f.shape != (3,) or v.shape != (3,) or not (np.all(f > 0) and np.all(v > 0)):
+        raise CalibrationError(f"tail fit needs 3 positive FMRs and variances, got {list(f)} and {list(v)}")
+    w = 1.0 / np.sqrt(v)
+
+    def res(p: np.ndarray) -> np.ndarray:
+        sd, beta = np.exp(p)
+        m = ScoreModel(
+            nonmated_mean=nonmated_mean, nonmated_sd=sd, tail_u=tail_u, tail_xi=tail_xi, tail_beta=beta
+        )
+        return np.asarray((np.log(m.fmr(list(TAIL_KNOTS))) - np.log(f)) * w)
+
+    sol = least_squares(res, np.log([0.07, 0.007]), xtol=1e-12, ftol=1e-12)
+    if not sol.success:
+        raise CalibrationError(f"tail fit to the knots failed: {sol.message}")
+    sd, beta = np.exp(sol.x)
+    return float(sd), float(beta)

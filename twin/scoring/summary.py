@@ -9,6 +9,9 @@ key for key, and :meth:`RunSummary.from_json` reads one back (a partial mapping,
 older file gives, leaves the missing parts ``None``). A :class:`RunSummary` also reads as that
 mapping (``summary["totals"]``), for code that has not moved to the attributes. Figures are looked
 up by metric id (:meth:`RunSummary.band`, the table in :mod:`twin.scoring.metric_table`).
+
+Long on purpose: one frozen dataclass per section of ``summary.json``, so the file's whole shape
+reads top to bottom in one place.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from twin.scoring.metric_table import (
 )
 
 __all__ = [
+    "MODEL_INTERVALS",
     "CrowdFigures",
     "Equitability",
     "GroupRates",
@@ -95,6 +99,13 @@ class ScoredWith(_Flat):
     prevalence: float | None = None
 
 
+#: A model figure and the key of its analytic 95% predictive interval ([lo, hi]) in the model section.
+MODEL_INTERVALS: dict[str, str] = {
+    "expected_false_alerts": "false_alerts_interval",
+    "expected_true_alerts": "true_alerts_interval",
+}
+
+
 @dataclass(frozen=True, kw_only=True)
 class ModelFigures(_Flat):
     """The score model's analytic figures at the scored threshold and watchlist size."""
@@ -105,6 +116,12 @@ class ModelFigures(_Flat):
     fpir_definition: str | None = None
     expected_false_alerts: float | None = None
     expected_false_alerts_definition: str | None = None
+    expected_true_alerts: float | None = None
+    false_alerts_interval: tuple[float, float] | None = None
+    true_alerts_interval: tuple[float, float] | None = None
+    fmr_dispersion: float | None = None
+    prevalence_dispersion: float | None = None
+    model_interval_definition: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         out = super().to_json()
@@ -112,6 +129,19 @@ class ModelFigures(_Flat):
             self.expected_false_alerts_definition is None
         ):  # summaries written before the expectation was added
             del out["expected_false_alerts"], out["expected_false_alerts_definition"]
+        if self.model_interval_definition is None:  # summaries written before the model's intervals
+            for k in (
+                "expected_true_alerts",
+                "false_alerts_interval",
+                "true_alerts_interval",
+                "fmr_dispersion",
+                "prevalence_dispersion",
+                "model_interval_definition",
+            ):
+                del out[k]
+        for k in ("false_alerts_interval", "true_alerts_interval"):
+            if out.get(k) is not None:
+                out[k] = list(out[k])
         return out
 
 
@@ -506,6 +536,10 @@ class RunSummary(Mapping[str, Any]):
         if v is None or isinstance(v, Band):
             return v
         if isinstance(v, (int, float)) and not isinstance(v, bool):
+            mt = metric(m) if isinstance(m, str) else m
+            iv = self.section(mt.section).get(MODEL_INTERVALS.get(mt.key, ""))  # type: ignore[union-attr]
+            if mt.section == MODEL and isinstance(iv, (list, tuple)) and len(iv) == 2:
+                return Band(mean=float(v), p2_5=float(iv[0]), p97_5=float(iv[1]))
             return Band(mean=float(v), p2_5=None, p97_5=None)
         return None
 

@@ -38,20 +38,23 @@ neglected; one officer pool serves every camera.
 Calibration (``shared/reference/public_figures.md``, "Operational records"; calibrate with one
 record, validate with another; :data:`CALIBRATION` holds the figures):
 
-* *Share of dispatched alerts reached, e.* The Oxford Circus record of 27 Feb 2020 (8 alerts, 7
-  false, 6 stops) bounds it: at least 6 dispatched alerts were reached, so e >= 6/8 = 0.75; every
-  true alert whose fate the records give was stopped (2020: 1 of 1; Essex: the 8 verified
-  correct). We take e = 0.9, between that bound and 1.
-* *Review time* (no record times it): its mean is the one free timing parameter; 11 s makes the
-  model reach e = 0.9 at Oxford Circus (:func:`calibrate_review_mean` on the reference van
-  deployment, ample officers; tests/sim/test_operations.py re-checks it on another seed).
+* *Share of dispatched alerts reached, e.* The Met's published deployments of 2023-24
+  (data/records/) give it for current practice: 13 of 862 true alerts were "not located or not
+  engaged", so e = 1 - 13/862 = 0.985. (Earlier practice was looser: the Oxford Circus record of
+  27 Feb 2020, 8 alerts, 7 false, 6 stops, bounds it by e >= 6/8; the Essex review's and the
+  2020 calibration took e = 0.9.)
+* *Review time* (no record times it): its mean is the one free timing parameter; 5 s makes the
+  model reach e = 0.985 at Oxford Circus (:func:`calibrate_review_mean` on the reference van
+  deployment, ample officers; tests/sim/test_operations.py re-checks it on another seed); 11 s
+  reached the 2020-era e = 0.9.
 * *False-alert dispatch probability p* (the operator fails to reject): wrongful stops per false
   alert are p x e. Essex review (Fussey & Murray 2019): 42 matches, 8 verified correct, 22
   stopped -> 14 of 34 false alerts stopped; 2020: 5 of 7. Pooled 19/41 = 0.46, so p = 0.46 / 0.9
-  = 0.51. Check: the model then expects 0.9 x (8 + 34 x 0.51) = 22.8 stops for Essex's mix (22
-  observed) and 4.1 for 2020's (6 observed).
-* *Arrest probability* per engaged true alert: 2020, 1 arrest from 1; Laplace's rule gives 2/3
-  (one record: very uncertain).
+  = 0.51 with that era's e. Check: the model then expects 0.9 x (8 + 34 x 0.51) = 22.8 stops for
+  Essex's mix (22 observed) and 4.1 for 2020's (6 observed). The 2023-24 records do not say how
+  false alerts ended, so p stays the only published estimate.
+* *Arrest probability* per engaged true alert: the 2024 records, 372 arrests from 793 engaged
+  true alerts (806 less 13 not located) = 0.47 (2023: 34 of 56 = 0.61; 2020: 1 of 1).
 * *Officer speed 2.0 m/s, post 20 m, latency 5 s, cv 0.5, stop 10 min, arrest 1 h*: assumptions.
 * The Oxford Circus record of 28 Jan 2022 is never used here: tests validate against it.
 
@@ -132,12 +135,22 @@ CALIBRATION: dict[str, Any] = {
         "false_alert_stops": 5,
         "arrests": 1,
     },
-    "engaged_share_of_dispatched": 0.9,
+    "met_records_2023_24": {
+        "source": "Met LFR deployment grids 2023-24 (data/records/met_deployments_2020-02_2024-09.csv)",
+        "true_alerts": 862,
+        "not_located_or_engaged": 13,
+        "true_alerts_2024": 806,
+        "not_located_2024": 13,
+        "arrests_2024": 372,
+    },
+    "engaged_share_of_dispatched": round(1 - 13 / 862, 3),
+    "engaged_share_2020_era": 0.9,
     "engaged_share_lower_bound": 6 / 8,
     "pooled_false_alert_stop_share": 19 / 41,
     "false_alert_dispatch_probability": round(19 / 41 / 0.9, 2),
-    "arrest_probability": round(2 / 3, 2),
-    "review_mean_s": 11.0,
+    "arrest_probability": round(372 / (806 - 13), 2),
+    "review_mean_s": 5.0,
+    "review_mean_2020_era_s": 11.0,
     "review_calibrated_on": "scenarios/oxford_circus.yaml (seed 20260101, 2 replications, prevalence "
     "0.01 for "
     "many alerts), officers posted 20 m, latency 5 s, 2.0 m/s",

@@ -66,6 +66,7 @@ def simulate_replication(
     u_nm = rng_e.random(P)
     z_p = rng_e.standard_normal(P).astype(np.float32)
     z_t = rng_e.standard_normal(T).astype(np.float32)
+    u_prev, u_tail = streams["forecast"].random(2)  # this deployment's prevalence and false-match quantiles
     rep = RepData(
         duration_s=sc.time.duration_s,
         t_arrive_s=people["t_arrive_s"],
@@ -82,6 +83,8 @@ def simulate_replication(
         track_mated_mean=tracks["mated_mean"].astype(np.float32),
         track_z=z_t,
         speed_m_s=people["speed_m_s"].astype(np.float32),
+        u_prevalence=float(u_prev),
+        u_tail=float(u_tail),
         extra={
             "peak_density_p_m2": crowd.peak_density_p_m2,
             "simpy_events": crowd.events,

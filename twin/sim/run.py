@@ -54,7 +54,7 @@ log = logging.getLogger(__name__)
 #: whole ``operations`` block. Everything else in a scenario (and the seed and replications) shapes
 #: the crowd and its captures.
 RESCORABLE: dict[str, tuple[str, ...] | None] = {
-    "watchlist": ("threshold", "size", "prevalence"),
+    "watchlist": ("threshold", "size", "prevalence", "prevalence_dispersion", "prevalence_fitted"),
     "operations": None,
 }
 
@@ -131,6 +131,7 @@ class RunResult:
             threshold=wl.threshold,
             watchlist_size=wl.size,
             prevalence=wl.prevalence,
+            prevalence_dispersion=wl.prevalence_dispersion,
             operations=scenario.operations,
         )
         return summary
@@ -143,6 +144,7 @@ class RunResult:
         prevalence: float | None = None,
         officers: int | None = None,
         operations: OperationsSpec | None = None,
+        prevalence_dispersion: float | None = None,
     ) -> tuple[list[Outcome], RunSummary]:
         """Outcomes and summary under other watchlist or operations settings, without re-simulating the crowd.
 
@@ -157,6 +159,7 @@ class RunResult:
         t = self.context.stat_threshold if threshold is None else float(threshold)
         n = wl.size if watchlist_size is None else int(watchlist_size)
         p = wl.prevalence if prevalence is None else float(prevalence)
+        d = wl.prevalence_dispersion if prevalence_dispersion is None else float(prevalence_dispersion)
         try:
             check_threshold(self.context.score_model, t)
         except EngineError as exc:
@@ -165,8 +168,17 @@ class RunResult:
             raise ScenarioError(f"watchlist size {n} must be >= 1")
         if not 0 <= p <= 1:
             raise ScenarioError(f"prevalence {p} must be in [0, 1]")
+        if not 0 <= d <= 100:
+            raise ScenarioError(f"prevalence dispersion {d} must be in [0, 100]")
         outs = [
-            score_replication(r, self.context.score_model, threshold=t, watchlist_size=n, prevalence=p)
+            score_replication(
+                r,
+                self.context.score_model,
+                threshold=t,
+                watchlist_size=n,
+                prevalence=p,
+                prevalence_dispersion=d,
+            )
             for r in self.reps
         ]
         summ = summarise(
@@ -176,6 +188,7 @@ class RunResult:
             threshold=t,
             watchlist_size=n,
             prevalence=p,
+            prevalence_dispersion=d,
         )
         summ = summ.replace(
             equitability=equitability_summary(
@@ -368,7 +381,14 @@ def _score(
     wl = scenario.watchlist
     t_stat = ctx.stat_threshold
     outcomes = [
-        score_replication(r, model, threshold=t_stat, watchlist_size=wl.size, prevalence=wl.prevalence)
+        score_replication(
+            r,
+            model,
+            threshold=t_stat,
+            watchlist_size=wl.size,
+            prevalence=wl.prevalence,
+            prevalence_dispersion=wl.prevalence_dispersion,
+        )
         for r in reps
     ]
     core = summarise(
@@ -378,6 +398,7 @@ def _score(
         threshold=t_stat,
         watchlist_size=wl.size,
         prevalence=wl.prevalence,
+        prevalence_dispersion=wl.prevalence_dispersion,
     )
     ops, ops_summary = run_operations(
         reps,

@@ -42,7 +42,11 @@ def _first_van(cameras: list) -> list[str]:
 
 
 def site_profile(
-    scenario_path: Path | str, site_id: str, *, progress: Callable[[float], None] | None = None
+    scenario_path: Path | str,
+    site_id: str,
+    *,
+    progress: Callable[[float], None] | None = None,
+    footfall_scale: float | None = None,
 ) -> SiteProfile:
     """Faces scanned per clock hour by the first van of a scenario, 09:30-19:30.
 
@@ -50,6 +54,7 @@ def site_profile(
         scenario_path: the site's scenario YAML.
         site_id: its modelled site id.
         progress: called with the share of the crowd simulation done.
+        footfall_scale: run at this footfall scale instead of the scenario's.
 
     Returns:
         :class:`twin.records.sitefaces.SiteProfile`.
@@ -63,6 +68,9 @@ def site_profile(
     sc = sc.model_copy(
         update={
             "cameras": [c for c in sc.cameras if c.id in van],
+            "footfall": sc.footfall.model_copy(
+                update={"scale": sc.footfall.scale if footfall_scale is None else float(footfall_scale)}
+            ),
             "time": sc.time.model_copy(
                 update={"start": f"{h:02d}:{m:02d}", "duration_s": PROFILE_HOURS * 3600}
             ),
@@ -91,6 +99,7 @@ def site_profiles(
     scenarios_dir: Path | str,
     sites: list[str] | None = None,
     progress: Callable[[str, float], None] | None = None,
+    footfall_scale: float | None = None,
 ) -> dict[str, SiteProfile]:
     """:func:`site_profile` for each modelled site (all of :data:`SITE_SCENARIOS` by default)."""
     out = {}
@@ -100,5 +109,7 @@ def site_profiles(
             if progress is not None:
                 progress(sid, frac)
 
-        out[sid] = site_profile(Path(scenarios_dir) / SITE_SCENARIOS[sid], sid, progress=cb)
+        out[sid] = site_profile(
+            Path(scenarios_dir) / SITE_SCENARIOS[sid], sid, progress=cb, footfall_scale=footfall_scale
+        )
     return out
