@@ -1,4 +1,5 @@
-"""Nothing a user hands the twin runs as script in the HTML it writes: map, report, record, comparison.
+"""Nothing a user hands the twin runs as script in the HTML it writes: map, report, record, comparison,
+validation.
 
 Ids are refused at validation (camera ids by the scenario, route ids and site names by the site file);
 the templating must hold anyway, so the map is also drawn from objects built directly with every
@@ -10,7 +11,9 @@ injected fragment that broke the map's script would show there) and the hostile 
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
 import json
 from pathlib import Path
 
@@ -19,7 +22,7 @@ import yaml
 from typer.testing import CliRunner
 
 from browser import OPEN_TOOLTIPS, PAYLOADS, chromium, open_file
-from conftest import X0, Y0, governance_doc, square_site_doc, tiny_scenario_doc
+from conftest import REPO, X0, Y0, governance_doc, square_site_doc, tiny_scenario_doc
 from twin.cli.main import app
 from twin.outputs.mapview import build_map, save_map
 from twin.world.camera import Camera
@@ -119,3 +122,32 @@ def test_run_and_compare_pages_show_hostile_text_as_text(browser, tmp_path: Path
     assert f"A {ALL}" in pages["report.html"].text
     assert f"Op {ALL}" in pages["record.html"].text and f"group {ALL}" in pages["record.html"].text
     assert f"B {ALL}" in pages["comparison.html"].text
+
+
+def test_validation_page_shows_hostile_locations_as_text(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """validation.html (`twin validate`): a records file's location is free text; every payload, each in
+    its own deployment far outside its interval (900 true alerts), is listed as text and none runs."""
+    records = REPO / "data" / "records" / "met_deployments_2020-02_2024-09.csv"
+    header, *rows = records.read_text().splitlines()
+    full = [r for r in rows if r.startswith("2024-") and all(next(csv.reader([r]))[2:10])]
+    hostile = full[: len(PAYLOADS)]
+    assert len(hostile) == len(PAYLOADS)
+    swap = {}
+    for row, bad in zip(hostile, PAYLOADS.values(), strict=True):
+        date, _location, *rest = next(csv.reader([row]))
+        rest[4:7] = ["900", "900", "0"]  # alerts, true, false alerts: far outside the 95% interval
+        out = io.StringIO()
+        csv.writer(out, lineterminator="").writerow([date, f"Loc {bad}", *rest])
+        swap[row] = out.getvalue()
+    f = tmp_path / "hostile.csv"
+    f.write_text("\n".join([header, *(swap.get(r, r) for r in rows)]) + "\n")
+    r = runner.invoke(
+        app, ["validate", str(f), "--split", "2024-01-01", "--no-faces", "--out", str(tmp_path / "v")]
+    )
+    assert r.exit_code == 0, r.output
+    (folder,) = (tmp_path / "v").iterdir()
+    page = open_file(browser, folder / "validation.html")
+    assert page.pwned is None, "script from a records file ran in validation.html"
+    assert not page.errors and not page.blocked, (page.errors, page.blocked)
+    shown = [bad for bad in PAYLOADS.values() if f"Loc {bad}" in page.text]
+    assert shown, page.text[:2000]  # at least the listed ones are shown as typed, as text
