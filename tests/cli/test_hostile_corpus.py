@@ -203,6 +203,21 @@ SCENARIO_CASES: dict[str, tuple[Callable[[Doc], Any], str]] = {
         "watchlist size 1e+30 is larger than the Police National Database",
     ),
     "watchlist 0": (_set("watchlist.size", 0), "an empty watchlist can raise no alert"),
+    "watchlist NaN": (_set("watchlist.size", float("nan")), "watchlist size nan is not a count"),
+    "watchlist true": (_set("watchlist.size", True), "watchlist size True is not a count"),
+    "negative watchlist with a fitted prevalence": (
+        lambda d: d["watchlist"].update(size=-5, prevalence={"fitted": "oxford_circus"}),
+        "watchlist size -5: an empty watchlist",
+    ),
+    "fitted prevalence of an unknown site": (
+        _set("watchlist.prevalence", {"fitted": "<b>nowhere</b>"}),
+        "no fitted prevalence for '<b>nowhere</b>'; fitted sites: croydon_north_end",
+    ),
+    "prevalence as a list": (_set("watchlist.prevalence", [0.1]), "watchlist.prevalence"),
+    "prevalence dispersion NaN": (
+        _set("watchlist.prevalence", {"mean": 1e-3, "dispersion": float("nan")}),
+        "prevalence dispersion nan must be a finite number",
+    ),
     "100 cameras": (lambda d: d.update(cameras=d["cameras"] * 100), "cameras: List should have at most 64"),
     "replications 100000": (
         _set("replications", 100_000),
@@ -347,3 +362,15 @@ def test_console_markup_in_names_is_shown_as_text(work: Path) -> None:
     assert "x[/]" in r.output  # the name as written
     r = runner.invoke(app, ["run", str(sc), "-r", "2", "--no-map"], terminal_width=200)
     assert r.exit_code == 0 and "x[/] [bold red]y" in r.output, r.output
+
+
+def test_validate_output_paths_are_checked_before_any_work(work: Path) -> None:
+    """`twin validate --out` (main's issue-15 command) is checked before the records are even read."""
+    records = str(SCENARIOS.parent / "data" / "records" / "met_deployments_2020-02_2024-09.csv")
+    (work / "a_file").write_text("x")
+    args = ["validate", records, "--split", "2024-01-01", "--no-faces", "--out"]
+    refused(work, [*args, str(work / "a_file")], "is a file, not a folder")
+    done = work / "validations" / "v1"
+    done.mkdir(parents=True)
+    (done / "validation.json").write_text("{}")
+    refused(work, [*args, str(done)], "is itself a run folder")

@@ -96,9 +96,10 @@ def sweep_stale(folder: Path | str) -> list[Path]:
 
 
 def is_run_folder(folder: Path) -> bool:
-    """True for a folder the twin wrote (a run or a comparison), where no new run may be nested."""
+    """True for a folder the twin wrote (a run, a comparison or a validation), where no new run may be
+    nested."""
     return folder.is_dir() and any(
-        (folder / n).is_file() for n in ("run.json", "audit.sqlite", "comparison.json")
+        (folder / n).is_file() for n in ("run.json", "audit.sqlite", "comparison.json", "validation.json")
     )
 
 

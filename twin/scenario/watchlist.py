@@ -57,7 +57,10 @@ class WatchlistSpec(StrictModel):
     @field_validator("size", mode="before")
     @classmethod
     def _size_in_range(cls, v: Any) -> Any:
-        """A size too large to be an integer at all (1e30, inf) gets the limit's message, not pydantic's."""
+        """A size too large to be an integer at all (1e30, inf) gets the limit's message, not pydantic's;
+        NaN and true/false are not counts."""
+        if isinstance(v, bool) or (isinstance(v, float) and math.isnan(v)):
+            raise ValueError(f"watchlist size {v} is not a count; give the number of entries, e.g. 10000")
         if isinstance(v, (int, float)) and not isinstance(v, bool) and not abs(v) <= MAX_WATCHLIST_SIZE:
             raise ValueError(
                 f"watchlist size {v:g} is larger than the Police National Database it would be drawn from "
