@@ -130,8 +130,39 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number (RFC 8259); write null or a finite number")
 
 
+#: Most digits in one JSON number: no value in a file the twin reads needs more (a 2**53 seed has 16);
+#: Python would otherwise parse up to 4,300 and then fail with its own message.
+MAX_JSON_DIGITS = 40
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object's members as a dict, refusing a key given twice (JSON readers keep the last)."""
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise ValueError(
+                f"key {k!r} is given twice in one object; JSON readers silently keep the last one: "
+                "delete one of them"
+            )
+        out[k] = v
+    return out
+
+
+def _number(kind: type) -> Any:
+    def parse(s: str) -> Any:
+        if len(s) > MAX_JSON_DIGITS:
+            raise ValueError(
+                f"the number {s[:12]}... has {len(s)} characters, more than the {MAX_JSON_DIGITS} any value "
+                "here needs; check the value (each file's documentation gives its ranges)"
+            )
+        return kind(s)
+
+    return parse
+
+
 def loads_json(raw: bytes, *, name: str, error: type[Exception]) -> Any:
-    """Parse JSON strictly: UTF-8, no ``NaN``/``Infinity``, at most :data:`MAX_JSON_DEPTH` deep.
+    """Parse JSON strictly: UTF-8, no ``NaN``/``Infinity``, no key twice in an object, no number longer
+    than :data:`MAX_JSON_DIGITS`, at most :data:`MAX_JSON_DEPTH` deep.
 
     Args:
         raw: the file's bytes.
@@ -141,7 +172,7 @@ def loads_json(raw: bytes, *, name: str, error: type[Exception]) -> Any:
 
     Raises:
         error (the TwinError subclass given): not UTF-8, not JSON (with line and column), a non-finite
-            number, too deep.
+            number, a repeated key, a number too long, too deep.
 
     >>> from twin.errors import MapFileError
     >>> loads_json(b'{"a": 1}', name="x.json", error=MapFileError)
@@ -162,7 +193,13 @@ def loads_json(raw: bytes, *, name: str, error: type[Exception]) -> Any:
     except UnicodeDecodeError as exc:
         raise error(f"{name}: not UTF-8 text ({exc.reason}); save it as UTF-8 JSON") from exc
     try:
-        return json.loads(text, parse_constant=_no_constant)
+        return json.loads(
+            text,
+            parse_constant=_no_constant,
+            object_pairs_hook=_unique_keys,
+            parse_int=_number(int),
+            parse_float=_number(float),
+        )
     except json.JSONDecodeError as exc:
         raise error(
             f"{name}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}; fix it there"

@@ -139,6 +139,10 @@ SITE_CASES: dict[str, tuple[Callable[[Doc], Any], str]] = {
         lambda d: d.update(crs={"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::27700"}}),
         "the 'crs' member names 'urn:ogc:def:crs:EPSG::27700'",
     ),
+    "geometry collection": (
+        lambda d: d["features"][1].update(geometry={"type": "GeometryCollection", "geometries": []}),
+        "geometry must be a GeoJSON LineString for role 'route', got 'GeometryCollection'",
+    ),
     "headings as text": (
         lambda d: d["features"][3]["properties"].update(headings_deg="90"),
         "properties.headings_deg: Input should be a valid list",
@@ -158,6 +162,22 @@ def test_broken_site_file_through_compare(work: Path, case: str) -> None:
     edit, needle = SITE_CASES[case]
     sc = _scenario(work, site=_site(edit))
     refused(work, ["compare", str(sc), "--set", "watchlist.threshold=0.64", "--out", str(work / "c")], needle)
+
+
+def test_a_key_given_twice_in_a_site_file(work: Path) -> None:
+    """JSON readers keep the last of two equal keys, as YAML did: a second "site" would replace the first."""
+    text = json.dumps(square_site_doc())
+    sc = _scenario(work)
+    (work / "site.geojson").write_text(text[:-1] + ', "site": {"id": "x"}}')
+    refused(work, ["run", str(sc), "--out", str(work / "out")], "key 'site' is given twice in one object")
+
+
+def test_a_5000_digit_number_in_a_site_file(work: Path) -> None:
+    """Python parses up to 4,300 digits and then fails with its own advice (set_int_max_str_digits)."""
+    sc = _scenario(work)
+    text = json.dumps(square_site_doc()).replace("100000", "1" + "0" * 4999)
+    (work / "site.geojson").write_text(text)
+    refused(work, ["run", str(sc)], "has 5000 characters, more than the 40 any value here needs")
 
 
 def test_one_broken_map_does_not_hide_the_others(work: Path) -> None:
@@ -264,6 +284,7 @@ RAW_YAML_CASES: dict[str, tuple[str, str]] = {
         "engine.kind: Input should be 'statistical', 'dlib' or 'insightface' (got 'NO')",
     ),
     "tab indentation": ("name: x\n\tsite: y\n", "malformed YAML at line 2"),
+    "5,000-digit seed": ("seed: " + "9" * 5000 + "\n", "the number at line 1 (999999999999...) has 5000"),
     "not UTF-8": ("name: \udcff\n", "not a UTF-8 text file"),
 }
 

@@ -32,6 +32,8 @@ __all__ = ["MAX_YAML_DEPTH", "ScenarioLoader", "load_yaml_text", "parse_yaml_byt
 
 #: Deepest nesting of lists and mappings accepted. A scenario needs 5 (governance → policy → ...).
 MAX_YAML_DEPTH = 32
+#: Most characters in one YAML integer (a 2**53 seed has 16; Python parses up to 4,300 digits, then fails).
+MAX_YAML_INT_CHARS = 40
 
 _BOOL_12 = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
 
@@ -81,7 +83,19 @@ class ScenarioLoader(yaml.SafeLoader):
             seen[key] = line
         return super().construct_mapping(node, deep=deep)
 
+    def construct_yaml_int(self, node: ScalarNode) -> int:
+        """An integer, refused when longer than :data:`MAX_YAML_INT_CHARS` (Python's own limit, 4,300
+        digits, ends in a ValueError traceback; no scenario value needs more than 16)."""
+        if len(node.value) > MAX_YAML_INT_CHARS:
+            raise _Refused(
+                f"the number at line {node.start_mark.line + 1} ({node.value[:12]}...) has {len(node.value)} "
+                f"characters, more than the {MAX_YAML_INT_CHARS} any scenario value needs; see `twin schema` "
+                "for each value's range"
+            )
+        return super().construct_yaml_int(node)  # type: ignore[no-any-return]
 
+
+ScenarioLoader.add_constructor("tag:yaml.org,2002:int", ScenarioLoader.construct_yaml_int)
 ScenarioLoader.add_implicit_resolver("tag:yaml.org,2002:bool", _BOOL_12, list("tTfF"))
 
 

@@ -313,7 +313,8 @@ def _feature(i: int, f: Any, where: str) -> tuple[str, Any, dict[str, Any], dict
     except ValidationError as exc:
         raise MapFileError(f"{label}: " + _pydantic_line(exc, None, "geometry")) from None
     geom = geometry.model_dump(exclude_none=True)
-    geom["coordinates"] = f["geometry"]["coordinates"]  # lists of floats, as written
+    # lists of floats, as written (a GeometryCollection has none: its type is refused for every role)
+    geom["coordinates"] = f["geometry"].get("coordinates")
     _check_geometry(geom, str(role), label)
     return str(role), parsed, geom, f
 
