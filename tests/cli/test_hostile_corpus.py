@@ -395,3 +395,33 @@ def test_validate_output_paths_are_checked_before_any_work(work: Path) -> None:
     done.mkdir(parents=True)
     (done / "validation.json").write_text("{}")
     refused(work, [*args, str(done)], "is itself a run folder")
+
+
+# the `twin` command itself (its entry point, not the Typer app the other cases invoke): click's usage
+# errors were a boxed block of five lines
+USAGE_CASES: dict[str, tuple[list[str], str]] = {
+    "-r as text": (["run", "s.yaml", "-r", "x"], "error: Invalid value for '--replications' / '-r'"),
+    "missing argument": (["run"], "error: Missing argument 'scenario'; see `twin run --help`"),
+    "misspelt command": (["runn"], "No such command 'runn'. Did you mean 'run'?; see `twin --help`"),
+    "unknown option": (["run", "s.yaml", "--bogus"], "No such option: --bogus"),
+    "--ied without a value": (["calibrate", "--ied"], "Option '--ied' requires an argument"),
+}
+
+
+@pytest.mark.parametrize("case", list(USAGE_CASES))
+def test_usage_mistakes_are_one_line(
+    work: Path, case: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import twin.cli.main as cli
+
+    argv, needle = USAGE_CASES[case]
+    monkeypatch.setattr(cli, "install_signal_handlers", lambda: None)
+    monkeypatch.setattr("sys.argv", ["twin", *argv])
+    before = _tree(work)
+    with pytest.raises(SystemExit) as exit_:
+        cli.main()
+    out = capsys.readouterr()
+    lines = [ln for ln in (out.out + out.err).splitlines() if ln.strip()]
+    assert exit_.value.code == 2 and len(lines) == 1, lines
+    assert needle in lines[0] and "Traceback" not in lines[0], lines[0]
+    assert _tree(work) == before

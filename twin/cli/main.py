@@ -364,10 +364,30 @@ _mount_commands()
 
 
 def main() -> None:
-    """Console entry point."""
+    """Console entry point.
+
+    A usage mistake (an option's value of the wrong type, a missing argument, an unknown option or
+    command) ends like every other bad input: one line on stderr naming it and where help is, exit 2,
+    not click's boxed usage block.
+    """
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     install_signal_handlers()
-    app()
+    try:
+        rv = app(standalone_mode=False, prog_name="twin")
+    except typer.Abort:
+        fail("aborted")
+        sys.exit(1)
+    except typer.TyperException as exc:  # typer's click exceptions (usage errors among them)
+        code = int(getattr(exc, "exit_code", 2))
+        ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `twin` alone: the help, as before
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(code)
+        fmt = getattr(exc, "format_message", None)
+        message = " ".join((fmt() if callable(fmt) else str(exc)).split()).rstrip(".")
+        fail(message + (f"; see `{ctx.command_path} --help`" if ctx is not None else ""))
+        sys.exit(code)
+    sys.exit(rv if isinstance(rv, int) and not isinstance(rv, bool) else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover
