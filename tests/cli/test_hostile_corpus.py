@@ -327,6 +327,13 @@ def test_wrong_option(work: Path, case: str) -> None:
     refused(work, ["run", str(sc), "--out", str(work / "out"), *extra], needle)
 
 
+def test_a_comparison_has_at_most_16_columns(work: Path) -> None:
+    sc = _scenario(work)
+    refused(work, ["compare", *[str(sc)] * 17], "17 columns (17 scenario file(s) x 1) is more than the 16")
+    sets = [x for i in range(8) for x in ("--set", f"watchlist.threshold=0.{50 + i}")]
+    refused(work, ["compare", str(sc), str(sc), *sets], "18 columns (2 scenario file(s) x 9)")
+
+
 def test_output_paths_are_checked_before_any_work(work: Path) -> None:
     sc = _scenario(work)
     (work / "a_file").write_text("x")

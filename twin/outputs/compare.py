@@ -41,6 +41,7 @@ from twin.scoring.summary import OfficersNeeded, RunSummary
 __all__ = [
     "COMPARE_METRICS",
     "DEFAULT_REPLICATIONS",
+    "MAX_COLUMNS",
     "Comparison",
     "Variant",
     "build_variants",
@@ -55,6 +56,9 @@ __all__ = [
 #: Replications per scenario unless given: enough for a first look, small enough that two
 #: London scenarios compare in well under a minute on 2 cores. Use more for decisions.
 DEFAULT_REPLICATIONS = 4
+#: Most columns in one comparison: the page is read side by side (its palette has 8 colours, used
+#: twice at most), and every column's run is held in memory until the page is written.
+MAX_COLUMNS = 16
 
 #: The compared metrics, in display order (:data:`twin.scoring.metric_table.COMPARE_ROWS`).
 COMPARE_METRICS = COMPARE_ROWS
@@ -104,7 +108,7 @@ def build_variants(
     """The columns: each scenario, then each ``--set`` variant of it.
 
     Raises:
-        ScenarioError: fewer than two columns, or a malformed override.
+        ScenarioError: fewer than two or more than :data:`MAX_COLUMNS` columns, or a malformed override.
     """
     if not paths:
         raise ScenarioError(
@@ -118,6 +122,11 @@ def build_variants(
         path = Path(path)
         out.append(Variant(label="", path=path, common=com))
         out.extend(Variant(label="", path=path, overrides=g, common=com) for g in groups)
+    if len(out) > MAX_COLUMNS:
+        raise ScenarioError(
+            f"{len(out)} columns ({len(paths)} scenario file(s) x {len(groups) + 1}) is more than the "
+            f"{MAX_COLUMNS} one comparison shows side by side; split it into several comparisons"
+        )
     if len(out) < 2:
         raise ScenarioError(
             "nothing to compare: give two or more scenario files, or one with a variant, e.g. "
