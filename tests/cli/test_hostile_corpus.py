@@ -143,6 +143,10 @@ SITE_CASES: dict[str, tuple[Callable[[Doc], Any], str]] = {
         lambda d: d["features"][1].update(geometry={"type": "GeometryCollection", "geometries": []}),
         "geometry must be a GeoJSON LineString for role 'route', got 'GeometryCollection'",
     ),
+    "van heading 1e9": (
+        lambda d: d["features"][3]["properties"].update(headings_deg=[1e9]),
+        "properties.headings_deg: headings_deg [1000000000.0] must be compass bearings",
+    ),
     "headings as text": (
         lambda d: d["features"][3]["properties"].update(headings_deg="90"),
         "properties.headings_deg: Input should be a valid list",
@@ -213,6 +217,7 @@ SCENARIO_CASES: dict[str, tuple[Callable[[Doc], Any], str]] = {
     ),
     "camera id with markup": (_set("cameras.0.id", "<img src=x>"), "camera id '<img src=x>' may hold only"),
     "camera id with a space": (_set("cameras.0.id", "cam 1"), "camera id 'cam 1' may hold only"),
+    "heading 1e308": (_set("cameras.0.heading_deg", 1e308), "heading_deg 1e+308 is not a compass bearing"),
     "start as a plain int": (_set("time.start", 1200), "start 1200 is a number, not a clock time"),
     "start as a bool": (_set("time.start", True), "start True is not text"),
     "footfall scale 1e6": (_set("footfall.scale", 1e6), "scale 1e+06 is above its limit 100"),

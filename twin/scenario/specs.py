@@ -308,6 +308,11 @@ class CameraSpec(StrictModel):
     def _heading(cls, v: float) -> float:
         if not math.isfinite(v):
             raise ValueError(f"heading_deg {v} must be a finite compass bearing")
+        if not -360 <= v <= 720:  # far outside one turn is a typo (or a radian/gradian mix-up), not a bearing
+            raise ValueError(
+                f"heading_deg {v:g} is not a compass bearing; give degrees from north in [0, 360) (-360 to "
+                "720 accepted), e.g. 290"
+            )
         return v % 360.0
 
     @field_validator("tilt_deg")

@@ -128,8 +128,11 @@ class VanProps(_Props):
     @field_validator("headings_deg")
     @classmethod
     def _headings(cls, v: list[float]) -> list[float]:
-        if not all(math.isfinite(h) for h in v):
-            raise ValueError(f"headings_deg {v} must be finite compass bearings")
+        if not all(math.isfinite(h) and -360 <= h <= 720 for h in v):
+            raise ValueError(
+                f"headings_deg {v} must be compass bearings in degrees from north, [0, 360) (-360 to 720 "
+                "accepted), e.g. [76, 256]"
+            )
         return v
 
 
