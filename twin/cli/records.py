@@ -117,7 +117,7 @@ def audit_show(
     t = Table(header_style="bold")
     for col in ("seq", "time (UTC)", "kind", "detail"):
         t.add_column(col, overflow="fold")
-    with AuditLog(folder / AUDIT_FILE) as log:
+    with AuditLog(folder / AUDIT_FILE, existing=True) as log:
         for i, e in enumerate(log.entries()):
             if i >= limit:
                 break

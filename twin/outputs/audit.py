@@ -82,21 +82,43 @@ class AuditEntry:
 
 
 class AuditLog:
-    """Append entries to the audit log at ``path`` (created if missing).
+    """Append entries to the audit log at ``path`` (created if missing, unless ``existing``).
 
     Args:
         path: the SQLite file (``<run folder>/audit.sqlite``).
         clock: returns the entry time; default: now, UTC. Injected for tests.
+        existing: the log of a run already written (record, retention, show, verify): it must exist
+            and hold its entries table. Without this an emptied or replaced log would be quietly
+            started afresh, and what a later record or deletion appended would look like a whole
+            chain.
 
     Raises:
-        AuditError: the file is not an audit log, or cannot be opened.
+        AuditError: the file is not an audit log, or cannot be opened; with ``existing``: it is
+            missing, empty, or has no entries table.
     """
 
-    def __init__(self, path: Path | str, clock: Any = None) -> None:
+    def __init__(self, path: Path | str, clock: Any = None, *, existing: bool = False) -> None:
         self.path = Path(path)
         self._clock = clock or (lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds"))
+        if existing and (not self.path.is_file() or self.path.stat().st_size == 0):
+            raise AuditError(
+                f"{self.path} is missing or empty: the run's audit log was removed or emptied, so its "
+                "trail is broken; restore the run folder from its copy"
+            )
         try:
-            self._con = sqlite3.connect(self.path)
+            if existing:
+                self._con = sqlite3.connect(self.path.resolve().as_uri() + "?mode=rw", uri=True)
+                found = self._con.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'entries'"
+                ).fetchone()
+                if found is None:
+                    self._con.close()
+                    raise AuditError(
+                        f"{self.path} holds no audit entries: the log was emptied or replaced, so the "
+                        "run's trail is broken; restore the run folder from its copy"
+                    )
+            else:
+                self._con = sqlite3.connect(self.path)
             self._con.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
             raise AuditError(
@@ -290,7 +312,7 @@ def verify_folder(folder: Path | str, *, public_key: Any | None = None) -> Verif
     report = _verify_chain_and_files(Path(folder))
     if not report.ok:
         return report
-    with AuditLog(Path(folder) / AUDIT_FILE) as log:
+    with AuditLog(Path(folder) / AUDIT_FILE, existing=True) as log:
         chain = {e.seq: e.hash for e in log.entries()}
     sc = check_seals(Path(folder), chain, public_key=public_key)
     signature = (
@@ -309,7 +331,8 @@ def _verify_chain_and_files(folder: Path) -> VerifyReport:
     """The chain (with the head run.json recorded) and the files its entries vouch for."""
     head = None
     meta = folder / "run.json"
-    if meta.is_file():
+    unreadable = ""
+    if meta.is_file() or meta.is_symlink():
         try:
             doc = loads_json(
                 read_capped(meta, what="run.json", max_bytes=MAX_JSON_BYTES, error=AuditError),
@@ -318,12 +341,22 @@ def _verify_chain_and_files(folder: Path) -> VerifyReport:
             )
             h = doc.get("audit_head") if isinstance(doc, dict) else None
             head = (int(h["seq"]), str(h["sha256"])) if h else None
-        except (AuditError, KeyError, TypeError, ValueError):
-            head = None
+            if head is None:
+                unreadable = "names no audit head"
+        except (AuditError, KeyError, TypeError, ValueError) as exc:
+            unreadable = f"cannot be read ({str(exc)[:120]})"
     report = verify(folder / AUDIT_FILE, expected_head=head)
     if not report.ok:
         return report
-    with AuditLog(folder / AUDIT_FILE) as log:
+    if unreadable:  # without the head it recorded, a truncated chain would pass as whole
+        return VerifyReport(
+            ok=False,
+            entries=report.entries,
+            head=report.head,
+            problem=f"run.json {unreadable}: the head the run recorded is gone, so a truncated log "
+            "cannot be told from a whole one; the folder was changed",
+        )
+    with AuditLog(folder / AUDIT_FILE, existing=True) as log:
         entries = list(log.entries())
     for e in entries:
         claims: dict[str, str] = {}

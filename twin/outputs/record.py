@@ -418,7 +418,7 @@ def write_record(
     written = write_new_files(folder, "record", {".json": body, ".html": render_record_html(rec)})
     jpath, hpath = written[".json"], written[".html"]
     if (folder / AUDIT_FILE).is_file():
-        with AuditLog(folder / AUDIT_FILE) as log:
+        with AuditLog(folder / AUDIT_FILE, existing=True) as log:
             log.append(
                 "record_written",
                 files={p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (jpath, hpath)},

@@ -42,7 +42,7 @@ def audit_facts(folder: Path) -> AuditFacts:
     deleted = destroyed = 0
     kept = False
     alert_files: set[str] = set()
-    with AuditLog(audit_path) as log:
+    with AuditLog(audit_path, existing=True) as log:
         for e in log.entries():
             if e.kind == "deletion_batch":
                 deleted += int(e.detail.get("probes_deleted", 0))

@@ -102,7 +102,7 @@ AS_OF_TOLERANCE_S = 300.0
 
 
 def _created_at(folder: Path) -> dt.datetime:
-    """The run's ``created_at`` (UTC) from its run.json.
+    """The run's ``created_at`` (UTC) from its run.json, or the audit log's first entry if earlier.
 
     Raises:
         RunFolderError: not a run folder, or run.json damaged.
@@ -120,11 +120,21 @@ def _created_at(folder: Path) -> dt.datetime:
     if not isinstance(meta, dict):
         raise RunFolderError(f"{folder / 'run.json'} is not a JSON object; the run folder is damaged")
     try:
-        return parse_as_of(str(meta["created_at"]))
+        created = parse_as_of(str(meta["created_at"]))
     except (KeyError, ScenarioError) as exc:
         raise RunFolderError(
             f"{folder / 'run.json'} has no valid created_at; the run folder is damaged"
         ) from exc
+    # the log's first entry is hashed into the chain; run.json is not (it records the head): a
+    # created_at moved later cannot postpone a deletion
+    with AuditLog(folder / AUDIT_FILE, existing=True) as log:
+        first = next(iter(log.entries()), None)
+    if first is not None:
+        try:
+            created = min(created, parse_as_of(first.t_utc).replace(microsecond=0))
+        except ScenarioError:
+            pass
+    return created
 
 
 def _as_of(as_of: dt.datetime | str | None, force: bool) -> dt.datetime:
@@ -170,11 +180,15 @@ def apply_retention(
             cannot be deleted.
         ScenarioError: a malformed ``as_of`` or scenario copy, or an ``as_of`` in the future without
             ``force``.
+        AuditError: the audit log is missing, emptied or not a log (nothing is deleted), or the folder
+            is signed and no ``signer`` is given.
     """
     folder = Path(folder)
     created = _created_at(folder)
     now = _as_of(as_of, force)
     require_key_if_sealed(folder, signer, "a retention deletion")
+    with AuditLog(folder / AUDIT_FILE, existing=True):  # a deletion must be loggable before it is made
+        pass
     days, source = _policy(folder)
     due_at = created + dt.timedelta(days=days)
     alerts_dir = folder / _ALERTS
@@ -194,7 +208,7 @@ def apply_retention(
             ) from exc
         finally:
             if deleted:
-                with AuditLog(folder / AUDIT_FILE) as log:
+                with AuditLog(folder / AUDIT_FILE, existing=True) as log:
                     seq = log.append(
                         "retention_deletion",
                         what="alert review crops and candidate lists",

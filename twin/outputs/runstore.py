@@ -121,7 +121,12 @@ AuditItems = list[tuple[str, dict[str, Any]]]
 
 
 def log_run(
-    result: RunResult, path: Path, summary_sha256: str, extra: list[tuple[str, dict[str, Any]]] | None = None
+    result: RunResult,
+    path: Path,
+    summary_sha256: str,
+    extra: list[tuple[str, dict[str, Any]]] | None = None,
+    *,
+    files: dict[str, str] | None = None,
 ) -> tuple[int, str]:
     """Write the run's audit log: start, watchlist enrolment, every alert of the reference
     replication (replication 0, the deployment the record describes), the hourly deletion
@@ -136,6 +141,9 @@ def log_run(
             before its end (a real-engine run's enrolment, alerts, deletion batches and watchlist
             destruction: :attr:`twin.sim.realsummary.RealEngineRun.audit`). Details hold no image or
             embedding.
+        files: name -> hex SHA-256 of the inputs copied into the folder (``scenario.yaml``, whose
+            governance sets the retention policy, and ``site.geojson``), vouched for by the end entry
+            so that `twin audit verify` catches an edit of them in an unsigned folder too.
 
     Returns:
         the log's head (seq, hash) at the end of the run, recorded in ``run.json``.
@@ -164,6 +172,8 @@ def log_run(
     }
     if result.real is not None:
         end["real_engine_alerts"] = len(result.real.alerts)
+    if files:
+        end["files"] = dict(files)
     items.append(("run_end", end))
     with AuditLog(path) as log:
         return log.append_many(items)
@@ -360,8 +370,15 @@ def write_run(
         extra: list[tuple[str, dict[str, Any]]] = []
         if result.real is not None:
             extra = list(result.real.audit) + _write_alerts(result, tmp / ALERTS_DIR, created_at)
+        inputs = {
+            n: hashlib.sha256((tmp / n).read_bytes()).hexdigest() for n in ("scenario.yaml", "site.geojson")
+        }
         head = log_run(
-            result, tmp / AUDIT_FILE, hashlib.sha256(summary_text.encode()).hexdigest(), extra=extra
+            result,
+            tmp / AUDIT_FILE,
+            hashlib.sha256(summary_text.encode()).hexdigest(),
+            extra=extra,
+            files=inputs,
         )
         _write_run_json(result, tmp, created_at, head, with_map=with_map)
         _write_tables(result, tmp)
