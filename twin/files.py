@@ -8,7 +8,8 @@ parsed for minutes. :func:`loads_json` parses JSON strictly: ``NaN``/``Infinity`
 and nesting deeper than :data:`MAX_JSON_DEPTH` are refused (a 100,000-deep array would otherwise end
 in a ``RecursionError``). :func:`dumps_json` is how the twin writes JSON: a non-finite float becomes
 ``null`` and ``allow_nan=False`` guarantees nothing a strict reader (``JSON.parse``) rejects is
-ever written.
+ever written. :func:`csv_cell` keeps a user's text in a CSV the twin writes from being read as a
+spreadsheet formula.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ __all__ = [
     "MAX_MAP_BYTES",
     "MAX_SCENARIO_BYTES",
     "check_input_file",
+    "csv_cell",
     "dumps_json",
     "json_depth",
     "json_safe",
@@ -245,3 +247,22 @@ def dumps_json(obj: Any, **kwargs: Any) -> str:
     '{"tpir": null}'
     """
     return json.dumps(json_safe(obj), allow_nan=False, **kwargs)
+
+
+#: First characters that make a spreadsheet (Excel, LibreOffice, Sheets) read a cell as a formula
+#: (OWASP, "CSV Injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A CSV cell holding a user's text (a location, a scenario name), never read as a formula: text
+    starting with ``= + - @``, a tab or a carriage return gets a leading ``'`` (OWASP's advice), so
+    ``=HYPERLINK(...)`` in a records file stays text when validation.csv is opened. Other values
+    (numbers, None) are returned as they are.
+
+    >>> csv_cell("=cmd|' /C calc'!A0"), csv_cell("Oxford Circus"), csv_cell(-0.5)
+    ("'=cmd|' /C calc'!A0", 'Oxford Circus', -0.5)
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value

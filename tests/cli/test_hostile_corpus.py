@@ -339,6 +339,18 @@ def test_a_comparison_has_at_most_16_columns(work: Path) -> None:
     refused(work, ["compare", str(sc), str(sc), *sets], "18 columns (2 scenario file(s) x 9)")
 
 
+def test_a_name_is_never_a_formula_in_comparison_csv(work: Path) -> None:
+    """comparison.csv opened in a spreadsheet: a scenario named "=1+2" is text (a leading ')."""
+    import csv
+
+    a = _scenario(work, _set("name", "=1+2"))
+    r = runner.invoke(app, ["compare", str(a), "--set", "watchlist.threshold=0.7", "-r", "1", "--out", "c"])
+    assert r.exit_code == 0, r.output
+    (folder,) = (work / "c").iterdir()
+    rows = list(csv.DictReader((folder / "comparison.csv").open()))
+    assert rows and all(row["variant"].startswith("'=1+2") for row in rows), rows[0]
+
+
 def test_output_paths_are_checked_before_any_work(work: Path) -> None:
     sc = _scenario(work)
     (work / "a_file").write_text("x")

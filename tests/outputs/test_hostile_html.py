@@ -133,11 +133,12 @@ def test_validation_page_shows_hostile_locations_as_text(browser, tmp_path: Path
     hostile = full[: len(PAYLOADS)]
     assert len(hostile) == len(PAYLOADS)
     swap = {}
-    for row, bad in zip(hostile, PAYLOADS.values(), strict=True):
+    for i, (row, bad) in enumerate(zip(hostile, PAYLOADS.values(), strict=True)):
         date, _location, *rest = next(csv.reader([row]))
         rest[4:7] = ["900", "900", "0"]  # alerts, true, false alerts: far outside the 95% interval
         out = io.StringIO()
-        csv.writer(out, lineterminator="").writerow([date, f"Loc {bad}", *rest])
+        loc = f"Loc {bad}" if i else f'=HYPERLINK("http://x","Loc {bad}")'  # a spreadsheet formula
+        csv.writer(out, lineterminator="").writerow([date, loc, *rest])
         swap[row] = out.getvalue()
     f = tmp_path / "hostile.csv"
     f.write_text("\n".join([header, *(swap.get(r, r) for r in rows)]) + "\n")
@@ -151,3 +152,7 @@ def test_validation_page_shows_hostile_locations_as_text(browser, tmp_path: Path
     assert not page.errors and not page.blocked, (page.errors, page.blocked)
     shown = [bad for bad in PAYLOADS.values() if f"Loc {bad}" in page.text]
     assert shown, page.text[:2000]  # at least the listed ones are shown as typed, as text
+    # and validation.csv, opened in a spreadsheet, runs no formula from a location
+    table = list(csv.DictReader(io.StringIO((folder / "validation.csv").read_text())))
+    formula = [r["location"] for r in table if r["location"].lstrip("'").startswith("=")]
+    assert formula and all(loc.startswith("'=") for loc in formula), formula

@@ -30,7 +30,7 @@ from typing import Any
 import pandas as pd
 
 from twin.errors import ScenarioError
-from twin.files import dumps_json
+from twin.files import csv_cell, dumps_json
 from twin.outputs.charts import PALETTE, Series, bar_chart_svg, line_chart_svg
 from twin.outputs.folders import atomic_folder
 from twin.scenario.load import load_scenario, scenario_hash
@@ -518,7 +518,8 @@ def write_comparison(
     slugs = sorted(set(stems), key=stems.index)
     base = name or f"compare-{'-vs-'.join(slugs)[:80]}-{now:%Y%m%d-%H%M%S}"
     with atomic_folder(out_dir, base) as folder:
-        comparison_frame(comp).to_csv(folder.tmp / "comparison.csv", index=False)
+        # labels are the user's text: never a spreadsheet formula (numbers pass through csv_cell)
+        comparison_frame(comp).map(csv_cell).to_csv(folder.tmp / "comparison.csv", index=False)
         doc = comparison_doc(comp)
         (folder.tmp / "comparison.json").write_text(
             dumps_json(doc, indent=1, sort_keys=True) + "\n", encoding="utf-8"
