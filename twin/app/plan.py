@@ -163,8 +163,10 @@ def plan_from_upload(
     """Validate an uploaded scenario file and return its document.
 
     ``site.map`` is resolved against ``scenarios_dir`` (where the app's scenario files live, so a plan
-    saved by the app loads back); failing that, a map of the same file name in ``maps_dir`` is used
-    and the path rewritten.
+    saved by the app loads back); failing that, or when it lies outside ``maps_dir`` (an upload names
+    only the app's own maps, never another file on the server), a map of the same file name in
+    ``maps_dir`` is used and the path rewritten. ``engine.score_model`` (a file on the server) is
+    refused.
 
     Args:
         data: the file's bytes (held in memory; nothing is written).
@@ -199,15 +201,27 @@ def plan_from_upload(
         )
     map_path = Path(site["map"])
     resolved = map_path if map_path.is_absolute() else scenarios_dir / map_path
-    if not resolved.is_file():
-        candidate = Path(maps_dir) / map_path.name if maps_dir is not None else None
+    # an upload comes from the browser: it may name only the app's own maps (by name), never another
+    # file on the server (whose content or existence its error would reveal)
+    outside = maps_dir is not None and not resolved.resolve().is_relative_to(Path(maps_dir).resolve())
+    engine = doc.get("engine")
+    if isinstance(engine, dict) and engine.get("score_model") is not None:
+        raise ScenarioError(
+            f"{name}: engine.score_model names a file on the server; the Plan page uses the built-in "
+            "statistical model (run a calibrated score model with `twin run`)"
+        )
+    if outside or not resolved.is_file():
+        candidate = (
+            Path(maps_dir) / map_path.name if maps_dir is not None and map_path.suffix == ".geojson" else None
+        )
         if candidate is not None and candidate.is_file():
             doc = copy.deepcopy(doc)
             doc["site"]["map"] = _relpath(candidate, scenarios_dir)
         else:
             known = sorted(p.name for p in Path(maps_dir).glob("*.geojson")) if maps_dir is not None else []
+            why = "is not one of the app's site maps" if outside and resolved.is_file() else "not found"
             raise ScenarioError(
-                f"{name}: site.map {site['map']!r} not found; the app resolves it from the scenarios/ folder "
+                f"{name}: site.map {site['map']!r} {why}; the app resolves it from the scenarios/ folder "
                 f"(e.g. ../maps/oxford_circus.geojson); available maps: {', '.join(known) or 'none'}"
             )
     scenario = to_scenario(doc, scenarios_dir, source=name)
