@@ -147,8 +147,8 @@ def run_real_engine(
 ) -> RealEngineRun:
     """Run replication 0's captures through the real pipeline (see the module docstring).
 
-    Stages, drawing from the "render" stream in this order: :func:`_enrol`, :func:`_choose_tracks`,
-    :func:`_assign_identities`, :func:`_plan_frames`, :func:`_run_pipeline`; then the summary section.
+    Stages, drawing from the "render" stream in this order: :func:`enrol_watchlist`, :func:`_choose_tracks`,
+    :func:`assign_identities`, :func:`_plan_frames`, :func:`_run_pipeline`; then the summary section.
 
     Args:
         ctx, rep, tracks, seed: the run's context; replication 0's draws (``u_watchlist`` decides who is
@@ -170,14 +170,14 @@ def run_real_engine(
     rng = Streams(seed)["render"]
     wl_person = np.asarray(rep.u_watchlist) < sc.watchlist.prevalence
     audit: list[tuple[str, dict[str, Any]]] = []
-    faces = _FaceCache(bank, engine)
-    enr = _enrol(sc, engine, bank, faces, rng)
+    faces = FaceCache(bank, engine)
+    enr = enrol_watchlist(sc, engine, bank, faces, rng)
     enrolled = {"engine": engine.model_id, **enr.meta, "identities": enr.enrolled, "threshold": threshold}
     audit.append(("real_watchlist_enrolled", enrolled))
     sel = _choose_tracks(tracks, wl_person, sc.engine.max_real_probes, rng)
-    who = _assign_identities(sel.tracks, wl_person, enr, bank, rng)
+    who = assign_identities(sel.tracks, wl_person, enr, bank, rng)
     frames_plan, render_failures = _plan_frames(sel.tracks, who.sources, faces, sc.time.start_s, rng)
-    gate = _gate(sc)
+    gate = live_gate(sc)
     passed = _run_pipeline(
         ctx, frames_plan, sel, enr, who, engine, threshold, gate, wl_person, rng, audit, progress
     )
@@ -227,7 +227,7 @@ def skipped_rows(bank: FaceBank, root: Any) -> list[dict[str, str]]:
     return rows
 
 
-def _gate(sc: Any) -> QualityGate:
+def live_gate(sc: Any) -> QualityGate:
     """The live pipeline's gate: the capture gate's smallest ied seen at its largest yaw, and that yaw."""
     return QualityGate(
         min_ied_px=sc.capture.min_ied_px * math.cos(math.radians(sc.capture.max_abs_yaw_deg)),
@@ -235,7 +235,7 @@ def _gate(sc: Any) -> QualityGate:
     )
 
 
-class _FaceCache:
+class FaceCache:
     """The face (box and landmarks) of each face bank image, found once by the engine."""
 
     def __init__(self, bank: FaceBank, engine: Any) -> None:
@@ -249,7 +249,7 @@ class _FaceCache:
 
 
 def _embed_sources(
-    engine: Any, bank: FaceBank, faces: _FaceCache, ids: list[str], dropped: list[str]
+    engine: Any, bank: FaceBank, faces: FaceCache, ids: list[str], dropped: list[str]
 ) -> tuple[list[str], list[np.ndarray], list[FaceSource]]:
     """Embed each identity's enrolment image; identities whose image shows no face go to ``dropped``."""
     kept, embs, srcs = [], [], []
@@ -266,7 +266,9 @@ def _embed_sources(
     return kept, embs, srcs
 
 
-def _enrol(sc: Any, engine: Any, bank: FaceBank, faces: _FaceCache, rng: np.random.Generator) -> Enrolled:
+def enrol_watchlist(
+    sc: Any, engine: Any, bank: FaceBank, faces: FaceCache, rng: np.random.Generator
+) -> Enrolled:
     """Enrol the bank's watchlisted identities and fill the watchlist up to ``watchlist.size`` with fillers.
 
     Raises:
@@ -363,7 +365,7 @@ def _choose_tracks(
     )
 
 
-def _assign_identities(
+def assign_identities(
     run_tracks: pd.DataFrame, wl_person: np.ndarray, enr: Enrolled, bank: FaceBank, rng: np.random.Generator
 ) -> Identities:
     identities: dict[int, str] = {}
@@ -383,7 +385,7 @@ def _assign_identities(
 def _plan_frames(
     run_tracks: pd.DataFrame,
     sources: dict[int, FaceSource],
-    faces: _FaceCache,
+    faces: FaceCache,
     start_s: float,
     rng: np.random.Generator,
 ) -> tuple[list[dict[str, Any]], int]:
