@@ -449,3 +449,27 @@ def test_usage_mistakes_are_one_line(
     assert exit_.value.code == 2 and len(lines) == 1, lines
     assert needle in lines[0] and "Traceback" not in lines[0], lines[0]
     assert _tree(work) == before
+
+
+# 4. upper limits of `twin stress` (i9's command, merged from main): each option bounded before any
+# model is loaded or process started (--workers 100000 started processes until killed)
+STRESS_CASES: dict[str, tuple[list[str], str]] = {
+    "--workers 100000": (["--workers", "100000"], "--workers 100000 must be between 1 and 64"),
+    "--batch 1000000": (["--batch", "1000000"], "--batch 1000000 must be between 1 and 256"),
+    "--queue 1e8": (["--queue", "100000000"], "--queue 100000000 must be between 1 and 10000"),
+    "--footfall-scale 1e9": (
+        ["--footfall-scale", "1e9"],
+        "--footfall-scale 1e+09 must be > 0 and at most 100",
+    ),
+    "--seed -5": (["--seed", "-5"], "--seed -5 must be between 0 and 9007199254740991"),
+    "--max-wall-s -1": (["--max-wall-s", "-1"], "--max-wall-s -1 must be > 0 seconds"),
+    "--out a file": (["--out", "a_file"], "'a_file' is a file, not a folder"),
+}
+
+
+@pytest.mark.parametrize("case", list(STRESS_CASES))
+def test_wrong_stress_option(work: Path, case: str) -> None:
+    extra, needle = STRESS_CASES[case]
+    (work / "a_file").write_text("x")
+    sc = _scenario(work)
+    refused(work, ["stress", str(sc), *extra], needle)

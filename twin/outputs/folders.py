@@ -96,10 +96,11 @@ def sweep_stale(folder: Path | str) -> list[Path]:
 
 
 def is_run_folder(folder: Path) -> bool:
-    """True for a folder the twin wrote (a run, a comparison or a validation), where no new run may be
-    nested."""
+    """True for a folder the twin wrote (a run, a comparison, a validation or a stress test), where no
+    new run may be nested."""
     return folder.is_dir() and any(
-        (folder / n).is_file() for n in ("run.json", "audit.sqlite", "comparison.json", "validation.json")
+        (folder / n).is_file()
+        for n in ("run.json", "audit.sqlite", "comparison.json", "validation.json", "stress.json")
     )
 
 
