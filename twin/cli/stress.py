@@ -108,7 +108,7 @@ def stress(
     ),
 ) -> None:
     """Push the real pipeline at the twin's arrival rates: throughput, latency, drops, capacity."""
-    from twin.outputs.folders import ensure_writable
+    from twin.outputs.folders import check_out_dir
     from twin.outputs.stress import write_stress
     from twin.scenario.load import load_scenario
     from twin.sim.stress.run import StressOptions, run_stress
@@ -133,8 +133,7 @@ def stress(
         seed=seed,
     )
     opts.check(sc)
-    if out.exists() and not out.is_dir():
-        ensure_writable(out)  # a file: one line, before minutes of work
+    check_out_dir(out)  # a file, a run folder, unwritable: one line, before minutes of work
     with progress_bar(TextColumn("{task.completed}/{task.total} frames")) as progress:
         task = progress.add_task("preparing", total=None)
         result = run_stress(

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from twin.files import dumps_json
 from twin.outputs.charts import Series, line_chart_svg
 from twin.outputs.folders import atomic_folder
 
@@ -66,19 +67,12 @@ def write_stress(result: StressResult, out_dir: Path | str) -> Path:
     table["provider"] = ",".join(result.providers)
     with atomic_folder(out_dir, base) as f:
         (f.tmp / "stress.json").write_text(
-            json.dumps(doc, indent=2, default=_jsonable) + "\n", encoding="utf-8"
+            dumps_json(doc, indent=2) + "\n",
+            encoding="utf-8",  # NaN (nothing decided) as null
         )
         table.to_parquet(f.tmp / "latency.parquet", index=False)
         (f.tmp / "stress.html").write_text(stress_html(result), encoding="utf-8")
     return f.final
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, np.generic):
-        return v.item()
-    if isinstance(v, Path):
-        return str(v)
-    return str(v)
 
 
 def _cdf(lat: np.ndarray) -> Series:

@@ -24,6 +24,7 @@ import pandas as pd
 from twin.errors import ClusterError, ScenarioError
 from twin.scenario.specs import Scenario
 from twin.scoring.metrics import RepData
+from twin.sim.budget import MAX_WORKERS
 from twin.sim.context import Context
 from twin.sim.replication import replicate, simulate_replication
 
@@ -67,7 +68,8 @@ def resolve_workers(workers: int | None, *, replications: int, expected_passers_
     """How many worker processes a run uses.
 
     Args:
-        workers: as asked; None for the default: :func:`available_cores`, or 1 (serial, in this
+        workers: as asked; None for the default: :func:`available_cores` (at most
+            :data:`twin.sim.budget.MAX_WORKERS`), or 1 (serial, in this
             process) when there is one replication, one core, or fewer than
             :data:`PARALLEL_MIN_PASSER_REPLICATIONS` expected passers-by over all replications.
         replications: the run's replications.
@@ -88,7 +90,7 @@ def resolve_workers(workers: int | None, *, replications: int, expected_passers_
     """
     if workers is None:
         big = replications * expected_passers_by >= PARALLEL_MIN_PASSER_REPLICATIONS
-        workers = available_cores() if big and replications > 1 else 1
+        workers = min(available_cores(), MAX_WORKERS) if big and replications > 1 else 1
     if workers < 1:
         raise ScenarioError(f"workers {workers} must be >= 1 (1 runs the replications in this process)")
     return max(1, min(workers, replications))

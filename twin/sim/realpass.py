@@ -59,6 +59,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -180,8 +181,9 @@ def run_real_engine(
     passed = _run_pipeline(
         ctx, frames_plan, sel, enr, who, engine, threshold, gate, wl_person, rng, audit, progress
     )
-    destroyed = {"engine": engine.model_id, "entries": enr.meta["entries"], "real": True}
-    audit.append(("watchlist_destroyed", destroyed))
+    fate = {"engine": engine.model_id, "entries": enr.meta["entries"], "real": True}
+    kept = not enr.watchlist.is_destroyed  # the plan's retention.watchlist: keep
+    audit.append(("watchlist_kept" if kept else "watchlist_destroyed", fate))
     render = {"noise_sd": NOISE_SD, "jpeg_quality": JPEG_QUALITY, "failed": render_failures}
     summary = real_engine_section(
         ctx,
@@ -197,15 +199,32 @@ def run_real_engine(
         wl_person=wl_person,
         render=render,
     )
-    elapsed = time.perf_counter() - t0
+    summary["faces"]["skipped_images"] = skipped_rows(bank, sc.engine.faces)
+    elapsed, n_true = time.perf_counter() - t0, summary["true_alerts"]
     logger.info(
-        "%s: %d alerts (%d true) in %.1f s",
-        summary["statement"],
-        len(passed.alerts),
-        summary["true_alerts"],
-        elapsed,
+        "%s: %d alerts (%d true) in %.1f s", summary["statement"], len(passed.alerts), n_true, elapsed
     )
-    return RealEngineRun(summary=summary, alerts=passed.alerts, audit=audit, elapsed_s=elapsed)
+    return RealEngineRun(
+        summary=summary,
+        alerts=passed.alerts,
+        audit=audit,
+        elapsed_s=elapsed,
+        watchlist=enr.watchlist if kept else None,
+    )
+
+
+def skipped_rows(bank: FaceBank, root: Any) -> list[dict[str, str]]:
+    """The bank's skipped files as ``{"file", "reason"}`` rows, paths relative to the face folder ``root``
+    (the file name alone outside it), so summaries stay the same on every machine."""
+    rows = []
+    for s in bank.skipped:
+        p = Path(s.path.split("#", 1)[0])
+        try:
+            name = p.relative_to(root).as_posix() if root is not None else p.name
+        except ValueError:
+            name = p.name
+        rows.append({"file": name, "reason": s.reason})
+    return rows
 
 
 def live_gate(sc: Any) -> QualityGate:
@@ -517,7 +536,7 @@ def _run_pipeline(
     progress: Callable[[int, int], None] | None,
 ) -> Passed:
     """Stage 5: batches of frames through detect, gate, embed, search, threshold; the watchlist destroyed at
-    the end."""
+    the end, unless the governance block's ``retention.watchlist`` is ``keep``."""
     run_tracks, wl, identities = sel.tracks, enr.watchlist, who.identities
     passed = Passed()
     last_deleted = 0
@@ -551,5 +570,7 @@ def _run_pipeline(
     finally:
         pipe.close()
         passed.counters = pipe.counters
-        wl.destroy()
+        gov = ctx.scenario.governance
+        if gov is None or gov.retention.watchlist != "keep":
+            wl.destroy()
     return passed

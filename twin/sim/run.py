@@ -39,6 +39,7 @@ from twin.scoring.equitability import equitability_summary
 from twin.scoring.metrics import Outcome, RepData, score_replication, summarise
 from twin.scoring.summary import CrowdFigures, RunMeta, RunSummary, SiteMeta, WindowMeta
 from twin.sim.arrivals import expected_arrivals
+from twin.sim.budget import check_run_memory, check_run_request
 from twin.sim.context import Context, prepare
 from twin.sim.operations import OpsResult, run_operations
 from twin.sim.parallel import resolve_workers, run_dask, run_local
@@ -296,23 +297,23 @@ def run(
         :class:`RunResult`.
 
     Raises:
-        TwinError: any invalid input (see :func:`prepare` and :func:`twin.scenario.load.load_scenario`).
+        TwinError: any invalid input (see :func:`prepare` and :func:`twin.scenario.load.load_scenario`);
+            seed, replications or workers out of range, or more memory than the limit
+            (:mod:`twin.sim.budget`), before any simulation.
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario, overrides)
     seed = scenario.seed if seed is None else int(seed)
     reps_n = scenario.replications if replications is None else int(replications)
-    if seed < 0:
-        raise ScenarioError(f"seed {seed} must be >= 0")
-    if reps_n < 1:
-        raise ScenarioError(f"replications {reps_n} must be >= 1")
-    if workers is not None and workers < 1:
-        raise ScenarioError(f"workers {workers} must be >= 1 (1 runs the replications in this process)")
+    check_run_request(seed=seed, replications=reps_n, workers=workers)
     t_start = time.perf_counter()
-    ctx, engine, bank = _prepare(scenario, on_stage)
+    ctx, engine, bank = _prepare(
+        scenario,
+        on_stage,
+        budget=lambda c: check_run_memory(c, replications=reps_n, workers=_workers_for(c, workers, reps_n)),
+    )
     seeds = replication_seeds(seed, reps_n)
-    expected = expected_arrivals(ctx.rates_per_h, scenario.time.start_s, scenario.time.duration_s)
-    n_workers = resolve_workers(workers, replications=reps_n, expected_passers_by=expected)
+    n_workers = _workers_for(ctx, workers, reps_n)
     results = _simulate(ctx, seeds, workers=n_workers, scheduler=scheduler, progress=progress)
     t_sim = time.perf_counter()
     reps = [r for r, _ in results]
@@ -339,18 +340,31 @@ def run(
     )
 
 
-def _prepare(scenario: Scenario, on_stage: Callable[[str], None] | None) -> tuple[Context, Any, Any]:
-    """The run's context, and for a real engine the engine and face bank (checked before anything heavy)."""
+def _prepare(
+    scenario: Scenario, on_stage: Callable[[str], None] | None, *, budget: Callable[[Context], Any]
+) -> tuple[Context, Any, Any]:
+    """The run's context, and for a real engine the engine and face bank (checked before anything heavy:
+    ``budget`` checks the prepared context's memory estimate first)."""
     if scenario.engine.kind == "statistical":
-        return prepare(scenario), None, None
+        ctx = prepare(scenario)
+        budget(ctx)
+        return ctx, None, None
     from twin.sim.engine_setup import build_bank, build_engine, check_engine_config
 
     check_engine_config(scenario)
     ctx = prepare(scenario)
+    budget(ctx)
     if on_stage is not None:
         on_stage(f"loading the {scenario.engine.kind} engine and the face bank")
     engine = build_engine(scenario)
     return ctx, engine, build_bank(scenario, engine)
+
+
+def _workers_for(ctx: Context, workers: int | None, replications: int) -> int:
+    """The local worker processes a run of ``ctx`` uses (:func:`twin.sim.parallel.resolve_workers`)."""
+    sc = ctx.scenario
+    expected = expected_arrivals(ctx.rates_per_h, sc.time.start_s, sc.time.duration_s)
+    return resolve_workers(workers, replications=replications, expected_passers_by=expected)
 
 
 def _simulate(

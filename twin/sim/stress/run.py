@@ -15,7 +15,8 @@ import pandas as pd
 
 from twin.errors import EngineError, EngineUnavailableError, ImageError, ScenarioError
 from twin.rng import Streams
-from twin.scenario.specs import Scenario
+from twin.scenario.specs import MAX_FOOTFALL_SCALE, MAX_SEED, Scenario
+from twin.sim.budget import MAX_WORKERS
 from twin.sim.stress.build import synthetic_load, video_load
 from twin.sim.stress.capacity import TARGET_P95_S, CapacityPoint, find_capacity, limiting_stage
 from twin.sim.stress.figures import figures
@@ -26,6 +27,11 @@ from twin.sim.stress.worker import FaultPlan, WorkerConfig, engine_providers
 __all__ = ["ENGINES", "StressOptions", "StressResult", "check_providers", "run_stress"]
 
 logger = logging.getLogger(__name__)
+
+#: Most frames per pipeline call: a GPU batch of 256 aligned 112 px faces is ~10 MB; more only queues.
+MAX_BATCH = 256
+#: Most frames one camera's queue holds: 1,000 s at 10 fps (the default 20 is 2 s).
+MAX_QUEUE = 10_000
 
 #: Engines ``twin stress`` runs.
 ENGINES: tuple[str, ...] = ("dlib", "insightface")
@@ -43,10 +49,10 @@ class StressOptions:
         duration_s: load window, s (> 0): the first ``duration_s`` s of the scenario's window; with
             ``realtime`` also the wall-clock length of the run.
         cameras: use the scenario's first N cameras (None: all).
-        footfall_scale: multiplies the scenario's footfall (> 0).
-        workers: W pipeline workers (>= 1).
-        batch: B frames per pipeline call (>= 1).
-        queue_len: frames each camera's queue holds (>= 1; default 20 = 2 s at 10 fps).
+        footfall_scale: multiplies the scenario's footfall (> 0, at most footfall.scale's limit).
+        workers: W pipeline workers (1 to :data:`~twin.sim.budget.MAX_WORKERS`).
+        batch: B frames per pipeline call (1 to :data:`MAX_BATCH`).
+        queue_len: frames each camera's queue holds (1 to :data:`MAX_QUEUE`; default 20 = 2 s at 10 fps).
         policy: :data:`~twin.sim.stress.pool.DROP_POLICIES`.
         realtime: pace arrivals on the wall clock (default: as fast as possible).
         pool: ``processes`` or ``threads``.
@@ -87,12 +93,22 @@ class StressOptions:
             raise EngineError(
                 f"--engine {self.engine!r} is not a stress engine; use one of {', '.join(ENGINES)}"
             )
-        if self.workers < 1:
-            raise ScenarioError(f"--workers {self.workers} must be >= 1 (pipeline worker processes)")
-        if self.batch < 1:
-            raise ScenarioError(f"--batch {self.batch} must be >= 1 (frames per pipeline call)")
-        if self.queue_len < 1:
-            raise ScenarioError(f"--queue {self.queue_len} must be >= 1 (frames per camera queue)")
+        if not 1 <= self.workers <= MAX_WORKERS:
+            raise ScenarioError(
+                f"--workers {self.workers} must be between 1 and {MAX_WORKERS} (pipeline worker processes)"
+            )
+        if not 1 <= self.batch <= MAX_BATCH:
+            raise ScenarioError(
+                f"--batch {self.batch} must be between 1 and {MAX_BATCH} (frames per pipeline call)"
+            )
+        if not 1 <= self.queue_len <= MAX_QUEUE:
+            raise ScenarioError(
+                f"--queue {self.queue_len} must be between 1 and {MAX_QUEUE} (frames per camera queue)"
+            )
+        if self.seed is not None and not 0 <= self.seed <= MAX_SEED:
+            raise ScenarioError(f"--seed {self.seed} must be between 0 and {MAX_SEED} (2**53 - 1); e.g. 7")
+        if self.max_wall_s is not None and not (math.isfinite(self.max_wall_s) and self.max_wall_s > 0):
+            raise ScenarioError(f"--max-wall-s {self.max_wall_s:g} must be > 0 seconds, e.g. 30")
         if not (math.isfinite(self.duration_s) and self.duration_s > 0):
             raise ScenarioError(f"--duration-s {self.duration_s:g} must be > 0 seconds, e.g. 60")
         if self.duration_s > scenario.time.duration_s:
@@ -106,8 +122,11 @@ class StressOptions:
                 f"--cameras {self.cameras} is outside 1..{n}: {scenario.name} has {n} camera(s); "
                 "raise the load with --footfall-scale, or let --find-capacity add camera streams"
             )
-        if not (math.isfinite(self.footfall_scale) and self.footfall_scale > 0):
-            raise ScenarioError(f"--footfall-scale {self.footfall_scale:g} must be > 0, e.g. 1 or 2.5")
+        if not (math.isfinite(self.footfall_scale) and 0 < self.footfall_scale <= MAX_FOOTFALL_SCALE):
+            raise ScenarioError(
+                f"--footfall-scale {self.footfall_scale:g} must be > 0 and at most {MAX_FOOTFALL_SCALE:g} "
+                "(footfall.scale's limit), e.g. 1 or 2.5"
+            )
         if self.policy not in DROP_POLICIES:
             raise ScenarioError(f"--drop {self.policy!r} must be one of {', '.join(DROP_POLICIES)}")
         if self.pool not in ("processes", "threads"):
