@@ -100,7 +100,13 @@ def run(
     set_: list[str] = typer.Option(
         [], "--set", help="override a scenario value: key.path=value (repeatable)"
     ),
-    workers: int = typer.Option(1, "--workers", "-w", help="local worker processes for replications"),
+    workers: int | None = typer.Option(
+        None,
+        "--workers",
+        "-w",
+        help="local worker processes for replications (default: every core, or 1 for a small run; "
+        "1: in this process)",
+    ),
     scheduler: str | None = typer.Option(
         None, "--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786"
     ),
@@ -241,7 +247,12 @@ def compare(
     out: Path = typer.Option(
         Path("comparisons"), "--out", "-o", help="folder that receives the comparison folder"
     ),
-    workers: int = typer.Option(1, "--workers", "-w", help="local worker processes for replications (Dask)"),
+    workers: int | None = typer.Option(
+        None,
+        "--workers",
+        "-w",
+        help="local worker processes for replications (default: every core, or 1 for a small run)",
+    ),
     scheduler: str | None = typer.Option(
         None, "--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786"
     ),

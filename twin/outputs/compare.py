@@ -175,7 +175,7 @@ def run_comparison(
     *,
     replications: int = DEFAULT_REPLICATIONS,
     seed: int | None = None,
-    workers: int = 1,
+    workers: int | None = 1,
     scheduler: str | None = None,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> Comparison:
@@ -185,7 +185,7 @@ def run_comparison(
         variants: from :func:`build_variants`.
         replications: per scenario (>= 1).
         seed: root seed for every column (default: each scenario's own).
-        workers, scheduler: as :func:`twin.sim.run.run`.
+        workers, scheduler: as :func:`twin.sim.run.run` (None: every core for a big enough run).
         progress: called as ``progress(label, done_replications, total)``.
 
     Raises:
@@ -197,7 +197,7 @@ def run_comparison(
 
     if replications < 1:
         raise ScenarioError(f"replications {replications} must be >= 1")
-    if workers < 1:
+    if workers is not None and workers < 1:
         raise ScenarioError(f"workers {workers} must be >= 1")
     scenarios = [load_scenario(v.path, (*v.common, *v.overrides)) for v in variants]
     for sc in scenarios:  # fail fast: threshold range, cameras inside the area, site map

@@ -89,12 +89,12 @@ def memory_limit_bytes() -> float:
     return gb * 1024**3
 
 
-def check_run_request(*, seed: int, replications: int, workers: int = 1) -> None:
+def check_run_request(*, seed: int, replications: int, workers: int | None = 1) -> None:
     """The run's own arguments in range (the same bounds as the scenario's ``seed`` and ``replications``).
 
     Raises:
         ScenarioError: seed outside [0, MAX_SEED], replications outside [1, MAX_REPLICATIONS], workers
-            outside [1, MAX_WORKERS].
+            outside [1, MAX_WORKERS] (None: the default, every core).
 
     >>> check_run_request(seed=1, replications=100_000)
     Traceback (most recent call last):
@@ -108,7 +108,7 @@ def check_run_request(*, seed: int, replications: int, workers: int = 1) -> None
             f"replications {replications} must be between 1 and {MAX_REPLICATIONS}; e.g. 10 "
             "(--replications / -r)"
         )
-    if not 1 <= workers <= MAX_WORKERS:
+    if workers is not None and not 1 <= workers <= MAX_WORKERS:
         raise ScenarioError(
             f"workers {workers} must be between 1 and {MAX_WORKERS} local processes; for more, run on a Dask "
             "cluster with --scheduler"
