@@ -17,10 +17,9 @@ from rich.markup import escape
 from rich.progress import MofNCompleteColumn
 from rich.table import Table
 
-from twin.cli.common import console, err_console, fail, handles_errors, progress_bar
-from twin.errors import TwinError
+from twin.cli.common import console, fail, handles_errors, progress_bar
 
-__all__ = ["app", "sweep"]
+__all__ = ["app", "optimise", "sweep"]
 
 app = typer.Typer(help="Sweeps and placement optimisation.", no_args_is_help=True)
 
@@ -128,5 +127,158 @@ def sweep(
     console.print(escape(str(res.folder)), soft_wrap=True, highlight=False)
 
 
-def _unused(*_: Any) -> None:  # keep imports used until optimise lands
-    _ = (err_console, TwinError)
+@app.command("optimise")
+@handles_errors
+def optimise(
+    scenarios: list[Path] = typer.Argument(
+        ..., help="scenario YAML (with --rank: several, e.g. scenarios/*.yaml)"
+    ),
+    vans: int = typer.Option(
+        3, "--vans", "-k", help="vans to place (K), each with the scenario's two roof cameras"
+    ),
+    objective: str = typer.Option("true_alerts", "--objective", help="true_alerts | watchlisted_captures"),
+    max_false_alerts_per_h: float | None = typer.Option(
+        None, "--max-false-alerts-per-h", help="false-alert budget per hour (expected)"
+    ),
+    spacing: float = typer.Option(
+        5.0, "--spacing", help="metres between candidate van positions along a route"
+    ),
+    toe: float = typer.Option(
+        0.0, "--toe", help="cameras turned this many degrees towards the footway's centre"
+    ),
+    crowds: int = typer.Option(1, "--crowds", help="crowd replications the candidates are scored on"),
+    verify: int = typer.Option(
+        3, "--verify", help="replications of full runs of both placements, same seeds (0: skip)"
+    ),
+    out: Path = typer.Option(Path("runs"), "--out", "-o", help="folder that receives the optimise folder"),
+    rank: bool = typer.Option(False, "--rank", help="rank the given scenarios' sites instead"),
+    replications: int | None = typer.Option(None, "--replications", "-r", help="with --rank: per site"),
+    workers: int = typer.Option(1, "--workers", "-w", help="local worker processes for the full runs"),
+) -> None:
+    """Where should the vans stand? Choose K van poses on the site's footways (or rank sites with --rank)."""
+    from twin.outputs.folders import ensure_writable
+    from twin.scenario.load import load_scenario
+
+    if workers < 1:
+        raise fail(f"--workers {workers} must be >= 1")
+    if rank:
+        _rank([str(p) for p in scenarios], replications, workers)
+        return
+    if len(scenarios) != 1:
+        raise fail(f"give one scenario to optimise (got {len(scenarios)}); several only with --rank")
+    if verify < 0 or crowds < 1:
+        raise fail("--verify must be >= 0 and --crowds >= 1")
+    from twin.outputs.placement import write_placement
+    from twin.sim.optimise import optimise_placement, placement_scenario, run_figures
+
+    sc = load_scenario(scenarios[0])
+    if vans < 1:
+        raise fail(f"--vans {vans}: choose at least 1 van")
+    ensure_writable(out)
+    with progress_bar(MofNCompleteColumn()) as progress:
+        task = progress.add_task("optimise: preparing candidates", total=None)
+
+        def stage(text: str, share: float) -> None:
+            progress.update(task, description=f"optimise: {text}")
+
+        res = optimise_placement(
+            sc,
+            vans=vans,
+            objective=objective,
+            max_false_alerts_per_h=max_false_alerts_per_h,
+            spacing_m=spacing,
+            toe_deg=toe,
+            replications=crowds,
+            progress=stage,
+        )
+        figs = None
+        if verify:
+            progress.update(
+                task, description=f"verify: {verify} replication(s) of the scenario's own placement"
+            )
+            own = run_figures(sc, replications=verify, workers=workers)
+            progress.update(task, description=f"verify: {verify} replication(s) of the recommended placement")
+            rec = run_figures(placement_scenario(res), replications=verify, workers=workers)
+            figs = (own, rec)
+        progress.update(task, description="writing the placement folder")
+        folder = write_placement(res, out, verify=figs)
+    _print_placement(res, figs, folder)
+
+
+def _print_placement(res: Any, figs: Any, folder: Path) -> None:
+    unit = "true alerts/h" if res.objective == "true_alerts" else "watchlisted faces scanned/h"
+    t = Table(title=f"Recommended placement at {res.model.context.site.name}: {len(res.poses)} vans ({unit})")
+    for col in ("van", "lat", "lon", "headings (deg)", "along route", "marginal gain"):
+        t.add_column(col, justify="right" if col in ("lat", "lon", "marginal gain") else "left")
+    for k, (pose, g) in enumerate(zip(res.poses, res.selection.gains, strict=True)):
+        lon, lat = pose.lonlat
+        t.add_row(
+            f"opt_van{k + 1}",
+            f"{lat:.6f}",
+            f"{lon:.6f}",
+            " / ".join(f"{h:.0f}" for h in pose.headings_deg),
+            f"{pose.route_id} at {pose.s_m:.0f} m",
+            f"+{g:.3g}",
+        )
+    console.print(t)
+    console.print(
+        f"Model (one crowd, every placement; {res.candidates} candidates, {res.signage_excluded} fail "
+        f"the signage test): {res.value:.3g} {unit}, {res.false_alerts_per_h:.3g} false alerts/h; the "
+        f"scenario's own {len(res.scenario.cameras)} cameras: {res.baseline_value:.3g} and "
+        f"{res.baseline_false_alerts_per_h:.3g}; gain x{res.gain_over_baseline:.3f}.",
+        soft_wrap=True,
+    )
+    for s in res.tried:
+        console.print(
+            f"  {s.method}: {s.value:.4g} in {s.elapsed_s:.1f} s ({escape(s.note)})", soft_wrap=True
+        )
+    console.print(f"Kept: {res.selection.method}; optimisation took {res.elapsed_s:.1f} s.")
+    if figs is not None:
+        own, rec = figs
+        console.print(
+            f"Full runs ({own.replications} replications, same seeds), true alerts/h: own "
+            f"{_fmt(*own.true_alerts_per_h)}, recommended {_fmt(*rec.true_alerts_per_h)}; false alerts/h: "
+            f"own {_fmt(*own.false_alerts_per_h)}, recommended {_fmt(*rec.false_alerts_per_h)}.",
+            soft_wrap=True,
+        )
+    console.print(
+        "Placement written to (scenario.yaml runs with twin run; map.html opens offline):", soft_wrap=True
+    )
+    console.print(escape(str(folder)), soft_wrap=True, highlight=False)
+
+
+def _rank(paths: list[str], replications: int | None, workers: int) -> None:
+    from twin.sim.optimise import rank_sites
+
+    with progress_bar(MofNCompleteColumn()) as progress:
+        task = progress.add_task("rank: running sites", total=len(paths))
+
+        def cb(done: int, total: int, name: str) -> None:
+            progress.update(task, completed=done, description=f"rank: {name}")
+
+        ranks = rank_sites(paths, replications=replications, workers=workers, progress=cb)
+    t = Table(title="Sites ranked by expected true alerts per hour (mean [95% interval])")
+    for col in (
+        "#",
+        "site",
+        "true alerts/h",
+        "false alerts/h",
+        "true per false alert*",
+        "true per officer-hour",
+    ):
+        t.add_column(col, justify="left" if col == "site" else "right")
+    for i, r in enumerate(ranks):
+        t.add_row(
+            str(i + 1),
+            escape(r.name),
+            _fmt(*r.true_alerts_per_h),
+            _fmt(*r.false_alerts_per_h),
+            _fmt(*r.true_per_false_alert) if math.isfinite(r.true_per_false_alert[0]) else "no false alert",
+            _fmt(*r.true_per_officer_hour),
+        )
+    console.print(t)
+    console.print(
+        "Intervals: 95% predictive over replications; *ratio of means with a 95% bootstrap confidence "
+        "interval. Each site as its scenario places the vans (twin optimise SITE --vans K to improve it).",
+        soft_wrap=True,
+    )

@@ -1,0 +1,466 @@
+"""Choosing K vans among candidates: probabilistic coverage of walkers, lazy greedy and a MILP (HiGHS).
+
+Problem (all quantities per hour of deployment). Rows i are sampled walkers with weight ``w_i``
+(walkers per hour each stands for); columns j are candidate vans. ``p_ij`` is the probability that
+van j alone raises a true alert on walker i were i on the watchlist; ``s_ij`` is 1 when van j gets
+a usable capture of i (a face scanned). For a set S of vans:
+
+* value(S) = scale x sum_i w_i (1 - prod_{j in S} (1 - p_ij))   (expected true alerts, or with
+  p = s expected watchlisted faces scanned);
+* cost(S)  = cost_scale x sum_i w_i max_{j in S} s_ij            (expected false alerts: FPIR per face
+  scanned times the non-watchlisted faces scanned, DESIGN.md "Per pass, not per capture").
+
+value is monotone submodular (a probabilistic coverage function), so the greedy choice under
+"at most K vans" reaches at least (1 - 1/e) of the optimum (Nemhauser, Wolsey & Fisher 1978);
+:func:`lazy_greedy` is Minoux's (1978) lazy evaluation of it. With a false-alert budget the
+constraint is a submodular knapsack and the bound no longer holds; :func:`milp_select` solves
+the max-coverage MILP (each walker credited to its best van: a lower bound of value) with the
+budget exact, by HiGHS through :func:`scipy.optimize.milp`, and :func:`select_vans` keeps whichever
+of the two is better in the exact value and meets the budget. :func:`exhaustive` is the reference
+on small cases.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from twin.errors import ScenarioError
+
+__all__ = [
+    "GREEDY_GUARANTEE",
+    "MILP_SHORTLIST",
+    "CoverageProblem",
+    "InfeasibleBudgetError",
+    "Selection",
+    "exhaustive",
+    "lazy_greedy",
+    "milp_select",
+    "select_vans",
+]
+
+#: Candidates offered to the MILP by :func:`select_vans` (the best alone, and the greedy's choice).
+MILP_SHORTLIST = 40
+#: The greedy's worst-case share of the optimum under a cardinality constraint, 1 - 1/e.
+GREEDY_GUARANTEE = 1.0 - 1.0 / np.e
+
+
+class InfeasibleBudgetError(ScenarioError):
+    """No placement of K useful vans meets the false-alert budget (the message says the best achievable)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CoverageProblem:
+    """Rows (walkers) x columns (candidate vans), see the module docstring.
+
+    Attributes:
+        p: (rows, candidates) sparse CSC float64 in [0, 1]: true-alert probability per van.
+        s: (rows, candidates) sparse CSC 0/1: usable capture per van (same shape).
+        w: (rows,) float64 >= 0 walkers per hour each row stands for.
+        scale: value multiplier (e.g. the watchlist prevalence), > 0.
+        cost_scale: cost multiplier (FPIR x share not on the watchlist), >= 0.
+        feasible: (candidates,) bool: the van may be chosen at all (e.g. signage).
+
+    Raises:
+        ScenarioError: shapes disagree.
+    """
+
+    p: sp.csc_matrix
+    s: sp.csc_matrix
+    w: np.ndarray
+    scale: float = 1.0
+    cost_scale: float = 0.0
+    feasible: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+
+    def __post_init__(self) -> None:
+        if self.p.shape != self.s.shape or self.p.shape[0] != len(self.w):
+            raise ScenarioError(
+                f"coverage problem shapes disagree: p {self.p.shape}, s {self.s.shape}, w {len(self.w)}"
+            )
+        if len(self.feasible) != self.p.shape[1]:
+            object.__setattr__(self, "feasible", np.ones(self.p.shape[1], bool))
+
+    @property
+    def n(self) -> int:
+        """Number of candidates."""
+        return int(self.p.shape[1])
+
+    def value(self, chosen: list[int] | tuple[int, ...]) -> float:
+        """value(S) (see the module docstring)."""
+        if not chosen:
+            return 0.0
+        miss = np.ones(self.p.shape[0])
+        for j in chosen:
+            col = self.p[:, j]
+            miss[col.indices] *= 1.0 - col.data
+        return float(self.scale * np.dot(self.w, 1.0 - miss))
+
+    def cost(self, chosen: list[int] | tuple[int, ...]) -> float:
+        """cost(S) (see the module docstring)."""
+        if not chosen:
+            return 0.0
+        hit = np.zeros(self.p.shape[0], bool)
+        for j in chosen:
+            hit[self.s[:, j].indices] = True
+        return float(self.cost_scale * self.w[hit].sum())
+
+
+@dataclass(frozen=True, kw_only=True)
+class Selection:
+    """A chosen set of vans.
+
+    Attributes:
+        chosen: candidate indices in the order each was added (largest marginal gain first).
+        gains: marginal value of each, in that order (sums to ``value``).
+        value, cost: of the set (:meth:`CoverageProblem.value`, :meth:`CoverageProblem.cost`).
+        method: ``lazy-greedy``, ``milp`` or ``exhaustive``.
+        evaluations: marginal-gain evaluations (greedy) or None.
+        elapsed_s: wall time, s.
+        note: how good the answer is known to be.
+    """
+
+    chosen: tuple[int, ...]
+    gains: tuple[float, ...]
+    value: float
+    cost: float
+    method: str
+    evaluations: int | None = None
+    elapsed_s: float = 0.0
+    note: str = ""
+
+
+def _check_k(problem: CoverageProblem, k: int) -> None:
+    if k < 1:
+        raise ScenarioError(f"--vans {k}: choose at least 1 van")
+    n_ok = int(problem.feasible.sum())
+    if k > n_ok:
+        raise ScenarioError(
+            f"--vans {k} is more than the {n_ok} candidate van positions that meet the constraints here; "
+            f"ask for at most {n_ok}, or space candidates closer (--spacing)"
+        )
+
+
+def _ordered(problem: CoverageProblem, chosen: list[int]) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    """``chosen`` re-ordered greedily (largest marginal gain first) with the gains."""
+    rest, order, gains = list(chosen), list[int](), list[float]()
+    while rest:
+        base = problem.value(order)
+        vals = [problem.value([*order, j]) - base for j in rest]
+        b = int(np.argmax(vals))
+        order.append(rest.pop(b))
+        gains.append(float(vals[b]))
+    return tuple(order), tuple(gains)
+
+
+def lazy_greedy(problem: CoverageProblem, k: int, *, budget: float | None = None) -> Selection:
+    """Greedy choice of ``k`` vans by marginal value, with lazy re-evaluation (Minoux 1978).
+
+    With ``budget`` a van is only added if the set's cost stays within it (cost is monotone, so a
+    van over budget once stays over it), and vans that add no value are never added.
+
+    Raises:
+        ScenarioError: k < 1 or more than the feasible candidates.
+        InfeasibleBudgetError: fewer than ``k`` useful vans fit the budget.
+    """
+    _check_k(problem, k)
+    t0 = time.perf_counter()
+    P, S, w = problem.p, problem.s, problem.w
+    miss = np.ones(P.shape[0])
+    unscanned = np.ones(P.shape[0], bool)
+    cost_now = 0.0
+    init = np.asarray(P.multiply(w[:, None]).sum(axis=0)).ravel() * problem.scale
+    heap = [(-float(init[j]), j) for j in range(problem.n) if problem.feasible[j] and init[j] > 0]
+    heapq.heapify(heap)
+    chosen: list[int] = []
+    gains: list[float] = []
+    evals = 0
+    while heap and len(chosen) < k:
+        _, j = heapq.heappop(heap)
+        col = P[:, j]
+        g = float(problem.scale * np.dot(w[col.indices], miss[col.indices] * col.data))
+        evals += 1
+        if heap and g < -heap[0][0] - 1e-15:
+            heapq.heappush(heap, (-g, j))
+            continue
+        if g <= 0:
+            continue
+        scol = S[:, j]
+        new_cost = cost_now + problem.cost_scale * float(w[scol.indices][unscanned[scol.indices]].sum())
+        if budget is not None and new_cost > budget + 1e-12:
+            continue  # over budget now, so for good
+        chosen.append(j)
+        gains.append(g)
+        miss[col.indices] *= 1.0 - col.data
+        unscanned[scol.indices] = False
+        cost_now = new_cost
+    if len(chosen) < k:
+        raise _infeasible(problem, k, budget)
+    return Selection(
+        chosen=tuple(chosen),
+        gains=tuple(gains),
+        value=float(sum(gains)),
+        cost=cost_now,
+        method="lazy-greedy",
+        evaluations=evals,
+        elapsed_s=time.perf_counter() - t0,
+        note=(
+            f"greedy: at least {GREEDY_GUARANTEE:.0%} of the best {k}-van value (Nemhauser et al. 1978)"
+            if budget is None
+            else "greedy under a false-alert budget (no worst-case bound; compared with the MILP)"
+        ),
+    )
+
+
+def _infeasible(problem: CoverageProblem, k: int, budget: float | None) -> ScenarioError:
+    """The error for too few useful vans: with a budget, the lowest cost found for ``k`` useful vans."""
+    P, S, w = problem.p, problem.s, problem.w
+    useful = [j for j in range(problem.n) if problem.feasible[j] and P[:, j].nnz > 0]
+    if budget is None or len(useful) < k:
+        return ScenarioError(
+            f"--vans {k}: only {len(useful)} candidate van positions capture any face here; ask for at most "
+            f"{len(useful)}"
+        )
+    unscanned = np.ones(P.shape[0], bool)
+    cost, rest = 0.0, list(useful)
+    for _ in range(k):
+        adds = [
+            problem.cost_scale * float(w[S[:, j].indices][unscanned[S[:, j].indices]].sum()) for j in rest
+        ]
+        b = int(np.argmin(adds))
+        cost += adds[b]
+        unscanned[S[:, rest.pop(b)].indices] = False
+    return InfeasibleBudgetError(
+        f"no placement of {k} vans meets --max-false-alerts-per-h {budget:g}: the lowest found is "
+        f"{cost:.3g} false alerts per hour; raise the budget to at least that, or ask for fewer vans"
+    )
+
+
+def exhaustive(problem: CoverageProblem, k: int, *, budget: float | None = None) -> Selection:
+    """The best ``k``-set by trying every one (small cases only: C(n, k) sets).
+
+    Raises:
+        ScenarioError: k < 1, more than the feasible candidates, or more than 200,000 sets.
+        InfeasibleBudgetError: no set meets the budget.
+    """
+    _check_k(problem, k)
+    cand = np.flatnonzero(problem.feasible).tolist()
+    n_sets = int(np.prod([len(cand) - i for i in range(k)]) // np.prod(range(1, k + 1)))
+    if n_sets > 200_000:
+        raise ScenarioError(f"exhaustive search over {n_sets:,} sets is too many; use lazy_greedy")
+    t0 = time.perf_counter()
+    best: tuple[float, tuple[int, ...]] | None = None
+    for combo in itertools.combinations(cand, k):
+        if budget is not None and problem.cost(combo) > budget + 1e-12:
+            continue
+        v = problem.value(combo)
+        if best is None or v > best[0]:
+            best = (v, combo)
+    if best is None:
+        raise _infeasible(problem, k, budget)
+    order, gains = _ordered(problem, list(best[1]))
+    return Selection(
+        chosen=order,
+        gains=gains,
+        value=best[0],
+        cost=problem.cost(order),
+        method="exhaustive",
+        elapsed_s=time.perf_counter() - t0,
+        note="the optimum (every set tried)",
+    )
+
+
+def _aggregate(
+    problem: CoverageProblem, cols: np.ndarray, decimals: int
+) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray]:
+    """Rows with the same (rounded) p and s patterns over ``cols`` merged, their weights summed."""
+    P = problem.p[:, cols].tocsr()
+    S = problem.s[:, cols].tocsr()
+    keep = np.flatnonzero(np.diff(S.indptr) > 0)
+    P, S, w = P[keep], S[keep], problem.w[keep]
+    keys: dict[bytes, int] = {}
+    rows = np.empty(len(keep), np.int64)
+    for r in range(len(keep)):
+        a, b = P.indptr[r], P.indptr[r + 1]
+        c, d = S.indptr[r], S.indptr[r + 1]
+        key = (
+            P.indices[a:b].tobytes()
+            + b"|"
+            + np.round(P.data[a:b], decimals).tobytes()
+            + b"|"
+            + S.indices[c:d].tobytes()
+        )
+        rows[r] = keys.setdefault(key, len(keys))
+    G = sp.csr_matrix((np.ones(len(keep)), (rows, np.arange(len(keep)))), shape=(len(keys), len(keep)))
+    Wg = G @ w
+    # each group's p: the weighted mean of its rows' (equal after rounding) p
+    Pg = sp.diags(1.0 / np.maximum(Wg, 1e-300)) @ (G @ sp.diags(w) @ P)
+    Sg = (G @ S).sign()
+    return sp.csr_matrix(Pg), sp.csr_matrix(Sg), Wg
+
+
+def milp_select(
+    problem: CoverageProblem,
+    k: int,
+    *,
+    budget: float | None = None,
+    time_limit_s: float = 20.0,
+    decimals: int = 2,
+    shortlist: int | None = None,
+    include: tuple[int, ...] = (),
+) -> Selection:
+    """Max-coverage MILP (HiGHS via :func:`scipy.optimize.milp`): each walker credited to its best chosen
+    van, the false-alert budget exact.
+
+    Variables: x_j in {0, 1} (van chosen), z_gj in [0, 1] (group g credited to van j), u_g in [0, 1]
+    (group g scanned; only with a budget). Rows with identical (``decimals``-rounded) patterns are
+    merged first. maximise scale x sum w_g p_gj z_gj  s.t.  sum_j z_gj <= 1, z_gj <= x_j, sum x_j = k,
+    u_g >= x_j where s_gj = 1, cost_scale x sum w_g u_g <= budget. With ``shortlist`` only that many
+    candidates (the best alone) and ``include`` (e.g. the greedy's choice) are offered to the MILP.
+
+    Raises:
+        ScenarioError: k < 1 or more than the feasible candidates.
+        InfeasibleBudgetError: the MILP finds no placement within the budget.
+    """
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    _check_k(problem, k)
+    t0 = time.perf_counter()
+    cols = np.flatnonzero(problem.feasible)
+    if shortlist is not None and len(cols) > shortlist:
+        single = np.asarray(problem.p.multiply(problem.w[:, None]).sum(axis=0)).ravel()
+        top = cols[np.argsort(-single[cols], kind="stable")[:shortlist]]
+        cols = np.unique(np.concatenate([top, np.asarray(include, dtype=np.int64)]))
+    Pg, Sg, Wg = _aggregate(problem, cols, decimals)
+    G, J = Pg.shape
+    Pc = Pg.tocoo()
+    nz = len(Pc.data)
+    use_u = budget is not None and problem.cost_scale > 0
+    n_u = G if use_u else 0
+    nv = J + nz + n_u
+    c = np.zeros(nv)
+    c[J : J + nz] = -problem.scale * Wg[Pc.row] * Pc.data
+    A_rows: list[sp.spmatrix] = []
+    lo: list[np.ndarray] = []
+    hi: list[np.ndarray] = []
+    # sum_j z_gj <= 1
+    A_rows.append(
+        sp.hstack(
+            [
+                sp.csr_matrix((G, J)),
+                sp.csr_matrix((np.ones(nz), (Pc.row, np.arange(nz))), shape=(G, nz)),
+                sp.csr_matrix((G, n_u)),
+            ]
+        )
+    )
+    lo.append(np.full(G, -np.inf))
+    hi.append(np.ones(G))
+    # z_gj - x_j <= 0
+    A_rows.append(
+        sp.hstack(
+            [
+                sp.csr_matrix((-np.ones(nz), (np.arange(nz), Pc.col)), shape=(nz, J)),
+                sp.identity(nz, format="csr"),
+                sp.csr_matrix((nz, n_u)),
+            ]
+        )
+    )
+    lo.append(np.full(nz, -np.inf))
+    hi.append(np.zeros(nz))
+    # sum x = k
+    A_rows.append(sp.hstack([sp.csr_matrix(np.ones((1, J))), sp.csr_matrix((1, nz + n_u))]))
+    lo.append(np.array([float(k)]))
+    hi.append(np.array([float(k)]))
+    if use_u:
+        Sc = Sg.tocoo()
+        m = len(Sc.data)
+        # x_j - u_g <= 0 where s_gj
+        A_rows.append(
+            sp.hstack(
+                [
+                    sp.csr_matrix((np.ones(m), (np.arange(m), Sc.col)), shape=(m, J)),
+                    sp.csr_matrix((m, nz)),
+                    sp.csr_matrix((-np.ones(m), (np.arange(m), Sc.row)), shape=(m, G)),
+                ]
+            )
+        )
+        lo.append(np.full(m, -np.inf))
+        hi.append(np.zeros(m))
+        A_rows.append(
+            sp.hstack([sp.csr_matrix((1, J + nz)), sp.csr_matrix(problem.cost_scale * Wg[None, :])])
+        )
+        lo.append(np.array([-np.inf]))
+        hi.append(np.array([float(budget)]))  # type: ignore[arg-type]
+    A = sp.vstack(A_rows, format="csr")
+    integrality = np.zeros(nv)
+    integrality[:J] = 1
+    res = milp(
+        c,
+        constraints=LinearConstraint(A, np.concatenate(lo), np.concatenate(hi)),
+        integrality=integrality,
+        bounds=Bounds(np.zeros(nv), np.ones(nv)),
+        options={"time_limit": float(time_limit_s), "disp": False},
+    )
+    if res.x is None:
+        raise _infeasible(problem, k, budget)
+    x = res.x[:J]
+    chosen = [int(cols[j]) for j in np.argsort(-x)[:k]]
+    order, gains = _ordered(problem, chosen)
+    return Selection(
+        chosen=order,
+        gains=gains,
+        value=problem.value(order),
+        cost=problem.cost(order),
+        method="milp",
+        elapsed_s=time.perf_counter() - t0,
+        note=(
+            f"HiGHS {'optimal' if res.status == 0 else 'time-limited'} on the best-van coverage "
+            f"({G:,} walker groups, {J} candidates)"
+        ),
+    )
+
+
+def select_vans(
+    problem: CoverageProblem, k: int, *, budget: float | None = None, milp_time_limit_s: float = 20.0
+) -> tuple[Selection, list[Selection]]:
+    """The better of :func:`lazy_greedy` and :func:`milp_select` (exact value, within the budget); the
+    MILP is offered the :data:`MILP_SHORTLIST` best candidates alone (at least 6 K) and the greedy's.
+
+    Returns:
+        (the kept selection, every selection tried).
+
+    Raises:
+        ScenarioError: k < 1 or more than the feasible candidates.
+        InfeasibleBudgetError: neither finds a placement within the budget.
+    """
+    tried: list[Selection] = []
+    errors: list[ScenarioError] = []
+    try:
+        tried.append(lazy_greedy(problem, k, budget=budget))
+    except InfeasibleBudgetError as exc:
+        errors.append(exc)
+    try:
+        tried.append(
+            milp_select(
+                problem,
+                k,
+                budget=budget,
+                time_limit_s=milp_time_limit_s,
+                shortlist=max(MILP_SHORTLIST, 6 * k),
+                include=tried[0].chosen if tried else (),
+            )
+        )
+    except InfeasibleBudgetError as exc:
+        errors.append(exc)
+    ok = [s for s in tried if budget is None or s.cost <= budget + 1e-9]
+    if not ok:
+        raise errors[0] if errors else _infeasible(problem, k, budget)
+    best = ok[0]
+    for s in ok[1:]:
+        if s.value > best.value * (1 + 1e-9):  # ties keep the greedy (the first tried)
+            best = s
+    return best, tried
