@@ -422,11 +422,14 @@ def milp_select(
 
     _check_k(problem, k)
     t0 = time.perf_counter()
-    cols = np.flatnonzero(problem.feasible)
+    cols = np.flatnonzero(problem.feasible & (np.diff(problem.p.indptr) > 0))  # useful vans only
+    if len(cols) < k:
+        raise _infeasible(problem, k, budget)
     if shortlist is not None and len(cols) > shortlist:
         single = np.asarray(problem.p.multiply(problem.w[:, None]).sum(axis=0)).ravel()
         top = cols[np.argsort(-single[cols], kind="stable")[:shortlist]]
         cols = np.unique(np.concatenate([top, np.asarray(include, dtype=np.int64)]))
+        cols = cols[problem.feasible[cols] & (np.diff(problem.p.indptr)[cols] > 0)]
     Pg, Sg, Wg = _aggregate(problem, cols, decimals)
     G, J = Pg.shape
     Pc = Pg.tocoo()
@@ -554,7 +557,7 @@ def select_vans(
         )
     except InfeasibleBudgetError as exc:
         errors.append(exc)
-    ok = [s for s in tried if budget is None or s.cost <= budget + 1e-9]
+    ok = [s for s in tried if (budget is None or s.cost <= budget + 1e-9) and min(s.gains) > 0]
     if not ok:
         raise errors[0] if errors else _infeasible(problem, k, budget)
     best = ok[0]
