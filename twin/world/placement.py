@@ -28,13 +28,12 @@ from shapely.ops import substring
 
 from twin.errors import ScenarioError
 from twin.scenario.specs import CaptureGate
-from twin.world.camera import Camera
+from twin.world.camera import IED_M, Camera
 from twin.world.capture import STATION_M, ViewTable, build_view_tables
 from twin.world.geo import bng_to_lonlat
 from twin.world.site import Site
 
 __all__ = [
-    "IED_M",
     "VanPose",
     "candidate_vans",
     "usable_range_m",
@@ -42,10 +41,6 @@ __all__ = [
     "van_cameras",
     "view_tables_near",
 ]
-
-#: Adult mean inter-eye distance, m (DESIGN.md, "Camera": ~63 mm).
-IED_M = 0.063
-
 
 @dataclass(frozen=True, kw_only=True)
 class VanPose:
