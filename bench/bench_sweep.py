@@ -190,8 +190,8 @@ def main() -> None:
             m = memory(tmp)
             print(
                 f"1,000-cell sweep ({m['tasks']} tasks, {m['wall_s']:.0f} s): peak RSS "
-                f"{m['peak_mb_at_500']:.0f} MB after 500 cells, {m['peak_mb_at_1000']:.0f} MB after 1,000: the last 500 add "
-                f"{100 * m['growth_last_500']:.1f}% (target < 10%)",
+                f"{m['peak_mb_at_500']:.0f} MB after 500 cells, {m['peak_mb_at_1000']:.0f} MB after 1,000: "
+                f"the last 500 add {100 * m['growth_last_500']:.1f}% (target < 10%)",
                 flush=True,
             )
         if "optimise" not in skip:
@@ -211,7 +211,8 @@ def main() -> None:
                 print(
                     f"  full runs ({o['verified_replications']} replications each, same seeds): shipped "
                     f"{own[0]:.3f} [{own[1]:.3f}, {own[2]:.3f}], recommended {rec[0]:.3f} "
-                    f"[{rec[1]:.3f}, {rec[2]:.3f}] true alerts/h: gain x{o['verified_gain']:.3f}; faces scanned/h "
+                    f"[{rec[1]:.3f}, {rec[2]:.3f}] true alerts/h: gain x{o['verified_gain']:.3f}; "
+                    "faces scanned/h "
                     f"{o['verified_shipped_faces_scanned_per_h'][0]:.0f} vs "
                     f"{o['verified_recommended_faces_scanned_per_h'][0]:.0f}",
                     flush=True,
