@@ -42,6 +42,7 @@ __all__ = [
     "view_tables_near",
 ]
 
+
 @dataclass(frozen=True, kw_only=True)
 class VanPose:
     """A candidate van: where it stands and where its two cameras look.
