@@ -138,7 +138,8 @@ def memory(tmp: Path) -> dict:
 
 def optimise(verify: int) -> dict:
     from twin.scenario.load import load_scenario
-    from twin.sim.optimise import optimise_placement, placement_scenario, run_figures
+    from twin.sim.optimise import optimise_placement, placement_scenario
+    from twin.sim.ranking import run_figures
 
     sc = load_scenario(REPO / "scenarios/oxford_circus.yaml")
     t0 = time.perf_counter()

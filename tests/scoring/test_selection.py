@@ -1,5 +1,5 @@
-"""Van selection (twin/scoring/selection.py): greedy and MILP against exhaustive search on small random
-coverage problems, the budget never exceeded, bad K and infeasible budgets named."""
+"""Van selection (twin/scoring/selection.py, vanchoice.py): greedy and MILP against exhaustive search on
+small random coverage problems, the budget never exceeded, bad K and infeasible budgets named."""
 
 from __future__ import annotations
 
@@ -16,9 +16,8 @@ from twin.scoring.selection import (
     InfeasibleBudgetError,
     exhaustive,
     lazy_greedy,
-    milp_select,
-    select_vans,
 )
+from twin.scoring.vanchoice import milp_select, select_vans
 
 
 def random_problem(seed: int, rows: int = 400, cands: int = 12, density: float = 0.15) -> CoverageProblem:

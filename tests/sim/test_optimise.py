@@ -111,7 +111,7 @@ def test_rank_sites_orders_by_true_alerts_per_hour(tmp_path: Path, square_site: 
     import yaml
 
     from conftest import tiny_scenario_doc
-    from twin.sim.optimise import rank_sites
+    from twin.sim.ranking import rank_sites
 
     busy, quiet = tmp_path / "busy.yaml", tmp_path / "quiet.yaml"
     busy.write_text(yaml.safe_dump(tiny_scenario_doc(square_site, name="busy")))

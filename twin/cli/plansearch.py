@@ -94,6 +94,11 @@ def sweep(
             raise fail(
                 "interrupted; every finished cell is kept: resume with twin sweep --resume <the sweep folder>"
             ) from None
+    _print_sweep(res)
+
+
+def _print_sweep(res: Any) -> None:
+    """The console view of a sweep: what ran, the summary table, the folder."""
     if res.cells_run == 0 and res.complete:
         console.print(f"Nothing to do: all {res.cells_total} cells of {escape(str(res.folder))} are done.")
     else:
@@ -169,7 +174,8 @@ def optimise(
     if verify < 0 or crowds < 1:
         raise fail("--verify must be >= 0 and --crowds >= 1")
     from twin.outputs.placement import write_placement
-    from twin.sim.optimise import optimise_placement, placement_scenario, run_figures
+    from twin.sim.optimise import optimise_placement, placement_scenario
+    from twin.sim.ranking import run_figures
 
     sc = load_scenario(scenarios[0])
     if vans < 1:
@@ -248,7 +254,7 @@ def _print_placement(res: Any, figs: Any, folder: Path) -> None:
 
 
 def _rank(paths: list[str], replications: int | None, workers: int) -> None:
-    from twin.sim.optimise import rank_sites
+    from twin.sim.ranking import rank_sites
 
     with progress_bar(MofNCompleteColumn()) as progress:
         task = progress.add_task("rank: running sites", total=len(paths))

@@ -26,7 +26,8 @@ import yaml
 from twin._version import __version__
 from twin.outputs.folders import atomic_folder
 from twin.outputs.mapview import add_point_layer, build_map, save_map
-from twin.sim.optimise import Figures, OptimiseResult, placement_scenario
+from twin.sim.optimise import OptimiseResult, placement_scenario
+from twin.sim.ranking import Figures
 from twin.world.camera import Camera
 
 __all__ = ["placement_doc", "write_placement"]

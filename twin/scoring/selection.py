@@ -1,4 +1,4 @@
-"""Choosing K vans among candidates: probabilistic coverage of walkers, lazy greedy and a MILP (HiGHS).
+"""Choosing K vans among candidates: probabilistic coverage of walkers and the greedy choices.
 
 Problem (all quantities per hour of deployment). Rows i are sampled walkers with weight ``w_i``
 (walkers per hour each stands for); columns j are candidate vans. ``p_ij`` is the probability that
@@ -14,12 +14,9 @@ value is monotone submodular (a probabilistic coverage function), so the greedy 
 "at most K vans" reaches at least (1 - 1/e) of the optimum (Nemhauser, Wolsey & Fisher 1978);
 :func:`lazy_greedy` is Minoux's (1978) lazy evaluation of it. With a false-alert budget the
 constraint is a submodular knapsack and the bound no longer holds: :func:`ratio_greedy` adds the
-cost-benefit greedy, and :func:`milp_select` solves
-the max-coverage MILP (each walker credited to its best van: a lower bound of value) with the
-budget exact, by HiGHS through :func:`scipy.optimize.milp`, and :func:`select_vans` keeps whichever
-of them is better in the exact value and meets the budget, then improves it by swapping vans
-(:func:`swap_improve`, a local search that never makes it worse). :func:`exhaustive` is the reference
-on small cases.
+cost-benefit greedy, :func:`swap_improve` a local search that never makes a set worse, and
+:mod:`twin.scoring.vanchoice` the max-coverage MILP (HiGHS) and the choice among them all.
+:func:`exhaustive` is the reference on small cases.
 """
 
 from __future__ import annotations
@@ -36,20 +33,18 @@ from twin.errors import ScenarioError
 
 __all__ = [
     "GREEDY_GUARANTEE",
-    "MILP_SHORTLIST",
     "CoverageProblem",
     "InfeasibleBudgetError",
     "Selection",
+    "check_k",
     "exhaustive",
+    "infeasible",
     "lazy_greedy",
-    "milp_select",
+    "ordered",
     "ratio_greedy",
-    "select_vans",
     "swap_improve",
 ]
 
-#: Candidates offered to the MILP by :func:`select_vans` (the best alone, and the greedy's choice).
-MILP_SHORTLIST = 40
 #: The greedy's worst-case share of the optimum under a cardinality constraint, 1 - 1/e.
 GREEDY_GUARANTEE = 1.0 - 1.0 / np.e
 
@@ -138,7 +133,7 @@ class Selection:
     note: str = ""
 
 
-def _check_k(problem: CoverageProblem, k: int) -> None:
+def check_k(problem: CoverageProblem, k: int) -> None:
     if k < 1:
         raise ScenarioError(f"--vans {k}: choose at least 1 van")
     n_ok = int(problem.feasible.sum())
@@ -149,7 +144,7 @@ def _check_k(problem: CoverageProblem, k: int) -> None:
         )
 
 
-def _ordered(problem: CoverageProblem, chosen: list[int]) -> tuple[tuple[int, ...], tuple[float, ...]]:
+def ordered(problem: CoverageProblem, chosen: list[int]) -> tuple[tuple[int, ...], tuple[float, ...]]:
     """``chosen`` re-ordered greedily (largest marginal gain first) with the gains."""
     rest, order, gains = list(chosen), list[int](), list[float]()
     while rest:
@@ -171,7 +166,7 @@ def lazy_greedy(problem: CoverageProblem, k: int, *, budget: float | None = None
         ScenarioError: k < 1 or more than the feasible candidates.
         InfeasibleBudgetError: fewer than ``k`` useful vans fit the budget.
     """
-    _check_k(problem, k)
+    check_k(problem, k)
     t0 = time.perf_counter()
     P, S, w = problem.p, problem.s, problem.w
     miss = np.ones(P.shape[0])
@@ -203,7 +198,7 @@ def lazy_greedy(problem: CoverageProblem, k: int, *, budget: float | None = None
         unscanned[scol.indices] = False
         cost_now = new_cost
     if len(chosen) < k:
-        raise _infeasible(problem, k, budget)
+        raise infeasible(problem, k, budget)
     return Selection(
         chosen=tuple(chosen),
         gains=tuple(gains),
@@ -230,7 +225,7 @@ def ratio_greedy(problem: CoverageProblem, k: int, *, budget: float) -> Selectio
         ScenarioError: k < 1 or more than the feasible candidates.
         InfeasibleBudgetError: fewer than ``k`` useful vans fit the budget.
     """
-    _check_k(problem, k)
+    check_k(problem, k)
     t0 = time.perf_counter()
     P, S, w = problem.p, problem.s, problem.w
     miss = np.ones(P.shape[0])
@@ -244,7 +239,7 @@ def ratio_greedy(problem: CoverageProblem, k: int, *, budget: float) -> Selectio
         c = problem.cost_scale * (S.T @ (w * unscanned))
         ok &= (g > 0) & (cost_now + c <= budget + 1e-12)
         if not ok.any():
-            raise _infeasible(problem, k, budget)
+            raise infeasible(problem, k, budget)
         ratio = np.where(ok, g / np.maximum(c, 1e-300), -np.inf)
         j = int(np.argmax(ratio))
         chosen.append(j)
@@ -254,7 +249,7 @@ def ratio_greedy(problem: CoverageProblem, k: int, *, budget: float) -> Selectio
         miss[col.indices] *= 1.0 - col.data
         unscanned[S[:, j].indices] = 0.0
         ok[j] = False
-    order, ordered_gains = _ordered(problem, chosen)
+    order, ordered_gains = ordered(problem, chosen)
     return Selection(
         chosen=order,
         gains=ordered_gains,
@@ -296,7 +291,7 @@ def swap_improve(
             break
     if cur_v <= start.value * (1 + 1e-12):
         return start
-    order, gains = _ordered(problem, cur)
+    order, gains = ordered(problem, cur)
     return Selection(
         chosen=order,
         gains=gains,
@@ -308,7 +303,7 @@ def swap_improve(
     )
 
 
-def _infeasible(problem: CoverageProblem, k: int, budget: float | None) -> ScenarioError:
+def infeasible(problem: CoverageProblem, k: int, budget: float | None) -> ScenarioError:
     """The error for too few useful vans: with a budget, the lowest cost found for ``k`` useful vans."""
     P, S, w = problem.p, problem.s, problem.w
     useful = [j for j in range(problem.n) if problem.feasible[j] and P[:, j].nnz > 0]
@@ -339,7 +334,7 @@ def exhaustive(problem: CoverageProblem, k: int, *, budget: float | None = None)
         ScenarioError: k < 1, more than the feasible candidates, or more than 200,000 sets.
         InfeasibleBudgetError: no set meets the budget.
     """
-    _check_k(problem, k)
+    check_k(problem, k)
     cand = np.flatnonzero(problem.feasible).tolist()
     n_sets = int(np.prod([len(cand) - i for i in range(k)]) // np.prod(range(1, k + 1)))
     if n_sets > 200_000:
@@ -353,8 +348,8 @@ def exhaustive(problem: CoverageProblem, k: int, *, budget: float | None = None)
         if best is None or v > best[0]:
             best = (v, combo)
     if best is None:
-        raise _infeasible(problem, k, budget)
-    order, gains = _ordered(problem, list(best[1]))
+        raise infeasible(problem, k, budget)
+    order, gains = ordered(problem, list(best[1]))
     return Selection(
         chosen=order,
         gains=gains,
@@ -364,210 +359,3 @@ def exhaustive(problem: CoverageProblem, k: int, *, budget: float | None = None)
         elapsed_s=time.perf_counter() - t0,
         note="the optimum (every set tried)",
     )
-
-
-def _aggregate(
-    problem: CoverageProblem, cols: np.ndarray, decimals: int
-) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray]:
-    """Rows with the same (rounded) p and s patterns over ``cols`` merged, their weights summed."""
-    P = problem.p[:, cols].tocsr()
-    S = problem.s[:, cols].tocsr()
-    keep = np.flatnonzero(np.diff(S.indptr) > 0)
-    P, S, w = P[keep], S[keep], problem.w[keep]
-    keys: dict[bytes, int] = {}
-    rows = np.empty(len(keep), np.int64)
-    for r in range(len(keep)):
-        a, b = P.indptr[r], P.indptr[r + 1]
-        c, d = S.indptr[r], S.indptr[r + 1]
-        key = (
-            P.indices[a:b].tobytes()
-            + b"|"
-            + np.round(P.data[a:b], decimals).tobytes()
-            + b"|"
-            + S.indices[c:d].tobytes()
-        )
-        rows[r] = keys.setdefault(key, len(keys))
-    G = sp.csr_matrix((np.ones(len(keep)), (rows, np.arange(len(keep)))), shape=(len(keys), len(keep)))
-    Wg = G @ w
-    # each group's p: the weighted mean of its rows' (equal after rounding) p
-    Pg = sp.diags(1.0 / np.maximum(Wg, 1e-300)) @ (G @ sp.diags(w) @ P)
-    Sg = (G @ S).sign()
-    return sp.csr_matrix(Pg), sp.csr_matrix(Sg), Wg
-
-
-def milp_select(
-    problem: CoverageProblem,
-    k: int,
-    *,
-    budget: float | None = None,
-    time_limit_s: float = 20.0,
-    decimals: int = 2,
-    shortlist: int | None = None,
-    include: tuple[int, ...] = (),
-) -> Selection:
-    """Max-coverage MILP (HiGHS via :func:`scipy.optimize.milp`): each walker credited to its best chosen
-    van, the false-alert budget exact.
-
-    Variables: x_j in {0, 1} (van chosen), z_gj in [0, 1] (group g credited to van j), u_g in [0, 1]
-    (group g scanned; only with a budget). Rows with identical (``decimals``-rounded) patterns are
-    merged first. maximise scale x sum w_g p_gj z_gj  s.t.  sum_j z_gj <= 1, z_gj <= x_j, sum x_j = k,
-    u_g >= x_j where s_gj = 1, cost_scale x sum w_g u_g <= budget. With ``shortlist`` only that many
-    candidates (the best alone) and ``include`` (e.g. the greedy's choice) are offered to the MILP.
-
-    Raises:
-        ScenarioError: k < 1 or more than the feasible candidates.
-        InfeasibleBudgetError: the MILP finds no placement within the budget.
-    """
-    from scipy.optimize import Bounds, LinearConstraint, milp
-
-    _check_k(problem, k)
-    t0 = time.perf_counter()
-    cols = np.flatnonzero(problem.feasible & (np.diff(problem.p.indptr) > 0))  # useful vans only
-    if len(cols) < k:
-        raise _infeasible(problem, k, budget)
-    if shortlist is not None and len(cols) > shortlist:
-        single = np.asarray(problem.p.multiply(problem.w[:, None]).sum(axis=0)).ravel()
-        top = cols[np.argsort(-single[cols], kind="stable")[:shortlist]]
-        cols = np.unique(np.concatenate([top, np.asarray(include, dtype=np.int64)]))
-        cols = cols[problem.feasible[cols] & (np.diff(problem.p.indptr)[cols] > 0)]
-    Pg, Sg, Wg = _aggregate(problem, cols, decimals)
-    G, J = Pg.shape
-    Pc = Pg.tocoo()
-    nz = len(Pc.data)
-    use_u = budget is not None and problem.cost_scale > 0
-    n_u = G if use_u else 0
-    nv = J + nz + n_u
-    c = np.zeros(nv)
-    c[J : J + nz] = -problem.scale * Wg[Pc.row] * Pc.data
-    A_rows: list[sp.spmatrix] = []
-    lo: list[np.ndarray] = []
-    hi: list[np.ndarray] = []
-    # sum_j z_gj <= 1
-    A_rows.append(
-        sp.hstack(
-            [
-                sp.csr_matrix((G, J)),
-                sp.csr_matrix((np.ones(nz), (Pc.row, np.arange(nz))), shape=(G, nz)),
-                sp.csr_matrix((G, n_u)),
-            ]
-        )
-    )
-    lo.append(np.full(G, -np.inf))
-    hi.append(np.ones(G))
-    # z_gj - x_j <= 0
-    A_rows.append(
-        sp.hstack(
-            [
-                sp.csr_matrix((-np.ones(nz), (np.arange(nz), Pc.col)), shape=(nz, J)),
-                sp.identity(nz, format="csr"),
-                sp.csr_matrix((nz, n_u)),
-            ]
-        )
-    )
-    lo.append(np.full(nz, -np.inf))
-    hi.append(np.zeros(nz))
-    # sum x = k
-    A_rows.append(sp.hstack([sp.csr_matrix(np.ones((1, J))), sp.csr_matrix((1, nz + n_u))]))
-    lo.append(np.array([float(k)]))
-    hi.append(np.array([float(k)]))
-    if use_u:
-        Sc = Sg.tocoo()
-        m = len(Sc.data)
-        # x_j - u_g <= 0 where s_gj
-        A_rows.append(
-            sp.hstack(
-                [
-                    sp.csr_matrix((np.ones(m), (np.arange(m), Sc.col)), shape=(m, J)),
-                    sp.csr_matrix((m, nz)),
-                    sp.csr_matrix((-np.ones(m), (np.arange(m), Sc.row)), shape=(m, G)),
-                ]
-            )
-        )
-        lo.append(np.full(m, -np.inf))
-        hi.append(np.zeros(m))
-        A_rows.append(
-            sp.hstack([sp.csr_matrix((1, J + nz)), sp.csr_matrix(problem.cost_scale * Wg[None, :])])
-        )
-        lo.append(np.array([-np.inf]))
-        hi.append(np.array([float(budget)]))  # type: ignore[arg-type]
-    A = sp.vstack(A_rows, format="csr")
-    integrality = np.zeros(nv)
-    integrality[:J] = 1
-    res = milp(
-        c,
-        constraints=LinearConstraint(A, np.concatenate(lo), np.concatenate(hi)),
-        integrality=integrality,
-        bounds=Bounds(np.zeros(nv), np.ones(nv)),
-        options={"time_limit": float(time_limit_s), "disp": False},
-    )
-    if res.x is None:
-        raise _infeasible(problem, k, budget)
-    x = res.x[:J]
-    chosen = [int(cols[j]) for j in np.argsort(-x)[:k]]
-    order, gains = _ordered(problem, chosen)
-    return Selection(
-        chosen=order,
-        gains=gains,
-        value=problem.value(order),
-        cost=problem.cost(order),
-        method="milp",
-        elapsed_s=time.perf_counter() - t0,
-        note=(
-            f"HiGHS {'optimal' if res.status == 0 else 'time-limited'} on the best-van coverage "
-            f"({G:,} walker groups, {J} candidates)"
-        ),
-    )
-
-
-def select_vans(
-    problem: CoverageProblem, k: int, *, budget: float | None = None, milp_time_limit_s: float = 10.0
-) -> tuple[Selection, list[Selection]]:
-    """The best of :func:`lazy_greedy`, with a budget :func:`ratio_greedy`, and :func:`milp_select` (exact
-    value, within the budget), then :func:`swap_improve`; the MILP is offered the :data:`MILP_SHORTLIST`
-    best candidates alone (at least 6 K) and the greedies' choices.
-
-    Returns:
-        (the kept selection, every selection tried).
-
-    Raises:
-        ScenarioError: k < 1 or more than the feasible candidates.
-        InfeasibleBudgetError: neither finds a placement within the budget.
-    """
-    tried: list[Selection] = []
-    errors: list[ScenarioError] = []
-    try:
-        tried.append(lazy_greedy(problem, k, budget=budget))
-    except InfeasibleBudgetError as exc:
-        errors.append(exc)
-    if budget is not None:
-        try:
-            tried.append(ratio_greedy(problem, k, budget=budget))
-        except InfeasibleBudgetError as exc:
-            errors.append(exc)
-    try:
-        tried.append(
-            milp_select(
-                problem,
-                k,
-                budget=budget,
-                time_limit_s=milp_time_limit_s,
-                shortlist=max(MILP_SHORTLIST, 6 * k),
-                include=tuple(j for t in tried for j in t.chosen),
-            )
-        )
-    except InfeasibleBudgetError as exc:
-        errors.append(exc)
-    ok = [s for s in tried if (budget is None or s.cost <= budget + 1e-9) and min(s.gains) > 0]
-    if not ok:
-        raise errors[0] if errors else _infeasible(problem, k, budget)
-    best = ok[0]
-    for s in ok[1:]:
-        if s.value > best.value * (1 + 1e-9):  # ties keep the greedy (the first tried)
-            best = s
-    single = np.asarray(problem.p.multiply(problem.w[:, None]).sum(axis=0)).ravel()
-    feas = np.flatnonzero(problem.feasible)
-    pool = feas[np.argsort(-single[feas], kind="stable")[: max(MILP_SHORTLIST, 6 * k)]]
-    polished = swap_improve(problem, best, budget=budget, pool=pool)
-    if polished is not best:
-        tried.append(polished)
-    return polished, tried

@@ -35,7 +35,8 @@ from scipy.special import ndtr
 from twin.errors import ScenarioError
 from twin.rng import Streams, replication_seeds
 from twin.scenario.specs import Scenario
-from twin.scoring.selection import CoverageProblem, Selection, select_vans
+from twin.scoring.selection import CoverageProblem, Selection
+from twin.scoring.vanchoice import select_vans
 from twin.sim.context import Context, prepare
 from twin.sim.crowd import simulate_crowd
 from twin.world.camera import Camera
@@ -43,7 +44,14 @@ from twin.world.capture import ViewTable, WalkerBatch, reduce_tracks
 from twin.world.placement import VanPose, candidate_vans, van_camera_specs, van_cameras, view_tables_near
 from twin.world.signage import signage_coverage
 
-__all__ = ["OBJECTIVES", "OptimiseResult", "PlacementModel", "build_placement_model", "optimise_placement"]
+__all__ = [
+    "OBJECTIVES",
+    "OptimiseResult",
+    "PlacementModel",
+    "build_placement_model",
+    "optimise_placement",
+    "placement_scenario",
+]
 
 #: What the optimiser maximises: expected true alerts, or watchlisted faces scanned, per hour.
 OBJECTIVES: tuple[str, ...] = ("true_alerts", "watchlisted_captures")
@@ -199,100 +207,158 @@ def build_placement_model(
     t0 = time.perf_counter()
     say = progress or (lambda stage, share: None)
     ctx = prepare(scenario)
-    gate, model, site = scenario.capture, ctx.score_model, ctx.site
-    cands = candidate_vans(site, spacing_m=spacing_m, toe_deg=toe_deg)
-    if not cands:
-        raise ScenarioError(f"no candidate van position on the routes of {site.name} inside its geofence")
-    tmpl = _template(scenario)
-    cams: list[Camera] = []
-    owner: list[int] = []
-    for j, pose in enumerate(cands):
-        for c in van_cameras(pose, template=tmpl):
-            cams.append(c)
-            owner.append(j)
     say("view tables of the candidates", 0.0)
-    tables = view_tables_near(site, cams, gate)
-    base_tables = view_tables_near(site, ctx.cameras, gate)
-    by_van: list[list[ViewTable]] = [[] for _ in cands]
-    for t in tables:
-        by_van[owner[t.camera]].append(t)
-    signage_ok = np.array([all(r.covered for r in signage_coverage(site, tv)) for tv in by_van], bool)
+    cand = _Candidates.build(scenario, ctx, spacing_m=spacing_m, toe_deg=toe_deg)
     t_tables = time.perf_counter()
     wl = scenario.watchlist
-    t_stat = ctx.stat_threshold
-    fpir = float(model.fpir(t_stat, wl.size))
-    hours = scenario.time.duration_s / 3600.0
     seed_ = scenario.seed if seed is None else int(seed)
     seeds = replication_seeds(seed_, max(replications, scenario.replications))[:replications]
-    rows_p: list[np.ndarray] = []
-    cols: list[np.ndarray] = []
-    vals: list[np.ndarray] = []
-    base_p: list[np.ndarray] = []
-    base_s: list[np.ndarray] = []
-    weights: list[np.ndarray] = []
-    offset = 0
-    walkers_total = 0
+    parts = []
     for r, ss in enumerate(seeds):
-        streams = Streams(ss)
-        say(f"crowd {r + 1} of {replications}", r / replications)
-        crowd = simulate_crowd(
-            site, ctx.cameras, ctx.tables, scenario.crowd, ctx.rates_per_h, scenario.time.start_s,
-            scenario.time.duration_s, streams,
-        )  # fmt: skip
-        people = crowd.people
-        walkers_total += len(people["route"])
-        rng = streams["placement"]
-        sample, wts = _walker_batches(people, len(site.routes), max_walkers_per_route, rng)
-        n_rows = int(sum(len(x) for x in sample))
-        row_of = np.full(len(people["route"]), -1, np.int64)
-        row_w = np.zeros(n_rows)
-        pos = 0
-        for ri, idx in enumerate(sample):
-            row_of[idx] = np.arange(pos, pos + len(idx))
-            row_w[pos : pos + len(idx)] = wts[ri] / (replications * hours)
-            pos += len(idx)
-        cam_seeds = rng.integers(0, 2**63 - 1, size=len(cams) + len(ctx.cameras))
-        say(f"captures of crowd {r + 1} by {len(cands)} candidate vans", (r + 0.3) / replications)
-        for jj, rr, m in _capture(
-            tables, cams, owner, people, sample, row_of, gate, model, t_stat, cam_seeds, len(cands)
-        ):
-            rows_p.append(rr + offset)
-            cols.append(np.full(len(rr), jj))
-            vals.append(1.0 - m)
-        bp = np.zeros(n_rows)
-        bs = np.zeros(n_rows)
-        for _, rr, m in _capture(
-            base_tables, ctx.cameras, [0] * len(ctx.cameras), people, sample, row_of, gate, model, t_stat,
-            cam_seeds[len(cams) :], 1,
-        ):  # fmt: skip
-            bp[rr] = 1.0 - m
-            bs[rr] = 1.0
-        base_p.append(bp)
-        base_s.append(bs)
-        weights.append(row_w)
-        offset += n_rows
-    n_total = offset
-    R = np.concatenate(rows_p) if rows_p else np.zeros(0, np.int64)
-    C = np.concatenate(cols) if cols else np.zeros(0, np.int64)
-    V = np.concatenate(vals) if vals else np.zeros(0)
-    P = sp.csc_matrix((np.clip(V, 0.0, 1.0), (R, C)), shape=(n_total, len(cands)))
-    S = sp.csc_matrix((np.ones(len(R)), (R, C)), shape=(n_total, len(cands)))
+        say(
+            f"crowd {r + 1} of {replications} and its captures by {len(cand.poses)} candidate vans",
+            r / replications,
+        )
+        parts.append(
+            _one_crowd(scenario, ctx, cand, ss, replications=replications, cap=max_walkers_per_route)
+        )
+    offsets = np.cumsum([0, *(len(x.w) for x in parts)])
+    R = np.concatenate([x.rows + o for x, o in zip(parts, offsets, strict=False)])
+    C = np.concatenate([x.cols for x in parts])
+    V = np.concatenate([x.p for x in parts])
+    shape = (int(offsets[-1]), len(cand.poses))
+    P = sp.csc_matrix((np.clip(V, 0.0, 1.0), (R, C)), shape=shape)
+    S = sp.csc_matrix((np.ones(len(R)), (R, C)), shape=shape)
     P.eliminate_zeros()
-    t_end = time.perf_counter()
     return PlacementModel(
         context=ctx,
-        candidates=cands,
-        signage_ok=signage_ok,
+        candidates=cand.poses,
+        signage_ok=cand.signage_ok,
         p=P,
         s=S,
-        p_base=np.concatenate(base_p),
-        s_base=np.concatenate(base_s),
-        w=np.concatenate(weights),
+        p_base=np.concatenate([x.p_base for x in parts]),
+        s_base=np.concatenate([x.s_base for x in parts]),
+        w=np.concatenate([x.w for x in parts]),
         prevalence=float(wl.prevalence),
-        fpir=fpir,
+        fpir=float(ctx.score_model.fpir(ctx.stat_threshold, wl.size)),
         replications=replications,
-        walkers_total=walkers_total,
-        timings={"tables_s": t_tables - t0, "captures_s": t_end - t_tables},
+        walkers_total=int(sum(x.people for x in parts)),
+        timings={"tables_s": t_tables - t0, "captures_s": time.perf_counter() - t_tables},
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Candidates:
+    """The candidate vans, their cameras (``owner``: camera -> van), view tables, the scenario's own
+    cameras' tables, and which vans pass the signage test."""
+
+    poses: list[VanPose]
+    cams: list[Camera]
+    owner: list[int]
+    tables: list[ViewTable]
+    base_tables: list[ViewTable]
+    signage_ok: np.ndarray
+
+    @classmethod
+    def build(cls, scenario: Scenario, ctx: Context, *, spacing_m: float, toe_deg: float) -> _Candidates:
+        site, gate = ctx.site, scenario.capture
+        poses = candidate_vans(site, spacing_m=spacing_m, toe_deg=toe_deg)
+        if not poses:
+            raise ScenarioError(f"no candidate van position on the routes of {site.name} inside its geofence")
+        tmpl = _template(scenario)
+        cams: list[Camera] = []
+        owner: list[int] = []
+        for j, pose in enumerate(poses):
+            for c in van_cameras(pose, template=tmpl):
+                cams.append(c)
+                owner.append(j)
+        tables = view_tables_near(site, cams, gate)
+        by_van: list[list[ViewTable]] = [[] for _ in poses]
+        for t in tables:
+            by_van[owner[t.camera]].append(t)
+        ok = np.array([all(r.covered for r in signage_coverage(site, tv)) for tv in by_van], bool)
+        return cls(
+            poses=poses,
+            cams=cams,
+            owner=owner,
+            tables=tables,
+            base_tables=view_tables_near(site, ctx.cameras, gate),
+            signage_ok=ok,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class _CrowdRows:
+    """One crowd's sampled walkers: (row, van, true-alert chance) entries, the own placement's per row,
+    each row's weight (walkers per hour), and how many people the crowd had."""
+
+    rows: np.ndarray
+    cols: np.ndarray
+    p: np.ndarray
+    p_base: np.ndarray
+    s_base: np.ndarray
+    w: np.ndarray
+    people: int
+
+
+def _one_crowd(
+    scenario: Scenario,
+    ctx: Context,
+    cand: _Candidates,
+    ss: np.random.SeedSequence,
+    *,
+    replications: int,
+    cap: int,
+) -> _CrowdRows:
+    """Simulate one replication's crowd (the scenario's own cameras) and capture its sampled walkers with
+    every candidate van and with the scenario's own cameras."""
+    streams = Streams(ss)
+    site, gate, model, t_stat = ctx.site, scenario.capture, ctx.score_model, ctx.stat_threshold
+    crowd = simulate_crowd(
+        site, ctx.cameras, ctx.tables, scenario.crowd, ctx.rates_per_h, scenario.time.start_s,
+        scenario.time.duration_s, streams,
+    )  # fmt: skip
+    people = crowd.people
+    rng = streams["placement"]
+    sample, wts = _walker_batches(people, len(site.routes), cap, rng)
+    n_rows = int(sum(len(x) for x in sample))
+    row_of = np.full(len(people["route"]), -1, np.int64)
+    row_w = np.zeros(n_rows)
+    hours = scenario.time.duration_s / 3600.0
+    pos = 0
+    for ri, idx in enumerate(sample):
+        row_of[idx] = np.arange(pos, pos + len(idx))
+        row_w[pos : pos + len(idx)] = wts[ri] / (replications * hours)
+        pos += len(idx)
+    cam_seeds = rng.integers(0, 2**63 - 1, size=len(cand.cams) + len(ctx.cameras))
+    got = _capture(
+        cand.tables,
+        cand.cams,
+        cand.owner,
+        people,
+        sample,
+        row_of,
+        gate,
+        model,
+        t_stat,
+        cam_seeds,
+        len(cand.poses),
+    )
+    bp, bs = np.zeros(n_rows), np.zeros(n_rows)
+    for _, rr, m in _capture(
+        cand.base_tables, ctx.cameras, [0] * len(ctx.cameras), people, sample, row_of, gate, model, t_stat,
+        cam_seeds[len(cand.cams) :], 1,
+    ):  # fmt: skip
+        bp[rr] = 1.0 - m
+        bs[rr] = 1.0
+    return _CrowdRows(
+        rows=np.concatenate([rr for _, rr, _ in got]) if got else np.zeros(0, np.int64),
+        cols=np.concatenate([np.full(len(rr), j) for j, rr, _ in got]) if got else np.zeros(0, np.int64),
+        p=np.concatenate([1.0 - m for _, _, m in got]) if got else np.zeros(0),
+        p_base=bp,
+        s_base=bs,
+        w=row_w,
+        people=len(people["route"]),
     )
 
 
@@ -425,136 +491,3 @@ def placement_scenario(result: OptimiseResult) -> Scenario:
     doc["cameras"] = result.cameras
     doc["name"] = f"{result.scenario.name} (optimised: {len(result.poses)} vans)"
     return Scenario.model_validate(doc)
-
-
-@dataclass(frozen=True, kw_only=True)
-class Figures:
-    """Per-hour figures of one placement from full runs: mean and 95% predictive interval over replications.
-
-    Attributes:
-        true_alerts_per_h, false_alerts_per_h, faces_scanned_per_h: (mean, 2.5th, 97.5th percentile).
-        replications: how many.
-    """
-
-    true_alerts_per_h: tuple[float, float, float]
-    false_alerts_per_h: tuple[float, float, float]
-    faces_scanned_per_h: tuple[float, float, float]
-    replications: int
-
-
-def _band(v: np.ndarray) -> tuple[float, float, float]:
-    return float(v.mean()), float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))
-
-
-def run_figures(
-    scenario: Scenario, *, replications: int, seed: int | None = None, workers: int = 1
-) -> Figures:
-    """Run ``scenario`` (:func:`twin.sim.run.run`) and read its per-hour figures per replication.
-
-    Raises:
-        TwinError: as :func:`twin.sim.run.run`.
-    """
-    from twin.sim.run import run
-
-    res = run(scenario, seed=seed, replications=replications, workers=workers)
-    hours = scenario.time.duration_s / 3600.0
-    tot = {
-        k: np.array([o.totals[k] for o in res.outcomes], float) / hours
-        for k in ("true_alerts", "false_alerts", "faces_scanned")
-    }
-    return Figures(
-        true_alerts_per_h=_band(tot["true_alerts"]),
-        false_alerts_per_h=_band(tot["false_alerts"]),
-        faces_scanned_per_h=_band(tot["faces_scanned"]),
-        replications=replications,
-    )
-
-
-@dataclass(frozen=True, kw_only=True)
-class SiteRank:
-    """One site's figures for ranking (per hour, per false alert, per officer-hour), each
-    (mean, low, high).
-
-    Attributes:
-        name, path: the scenario.
-        true_alerts_per_h: mean and 95% predictive interval over replications.
-        true_per_false_alert: ratio of the mean true and false alerts, with a 95% bootstrap confidence
-            interval over replications (inf when no false alert was simulated).
-        true_per_officer_hour: true alerts per hour / intercept officers, with the predictive interval.
-        false_alerts_per_h: mean and 95% predictive interval.
-        officers: intercept officers of the scenario; replications: how many.
-    """
-
-    name: str
-    path: str
-    true_alerts_per_h: tuple[float, float, float]
-    true_per_false_alert: tuple[float, float, float]
-    true_per_officer_hour: tuple[float, float, float]
-    false_alerts_per_h: tuple[float, float, float]
-    officers: int
-    replications: int
-
-
-def _ratio_ci(
-    a: np.ndarray, b: np.ndarray, rng: np.random.Generator, n_boot: int = 2000
-) -> tuple[float, float, float]:
-    """Ratio of means of ``a`` and ``b`` with a percentile bootstrap 95% CI over replications."""
-    if b.sum() == 0:
-        return float("inf"), float("inf"), float("inf")
-    idx = rng.integers(0, len(a), size=(n_boot, len(a)))
-    num, den = a[idx].mean(axis=1), b[idx].mean(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = np.where(den > 0, num / den, np.inf)
-    return float(a.mean() / b.mean()), float(np.percentile(r, 2.5)), float(np.percentile(r, 97.5))
-
-
-def rank_sites(
-    paths: list[str],
-    *,
-    replications: int | None = None,
-    workers: int = 1,
-    progress: Callable[[int, int, str], None] | None = None,
-) -> list[SiteRank]:
-    """Run every scenario as it stands and rank the sites by expected true alerts per hour (best first).
-
-    Args:
-        paths: scenario files.
-        replications: per site (default: each scenario's).
-        workers: local worker processes per run.
-        progress: ``progress(done, total, name)``.
-
-    Raises:
-        ScenarioError: no path given.
-        TwinError: a scenario is invalid (its file named).
-    """
-    from twin.scenario.load import load_scenario
-    from twin.sim.run import run
-
-    if not paths:
-        raise ScenarioError("--rank needs scenario files, e.g. --rank scenarios/*.yaml")
-    out = []
-    rng = np.random.default_rng(20260101)  # the bootstrap's own seed (reproducible ranking)
-    scenarios = [load_scenario(p) for p in paths]  # every file checked before any run
-    for i, (p, sc) in enumerate(zip(paths, scenarios, strict=True)):
-        if progress is not None:
-            progress(i, len(paths), sc.name)
-        res = run(sc, replications=replications, workers=workers)
-        hours = sc.time.duration_s / 3600.0
-        ta = np.array([o.totals["true_alerts"] for o in res.outcomes], float)
-        fa = np.array([o.totals["false_alerts"] for o in res.outcomes], float)
-        offs = max(sc.operations.officers, 1)
-        out.append(
-            SiteRank(
-                name=sc.name,
-                path=str(p),
-                true_alerts_per_h=_band(ta / hours),
-                true_per_false_alert=_ratio_ci(ta, fa, rng),
-                true_per_officer_hour=_band(ta / hours / offs),
-                false_alerts_per_h=_band(fa / hours),
-                officers=sc.operations.officers,
-                replications=len(res.outcomes),
-            )
-        )
-    if progress is not None:
-        progress(len(paths), len(paths), "")
-    return sorted(out, key=lambda r: -r.true_alerts_per_h[0])
