@@ -212,7 +212,10 @@ def main() -> None:
                 print(
                     f"  full runs ({o['verified_replications']} replications each, same seeds): shipped "
                     f"{own[0]:.3f} [{own[1]:.3f}, {own[2]:.3f}], recommended {rec[0]:.3f} "
-                    f"[{rec[1]:.3f}, {rec[2]:.3f}] true alerts/h: gain x{o['verified_gain']:.3f}; "
+                    f"[{rec[1]:.3f}, {rec[2]:.3f}] true alerts/h; expected (prevalence x alerts had everyone "
+                    f"been listed) {o['verified_shipped_expected']:.3f} vs "
+                    f"{o['verified_recommended_expected']:.3f}: "
+                    f"gain x{o['verified_gain']:.3f}; "
                     "faces scanned/h "
                     f"{o['verified_shipped_faces_scanned_per_h'][0]:.0f} vs "
                     f"{o['verified_recommended_faces_scanned_per_h'][0]:.0f}",

@@ -124,3 +124,21 @@ def test_rank_sites_orders_by_true_alerts_per_hour(tmp_path: Path, square_site: 
         lo, mean, hi = r.true_alerts_per_h[1], r.true_alerts_per_h[0], r.true_alerts_per_h[2]
         assert lo <= mean <= hi
         assert r.true_per_officer_hour[0] == pytest.approx(mean / r.officers)
+
+
+def test_model_of_the_own_placement_matches_a_full_run_on_the_same_crowd(tmp_path: Path) -> None:
+    """The optimiser's capture of the scenario's own cameras, on replication 0's crowd with no walker
+    sampling, gives the full run's faces scanned and true alerts had everyone been listed (the run's
+    own count, :func:`twin.scoring.metrics.score_replication`), within what the optimiser's approximations
+    allow (occlusion density at arrival, independent chances per capture): 3% and 10%."""
+    from twin.sim.run import run
+
+    sc = fork_scenario(tmp_path)
+    pm = build_placement_model(sc, replications=1, max_walkers_per_route=10**9)
+    assert np.all(pm.w == pm.w[0])  # no sampling: every walker one row
+    totals = run(sc, replications=1).outcomes[0].totals
+    hours = sc.time.duration_s / 3600
+    scanned = float(np.dot(pm.w, pm.s_base))
+    listed = float(np.dot(pm.w, pm.p_base))
+    assert scanned == pytest.approx(totals["faces_scanned"] / hours, rel=0.03)
+    assert listed == pytest.approx(totals["true_alerts_if_listed"] / hours, rel=0.10)

@@ -244,7 +244,10 @@ def _print_placement(res: Any, figs: Any, folder: Path) -> None:
         console.print(
             f"Full runs ({own.replications} replications, same seeds), true alerts/h: own "
             f"{_fmt(*own.true_alerts_per_h)}, recommended {_fmt(*rec.true_alerts_per_h)}; false alerts/h: "
-            f"own {_fmt(*own.false_alerts_per_h)}, recommended {_fmt(*rec.false_alerts_per_h)}.",
+            f"own {_fmt(*own.false_alerts_per_h)}, recommended {_fmt(*rec.false_alerts_per_h)}; expected "
+            "true alerts/h (prevalence x alerts had everyone been listed): own "
+            f"{own.expected_true_alerts_per_h:.3g}, recommended {rec.expected_true_alerts_per_h:.3g} (x"
+            f"{rec.expected_true_alerts_per_h / max(own.expected_true_alerts_per_h, 1e-12):.3f}).",
             soft_wrap=True,
         )
     console.print(

@@ -24,12 +24,16 @@ class Figures:
 
     Attributes:
         true_alerts_per_h, false_alerts_per_h, faces_scanned_per_h: (mean, 2.5th, 97.5th percentile).
+        expected_true_alerts_per_h: the watchlist prevalence x the true alerts had every passer-by been
+            listed (``true_alerts_if_listed``), mean over replications: the expectation without the
+            noise of who happens to be listed, what placements are best compared on.
         replications: how many.
     """
 
     true_alerts_per_h: tuple[float, float, float]
     false_alerts_per_h: tuple[float, float, float]
     faces_scanned_per_h: tuple[float, float, float]
+    expected_true_alerts_per_h: float
     replications: int
 
 
@@ -51,9 +55,10 @@ def run_figures(
     hours = scenario.time.duration_s / 3600.0
     tot = {
         k: np.array([o.totals[k] for o in res.outcomes], float) / hours
-        for k in ("true_alerts", "false_alerts", "faces_scanned")
+        for k in ("true_alerts", "false_alerts", "faces_scanned", "true_alerts_if_listed")
     }
     return Figures(
+        expected_true_alerts_per_h=float(scenario.watchlist.prevalence * tot["true_alerts_if_listed"].mean()),
         true_alerts_per_h=_band(tot["true_alerts"]),
         false_alerts_per_h=_band(tot["false_alerts"]),
         faces_scanned_per_h=_band(tot["faces_scanned"]),
