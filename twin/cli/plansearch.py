@@ -31,9 +31,9 @@ def _fmt(v: Any, lo: Any = None, hi: Any = None) -> str:
         return str(v)
     if not math.isfinite(x):
         return "—"
-    s = f"{x:.3g}"
+    s = f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
     if lo is not None and hi is not None and math.isfinite(float(lo)) and math.isfinite(float(hi)):
-        s += f" [{float(lo):.3g}, {float(hi):.3g}]"
+        s += f" [{_fmt(lo)}, {_fmt(hi)}]"
     return s
 
 

@@ -17,7 +17,7 @@ import pandas as pd
 from twin.outputs.charts import PALETTE, Series, line_chart_svg
 from twin.scenario.grid import GridAxis
 
-__all__ = ["MAX_LINES", "METRIC_LABELS", "sweep_html"]
+__all__ = ["MAX_LINES", "METRIC_LABELS", "fmt_number", "sweep_html"]
 
 #: Lines per chart before the other axes are pooled (their mean is drawn instead).
 MAX_LINES = 8
@@ -92,9 +92,22 @@ def _table(summary: pd.DataFrame, axes: list[GridAxis]) -> str:
         cells += f"<td>{int(r['replications'])}</td>"
         for m in _metrics(summary):
             v, lo, hi = (_num(r[m]), _num(r[f"{m}_lo"]), _num(r[f"{m}_hi"]))
-            cells += "<td>—</td>" if v is None else f"<td>{v:.3g} [{lo or 0:.3g}, {hi or 0:.3g}]</td>"
+            cells += (
+                "<td>—</td>"
+                if v is None
+                else f"<td>{fmt_number(v)} [{fmt_number(lo or 0.0)}, {fmt_number(hi or 0.0)}]</td>"
+            )
         body.append(f"<tr>{cells}</tr>")
     return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+
+
+def fmt_number(v: float) -> str:
+    """A figure for a table: thousands with separators, smaller values to 3 significant digits.
+
+    >>> fmt_number(1083.4), fmt_number(0.000868), fmt_number(14.0)
+    ('1,083', '0.000868', '14')
+    """
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
 
 
 def _metrics(summary: pd.DataFrame) -> list[str]:
