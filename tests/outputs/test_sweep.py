@@ -84,6 +84,10 @@ def test_resume_runs_only_missing_cells(tiny_file: Path, tmp_path: Path, client)
     assert rows[cols].equals(again[cols])
     third = resume_sweep(first.folder, client=client)  # finished: nothing to do
     assert third.cells_run == 0 and third.tasks_run == 0 and third.files == {}
+    # the same command again finds the finished sweep and does nothing
+    again_cmd = start_sweep(tiny_file, grid, replications=2, out_dir=tmp_path / "out", client=client)
+    assert again_cmd.folder == first.folder and again_cmd.cells_run == 0 and again_cmd.complete
+    assert len(list((tmp_path / "out").iterdir())) == 1
 
 
 def test_camera_files_sweep_placements(tiny_file: Path, tmp_path: Path, client) -> None:

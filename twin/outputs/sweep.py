@@ -3,13 +3,16 @@
 :func:`start_sweep` validates every grid point before it creates anything (bad input leaves no
 folder), creates the sweep folder with its manifest (:mod:`twin.outputs.sweepstore`) and runs the
 cells; :func:`resume_sweep` rebuilds the plan from a folder's manifest and runs only the cells not
-on disk (a finished sweep: nothing). When every cell is done, ``summary.csv`` (per point: mean and
-2.5th-97.5th percentiles over replications, a predictive interval) and ``sweep.html`` (each
-metric against each swept key, inline SVG) are added.
+on disk (a finished sweep: nothing); :func:`start_sweep` of a sweep already in the output folder
+(same scenario, grid, seed and replications) resumes it, so rerunning the same command does nothing
+once done. When every cell is done, ``summary.csv`` (per point: mean and 2.5th-97.5th percentiles
+over replications, a predictive interval) and ``sweep.html`` (each metric against each swept key,
+inline SVG) are added.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +28,15 @@ from twin.outputs.sweepstore import SweepStore, create_sweep_folder, open_sweep_
 from twin.scenario.grid import GridAxis, GridPoint, expand_grid, load_grid
 from twin.sim.sweep import CELL_METRICS, plan_tasks, run_tasks, sweep_client
 
-__all__ = ["SUMMARY_METRICS", "SweepOutcome", "resume_sweep", "start_sweep", "summarise_sweep"]
+__all__ = [
+    "SAME_SWEEP_KEYS",
+    "SUMMARY_METRICS",
+    "SweepOutcome",
+    "find_same_sweep",
+    "resume_sweep",
+    "start_sweep",
+    "summarise_sweep",
+]
 
 #: Metrics of the summary table and the plots (a subset of :data:`twin.sim.sweep.CELL_METRICS`).
 SUMMARY_METRICS: tuple[str, ...] = (
@@ -111,15 +122,39 @@ def start_sweep(
         "replications": reps,
         "cells": len(points) * reps,
     }
+    base = f"sweep-{_slug(path.stem)}"
+    same = find_same_sweep(out_dir, base, manifest)
+    if same is not None:  # the same sweep again: finish it (nothing to do when it is complete)
+        return resume_sweep(
+            same, workers=workers, scheduler=scheduler, progress=progress, client=client, limit=limit
+        )
     own = client is None
     if own:
         client = sweep_client(workers, scheduler)  # an unreachable scheduler fails before the folder exists
     try:
-        folder = create_sweep_folder(out_dir, f"sweep-{_slug(path.stem)}", manifest)
+        folder = create_sweep_folder(out_dir, base, manifest)
         return _run(folder, manifest, axes, points, client=client, progress=progress, limit=limit)
     finally:
         if own:
             _close(client)
+
+
+#: Manifest keys that make two sweeps the same sweep.
+SAME_SWEEP_KEYS: tuple[str, ...] = ("scenario", "base_dir", "grid", "seed", "replications")
+
+
+def find_same_sweep(out_dir: Path | str, base: str, manifest: dict[str, Any]) -> Path | None:
+    """An existing ``out_dir/base*`` sweep folder with the same scenario, grid, seed and replications
+    (:data:`SAME_SWEEP_KEYS`), or None."""
+    want = json.loads(json.dumps({k: manifest[k] for k in SAME_SWEEP_KEYS}, default=str, sort_keys=True))
+    for folder in sorted(Path(out_dir).glob(f"{base}*")):
+        try:
+            have = open_sweep_folder(folder)
+        except RunFolderError:
+            continue
+        if {k: have.get(k) for k in SAME_SWEEP_KEYS} == want:
+            return folder
+    return None
 
 
 def resume_sweep(
