@@ -109,3 +109,28 @@ def test_rank_sites(fork_file: Path, tiny_file: Path) -> None:
     r = invoke("optimise", "--rank", str(fork_file), str(tiny_file), "-r", "2")
     assert r.exit_code == 0, r.output
     assert "Sites ranked" in r.output and "fork" in r.output and "tiny" in r.output
+
+
+@pytest.mark.slow
+def test_sweep_runs_then_does_nothing_the_second_time(tiny_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = (
+        "sweep",
+        str(tiny_file),
+        "--grid",
+        "watchlist.threshold=0.6,0.64",
+        "-r",
+        "2",
+        "-w",
+        "1",
+        "--out",
+        str(out),
+    )
+    r = invoke(*args)
+    assert r.exit_code == 0, r.output
+    assert "4 cells run (2 crowd simulations); 4 in all." in r.output and "Sweep summary" in r.output
+    (folder,) = out.iterdir()
+    assert {"sweep.json", "rows", "summary.csv", "sweep.html"} <= {p.name for p in folder.iterdir()}
+    r = invoke(*args)
+    assert r.exit_code == 0 and "Nothing to do: all 4 cells" in r.output
+    assert len(list(out.iterdir())) == 1
