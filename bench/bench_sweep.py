@@ -161,9 +161,9 @@ def optimise(verify: int) -> dict:
         out["verified_replications"] = verify
         out["verified_shipped_true_alerts_per_h"] = own.true_alerts_per_h
         out["verified_recommended_true_alerts_per_h"] = rec.true_alerts_per_h
-        out["verified_gain"] = (
-            rec.true_alerts_per_h[0] / own.true_alerts_per_h[0] if own.true_alerts_per_h[0] else None
-        )
+        out["verified_gain"] = rec.expected_true_alerts_per_h / own.expected_true_alerts_per_h
+        out["verified_shipped_expected"] = own.expected_true_alerts_per_h
+        out["verified_recommended_expected"] = rec.expected_true_alerts_per_h
         out["verified_shipped_faces_scanned_per_h"] = own.faces_scanned_per_h
         out["verified_recommended_faces_scanned_per_h"] = rec.faces_scanned_per_h
     return out

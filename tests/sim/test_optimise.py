@@ -142,3 +142,22 @@ def test_model_of_the_own_placement_matches_a_full_run_on_the_same_crowd(tmp_pat
     listed = float(np.dot(pm.w, pm.p_base))
     assert scanned == pytest.approx(totals["faces_scanned"] / hours, rel=0.03)
     assert listed == pytest.approx(totals["true_alerts_if_listed"] / hours, rel=0.10)
+
+
+def test_zone_markers_leave_the_crowd_unchanged(tmp_path: Path) -> None:
+    from twin.rng import Streams, replication_seeds
+    from twin.sim.crowd import simulate_crowd
+    from twin.sim.optimise import zone_markers
+
+    doc_sc = fork_scenario(tmp_path)
+    sc = doc_sc.model_copy(update={"crowd": doc_sc.crowd.model_copy(update={"avoid_share": 0.3})})
+    ctx = prepare(sc)
+    ss = replication_seeds(sc.seed, 1)[0]
+
+    def people(tables):
+        args = (sc.crowd, ctx.rates_per_h, sc.time.start_s, sc.time.duration_s, Streams(ss))
+        return simulate_crowd(ctx.site, ctx.cameras, tables, *args).people
+
+    full, marked = people(ctx.tables), people(zone_markers(ctx.tables))
+    assert full["rerouted"].any()  # the avoiders' choice is in play
+    assert all(np.array_equal(full[k], marked[k]) for k in full)

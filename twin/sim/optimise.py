@@ -51,6 +51,7 @@ __all__ = [
     "build_placement_model",
     "optimise_placement",
     "placement_scenario",
+    "zone_markers",
 ]
 
 #: What the optimiser maximises: expected true alerts, or watchlisted faces scanned, per hour.
@@ -180,7 +181,7 @@ def build_placement_model(
     toe_deg: float = 0.0,
     replications: int = 1,
     seed: int | None = None,
-    max_walkers_per_route: int = 1500,
+    max_walkers_per_route: int = 800,
     progress: Callable[[str, float], None] | None = None,
 ) -> PlacementModel:
     """Simulate ``replications`` crowds of ``scenario`` and capture them with every candidate van.
@@ -301,6 +302,24 @@ class _CrowdRows:
     people: int
 
 
+def zone_markers(tables: list[ViewTable]) -> list[ViewTable]:
+    """One table per route that has a recognition zone facing its walkers (the first such).
+
+    The people of a crowd (arrivals, routes, speeds, densities, lanes, heads) depend on the cameras only
+    through which routes have a zone (avoiders steer round them, :mod:`twin.sim.crowd`); the view
+    entries and exits of the other tables are SimPy events whose only product is the in-view counts,
+    which the optimiser does not use. With these markers the crowd's people are the same, for about a
+    fifth less simulation (``tests/sim/test_optimise.py`` checks the sameness).
+    """
+    seen: set[int] = set()
+    out = []
+    for t in tables:
+        if t.frontal and t.zone.any() and t.route not in seen:
+            seen.add(t.route)
+            out.append(t)
+    return out
+
+
 def _one_crowd(
     scenario: Scenario,
     ctx: Context,
@@ -315,7 +334,7 @@ def _one_crowd(
     streams = Streams(ss)
     site, gate, model, t_stat = ctx.site, scenario.capture, ctx.score_model, ctx.stat_threshold
     crowd = simulate_crowd(
-        site, ctx.cameras, ctx.tables, scenario.crowd, ctx.rates_per_h, scenario.time.start_s,
+        site, ctx.cameras, zone_markers(ctx.tables), scenario.crowd, ctx.rates_per_h, scenario.time.start_s,
         scenario.time.duration_s, streams,
     )  # fmt: skip
     people = crowd.people

@@ -201,36 +201,35 @@ def usable_range_m(camera: Camera, gate: CaptureGate) -> float:
 
 
 def view_tables_near(
-    site: Site, cameras: Sequence[Camera], gate: CaptureGate, *, margin_m: float = 2.0
+    site: Site, cameras: Sequence[Camera], gate: CaptureGate, *, margin_m: float = 2.0, grid_m: float = 5.0
 ) -> list[ViewTable]:
     """View tables of ``cameras`` (indices as in the sequence) cut to the stretches of route within
     :func:`usable_range_m` + ``margin_m`` of each camera, ordered by (route, camera).
 
-    Each stretch starts on the route's station grid (a multiple of STATION_M), so its stations are
-    the whole route's; ``s0`` and ``route`` refer to the whole route, as :func:`build_view_tables` gives.
-    Only the usable captures are the same as whole-route tables give: frames in view outside the cut
-    are not counted (the optimiser needs usable captures only).
+    Each stretch is widened to multiples of ``grid_m`` (on the route's station grid), so cameras a
+    few metres apart share a stretch and its stations are computed once; ``s0`` and ``route`` refer to
+    the whole route, as :func:`build_view_tables` gives. Only the usable captures are the same as
+    whole-route tables give: frames in view outside the cut are not counted (the optimiser needs
+    usable captures only).
     """
-    out: list[ViewTable] = []
+    groups: dict[tuple[int, float, float], list[int]] = {}
     for ci, cam in enumerate(cameras):
         disc = Point(cam.x, cam.y).buffer(usable_range_m(cam, gate) + margin_m)
-        pieces, starts, index = [], [], []
         for ri, route in enumerate(site.routes):
             near = route.line.intersection(disc)
             if near.is_empty:
                 continue
-            ends = shapely.get_coordinates(near)
-            s = [route.line.project(Point(x, y)) for x, y in ends]
-            a = math.floor(min(s) / STATION_M) * STATION_M
-            b = min(max(s) + STATION_M, route.length_m)
-            if b - a < 2 * STATION_M:
-                continue
-            pieces.append(dataclasses.replace(route, line=substring(route.line, a, b)))
-            starts.append(a)
-            index.append(ri)
-        if not pieces:
-            continue
-        sub = dataclasses.replace(site, routes=tuple(pieces))
-        for t in build_view_tables(sub, [cam], gate):
-            out.append(dataclasses.replace(t, route=index[t.route], camera=ci, s0=t.s0 + starts[t.route]))
+            s = [route.line.project(Point(x, y)) for x, y in shapely.get_coordinates(near)]
+            a = math.floor(min(s) / grid_m) * grid_m
+            b = min(math.ceil(max(s) / grid_m) * grid_m, route.length_m)
+            if b - a >= 2 * STATION_M:
+                groups.setdefault((ri, round(a, 6), round(b, 6)), []).append(ci)
+    out: list[ViewTable] = []
+    for (ri, a, b), members in groups.items():
+        route = site.routes[ri]
+        sub = dataclasses.replace(
+            site, routes=(dataclasses.replace(route, line=substring(route.line, a, b)),)
+        )
+        for t in build_view_tables(sub, [cameras[ci] for ci in members], gate):
+            out.append(dataclasses.replace(t, route=ri, camera=members[t.camera], s0=t.s0 + a))
     return sorted(out, key=lambda t: (t.route, t.camera))
