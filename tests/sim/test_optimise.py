@@ -120,6 +120,11 @@ def test_rank_sites_orders_by_true_alerts_per_hour(tmp_path: Path, square_site: 
     quiet.write_text(yaml.safe_dump(doc))
     ranks = rank_sites([str(quiet), str(busy)], replications=3)
     assert [r.name for r in ranks] == ["busy", "quiet"]
+    # the same placement and six times the passers-by: six times the expected true alerts (the model's
+    # expectation scales with the faces scanned), the same expected true alerts per false alert
+    b, q = ranks
+    assert b.expected_true_alerts_per_h[0] / q.expected_true_alerts_per_h[0] == pytest.approx(6, rel=0.25)
+    assert b.expected_true_per_false_alert == pytest.approx(q.expected_true_per_false_alert, rel=0.1)
     for r in ranks:
         lo, mean, hi = r.true_alerts_per_h[1], r.true_alerts_per_h[0], r.true_alerts_per_h[2]
         assert lo <= mean <= hi

@@ -267,27 +267,24 @@ def _rank(paths: list[str], replications: int | None, workers: int) -> None:
 
         ranks = rank_sites(paths, replications=replications, workers=workers, progress=cb)
     t = Table(title="Sites ranked by expected true alerts per hour (mean [95% interval])")
-    for col in (
-        "#",
-        "site",
-        "true alerts/h",
-        "false alerts/h",
-        "true per false alert*",
-        "true per officer-hour",
-    ):
+    cols = ("#", "site", "expected true alerts/h", "expected true per false alert", "true per officer-hour")
+    for col in (*cols, "simulated true / false alerts/h"):
         t.add_column(col, justify="left" if col == "site" else "right")
     for i, r in enumerate(ranks):
+        ratio = r.expected_true_per_false_alert
         t.add_row(
             str(i + 1),
             escape(r.name),
-            _fmt(*r.true_alerts_per_h),
-            _fmt(*r.false_alerts_per_h),
-            _fmt(*r.true_per_false_alert) if math.isfinite(r.true_per_false_alert[0]) else "no false alert",
+            _fmt(*r.expected_true_alerts_per_h),
+            _fmt(ratio) if math.isfinite(ratio) else "no false alert expected",
             _fmt(*r.true_per_officer_hour),
+            f"{_fmt(*r.true_alerts_per_h)} / {_fmt(*r.false_alerts_per_h)}",
         )
     console.print(t)
     console.print(
-        "Intervals: 95% predictive over replications; *ratio of means with a 95% bootstrap confidence "
-        "interval. Each site as its scenario places the vans (twin optimise SITE --vans K to improve it).",
+        "Expected: the score model's expectation with its analytic 95% interval; simulated: mean and 95% "
+        "predictive interval over replications; per officer-hour: simulated true alerts per hour per "
+        "intercept officer. Each site as its scenario places the vans (twin optimise SITE --vans K to "
+        "improve it).",
         soft_wrap=True,
     )

@@ -3,8 +3,8 @@
 Common random numbers (one crowd, many placements): where people arrive, which route they take,
 how fast they walk and how crowded their route is do not depend on the cameras (:mod:`twin.sim.crowd`;
 the one exception, people who avoid zones choosing their route by them, ``crowd.avoid_share``, is
-held at the scenario's own placement). So each replication's crowd is simulated once, with the
-scenario's cameras, and every candidate van's cameras capture the *same* stored walkers: the
+held at the scenario's own placement, :func:`zone_markers`). So each replication's crowd is simulated
+once and every candidate van's cameras capture the *same* stored walkers: the
 per route x camera view tables and the per-walker reduction of :mod:`twin.world.capture`
 (:func:`twin.world.placement.view_tables_near` cuts the tables to where faces can be usable).
 Differences between candidates are then differences of placement, not of crowd noise.
@@ -15,7 +15,7 @@ N(mated_mean, mated_sd) (:class:`~twin.scoring.score_model.ScoreModel`, person a
 together), combined over the van's cameras as independent chances (the person effect's correlation
 is left out: an assumption of the optimiser, not of ``twin run``). Walkers are sampled per route
 (at most ``max_walkers_per_route`` per replication) and weighted back to walkers per hour.
-Selection: :func:`twin.scoring.selection.select_vans`. Constraints: a false-alert budget per hour
+Selection: :func:`twin.scoring.vanchoice.select_vans`. Constraints: a false-alert budget per hour
 (FPIR per face scanned x the faces scanned not on the watchlist), and signage: a van is a candidate
 only if every route entering its recognition zones passes a sign first
 (:func:`twin.world.signage.signage_coverage`; coverage of a set of vans is then the coverage of each).
@@ -447,7 +447,7 @@ def optimise_placement(
     objective: str = "true_alerts",
     max_false_alerts_per_h: float | None = None,
     model: PlacementModel | None = None,
-    milp_time_limit_s: float = 20.0,
+    milp_time_limit_s: float = 10.0,
     **model_kw: Any,
 ) -> OptimiseResult:
     """Recommend where ``vans`` vans should stand at ``scenario``'s site.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -78,6 +79,10 @@ class SiteRank:
             interval over replications (inf when no false alert was simulated).
         true_per_officer_hour: true alerts per hour / intercept officers, with the predictive interval.
         false_alerts_per_h: mean and 95% predictive interval.
+        expected_true_alerts_per_h, expected_false_alerts_per_h: the score model's expectations
+            (:class:`~twin.scoring.summary.ModelFigures`: steadier than a few replications' counts of
+            rare events), with their analytic 95% intervals, per hour; the ranking key is the first.
+        expected_true_per_false_alert: their ratio (inf without an expected false alert).
         officers: intercept officers of the scenario; replications: how many.
     """
 
@@ -87,6 +92,9 @@ class SiteRank:
     true_per_false_alert: tuple[float, float, float]
     true_per_officer_hour: tuple[float, float, float]
     false_alerts_per_h: tuple[float, float, float]
+    expected_true_alerts_per_h: tuple[float, float, float]
+    expected_false_alerts_per_h: tuple[float, float, float]
+    expected_true_per_false_alert: float
     officers: int
     replications: int
 
@@ -111,7 +119,8 @@ def rank_sites(
     workers: int = 1,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> list[SiteRank]:
-    """Run every scenario as it stands and rank the sites by expected true alerts per hour (best first).
+    """Run every scenario as it stands and rank the sites by the model's expected true alerts per hour
+    (best first).
 
     Args:
         paths: scenario files.
@@ -139,6 +148,7 @@ def rank_sites(
         ta = np.array([o.totals["true_alerts"] for o in res.outcomes], float)
         fa = np.array([o.totals["false_alerts"] for o in res.outcomes], float)
         offs = max(sc.operations.officers, 1)
+        e_ta, e_fa = _expected(res.summary.model, hours)
         out.append(
             SiteRank(
                 name=sc.name,
@@ -147,10 +157,31 @@ def rank_sites(
                 true_per_false_alert=_ratio_ci(ta, fa, rng),
                 true_per_officer_hour=_band(ta / hours / offs),
                 false_alerts_per_h=_band(fa / hours),
+                expected_true_alerts_per_h=e_ta,
+                expected_false_alerts_per_h=e_fa,
+                expected_true_per_false_alert=e_ta[0] / e_fa[0] if e_fa[0] > 0 else float("inf"),
                 officers=sc.operations.officers,
                 replications=len(res.outcomes),
             )
         )
     if progress is not None:
         progress(len(paths), len(paths), "")
-    return sorted(out, key=lambda r: -r.true_alerts_per_h[0])
+    return sorted(out, key=lambda r: -r.expected_true_alerts_per_h[0])
+
+
+def _expected(model: Any, hours: float) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
+    """(expected true alerts, expected false alerts) per hour with their intervals, from a summary's model
+    section (NaN where missing)."""
+    nan = float("nan")
+
+    def one(mean: float | None, iv: tuple[float, float] | None) -> tuple[float, float, float]:
+        if mean is None:
+            return nan, nan, nan
+        lo, hi = iv if iv is not None else (nan, nan)
+        return mean / hours, lo / hours, hi / hours
+
+    if model is None:
+        return (nan, nan, nan), (nan, nan, nan)
+    return one(model.expected_true_alerts, model.true_alerts_interval), one(
+        model.expected_false_alerts, model.false_alerts_interval
+    )
