@@ -131,11 +131,12 @@ def candidate_vans(
                 if site.geofence.distance(Point(x, y)) > inside_tolerance_m:
                     continue
                 fwd = _bearing(tx, ty)
-                # the footway's centre lies at -side across: turning towards it is -side*toe for the
-                # camera facing forward, +side*toe for the one facing back
+                # the footway's centre lies at -side across (side +1: left of the walking direction), so
+                # to the right of the camera facing forward (clockwise, +side*toe) and to the left of
+                # the one facing back (-side*toe); compass bearings grow clockwise
                 heads = tuple(
                     round((h + d) % 360.0, 1)
-                    for h, d in ((fwd, -side * toe_deg), (fwd + 180, side * toe_deg))
+                    for h, d in ((fwd, side * toe_deg), (fwd + 180, -side * toe_deg))
                 )
                 key = tuple(sorted(heads))
                 if any(
