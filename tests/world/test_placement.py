@@ -26,7 +26,7 @@ def _axis(heading_deg: float) -> np.ndarray:
 
 def test_candidates_on_the_footway_facing_along_the_flow(square_site: Path) -> None:
     site = load_site(square_site)
-    vans = candidate_vans(site, spacing_m=10.0)
+    vans = candidate_vans(site, spacing_m=10.0, toes_deg=(0.0,))
     # square site: footway y = 0 walked both ways, 4 m wide; a quarter of the width out on both sides,
     # every 10 m from 5 m; the two directions' candidates coincide and are merged
     assert sorted({round(v.y - Y0, 2) for v in vans}) == [-1.0, 1.0]
@@ -38,7 +38,7 @@ def test_candidates_on_the_footway_facing_along_the_flow(square_site: Path) -> N
 
 def test_toe_turns_each_camera_towards_the_footway_centre(square_site: Path) -> None:
     site = load_site(square_site)
-    for v in candidate_vans(site, spacing_m=20.0, toe_deg=10.0):
+    for v in candidate_vans(site, spacing_m=20.0, toes_deg=(10.0,)):
         to_centre = np.array([0.0, Y0 - v.y])
         for h in v.headings_deg:
             assert np.dot(_axis(h), to_centre) > 0, (v, h)  # looks a little across, towards the middle
@@ -74,5 +74,5 @@ def test_bad_candidate_settings(square_site: Path) -> None:
     with pytest.raises(ScenarioError, match="spacing"):
         candidate_vans(site, spacing_m=0)
     with pytest.raises(ScenarioError, match="toe"):
-        candidate_vans(site, toe_deg=60)
+        candidate_vans(site, toes_deg=(60.0,))
     assert len(van_cameras(candidate_vans(site)[0])) == 2

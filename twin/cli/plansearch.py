@@ -148,8 +148,8 @@ def optimise(
     spacing: float = typer.Option(
         5.0, "--spacing", help="metres between candidate van positions along a route"
     ),
-    toe: float = typer.Option(
-        0.0, "--toe", help="cameras turned this many degrees towards the footway's centre"
+    toe: str = typer.Option(
+        "5", "--toe", help="camera turns towards the footway's centre to try, degrees (comma-separated)"
     ),
     crowds: int = typer.Option(1, "--crowds", help="crowd replications the candidates are scored on"),
     verify: int = typer.Option(
@@ -193,7 +193,7 @@ def optimise(
             objective=objective,
             max_false_alerts_per_h=max_false_alerts_per_h,
             spacing_m=spacing,
-            toe_deg=toe,
+            toes_deg=_angles(toe),
             replications=crowds,
             progress=stage,
         )
@@ -209,6 +209,18 @@ def optimise(
         progress.update(task, description="writing the placement folder")
         folder = write_placement(res, out, verify=figs)
     _print_placement(res, figs, folder)
+
+
+def _angles(text: str) -> tuple[float, ...]:
+    """``--toe`` values: comma-separated degrees.
+
+    Raises:
+        typer.Exit: not numbers (one line, exit code 2).
+    """
+    try:
+        return tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise fail(f"--toe {text!r} must be degrees separated by commas, e.g. 0,5,10") from None
 
 
 def _print_placement(res: Any, figs: Any, folder: Path) -> None:

@@ -41,7 +41,14 @@ from twin.sim.context import Context, prepare
 from twin.sim.crowd import simulate_crowd
 from twin.world.camera import Camera
 from twin.world.capture import ViewTable, WalkerBatch, reduce_tracks
-from twin.world.placement import VanPose, candidate_vans, van_camera_specs, van_cameras, view_tables_near
+from twin.world.placement import (
+    DEFAULT_TOES_DEG,
+    VanPose,
+    candidate_vans,
+    van_camera_specs,
+    van_cameras,
+    view_tables_near,
+)
 from twin.world.signage import signage_coverage
 
 __all__ = [
@@ -178,7 +185,7 @@ def build_placement_model(
     scenario: Scenario,
     *,
     spacing_m: float = 5.0,
-    toe_deg: float = 0.0,
+    toes_deg: tuple[float, ...] = DEFAULT_TOES_DEG,
     replications: int = 1,
     seed: int | None = None,
     max_walkers_per_route: int = 800,
@@ -188,7 +195,7 @@ def build_placement_model(
 
     Args:
         scenario: a statistical-engine scenario (its cameras are the baseline placement).
-        spacing_m, toe_deg: candidate grid (:func:`twin.world.placement.candidate_vans`).
+        spacing_m, toes_deg: candidate grid (:func:`twin.world.placement.candidate_vans`).
         replications: crowds simulated (replications 0..n-1 of the scenario's seed).
         seed: root seed (default: the scenario's).
         max_walkers_per_route: walkers sampled per route and replication (the rest are represented by weight).
@@ -209,7 +216,7 @@ def build_placement_model(
     say = progress or (lambda stage, share: None)
     ctx = prepare(scenario)
     say("view tables of the candidates", 0.0)
-    cand = _Candidates.build(scenario, ctx, spacing_m=spacing_m, toe_deg=toe_deg)
+    cand = _Candidates.build(scenario, ctx, spacing_m=spacing_m, toes_deg=toes_deg)
     t_tables = time.perf_counter()
     wl = scenario.watchlist
     seed_ = scenario.seed if seed is None else int(seed)
@@ -261,9 +268,11 @@ class _Candidates:
     signage_ok: np.ndarray
 
     @classmethod
-    def build(cls, scenario: Scenario, ctx: Context, *, spacing_m: float, toe_deg: float) -> _Candidates:
+    def build(
+        cls, scenario: Scenario, ctx: Context, *, spacing_m: float, toes_deg: tuple[float, ...]
+    ) -> _Candidates:
         site, gate = ctx.site, scenario.capture
-        poses = candidate_vans(site, spacing_m=spacing_m, toe_deg=toe_deg)
+        poses = candidate_vans(site, spacing_m=spacing_m, toes_deg=toes_deg)
         if not poses:
             raise ScenarioError(f"no candidate van position on the routes of {site.name} inside its geofence")
         tmpl = _template(scenario)
@@ -459,7 +468,7 @@ def optimise_placement(
         max_false_alerts_per_h: the false-alert budget (None: none).
         model: a :class:`PlacementModel` already built for ``scenario`` (else built here with ``model_kw``).
         milp_time_limit_s: HiGHS time limit, s.
-        model_kw: :func:`build_placement_model` options (spacing_m, toe_deg, replications, seed, ...).
+        model_kw: :func:`build_placement_model` options (spacing_m, toes_deg, replications, seed, ...).
 
     Raises:
         ScenarioError: unknown objective, K < 1 or more than the candidates, a negative budget.
