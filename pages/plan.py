@@ -16,7 +16,7 @@ from streamlit_folium import st_folium
 
 from twin.app import cameras, ui, views
 from twin.app import plan as plans
-from twin.app.ui import TwinError
+from twin.app.ui import MAX_SEED, MAX_WATCHLIST_SIZE, TwinError
 
 W = "w_"  # prefix of the control widgets' keys
 CLICK_MODES = ("Nothing (look around)", "Add a camera", "Move the selected camera")
@@ -215,8 +215,7 @@ with st.sidebar:
     )
     duration = c2.number_input(
         "Hours",
-        1,
-        12,
+        *(int(v) for v in plans.control_range("duration_h", st.session_state[f"{W}duration"])),
         step=1,
         key=f"{W}duration",
         help="Length of the window. One hour is immediate; each extra hour adds "
@@ -224,8 +223,7 @@ with st.sidebar:
     )
     scale = st.slider(
         "Footfall, × the site's usual",
-        0.1,
-        3.0,
+        *plans.control_range("footfall_scale", st.session_state[f"{W}scale"]),
         step=0.05,
         key=f"{W}scale",
         help="Multiplies the site's hourly footfall (the map's daily count spread by a London "
@@ -236,7 +234,7 @@ with st.sidebar:
     size = st.number_input(
         "Watchlist size, entries",
         1,
-        10_000_000,
+        MAX_WATCHLIST_SIZE,
         step=500,
         key=f"{W}size",
         help="People on the watchlist. More entries: more chances of a false match (FPIR = 1 − (1 − FMR)^N).",
@@ -253,8 +251,7 @@ with st.sidebar:
     )
     threshold = st.slider(
         "Alert threshold (score)",
-        0.50,
-        0.80,
+        *plans.control_range("threshold", st.session_state[f"{W}threshold"]),
         step=0.005,
         format="%.3f",
         key=f"{W}threshold",
@@ -287,15 +284,14 @@ with st.sidebar:
         seed = st.number_input(
             "Seed",
             0,
-            2**31 - 1,
+            MAX_SEED,
             step=1,
             key=f"{W}seed",
             help="Root seed: the same seed and plan give the same numbers, here and with `twin run`.",
         )
         reps = st.slider(
             "Replications",
-            2,
-            40,
+            *(int(v) for v in plans.control_range("replications", st.session_state[f"{W}reps"])),
             step=1,
             key=f"{W}reps",
             help="Independent runs of the crowd. More: steadier 95% predictive intervals, slower.",
@@ -422,8 +418,7 @@ with col_map:
             f1, f2, f3, f4 = st.columns(4)
             f1.number_input(
                 "Heading, °",
-                0.0,
-                359.9,
+                *plans.control_range("heading_deg", st.session_state[f"{W}heading_{sel}"]),
                 step=5.0,
                 format="%.1f",
                 key=f"{W}heading_{sel}",
@@ -440,8 +435,7 @@ with col_map:
             )
             f3.number_input(
                 "Field of view, °",
-                5.0,
-                120.0,
+                *plans.control_range("hfov_deg", st.session_state[f"{W}hfov_{sel}"]),
                 step=1.0,
                 format="%.0f",
                 key=f"{W}hfov_{sel}",

@@ -26,12 +26,14 @@ from twin.app import plan as plans
 from twin.app import views
 from twin.app.cache import RunCache
 from twin.errors import TwinError
-from twin.scenario.specs import Scenario
+from twin.scenario.specs import MAX_SEED, MAX_WATCHLIST_SIZE, Scenario
 from twin.scoring.summary import RunSummary
 from twin.sim.run import RunResult, crowd_key, run
 
 __all__ = [
     "DEFAULT_SCENARIO",
+    "MAX_SEED",
+    "MAX_WATCHLIST_SIZE",
     "AppPaths",
     "Plan",
     "TwinError",

@@ -42,6 +42,35 @@ _BASE_STYLE = {
 _MAX_HEAT_POINTS = 6000
 
 
+def _safe_tooltip_template() -> Any:
+    from folium.template import Template
+
+    return Template(
+        """
+        {% macro script(this, kwargs) %}
+            {{ this._parent.get_name() }}.bindTooltip(
+                {{ ("<div>" ~ this.text ~ "</div>")|tojavascript }},
+                {{ this.options|tojavascript }}
+            );
+        {% endmacro %}
+        """
+    )
+
+
+def _tooltip(fl: Any, text: str) -> Any:
+    """A tooltip showing ``text`` as text, whatever it holds.
+
+    folium's own ``Tooltip`` splices its text raw into a JavaScript template literal (between
+    backticks), so ``${...}`` in a camera or route id would run when the map opens. Here the text
+    is HTML-escaped (markup shows as characters) and reaches the script as a JSON string literal
+    (``tojavascript``: ``json.dumps`` with ``<``, ``>``, ``&`` and ``'`` escaped, so it cannot end the
+    ``<script>`` either), which Leaflet then shows as the tooltip's HTML.
+    """
+    tip = fl.Tooltip(html.escape(str(text)))
+    tip._template = _safe_tooltip_template()
+    return tip
+
+
 def folium_module(offline: bool = True) -> ModuleType:
     """``offlinefolium`` (assets embedded, for saved HTML) or plain ``folium`` (for streamlit-folium)."""
     if offline:
@@ -197,7 +226,7 @@ def _add_base(fl: Any, m: Any, site: Site) -> None:
         fill=True,
         fill_opacity=0.04,
         dash_array="8 6",
-        tooltip=f"{html.escape(site.name)}: geofenced target area ({site.area_m2:,.0f} m²)",
+        tooltip=_tooltip(fl, f"{site.name}: geofenced target area ({site.area_m2:,.0f} m²)"),
     ).add_to(m)
 
 
@@ -212,8 +241,9 @@ def _add_routes(fl: Any, m: Any, site: Site) -> None:
             color="#5e35b1",
             weight=1.5 + 4 * r.weight / total_w * len(site.routes) / 4,
             opacity=0.55,
-            tooltip=html.escape(
-                f"{r.id}: {r.entry} → {r.exit} ({r.street}); {100 * r.weight / total_w:.0f}% of passers-by"
+            tooltip=_tooltip(
+                fl,
+                f"{r.id}: {r.entry} → {r.exit} ({r.street}); {100 * r.weight / total_w:.0f}% of passers-by",
             ),
         ).add_to(routes)
         xy = np.asarray(r.line.coords)
@@ -248,7 +278,7 @@ def _add_cameras(fl: Any, m: Any, cameras: Sequence[Camera], min_ied_px: float) 
                     fill=True,
                     fill_color=DORI_COLOURS[name],
                     fill_opacity=0.45,
-                    tooltip=f"camera {html.escape(cam.id)}: {name} ({DORI_PX_PER_M[name]:g}+ px/m)",
+                    tooltip=_tooltip(fl, f"camera {cam.id}: {name} ({DORI_PX_PER_M[name]:g}+ px/m)"),
                 ).add_to(cams)
         usable_far = ground_distance_for_px_per_m(cam, min_ied_px / 0.063)
         for poly in _polygons(fov_wedge(cam, None, usable_far)):
@@ -257,7 +287,7 @@ def _add_cameras(fl: Any, m: Any, cameras: Sequence[Camera], min_ied_px: float) 
                 color="#0d47a1",
                 weight=2,
                 fill=False,
-                tooltip=f"camera {html.escape(cam.id)}: faces with ied ≥ {min_ied_px:g} px",
+                tooltip=_tooltip(fl, f"camera {cam.id}: faces with ied ≥ {min_ied_px:g} px"),
             ).add_to(cams)
         clon, clat = bng_to_lonlat(cam.x, cam.y)
         fl.CircleMarker(
@@ -267,10 +297,11 @@ def _add_cameras(fl: Any, m: Any, cameras: Sequence[Camera], min_ied_px: float) 
             fill=True,
             fill_color="#fafafa",
             fill_opacity=1,
-            tooltip=html.escape(
+            tooltip=_tooltip(
+                fl,
                 f"camera {cam.id}: heading {cam.heading_deg:.0f}°, tilt {cam.tilt_deg:.0f}°, hfov "
                 f"{cam.hfov_deg:.0f}°, "
-                f"height {cam.mount_height_m:.1f} m, {cam.width_px}x{cam.height_px} @ {cam.fps:g} fps"
+                f"height {cam.mount_height_m:.1f} m, {cam.width_px}x{cam.height_px} @ {cam.fps:g} fps",
             ),
         ).add_to(cams)
     cams.add_to(m)
@@ -290,7 +321,7 @@ def _add_signs(fl: Any, m: Any, site: Site) -> None:
                 fill=True,
                 fill_color="#ffb300",
                 fill_opacity=1,
-                tooltip="LFR notice sign",
+                tooltip=_tooltip(fl, "LFR notice sign"),
             ).add_to(signs)
         signs.add_to(m)
 

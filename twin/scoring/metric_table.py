@@ -108,11 +108,22 @@ def fmt_value(x: float | None, kind: str = COUNT) -> str:
     ('12,346', '45.5', '0.861', '1.71e-04')
     >>> fmt_value(0.125, SHARE), fmt_value(1234.4, SECONDS), fmt_value(0.0, SCI), fmt_value(None)
     ('12.5%', '1,234', '0', '–')
+    >>> fmt_value(-1e-12, SECONDS), fmt_value(-0.04), fmt_value(-0.2)
+    ('0', '0.0', '-0.2')
     """
     if kind not in KINDS:
         raise ValueError(f"unknown number kind {kind!r}; one of {', '.join(KINDS)}")
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return NONE_TEXT
+    text = _fmt_number(float(x), kind)
+    # a tiny negative (a percentile's rounding) prints as "0", never "-0" or "-0.0"
+    if text.startswith("-") and float(text[1:].rstrip("%").replace(",", "")) == 0:
+        return text[1:]
+    return text
+
+
+def _fmt_number(x: float, kind: str) -> str:
+    """:func:`fmt_value`'s formatting of a defined number of a known kind."""
     if kind == SHARE:
         return f"{x:.1%}"
     if kind == SECONDS:

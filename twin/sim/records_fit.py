@@ -87,8 +87,8 @@ def build_records_fit(
             "footfall_scale": round(prof.footfall_scale * calib[sid]["factor"], 4),
             "faces_per_van_hour": round(calib[sid]["faces_per_van_hour"], 1),
             "records_at_site": calib[sid]["deployments"],
-            "true_alerts_per_face_at_060": rf.mean,
-            "twin_true_alerts_per_face_listed": prof.mated_alerts_per_face,
+            "true_alerts_per_face_at_060": float(f"{rf.mean:.6g}"),
+            "twin_true_alerts_per_face_listed": float(f"{prof.mated_alerts_per_face:.6g}"),
             "prevalence": {
                 "mean": float(f"{mean:.4g}"),
                 "dispersion": round(rf.dispersion, 4),

@@ -88,6 +88,7 @@ def simulate_replication(
         extra={
             "peak_density_p_m2": crowd.peak_density_p_m2,
             "simpy_events": crowd.events,
+            "view_events": crowd.view_events,
             "crowd_s": t1 - t0,
             "capture_s": t2 - t1,
         },

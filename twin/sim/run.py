@@ -2,12 +2,14 @@
 
 :func:`run` is the facade the CLI, the app and the tests call. Replications use spawned seeds
 (:func:`twin.rng.replication_seeds`), so a run reproduces bit-for-bit from its seed whatever the
-number of worker processes; with ``workers > 1`` they run in local processes through Dask, or on
-a Dask cluster given its scheduler address.
+number of worker processes; with ``workers > 1`` they run in local processes
+(:func:`twin.sim.parallel.run_local`; ``workers=None`` picks every core for a run big enough to repay
+starting them, :func:`twin.sim.parallel.resolve_workers`), or on a Dask cluster given its scheduler
+address.
 
 Its stages, each in its own module: :func:`twin.sim.context.prepare` (site, cameras, view
 tables, thresholds), :func:`twin.sim.replication.simulate_replication` (or
-:func:`twin.sim.parallel.run_dask`), scoring (:mod:`twin.scoring`), operations
+:mod:`twin.sim.parallel`), scoring (:mod:`twin.scoring`), operations
 (:mod:`twin.sim.operations`) and, for a real engine, :func:`twin.sim.realpass.run_real_engine`.
 :func:`crowd_key` names what the simulated crowd depends on: everything but what
 :meth:`RunResult.rescore` may change.
@@ -37,9 +39,10 @@ from twin.scoring.equitability import equitability_summary
 from twin.scoring.metrics import Outcome, RepData, score_replication, summarise
 from twin.scoring.summary import CrowdFigures, RunMeta, RunSummary, SiteMeta, WindowMeta
 from twin.sim.arrivals import expected_arrivals
+from twin.sim.budget import check_run_memory, check_run_request
 from twin.sim.context import Context, prepare
 from twin.sim.operations import OpsResult, run_operations
-from twin.sim.parallel import run_dask
+from twin.sim.parallel import resolve_workers, run_dask, run_local
 from twin.sim.replication import simulate_replication
 
 if TYPE_CHECKING:
@@ -105,6 +108,7 @@ class RunResult:
         real: with ``engine.kind`` dlib or insightface, the real pipeline's pass over replication 0
             (:class:`twin.sim.realsummary.RealEngineRun`: its summary section, the alerts with their review
             crops, audit entries); None for statistical runs.
+        workers: local worker processes the replications ran on (1: in this process).
     """
 
     scenario: Scenario
@@ -117,6 +121,7 @@ class RunResult:
     timings: dict[str, float]
     operations: list[OpsResult] = field(default_factory=list)
     real: RealEngineRun | None = None
+    workers: int = 1
 
     def rescore_as(self, scenario: Scenario) -> RunSummary:
         """The summary under ``scenario``'s watchlist and operations settings, for a scenario with this
@@ -261,7 +266,7 @@ def run(
     seed: int | None = None,
     replications: int | None = None,
     overrides: tuple[str, ...] | list[str] = (),
-    workers: int = 1,
+    workers: int | None = 1,
     scheduler: str | None = None,
     progress: Callable[[int, int, float], None] | None = None,
     on_stage: Callable[[str], None] | None = None,
@@ -279,7 +284,11 @@ def run(
         seed: root seed (default: the scenario's).
         replications: how many (default: the scenario's).
         overrides: ``key.path=value`` overrides when ``scenario`` is a path.
-        workers: local worker processes for replications (1: in this process).
+        workers: local worker processes for replications: 1 in this process (the default); None for
+            every core this process may use when the run is big enough to repay starting them
+            (:func:`twin.sim.parallel.resolve_workers`; the ``twin`` command's default). Results are
+            the same bit for bit whatever the number. Worker processes import the caller's main
+            module again: a script must guard its entry point (``if __name__ == "__main__":``).
         scheduler: a Dask scheduler address (``tcp://host:8786``) to run replications on a cluster.
         progress: called as ``progress(done_replications, total, share_of_current_done)``.
         on_stage: called with a short description when a real-engine stage starts.
@@ -288,20 +297,27 @@ def run(
         :class:`RunResult`.
 
     Raises:
-        TwinError: any invalid input (see :func:`prepare` and :func:`twin.scenario.load.load_scenario`).
+        TwinError: any invalid input (see :func:`prepare` and :func:`twin.scenario.load.load_scenario`);
+            seed, replications or workers out of range, or more memory than the limit
+            (:mod:`twin.sim.budget`), before any simulation.
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario, overrides)
     seed = scenario.seed if seed is None else int(seed)
     reps_n = scenario.replications if replications is None else int(replications)
-    if seed < 0:
-        raise ScenarioError(f"seed {seed} must be >= 0")
-    if reps_n < 1:
-        raise ScenarioError(f"replications {reps_n} must be >= 1")
+    check_run_request(seed=seed, replications=reps_n, workers=workers)
     t_start = time.perf_counter()
-    ctx, engine, bank = _prepare(scenario, on_stage)
+
+    def workers_for(c: Context) -> int:  # None: every core, unless too small to repay starting them
+        expected = expected_arrivals(c.rates_per_h, scenario.time.start_s, scenario.time.duration_s)
+        return resolve_workers(workers, replications=reps_n, expected_passers_by=expected)
+
+    ctx, engine, bank = _prepare(
+        scenario, on_stage, budget=lambda c: check_run_memory(c, replications=reps_n, workers=workers_for(c))
+    )
     seeds = replication_seeds(seed, reps_n)
-    results = _simulate(ctx, seeds, workers=workers, scheduler=scheduler, progress=progress)
+    n_workers = workers_for(ctx)
+    results = _simulate(ctx, seeds, workers=n_workers, scheduler=scheduler, progress=progress)
     t_sim = time.perf_counter()
     reps = [r for r, _ in results]
     tracks = results[0][1] if results[0][1] is not None else pd.DataFrame()
@@ -323,17 +339,24 @@ def run(
         timings=timings,
         operations=ops,
         real=real,
+        workers=1 if scheduler else n_workers,
     )
 
 
-def _prepare(scenario: Scenario, on_stage: Callable[[str], None] | None) -> tuple[Context, Any, Any]:
-    """The run's context, and for a real engine the engine and face bank (checked before anything heavy)."""
+def _prepare(
+    scenario: Scenario, on_stage: Callable[[str], None] | None, *, budget: Callable[[Context], Any]
+) -> tuple[Context, Any, Any]:
+    """The run's context, and for a real engine the engine and face bank (checked before anything heavy:
+    ``budget`` checks the prepared context's memory estimate first)."""
     if scenario.engine.kind == "statistical":
-        return prepare(scenario), None, None
+        ctx = prepare(scenario)
+        budget(ctx)
+        return ctx, None, None
     from twin.sim.engine_setup import build_bank, build_engine, check_engine_config
 
     check_engine_config(scenario)
     ctx = prepare(scenario)
+    budget(ctx)
     if on_stage is not None:
         on_stage(f"loading the {scenario.engine.kind} engine and the face bank")
     engine = build_engine(scenario)
@@ -348,10 +371,13 @@ def _simulate(
     scheduler: str | None,
     progress: Callable[[int, int, float], None] | None,
 ) -> list[tuple[RepData, pd.DataFrame | None]]:
-    """Every replication (replication 0 keeps its track table), here or on Dask."""
+    """Every replication (replication 0 keeps its track table): on a Dask cluster, on local worker
+    processes, or here."""
     n = len(seeds)
-    if workers > 1 or scheduler:
-        return run_dask(ctx.scenario, seeds, workers, scheduler, progress)
+    if scheduler:
+        return run_dask(ctx.scenario, seeds, scheduler, progress)
+    if workers > 1:
+        return run_local(ctx, seeds, workers, progress)
     results = []
     for i, s in enumerate(seeds):
 

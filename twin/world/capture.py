@@ -302,13 +302,16 @@ def new_tracks(n: int, *, camera: int = 0) -> dict[str, np.ndarray]:
     return out
 
 
-def _segments(n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Owner index and offset within the owner for a ragged expansion of counts ``n``."""
-    total = int(n.sum())
-    owner = np.repeat(np.arange(len(n)), n)
+def _frame_numbers(n: np.ndarray, k0: np.ndarray, first: int) -> tuple[np.ndarray, np.ndarray]:
+    """Walker index (from ``first`` on) and camera frame number of every frame, for ``n[i]`` consecutive
+    frames from frame ``k0[i]`` per walker: a ragged expansion.
+
+    >>> w, k = _frame_numbers(np.array([2, 0, 3]), np.array([10, 99, 20]), 5)
+    >>> w.tolist(), k.tolist()
+    ([5, 5, 7, 7, 7], [10, 11, 20, 21, 22])
+    """
     starts = np.cumsum(n) - n
-    offset = np.arange(total) - np.repeat(starts, n)
-    return owner, offset
+    return np.repeat(np.arange(first, first + len(n)), n), np.arange(int(n.sum())) + np.repeat(k0 - starts, n)
 
 
 def reduce_tracks(
@@ -358,24 +361,25 @@ def reduce_tracks(
     k1 = np.floor((t_out - phase_s) * fps).astype(np.int64)
     n = np.where(seen, np.maximum(k1 - k0 + 1, 0), 0)
     frames_per_block = max(1, round(OCCLUSION_BLOCK_S * fps))
+    occluder_m = _occluder_length(table)
     for a, b in itertools.pairwise(_chunk_bounds(n)):
         nn = n[a:b]
         if nn.sum() == 0:
             continue
-        own, off = _segments(nn)
-        w = own + a
+        w, k = _frame_numbers(nn, k0[a:b], a)
         f = _frames(
             table,
             walkers,
             gate,
             score_model,
             w=w,
-            k=k0[w] + off,
+            k=k,
             v=v,
             lane=lane,
             fps=fps,
             phase_s=phase_s,
             frames_per_block=frames_per_block,
+            occluder_m=occluder_m,
             rng=rng,
         )
         _keep_best(out, table, f, nn, a)
@@ -408,52 +412,73 @@ def _frames(
     fps: float,
     phase_s: float,
     frames_per_block: int,
+    occluder_m: np.ndarray,
     rng: np.random.Generator,
 ) -> dict[str, np.ndarray]:
     """Per frame of a chunk (walker ``w``, frame number ``k``): geometry, head pose, occlusion, the gate,
-    quality."""
+    quality.
+
+    ``occluder_m`` is the table's (LANES, S) float32 length of sight line through the heads in front
+    (:func:`_occluder_length`). Table lookups gather once through a flat (lane, station) index;
+    occlusion is tested, and blur and the quality ranking evaluated, only on the frames that can still
+    be usable (the others rank -inf).
+    """
     S = table.in_view.shape[1]
     t = k / fps + phase_s
-    sta = np.rint((v[w] * (t - walkers.t0_s[w]) - table.s0) / STATION_M).astype(np.int64)
+    vw = v[w]
+    sta = np.rint((vw * (t - walkers.t0_s[w]) - table.s0) / STATION_M).astype(np.int64)
     np.clip(sta, 0, S - 1, out=sta)
     ln = lane[w]
-    iv = table.in_view[ln, sta]
-    ied = table.ied_px[ln, sta]
-    yaw = table.yaw_deg[ln, sta] + walkers.head_yaw_deg[w].astype(np.float32)
-    pitch = table.pitch_deg[ln, sta] + walkers.head_pitch_deg[w].astype(np.float32)
-    ground = table.ground_m[ln, sta]
-    zone = table.zone[ln, sta]
-    # occlusion, redrawn per block of frames of a track
-    geo_pitch = np.radians(np.maximum(table.pitch_deg[ln, sta], 0.5))
-    lengths = np.minimum(OCCLUDER_HEAD_M / np.tan(geo_pitch), ground)
-    p_occ = -np.expm1(-walkers.density_p_m2[w] * BODY_WIDTH_M * lengths)
-    blk = k // frames_per_block
-    new_blk = np.ones(len(w), bool)
-    new_blk[1:] = (blk[1:] != blk[:-1]) | (w[1:] != w[:-1])
-    blk_id = np.cumsum(new_blk) - 1
-    occluded = rng.random(int(blk_id[-1]) + 1)[blk_id] < p_occ
-    usable = (
+    flat = ln * S + sta
+
+    def at(grid: np.ndarray) -> np.ndarray:
+        return grid.ravel().take(flat)
+
+    iv = at(table.in_view)
+    ied = at(table.ied_px)
+    yaw = at(table.yaw_deg) + walkers.head_yaw_deg.astype(np.float32, copy=False)[w]
+    pitch = at(table.pitch_deg) + walkers.head_pitch_deg.astype(np.float32, copy=False)[w]
+    zone = at(table.zone)
+    seen_well = (
         iv
-        & ~occluded
         & (ied >= gate.min_ied_px)
         & (np.abs(yaw) <= gate.max_abs_yaw_deg)
         & (np.abs(pitch) <= gate.max_abs_pitch_deg)
     )
-    blur = table.blur_px_per_m_s[ln, sta] * v[w].astype(np.float32)
-    quality = np.where(usable, score_model.mated_mean(ied, yaw, pitch, blur), -np.inf)
+    # occlusion, redrawn per block of frames of a track (one uniform per block, drawn for every block),
+    # then tested on the frames that pass the rest of the gate
+    blk = k // frames_per_block
+    new_blk = np.ones(len(w), bool)
+    new_blk[1:] = (blk[1:] != blk[:-1]) | (w[1:] != w[:-1])
+    blk_id = np.cumsum(new_blk) - 1
+    u_blk = rng.random(int(blk_id[-1]) + 1)
+    cand = np.flatnonzero(seen_well)
+    p_occ = -np.expm1(-walkers.density_p_m2[w[cand]] * BODY_WIDTH_M * occluder_m.ravel().take(flat[cand]))
+    usable = seen_well
+    usable[cand[u_blk[blk_id[cand]] < p_occ]] = False
+    good = np.flatnonzero(usable)
+    blur = table.blur_px_per_m_s.ravel().take(flat[good]) * vw[good].astype(np.float32)
+    quality = np.full(len(w), -np.inf)
+    quality[good] = score_model.mated_mean(ied[good], yaw[good], pitch[good], blur)
     return {
         "t": t,
-        "sta": sta,
-        "ln": ln,
+        "flat": flat,
         "iv": iv,
         "ied": ied,
         "yaw": yaw,
         "pitch": pitch,
         "zone": zone,
         "usable": usable,
-        "blur": blur,
+        "v": vw,
         "quality": quality,
     }
+
+
+def _occluder_length(table: ViewTable) -> np.ndarray:
+    """(LANES, S) float32 horizontal length, m, over which the sight line to a face at each station passes
+    through the head zone of people in front (the module docstring's occlusion model)."""
+    geo_pitch = np.radians(np.maximum(table.pitch_deg, 0.5))
+    return np.minimum(OCCLUDER_HEAD_M / np.tan(geo_pitch), table.ground_m)
 
 
 def _keep_best(
@@ -464,7 +489,7 @@ def _keep_best(
     nz = np.flatnonzero(nn)
     starts = (np.cumsum(nn) - nn)[nz]
     idx = nz + a
-    quality, ln, sta = f["quality"], f["ln"], f["sta"]
+    quality = f["quality"]
     out["frames_in_view"][idx] = np.add.reduceat(f["iv"].astype(np.int32), starts)
     out["usable_captures"][idx] = np.add.reduceat(f["usable"].astype(np.int32), starts)
     out["in_zone"][idx] = np.logical_or.reduceat(f["zone"], starts)
@@ -473,15 +498,16 @@ def _keep_best(
     best_pos = np.minimum.reduceat(np.where(quality == np.repeat(best_q, nn[nz]), pos, len(quality)), starts)
     has = np.isfinite(best_q)
     bi, bp = idx[has], best_pos[has]
+    cell = f["flat"][bp]
     out["t_best_s"][bi] = f["t"][bp]
     out["ied_px"][bi] = f["ied"][bp]
-    out["px_per_m"][bi] = table.px_per_m[ln[bp], sta[bp]]
-    out["distance_m"][bi] = table.distance_m[ln[bp], sta[bp]]
+    out["px_per_m"][bi] = table.px_per_m.ravel()[cell]
+    out["distance_m"][bi] = table.distance_m.ravel()[cell]
     out["yaw_deg"][bi] = f["yaw"][bp]
     out["pitch_deg"][bi] = f["pitch"][bp]
-    out["blur_px"][bi] = f["blur"][bp]
+    out["blur_px"][bi] = table.blur_px_per_m_s.ravel()[cell] * f["v"][bp].astype(np.float32)
     out["mated_mean"][bi] = best_q[has]
-    out["u_px"][bi] = table.u_px[ln[bp], sta[bp]]
-    out["v_px"][bi] = table.v_px[ln[bp], sta[bp]]
-    out["x_m"][bi] = table.x_m[ln[bp], sta[bp]]
-    out["y_m"][bi] = table.y_m[ln[bp], sta[bp]]
+    out["u_px"][bi] = table.u_px.ravel()[cell]
+    out["v_px"][bi] = table.v_px.ravel()[cell]
+    out["x_m"][bi] = table.x_m.ravel()[cell]
+    out["y_m"][bi] = table.y_m.ravel()[cell]
