@@ -123,6 +123,52 @@ def _delete_camera(cam_id: str) -> None:
 
 # -- page -----------------------------------------------------------------------------------------
 
+
+def _suggest_section(plan: ui.Plan, scenario: Any) -> None:
+    """ "Suggest placement" (issue 10): run the optimiser for this site, show its vans beside the plan's
+    own, and apply them only when asked. Self-contained: it reads the plan and writes only ``plan.doc``."""
+    from twin.app import suggest
+
+    with st.expander("Suggest placement", expanded="suggestion" in st.session_state):
+        n = suggest.vans_in(scenario)
+        st.caption(
+            "Scores candidate van positions every 5 m along the footways on one simulated crowd of this "
+            f"plan's window and chooses {n} van(s) (two cameras each) for the most expected true alerts, "
+            "with every route passing a notice sign before a recognition zone. Nothing changes until you "
+            "apply it."
+        )
+        if st.button("Suggest placement", key="suggest_run"):
+            with st.spinner("Optimising the placement…"):
+                try:
+                    st.session_state["suggestion"] = (
+                        suggest.suggest_placement(scenario, vans=n),
+                        plan.source,
+                    )
+                except TwinError as exc:
+                    ui.show_error(exc)
+        got = st.session_state.get("suggestion")
+        if not got or got[1] != plan.source:
+            return
+        sug = got[0]
+        a, b = st.columns(2)
+        a.metric("Current plan", f"{sug.own_true_alerts_per_h:.2f} true alerts/h")
+        a.caption(
+            f"{len(plan.doc.get('cameras', []))} cameras; {sug.own_false_alerts_per_h:.2f} false alerts/h"
+        )
+        b.metric("Suggested", f"{sug.true_alerts_per_h:.2f} true alerts/h", f"x{sug.gain:.2f}")
+        b.caption(f"{len(sug.cameras)} cameras; {sug.false_alerts_per_h:.2f} false alerts/h")
+        st.dataframe(sug.vans, hide_index=True, width="stretch")
+        st.caption(
+            f"{sug.note}; {sug.elapsed_s:.0f} s. Expected figures of the optimiser's model, one crowd."
+        )
+        if st.button("Apply suggestion", key="suggest_apply", type="primary"):
+            plan.doc = suggest.apply_suggestion(plan.doc, sug)
+            st.session_state.pop("suggestion", None)
+            msg = f"Suggested placement applied: {len(sug.cameras)} cameras."
+            st.session_state["camera_msg"] = ("success", msg)
+            st.rerun()
+
+
 plan = ui.current_plan()
 _sync_widgets(plan, force=False)
 ids = cameras.camera_ids(plan.doc)
@@ -411,6 +457,7 @@ with col_map:
             b2.form_submit_button(f"Delete {sel}", on_click=_delete_camera, args=(sel,), width="stretch")
     with st.expander(f"All {len(ids)} cameras"):
         st.dataframe(pd.DataFrame(plan.doc["cameras"]), hide_index=True, width="stretch")
+    _suggest_section(plan, scenario)
 
 with col_res:
     st.subheader("Expected per hour")

@@ -360,8 +360,9 @@ def sites(maps_dir: Path = typer.Argument(Path("maps"), help="folder of site Geo
 def _mount_commands() -> None:
     """Add the commands of :mod:`twin.cli.records` (record, audit, retention), :mod:`twin.cli.calibrate`
     (calibrate, fit-npl), :mod:`twin.cli.validate` (validate), :mod:`twin.cli.engines` (samples,
-    models) and :mod:`twin.cli.stress` (stress) to the top level, in that order."""
-    from twin.cli import calibrate, engines, records, stress, validate
+    models), :mod:`twin.cli.stress` (stress) and :mod:`twin.cli.plansearch` (sweep, optimise) to the top
+    level, in that order."""
+    from twin.cli import calibrate, engines, plansearch, records, stress, validate
 
     app.registered_commands.extend(records.app.registered_commands)
     app.registered_commands.extend(calibrate.app.registered_commands)
@@ -370,6 +371,7 @@ def _mount_commands() -> None:
     app.registered_commands.extend(engines.app.registered_commands)
     app.registered_groups.extend(engines.app.registered_groups)
     app.registered_commands.extend(stress.app.registered_commands)
+    app.registered_commands.extend(plansearch.app.registered_commands)
 
 
 _mount_commands()

@@ -24,7 +24,7 @@ from twin.world.camera import DORI_PX_PER_M, Camera, fov_wedge, ground_distance_
 from twin.world.geo import bng_to_lonlat
 from twin.world.site import Site
 
-__all__ = ["DORI_COLOURS", "build_map", "folium_module", "save_map"]
+__all__ = ["DORI_COLOURS", "add_point_layer", "build_map", "folium_module", "save_map"]
 
 #: Colour of each DORI band on FOV wedges (IEC 62676-4:2015 levels).
 DORI_COLOURS: dict[str, str] = {
@@ -342,3 +342,50 @@ def _add_heat(fl: Any, m: Any, captures_xy: np.ndarray) -> None:
         min_opacity=0.3,
         max_zoom=20,
     ).add_to(m)
+
+
+def add_point_layer(
+    m: Any,
+    xy: np.ndarray,
+    *,
+    name: str,
+    colour: str,
+    tooltips: Sequence[str] | None = None,
+    radius: float = 3.0,
+    show: bool = True,
+    offline: bool = True,
+) -> None:
+    """Add a layer of small circles (e.g. candidate van positions) to a map from :func:`build_map`.
+
+    Args:
+        m: the map.
+        xy: (N, 2) BNG metres.
+        name: the layer's name in the layer control.
+        colour: CSS colour.
+        tooltips: N texts (escaped here), or None.
+        radius: circle radius, px.
+        show: visible when the map opens.
+        offline: the module the map was built with (:func:`folium_module`).
+    """
+    fl = folium_module(offline)
+    group = fl.FeatureGroup(name=name, show=show)
+    pts = np.asarray(xy, dtype=float).reshape(-1, 2)
+    if len(pts):
+        lon, lat = bng_to_lonlat(pts[:, 0], pts[:, 1])
+        for i, (a, b) in enumerate(zip(np.atleast_1d(lat), np.atleast_1d(lon), strict=True)):
+            fl.CircleMarker(
+                [float(a), float(b)],
+                radius=radius,
+                color=colour,
+                weight=1,
+                fill=True,
+                fill_color=colour,
+                fill_opacity=0.8,
+                tooltip=html.escape(tooltips[i]) if tooltips else None,
+            ).add_to(group)
+    group.add_to(m)
+    # the layer control must come after every layer it lists (Leaflet reads them when it is created)
+    for key, child in list(m._children.items()):
+        if type(child).__name__ == "LayerControl":
+            del m._children[key]
+            m._children[key] = child

@@ -97,7 +97,7 @@ def check_run_request(*, seed: int, replications: int, workers: int | None = 1) 
 
     Raises:
         ScenarioError: seed outside [0, MAX_SEED], replications outside [1, MAX_REPLICATIONS], workers
-            outside [1, MAX_WORKERS].
+            outside [1, MAX_WORKERS] (None: the default, every core).
 
     >>> check_run_request(seed=1, replications=100_000)
     Traceback (most recent call last):

@@ -307,6 +307,7 @@ def run(
     reps_n = scenario.replications if replications is None else int(replications)
     check_run_request(seed=seed, replications=reps_n, workers=workers)
     t_start = time.perf_counter()
+
     ctx, engine, bank = _prepare(
         scenario,
         on_stage,
@@ -361,7 +362,8 @@ def _prepare(
 
 
 def _workers_for(ctx: Context, workers: int | None, replications: int) -> int:
-    """The local worker processes a run of ``ctx`` uses (:func:`twin.sim.parallel.resolve_workers`)."""
+    """The local worker processes a run of ``ctx`` uses (None: every core, unless the run is too small
+    to repay starting them; :func:`twin.sim.parallel.resolve_workers`)."""
     sc = ctx.scenario
     expected = expected_arrivals(ctx.rates_per_h, sc.time.start_s, sc.time.duration_s)
     return resolve_workers(workers, replications=replications, expected_passers_by=expected)
