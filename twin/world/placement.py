@@ -87,6 +87,18 @@ def _bearing(dx: float, dy: float) -> float:
     return math.degrees(math.atan2(dx, dy)) % 360.0
 
 
+def _check_candidate_args(
+    *, spacing_m: float, toes_deg: tuple[float, ...], offsets: tuple[float, ...]
+) -> None:
+    """:func:`candidate_vans`' arguments in range (its Raises)."""
+    if not offsets or not all(0 <= o <= 0.5 for o in offsets):
+        raise ScenarioError(f"candidate offsets {offsets} must be shares of the footway width in [0, 0.5]")
+    if not spacing_m > 0:
+        raise ScenarioError(f"candidate spacing {spacing_m} m must be > 0, e.g. 5")
+    if not toes_deg or not all(0 <= t <= 45 for t in toes_deg):
+        raise ScenarioError(f"toes {toes_deg} deg must be angles in [0, 45], e.g. 0,5,10")
+
+
 def candidate_vans(
     site: Site,
     *,
@@ -116,12 +128,7 @@ def candidate_vans(
     Raises:
         ScenarioError: spacing_m <= 0, no toe or one outside [0, 45], an offset outside [0, 0.5].
     """
-    if not offsets or not all(0 <= o <= 0.5 for o in offsets):
-        raise ScenarioError(f"candidate offsets {offsets} must be shares of the footway width in [0, 0.5]")
-    if not spacing_m > 0:
-        raise ScenarioError(f"candidate spacing {spacing_m} m must be > 0, e.g. 5")
-    if not toes_deg or not all(0 <= t <= 45 for t in toes_deg):
-        raise ScenarioError(f"toes {toes_deg} deg must be angles in [0, 45], e.g. 0,5,10")
+    _check_candidate_args(spacing_m=spacing_m, toes_deg=toes_deg, offsets=offsets)
     kept: list[VanPose] = []
     xy: list[tuple[float, float, tuple[float, ...]]] = []
     for route in site.routes:
