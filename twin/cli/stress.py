@@ -18,6 +18,10 @@ from rich.table import Table
 from twin.cli.common import console, handles_errors, progress_bar
 from twin.errors import ScenarioError
 
+#: --max-wall-s by default, s: on 2 cores dlib scans ~1 frame/s against 10 frames/s per camera, so
+#: "every frame" of a 60-s window would take tens of minutes (bench/bench_stress.py).
+DEFAULT_MAX_WALL_S = 120.0
+
 __all__ = ["app", "parse_faults", "stress"]
 
 app = typer.Typer()
@@ -92,8 +96,13 @@ def stress(
     pool: Annotated[str, typer.Option("--pool", help="processes or threads")] = "processes",
     video: Annotated[Path | None, typer.Option("--video", help="frames of a video file instead")] = None,
     max_wall_s: Annotated[
-        float | None, typer.Option("--max-wall-s", help="fast pacing: stop feeding frames after this long")
-    ] = None,
+        float | None,
+        typer.Option(
+            "--max-wall-s",
+            help="fast pacing: stop feeding frames after this long (default 120 s, so a slow machine's run "
+            "ends in minutes; frames not reached are replayed with service times measured on the others)",
+        ),
+    ] = DEFAULT_MAX_WALL_S,
     find_capacity: Annotated[
         bool, typer.Option("--find-capacity", help="search the sustainable load")
     ] = False,
