@@ -68,7 +68,7 @@ import pandas as pd
 from twin.errors import ImageError, WatchlistError
 from twin.recognition.engines.base import Face, check_threshold
 from twin.recognition.faces.compose import compose_frame, street_background
-from twin.recognition.faces.render import light_gain, render_probe
+from twin.recognition.faces.render import RenderedProbe, light_gain, render_probe
 from twin.recognition.fillers import add_fillers
 from twin.recognition.pipeline import FrameInput, QualityGate, RecognitionPipeline
 from twin.recognition.watchlist import Watchlist, WatchlistEntry
@@ -247,6 +247,28 @@ class FaceCache:
             self._faces[src.source] = self.bank.face(src, self.engine)
         return self._faces[src.source]
 
+    def probe(
+        self, src: FaceSource, capture: Any, *, clock_h: float, rng: np.random.Generator
+    ) -> RenderedProbe:
+        """The probe a camera sees of ``src`` at one capture (a track row: ``ied_px``, ``yaw_deg``,
+        ``blur_px``) at clock hour ``clock_h``: :func:`render_probe` with the real pass's noise and JPEG
+        quality, yaw clipped to ±89 deg and blur to >= 0.
+
+        Raises:
+            ImageError: the source image cannot be read or rendered.
+        """
+        return render_probe(
+            self.bank.load(src),
+            self(src),
+            ied_px=float(capture["ied_px"]),
+            rng=rng,
+            yaw_deg=float(np.clip(capture["yaw_deg"], -89.0, 89.0)),
+            blur_px=float(max(0.0, capture["blur_px"])),
+            light=light_gain(clock_h),
+            noise_sd=NOISE_SD,
+            jpeg_quality=JPEG_QUALITY,
+        )
+
 
 def _embed_sources(
     engine: Any, bank: FaceBank, faces: FaceCache, ids: list[str], dropped: list[str]
@@ -401,17 +423,7 @@ def _plan_frames(
         src = sources[int(row["person"])]
         clock_h = ((start_s + float(row["t_best_s"])) / 3600.0) % 24.0
         try:
-            probe = render_probe(
-                faces.bank.load(src),
-                faces(src),
-                ied_px=float(row["ied_px"]),
-                rng=rng,
-                yaw_deg=float(np.clip(row["yaw_deg"], -89.0, 89.0)),
-                blur_px=float(max(0.0, row["blur_px"])),
-                light=light_gain(clock_h),
-                noise_sd=NOISE_SD,
-                jpeg_quality=JPEG_QUALITY,
-            )
+            probe = faces.probe(src, row, clock_h=clock_h, rng=rng)
         except ImageError as exc:
             logger.warning("probe of track %d not rendered: %s", i, exc)
             render_failures += 1

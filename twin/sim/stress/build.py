@@ -28,10 +28,9 @@ def synthetic_load(
     The crowd is simulated for the warm-up and the window (``sc.time.duration_s``); frames come from the
     last ``window_s`` seconds, with times counted from the window's start.
     """
-    from twin.recognition.faces.render import light_gain, render_probe
     from twin.sim.context import prepare
     from twin.sim.engine_setup import build_bank
-    from twin.sim.realpass import JPEG_QUALITY, NOISE_SD, FaceCache, assign_identities, enrol_watchlist
+    from twin.sim.realpass import FaceCache, assign_identities, enrol_watchlist
     from twin.sim.replication import simulate_replication
 
     on_step("simulating the crowd")
@@ -61,19 +60,7 @@ def synthetic_load(
         src = who.sources[int(row["person"])]
         clock_h = ((sc.time.start_s + warmup + float(row["t_best_s"])) / 3600.0) % 24.0
         try:
-            probes.append(
-                render_probe(
-                    bank.load(src),
-                    faces(src),
-                    ied_px=float(row["ied_px"]),
-                    rng=rng,
-                    yaw_deg=float(np.clip(row["yaw_deg"], -89.0, 89.0)),
-                    blur_px=float(max(0.0, row["blur_px"])),
-                    light=light_gain(clock_h),
-                    noise_sd=NOISE_SD,
-                    jpeg_quality=JPEG_QUALITY,
-                )
-            )
+            probes.append(faces.probe(src, row, clock_h=clock_h, rng=rng))
         except ImageError:
             probes.append(None)
     persons = usable["person"].to_numpy(int)
