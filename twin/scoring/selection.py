@@ -42,6 +42,7 @@ __all__ = [
     "lazy_greedy",
     "ordered",
     "ratio_greedy",
+    "selection_of",
     "swap_improve",
 ]
 
@@ -156,6 +157,29 @@ def ordered(problem: CoverageProblem, chosen: list[int]) -> tuple[tuple[int, ...
     return tuple(order), tuple(gains)
 
 
+def selection_of(
+    problem: CoverageProblem,
+    chosen: list[int],
+    *,
+    method: str,
+    elapsed_s: float,
+    note: str,
+    value: float | None = None,
+) -> Selection:
+    """A :class:`Selection` of ``chosen``, re-ordered by :func:`ordered` with its gains; ``value`` where the
+    caller has it already (default: :meth:`CoverageProblem.value` of the set)."""
+    order, gains = ordered(problem, list(chosen))
+    return Selection(
+        chosen=order,
+        gains=gains,
+        value=problem.value(order) if value is None else value,
+        cost=problem.cost(order),
+        method=method,
+        elapsed_s=elapsed_s,
+        note=note,
+    )
+
+
 def lazy_greedy(problem: CoverageProblem, k: int, *, budget: float | None = None) -> Selection:
     """Greedy choice of ``k`` vans by marginal value, with lazy re-evaluation (Minoux 1978).
 
@@ -249,12 +273,9 @@ def ratio_greedy(problem: CoverageProblem, k: int, *, budget: float) -> Selectio
         miss[col.indices] *= 1.0 - col.data
         unscanned[S[:, j].indices] = 0.0
         ok[j] = False
-    order, ordered_gains = ordered(problem, chosen)
-    return Selection(
-        chosen=order,
-        gains=ordered_gains,
-        value=problem.value(order),
-        cost=problem.cost(order),
+    return selection_of(
+        problem,
+        chosen,
         method="ratio-greedy",
         elapsed_s=time.perf_counter() - t0,
         note="greedy by value per false alert under the budget (no worst-case bound; compared)",
@@ -291,12 +312,10 @@ def swap_improve(
             break
     if cur_v <= start.value * (1 + 1e-12):
         return start
-    order, gains = ordered(problem, cur)
-    return Selection(
-        chosen=order,
-        gains=gains,
+    return selection_of(
+        problem,
+        cur,
         value=cur_v,
-        cost=problem.cost(order),
         method=f"{start.method}+swaps",
         elapsed_s=start.elapsed_s + time.perf_counter() - t0,
         note=f"{start.note}; then improved by swapping vans (local search)",
@@ -349,12 +368,10 @@ def exhaustive(problem: CoverageProblem, k: int, *, budget: float | None = None)
             best = (v, combo)
     if best is None:
         raise infeasible(problem, k, budget)
-    order, gains = ordered(problem, list(best[1]))
-    return Selection(
-        chosen=order,
-        gains=gains,
+    return selection_of(
+        problem,
+        list(best[1]),
         value=best[0],
-        cost=problem.cost(order),
         method="exhaustive",
         elapsed_s=time.perf_counter() - t0,
         note="the optimum (every set tried)",

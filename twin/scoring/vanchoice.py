@@ -22,8 +22,8 @@ from twin.scoring.selection import (
     check_k,
     infeasible,
     lazy_greedy,
-    ordered,
     ratio_greedy,
+    selection_of,
     swap_improve,
 )
 
@@ -187,12 +187,9 @@ def milp_select(
         raise infeasible(problem, k, budget)
     x = res.x[:J]
     chosen = [int(cols[j]) for j in np.argsort(-x)[:k]]
-    order, gains = ordered(problem, chosen)
-    return Selection(
-        chosen=order,
-        gains=gains,
-        value=problem.value(order),
-        cost=problem.cost(order),
+    return selection_of(
+        problem,
+        chosen,
         method="milp",
         elapsed_s=time.perf_counter() - t0,
         note=(
