@@ -55,8 +55,7 @@ for i, col in enumerate(cols):
             start = plans.variant_start(s, i, plans.settings_from_doc(doc))
         thr = st.number_input(
             "Alert threshold",
-            0.5,
-            0.8,
+            *plans.control_range("threshold", float(start.threshold)),
             float(start.threshold),
             0.005,
             format="%.3f",
@@ -66,7 +65,7 @@ for i, col in enumerate(cols):
         size = st.number_input(
             "Watchlist size, entries",
             1,
-            10_000_000,
+            ui.MAX_WATCHLIST_SIZE,
             int(start.watchlist_size),
             500,
             key=f"cmp_size_{i}_{src}",

@@ -27,7 +27,7 @@ import streamlit as st
 
 from twin.app import cameras, maplayers, ui, views
 from twin.app import plan as plans
-from twin.app.ui import TwinError
+from twin.app.ui import MAX_SEED, MAX_WATCHLIST_SIZE, TwinError
 
 W = "w_"  # prefix of the control widgets' keys
 CLICK_MODES = ("Nothing (look around)", "Add a camera", "Move the selected camera")
@@ -184,6 +184,52 @@ def _map_clicked() -> None:
 
 # -- page -----------------------------------------------------------------------------------------
 
+
+def _suggest_section(plan: ui.Plan, scenario: Any) -> None:
+    """ "Suggest placement" (issue 10): run the optimiser for this site, show its vans beside the plan's
+    own, and apply them only when asked. Self-contained: it reads the plan and writes only ``plan.doc``."""
+    from twin.app import suggest
+
+    with st.expander("Suggest placement", expanded="suggestion" in st.session_state):
+        n = suggest.vans_in(scenario)
+        st.caption(
+            "Scores candidate van positions every 5 m along the footways on one simulated crowd of this "
+            f"plan's window and chooses {n} van(s) (two cameras each) for the most expected true alerts, "
+            "with every route passing a notice sign before a recognition zone. Nothing changes until you "
+            "apply it."
+        )
+        if st.button("Suggest placement", key="suggest_run"):
+            with st.spinner("Optimising the placement…"):
+                try:
+                    st.session_state["suggestion"] = (
+                        suggest.suggest_placement(scenario, vans=n),
+                        plan.source,
+                    )
+                except TwinError as exc:
+                    ui.show_error(exc)
+        got = st.session_state.get("suggestion")
+        if not got or got[1] != plan.source:
+            return
+        sug = got[0]
+        a, b = st.columns(2)
+        a.metric("Current plan", f"{sug.own_true_alerts_per_h:.2f} true alerts/h")
+        a.caption(
+            f"{len(plan.doc.get('cameras', []))} cameras; {sug.own_false_alerts_per_h:.2f} false alerts/h"
+        )
+        b.metric("Suggested", f"{sug.true_alerts_per_h:.2f} true alerts/h", f"x{sug.gain:.2f}")
+        b.caption(f"{len(sug.cameras)} cameras; {sug.false_alerts_per_h:.2f} false alerts/h")
+        st.dataframe(sug.vans, hide_index=True, width="stretch")
+        st.caption(
+            f"{sug.note}; {sug.elapsed_s:.0f} s. Expected figures of the optimiser's model, one crowd."
+        )
+        if st.button("Apply suggestion", key="suggest_apply", type="primary"):
+            plan.doc = suggest.apply_suggestion(plan.doc, sug)
+            st.session_state.pop("suggestion", None)
+            msg = f"Suggested placement applied: {len(sug.cameras)} cameras."
+            st.session_state["camera_msg"] = ("success", msg)
+            st.rerun()
+
+
 plan = ui.current_plan()
 _map_clicked()  # a click not handled by the map's callback yet (a test's): before any widget is drawn
 plan = ui.current_plan()
@@ -230,8 +276,7 @@ with st.sidebar:
     )
     duration = c2.number_input(
         "Hours",
-        1,
-        12,
+        *(int(v) for v in plans.control_range("duration_h", st.session_state[f"{W}duration"])),
         step=1,
         key=f"{W}duration",
         help="Length of the window. One hour is immediate; each extra hour adds "
@@ -239,8 +284,7 @@ with st.sidebar:
     )
     scale = st.slider(
         "Footfall, × the site's usual",
-        0.1,
-        3.0,
+        *plans.control_range("footfall_scale", st.session_state[f"{W}scale"]),
         step=0.05,
         key=f"{W}scale",
         help="Multiplies the site's hourly footfall (the map's daily count spread by a London "
@@ -251,7 +295,7 @@ with st.sidebar:
     size = st.number_input(
         "Watchlist size, entries",
         1,
-        10_000_000,
+        MAX_WATCHLIST_SIZE,
         step=500,
         key=f"{W}size",
         help="People on the watchlist. More entries: more chances of a false match (FPIR = 1 − (1 − FMR)^N).",
@@ -268,8 +312,7 @@ with st.sidebar:
     )
     threshold = st.slider(
         "Alert threshold (score)",
-        0.50,
-        0.80,
+        *plans.control_range("threshold", st.session_state[f"{W}threshold"]),
         step=0.005,
         format="%.3f",
         key=f"{W}threshold",
@@ -302,15 +345,14 @@ with st.sidebar:
         seed = st.number_input(
             "Seed",
             0,
-            2**31 - 1,
+            MAX_SEED,
             step=1,
             key=f"{W}seed",
             help="Root seed: the same seed and plan give the same numbers, here and with `twin run`.",
         )
         reps = st.slider(
             "Replications",
-            2,
-            40,
+            *(int(v) for v in plans.control_range("replications", st.session_state[f"{W}reps"])),
             step=1,
             key=f"{W}reps",
             help="Independent runs of the crowd. More: steadier 95% predictive intervals, slower.",
@@ -432,8 +474,7 @@ with col_map:
             for col, f in zip(st.columns(len(fields)), fields, strict=True):
                 col.number_input(
                     f.label,
-                    f.lo,
-                    f.hi,
+                    *f.range_for(values[f.key]),
                     value=values[f.key],
                     step=f.step,
                     format=f.fmt,
@@ -447,6 +488,7 @@ with col_map:
             b2.form_submit_button(f"Delete {sel}", on_click=_delete_camera, args=(sel, rev), width="stretch")
     with st.expander(f"All {len(ids)} cameras"):
         st.dataframe(pd.DataFrame(plan.doc["cameras"]), hide_index=True, width="stretch")
+    _suggest_section(plan, scenario)
 
 with col_res:
     st.subheader("Expected per hour")

@@ -197,3 +197,70 @@ def dlib_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     from real_runs import dlib_run_folder
 
     return dlib_run_folder(tmp_path_factory)
+
+
+def fork_site_doc(*, signs: list[tuple[float, float]] | None = None) -> dict:
+    """Two footways from the west (``north`` from (0, 20), ``south`` from (0, -20)) join at x = 40 and go on
+    east together to x = 100: everyone walks west to east and everyone passes the trunk x 40..100, the
+    site's one choke point. Signs at both entries unless ``signs`` says otherwise (BNG metres from X0, Y0)."""
+    fence = [_ll(X0 + x, Y0 + y) for x, y in [(0, -30), (100, -30), (100, 30), (0, 30), (0, -30)]]
+
+    def route(rid: str, y0: float) -> dict:
+        return {
+            "type": "Feature",
+            "properties": {
+                "role": "route",
+                "id": rid,
+                "weight": 1.0,
+                "width_m": 3.0,
+                "entry": "W",
+                "exit": "E",
+            },
+            "geometry": {
+                "type": "LineString",
+                "coordinates": [_ll(X0, Y0 + y0), _ll(X0 + 40, Y0), _ll(X0 + 100, Y0)],
+            },
+        }
+
+    feats = [
+        {
+            "type": "Feature",
+            "properties": {"role": "geofence", "name": "fork"},
+            "geometry": {"type": "Polygon", "coordinates": [fence]},
+        },
+        route("north", 20.0),
+        route("south", -20.0),
+    ]
+    for i, (x, y) in enumerate(signs if signs is not None else [(2.0, 19.0), (2.0, -19.0)]):
+        feats.append(
+            {
+                "type": "Feature",
+                "properties": {"role": "signage", "id": f"s{i}"},
+                "geometry": {"type": "Point", "coordinates": _ll(X0 + x, Y0 + y)},
+            }
+        )
+    return {
+        "type": "FeatureCollection",
+        "site": {"id": "fork", "name": "Fork", "footfall": {"daily_passers_by": 50_000, "source": "test"}},
+        "attribution": {"text": "synthetic test site"},
+        "features": feats,
+    }
+
+
+def fork_scenario_doc(tmp_path: Path, **site_kw: object) -> dict:
+    """A scenario dict on the fork site (:func:`fork_site_doc`, written to ``tmp_path``): 15 minutes at
+    2,400 passers-by per hour, and the scenario's own camera on the north branch (it sees half the
+    walkers)."""
+    path = tmp_path / "fork.geojson"
+    path.write_text(json.dumps(fork_site_doc(**site_kw)))  # type: ignore[arg-type]
+    lon, lat = bng_to_lonlat(X0 + 10, Y0 + 16)
+    return {
+        "name": "fork",
+        "site": {"map": str(path)},
+        "time": {"start": "12:00", "duration_s": 900},
+        "footfall": {"rate_per_h": [2400.0] * 24},
+        "cameras": [{"id": "own_cam1", "lat": float(lat), "lon": float(lon), "heading_deg": 301.0}],
+        "watchlist": {"size": 10_000, "prevalence": 0.01, "threshold": 0.6},
+        "seed": 11,
+        "replications": 2,
+    }

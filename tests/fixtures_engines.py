@@ -187,13 +187,17 @@ def build_tiny_detector(path: str) -> None:
     _save_onnx(nodes, inp, scores + boxes + kpss, inits, path)
 
 
-def build_tiny_recognizer(path: str, *, seed: int = 0) -> None:
-    """A 112×112 → 512 "ArcFace": AveragePool 16×16 → Flatten → MatMul with a seeded W (147, 512)."""
+def build_tiny_recognizer(path: str, *, seed: int = 0, nan: bool = False) -> None:
+    """A 112×112 → 512 "ArcFace": AveragePool 16×16 → Flatten → MatMul with a seeded W (147, 512).
+
+    ``nan``: NaN weights; it still routes as ArcFace, but every embedding is NaN (a broken pack)."""
     from onnx import TensorProto
     from onnx import helper as h
     from onnx import numpy_helper as nh
 
     w = np.random.default_rng(seed).standard_normal((147, 512)).astype(np.float32)
+    if nan:
+        w[:] = np.nan
     nodes = [
         h.make_node(
             "AveragePool", ["data"], ["pooled"], kernel_shape=[16, 16], strides=[16, 16], name="pool"

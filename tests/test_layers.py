@@ -23,7 +23,7 @@ TWIN = REPO / "twin"
 #: one, and never a different folder on the same floor (app/ and cli/ are siblings). ``records``
 #: holds the published deployment records and the forecast fitted on them.
 LAYERS: dict[str, int] = {
-    "_version": 0, "errors": 0, "rng": 0,
+    "_version": 0, "errors": 0, "files": 0, "rng": 0,
     "scenario": 1,
     "world": 2,
     "scoring": 3,

@@ -80,7 +80,8 @@ class CalibrationError(TwinError):
 
 
 class ClusterError(TwinError):
-    """A Dask scheduler cannot be reached or failed."""
+    """Replications could not run on worker processes: a Dask scheduler cannot be reached or failed, or a
+    local worker process died."""
 
 
 class AuditError(TwinError):

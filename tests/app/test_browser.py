@@ -283,3 +283,60 @@ def test_a_camera_clicked_in_moved_turned_and_deleted_in_the_saved_yaml(
             raise
         finally:
             browser.close()
+
+
+def test_hostile_plans_run_no_script_in_the_running_app(app_url: str, request: pytest.FixtureRequest) -> None:
+    """A plan whose name and description carry every payload loads and shows them as text; one whose camera
+    id carries one is refused with the CLI's line. ``window.__pwned`` stays undefined in the page and in
+    every frame (the map's iframe included)."""
+    import yaml
+    from playwright.sync_api import sync_playwright
+
+    from browser import PAYLOADS
+    from conftest import SCENARIOS
+
+    hostile = " ".join(PAYLOADS.values())
+    doc = yaml.safe_load((SCENARIOS / "oxford_circus.yaml").read_text())
+    doc.update(name=f"Plan {hostile}", description=hostile, replications=2)
+    doc["time"]["duration_s"] = 3600
+    bad = yaml.safe_load((SCENARIOS / "oxford_circus.yaml").read_text())
+    bad["cameras"][0]["id"] = "cam" + PAYLOADS["template"]
+    errors: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.route(
+            "**/*",
+            lambda r: r.continue_() if urlparse(r.request.url).hostname in LOCAL_HOSTS else r.abort(),
+        )
+        try:
+            page.goto(app_url, timeout=60_000)
+            page.frame_locator('iframe[title="streamlit_folium.st_folium"]').locator(
+                ".leaflet-container"
+            ).wait_for(timeout=120_000)
+            upload = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+            body = yaml.safe_dump(doc).encode()
+            upload.set_input_files(
+                files=[{"name": "hostile.yaml", "mimeType": "application/x-yaml", "buffer": body}]
+            )
+            page.get_by_text(f"Plan {hostile}"[:60], exact=False).first.wait_for(timeout=120_000)
+            page.wait_for_timeout(2000)  # the map redrawn for the new plan
+            marks = [f.evaluate("window.__pwned") for f in page.frames]
+            assert marks == [None] * len(marks), marks
+            body = yaml.safe_dump(bad).encode()
+            upload.set_input_files(
+                files=[{"name": "badid.yaml", "mimeType": "application/x-yaml", "buffer": body}]
+            )
+            page.get_by_text("may hold only letters, digits").first.wait_for(timeout=60_000)
+            marks = [f.evaluate("window.__pwned") for f in page.frames]
+            assert marks == [None] * len(marks), marks
+            assert not [e for e in errors if "pwned" in e], errors
+        except BaseException:
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            shot = ARTIFACTS / f"{request.node.name}.png"
+            page.screenshot(path=str(shot), full_page=True)
+            print(f"screenshot of the failure: {shot}")
+            raise
+        finally:
+            browser.close()

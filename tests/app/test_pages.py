@@ -108,6 +108,51 @@ def _camera_input(at: AppTest, label: str):  # type: ignore[no-untyped-def]
     return next(n for n in at.number_input if n.label == label)
 
 
+def test_every_plan_the_cli_accepts_loads_beyond_the_usual_control_ranges() -> None:
+    """threshold 0.9 (slider to 0.8), footfall 0.05 (from 0.1), 1 replication (from 2), a 150° lens (to 120°),
+    a seed above 2**31: each widens its control instead of crashing the page."""
+    at = _app()
+    doc = yaml.safe_load((SCENARIOS / "stratford.yaml").read_text())
+    doc.update(name="Wide plan", replications=1, seed=2**40)
+    doc["time"]["duration_s"] = 3600
+    doc["watchlist"]["threshold"] = 0.9
+    doc["footfall"] = {**(doc.get("footfall") or {}), "scale": 0.05}
+    doc["cameras"][0]["hfov_deg"] = 150
+    at.file_uploader(key="upload_plan").upload(
+        "wide_ok.yaml", yaml.safe_dump(doc).encode(), "application/x-yaml"
+    ).run()
+    _no_errors(at)
+    assert at.slider(key="w_threshold").value == pytest.approx(0.9)
+    assert at.slider(key="w_scale").value == pytest.approx(0.05) and at.slider(key="w_reps").value == 1
+    assert "Wide plan" in at.caption[0].value
+    at.switch_page("pages/compare.py").run()  # the Compare page starts its columns from the same plan
+    _no_errors(at)
+    table = at.dataframe[0].value
+    assert table.loc["Alert threshold (score)"].iloc[0] == "0.900"
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        (None, "camera id 'x${window.__pwned=1}' may hold only letters"),
+        (b"name: a\nname: b\n", "key 'name' is given twice, at lines 1 and 2"),
+        (b"a: " + b"[" * 5000 + b"]" * 5000, "nested more than 32 levels deep"),
+        (b"a: !!python/object/apply:os.system [true]", "the tag !!python/object/apply:os.system"),
+    ],
+)
+def test_hostile_uploads_show_the_cli_line_not_an_exception(body: bytes | None, needle: str) -> None:
+    at = _app()
+    if body is None:
+        doc = yaml.safe_load((SCENARIOS / "oxford_circus.yaml").read_text())
+        doc["cameras"][0]["id"] = "x${window.__pwned=1}"
+        body = yaml.safe_dump(doc).encode()
+    at.file_uploader(key="upload_plan").upload("bad.yaml", body, "application/x-yaml").run()
+    assert not at.exception, [e.value for e in at.exception]
+    msgs = [e.value for e in at.error]
+    assert any(m.startswith("bad.yaml") and needle in m and "\n" not in m for m in msgs), msgs
+    assert "Oxford Circus LFR van deployment" in at.caption[0].value  # the plan is kept
+
+
 def test_camera_edit_recomputes_and_confirms() -> None:
     at = _app()
     cam = at.selectbox(key="w_camera").value

@@ -63,6 +63,22 @@ def test_upload_round_trip_of_a_saved_plan() -> None:
         ),
         ("plan.yaml", b"name: x\nsite: {map: ../maps/oxford_circus.geojson}\ncameras: []\n", "cameras"),
         ("plan.yaml", b"x" * (plans.MAX_SCENARIO_BYTES + 1), "too large"),
+        # an upload names the app's own maps only: no other file on the server is read
+        (
+            "plan.yaml",
+            b"name: x\nsite: {map: /etc/passwd}\n",
+            "'/etc/passwd' is not one of the app's site maps",
+        ),
+        (
+            "plan.yaml",
+            b"name: x\nsite: {map: ../README.md}\n",
+            "'../README.md' is not one of the app's site maps",
+        ),
+        (
+            "plan.yaml",
+            b"name: x\nsite: {map: ../maps/oxford_circus.geojson}\nengine: {score_model: /etc/x.json}\n",
+            "engine.score_model names a file on the server",
+        ),
     ],
 )
 def test_bad_uploads_are_refused_with_the_reason(name: str, data: bytes, match: str) -> None:

@@ -132,3 +132,24 @@ def test_record_preview_checks_the_forces_limits() -> None:
     assert status["Watchlist size within the force's limit"] == "breach"
     assert status["Plan window inside the authorised period"] == "ok"
     assert dict(prev.governance)["DPIA"]
+
+
+def test_headline_alerts_show_the_models_expected_count_beside_a_zero_sample() -> None:
+    """Four replications that sampled no false alert read "0.0–0.0", but the model expects 1.2 in a 6-hour
+    window: the figure is the model's 1.2 / 6 = 0.2 /h, the caption gives the model's interval in the window
+    and says how many replications sampled none (issues 13 and 15: never a bare 0–0)."""
+    s = _summary()
+    s["per_hour_rate"]["false_alerts"] = {"mean": 0.0, "p2_5": 0.0, "p97_5": 0.0}
+    s["model"].update(expected_false_alerts=1.2, false_alerts_interval=[0.3, 4.8])
+    s["model"]["expected_false_alerts_definition"] = "faces x FPIR"
+    s["run"] = {"replications": 4, "window": {"duration_s": 6 * 3600.0}}
+    fa = {h.label: h for h in views.headline_figures(s)}["False alerts"]
+    assert fa.value == "0.2 /h (model)"
+    assert fa.caption == (
+        "expected by the score model (95% PI 0.3–4.8 in the 6 h window); "
+        "none simulated in 4 replications of 6 h"
+    )
+    assert "0.0–0.0" not in fa.caption
+    # no model figure for true alerts in this run: the sampled interval, and what it rests on
+    ta = {h.label: h for h in views.headline_figures(s)}["True alerts"]
+    assert ta.caption == "95% PI 0.5–2.0 /h over 4 replications of 6 h"

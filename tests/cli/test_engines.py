@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from fixtures_engines import make_tiny_pack
+from fixtures_engines import build_tiny_recognizer, make_tiny_pack
 from twin.cli.engines import app, models_check, models_list
 
 runner = CliRunner()
@@ -20,6 +20,43 @@ def test_models_check_table(tmp_path: Path) -> None:
     assert "SCRFD" in res.output and "ArcFaceONNX" in res.output and "usable" in res.output
     rows = models_check(pack)  # plain function
     assert [r.task for r in rows] == ["detection", "recognition"]
+
+
+def test_a_pack_that_routes_but_returns_nan_is_not_usable(tmp_path: Path) -> None:
+    """Routing reads a model's inputs and outputs; only running it shows NaN weights. `twin run` would
+    fail on the same check when it builds the engine, before any simulation."""
+    from twin.errors import EngineError
+    from twin.recognition.engines.insightface import InsightFaceEngine
+
+    pack = make_tiny_pack(tmp_path)
+    build_tiny_recognizer(str(pack / "w600k_tiny.onnx"), nan=True)
+    res = runner.invoke(app, ["models", "check", str(pack)])
+    assert res.exit_code == 1, res.output
+    assert (
+        "ArcFaceONNX" in res.output and "not usable as an engine" in res.output and "recognizer" in res.output
+    )
+    with pytest.raises(EngineError, match="the recognizer fails"):
+        InsightFaceEngine(pack, det_size=(320, 320))
+
+
+@pytest.mark.parametrize(
+    ("manifest", "needle"),
+    [
+        (
+            '{"manifest_version": 2, "tasks": ["det.onnx", "rec.onnx"]}',
+            "tasks: Input should be a valid dictionary",
+        ),
+        ('{"manifest_version": 2, "tasks": {"detection": {"file": 5}}}', "tasks.detection.file"),
+        ('{"manifest_version": 2, "tasks": {"detection": {"file": "d.onnx"}', "not valid JSON at line 1"),
+        ('{"manifest_version": 2, "model_id": NaN}', "NaN is not a JSON number"),
+    ],
+)
+def test_malformed_manifest_is_one_line_exit_2(tmp_path: Path, manifest: str, needle: str) -> None:
+    pack = make_tiny_pack(tmp_path)
+    (pack / "manifest.json").write_text(manifest)
+    res = runner.invoke(app, ["models", "check", str(pack)])
+    assert res.exit_code == 2, res.output
+    assert needle in res.output and len(res.output.strip().splitlines()) == 1, res.output
 
 
 def test_models_check_missing_folder_is_one_line_exit_2(tmp_path: Path) -> None:

@@ -102,7 +102,7 @@ def test_unwritable_out_fails_before_simulating(
     target = tmp_path / "a_file"
     target.write_text("x")
     r = invoke("run", str(tiny_scenario_path), "--out", str(target))
-    assert r.exit_code == 2 and "cannot write run folders" in r.output
+    assert r.exit_code == 2 and "is a file, not a folder" in r.output
 
 
 def test_brackets_survive_in_messages(tmp_path: Path, square_site: Path) -> None:

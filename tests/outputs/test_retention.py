@@ -28,15 +28,25 @@ def test_retention_apply_deletes_old_alert_data_and_logs_it(dlib_run: dict, tmp_
     created = dt.datetime.fromisoformat(json.loads((folder / "run.json").read_text())["created_at"])
     n = len(list((folder / "alerts").glob("*.png")))
     assert n >= 1
+    future = (created + dt.timedelta(days=32)).isoformat()
+    refused = runner.invoke(app, ["retention", "apply", str(folder), "--as-of", future])
+    assert refused.exit_code == 2 and "is in the future" in refused.output and "--force" in refused.output
+    assert len(list((folder / "alerts").glob("*"))) == 2 * n  # nothing deleted early
     early = runner.invoke(
-        app, ["retention", "apply", str(folder), "--as-of", (created + dt.timedelta(days=30)).isoformat()]
+        app,
+        [
+            "retention",
+            "apply",
+            str(folder),
+            "--force",
+            "--as-of",
+            (created + dt.timedelta(days=30)).isoformat(),
+        ],
     )
     assert early.exit_code == 0, early.output
     assert "nothing due yet" in early.output and "no governance block" in early.output
     assert len(list((folder / "alerts").glob("*"))) == 2 * n
-    late = runner.invoke(
-        app, ["retention", "apply", str(folder), "--as-of", (created + dt.timedelta(days=32)).isoformat()]
-    )
+    late = runner.invoke(app, ["retention", "apply", str(folder), "--force", "--as-of", future])
     assert late.exit_code == 0, late.output
     assert f"deleted {2 * n} files of {n} alerts" in " ".join(late.output.split())
     assert not (folder / "alerts").exists()

@@ -68,3 +68,47 @@ def _blank_video(tmp_path: Path) -> Path:
 def test_samples_bank_has_packaged_identities() -> None:
     bank = FaceBank.from_samples()
     assert {"eileen_collins", "tom_hanks"} <= set(bank.identities)
+
+
+def test_each_photo_is_judged_on_its_own_and_every_skip_has_a_reason(tmp_path: Path) -> None:
+    """A corrupt, faceless or huge first photo no longer drops its identity; links, HEIC and other files
+    are listed, not silently passed over."""
+    ann, bo = tmp_path / "ann", tmp_path / "bo"
+    ann.mkdir()
+    bo.mkdir()
+    (ann / "0_corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    Image.fromarray(np.zeros((240, 320, 3), np.uint8)).save(ann / "1_noface.png")
+    Image.new("L", (10_000, 5_000)).save(
+        ann / "2_huge.png"
+    )  # 50 MP: over MAX_PIXELS, refused from the header
+    Image.fromarray(paint_faces([11])).save(ann / "3_ok.png")
+    Image.fromarray(paint_faces([12])).save(ann / "4_ok.png")
+    (ann / "5_phone.heic").write_bytes(b"....ftypheic")
+    (ann / "notes.txt").write_text("x")
+    (ann / "6_dangling.jpg").symlink_to(tmp_path / "nowhere.jpg")
+    (ann / "7_loop.jpg").symlink_to(ann / "7_loop.jpg")
+    Image.fromarray(paint_faces([20])).save(bo / "0.png")
+    (tmp_path / "stray.jpg").write_bytes(b"x")
+    bank = FaceBank.from_folder(tmp_path)
+    listed = {Path(s.path).name: s.reason for s in bank.skipped}
+    assert "HEIC" in listed["5_phone.heic"] and "convert it to JPEG" in listed["5_phone.heic"]
+    assert "link to nothing" in listed["6_dangling.jpg"] and "loop" in listed["7_loop.jpg"]
+    assert "not an image file" in listed["notes.txt"] and "outside any identity folder" in listed["stray.jpg"]
+    vetted = bank.vetted(FakeEngine())
+    assert vetted.identities == ("ann", "bo")  # ann kept: her first photo is corrupt, the fourth is fine
+    assert vetted.enrolment_image("ann").path == ann / "3_ok.png"
+    assert vetted.probe_image("ann").path == ann / "4_ok.png"
+    reasons = {Path(s.path).name: s.reason for s in vetted.skipped}
+    assert {"0_corrupt.jpg", "1_noface.png", "2_huge.png"} <= set(reasons)
+    assert "no face found" in reasons["1_noface.png"] and "pixels" in reasons["2_huge.png"]
+    assert len(vetted.skipped) == len(bank.skipped) + 3
+
+
+def test_a_bank_with_no_usable_photo_says_why(tmp_path: Path) -> None:
+    (tmp_path / "ann").mkdir()
+    (tmp_path / "ann" / "a.heic").write_bytes(b"x")
+    with pytest.raises(WatchlistError, match=r"a\.heic: a HEIC photo"):
+        FaceBank.from_folder(tmp_path)
+    Image.fromarray(np.zeros((240, 320, 3), np.uint8)).save(tmp_path / "ann" / "b.png")
+    with pytest.raises(WatchlistError, match=r"b\.png: no face found"):
+        FaceBank.from_folder(tmp_path).vetted(FakeEngine())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ import yaml
 
 from conftest import SCENARIOS, tiny_scenario_doc
 from twin.errors import ScenarioError
-from twin.scenario.load import apply_overrides, load_scenario, parse_scenario, scenario_json_schema
+from twin.scenario.load import apply_overrides, load_scenario, scenario_json_schema
 from twin.scenario.specs import (
     LONDON_HIGH_STREET_PROFILE_PCT,
     CameraSpec,
@@ -133,10 +134,26 @@ def test_overrides() -> None:
         apply_overrides(d, ["cameras.5.tilt_deg=1"])
 
 
-def test_unquoted_clock_time_from_yaml(square_site: Path) -> None:
-    # YAML 1.1 reads 10:00 as the sexagesimal integer 600
-    sc = parse_scenario({**tiny_scenario_doc(square_site), "time": {"start": 600, "duration_s": 60}})
-    assert sc.time.start == "10:00" and sc.time.start_s == 36000
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("10:00", "start 600 is a number, not a clock time (YAML 1.1 reads an unquoted 10:00 as 600)"),
+        ("1200", "start 1200 is a number, not a clock time"),  # ran at 20:00 before
+        ("12", 'unquoted 0:12 as 12); write it in quotes as "HH:MM"'),
+        ("true", "start True is not text, not a clock time"),
+    ],
+)
+def test_unquoted_clock_time_is_refused(square_site: Path, tmp_path: Path, text: str, needle: str) -> None:
+    """An unquoted clock time is a number in YAML 1.1; guessing which time was meant ran 1200 at 20:00."""
+    doc = tiny_scenario_doc(square_site)
+    body = yaml.safe_dump({k: v for k, v in doc.items() if k != "time"}) + f"time:\n  start: {text}\n"
+    path = tmp_path / "t.yaml"
+    path.write_text(body)
+    with pytest.raises(ScenarioError, match=re.escape(needle)):
+        load_scenario(path)
+    path.write_text(body.replace(f"start: {text}", 'start: "10:00"'))
+    assert load_scenario(path).time.start_s == 36000
+    assert apply_overrides(doc, ["time.start=10:00"])["time"]["start"] == "10:00"  # --set keeps the text
 
 
 def test_schema_has_units_in_names() -> None:

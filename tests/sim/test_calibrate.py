@@ -103,3 +103,19 @@ def test_npl_tpir_per_pass_on_the_reference_van_deployment() -> None:
     )
     tpir = per_pass_tpir(res)
     assert tpir == pytest.approx(0.89, abs=0.007)
+
+
+def test_a_bad_groups_file_is_one_calibration_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from twin.errors import CalibrationError
+    from twin.sim.calibrate import read_groups
+
+    p = tmp_path / "groups.csv"
+    p.write_bytes(b"identity,group\nann,\xff\xfe\n")
+    with pytest.raises(CalibrationError, match="is not a UTF-8 CSV"):
+        read_groups(p)
+    p.write_text("x," + "y" * 2_000_000)
+    with pytest.raises(CalibrationError, match="over the 1,024 kB limit"):
+        read_groups(p)
+    p.write_text("identity,group\nann,white\nbob\n")
+    with pytest.raises(CalibrationError, match="line 3: expected identity,group"):
+        read_groups(p)

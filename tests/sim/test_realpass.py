@@ -108,7 +108,29 @@ BAD_CONFIG = {
         "outside the dlib engine's score range",
     ),
     "faces not a folder": ({"kind": "dlib", "faces": "no/such/folder"}, {}, "is not a folder"),
+    # the issue's case: 80% false alerts and review crops of strangers stored, with no warning
+    "dlib threshold on the wrong side": (
+        {"kind": "dlib"},
+        {"threshold": -0.2},
+        "below a stranger's typical score: nearly every passer-by would alert",
+    ),
+    "dlib threshold a little low": ({"kind": "dlib"}, {"threshold": 0.9}, "engine.force_threshold: true"),
 }
+
+
+def test_forced_low_threshold_is_accepted_and_labelled(tmp_path: Path) -> None:
+    from twin.scenario.load import load_scenario
+    from twin.sim.engine_setup import expected_fpir, resolve_threshold
+
+    sc = write_scenario(
+        tmp_path,
+        engine={"kind": "dlib", "force_threshold": True},
+        watchlist={"size": 300, "prevalence": 0.05, "threshold": 0.9},
+    )
+    t, source = resolve_threshold(load_scenario(sc))
+    assert t == 0.9 and "forced with engine.force_threshold: expected FPIR" in source
+    # FPIR = 1 - (1 - FMR)^N with the N(0.831, 0.03) tail: z = 2.3 at 0.9, FMR ~ 0.0107
+    assert expected_fpir("dlib", 0.9, 300) == pytest.approx(1 - (1 - 0.01072) ** 300, rel=0.02)
 
 
 @pytest.mark.parametrize("case", list(BAD_CONFIG))
@@ -121,7 +143,7 @@ def test_bad_real_engine_config_one_line_exit_2(case: str, tmp_path: Path) -> No
     r = runner.invoke(app, ["run", str(sc), "--out", str(out)])
     assert r.exit_code == 2, r.output
     assert needle in r.output and "Traceback" not in r.output
-    assert not out.exists() or not any(out.iterdir())
+    assert len(r.output.strip().splitlines()) == 1 and not out.exists()
 
 
 def _square_faces(root: Path) -> Path:
@@ -162,3 +184,41 @@ def test_insightface_run_with_the_tiny_pack(tmp_path: Path) -> None:
     assert re_["probes_deleted"] == sum(re_["gated_out"].values()) + re_["probes_searched"] - re_["alerts"]
     assert len(list(folder.glob("alerts/*.png"))) == re_["alerts"]
     assert image_files(folder) == set(folder.glob("alerts/*.png"))
+
+
+@pytest.mark.slow
+def test_a_watchlist_the_plan_keeps_is_kept_and_every_skipped_photo_is_listed(tmp_path: Path) -> None:
+    """The plan says keep: the real pass does not destroy it, and the log says kept once, not both. A corrupt
+    first photo and a HEIC photo are listed with their reasons; their identity stays."""
+    from conftest import governance_doc
+
+    pack = make_tiny_pack(tmp_path)
+    faces = _square_faces(tmp_path / "faces")
+    (faces / "ann" / "0.png").rename(faces / "ann" / "2.png")
+    (faces / "ann" / "0.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")  # corrupt, and first by name
+    (faces / "bob" / "phone.heic").write_bytes(b"....ftypheic")
+    gov = governance_doc(
+        retention={"watchlist": "keep"},
+        watchlist_composition=[{"category": "wanted", "count": 300, "image_source": "custody"}],
+    )
+    sc = write_scenario(
+        tmp_path,
+        engine={"kind": "insightface", "model_dir": str(pack), "faces": str(faces), "max_real_probes": 6},
+        governance=gov,
+    )
+    r = runner.invoke(app, ["run", str(sc), "--out", str(tmp_path / "runs"), "--no-map"])
+    assert r.exit_code == 0, r.output
+    (folder,) = list((tmp_path / "runs").iterdir())
+    re_ = json.loads((folder / "summary.json").read_text())["real_engine"]
+    assert re_["watchlist"]["destroyed"] is False
+    skipped = {s["file"]: s["reason"] for s in re_["faces"]["skipped_images"]}
+    assert "ann/0.png" in skipped and "bob/phone.heic" in skipped and "HEIC" in skipped["bob/phone.heic"]
+    assert re_["faces"]["identities"] == 3  # ann kept, with her other photos
+    with AuditLog(folder / AUDIT_FILE) as log:
+        kinds = [(e.kind, e.detail.get("real", False)) for e in log.entries()]
+    assert ("watchlist_kept", True) in kinds and not any(k == "watchlist_destroyed" for k, _ in kinds)
+    record = json.loads((folder / "record.json").read_text())
+    assert (
+        record["retention"]["watchlist_kept"] is True and record["retention"]["non_match_images_stored"] == 0
+    )
+    assert record["retention"]["alert_images_stored"] == re_["alerts"]

@@ -17,8 +17,8 @@ from conftest import MAPS, SCENARIOS, square_latlon
 from twin.rng import Streams
 from twin.scenario.load import parse_scenario
 from twin.sim.context import prepare
-from twin.sim.crowd import simulate_crowd
-from twin.sim.recapture import CrowdChanged, crowd_change, kept_walkers, recapture
+from twin.sim.crowd import place_cameras, simulate_crowd
+from twin.sim.recapture import CrowdChanged, crowd_change, recapture
 from twin.sim.run import run
 from twin.world.capture import WalkerBatch
 
@@ -48,8 +48,8 @@ def _same_run(a, b) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("name", ["oxford_circus", "leicester_square", "stratford", "croydon_north_end"])
-def test_kept_walkers_replay_the_crowd_simulation_exactly(name: str) -> None:
-    """The numpy replay of SimPy's view entries gives the same walkers, order, densities and event count."""
+def test_a_kept_crowd_placed_in_front_of_the_cameras_is_the_crowd_simulation(name: str) -> None:
+    """A kept crowd's view entries worked out again give the same walkers, order, densities and counts."""
     doc = yaml.safe_load((SCENARIOS / f"{name}.yaml").read_text())
     doc["site"]["map"] = str(MAPS / doc["site"]["map"].split("/")[-1])
     doc["time"]["duration_s"] = 600
@@ -67,10 +67,10 @@ def test_kept_walkers_replay_the_crowd_simulation_exactly(name: str) -> None:
         sc.time.duration_s,
         Streams(kept.seed),
     )
-    walkers, events = kept_walkers(ctx, kept)
-    assert events == crowd.events
-    assert sum(len(w.person) for w in walkers) > 100  # the check bites on real traffic
-    for got, want in zip(walkers, crowd.walkers, strict=True):
+    placed = place_cameras(ctx.site, ctx.cameras, ctx.tables, kept.state)
+    assert (placed.events, placed.view_events) == (crowd.events, crowd.view_events)
+    assert sum(len(w.person) for w in placed.walkers) > 100  # the check bites on real traffic
+    for got, want in zip(placed.walkers, crowd.walkers, strict=True):
         for f in WALKER_FIELDS:
             x, y = getattr(got, f), getattr(want, f)
             assert x.dtype == y.dtype and np.array_equal(x, y), (name, f)
@@ -189,6 +189,6 @@ def test_a_process_pool_gives_the_same_runs(tiny_doc) -> None:
         there = run(parse_scenario(tiny_doc), keep_crowds=True, executor=pool)
         _same_run(there, here)
         for a, b in zip(there.crowds, here.crowds, strict=True):
-            assert all(np.array_equal(a.people[k], b.people[k]) for k in a.people)
+            assert all(np.array_equal(a.state.people[k], b.state.people[k]) for k in a.state.people)
         sc = parse_scenario(edited)
         _same_run(recapture(there, sc, executor=pool), recapture(here, sc))

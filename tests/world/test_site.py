@@ -44,7 +44,7 @@ def test_missing_map(tmp_path: Path) -> None:
 def test_not_json(tmp_path: Path) -> None:
     p = tmp_path / "m.geojson"
     p.write_text("{not json")
-    with pytest.raises(MapFileError, match="not valid GeoJSON"):
+    with pytest.raises(MapFileError, match="not valid JSON at line 1, column 2"):
         load_site(p)
 
 

@@ -85,6 +85,15 @@ class CameraField:
     fmt: str
     help: str
 
+    def range_for(self, value: float) -> tuple[float, float]:
+        """The field's range widened to hold ``value`` (a plan's own setting, e.g. a 150° lens, that the
+        scenario schema accepts beyond the form's usual range).
+
+        >>> CAMERA_FORM_FIELDS[2].range_for(30.0), CAMERA_FORM_FIELDS[2].range_for(150.0)
+        ((5.0, 120.0), (5.0, 150.0))
+        """
+        return (min(self.lo, value), max(self.hi, value))
+
 
 #: The camera form's fields (ranges as :class:`twin.scenario.specs.CameraSpec` validates them).
 CAMERA_FORM_FIELDS: tuple[CameraField, ...] = (

@@ -94,9 +94,9 @@ class ModelAlerts:
 def model_alerts(summary: RunSummary | Mapping[str, Any], which: str) -> ModelAlerts:
     """``which`` ("true_alerts" or "false_alerts") as the summary's ``model`` section expects it (window
     counts); fields the summary lacks read as None."""
-    model = RunSummary.coerce(summary).to_json().get("model") or {}
-    exp = model.get(f"expected_{which}")
-    iv = model.get(f"{which}_interval")
+    model = RunSummary.coerce(summary).model
+    exp = getattr(model, f"expected_{which}", None) if model is not None else None
+    iv = getattr(model, f"{which}_interval", None) if model is not None else None
     interval = None
     if isinstance(iv, (list, tuple)) and len(iv) == 2 and all(isinstance(v, (int, float)) for v in iv):
         interval = (float(iv[0]), float(iv[1]))

@@ -26,12 +26,14 @@ import yaml
 
 from twin._version import __version__
 from twin.errors import ScenarioError
+from twin.files import MAX_SCENARIO_BYTES as _MAX_SCENARIO_FILE_BYTES
 from twin.scenario.load import parse_scenario, parse_yaml_bytes, read_yaml
 from twin.scenario.specs import Scenario
 from twin.scenario.watchlist import WatchlistSpec
 
 __all__ = [
     "CONTROL_KEYS",
+    "CONTROL_RANGES",
     "DEFAULT_DURATION_H",
     "DEFAULT_REPLICATIONS",
     "MAX_SCENARIO_BYTES",
@@ -43,6 +45,7 @@ __all__ = [
     "apply_settings",
     "check_placement",
     "check_tile_url",
+    "control_range",
     "list_scenarios",
     "load_plan",
     "operations_fields",
@@ -61,8 +64,8 @@ __all__ = [
 #: The Plan page's default window (hours) and replications: immediate, and a first look.
 DEFAULT_DURATION_H = 1
 DEFAULT_REPLICATIONS = 5
-#: Largest scenario upload accepted, bytes (a scenario is a few kB; the server caps all uploads too).
-MAX_SCENARIO_BYTES = 256 * 1024
+#: Largest scenario upload accepted, bytes: a scenario file's cap (:data:`twin.files.MAX_SCENARIO_BYTES`).
+MAX_SCENARIO_BYTES = _MAX_SCENARIO_FILE_BYTES
 #: Operations settings offered as controls (the rest are edited in the scenario YAML).
 OPERATIONS_CONTROLS: tuple[str, ...] = ("officers", "operators")
 #: The operations controls' labels and least values on the Plan page.
@@ -74,6 +77,26 @@ OPS_LABELS: dict[str, tuple[str, int]] = {
 #: comparison), at most :data:`VARIANT_MAX_THRESHOLD`.
 STRICTER_VARIANT_STEP = 0.04
 VARIANT_MAX_THRESHOLD = 0.8
+#: The Plan page's control ranges (low, high) for a typical plan; a loaded plan's own value outside one
+#: widens it (:func:`control_range`), so every plan the command line accepts loads.
+CONTROL_RANGES: dict[str, tuple[float, float]] = {
+    "duration_h": (1, 12),
+    "footfall_scale": (0.1, 3.0),
+    "threshold": (0.5, 0.8),
+    "replications": (2, 40),
+    "hfov_deg": (5.0, 120.0),
+    "heading_deg": (0.0, 359.9),
+}
+
+
+def control_range(name: str, value: float) -> tuple[float, float]:
+    """The Plan page's range for control ``name``, widened to hold ``value`` (a plan's own setting).
+
+    >>> control_range("threshold", 0.6), control_range("threshold", 0.9)
+    ((0.5, 0.8), (0.5, 0.9))
+    """
+    lo, hi = CONTROL_RANGES[name]
+    return (min(lo, value), max(hi, value))
 
 
 # -- scenario files and documents -----------------------------------------------------------------
@@ -168,8 +191,10 @@ def plan_from_upload(
     """Validate an uploaded scenario file and return its document.
 
     ``site.map`` is resolved against ``scenarios_dir`` (where the app's scenario files live, so a plan
-    saved by the app loads back); failing that, a map of the same file name in ``maps_dir`` is used
-    and the path rewritten.
+    saved by the app loads back); failing that, or when it lies outside ``maps_dir`` (an upload names
+    only the app's own maps, never another file on the server), a map of the same file name in
+    ``maps_dir`` is used and the path rewritten. ``engine.score_model`` (a file on the server) is
+    refused.
 
     Args:
         data: the file's bytes (held in memory; nothing is written).
@@ -204,15 +229,27 @@ def plan_from_upload(
         )
     map_path = Path(site["map"])
     resolved = map_path if map_path.is_absolute() else scenarios_dir / map_path
-    if not resolved.is_file():
-        candidate = Path(maps_dir) / map_path.name if maps_dir is not None else None
+    # an upload comes from the browser: it may name only the app's own maps (by name), never another
+    # file on the server (whose content or existence its error would reveal)
+    outside = maps_dir is not None and not resolved.resolve().is_relative_to(Path(maps_dir).resolve())
+    engine = doc.get("engine")
+    if isinstance(engine, dict) and engine.get("score_model") is not None:
+        raise ScenarioError(
+            f"{name}: engine.score_model names a file on the server; the Plan page uses the built-in "
+            "statistical model (run a calibrated score model with `twin run`)"
+        )
+    if outside or not resolved.is_file():
+        candidate = (
+            Path(maps_dir) / map_path.name if maps_dir is not None and map_path.suffix == ".geojson" else None
+        )
         if candidate is not None and candidate.is_file():
             doc = copy.deepcopy(doc)
             doc["site"]["map"] = _relpath(candidate, scenarios_dir)
         else:
             known = sorted(p.name for p in Path(maps_dir).glob("*.geojson")) if maps_dir is not None else []
+            why = "is not one of the app's site maps" if outside and resolved.is_file() else "not found"
             raise ScenarioError(
-                f"{name}: site.map {site['map']!r} not found; the app resolves it from the scenarios/ folder "
+                f"{name}: site.map {site['map']!r} {why}; the app resolves it from the scenarios/ folder "
                 f"(e.g. ../maps/oxford_circus.geojson); available maps: {', '.join(known) or 'none'}"
             )
     scenario = to_scenario(doc, scenarios_dir, source=name)
@@ -426,11 +463,14 @@ def variant_start(current: PlanSettings, index: int, source: PlanSettings | None
     0.64
     >>> variant_start(PlanSettings(threshold=0.78), 1).threshold
     0.8
+    >>> variant_start(PlanSettings(threshold=0.9), 1).threshold
+    0.9
     """
     base = current if source is None else source
     threshold = base.threshold
     if index == 1 and source is None:
-        threshold = min(VARIANT_MAX_THRESHOLD, round(current.threshold + STRICTER_VARIANT_STEP, 3))
+        stricter = min(VARIANT_MAX_THRESHOLD, round(current.threshold + STRICTER_VARIANT_STEP, 3))
+        threshold = max(current.threshold, stricter)  # never looser than a plan already above the cap
     return PlanSettings(
         start=current.start,
         duration_h=current.duration_h,

@@ -40,7 +40,7 @@ from twin.app import maplayers, views
 from twin.app import plan as plans
 from twin.app.cache import LruDict, RunCache
 from twin.errors import TwinError
-from twin.scenario.specs import Scenario
+from twin.scenario.specs import MAX_SEED, MAX_WATCHLIST_SIZE, Scenario
 from twin.scoring.summary import RunSummary
 from twin.sim.parallel import process_pool, warm_worker
 from twin.sim.recapture import CrowdChanged, prepare_recapture, recapture
@@ -51,6 +51,8 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "DEFAULT_SCENARIO",
+    "MAX_SEED",
+    "MAX_WATCHLIST_SIZE",
     "AppPaths",
     "Plan",
     "ResultJob",

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import TextColumn
 from rich.table import Table
 
@@ -76,12 +77,14 @@ def calibrate(
     if npl:
         _fit_npl(scenario, replications, target)
         return
+    from twin.outputs.folders import check_out_file, sweep_stale, temp_file_for
     from twin.recognition.engines.registry import create_engine
     from twin.recognition.faces.bank import FaceBank
     from twin.sim.calibrate import CalibrationGrid, grid_values, read_groups
 
     if engine not in ("dlib", "insightface"):
         raise fail(f"--engine {engine!r}: calibrate measures a real engine, dlib or insightface")
+    check_out_file(out)  # before minutes of rendering, not after
     grid = CalibrationGrid(
         ied_px=grid_values(ied, "ied"),
         yaw_deg=grid_values(yaw, "yaw"),
@@ -95,17 +98,23 @@ def calibrate(
             "--engine insightface needs --model-dir: the unpacked model pack folder (nothing is downloaded)"
         )
     eng = create_engine(engine, **opts)
-    bank = FaceBank.from_folder(faces) if faces is not None else FaceBank.from_samples(eng)
+    bank = (FaceBank.from_folder(faces) if faces is not None else FaceBank.from_samples(eng)).vetted(eng)
+    for skip in bank.skipped:  # each photo judged on its own: say which were left out, and why
+        console.print(f"[yellow]skipped[/] {escape(skip.path)}: {escape(skip.reason)}", soft_wrap=True)
     groups = (
         read_groups(faces / "groups.csv") if faces is not None and (faces / "groups.csv").is_file() else None
     )
     cal = _measure(eng, bank, engine, grid, seed=seed, min_mated=min_mated, groups=groups)
     console.print(_cell_table(cal, eng))
-    m = cal.model
+    check_out_file(out)  # still free after the calibration
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    m.save(tmp)
-    tmp.replace(out)
+    sweep_stale(out.parent)  # a killed calibration's .<name>.<pid>.tmp
+    tmp = temp_file_for(out)
+    try:
+        cal.model.save(tmp)
+        tmp.rename(out)
+    finally:
+        tmp.unlink(missing_ok=True)
     _print_fit(cal, out)
 
 
@@ -143,7 +152,7 @@ def _cell_table(cal: EngineCalibration, eng: FaceEngine) -> Table:
     from twin.sim.calibrate import cell_rows
 
     t = Table(
-        title=f"{eng.model_id}: mated vs non-mated scores per grid cell (ied px, yaw °, blur px; "
+        title=f"{escape(eng.model_id)}: mated vs non-mated scores per grid cell (ied px, yaw °, blur px; "
         f"{eng.score_name}; "
         f"mated mean (fitted); non-mated mean/max; FNMR and FMR at the engine's threshold "
         f"{eng.default_threshold:g})",
@@ -161,7 +170,7 @@ def _print_fit(cal: EngineCalibration, out: Path) -> None:
     """What was fitted, the notes, and where the ScoreModel went."""
     m = cal.model
     console.print(
-        f"{len(cal.identities)} identities ({', '.join(cal.mated_identities)} with mated pairs): "
+        f"{len(cal.identities)} identities ({escape(', '.join(cal.mated_identities))} with mated pairs): "
         f"{cal.mated_scores} mated, "
         f"{cal.nonmated_scores} non-mated scores. Fitted on [0, 1]: mated_mean_max "
         f"{m.mated_mean_max:.3f}, ied_coef "
@@ -172,10 +181,10 @@ def _print_fit(cal: EngineCalibration, out: Path) -> None:
         soft_wrap=True,
     )
     for note in cal.notes:
-        console.print(f"[dim]- {note}[/]", soft_wrap=True)
+        console.print(f"[dim]- {escape(note)}[/]", soft_wrap=True)
     console.print(
-        f"ScoreModel written to [bold]{out}[/]; use it with engine.kind: statistical, "
-        f"engine.score_model: {out}"
+        f"ScoreModel written to [bold]{escape(str(out))}[/]; use it with engine.kind: statistical, "
+        f"engine.score_model: {escape(str(out))}"
     )
 
 

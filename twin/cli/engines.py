@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from twin.errors import TwinError
@@ -30,7 +31,7 @@ _err = Console(stderr=True)
 
 
 def _fail(exc: TwinError) -> typer.Exit:
-    _err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False, soft_wrap=True)
+    _err.print(f"[red]error:[/red] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
     return typer.Exit(2)
 
 
@@ -56,11 +57,13 @@ def samples(
     except TwinError as exc:
         raise _fail(exc) from exc
     verb = "fetched into" if report.fetched else "already in"
-    _out.print(f"{len(report.files)} face_recognition sample images {verb} [bold]{report.folder}[/bold]")
+    _out.print(
+        f"{len(report.files)} face_recognition sample images {verb} [bold]{escape(str(report.folder))}[/bold]"
+    )
     for p in report.files:
-        _out.print(f"  {p.name}  sha256 {report.sha256[p.name][:12]}")
+        _out.print(f"  {escape(p.name)}  sha256 {report.sha256[p.name][:12]}")
     for name, p in packaged_samples().items():
-        _out.print(f"  packaged {name}: {p}")
+        _out.print(f"  packaged {escape(name)}: {escape(str(p))}")
     return report.folder
 
 
@@ -68,7 +71,8 @@ def samples(
 def models_check(
     model_dir: Annotated[Path, typer.Argument(help="an unpacked insightface model pack folder")],
 ) -> list:
-    """Show how insightface routes each ONNX file of a folder (file → class → task, sha256)."""
+    """Show how insightface routes each ONNX file of a folder (file → class → task, sha256), then build the
+    engine and run it once on a small input; exit 1 when the pack is not usable, 2 on a bad folder."""
     from twin.recognition.engines.insightface import check_model_folder
 
     try:
@@ -76,19 +80,34 @@ def models_check(
             rows = check_model_folder(model_dir)
     except TwinError as exc:
         raise _fail(exc) from exc
-    table = Table(title=f"{model_dir}")
+    table = Table(title=escape(str(model_dir)))  # the user's names: text, never console markup
     for col in ("file", "routed class", "task", "sha256"):
         table.add_column(col)
     for r in rows:
         style = None if r.routed_class else "yellow"
-        table.add_row(r.file, r.routed_class or "—", r.task, r.sha256[:12], style=style)
+        table.add_row(escape(r.file), r.routed_class or "—", escape(r.task), r.sha256[:12], style=style)
     _out.print(table)
     tasks = {r.task for r in rows}
     missing = [t for t in ("detection", "recognition") if t not in tasks]
     if missing:
-        _out.print(f"[yellow]not usable as an engine: no {' and no '.join(missing)} model[/yellow]")
-    else:
-        _out.print("[green]usable: a detector and a recognizer were found[/green]")
+        _out.print(f"[red]not usable as an engine: no {' and no '.join(missing)} model[/red]")
+        raise typer.Exit(1)
+    from twin.recognition.engines.insightface import InsightFaceEngine
+    from twin.recognition.engines.packcheck import smoke_test
+
+    try:  # built and run once, the way `twin run` will (the engine's own smoke test, then its result)
+        with _out.status("running the detector and the recognizer once…"):
+            engine = InsightFaceEngine(model_dir, det_size=(320, 320))
+            smoke = smoke_test(engine)
+    except TwinError as exc:
+        _out.print(f"[red]not usable as an engine:[/red] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    _out.print(
+        f"[green]usable[/green]: {escape(engine.model_id)} ran once: the detector returned "
+        f"{smoke.faces_on_grey} face(s) on a grey frame, the recognizer a finite {smoke.dim}-d embedding; "
+        f"providers {', '.join(engine.providers)}",
+        soft_wrap=True,
+    )
     return rows
 
 
@@ -108,5 +127,5 @@ def models_list(
         )
     for f in folders:
         n = len(list(f.glob("*.onnx")))
-        _out.print(f"{f}  ({n} ONNX file{'s' if n != 1 else ''})")
+        _out.print(f"{escape(str(f))}  ({n} ONNX file{'s' if n != 1 else ''})")
     return folders

@@ -18,7 +18,14 @@ from rich.markup import escape
 from rich.progress import TextColumn
 from rich.table import Table
 
-from twin.cli.common import console, err_console, fail, handles_errors, progress_bar
+from twin.cli.common import (
+    console,
+    err_console,
+    fail,
+    handles_errors,
+    install_signal_handlers,
+    progress_bar,
+)
 from twin.errors import TwinError
 
 if TYPE_CHECKING:
@@ -93,24 +100,43 @@ def run(
     set_: list[str] = typer.Option(
         [], "--set", help="override a scenario value: key.path=value (repeatable)"
     ),
-    workers: int = typer.Option(1, "--workers", "-w", help="local worker processes for replications"),
+    workers: int | None = typer.Option(
+        None,
+        "--workers",
+        "-w",
+        help="local worker processes for replications (default: every core, or 1 for a small run; "
+        "1: in this process)",
+    ),
     scheduler: str | None = typer.Option(
         None, "--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786"
     ),
     no_map: bool = typer.Option(False, "--no-map", help="skip map.html"),
     json_out: bool = typer.Option(False, "--json", help="print the summary as JSON instead of a table"),
+    audit_key: Path | None = typer.Option(
+        None,
+        "--audit-key",
+        help="Ed25519 private key (`twin audit keygen`, kept outside the run folder) that signs the audit "
+        "log; default $TWIN_AUDIT_KEY, else unsigned",
+    ),
 ) -> None:
-    """Simulate a deployment: faces scanned, true and false alerts per hour, with a map."""
-    from twin.outputs.folders import ensure_writable
+    """Simulate a deployment: faces scanned, true and false alerts per hour, with a map.
+
+    Every scenario key, its unit and its limits: `twin schema`.
+
+    Bad input ends with one line naming the value and the fix, exit code 2, and nothing written.
+    """
+    from twin.outputs.folders import check_out_dir
     from twin.outputs.runstore import write_run
+    from twin.outputs.seal import SigningKey
     from twin.scenario.load import load_scenario
+    from twin.sim.budget import check_run_request
     from twin.sim.run import run as run_scenario
 
     sc = load_scenario(scenario, set_)
     reps = sc.replications if replications is None else replications
-    if workers < 1:
-        raise fail(f"--workers {workers} must be >= 1")
-    ensure_writable(out)  # before minutes of simulation, not after
+    check_run_request(seed=sc.seed if seed is None else seed, replications=reps, workers=workers)
+    check_out_dir(out)  # before minutes of simulation, not after; nothing is created until the end
+    signer = SigningKey.resolve(audit_key)
     with progress_bar(TextColumn("{task.percentage:>3.0f}%"), remaining=True) as progress:
         task = progress.add_task(f"{sc.name}: {reps} replication(s)", total=reps)
 
@@ -130,7 +156,7 @@ def run(
             on_stage=stage,
         )
         progress.update(task, description="writing the run folder")
-        folder = write_run(result, out, with_map=not no_map)
+        folder = write_run(result, out, with_map=not no_map, signer=signer)
     if json_out:
         console.print_json(json.dumps(result.summary.to_json()))
     else:
@@ -158,7 +184,7 @@ def _print_run(result: RunResult, sc: Scenario, reps: int, folder: Path) -> None
     ops = _ops_table(summary)
     if ops is not None and summary.operations is not None and summary.operations.officers_needed is not None:
         console.print(ops)
-        console.print(f"Officers needed: {summary.operations.officers_needed.note}")
+        console.print(f"Officers needed: {escape(summary.operations.officers_needed.note)}")
     if real:
         console.print(_real_table(real))
     for w in meta.warnings if meta else ():
@@ -179,12 +205,14 @@ def _real_table(real: Mapping[str, Any]) -> Table:
     from twin.outputs.report import real_engine_rows
 
     t = Table(
-        title=f"Real engine on replication 0 — {real['statement']}", title_justify="left", header_style="bold"
+        title=f"Real engine on replication 0 — {escape(str(real['statement']))}",
+        title_justify="left",
+        header_style="bold",
     )
     t.add_column("what")
     t.add_column("measured", overflow="fold")
-    for label, value in real_engine_rows({"real_engine": real}):
-        t.add_row(label, value)
+    for label, value in real_engine_rows({"real_engine": real}):  # model ids, file names: the user's text
+        t.add_row(escape(label), escape(value))
     return t
 
 
@@ -219,7 +247,12 @@ def compare(
     out: Path = typer.Option(
         Path("comparisons"), "--out", "-o", help="folder that receives the comparison folder"
     ),
-    workers: int = typer.Option(1, "--workers", "-w", help="local worker processes for replications (Dask)"),
+    workers: int | None = typer.Option(
+        None,
+        "--workers",
+        "-w",
+        help="local worker processes for replications (default: every core, or 1 for a small run)",
+    ),
     scheduler: str | None = typer.Option(
         None, "--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786"
     ),
@@ -230,8 +263,12 @@ def compare(
     twin compare scenarios/oxford_circus.yaml --set watchlist.threshold=0.64 --set operations.officers=2.
     """
     from twin.outputs.compare import build_variants, run_comparison, write_comparison
+    from twin.outputs.folders import check_out_dir
+    from twin.sim.budget import check_run_request
 
+    check_run_request(seed=0 if seed is None else seed, replications=replications, workers=workers)
     variants = build_variants(scenarios, set_, set_all)
+    check_out_dir(out)
     with progress_bar(TextColumn("{task.percentage:>3.0f}%")) as progress:
         task = progress.add_task(f"{len(variants)} columns x {replications} replication(s)", total=None)
 
@@ -244,7 +281,8 @@ def compare(
         folder = write_comparison(comp, out)
     console.print(_comparison_table(comp, replications))
     console.print(
-        f"Comparison written to [bold]{folder}[/] (comparison.html, comparison.csv, comparison.json)"
+        f"Comparison written to [bold]{escape(str(folder))}[/] (comparison.html, comparison.csv, "
+        "comparison.json)"
     )
 
 
@@ -261,7 +299,7 @@ def _comparison_table(comp: Comparison, replications: int) -> Table:
     )
     t.add_column("metric")
     for v in comp.variants:
-        t.add_column(v.label, justify="right")
+        t.add_column(escape(v.label), justify="right")  # a scenario's name: text, never console markup
     for metric_id, g in frame.groupby("metric", sort=False):
         label = g["label"].iloc[0]
         cells = []
@@ -321,9 +359,10 @@ def sites(maps_dir: Path = typer.Argument(Path("maps"), help="folder of site Geo
 
 def _mount_commands() -> None:
     """Add the commands of :mod:`twin.cli.records` (record, audit, retention), :mod:`twin.cli.calibrate`
-    (calibrate, fit-npl), :mod:`twin.cli.validate` (validate) and :mod:`twin.cli.engines` (samples,
-    models) to the top level, in that order."""
-    from twin.cli import calibrate, engines, records, validate
+    (calibrate, fit-npl), :mod:`twin.cli.validate` (validate), :mod:`twin.cli.engines` (samples,
+    models), :mod:`twin.cli.stress` (stress) and :mod:`twin.cli.plansearch` (sweep, optimise) to the top
+    level, in that order."""
+    from twin.cli import calibrate, engines, plansearch, records, stress, validate
 
     app.registered_commands.extend(records.app.registered_commands)
     app.registered_commands.extend(calibrate.app.registered_commands)
@@ -331,15 +370,38 @@ def _mount_commands() -> None:
     app.registered_groups.extend(records.app.registered_groups)
     app.registered_commands.extend(engines.app.registered_commands)
     app.registered_groups.extend(engines.app.registered_groups)
+    app.registered_commands.extend(stress.app.registered_commands)
+    app.registered_commands.extend(plansearch.app.registered_commands)
 
 
 _mount_commands()
 
 
 def main() -> None:
-    """Console entry point."""
+    """Console entry point.
+
+    A usage mistake (an option's value of the wrong type, a missing argument, an unknown option or
+    command) ends like every other bad input: one line on stderr naming it and where help is, exit 2,
+    not click's boxed usage block.
+    """
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    app()
+    install_signal_handlers()
+    try:
+        rv = app(standalone_mode=False, prog_name="twin")
+    except typer.Abort:
+        fail("aborted")
+        sys.exit(1)
+    except typer.TyperException as exc:  # typer's click exceptions (usage errors among them)
+        code = int(getattr(exc, "exit_code", 2))
+        ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `twin` alone: the help, as before
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(code)
+        fmt = getattr(exc, "format_message", None)
+        message = " ".join((fmt() if callable(fmt) else str(exc)).split()).rstrip(".")
+        fail(message + (f"; see `{ctx.command_path} --help`" if ctx is not None else ""))
+        sys.exit(code)
+    sys.exit(rv if isinstance(rv, int) and not isinstance(rv, bool) else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

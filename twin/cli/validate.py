@@ -51,7 +51,7 @@ def run_validation(
     """
     import json
 
-    from twin.outputs.folders import ensure_writable
+    from twin.outputs.folders import check_out_dir, ensure_writable
     from twin.outputs.validation import write_validation
     from twin.records.validate import validate
 
@@ -69,6 +69,7 @@ def run_validation(
             f"{records}: say where to split with --split DATE (YYYY-MM-DD): rows before it are fitted, "
             "the rest predicted"
         )
+    check_out_dir(out)  # before any work, creating nothing (issue 12)
     task = progress.add_task("loading records", total=None) if progress else None
 
     def step(msg: str, total: float | None = None, completed: float | None = None) -> None:

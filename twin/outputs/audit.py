@@ -9,7 +9,9 @@ so editing, removing, inserting or reordering any entry breaks the chain at that
 :func:`verify` names it. SQLite triggers refuse UPDATE and DELETE as a first line of defence;
 the chain is what proves it. Removing entries from the *end* leaves a valid shorter chain, so
 the run records its head (sequence and hash at the end of the run) in ``run.json`` and
-:func:`verify` checks the chain still holds it; later commands append after it.
+:func:`verify` checks the chain still holds it; later commands append after it. Both live in the
+folder, so neither stops someone who rewrites it whole: the anchor is a signature with a key held
+outside the folder (:mod:`twin.outputs.seal`), which :func:`verify_folder` checks with the public key.
 
 The log is the only file in a run folder that grows after the run.
 """
@@ -26,11 +28,14 @@ from pathlib import Path
 from typing import Any
 
 from twin.errors import AuditError
+from twin.files import MAX_JSON_BYTES, dumps_json, loads_json, read_capped
+from twin.outputs.seal import AUDIT_FILE as _SEALED_LOG_FILE
+from twin.outputs.seal import check_seals
 
 __all__ = ["AUDIT_FILE", "GENESIS", "AuditEntry", "AuditLog", "VerifyReport", "verify", "verify_folder"]
 
-#: File name of the audit log inside a run folder.
-AUDIT_FILE = "audit.sqlite"
+#: File name of the audit log inside a run folder (defined with the seals, which add to the same file).
+AUDIT_FILE = _SEALED_LOG_FILE
 #: The previous hash of the first entry.
 GENESIS = "0" * 64
 
@@ -51,7 +56,7 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 
 
 def _canonical(detail: Any) -> str:
-    return json.dumps(detail, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return dumps_json(detail, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def entry_hash(prev_hash: str, seq: int, t_utc: str, kind: str, detail_json: str) -> str:
@@ -77,21 +82,43 @@ class AuditEntry:
 
 
 class AuditLog:
-    """Append entries to the audit log at ``path`` (created if missing).
+    """Append entries to the audit log at ``path`` (created if missing, unless ``existing``).
 
     Args:
         path: the SQLite file (``<run folder>/audit.sqlite``).
         clock: returns the entry time; default: now, UTC. Injected for tests.
+        existing: the log of a run already written (record, retention, show, verify): it must exist
+            and hold its entries table. Without this an emptied or replaced log would be quietly
+            started afresh, and what a later record or deletion appended would look like a whole
+            chain.
 
     Raises:
-        AuditError: the file is not an audit log, or cannot be opened.
+        AuditError: the file is not an audit log, or cannot be opened; with ``existing``: it is
+            missing, empty, or has no entries table.
     """
 
-    def __init__(self, path: Path | str, clock: Any = None) -> None:
+    def __init__(self, path: Path | str, clock: Any = None, *, existing: bool = False) -> None:
         self.path = Path(path)
         self._clock = clock or (lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds"))
+        if existing and (not self.path.is_file() or self.path.stat().st_size == 0):
+            raise AuditError(
+                f"{self.path} is missing or empty: the run's audit log was removed or emptied, so its "
+                "trail is broken; restore the run folder from its copy"
+            )
         try:
-            self._con = sqlite3.connect(self.path)
+            if existing:
+                self._con = sqlite3.connect(self.path.resolve().as_uri() + "?mode=rw", uri=True)
+                found = self._con.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'entries'"
+                ).fetchone()
+                if found is None:
+                    self._con.close()
+                    raise AuditError(
+                        f"{self.path} holds no audit entries: the log was emptied or replaced, so the "
+                        "run's trail is broken; restore the run folder from its copy"
+                    )
+            else:
+                self._con = sqlite3.connect(self.path)
             self._con.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
             raise AuditError(
@@ -168,6 +195,8 @@ class VerifyReport:
         head: (seq, hash) of the last entry.
         problem: what is wrong, naming the entry; empty when ok.
         bad_seq: sequence number of the first bad entry (None when ok).
+        signature: what signs the log: "signed by <key fingerprint> at entry N (k seals)", or
+            "unsigned" (:mod:`twin.outputs.seal`).
     """
 
     ok: bool
@@ -175,6 +204,7 @@ class VerifyReport:
     head: tuple[int, str]
     problem: str = ""
     bad_seq: int | None = None
+    signature: str = ""
 
 
 def _describe(e: dict[str, Any]) -> str:
@@ -261,30 +291,72 @@ def verify(path: Path | str, *, expected_head: tuple[int, str] | None = None) ->
     return VerifyReport(ok=True, entries=len(rows), head=head)
 
 
-def verify_folder(folder: Path | str) -> VerifyReport:
-    """Verify a run folder: the audit chain (holding the head ``run.json`` recorded) and the files it vouches
-    for.
+def verify_folder(folder: Path | str, *, public_key: Any | None = None) -> VerifyReport:
+    """Verify a run folder: the audit chain (holding the head ``run.json`` recorded), the files it vouches
+    for, and its signed heads.
 
     Entries that name file hashes — ``run_end`` (``summary_sha256`` of ``summary.json``) and
     ``record_written`` (``files``: name -> sha256) — are checked against the files on disk, so an
-    edited summary or record is caught even though the chain itself is intact.
+    edited summary or record is caught even though the chain itself is intact. The seals
+    (:func:`twin.outputs.seal.check_seals`) catch a rewritten, re-hashed or truncated log and any
+    changed file; with ``public_key`` (from outside the folder) an unsigned log fails too.
+
+    Args:
+        folder: the run folder.
+        public_key: the Ed25519 public key the folder must be signed by
+            (:func:`twin.outputs.seal.load_public_key`), or None.
 
     Raises:
         AuditError: no audit log in the folder.
     """
-    folder = Path(folder)
+    report = _verify_chain_and_files(Path(folder))
+    if not report.ok:
+        return report
+    with AuditLog(Path(folder) / AUDIT_FILE, existing=True) as log:
+        chain = {e.seq: e.hash for e in log.entries()}
+    sc = check_seals(Path(folder), chain, public_key=public_key)
+    signature = (
+        f"signed by {sc.signed_by} at entry {sc.head[0]} ({sc.seals} seal{'s' if sc.seals != 1 else ''})"
+        if sc.ok and sc.seals
+        else "unsigned"
+    )
+    if not sc.ok:
+        return VerifyReport(
+            ok=False, entries=report.entries, head=report.head, problem=sc.problem, signature=signature
+        )
+    return VerifyReport(ok=True, entries=report.entries, head=report.head, signature=signature)
+
+
+def _verify_chain_and_files(folder: Path) -> VerifyReport:
+    """The chain (with the head run.json recorded) and the files its entries vouch for."""
     head = None
     meta = folder / "run.json"
-    if meta.is_file():
+    unreadable = ""
+    if meta.is_file() or meta.is_symlink():
         try:
-            h = json.loads(meta.read_text(encoding="utf-8")).get("audit_head")
+            doc = loads_json(
+                read_capped(meta, what="run.json", max_bytes=MAX_JSON_BYTES, error=AuditError),
+                name=str(meta),
+                error=AuditError,
+            )
+            h = doc.get("audit_head") if isinstance(doc, dict) else None
             head = (int(h["seq"]), str(h["sha256"])) if h else None
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
-            head = None
+            if head is None:
+                unreadable = "names no audit head"
+        except (AuditError, KeyError, TypeError, ValueError) as exc:
+            unreadable = f"cannot be read ({str(exc)[:120]})"
     report = verify(folder / AUDIT_FILE, expected_head=head)
     if not report.ok:
         return report
-    with AuditLog(folder / AUDIT_FILE) as log:
+    if unreadable:  # without the head it recorded, a truncated chain would pass as whole
+        return VerifyReport(
+            ok=False,
+            entries=report.entries,
+            head=report.head,
+            problem=f"run.json {unreadable}: the head the run recorded is gone, so a truncated log "
+            "cannot be told from a whole one; the folder was changed",
+        )
+    with AuditLog(folder / AUDIT_FILE, existing=True) as log:
         entries = list(log.entries())
     for e in entries:
         claims: dict[str, str] = {}

@@ -30,6 +30,7 @@ from typing import Any
 import pandas as pd
 
 from twin.errors import ScenarioError
+from twin.files import csv_cell, dumps_json
 from twin.outputs.charts import PALETTE, Series, bar_chart_svg, line_chart_svg
 from twin.outputs.folders import atomic_folder
 from twin.scenario.load import load_scenario, scenario_hash
@@ -40,6 +41,7 @@ from twin.scoring.summary import OfficersNeeded, RunSummary
 __all__ = [
     "COMPARE_METRICS",
     "DEFAULT_REPLICATIONS",
+    "MAX_COLUMNS",
     "Comparison",
     "Variant",
     "build_variants",
@@ -54,6 +56,9 @@ __all__ = [
 #: Replications per scenario unless given: enough for a first look, small enough that two
 #: London scenarios compare in well under a minute on 2 cores. Use more for decisions.
 DEFAULT_REPLICATIONS = 4
+#: Most columns in one comparison: the page is read side by side (its palette has 8 colours, used
+#: twice at most), and every column's run is held in memory until the page is written.
+MAX_COLUMNS = 16
 
 #: The compared metrics, in display order (:data:`twin.scoring.metric_table.COMPARE_ROWS`).
 COMPARE_METRICS = COMPARE_ROWS
@@ -103,7 +108,7 @@ def build_variants(
     """The columns: each scenario, then each ``--set`` variant of it.
 
     Raises:
-        ScenarioError: fewer than two columns, or a malformed override.
+        ScenarioError: fewer than two or more than :data:`MAX_COLUMNS` columns, or a malformed override.
     """
     if not paths:
         raise ScenarioError(
@@ -117,6 +122,11 @@ def build_variants(
         path = Path(path)
         out.append(Variant(label="", path=path, common=com))
         out.extend(Variant(label="", path=path, overrides=g, common=com) for g in groups)
+    if len(out) > MAX_COLUMNS:
+        raise ScenarioError(
+            f"{len(out)} columns ({len(paths)} scenario file(s) x {len(groups) + 1}) is more than the "
+            f"{MAX_COLUMNS} one comparison shows side by side; split it into several comparisons"
+        )
     if len(out) < 2:
         raise ScenarioError(
             "nothing to compare: give two or more scenario files, or one with a variant, e.g. "
@@ -165,7 +175,7 @@ def run_comparison(
     *,
     replications: int = DEFAULT_REPLICATIONS,
     seed: int | None = None,
-    workers: int = 1,
+    workers: int | None = 1,
     scheduler: str | None = None,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> Comparison:
@@ -175,7 +185,7 @@ def run_comparison(
         variants: from :func:`build_variants`.
         replications: per scenario (>= 1).
         seed: root seed for every column (default: each scenario's own).
-        workers, scheduler: as :func:`twin.sim.run.run`.
+        workers, scheduler: as :func:`twin.sim.run.run` (None: every core for a big enough run).
         progress: called as ``progress(label, done_replications, total)``.
 
     Raises:
@@ -187,7 +197,7 @@ def run_comparison(
 
     if replications < 1:
         raise ScenarioError(f"replications {replications} must be >= 1")
-    if workers < 1:
+    if workers is not None and workers < 1:
         raise ScenarioError(f"workers {workers} must be >= 1")
     scenarios = [load_scenario(v.path, (*v.common, *v.overrides)) for v in variants]
     for sc in scenarios:  # fail fast: threshold range, cameras inside the area, site map
@@ -508,10 +518,11 @@ def write_comparison(
     slugs = sorted(set(stems), key=stems.index)
     base = name or f"compare-{'-vs-'.join(slugs)[:80]}-{now:%Y%m%d-%H%M%S}"
     with atomic_folder(out_dir, base) as folder:
-        comparison_frame(comp).to_csv(folder.tmp / "comparison.csv", index=False)
+        # labels are the user's text: never a spreadsheet formula (numbers pass through csv_cell)
+        comparison_frame(comp).map(csv_cell).to_csv(folder.tmp / "comparison.csv", index=False)
         doc = comparison_doc(comp)
         (folder.tmp / "comparison.json").write_text(
-            json.dumps(doc, indent=1, sort_keys=True, default=_nan_none) + "\n", encoding="utf-8"
+            dumps_json(doc, indent=1, sort_keys=True) + "\n", encoding="utf-8"
         )
         (folder.tmp / "comparison.html").write_text(render_comparison(comp), encoding="utf-8")
     return folder.final

@@ -32,6 +32,7 @@ from twin.world.site import Site
 
 __all__ = [
     "DORI_COLOURS",
+    "add_point_layer",
     "base_map",
     "build_map",
     "camera_layer",
@@ -54,6 +55,35 @@ _BASE_STYLE = {
     "park": {"color": "#81c784", "weight": 1, "fillColor": "#c8e6c9", "fillOpacity": 0.7},
 }
 _MAX_HEAT_POINTS = 6000
+
+
+def _safe_tooltip_template() -> Any:
+    from folium.template import Template
+
+    return Template(
+        """
+        {% macro script(this, kwargs) %}
+            {{ this._parent.get_name() }}.bindTooltip(
+                {{ ("<div>" ~ this.text ~ "</div>")|tojavascript }},
+                {{ this.options|tojavascript }}
+            );
+        {% endmacro %}
+        """
+    )
+
+
+def _tooltip(fl: Any, text: str) -> Any:
+    """A tooltip showing ``text`` as text, whatever it holds.
+
+    folium's own ``Tooltip`` splices its text raw into a JavaScript template literal (between
+    backticks), so ``${...}`` in a camera or route id would run when the map opens. Here the text
+    is HTML-escaped (markup shows as characters) and reaches the script as a JSON string literal
+    (``tojavascript``: ``json.dumps`` with ``<``, ``>``, ``&`` and ``'`` escaped, so it cannot end the
+    ``<script>`` either), which Leaflet then shows as the tooltip's HTML.
+    """
+    tip = fl.Tooltip(html.escape(str(text)))
+    tip._template = _safe_tooltip_template()
+    return tip
 
 
 def folium_module(offline: bool = True) -> ModuleType:
@@ -274,7 +304,7 @@ def _add_base(fl: Any, m: Any, site: Site) -> None:
         fill=True,
         fill_opacity=0.04,
         dash_array="8 6",
-        tooltip=f"{html.escape(site.name)}: geofenced target area ({site.area_m2:,.0f} m²)",
+        tooltip=_tooltip(fl, f"{site.name}: geofenced target area ({site.area_m2:,.0f} m²)"),
     ).add_to(m)
 
 
@@ -289,8 +319,9 @@ def _add_routes(fl: Any, m: Any, site: Site) -> None:
             color="#5e35b1",
             weight=1.5 + 4 * r.weight / total_w * len(site.routes) / 4,
             opacity=0.55,
-            tooltip=html.escape(
-                f"{r.id}: {r.entry} → {r.exit} ({r.street}); {100 * r.weight / total_w:.0f}% of passers-by"
+            tooltip=_tooltip(
+                fl,
+                f"{r.id}: {r.entry} → {r.exit} ({r.street}); {100 * r.weight / total_w:.0f}% of passers-by",
             ),
         ).add_to(routes)
         xy = np.asarray(r.line.coords)
@@ -326,9 +357,10 @@ def camera_layer(cameras: Sequence[Camera], *, min_ied_px: float = 30.0, offline
                     weight=1,
                     dash_array="3 4",
                     fill=False,
-                    tooltip=html.escape(
+                    tooltip=_tooltip(
+                        fl,
                         f"camera {cam.id}: beyond {far:.0f} m faces are above the top of the image at "
-                        f"{cam.tilt_deg:.0f}° tilt (tilt less to see further)"
+                        f"{cam.tilt_deg:.0f}° tilt (tilt less to see further)",
                     ),
                 ).add_to(cams)
         edges = [0.0, *bands]
@@ -343,7 +375,7 @@ def camera_layer(cameras: Sequence[Camera], *, min_ied_px: float = 30.0, offline
                     fill=True,
                     fill_color=DORI_COLOURS[name],
                     fill_opacity=0.5,
-                    tooltip=f"camera {html.escape(cam.id)}: {name} ({DORI_PX_PER_M[name]:g}+ px/m)",
+                    tooltip=_tooltip(fl, f"camera {cam.id}: {name} ({DORI_PX_PER_M[name]:g}+ px/m)"),
                 ).add_to(cams)
         usable_far = ground_distance_for_px_per_m(cam, min_ied_px / 0.063)
         for poly in _polygons(fov_wedge(cam, None, usable_far)):
@@ -352,7 +384,7 @@ def camera_layer(cameras: Sequence[Camera], *, min_ied_px: float = 30.0, offline
                 color="#0d47a1",
                 weight=2,
                 fill=False,
-                tooltip=f"camera {html.escape(cam.id)}: faces with ied ≥ {min_ied_px:g} px",
+                tooltip=_tooltip(fl, f"camera {cam.id}: faces with ied ≥ {min_ied_px:g} px"),
             ).add_to(cams)
         clon, clat = bng_to_lonlat(cam.x, cam.y)
         fl.CircleMarker(
@@ -362,10 +394,11 @@ def camera_layer(cameras: Sequence[Camera], *, min_ied_px: float = 30.0, offline
             fill=True,
             fill_color="#fafafa",
             fill_opacity=1,
-            tooltip=html.escape(
+            tooltip=_tooltip(
+                fl,
                 f"camera {cam.id}: heading {cam.heading_deg:.0f}°, tilt {cam.tilt_deg:.0f}°, hfov "
                 f"{cam.hfov_deg:.0f}°, height {cam.mount_height_m:.1f} m, {cam.width_px}x{cam.height_px} "
-                f"@ {cam.fps:g} fps; faces in view {near:.0f}–{far:.0f} m away"
+                f"@ {cam.fps:g} fps; faces in view {near:.0f}–{far:.0f} m away",
             ),
         ).add_to(cams)
     return cams
@@ -385,7 +418,7 @@ def _add_signs(fl: Any, m: Any, site: Site) -> None:
                 fill=True,
                 fill_color="#ffb300",
                 fill_opacity=1,
-                tooltip="LFR notice sign",
+                tooltip=_tooltip(fl, "LFR notice sign"),
             ).add_to(signs)
         signs.add_to(m)
 
@@ -411,3 +444,50 @@ def heat_layer(captures_xy: np.ndarray, *, offline: bool = True) -> Any:
         max_zoom=20,
     ).add_to(layer)
     return layer
+
+
+def add_point_layer(
+    m: Any,
+    xy: np.ndarray,
+    *,
+    name: str,
+    colour: str,
+    tooltips: Sequence[str] | None = None,
+    radius: float = 3.0,
+    show: bool = True,
+    offline: bool = True,
+) -> None:
+    """Add a layer of small circles (e.g. candidate van positions) to a map from :func:`build_map`.
+
+    Args:
+        m: the map.
+        xy: (N, 2) BNG metres.
+        name: the layer's name in the layer control.
+        colour: CSS colour.
+        tooltips: N texts (shown as text: :func:`_tooltip`), or None.
+        radius: circle radius, px.
+        show: visible when the map opens.
+        offline: the module the map was built with (:func:`folium_module`).
+    """
+    fl = folium_module(offline)
+    group = fl.FeatureGroup(name=name, show=show)
+    pts = np.asarray(xy, dtype=float).reshape(-1, 2)
+    if len(pts):
+        lon, lat = bng_to_lonlat(pts[:, 0], pts[:, 1])
+        for i, (a, b) in enumerate(zip(np.atleast_1d(lat), np.atleast_1d(lon), strict=True)):
+            fl.CircleMarker(
+                [float(a), float(b)],
+                radius=radius,
+                color=colour,
+                weight=1,
+                fill=True,
+                fill_color=colour,
+                fill_opacity=0.8,
+                tooltip=_tooltip(fl, tooltips[i]) if tooltips else None,
+            ).add_to(group)
+    group.add_to(m)
+    # the layer control must come after every layer it lists (Leaflet reads them when it is created)
+    for key, child in list(m._children.items()):
+        if type(child).__name__ == "LayerControl":
+            del m._children[key]
+            m._children[key] = child

@@ -13,7 +13,6 @@ untouched; a second record gets ``record-2.*``) and appends a ``record_written``
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,9 +21,12 @@ from typing import Any
 
 from twin._version import __version__
 from twin.errors import RunFolderError, ScenarioError
-from twin.outputs.audit import AUDIT_FILE, AuditLog, verify_folder
+from twin.files import MAX_JSON_BYTES, dumps_json, loads_json, read_capped
+from twin.outputs.audit import AUDIT_FILE, AuditLog
 from twin.outputs.folders import write_new_files
+from twin.outputs.record_audit import AuditFacts, audit_facts, retention_and_audit
 from twin.outputs.record_html import render_record_html
+from twin.outputs.seal import SigningKey, require_key_if_sealed, seal_folder
 from twin.scenario.governance import APP_CATEGORIES, Governance
 from twin.scenario.load import load_scenario
 from twin.scenario.specs import Scenario
@@ -68,16 +70,6 @@ class SitePlan:
         )
 
 
-@dataclass(frozen=True, kw_only=True)
-class _AuditFacts:
-    """What the audit log says about the run: its verification, deletions and the watchlist's fate."""
-
-    check: Any
-    probes_deleted: int
-    watchlist_destroyed: bool
-    watchlist_kept: bool
-
-
 def _read_run_folder(folder: Path) -> tuple[Scenario, Governance, RunSummary, dict[str, Any]]:
     """(scenario copy, its governance block, summary, run.json) of a run folder.
 
@@ -101,29 +93,26 @@ def _read_run_folder(folder: Path) -> tuple[Scenario, Governance, RunSummary, di
             "(purpose, intelligence case, authorising officer role, watchlist composition, ...: see "
             "`twin schema`)"
         )
-    summary = RunSummary.from_json(json.loads((folder / "summary.json").read_text(encoding="utf-8")))
-    run_meta = json.loads((folder / "run.json").read_text(encoding="utf-8"))
-    return sc, sc.governance, summary, run_meta
-
-
-def _audit_facts(folder: Path) -> _AuditFacts:
-    audit_path = folder / AUDIT_FILE
-    if not audit_path.is_file():
-        return _AuditFacts(check=None, probes_deleted=0, watchlist_destroyed=False, watchlist_kept=False)
-    check = verify_folder(folder)
-    deleted = destroyed = 0
-    kept = False
-    with AuditLog(audit_path) as log:
-        for e in log.entries():
-            if e.kind == "deletion_batch":
-                deleted += int(e.detail.get("probes_deleted", 0))
-            elif e.kind == "watchlist_destroyed":
-                destroyed += 1
-            elif e.kind == "watchlist_kept":
-                kept = True
-    return _AuditFacts(
-        check=check, probes_deleted=deleted, watchlist_destroyed=destroyed > 0, watchlist_kept=kept
-    )
+    docs = [
+        loads_json(
+            read_capped(folder / n, what=n, max_bytes=MAX_JSON_BYTES, error=RunFolderError),
+            name=str(folder / n),
+            error=RunFolderError,
+        )
+        for n in ("summary.json", "run.json")
+    ]
+    if not all(isinstance(d, dict) for d in docs):
+        raise RunFolderError(
+            f"{folder}: summary.json or run.json is not a JSON object; the run folder is damaged"
+        )
+    try:
+        summary = RunSummary.from_json(docs[0])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RunFolderError(
+            f"{folder / 'summary.json'} is not a summary the twin wrote ({type(exc).__name__}: {exc}); "
+            "the run folder is damaged: run `twin audit verify` on it"
+        ) from exc
+    return sc, sc.governance, summary, docs[1]
 
 
 def _band_json(summary: RunSummary, metric_id: str) -> dict[str, Any]:
@@ -132,14 +121,14 @@ def _band_json(summary: RunSummary, metric_id: str) -> dict[str, Any]:
 
 
 def _breaches(
-    sc: Scenario, gov: Governance, summary: RunSummary, plan: SitePlan, audit: _AuditFacts
+    sc: Scenario, gov: Governance, summary: RunSummary, plan: SitePlan, audit: AuditFacts
 ) -> list[dict[str, Any]]:
     """Every breach of the deployment's own limits, in the record's order (the Plan page shows the same
     policy checks as the planner works: :mod:`twin.scoring.policy`)."""
     return policy_breaches(sc, gov, summary) + _plan_breaches(sc, gov, plan, audit)
 
 
-def _plan_breaches(sc: Scenario, gov: Governance, plan: SitePlan, audit: _AuditFacts) -> list[dict[str, Any]]:
+def _plan_breaches(sc: Scenario, gov: Governance, plan: SitePlan, audit: AuditFacts) -> list[dict[str, Any]]:
     """Breaches of notice (signage), authorisation (window), audit and retention."""
     out = plan_breaches(sc, gov, plan.signage)
     if audit.check is not None and not audit.check.ok:
@@ -166,7 +155,11 @@ def _plan_breaches(sc: Scenario, gov: Governance, plan: SitePlan, audit: _AuditF
 
 
 def build_record(
-    folder: Path | str, *, folder_name: str | None = None, plan: SitePlan | None = None
+    folder: Path | str,
+    *,
+    folder_name: str | None = None,
+    plan: SitePlan | None = None,
+    signer: SigningKey | None = None,
 ) -> dict[str, Any]:
     """The deployment record of a run folder, as a JSON-ready dict.
 
@@ -176,6 +169,7 @@ def build_record(
             in a temporary folder before renaming it).
         plan: the run's site, cameras and signage coverage (``twin run`` passes its own); default:
             the folder's scenario copy prepared again.
+        signer: the key that will sign the folder after the record is written; the record names it.
 
     Raises:
         RunFolderError: not a run folder.
@@ -187,7 +181,7 @@ def build_record(
         from twin.sim.context import prepare  # heavy: only for `twin record` on a folder
 
         plan = SitePlan.of(prepare(sc))
-    audit = _audit_facts(folder)
+    audit = audit_facts(folder)
     fpir_model, fa_per_face, _ = expected_false_alert_rates(summary)
     return {
         "kind": "deployment_record",
@@ -210,7 +204,7 @@ def build_record(
         "operations": summary.operations.to_json() if summary.operations is not None else None,
         "equitability": summary.equitability.to_json() if summary.equitability is not None else {},
         "signage": _signage_section(gov, plan),
-        **_retention_and_audit(gov, audit),
+        **retention_and_audit(gov, audit, folder, signer),
         "run": {
             "folder": folder_name or folder.name,
             "seed": summary.run.seed if summary.run else None,
@@ -274,24 +268,6 @@ def _signage_section(gov: Governance, plan: SitePlan) -> dict[str, Any]:
     }
 
 
-def _retention_and_audit(gov: Governance, audit: _AuditFacts) -> dict[str, Any]:
-    check = audit.check
-    return {
-        "retention": {
-            "policy": gov.retention.model_dump(),
-            "probes_deleted": audit.probes_deleted,
-            "watchlist_destroyed": audit.watchlist_destroyed,
-            "non_match_images_stored": 0,
-        },
-        "audit": {
-            "ok": check.ok if check else None,
-            "entries": check.entries if check else 0,
-            "head_sha256": check.head[1] if check else None,
-            "problem": check.problem if check else "no audit log",
-        },
-    }
-
-
 def _site_section(sc: Scenario, plan: SitePlan) -> dict[str, Any]:
     site = plan.site
     return {
@@ -314,26 +290,36 @@ def _site_section(sc: Scenario, plan: SitePlan) -> dict[str, Any]:
 
 
 def write_record(
-    folder: Path | str, *, folder_name: str | None = None, plan: SitePlan | None = None
+    folder: Path | str,
+    *,
+    folder_name: str | None = None,
+    plan: SitePlan | None = None,
+    signer: SigningKey | None = None,
+    seal: bool = True,
 ) -> tuple[Path, Path]:
     """Add ``record.json`` and ``record.html`` to a run folder (``record-2.*`` if taken) and log it.
 
     Args:
-        folder, folder_name, plan: see :func:`build_record`.
+        folder, folder_name, plan, signer: see :func:`build_record`.
+        seal: with a ``signer``, seal the folder afterwards (``twin run`` seals once, at its end).
 
     Raises:
         RunFolderError, ScenarioError: see :func:`build_record`.
+        AuditError: the folder is signed and no ``signer`` is given (nothing is written).
     """
     folder = Path(folder)
-    rec = build_record(folder, folder_name=folder_name, plan=plan)
-    body = json.dumps(rec, indent=2, sort_keys=True, default=str) + "\n"
+    require_key_if_sealed(folder, signer, "a new record")
+    rec = build_record(folder, folder_name=folder_name, plan=plan, signer=signer)
+    body = dumps_json(rec, indent=2, sort_keys=True) + "\n"
     written = write_new_files(folder, "record", {".json": body, ".html": render_record_html(rec)})
     jpath, hpath = written[".json"], written[".html"]
     if (folder / AUDIT_FILE).is_file():
-        with AuditLog(folder / AUDIT_FILE) as log:
+        with AuditLog(folder / AUDIT_FILE, existing=True) as log:
             log.append(
                 "record_written",
                 files={p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (jpath, hpath)},
                 breaches=len(rec["breaches"]),
             )
+        if signer is not None and seal:
+            seal_folder(folder, signer.key, key_path=signer.path)
     return jpath, hpath

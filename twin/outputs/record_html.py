@@ -213,6 +213,22 @@ and each group's FPIR (dashed line: this deployment's threshold).</p>
 <h2>7. Officers and operations</h2>{ops_html}"""
 
 
+def _signer_html(signed: dict[str, Any] | None) -> str:
+    """Who signs the folder: the public key's fingerprint and the key itself, or that nobody does."""
+    if not signed:
+        return (
+            "<b>Unsigned</b>: the log's head is not signed with a key held outside the folder, so a "
+            "rewritten folder cannot be told from this one (sign runs with <code>--audit-key</code>)."
+        )
+    return (
+        "Signed after this record with the Ed25519 key "
+        f"<code>{html.escape(str(signed['fingerprint']))}</code> "
+        f"(public key <code>{html.escape(str(signed['public_key_ed25519']))}</code>); check with "
+        "<code>twin audit verify RUN_FOLDER --public-key KEY.pub</code>, the public key taken from outside "
+        "the folder."
+    )
+
+
 def _notice_sections(rec: dict[str, Any]) -> str:
     """Sections 8-10: signage and notice, retention, audit; and the footer."""
     e = html.escape
@@ -233,13 +249,16 @@ def _notice_sections(rec: dict[str, Any]) -> str:
 <table><tr><th>Route</th><th>Enters a recognition zone</th><th>First sign (m along)</th><th>First possible \
 capture (m along)</th><th>Coverage</th></tr>{sig_rows}</table>
 <h2>9. Retention</h2><table class=meta>
-<tr><td>Non-matched faces</td><td>deleted immediately; {ret["probes_deleted"]:,} probes deleted in the run, \
-{ret["non_match_images_stored"]} stored</td></tr>
+<tr><td>Non-matched faces</td><td>deleted immediately; {ret["probes_deleted"]:,} probes deleted in the run; \
+{ret.get("non_match_images_stored", 0)} images or arrays other than alert crops found in the run folder, \
+{ret.get("alert_images_stored", 0)} alert crops (measured when the record was written)</td></tr>
 <tr><td>Alert data</td><td>kept {ret["policy"]["alert_days"]:g} days</td></tr>
 <tr><td>Watchlist</td><td>{wl_fate}</td></tr></table>
 <h2>10. Audit</h2><p>Audit log: {aud["entries"]} entries, \
 {"verified intact" if aud["ok"] else "<b>FAILS verification</b>: " + e(aud["problem"] or "")}.
-Head SHA-256 <code>{e(str(aud["head_sha256"]))}</code> (note it on paper to anchor the log).</p>
+Head: entry {e(str(aud.get("head_seq")))}, SHA-256 <code>{e(str(aud["head_sha256"]))}</code> \
+(note it on paper to anchor the log).</p>
+<p>{_signer_html(aud.get("signed_by"))}</p>
 <p class=m>Scenario SHA-256 {e(str(rec["run"]["scenario_sha256"]))}; seed {rec["run"]["seed"]}; run created \
 {e(str(rec["run"]["created_at"]))}.</p>
 </body></html>"""

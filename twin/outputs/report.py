@@ -138,6 +138,14 @@ def _rate_txt(r: dict[str, Any] | None) -> str:
     return f"{r['value']:.3f} ({r['k']}/{r['n']}; Wilson 95% CI {ci[0]:.3f} – {ci[1]:.3f})"
 
 
+def _skipped_text(rows: list[dict[str, str]]) -> str:
+    """ "none", or how many face-bank files were left out and why (the first three)."""
+    if not rows:
+        return "none"
+    first = "; ".join(f"{r['file']}: {r['reason']}" for r in rows[:3])
+    return f"{len(rows)}: {first}" + (f"; ... (all {len(rows)} in summary.json)" if len(rows) > 3 else "")
+
+
 def real_engine_rows(summary: SummaryLike) -> list[tuple[str, str]]:
     """Rows (label, value) of the real-engine section (``summary["real_engine"]``); empty without one."""
     re_ = RunSummary.coerce(summary).real_engine
@@ -156,9 +164,14 @@ def real_engine_rows(summary: SummaryLike) -> list[tuple[str, str]]:
         (
             "Watchlist",
             f"{wl['entries']:,} entries: {wl['real_entries']} enrolled from the face bank, "
-            f"{wl['fillers']:,} fillers{' (extrapolated)' if wl['extrapolated'] else ''}; destroyed at "
-            "the end",
+            f"{wl['fillers']:,} fillers{' (extrapolated)' if wl['extrapolated'] else ''}; "
+            + (
+                "destroyed at the end"
+                if wl.get("destroyed", True)
+                else "kept, as the plan says (in memory only)"
+            ),
         ),
+        ("Photos skipped", _skipped_text(re_.get("faces", {}).get("skipped_images") or [])),
         ("Frames composed", f"{re_['frames']}"),
         ("Probes placed / faces detected", f"{re_['probes_placed']} / {re_['faces_detected']}"),
         ("Gated out", gated),

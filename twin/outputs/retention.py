@@ -18,12 +18,13 @@ the policy and the dates); nothing else in the folder changes.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from twin.errors import RunFolderError, ScenarioError
+from twin.files import MAX_JSON_BYTES, loads_json, read_capped
 from twin.outputs.audit import AUDIT_FILE, AuditLog
+from twin.outputs.seal import SigningKey, require_key_if_sealed, seal_folder
 
 __all__ = ["DEFAULT_ALERT_DAYS", "RetentionReport", "apply_retention", "parse_as_of"]
 
@@ -96,12 +97,80 @@ def _policy(folder: Path) -> tuple[float, str]:
     return float(sc.governance.retention.alert_days), "governance.retention.alert_days"
 
 
-def apply_retention(folder: Path | str, *, as_of: dt.datetime | str | None = None) -> RetentionReport:
+#: How far ahead of the clock ``as_of`` may lie without ``force`` (clock skew between machines), s.
+AS_OF_TOLERANCE_S = 300.0
+
+
+def _created_at(folder: Path) -> dt.datetime:
+    """The run's ``created_at`` (UTC) from its run.json, or the audit log's first entry if earlier.
+
+    Raises:
+        RunFolderError: not a run folder, or run.json damaged.
+    """
+    for name in ("run.json", "scenario.yaml", AUDIT_FILE):
+        if not (folder / name).is_file():
+            raise RunFolderError(
+                f"{folder} is not a run folder (no {name}); give a folder written by `twin run`"
+            )
+    meta = loads_json(
+        read_capped(folder / "run.json", what="run.json", max_bytes=MAX_JSON_BYTES, error=RunFolderError),
+        name=str(folder / "run.json"),
+        error=RunFolderError,
+    )
+    if not isinstance(meta, dict):
+        raise RunFolderError(f"{folder / 'run.json'} is not a JSON object; the run folder is damaged")
+    try:
+        created = parse_as_of(str(meta["created_at"]))
+    except (KeyError, ScenarioError) as exc:
+        raise RunFolderError(
+            f"{folder / 'run.json'} has no valid created_at; the run folder is damaged"
+        ) from exc
+    # the log's first entry is hashed into the chain; run.json is not (it records the head): a
+    # created_at moved later cannot postpone a deletion
+    with AuditLog(folder / AUDIT_FILE, existing=True) as log:
+        first = next(iter(log.entries()), None)
+    if first is not None:
+        try:
+            created = min(created, parse_as_of(first.t_utc).replace(microsecond=0))
+        except ScenarioError:
+            pass
+    return created
+
+
+def _as_of(as_of: dt.datetime | str | None, force: bool) -> dt.datetime:
+    """The time to apply the policy at (UTC); one in the future only with ``force``.
+
+    Raises:
+        ScenarioError: malformed, or in the future without ``force``.
+    """
+    now = as_of if isinstance(as_of, dt.datetime) else parse_as_of(as_of)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=dt.timezone.utc)
+    clock = dt.datetime.now(dt.timezone.utc)
+    if (now - clock).total_seconds() > AS_OF_TOLERANCE_S and not force:
+        raise ScenarioError(
+            f"--as-of {now.isoformat(timespec='seconds')} is in the future (now "
+            f"{clock.isoformat(timespec='seconds')}): it would delete alert data before they are due; leave "
+            "--as-of out to apply the policy now, or add --force on a copy of the folder for a drill"
+        )
+    return now
+
+
+def apply_retention(
+    folder: Path | str,
+    *,
+    as_of: dt.datetime | str | None = None,
+    force: bool = False,
+    signer: SigningKey | None = None,
+) -> RetentionReport:
     """Delete a run's alert data once they are older than the retention policy allows, and log it.
 
     Args:
         folder: a run folder written by ``twin run``.
         as_of: the time to apply the policy at (aware datetime, ISO 8601 text, or None for now).
+        force: accept an ``as_of`` in the future (it deletes alert data before they are due: for
+            tests and drills on copies, never on a deployment's folder).
+        signer: the audit signing key; a signed folder needs it (the deletion is logged and sealed).
 
     Returns:
         :class:`RetentionReport`.
@@ -109,24 +178,17 @@ def apply_retention(folder: Path | str, *, as_of: dt.datetime | str | None = Non
     Raises:
         RunFolderError: not a run folder (no run.json / scenario.yaml / audit log), or a file
             cannot be deleted.
-        ScenarioError: a malformed ``as_of`` or scenario copy.
+        ScenarioError: a malformed ``as_of`` or scenario copy, or an ``as_of`` in the future without
+            ``force``.
+        AuditError: the audit log is missing, emptied or not a log (nothing is deleted), or the folder
+            is signed and no ``signer`` is given.
     """
     folder = Path(folder)
-    for name in ("run.json", "scenario.yaml", AUDIT_FILE):
-        if not (folder / name).is_file():
-            raise RunFolderError(
-                f"{folder} is not a run folder (no {name}); give a folder written by `twin run`"
-            )
-    meta = json.loads((folder / "run.json").read_text(encoding="utf-8"))
-    try:
-        created = parse_as_of(str(meta["created_at"]))
-    except (KeyError, ScenarioError) as exc:
-        raise RunFolderError(
-            f"{folder / 'run.json'} has no valid created_at; the run folder is damaged"
-        ) from exc
-    now = as_of if isinstance(as_of, dt.datetime) else parse_as_of(as_of)
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=dt.timezone.utc)
+    created = _created_at(folder)
+    now = _as_of(as_of, force)
+    require_key_if_sealed(folder, signer, "a retention deletion")
+    with AuditLog(folder / AUDIT_FILE, existing=True):  # a deletion must be loggable before it is made
+        pass
     days, source = _policy(folder)
     due_at = created + dt.timedelta(days=days)
     alerts_dir = folder / _ALERTS
@@ -146,7 +208,7 @@ def apply_retention(folder: Path | str, *, as_of: dt.datetime | str | None = Non
             ) from exc
         finally:
             if deleted:
-                with AuditLog(folder / AUDIT_FILE) as log:
+                with AuditLog(folder / AUDIT_FILE, existing=True) as log:
                     seq = log.append(
                         "retention_deletion",
                         what="alert review crops and candidate lists",
@@ -159,6 +221,8 @@ def apply_retention(folder: Path | str, *, as_of: dt.datetime | str | None = Non
                         due_at=due_at.isoformat(timespec="seconds"),
                         as_of=now.isoformat(timespec="seconds"),
                     ).seq
+                if signer is not None:
+                    seal_folder(folder, signer.key, key_path=signer.path)
     return RetentionReport(
         folder=folder,
         alert_days=days,

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import platform
 import re
 import shutil
@@ -34,10 +33,12 @@ import pandas as pd
 import yaml
 
 from twin.errors import RunFolderError
+from twin.files import dumps_json
 from twin.outputs.audit import AUDIT_FILE, AuditLog
 from twin.outputs.folders import atomic_folder
 from twin.outputs.mapview import build_map, save_map
 from twin.outputs.report import render_report
+from twin.outputs.seal import SigningKey, seal_folder
 from twin.scoring.metrics import Outcome
 from twin.scoring.summary import RunSummary
 from twin.sim.run import RunResult
@@ -120,7 +121,12 @@ AuditItems = list[tuple[str, dict[str, Any]]]
 
 
 def log_run(
-    result: RunResult, path: Path, summary_sha256: str, extra: list[tuple[str, dict[str, Any]]] | None = None
+    result: RunResult,
+    path: Path,
+    summary_sha256: str,
+    extra: list[tuple[str, dict[str, Any]]] | None = None,
+    *,
+    files: dict[str, str] | None = None,
 ) -> tuple[int, str]:
     """Write the run's audit log: start, watchlist enrolment, every alert of the reference
     replication (replication 0, the deployment the record describes), the hourly deletion
@@ -135,6 +141,9 @@ def log_run(
             before its end (a real-engine run's enrolment, alerts, deletion batches and watchlist
             destruction: :attr:`twin.sim.realsummary.RealEngineRun.audit`). Details hold no image or
             embedding.
+        files: name -> hex SHA-256 of the inputs copied into the folder (``scenario.yaml``, whose
+            governance sets the retention policy, and ``site.geojson``), vouched for by the end entry
+            so that `twin audit verify` catches an edit of them in an unsigned folder too.
 
     Returns:
         the log's head (seq, hash) at the end of the run, recorded in ``run.json``.
@@ -163,6 +172,8 @@ def log_run(
     }
     if result.real is not None:
         end["real_engine_alerts"] = len(result.real.alerts)
+    if files:
+        end["files"] = dict(files)
     items.append(("run_end", end))
     with AuditLog(path) as log:
         return log.append_many(items)
@@ -312,7 +323,7 @@ def _write_alerts(
             "note": "a simulated passer-by rendered from the face bank; kept for review as an alert "
             "(above threshold)",
         }
-        (folder / f"{ra.name}.json").write_text(json.dumps(side, indent=2) + "\n", encoding="utf-8")
+        (folder / f"{ra.name}.json").write_text(dumps_json(side, indent=2) + "\n", encoding="utf-8")
         entries.append(
             (
                 "alert_data_written",
@@ -327,7 +338,12 @@ def _write_alerts(
 
 
 def write_run(
-    result: RunResult, out_dir: Path | str, *, name: str | None = None, with_map: bool = True
+    result: RunResult,
+    out_dir: Path | str,
+    *,
+    name: str | None = None,
+    with_map: bool = True,
+    signer: SigningKey | None = None,
 ) -> Path:
     """Write a run folder under ``out_dir`` atomically and return its path.
 
@@ -336,9 +352,11 @@ def write_run(
         out_dir: parent folder (created if missing).
         name: folder name; default :func:`new_run_name`. A taken name gets ``-2``, ``-3``, ...
         with_map: also write ``map.html`` (~2 MB with embedded Leaflet).
+        signer: the force's audit signing key: the finished folder is sealed with it
+            (:mod:`twin.outputs.seal`); None leaves the log unsigned.
 
     Raises:
-        RunFolderError: ``out_dir`` cannot be created or written, or is a file.
+        RunFolderError: ``out_dir`` cannot be created or written, is a file, or is a run folder.
     """
     sc = result.scenario
     with atomic_folder(out_dir, name or new_run_name(result)) as folder:
@@ -346,14 +364,21 @@ def write_run(
         shutil.copyfile(sc.site.map, tmp / "site.geojson")
         scenario_yaml = yaml.safe_dump(_scenario_doc(result), sort_keys=False, allow_unicode=True)
         (tmp / "scenario.yaml").write_text(scenario_yaml, encoding="utf-8")
-        summary_text = json.dumps(result.summary.to_json(), indent=2, sort_keys=True) + "\n"
+        summary_text = dumps_json(result.summary.to_json(), indent=2, sort_keys=True) + "\n"
         (tmp / "summary.json").write_text(summary_text, encoding="utf-8")
         created_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
         extra: list[tuple[str, dict[str, Any]]] = []
         if result.real is not None:
             extra = list(result.real.audit) + _write_alerts(result, tmp / ALERTS_DIR, created_at)
+        inputs = {
+            n: hashlib.sha256((tmp / n).read_bytes()).hexdigest() for n in ("scenario.yaml", "site.geojson")
+        }
         head = log_run(
-            result, tmp / AUDIT_FILE, hashlib.sha256(summary_text.encode()).hexdigest(), extra=extra
+            result,
+            tmp / AUDIT_FILE,
+            hashlib.sha256(summary_text.encode()).hexdigest(),
+            extra=extra,
+            files=inputs,
         )
         _write_run_json(result, tmp, created_at, head, with_map=with_map)
         _write_tables(result, tmp)
@@ -382,7 +407,15 @@ def write_run(
         if sc.governance is not None:
             from twin.outputs.record import SitePlan, write_record
 
-            write_record(tmp, folder_name=folder.final.name, plan=SitePlan.of(result.context))
+            write_record(
+                tmp,
+                folder_name=folder.final.name,
+                plan=SitePlan.of(result.context),
+                signer=signer,
+                seal=False,
+            )
+        if signer is not None:
+            seal_folder(tmp, signer.key, key_path=signer.path)
     return folder.final
 
 
@@ -446,4 +479,4 @@ def _write_run_json(
             "alerts": len(result.real.alerts),
             "delete_after": (created_at + dt.timedelta(days=days)).isoformat(timespec="seconds"),
         }
-    (folder / "run.json").write_text(json.dumps(run_meta, indent=2) + "\n", encoding="utf-8")
+    (folder / "run.json").write_text(dumps_json(run_meta, indent=2) + "\n", encoding="utf-8")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from twin._version import __version__
+from twin.files import csv_cell, dumps_json
 from twin.outputs.charts import PALETTE, bar_chart_svg
 from twin.outputs.folders import atomic_folder
 from twin.outputs.point_charts import interval_strip_svg, scatter_svg
@@ -277,11 +277,10 @@ def write_validation(
     sources = sources or {}
     base = name or f"validation-{now:%Y%m%d-%H%M%S}"
     with atomic_folder(out_dir, base) as folder:
-        table.to_csv(folder.tmp / "validation.csv", index=False)
+        # locations and notes are the user's text: never a spreadsheet formula (numbers pass through)
+        table.map(csv_cell).to_csv(folder.tmp / "validation.csv", index=False)
         doc = validation_doc(v, faces, sources=sources)
-        (folder.tmp / "validation.json").write_text(
-            json.dumps(doc, indent=1, allow_nan=False) + "\n", encoding="utf-8"
-        )
+        (folder.tmp / "validation.json").write_text(dumps_json(doc, indent=1) + "\n", encoding="utf-8")
         (folder.tmp / "validation.html").write_text(
             render_validation(
                 v, table, faces, title="Forecasts against published deployments", sources=sources

@@ -16,7 +16,8 @@ row is overwritten with zeros in memory and dropped with its candidate list; no 
 for it, and nothing is written anywhere. Only alerts keep a copy of the probe crop and the
 candidate list, for operator review (other people's faces inside a crop's margin are painted over).
 :attr:`RecognitionPipeline.counters` counts what was
-processed and deleted, for the retention log.
+processed and deleted, for the retention log; :attr:`RecognitionPipeline.last_batch` says how long each
+stage of the last batch took (the stress test's stage figures, :mod:`twin.sim.stress`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -39,6 +41,7 @@ from twin.recognition.watchlist import CandidateList, Watchlist
 __all__ = [
     "NOSE_DEPTH_IED",
     "Alert",
+    "BatchStats",
     "FrameInput",
     "PipelineCounters",
     "QualityGate",
@@ -199,6 +202,28 @@ class PipelineCounters:
     probes_deleted: int = 0
 
 
+@dataclass(frozen=True, kw_only=True)
+class BatchStats:
+    """What one :meth:`RecognitionPipeline.process_batch` call did, and how long its stages took.
+
+    Attributes:
+        detect_s: per frame, wall-clock seconds of its detector call (with ``detect_workers > 1`` the
+            calls overlap in threads, so their sum can exceed the batch's duration).
+        faces: per frame, faces the detector returned.
+        probes: per frame, faces that passed the quality gate (embedded and searched).
+        embed_s: seconds of the one embedding call of the batch (0 with no probe).
+        search_s: seconds of the one 1:N search of the batch (0 with no probe).
+        total_s: seconds of the whole call (checks, detection, gate, embedding, search, alerts).
+    """
+
+    detect_s: tuple[float, ...]
+    faces: tuple[int, ...]
+    probes: tuple[int, ...]
+    embed_s: float
+    search_s: float
+    total_s: float
+
+
 class RecognitionPipeline:
     """Detect → gate → embed → search → alert, on frames; see the module docstring.
 
@@ -249,6 +274,8 @@ class RecognitionPipeline:
         self._searched = 0
         self._alerts = 0
         self._deleted = 0
+        #: the last :meth:`process_batch` call's :class:`BatchStats` (None before the first).
+        self.last_batch: BatchStats | None = None
 
     @property
     def counters(self) -> PipelineCounters:
@@ -292,32 +319,31 @@ class RecognitionPipeline:
         Raises:
             ImageError: a frame is not (H, W, 3) uint8.
         """
+        t0 = time.perf_counter()
         items = [f if isinstance(f, FrameInput) else FrameInput(*f) for f in frames]
         images = [check_rgb(f.image, name=f"frame of {f.camera_id} at t={f.t_s}") for f in items]
         if not images:
             return []
-        detections = self._detect_all(images)
+        timed = self._detect_all(images)
+        detections = [faces for faces, _ in timed]
         self._frames += len(images)
 
-        kept: list[list[Face]] = []
-        for faces in detections:
-            self._faces += len(faces)
-            keep = []
-            for face in faces:
-                why = self.gate.reason(face)
-                if why is None:
-                    keep.append(face)
-                else:
-                    self._gated[why] = self._gated.get(why, 0) + 1
-                    self._deleted += 1
-            kept.append(keep)
+        kept = self._gate_all(detections)
         results: list[list[Alert]] = [[] for _ in items]
         n_probes = sum(len(k) for k in kept)
+        stats: dict[str, Any] = {
+            "detect_s": tuple(dt for _, dt in timed),
+            "faces": tuple(len(f) for f in detections),
+            "probes": tuple(len(k) for k in kept),
+        }
         if n_probes == 0:
+            self.last_batch = BatchStats(**stats, embed_s=0.0, search_s=0.0, total_s=time.perf_counter() - t0)
             return results
 
+        t_embed = time.perf_counter()
         per_frame = self._embed_all(images, kept)
         probes = np.vstack(per_frame)
+        t_search = time.perf_counter()
         try:
             candidates = self.watchlist.search(probes, k=self.k)
         finally:
@@ -327,6 +353,7 @@ class RecognitionPipeline:
             for arr in per_frame:
                 if arr.flags.writeable:
                     arr[...] = 0.0
+        t_searched = time.perf_counter()
         self._searched += n_probes
         row = 0
         for fi, (item, faces) in enumerate(zip(items, kept, strict=True)):
@@ -340,6 +367,12 @@ class RecognitionPipeline:
                     self._deleted += 1
         candidates.clear()
         self._alerts += sum(len(r) for r in results)
+        self.last_batch = BatchStats(
+            **stats,
+            embed_s=t_search - t_embed,
+            search_s=t_searched - t_search,
+            total_s=time.perf_counter() - t0,
+        )
         logger.debug(
             "batch of %d frames: %d probes searched, %d alerts, %d deleted so far",
             len(items),
@@ -349,12 +382,34 @@ class RecognitionPipeline:
         )
         return results
 
-    def _detect_all(self, images: list[np.ndarray]) -> list[list[Face]]:
+    def _gate_all(self, detections: list[list[Face]]) -> list[list[Face]]:
+        """The faces of each frame that pass the gate; the others are counted by reason and deleted."""
+        kept: list[list[Face]] = []
+        for faces in detections:
+            self._faces += len(faces)
+            keep = []
+            for face in faces:
+                why = self.gate.reason(face)
+                if why is None:
+                    keep.append(face)
+                else:
+                    self._gated[why] = self._gated.get(why, 0) + 1
+                    self._deleted += 1
+            kept.append(keep)
+        return kept
+
+    def _detect_all(self, images: list[np.ndarray]) -> list[tuple[list[Face], float]]:
+        """(faces, seconds of the detector call) for each image."""
         if len(images) == 1 or self.detect_workers == 1:
-            return [self.engine.detect(img) for img in images]
+            return [self._detect_timed(img) for img in images]
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=self.detect_workers, thread_name_prefix="twin-detect")
-        return list(self._pool.map(self.engine.detect, images))
+        return list(self._pool.map(self._detect_timed, images))
+
+    def _detect_timed(self, image: np.ndarray) -> tuple[list[Face], float]:
+        t0 = time.perf_counter()
+        faces = self.engine.detect(image)
+        return faces, time.perf_counter() - t0
 
     def _embed_all(self, images: list[np.ndarray], kept: list[list[Face]]) -> list[np.ndarray]:
         batch: Any = getattr(self.engine, "embed_batch", None)

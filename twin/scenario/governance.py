@@ -45,7 +45,7 @@ class WatchlistCategory(StrictModel):
     """One APP category of the watchlist: how many entries and where their images come from."""
 
     category: Literal["wanted", "suspect", "missing", "vulnerable", "risk_of_harm"]
-    count: int = Field(ge=0)
+    count: int = Field(ge=0, le=20_000_000, description="entries in this category (0 to 20,000,000)")
     image_source: str = Field(
         min_length=1, description="where the images come from, e.g. custody images (PND)"
     )
@@ -59,9 +59,9 @@ class PolicyLimits(StrictModel):
     1 in 1,000 faces (Bridges CA judgment para 128); ``max_watchlist_size`` there: 2,000 images.
     """
 
-    max_watchlist_size: int | None = Field(default=None, ge=1)
+    max_watchlist_size: int | None = Field(default=None, ge=1, le=20_000_000)
     max_false_alert_rate_per_face: float | None = Field(default=None, gt=0, le=1)
-    max_false_alerts_per_deployment: float | None = Field(default=None, ge=0)
+    max_false_alerts_per_deployment: float | None = Field(default=None, ge=0, le=1e9)
     min_threshold: float | None = Field(default=None, description="lowest threshold the force allows")
 
 
@@ -91,7 +91,7 @@ class Governance(StrictModel):
     )
     start: dt.datetime = Field(description="authorised start, ISO 8601")
     end: dt.datetime = Field(description="authorised end, ISO 8601")
-    watchlist_composition: list[WatchlistCategory] = Field(min_length=1)
+    watchlist_composition: list[WatchlistCategory] = Field(min_length=1, max_length=100)
     watchlist_built: str = Field(
         default="", description="when the watchlist was built and reviewed (APP: <= 24 h before)"
     )

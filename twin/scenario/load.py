@@ -17,7 +17,9 @@ import yaml
 from pydantic import ValidationError
 
 from twin.errors import ScenarioError
+from twin.files import MAX_SCENARIO_BYTES, read_capped
 from twin.scenario.specs import Scenario
+from twin.scenario.yamlread import load_yaml_text, parse_yaml_bytes
 
 __all__ = [
     "apply_overrides",
@@ -68,56 +70,37 @@ def parse_scenario(
 
 
 def read_yaml(path: Path | str) -> dict[str, Any]:
-    """Read a YAML mapping from ``path``.
+    """Read a YAML mapping from ``path`` (at most :data:`twin.files.MAX_SCENARIO_BYTES`).
 
     Raises:
-        ScenarioError: missing file, unreadable, malformed YAML (with line and column), not a mapping.
+        ScenarioError: missing, a folder, too large, unreadable, malformed YAML (with line and column),
+            a repeated key, not a mapping (see :func:`twin.scenario.yamlread.parse_yaml_bytes`).
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         raise ScenarioError(
             f"scenario file {str(path)!r} not found; give the path of a .yaml file, e.g. "
             "scenarios/oxford_circus.yaml"
         )
-    return parse_yaml_bytes(path.read_bytes(), name=str(path))
-
-
-def parse_yaml_bytes(data: bytes, *, name: str) -> dict[str, Any]:
-    """Parse a scenario's YAML bytes (a file's or an upload's) into a mapping.
-
-    Raises:
-        ScenarioError: not UTF-8, malformed YAML (with line and column), or not a mapping.
-
-    >>> parse_yaml_bytes(b"name: x", name="s.yaml")
-    {'name': 'x'}
-    """
-    try:
-        data_doc = yaml.safe_load(data.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(
-            f"{name}: not a UTF-8 text file ({exc.reason}); save the scenario as UTF-8 YAML"
-        ) from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ScenarioError(
-            f"{name}: malformed YAML{where}: {problem}; fix the indentation or quoting there"
-        ) from exc
-    if not isinstance(data_doc, dict):
-        raise ScenarioError(
-            f"{name}: a scenario must be a YAML mapping of keys (name, site, cameras, ...), "
-            f"got {type(data_doc).__name__}"
-        )
-    return data_doc
+    raw = read_capped(path, what="scenario file", max_bytes=MAX_SCENARIO_BYTES, error=ScenarioError)
+    return parse_yaml_bytes(raw, name=str(path))
 
 
 def _coerce(text: str) -> Any:
-    """Turn an override's text into a YAML scalar/list (so '0.64' is a float, '[1,2]' a list)."""
+    """Turn an override's text into a YAML scalar/list (so '0.64' is a float, '[1,2]' a list).
+
+    A clock time stays text: ``--set time.start=12:00`` means "12:00", not YAML 1.1's base-60 720.
+
+    >>> _coerce("0.64"), _coerce("12:00"), _coerce("NO")
+    (0.64, '12:00', 'NO')
+    """
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
+        value = load_yaml_text(text)
+    except (yaml.YAMLError, ScenarioError):
         return text
+    if isinstance(value, int) and not isinstance(value, bool) and ":" in text:
+        return text.strip()
+    return value
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[str] | tuple[str, ...]) -> dict[str, Any]:

@@ -86,9 +86,10 @@ def normalise_prevalence(data: dict[str, Any]) -> dict[str, Any]:
                 f"prevalence: {{fitted: {site!r}}}: give a modelled site id, one of "
                 f"{', '.join(fitted_sites())}"
             )
-        mean, disp, _ = fitted_prevalence(
-            site, out.get("size", 10_000) if isinstance(out.get("size"), (int, float)) else 10_000
-        )
+        size = out.get("size", 10_000)
+        # a size out of range is the size's own error (its validator names it); scale by the default here
+        usable = isinstance(size, (int, float)) and not isinstance(size, bool) and 1 <= size <= 1e9
+        mean, disp, _ = fitted_prevalence(site, size if usable else 10_000)
         out.update(prevalence=mean, prevalence_dispersion=disp, prevalence_fitted=site)
         return out
     if keys <= {"mean", "dispersion"} and "mean" in keys:

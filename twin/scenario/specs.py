@@ -7,7 +7,11 @@ deployment is simulated. Units are in the key names (``duration_s``, ``mount_hei
 of valid ones. ``twin schema`` prints :func:`scenario_json_schema`.
 
 Every default that is not a choice of the planner names its source; "assumption" marks a value
-no public figure pins down.
+no public figure pins down. Every size, count and rate has an upper bound (the ``MAX_*`` constants).
+
+Long on purpose (~480 lines of code): this is the one scenario schema, each key with its unit, default,
+source and limits and the message that names the fix, in the order ``twin schema`` prints them;
+split by section it would scatter what a planner reads in one place.
 """
 
 from __future__ import annotations
@@ -19,13 +23,21 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from twin.scenario.base import StrictModel, repeated
+from twin.scenario.base import SAFE_ID_PATTERN, StrictModel, check_safe_id, repeated
 from twin.scenario.governance import Governance
 from twin.scenario.population import LONDON_2021_SHARES, check_population
-from twin.scenario.watchlist import WatchlistSpec
+from twin.scenario.watchlist import MAX_WATCHLIST_SIZE, WatchlistSpec
 
 __all__ = [
     "LONDON_HIGH_STREET_PROFILE_PCT",
+    "MAX_CAMERAS",
+    "MAX_DAILY_PASSERS_BY",
+    "MAX_FOOTFALL_SCALE",
+    "MAX_RATE_PER_H",
+    "MAX_REPLICATIONS",
+    "MAX_SEED",
+    "MAX_STAFF",
+    "MAX_WATCHLIST_SIZE",
     "CameraSpec",
     "CaptureGate",
     "CrowdSpec",
@@ -47,6 +59,24 @@ LONDON_HIGH_STREET_PROFILE_PCT: tuple[float, ...] = (
     1.2, 0.8, 0.6, 0.45, 0.35, 0.5, 1.2, 2.5, 4.2, 4.8, 5.5, 6.3,
     7.0, 7.2, 7.3, 7.6, 8.0, 8.6, 8.2, 6.5, 4.2, 3.0, 2.3, 1.7,
 )  # fmt: skip
+
+# Upper bounds of what a scenario may ask for, checked when it is read (``twin schema`` shows them).
+# The memory a run needs is estimated from them before any simulation (twin/sim/budget.py).
+#: Most people entering a site per day: 10x Oxford Street's ~500,000 (the busiest street in Europe).
+MAX_DAILY_PASSERS_BY = 5_000_000
+#: Most arrivals per clock hour: 10x Oxford Circus's > 40,000 at its peak hour.
+MAX_RATE_PER_H = 500_000
+#: Largest footfall multiplier: 100x the site's usual day (the rates above still apply to the product).
+MAX_FOOTFALL_SCALE = 100.0
+#: Most cameras in one deployment: a van carries 2-4; 64 covers a fixed installation of 16 poles.
+MAX_CAMERAS = 64
+#: Most replications of one run (the percentiles of a 95% interval settle long before).
+MAX_REPLICATIONS = 10_000
+#: Most operators or officers in one deployment (the officers-needed search goes to 200 too).
+MAX_STAFF = 200
+#: Largest root seed: the largest integer a browser (JavaScript) holds exactly, so the app shows
+#: every seed the command line takes.
+MAX_SEED = 2**53 - 1
 
 
 def _resolve(path: Path | None, info: ValidationInfo) -> Path | None:
@@ -71,33 +101,48 @@ class SiteSpec(StrictModel):
 
     map: Path = Field(description="site GeoJSON (maps/README.md format), relative to the scenario file")
     route_weights: dict[str, float] = Field(
-        default_factory=dict, description="override route weights by route id (relative shares, >= 0)"
+        default_factory=dict,
+        max_length=256,
+        description="override route weights by route id (relative shares, 0 to 1,000,000)",
     )
-    signage: list[LatLon] = Field(default_factory=list, description="extra LFR notice signs")
+    signage: list[LatLon] = Field(default_factory=list, max_length=1000, description="extra LFR notice signs")
 
     _resolve_map = field_validator("map")(_resolve)
 
     @field_validator("route_weights")
     @classmethod
     def _weights_nonneg(cls, v: dict[str, float]) -> dict[str, float]:
-        bad = {k: w for k, w in v.items() if not (w >= 0 and math.isfinite(w))}
+        bad = {k: w for k, w in v.items() if not (0 <= w <= 1e6)}
         if bad:
-            raise ValueError(f"route weights must be finite and >= 0, got {bad}")
+            raise ValueError(f"route weights must be relative shares between 0 and 1,000,000, got {bad}")
         return v
 
 
 class TimeWindow(StrictModel):
     """When: local clock start and duration of the deployment."""
 
-    start: str = Field(default="12:00", description="local clock time HH:MM at which the window starts")
+    start: str = Field(
+        default="12:00",
+        description='local clock time at which the window starts, quoted "HH:MM" (YAML reads an unquoted '
+        "12:00 as the number 720)",
+    )
     duration_s: float = Field(default=3600.0, description="length of the window in seconds (> 0, <= 7 days)")
 
     @field_validator("start", mode="before")
     @classmethod
     def _hhmm(cls, v: Any) -> str:
-        if isinstance(v, int) and not isinstance(v, bool) and v >= 0:
-            v = f"{v // 60}:{v % 60:02d}"  # YAML 1.1 reads an unquoted 10:00 as the sexagesimal 600
-        m = re.fullmatch(r"(\d{1,2}):(\d{2})", str(v).strip())
+        if not isinstance(v, str):
+            number = isinstance(v, (int, float)) and not isinstance(v, bool)
+            hint = (
+                f" (YAML 1.1 reads an unquoted {v // 60}:{v % 60:02d} as {v})"
+                if isinstance(v, int) and number and 0 <= v < 24 * 60
+                else ""
+            )
+            raise ValueError(
+                f"start {v!r} is {'a number' if number else 'not text'}, not a clock time{hint}; write it in "
+                'quotes as "HH:MM", e.g. start: "12:00"'
+            )
+        m = re.fullmatch(r"(\d{1,2}):(\d{2})", v.strip())
         if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
             raise ValueError(f"start {v!r} is not a clock time; write it as HH:MM, e.g. '12:00'")
         return f"{int(m.group(1)):02d}:{m.group(2)}"
@@ -124,7 +169,9 @@ class FootfallSpec(StrictModel):
     """
 
     daily_passers_by: float | None = Field(
-        default=None, description="people entering the site per day; default: the site map's figure"
+        default=None,
+        description=f"people entering the site per day (0-{MAX_DAILY_PASSERS_BY:,}); default: the site map's "
+        "figure",
     )
     profile_pct: list[float] = Field(
         default_factory=lambda: list(LONDON_HIGH_STREET_PROFILE_PCT),
@@ -132,9 +179,13 @@ class FootfallSpec(StrictModel):
     )
     rate_per_h: list[float] | None = Field(
         default=None,
-        description="explicit arrival rate per clock hour 00..23 (people/h); overrides the profile",
+        description=f"explicit arrival rate per clock hour 00..23 (people/h, 0-{MAX_RATE_PER_H:,}); "
+        "overrides the profile",
     )
-    scale: float = Field(default=1.0, description="multiplier on the rates (>= 0), e.g. 0.5 for a quiet day")
+    scale: float = Field(
+        default=1.0,
+        description=f"multiplier on the rates (0-{MAX_FOOTFALL_SCALE:g}), e.g. 0.5 for a quiet day",
+    )
 
     @field_validator("profile_pct", "rate_per_h", mode="before")
     @classmethod
@@ -155,11 +206,32 @@ class FootfallSpec(StrictModel):
             raise ValueError(f"hourly values must be finite and >= 0; negative or invalid at hour(s) {bad}")
         return v
 
+    @field_validator("rate_per_h")
+    @classmethod
+    def _rate_cap(cls, v: list[float] | None) -> list[float] | None:
+        big = [(h, x) for h, x in enumerate(v or []) if x > MAX_RATE_PER_H]
+        if big:
+            raise ValueError(
+                f"rate_per_h above {MAX_RATE_PER_H:,} people/h (10x Oxford Circus at its peak) at hour(s) "
+                f"{big}; give people per hour, e.g. 40000"
+            )
+        return v
+
     @field_validator("daily_passers_by", "scale")
     @classmethod
-    def _nonneg(cls, v: float | None) -> float | None:
+    def _nonneg(cls, v: float | None, info: ValidationInfo) -> float | None:
         if v is not None and not (v >= 0 and math.isfinite(v)):
-            raise ValueError(f"must be finite and >= 0, got {v}")
+            raise ValueError(f"{info.field_name} {v} must be a finite number >= 0")
+        cap = MAX_DAILY_PASSERS_BY if info.field_name == "daily_passers_by" else MAX_FOOTFALL_SCALE
+        if v is not None and v > cap:
+            raise ValueError(
+                f"{info.field_name} {v:g} is above its limit {cap:,g} ("
+                + (
+                    "10x Oxford Street's busiest day); give people per day, e.g. 250000"
+                    if info.field_name == "daily_passers_by"
+                    else "100x the site's usual day); e.g. 1.5 for an event"
+                )
+            )
         return v
 
 
@@ -200,7 +272,12 @@ class CameraSpec(StrictModel):
     3.0 m (a van roof mast), tilt 15 degrees down, horizontal FOV 30 degrees, exposure 1/250 s.
     """
 
-    id: str = Field(min_length=1, max_length=64)
+    id: str = Field(
+        min_length=1,
+        max_length=64,
+        description="letters, digits, '_', '-' and '.', starting with a letter or digit (e.g. van_1_cam1)",
+        json_schema_extra={"pattern": f"^{SAFE_ID_PATTERN}$"},  # checked by _safe_id, with its own message
+    )
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
     mount_height_m: float = Field(default=3.0, description="lens height above the ground, m (0.5-30)")
@@ -211,6 +288,11 @@ class CameraSpec(StrictModel):
     height_px: int = Field(default=1080, ge=64, le=16384)
     fps: float = Field(default=10.0, description="frames processed per second (0 < fps <= 60)")
     exposure_s: float = Field(default=1 / 250, gt=0, le=0.1, description="shutter time, s (motion blur)")
+
+    @field_validator("id")
+    @classmethod
+    def _safe_id(cls, v: str) -> str:
+        return check_safe_id(v, "camera id")
 
     @field_validator("hfov_deg")
     @classmethod
@@ -226,6 +308,11 @@ class CameraSpec(StrictModel):
     def _heading(cls, v: float) -> float:
         if not math.isfinite(v):
             raise ValueError(f"heading_deg {v} must be a finite compass bearing")
+        if not -360 <= v <= 720:  # far outside one turn is a typo (or a radian/gradian mix-up), not a bearing
+            raise ValueError(
+                f"heading_deg {v:g} is not a compass bearing; give degrees from north in [0, 360) (-360 to "
+                "720 accepted), e.g. 290"
+            )
         return v % 360.0
 
     @field_validator("tilt_deg")
@@ -276,7 +363,12 @@ class EngineSpec(StrictModel):
     )
     model_dir: Path | None = Field(default=None, description="insightface model pack folder")
     faces: Path | None = Field(default=None, description="identity folder (person/*.jpg) for real engines")
-    providers: list[str] = Field(default_factory=lambda: ["CPUExecutionProvider"])
+    providers: list[str] = Field(default_factory=lambda: ["CPUExecutionProvider"], max_length=8)
+    force_threshold: bool = Field(
+        default=False,
+        description="real engines: run a threshold below the engine's calibrated default even where its "
+        "expected FPIR is above 1% (twin/sim/engine_setup.py); for stress tests, never a deployment",
+    )
     max_real_probes: int = Field(
         default=200,
         ge=1,
@@ -320,18 +412,18 @@ class ReviewTimeSpec(StrictModel):
     @field_validator("mean_s")
     @classmethod
     def _mean(cls, v: float) -> float:
-        if not (v > 0 and math.isfinite(v)):
+        if not (0 < v <= 3600):
             raise ValueError(
-                f"review_time.mean_s {v} must be > 0 seconds: every alert takes an operator some time to "
-                "adjudicate; give a mean review time, e.g. 30"
+                f"review_time.mean_s {v} must be > 0 and at most 3600 seconds: every alert takes an operator "
+                "some time to adjudicate; give a mean review time, e.g. 30"
             )
         return v
 
     @field_validator("cv")
     @classmethod
     def _cv(cls, v: float) -> float:
-        if not (v >= 0 and math.isfinite(v)):
-            raise ValueError(f"review_time.cv {v} must be a finite coefficient of variation >= 0, e.g. 0.5")
+        if not (0 <= v <= 10):
+            raise ValueError(f"review_time.cv {v} must be a coefficient of variation in [0, 10], e.g. 0.5")
         return v
 
 
@@ -358,9 +450,9 @@ class OperationsSpec(StrictModel):
     """
 
     operators: int = Field(
-        default=1, description="operators reviewing alerts at once (>= 1; assumption: 1 per deployment)"
+        default=1, description="operators reviewing alerts at once (1-200; assumption: 1 per deployment)"
     )
-    officers: int = Field(default=4, description="intercept officers on the ground (>= 0; assumption: 4)")
+    officers: int = Field(default=4, description="intercept officers on the ground (0-200; assumption: 4)")
     review_time: ReviewTimeSpec = Field(default_factory=ReviewTimeSpec)
     false_alert_dispatch_probability: float = Field(
         default=0.51,
@@ -414,6 +506,8 @@ class OperationsSpec(StrictModel):
                 f"operators {v} must be >= 1: a trained officer reviews every alert (College of Policing APP "
                 "2022); give the number of operators, e.g. 1"
             )
+        if v > MAX_STAFF:
+            raise ValueError(f"operators {v} is above the limit of {MAX_STAFF}; e.g. 1 per van")
         return v
 
     @field_validator("officers")
@@ -424,13 +518,19 @@ class OperationsSpec(StrictModel):
                 f"officers {v} must be >= 0 (0: nobody intercepts, every dispatched alert is lost); "
                 "give the number of intercept officers, e.g. 4"
             )
+        if v > MAX_STAFF:
+            raise ValueError(f"officers {v} is above the limit of {MAX_STAFF}; e.g. 4 per van")
         return v
 
     @field_validator("dispatch_latency_s", "stop_duration_s", "arrest_duration_s", "officer_post_m")
     @classmethod
     def _nonneg_s(cls, v: float, info: ValidationInfo) -> float:
+        unit = "metres" if info.field_name == "officer_post_m" else "seconds"
         if not (v >= 0 and math.isfinite(v)):
-            raise ValueError(f"{info.field_name} {v} must be a finite number of seconds >= 0")
+            raise ValueError(f"{info.field_name} {v} must be a finite number of {unit} >= 0")
+        cap = 1000.0 if info.field_name == "officer_post_m" else 86_400.0
+        if v > cap:
+            raise ValueError(f"{info.field_name} {v:g} is above the limit of {cap:g} {unit}")
         return v
 
     @field_validator("officer_speed_m_s")
@@ -466,12 +566,13 @@ class Scenario(StrictModel):
     time: TimeWindow = Field(default_factory=TimeWindow)
     footfall: FootfallSpec = Field(default_factory=FootfallSpec)
     crowd: CrowdSpec = Field(default_factory=CrowdSpec)
-    cameras: list[CameraSpec] = Field(min_length=1)
+    cameras: list[CameraSpec] = Field(min_length=1, max_length=MAX_CAMERAS)
     capture: CaptureGate = Field(default_factory=CaptureGate)
     watchlist: WatchlistSpec = Field(default_factory=WatchlistSpec)
     engine: EngineSpec = Field(default_factory=EngineSpec)
     population: dict[str, float] = Field(
         default_factory=lambda: dict(LONDON_2021_SHARES),
+        max_length=32,
         description="share of passers-by per demographic group for the equitability analysis "
         "(default: London, census 2021, ONS TS021)",
     )
@@ -480,8 +581,8 @@ class Scenario(StrictModel):
         default_factory=OperationsSpec,
         description="operators review alerts, officers intercept (twin/sim/operations.py)",
     )
-    seed: int = Field(default=0, ge=0)
-    replications: int = Field(default=10, ge=1, le=10_000)
+    seed: int = Field(default=0, ge=0, le=MAX_SEED)
+    replications: int = Field(default=10, ge=1, le=MAX_REPLICATIONS)
 
     @field_validator("population")
     @classmethod

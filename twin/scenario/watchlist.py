@@ -10,7 +10,11 @@ from pydantic import Field, field_validator, model_validator
 from twin.scenario.base import StrictModel
 from twin.scenario.prevalence import normalise_prevalence
 
-__all__ = ["WatchlistSpec"]
+__all__ = ["MAX_WATCHLIST_SIZE", "WatchlistSpec"]
+
+#: Largest watchlist: the Police National Database holds ~19 million custody images (Home Office
+#: 2023); no watchlist is larger than the database it is drawn from.
+MAX_WATCHLIST_SIZE = 20_000_000
 
 
 class WatchlistSpec(StrictModel):
@@ -20,7 +24,11 @@ class WatchlistSpec(StrictModel):
     :mod:`twin.scenario.prevalence`); it is held as its mean and Gamma dispersion.
     """
 
-    size: int = Field(default=10_000, description="entries on the watchlist (>= 1)")
+    size: int = Field(
+        default=10_000,
+        description=f"entries on the watchlist (1-{MAX_WATCHLIST_SIZE:,}: the Police National Database's "
+        "~19 million custody images)",
+    )
     prevalence: float = Field(
         default=1e-4,
         ge=0,
@@ -46,6 +54,21 @@ class WatchlistSpec(StrictModel):
     def _prevalence_forms(cls, data: Any) -> Any:
         return normalise_prevalence(data) if isinstance(data, dict) else data
 
+    @field_validator("size", mode="before")
+    @classmethod
+    def _size_in_range(cls, v: Any) -> Any:
+        """A size too large to be an integer at all (1e30, inf) gets the limit's message, not pydantic's;
+        NaN and true/false are not counts."""
+        if isinstance(v, bool) or (isinstance(v, float) and math.isnan(v)):
+            raise ValueError(f"watchlist size {v} is not a count; give the number of entries, e.g. 10000")
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and not abs(v) <= MAX_WATCHLIST_SIZE:
+            raise ValueError(
+                f"watchlist size {v:g} is larger than the Police National Database it would be drawn from "
+                f"(~19 million custody images; limit {MAX_WATCHLIST_SIZE:,}); give the number of entries, "
+                "e.g. 10000"
+            )
+        return v
+
     @field_validator("size")
     @classmethod
     def _size(cls, v: int) -> int:
@@ -53,6 +76,12 @@ class WatchlistSpec(StrictModel):
             raise ValueError(
                 f"watchlist size {v}: an empty watchlist can raise no alert and justifies no deployment; "
                 "give the number of entries (>= 1)"
+            )
+        if v > MAX_WATCHLIST_SIZE:
+            raise ValueError(
+                f"watchlist size {v:,} is larger than the Police National Database it would be drawn from "
+                f"(~19 million custody images; limit {MAX_WATCHLIST_SIZE:,}); give the number of entries, "
+                "e.g. 10000"
             )
         return v
 

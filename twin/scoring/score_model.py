@@ -41,7 +41,6 @@ Mated (genuine) comparisons
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import KW_ONLY, asdict, dataclass, fields, replace
@@ -52,6 +51,7 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 from twin.errors import CalibrationError, EngineError
+from twin.files import MAX_JSON_BYTES, dumps_json, loads_json, read_capped
 from twin.scoring.tail import TAIL_KNOTS, TailUncertainty
 
 __all__ = [
@@ -339,7 +339,7 @@ class ScoreModel:
         """Write the model as JSON (what ``engine.score_model`` loads)."""
         path = Path(path)
         path.write_text(
-            json.dumps({"kind": "ScoreModel", **self.to_dict()}, indent=2) + "\n", encoding="utf-8"
+            dumps_json({"kind": "ScoreModel", **self.to_dict()}, indent=2) + "\n", encoding="utf-8"
         )
         return path
 
@@ -379,16 +379,12 @@ def load_score_model(path: Path | str) -> ScoreModel:
         EngineError: missing, malformed, or unknown parameters.
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         raise EngineError(
             f"score model {str(path)!r} not found; write one with `twin calibrate` or drop engine.score_model"
         )
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise EngineError(
-            f"score model {path}: not valid JSON ({exc}); regenerate it with `twin calibrate`"
-        ) from exc
+    raw = read_capped(path, what="score model", max_bytes=MAX_JSON_BYTES, error=EngineError)
+    doc = loads_json(raw, name=f"score model {path}", error=EngineError)
     if not isinstance(doc, dict) or doc.pop("kind", None) != "ScoreModel":
         raise EngineError(f'score model {path}: not a ScoreModel file (no "kind": "ScoreModel")')
     names = {f.name for f in fields(ScoreModel)}
@@ -405,8 +401,8 @@ def load_score_model(path: Path | str) -> ScoreModel:
         if doc.get("tail_uncertainty") is not None:
             doc["tail_uncertainty"] = TailUncertainty.from_dict(doc["tail_uncertainty"])
         return ScoreModel(**doc)
-    except (TypeError, CalibrationError) as exc:
-        raise EngineError(f"score model {path}: {exc}") from exc
+    except (TypeError, ValueError, CalibrationError) as exc:
+        raise EngineError(f"score model {path}: {exc}; regenerate it with `twin calibrate`") from exc
 
 
 def fit_nonmated_tail(

@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import csv
 import logging
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -150,6 +149,18 @@ def fit_mated_mean(result: RunResult, *, target_tpir: float = 0.89, tol: float =
 # --- calibration against a real engine ----------------------------------------------------------
 
 
+#: Largest inter-eye distance of a grid cell, px (a face filling a 1080p frame has ~400).
+MAX_GRID_IED_PX = 500.0
+#: Longest motion blur of a grid cell, px.
+MAX_GRID_BLUR_PX = 50.0
+#: Most renders per image and cell.
+MAX_GRID_REPEATS = 20
+#: Most cells x repeats of one calibration (the default grid has 45).
+MAX_GRID_CELLS = 2_000
+#: Largest groups.csv, bytes (an identity,group row per identity: 1 MB holds ~40,000).
+MAX_GROUPS_BYTES = 1024 * 1024
+
+
 @dataclass(frozen=True, kw_only=True)
 class CalibrationGrid:
     """The capture conditions probes are rendered at.
@@ -175,15 +186,24 @@ class CalibrationGrid:
             raise CalibrationError(
                 "the calibration grid needs at least one ied_px, yaw_deg and blur_px value"
             )
-        if any(not (v > 0 and math.isfinite(v)) for v in self.ied_px):
-            raise CalibrationError(f"ied_px values {self.ied_px} must be > 0 pixels")
+        if any(not 0 < v <= MAX_GRID_IED_PX for v in self.ied_px):
+            raise CalibrationError(
+                f"ied_px values {self.ied_px} must be > 0 and <= {MAX_GRID_IED_PX:g} pixels"
+            )
         if any(not abs(v) < 90 for v in self.yaw_deg):
             raise CalibrationError(f"yaw_deg values {self.yaw_deg} must lie inside (-90, 90)")
-        if any(not v >= 0 for v in self.blur_px):
-            raise CalibrationError(f"blur_px values {self.blur_px} must be >= 0")
-        if not 1 <= self.jpeg_quality <= 100 or self.repeats < 1:
+        if any(not 0 <= v <= MAX_GRID_BLUR_PX for v in self.blur_px):
+            raise CalibrationError(f"blur_px values {self.blur_px} must be >= 0 and <= {MAX_GRID_BLUR_PX:g}")
+        if not 1 <= self.jpeg_quality <= 100 or not 1 <= self.repeats <= MAX_GRID_REPEATS:
             raise CalibrationError(
-                f"jpeg_quality {self.jpeg_quality} must be 1-100 and repeats {self.repeats} >= 1"
+                f"jpeg_quality {self.jpeg_quality} must be 1-100 and repeats {self.repeats} "
+                f"1-{MAX_GRID_REPEATS}"
+            )
+        n = len(self.ied_px) * len(self.yaw_deg) * len(self.blur_px) * self.repeats
+        if n > MAX_GRID_CELLS:
+            raise CalibrationError(
+                f"the grid has {n:,} cells x repeats, more than {MAX_GRID_CELLS:,}; give fewer --ied, --yaw "
+                "or --blur values (each cell renders and embeds every probe image)"
             )
 
     @property
@@ -210,21 +230,25 @@ def read_groups(path: Path | str) -> dict[str, str]:
     Raises:
         CalibrationError: unreadable, or a row without two fields.
     """
+    import io
+
+    from twin.files import read_capped
+
     path = Path(path)
     out: dict[str, str] = {}
+    raw = read_capped(path, what="groups file", max_bytes=MAX_GROUPS_BYTES, error=CalibrationError)
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            for i, row in enumerate(csv.reader(fh), start=1):
-                if not row or not "".join(row).strip():
-                    continue
-                if len(row) < 2:
-                    raise CalibrationError(f"{path} line {i}: expected identity,group, got {row!r}")
-                ident, group = row[0].strip(), row[1].strip()
-                if i == 1 and (ident.lower(), group.lower()) == ("identity", "group"):
-                    continue
-                out[ident] = group
-    except OSError as exc:
-        raise CalibrationError(f"cannot read {path} ({exc}); it should hold identity,group rows") from exc
+        for i, row in enumerate(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")), start=1):
+            if not row or not "".join(row).strip():
+                continue
+            if len(row) < 2:
+                raise CalibrationError(f"{path} line {i}: expected identity,group, got {row!r:.80}")
+            ident, group = row[0].strip(), row[1].strip()
+            if i == 1 and (ident.lower(), group.lower()) == ("identity", "group"):
+                continue
+            out[ident] = group
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise CalibrationError(f"{path} is not a UTF-8 CSV of identity,group rows ({exc}); fix it") from exc
     return out
 
 

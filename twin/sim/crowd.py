@@ -1,16 +1,24 @@
 """Crowd flow in SimPy: arrivals, route choice, density-slowed walking, camera views.
 
-Each arrival (a person or a group of 2-4) is a SimPy process. On arrival it picks a route by
-weight (avoiders, warned by the signs, take a route no camera sees or turn back), reads the
-pedestrian density on its route from the live occupancy that the other processes keep, and
-walks at its free speed slowed by the Weidmann (1993) fundamental diagram
+Each arrival (a person or a group of 2-4) picks a route by weight (avoiders, warned by the signs,
+take a route no camera sees or turn back), reads the pedestrian density on its route from the live
+occupancy, and walks at its free speed slowed by the Weidmann (1993) fundamental diagram
 
     v(rho) = v_free * (1 - exp(-gamma * (1/rho - 1/rho_max))),  gamma = 1.913 m^-2, rho_max = 5.4 m^-2.
 
-It then enters and leaves the views of the cameras along its route (SimPy timeouts that update
-each camera's in-view count, from which occlusion density is read) and leaves the area. Per-frame
-capture geometry is not simulated here: :mod:`twin.world.capture` computes it in numpy afterwards from
-what this module records (who passed which camera, when, how fast, in which lane, how crowded).
+It then enters and leaves the views of the cameras along its route (each camera's in-view count is
+the occlusion density a view entry reads) and leaves the area. Per-frame capture geometry is not
+simulated here: :mod:`twin.world.capture` computes it in numpy afterwards from what this module
+records (who passed which camera, when, how fast, in which lane, how crowded).
+
+What must interleave runs in SimPy (:func:`_interleave`): arrivals and departures, because the
+occupancy an arrival reads depends on who left before it, and when a group leaves depends on the
+speed it took on arrival. Nothing else feeds back: a group's speed is fixed on arrival, so its view
+entries and exits follow from it, and the in-view count at a view entry is a running sum over all
+groups' entries and exits at that camera, computed afterwards in numpy (:func:`_view_entries`) on
+the same clock and in the same order as SimPy would process them. ``tests/reference_crowd.py`` (the
+engine that scheduled every view event as a SimPy timeout) gives the same per-person outputs bit
+for bit; this one schedules two timeouts per group instead of about five.
 
 Density on route i counts the people on every route j spread evenly over route j's footway
 corridor (length x width) and overlapping route i's corridor:
@@ -19,6 +27,8 @@ rho_i = sum_j n_j * area(c_i & c_j) / (area(c_i) * area(c_j)).
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -38,6 +48,9 @@ __all__ = [
     "WEIDMANN_GAMMA",
     "WEIDMANN_RHO_MAX",
     "CrowdResult",
+    "CrowdState",
+    "camera_view_areas",
+    "place_cameras",
     "simulate_crowd",
     "weidmann_factor",
 ]
@@ -77,22 +90,48 @@ class CrowdResult:
         people: dict of arrays of length P keyed by :data:`PEOPLE_FIELDS` (route -1: turned back).
         walkers: one :class:`WalkerBatch` per view table (same order as the tables).
         peak_density_p_m2: highest route density seen by an arrival, p/m².
-        events: number of SimPy timeouts scheduled (arrivals, view entries/exits, departures).
-        group_speed_m_s: (G,) float64 walking speed of each arriving group, m/s (the people table
-            holds it as float32); kept so that :mod:`twin.sim.recapture` can place other cameras
-            in this crowd.
-        zone_routes: (R,) bool, the routes with a recognition zone that avoiders steered around.
-        avoiders: how many arriving groups avoid recognition zones (drawn before the routes); with
-            none, the crowd does not depend on where the cameras stand.
+        events: number of SimPy timeouts scheduled (one per arriving group, one per departing group).
+        view_events: camera view entries and exits, computed in numpy (one per group x view table, each
+            way).
+        state: what the walk fixed whatever the cameras (:class:`CrowdState`), kept so that other
+            cameras can be placed in this crowd (:func:`place_cameras`).
     """
 
     people: dict[str, np.ndarray]
     walkers: list[WalkerBatch]
     peak_density_p_m2: float
     events: int
-    group_speed_m_s: np.ndarray | None = None
-    zone_routes: np.ndarray | None = None
-    avoiders: int = 0
+    view_events: int
+    state: CrowdState
+
+
+@dataclass(frozen=True, kw_only=True)
+class CrowdState:
+    """The part of a simulated crowd that does not depend on where the cameras stand: the groups (arrival
+    times, sizes, routes, free speeds, lanes) and what SimPy fixed for each (clock at arrival, speed,
+    route density), with the people table.
+
+    One exception: groups that avoid recognition zones (``crowd.avoid_share``) chose their route by which
+    routes had a zone (``zone_routes``); with ``avoiders`` > 0, cameras that zone a different set of
+    routes change the crowd itself and it must be simulated again. (The SimPy clock also sums each
+    walk's legs between view entries, so a departure time can move by an ulp with the cameras; an
+    arrival would have to fall within that ulp of a departure to see a different occupancy.)
+
+    Attributes:
+        groups: the arriving groups (length G).
+        clock: SimPy's clock, speed and density per group (length G).
+        people: the people table (:data:`PEOPLE_FIELDS`, length P).
+        zone_routes: (R,) bool, routes with a recognition zone when the crowd was simulated.
+        avoiders: groups that avoid recognition zones.
+        peak_density_p_m2: highest route density an arrival met, p/m².
+    """
+
+    groups: _Groups
+    clock: _Clock
+    people: dict[str, np.ndarray]
+    zone_routes: np.ndarray
+    avoiders: int
+    peak_density_p_m2: float
 
 
 def _corridors(site: Site) -> list[shapely.Polygon]:
@@ -124,8 +163,9 @@ def simulate_crowd(
 ) -> CrowdResult:
     """Simulate everyone who enters the site during the window.
 
-    Stages: groups arrive and choose (:func:`_draw_groups`), they walk in SimPy (:func:`_walk`), and
-    groups expand to people (:func:`_people`) and to each view table's walkers (:func:`_walkers`).
+    Stages: groups arrive and choose (:func:`_draw_groups`), they walk (:func:`_walk`: SimPy for
+    arrivals and departures, numpy for the view entries and exits), and groups expand to people
+    (:func:`_people`) and to each view table's walkers (:func:`_walkers`).
 
     Args:
         site: routes and their weights.
@@ -144,22 +184,73 @@ def simulate_crowd(
     groups = _draw_groups(site, tables, crowd, rates_per_h, start_s, duration_s, streams["arrivals"], rng_r)
     walked = _walk(site, cameras, tables, groups, duration_s, progress)
     people = _people(groups, walked, np.array([r.length_m for r in site.routes]), crowd, rng_r)
-    walkers = _walkers(tables, groups, walked, people)
+    walkers = _walkers(tables, groups, walked.speed, walked.seen_group, walked.seen_density, people)
+    peak = float(walked.density.max(initial=0.0))
     return CrowdResult(
         people=people,
         walkers=walkers,
-        peak_density_p_m2=float(walked.density.max(initial=0.0)),
+        peak_density_p_m2=peak,
         events=walked.events,
-        group_speed_m_s=walked.speed,
-        zone_routes=groups.zone_routes,
-        avoiders=groups.avoiders,
+        view_events=walked.view_events,
+        state=CrowdState(
+            groups=groups,
+            clock=walked.clock,
+            people=people,
+            zone_routes=groups.zone_routes,
+            avoiders=groups.avoiders,
+            peak_density_p_m2=peak,
+        ),
+    )
+
+
+def camera_view_areas(site: Site, cameras: list[Camera]) -> np.ndarray:
+    """(C,) float64 area of each camera's view over the walkable footway corridors, m² (at least 1): the
+    denominator of the in-view density a view entry reads."""
+    walk_union = shapely.union_all(_corridors(site))
+    return np.array([max(fov_wedge(c).intersection(walk_union).area, 1.0) for c in cameras])
+
+
+def place_cameras(
+    site: Site,
+    cameras: list[Camera],
+    tables: list[ViewTable],
+    state: CrowdState,
+    *,
+    view_area: np.ndarray | None = None,
+) -> CrowdResult:
+    """A simulated crowd in front of other cameras: the :class:`CrowdResult` that :func:`simulate_crowd`
+    gives for ``cameras`` and ``tables`` with the same seed, without simulating the crowd again.
+
+    The view entries, exits and in-view densities follow from the groups' SimPy clocks and speeds
+    (:func:`_view_entries`, the same code a fresh simulation runs), so the walkers are bit for bit a
+    fresh simulation's. The caller checks first that the crowd does not depend on the change
+    (:class:`CrowdState`: avoiders and a different set of zoned routes).
+
+    Args:
+        site: the site the crowd was simulated on.
+        cameras, tables: the new cameras and their view tables
+            (:func:`twin.world.capture.build_view_tables`).
+        state: the kept crowd (``CrowdResult.state``).
+        view_area: :func:`camera_view_areas` of ``cameras`` (worked out here when None).
+    """
+    views = _route_views(tables, len(site.routes))
+    area = camera_view_areas(site, cameras) if view_area is None else view_area
+    seen_group, seen_density, n_view = _view_entries(views, len(tables), state.groups, state.clock, area)
+    walkers = _walkers(tables, state.groups, state.clock.speed, seen_group, seen_density, state.people)
+    return CrowdResult(
+        people=state.people,
+        walkers=walkers,
+        peak_density_p_m2=state.peak_density_p_m2,
+        events=state.clock.events,
+        view_events=n_view,
+        state=state,
     )
 
 
 @dataclass(frozen=True)
 class _Groups:
     """Arriving groups (length G): arrival times, sizes, routes, who avoids or turns back, free speeds,
-    first lanes; the routes avoided and how many groups avoid."""
+    first lanes."""
 
     t_s: np.ndarray
     sizes: np.ndarray
@@ -168,8 +259,8 @@ class _Groups:
     turned_back: np.ndarray
     free: np.ndarray
     lane0: np.ndarray
-    zone_routes: np.ndarray
-    avoiders: int
+    zone_routes: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, bool))
+    avoiders: int = 0
 
 
 def _draw_groups(
@@ -214,13 +305,50 @@ def _draw_groups(
 
 @dataclass(frozen=True)
 class _Walked:
-    """What SimPy produced: each group's speed and the density it met, who each view table saw, the event
-    count."""
+    """What the walk produced (length G unless noted): each group's speed (m/s, 0 if turned back) and the
+    route density it met on arrival (p/m²); per view table, the groups it saw in the order they entered
+    its view and the in-view density each met there (p/m²); the SimPy timeouts scheduled and the view
+    entries and exits computed in numpy."""
 
     speed: np.ndarray
     density: np.ndarray
-    seen: list[list[tuple[int, float]]]
+    seen_group: list[np.ndarray]
+    seen_density: list[np.ndarray]
     events: int
+    view_events: int
+    clock: _Clock
+
+
+@dataclass(frozen=True)
+class _RouteViews:
+    """The camera view entries and exits along one route, in the order a walker meets them (length K):
+    arc length (m, float64), +1 entry / -1 exit, view table and camera indices (int64). Ties in arc
+    length go exits first, then by table: the order the reference engine processed them in."""
+
+    s_m: np.ndarray
+    delta: np.ndarray
+    table: np.ndarray
+    camera: np.ndarray
+
+
+def _route_views(tables: list[ViewTable], n_routes: int) -> list[_RouteViews]:
+    """Each route's view entries and exits, sorted by (arc length, entry/exit, table, camera)."""
+    per_route: list[list[tuple[float, int, int, int]]] = [[] for _ in range(n_routes)]
+    for ti, t in enumerate(tables):
+        per_route[t.route].append((t.s_in, 1, ti, t.camera))
+        per_route[t.route].append((t.s_out, -1, ti, t.camera))
+    out = []
+    for ev in per_route:
+        ev.sort()
+        out.append(
+            _RouteViews(
+                s_m=np.array([e[0] for e in ev], dtype=np.float64),
+                delta=np.array([e[1] for e in ev], dtype=np.int64),
+                table=np.array([e[2] for e in ev], dtype=np.int64),
+                camera=np.array([e[3] for e in ev], dtype=np.int64),
+            )
+        )
+    return out
 
 
 def _walk(
@@ -231,72 +359,179 @@ def _walk(
     duration_s: float,
     progress: Callable[[float], None] | None,
 ) -> _Walked:
-    """The groups' walks as SimPy processes: speed set by the density on entry, view entries and exits as
-    events."""
-    G, R = len(groups.t_s), len(site.routes)
-    corr = _corridors(site)
-    overlap = _overlap_matrix(corr)
-    walk_union = shapely.union_all(corr)
-    view_area = np.array([max(fov_wedge(c).intersection(walk_union).area, 1.0) for c in cameras])
-    route_events: list[list[tuple[float, int, int, int]]] = [[] for _ in range(R)]
-    for ti, t in enumerate(tables):
-        route_events[t.route].append((t.s_in, 1, ti, t.camera))
-        route_events[t.route].append((t.s_out, -1, ti, t.camera))
-    for ev in route_events:
-        ev.sort()
+    """The groups' walks: arrivals and departures interleave in SimPy (:func:`_interleave`), which fixes
+    each group's speed and clock; the view entries and exits and the in-view density at each entry then
+    follow in numpy (:func:`_view_entries`)."""
+    overlap = _overlap_matrix(_corridors(site))
+    view_area = camera_view_areas(site, cameras)
+    views = _route_views(tables, len(site.routes))
     lengths = np.array([r.length_m for r in site.routes])
-    occ = np.zeros(R)
-    in_view = np.zeros(len(cameras))
-    speed = np.zeros(G)
-    density = np.zeros(G)
-    seen: list[list[tuple[int, float]]] = [[] for _ in tables]
-    env = simpy.Environment()
-    tick = max(G // 50, 1)
-    n_events = [0]
-    route, sizes, free, t_groups, turned_back = (
-        groups.route,
-        groups.sizes,
-        groups.free,
-        groups.t_s,
-        groups.turned_back,
+    clock = _interleave(groups, overlap, views, lengths, duration_s, progress)
+    seen_group, seen_density, n_view = _view_entries(views, len(tables), groups, clock, view_area)
+    return _Walked(
+        speed=clock.speed,
+        density=clock.density,
+        seen_group=seen_group,
+        seen_density=seen_density,
+        events=clock.events,
+        view_events=n_view,
+        clock=clock,
     )
 
-    def walk(gi: int) -> simpy.events.ProcessGenerator:
-        r, size = int(route[gi]), int(sizes[gi])
-        rho = float(overlap[r] @ occ)
-        v = max(free[gi] * float(weidmann_factor(rho)), MIN_SPEED_M_S)
-        speed[gi], density[gi] = v, rho
-        occ[r] += size
-        now = 0.0
-        for s, delta, ti, ci in route_events[r]:
-            at = s / v
-            if at > now:
-                n_events[0] += 1
-                yield env.timeout(at - now)
-                now = at
-            in_view[ci] += delta * size
-            if delta > 0:
-                seen[ti].append((gi, in_view[ci] / view_area[ci]))
-        n_events[0] += 1
-        yield env.timeout(max(lengths[r] / v - now, 0.0))
-        occ[r] -= size
 
-    def arrive() -> simpy.events.ProcessGenerator:
-        last = 0.0
-        for gi in range(G):
-            n_events[0] += 1
-            yield env.timeout(t_groups[gi] - last)
-            last = t_groups[gi]
-            if not turned_back[gi]:
-                env.process(walk(gi))
+@dataclass(frozen=True)
+class _Clock:
+    """What SimPy decided (length G): each group's SimPy clock at arrival (s), speed (m/s) and the route
+    density it met (p/m²), zero for groups that turned back; and the timeouts scheduled."""
+
+    t_s: np.ndarray
+    speed: np.ndarray
+    density: np.ndarray
+    events: int
+
+
+def _interleave(
+    groups: _Groups,
+    overlap: np.ndarray,
+    views: list[_RouteViews],
+    lengths: np.ndarray,
+    duration_s: float,
+    progress: Callable[[float], None] | None,
+) -> _Clock:
+    """Arrivals and departures in SimPy: the only events that must interleave.
+
+    One process yields a timeout per arriving group. On arrival a group reads its route's density from
+    the live occupancy (people per route), fixes its speed (Weidmann), joins the occupancy and schedules
+    its departure: a timeout whose callback takes it off the occupancy again (a callback, not a process
+    per group: a SimPy process costs about three times a timeout). The departure lands on the SimPy
+    clock where a walk that also stopped at every view entry and exit on its route would land (the clock
+    sums each leg's duration in turn; the delay is nudged by an ulp where the sums differ), so
+    departures and arrivals interleave exactly as in an engine that schedules every view event.
+    """
+    G = len(groups.t_s)
+    env = simpy.Environment()
+    occ = np.zeros(len(lengths))
+    # the same float64 buffer: item updates without numpy's scalar overhead (~0.3 us each)
+    occ_mv = memoryview(occ)  # type: ignore[arg-type]
+    dots = [overlap[r].dot for r in range(len(lengths))]
+    legs = [[float(s) for s in v.s_m if s > 0] for v in views]
+    length = lengths.tolist()
+    route, size = groups.route.tolist(), groups.sizes.tolist()
+    t_arr, speed, density = [0.0] * G, [0.0] * G, [0.0] * G
+    timeout, nextafter, inf, min_v = env.timeout, math.nextafter, math.inf, MIN_SPEED_M_S
+    # weidmann_factor inlined (same numpy exp, same clipping: bit for bit, tested)
+    exp, neg_gamma, inv_rho_max = np.exp, -WEIDMANN_GAMMA, 1.0 / WEIDMANN_RHO_MAX
+    tick = max(G // 50, 1)
+
+    def leave(ev: simpy.Event) -> None:
+        gi = ev.value
+        occ_mv[route[gi]] -= size[gi]
+
+    def arrivals() -> simpy.events.ProcessGenerator:
+        gaps = np.diff(groups.t_s, prepend=0.0).tolist()
+        walking = (~groups.turned_back).tolist()
+        gi = -1
+        for gap, walks, r, n, free in zip(gaps, walking, route, size, groups.free.tolist(), strict=True):
+            gi += 1
+            yield timeout(gap)
             if progress is not None and gi % tick == 0:
-                progress(min(last / duration_s, 1.0))
+                progress(min(float(groups.t_s[gi]) / duration_s, 1.0))
+            if not walks:
+                continue
+            now = env.now
+            rho = float(dots[r](occ))
+            f = 1.0 - float(exp(neg_gamma * (1.0 / rho - inv_rho_max))) if rho > 0 else 1.0
+            v = free * (0.0 if f < 0.0 else (1.0 if f > 1.0 else f))
+            if min_v > v:
+                v = min_v
+            t_arr[gi], speed[gi], density[gi] = now, v, rho
+            occ_mv[r] += n
+            t, prev = now, 0.0
+            for s in legs[r]:
+                at = s / v
+                if at > prev:
+                    t += at - prev
+                    prev = at
+            last = length[r] / v - prev
+            if last > 0:
+                t += last
+            delay = t - now
+            if now + delay != t:  # rare: nudge by ulps until the clock lands on t
+                while now + delay < t:
+                    delay = nextafter(delay, inf)
+                while now + delay > t:
+                    delay = nextafter(delay, -inf)
+            timeout(delay, gi).callbacks.append(leave)
 
-    env.process(arrive())
+    env.process(arrivals())
     env.run()
     if progress is not None:
         progress(1.0)
-    return _Walked(speed, density, seen, n_events[0])
+    walkers = int(np.count_nonzero(~groups.turned_back))
+    return _Clock(t_s=np.array(t_arr), speed=np.array(speed), density=np.array(density), events=G + walkers)
+
+
+def _view_entries(
+    views: list[_RouteViews], n_tables: int, groups: _Groups, clock: _Clock, view_area: np.ndarray
+) -> tuple[list[np.ndarray], list[np.ndarray], int]:
+    """Who entered each view table and the in-view density each met there, after the fact.
+
+    A group's view entries and exits fall at its arrival clock plus the legs ``s / v`` between them,
+    summed in turn as the SimPy clock sums them, so the times are bit for bit those of an engine that
+    schedules every view event (:mod:`tests.reference_crowd`). Per camera, every group's entries and
+    exits in that engine's order give the in-view head count as a running sum; an entry reads it with
+    itself included, over the camera's walkable view area (m²). The order is SimPy's: by time, and at
+    equal times first in, first out by when each event was scheduled (the group's previous stop, or for
+    a view entered at the route's start the arrival before the group's own), then by group and
+    position along the route.
+
+    Returns:
+        per table, int64 groups in the order they entered its view and float64 densities (p/m²); the
+        number of entries and exits.
+    """
+    n_cam = len(view_area)
+    parts: list[list[tuple[np.ndarray, ...]]] = [[] for _ in range(n_cam)]
+    walking = ~groups.turned_back
+    key = np.where(walking, groups.route, -1)
+    by_route = np.argsort(key, kind="stable")
+    starts = np.searchsorted(key[by_route], np.arange(len(views) + 1))
+    arrival_clock = np.cumsum(np.diff(groups.t_s, prepend=0.0))  # as SimPy sums the arrival gaps
+    arrival_scheduled = np.concatenate([[0.0], arrival_clock[:-1]])
+    n_events = 0
+    for r, rv in enumerate(views):
+        g = by_route[starts[r] : starts[r + 1]]
+        K = rv.s_m.size
+        if K == 0 or g.size == 0:
+            continue
+        legs = np.diff(rv.s_m[None, :] / clock.speed[g, None], axis=1, prepend=0.0)
+        clk = np.cumsum(np.concatenate([clock.t_s[g, None], legs], axis=1), axis=1)  # (n, K + 1)
+        step = np.maximum.accumulate(np.where(legs > 0, np.arange(K), -1), axis=1)
+        scheduled = np.where(
+            step >= 0, np.take_along_axis(clk, np.maximum(step, 0), axis=1), arrival_scheduled[g, None]
+        )
+        heads = groups.sizes[g]
+        for k in range(K):
+            at_k = (clk[:, k + 1], scheduled[:, k], g, np.full(g.size, k))
+            parts[int(rv.camera[k])].append((*at_k, rv.delta[k] * heads, np.full(g.size, rv.table[k])))
+        n_events += g.size * K
+    seen_group = [np.zeros(0, np.int64) for _ in range(n_tables)]
+    seen_density = [np.zeros(0) for _ in range(n_tables)]
+    for c, cam_parts in enumerate(parts):
+        if not cam_parts:
+            continue
+        t, sched, g, pos, dn, table = (np.concatenate(col) for col in zip(*cam_parts, strict=True))
+        order = np.argsort(t, kind="stable")
+        if (np.diff(t[order]) == 0).any():  # equal clock times (practically never): SimPy's full order
+            order = np.lexsort((pos, g, sched, t))
+        dn, g, table = dn[order], g[order], table[order]
+        in_view = np.cumsum(dn)
+        entry = dn > 0
+        g_in, table_in = g[entry], table[entry]
+        dens_in = in_view[entry].astype(np.float64) / view_area[c]
+        for ti in np.unique(table_in):
+            mine = table_in == ti
+            seen_group[ti], seen_density[ti] = g_in[mine], dens_in[mine]
+    return seen_group, seen_density, n_events
 
 
 def _people(
@@ -333,19 +568,20 @@ def _people(
 
 
 def _walkers(
-    tables: list[ViewTable], groups: _Groups, walked: _Walked, people: dict[str, np.ndarray]
+    tables: list[ViewTable],
+    groups: _Groups,
+    speed: np.ndarray,
+    seen_group: list[np.ndarray],
+    seen_density: list[np.ndarray],
+    people: dict[str, np.ndarray],
 ) -> list[WalkerBatch]:
-    """For each view table, the people of the groups it saw (group members one lane apart)."""
+    """For each view table, the people of the groups it saw (group members one lane apart); ``speed`` is
+    each group's (m/s), ``seen_group`` and ``seen_density`` per table as :func:`_view_entries` gives."""
     sizes, gid = groups.sizes, people["group"]
     first_person = np.cumsum(sizes) - sizes
     walkers = []
     for ti in range(len(tables)):
-        seen = walked.seen[ti]
-        if seen:
-            g = np.fromiter((x[0] for x in seen), dtype=np.int64, count=len(seen))
-            dens = np.fromiter((x[1] for x in seen), dtype=np.float64, count=len(seen))
-        else:
-            g, dens = np.zeros(0, np.int64), np.zeros(0)
+        g, dens = seen_group[ti], seen_density[ti]
         persons = np.repeat(first_person[g], sizes[g]) + (
             np.arange(int(sizes[g].sum())) - np.repeat(np.cumsum(sizes[g]) - sizes[g], sizes[g])
         )
@@ -354,7 +590,7 @@ def _walkers(
             WalkerBatch(
                 person=persons,
                 t0_s=groups.t_s[pg],
-                speed_m_s=walked.speed[pg],
+                speed_m_s=speed[pg],
                 lane=people["lane"][persons].astype(np.int64),
                 head_yaw_deg=people["head_yaw_deg"][persons],
                 head_pitch_deg=people["head_pitch_deg"][persons],

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from twin.recognition.faces.bank import FaceBank
 
 __all__ = [
+    "MAX_EXPECTED_FPIR",
+    "NONMATED_SCORE",
     "REAL_KINDS",
     "STATISTICAL_DEFAULT_THRESHOLD",
     "EngineScore",
@@ -30,11 +32,31 @@ __all__ = [
     "build_engine",
     "check_engine_config",
     "engine_score",
+    "expected_fpir",
     "resolve_threshold",
 ]
 
 #: Engine kinds that run real faces.
 REAL_KINDS: tuple[str, ...] = ("dlib", "insightface")
+
+#: Each real engine's non-mated (impostor) score distribution, (mean, sd) of a normal, and its source:
+#: what a threshold below the engine's calibrated default is checked against before a run.
+NONMATED_SCORE: dict[str, tuple[float, float, str]] = {
+    "dlib": (
+        0.831,
+        0.03,
+        "reference/face_engine.md: 95 impostor pairs of the sample photos, cosine median 0.831, max 0.906",
+    ),
+    "insightface": (
+        0.0,
+        0.07,
+        "assumption: ArcFace impostor cosines centre on 0 with sd ~0.07 (InsightFace's published "
+        "verification curves); a pack's own calibration may differ",
+    ),
+}
+#: Largest expected FPIR (share of non-watchlisted passers-by alerted) a threshold *below* the engine's
+#: calibrated default may give before the run is refused (``engine.force_threshold: true`` runs it).
+MAX_EXPECTED_FPIR = 0.01
 
 #: The statistical engine's default threshold (NeoFace-like scale): left there, a real engine's
 #: own calibrated default is used instead.
@@ -91,6 +113,48 @@ def engine_score(kind: str) -> EngineScore:
     raise EngineError(f"engine kind {kind!r} runs no real faces; real kinds: {', '.join(REAL_KINDS)}")
 
 
+def expected_fpir(kind: str, threshold: float, watchlist_size: int) -> float:
+    """Expected FPIR of a real engine at ``threshold`` against ``watchlist_size`` entries.
+
+    FPIR = 1 - (1 - FMR)^N with FMR the upper tail of the engine's declared non-mated normal
+    (:data:`NONMATED_SCORE`); a sanity bound, not a calibration (real tails are heavier).
+
+    >>> round(expected_fpir("dlib", 0.5, 10), 3), expected_fpir("dlib", 0.99, 10) < 1e-6
+    (1.0, True)
+    """
+    mean, sd, _ = NONMATED_SCORE[kind]
+    fmr = 0.5 * math.erfc((threshold - mean) / (sd * math.sqrt(2)))
+    return float(-math.expm1(watchlist_size * math.log1p(-min(fmr, 1 - 1e-16))))
+
+
+def _check_below_default(scenario: Scenario, es: EngineScore, t: float) -> str:
+    """A threshold below the engine's calibrated default: refused where its expected FPIR is absurd.
+
+    Returns:
+        a note for the threshold's source ("" when nothing to say).
+
+    Raises:
+        ScenarioError: expected FPIR above :data:`MAX_EXPECTED_FPIR`, unless ``engine.force_threshold``.
+    """
+    if t >= es.default_threshold:
+        return ""
+    n = scenario.watchlist.size
+    fpir = expected_fpir(es.kind, t, n)
+    mean, sd, source = NONMATED_SCORE[es.kind]
+    if fpir <= MAX_EXPECTED_FPIR:
+        return ""
+    if scenario.engine.force_threshold:
+        return f"; forced with engine.force_threshold: expected FPIR {fpir:.1%} at {n:,} entries"
+    stranger = " (below a stranger's typical score: nearly every passer-by would alert)" if t <= mean else ""
+    raise ScenarioError(
+        f"watchlist.threshold {t:g} is below the {es.kind} engine's calibrated default "
+        f"{es.default_threshold:g}{stranger}: with {n:,} entries it gives an expected FPIR of "
+        f"{fpir:.1%} (limit {MAX_EXPECTED_FPIR:.0%}; non-mated {es.score_name} ~ N({mean:g}, {sd:g}), "
+        f"{source}), and every false alert keeps a review crop of someone not on the watchlist; raise it "
+        f"towards {es.default_threshold:g}, or set engine.force_threshold: true to run it anyway"
+    )
+
+
 def resolve_threshold(scenario: Scenario) -> tuple[float, str]:
     """The real engine's alert threshold for a scenario, and where it comes from.
 
@@ -99,7 +163,8 @@ def resolve_threshold(scenario: Scenario) -> tuple[float, str]:
 
     Raises:
         ScenarioError: the threshold lies outside the engine's score range (the message gives
-            the engine's default).
+            the engine's default), or below its default where the expected FPIR is absurd
+            (:func:`expected_fpir` above :data:`MAX_EXPECTED_FPIR`) without ``engine.force_threshold``.
     """
     es = engine_score(scenario.engine.kind)
     t = scenario.watchlist.threshold
@@ -116,7 +181,8 @@ def resolve_threshold(scenario: Scenario) -> tuple[float, str]:
             f"watchlist.threshold {t:g} is outside the {es.kind} engine's score range [{lo:g}, {hi:g}] "
             f"({es.score_name}); use a value inside it, e.g. its default {es.default_threshold:g}"
         )
-    return float(t), f"watchlist.threshold {t:g} on the {es.kind} engine's scale ({es.score_name})"
+    note = _check_below_default(scenario, es, float(t))
+    return float(t), f"watchlist.threshold {t:g} on the {es.kind} engine's scale ({es.score_name}){note}"
 
 
 def check_engine_config(scenario: Scenario) -> None:
@@ -174,13 +240,14 @@ def build_engine(scenario: Scenario) -> Any:
 
 
 def build_bank(scenario: Scenario, engine: Any) -> FaceBank:
-    """The face bank: ``engine.faces`` (identity folder), else the sample photos.
+    """The face bank: ``engine.faces`` (identity folder), else the sample photos; each photo vetted on its
+    own (:meth:`~twin.recognition.faces.bank.FaceBank.vetted`: the skipped ones are listed with why).
 
     Raises:
-        WatchlistError: the folder holds no identity with images.
+        WatchlistError: the folder holds no identity with a usable image.
     """
     from twin.recognition.faces.bank import FaceBank
 
     if scenario.engine.faces is not None:
-        return FaceBank.from_folder(scenario.engine.faces)
-    return FaceBank.from_samples(engine)
+        return FaceBank.from_folder(scenario.engine.faces).vetted(engine)
+    return FaceBank.from_samples(engine).vetted(engine)

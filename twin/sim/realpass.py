@@ -59,6 +59,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -67,7 +68,7 @@ import pandas as pd
 from twin.errors import ImageError, WatchlistError
 from twin.recognition.engines.base import Face, check_threshold
 from twin.recognition.faces.compose import compose_frame, street_background
-from twin.recognition.faces.render import light_gain, render_probe
+from twin.recognition.faces.render import RenderedProbe, light_gain, render_probe
 from twin.recognition.fillers import add_fillers
 from twin.recognition.pipeline import FrameInput, QualityGate, RecognitionPipeline
 from twin.recognition.watchlist import Watchlist, WatchlistEntry
@@ -146,8 +147,8 @@ def run_real_engine(
 ) -> RealEngineRun:
     """Run replication 0's captures through the real pipeline (see the module docstring).
 
-    Stages, drawing from the "render" stream in this order: :func:`_enrol`, :func:`_choose_tracks`,
-    :func:`_assign_identities`, :func:`_plan_frames`, :func:`_run_pipeline`; then the summary section.
+    Stages, drawing from the "render" stream in this order: :func:`enrol_watchlist`, :func:`_choose_tracks`,
+    :func:`assign_identities`, :func:`_plan_frames`, :func:`_run_pipeline`; then the summary section.
 
     Args:
         ctx, rep, tracks, seed: the run's context; replication 0's draws (``u_watchlist`` decides who is
@@ -169,19 +170,20 @@ def run_real_engine(
     rng = Streams(seed)["render"]
     wl_person = np.asarray(rep.u_watchlist) < sc.watchlist.prevalence
     audit: list[tuple[str, dict[str, Any]]] = []
-    faces = _FaceCache(bank, engine)
-    enr = _enrol(sc, engine, bank, faces, rng)
+    faces = FaceCache(bank, engine)
+    enr = enrol_watchlist(sc, engine, bank, faces, rng)
     enrolled = {"engine": engine.model_id, **enr.meta, "identities": enr.enrolled, "threshold": threshold}
     audit.append(("real_watchlist_enrolled", enrolled))
     sel = _choose_tracks(tracks, wl_person, sc.engine.max_real_probes, rng)
-    who = _assign_identities(sel.tracks, wl_person, enr, bank, rng)
+    who = assign_identities(sel.tracks, wl_person, enr, bank, rng)
     frames_plan, render_failures = _plan_frames(sel.tracks, who.sources, faces, sc.time.start_s, rng)
-    gate = _gate(sc)
+    gate = live_gate(sc)
     passed = _run_pipeline(
         ctx, frames_plan, sel, enr, who, engine, threshold, gate, wl_person, rng, audit, progress
     )
-    destroyed = {"engine": engine.model_id, "entries": enr.meta["entries"], "real": True}
-    audit.append(("watchlist_destroyed", destroyed))
+    fate = {"engine": engine.model_id, "entries": enr.meta["entries"], "real": True}
+    kept = not enr.watchlist.is_destroyed  # the plan's retention.watchlist: keep
+    audit.append(("watchlist_kept" if kept else "watchlist_destroyed", fate))
     render = {"noise_sd": NOISE_SD, "jpeg_quality": JPEG_QUALITY, "failed": render_failures}
     summary = real_engine_section(
         ctx,
@@ -197,18 +199,35 @@ def run_real_engine(
         wl_person=wl_person,
         render=render,
     )
-    elapsed = time.perf_counter() - t0
+    summary["faces"]["skipped_images"] = skipped_rows(bank, sc.engine.faces)
+    elapsed, n_true = time.perf_counter() - t0, summary["true_alerts"]
     logger.info(
-        "%s: %d alerts (%d true) in %.1f s",
-        summary["statement"],
-        len(passed.alerts),
-        summary["true_alerts"],
-        elapsed,
+        "%s: %d alerts (%d true) in %.1f s", summary["statement"], len(passed.alerts), n_true, elapsed
     )
-    return RealEngineRun(summary=summary, alerts=passed.alerts, audit=audit, elapsed_s=elapsed)
+    return RealEngineRun(
+        summary=summary,
+        alerts=passed.alerts,
+        audit=audit,
+        elapsed_s=elapsed,
+        watchlist=enr.watchlist if kept else None,
+    )
 
 
-def _gate(sc: Any) -> QualityGate:
+def skipped_rows(bank: FaceBank, root: Any) -> list[dict[str, str]]:
+    """The bank's skipped files as ``{"file", "reason"}`` rows, paths relative to the face folder ``root``
+    (the file name alone outside it), so summaries stay the same on every machine."""
+    rows = []
+    for s in bank.skipped:
+        p = Path(s.path.split("#", 1)[0])
+        try:
+            name = p.relative_to(root).as_posix() if root is not None else p.name
+        except ValueError:
+            name = p.name
+        rows.append({"file": name, "reason": s.reason})
+    return rows
+
+
+def live_gate(sc: Any) -> QualityGate:
     """The live pipeline's gate: the capture gate's smallest ied seen at its largest yaw, and that yaw."""
     return QualityGate(
         min_ied_px=sc.capture.min_ied_px * math.cos(math.radians(sc.capture.max_abs_yaw_deg)),
@@ -216,7 +235,7 @@ def _gate(sc: Any) -> QualityGate:
     )
 
 
-class _FaceCache:
+class FaceCache:
     """The face (box and landmarks) of each face bank image, found once by the engine."""
 
     def __init__(self, bank: FaceBank, engine: Any) -> None:
@@ -228,9 +247,31 @@ class _FaceCache:
             self._faces[src.source] = self.bank.face(src, self.engine)
         return self._faces[src.source]
 
+    def probe(
+        self, src: FaceSource, capture: Any, *, clock_h: float, rng: np.random.Generator
+    ) -> RenderedProbe:
+        """The probe a camera sees of ``src`` at one capture (a track row: ``ied_px``, ``yaw_deg``,
+        ``blur_px``) at clock hour ``clock_h``: :func:`render_probe` with the real pass's noise and JPEG
+        quality, yaw clipped to ±89 deg and blur to >= 0.
+
+        Raises:
+            ImageError: the source image cannot be read or rendered.
+        """
+        return render_probe(
+            self.bank.load(src),
+            self(src),
+            ied_px=float(capture["ied_px"]),
+            rng=rng,
+            yaw_deg=float(np.clip(capture["yaw_deg"], -89.0, 89.0)),
+            blur_px=float(max(0.0, capture["blur_px"])),
+            light=light_gain(clock_h),
+            noise_sd=NOISE_SD,
+            jpeg_quality=JPEG_QUALITY,
+        )
+
 
 def _embed_sources(
-    engine: Any, bank: FaceBank, faces: _FaceCache, ids: list[str], dropped: list[str]
+    engine: Any, bank: FaceBank, faces: FaceCache, ids: list[str], dropped: list[str]
 ) -> tuple[list[str], list[np.ndarray], list[FaceSource]]:
     """Embed each identity's enrolment image; identities whose image shows no face go to ``dropped``."""
     kept, embs, srcs = [], [], []
@@ -247,7 +288,9 @@ def _embed_sources(
     return kept, embs, srcs
 
 
-def _enrol(sc: Any, engine: Any, bank: FaceBank, faces: _FaceCache, rng: np.random.Generator) -> Enrolled:
+def enrol_watchlist(
+    sc: Any, engine: Any, bank: FaceBank, faces: FaceCache, rng: np.random.Generator
+) -> Enrolled:
     """Enrol the bank's watchlisted identities and fill the watchlist up to ``watchlist.size`` with fillers.
 
     Raises:
@@ -344,7 +387,7 @@ def _choose_tracks(
     )
 
 
-def _assign_identities(
+def assign_identities(
     run_tracks: pd.DataFrame, wl_person: np.ndarray, enr: Enrolled, bank: FaceBank, rng: np.random.Generator
 ) -> Identities:
     identities: dict[int, str] = {}
@@ -364,7 +407,7 @@ def _assign_identities(
 def _plan_frames(
     run_tracks: pd.DataFrame,
     sources: dict[int, FaceSource],
-    faces: _FaceCache,
+    faces: FaceCache,
     start_s: float,
     rng: np.random.Generator,
 ) -> tuple[list[dict[str, Any]], int]:
@@ -380,17 +423,7 @@ def _plan_frames(
         src = sources[int(row["person"])]
         clock_h = ((start_s + float(row["t_best_s"])) / 3600.0) % 24.0
         try:
-            probe = render_probe(
-                faces.bank.load(src),
-                faces(src),
-                ied_px=float(row["ied_px"]),
-                rng=rng,
-                yaw_deg=float(np.clip(row["yaw_deg"], -89.0, 89.0)),
-                blur_px=float(max(0.0, row["blur_px"])),
-                light=light_gain(clock_h),
-                noise_sd=NOISE_SD,
-                jpeg_quality=JPEG_QUALITY,
-            )
+            probe = faces.probe(src, row, clock_h=clock_h, rng=rng)
         except ImageError as exc:
             logger.warning("probe of track %d not rendered: %s", i, exc)
             render_failures += 1
@@ -515,7 +548,7 @@ def _run_pipeline(
     progress: Callable[[int, int], None] | None,
 ) -> Passed:
     """Stage 5: batches of frames through detect, gate, embed, search, threshold; the watchlist destroyed at
-    the end."""
+    the end, unless the governance block's ``retention.watchlist`` is ``keep``."""
     run_tracks, wl, identities = sel.tracks, enr.watchlist, who.identities
     passed = Passed()
     last_deleted = 0
@@ -549,5 +582,7 @@ def _run_pipeline(
     finally:
         pipe.close()
         passed.counters = pipe.counters
-        wl.destroy()
+        gov = ctx.scenario.governance
+        if gov is None or gov.retention.watchlist != "keep":
+            wl.destroy()
     return passed

@@ -85,12 +85,15 @@ class RealEngineRun:
         alerts: :class:`RealAlert` in processing order.
         audit: (kind, detail) audit entries in the order things happened.
         elapsed_s: wall-clock seconds of the pass.
+        watchlist: the real watchlist, in memory, where the plan's ``governance.retention.watchlist`` is
+            ``keep`` (None: destroyed at the end of the pass, the default). It is never written.
     """
 
     summary: dict[str, Any]
     alerts: list[RealAlert] = field(default_factory=list)
     audit: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     elapsed_s: float = 0.0
+    watchlist: Any = None
 
 
 def rate(k: int, n: int, definition: str) -> dict[str, Any]:
@@ -192,7 +195,7 @@ def real_engine_section(
         "extrapolated_because": reasons,
         "sampling": _sampling(sel),
         "faces": _faces(sc.engine.faces, enr, who),
-        "watchlist": {**wl_meta, "filler_fit": enr.filler_info, "destroyed": True},
+        "watchlist": {**wl_meta, "filler_fit": enr.filler_info, "destroyed": enr.watchlist.is_destroyed},
         "render": dict(render),
         "gate": {"min_ied_px": round(gate.min_ied_px, 3), "max_abs_yaw_deg": gate.max_abs_yaw_deg},
         "frames": counters.frames,

@@ -10,9 +10,9 @@ crowd (:class:`twin.sim.replication.KeptCrowd`) is placed in front of the new ca
 1. the view tables of the changed cameras only (the others are reused from a cache, see
    :func:`twin.sim.context.prepare`);
 2. who enters which camera's view, in which order, and how crowded that view is then (the
-   density occlusion is drawn from), by replaying the crowd's event times in numpy
-   (:func:`kept_walkers`): the same floating-point sums SimPy forms, so the walkers and their
-   densities are bit-for-bit those a new simulation gives;
+   density occlusion is drawn from), from the kept groups' SimPy clocks and speeds
+   (:func:`twin.sim.crowd.place_cameras`: the code a new simulation runs for its view entries), so
+   the walkers and their densities are bit-for-bit those a new simulation gives;
 3. the captures of every camera and the engine draws (:func:`twin.sim.replication.replication_from_crowd`):
    the replication's "capture" stream is shared by all cameras in (route, camera) order, so all
    cameras' occlusion draws are made again; the rest of the capture work (frames, geometry, head
@@ -35,24 +35,21 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import shapely
 
 from twin.rng import Streams
 from twin.scenario.specs import Scenario
 from twin.scoring.metrics import RepData
 from twin.sim.context import Context, prepare
-from twin.sim.crowd import CrowdResult
+from twin.sim.crowd import camera_view_areas, place_cameras
 from twin.sim.parallel import collect
 from twin.sim.replication import KeptCrowd, replication_from_crowd
 from twin.sim.run import RunResult, crowd_key, score_replications
-from twin.world.camera import fov_wedge
-from twin.world.capture import ViewTable, WalkerBatch
+from twin.world.capture import ViewTable
 from twin.world.frames import TrackFrames
 
 __all__ = [
     "CrowdChanged",
     "crowd_change",
-    "kept_walkers",
     "prepare_recapture",
     "recapture",
     "recapture_replication",
@@ -223,16 +220,7 @@ def recapture_replication(
     :func:`view_areas` of ``ctx`` (computed here when not given); ``frames`` a cache of this
     replication's draw-free capture work (:func:`twin.sim.replication.replication_from_crowd`).
     """
-    walkers, events = kept_walkers(ctx, kept, areas=areas)
-    crowd = CrowdResult(
-        people=kept.people,
-        walkers=walkers,
-        peak_density_p_m2=kept.peak_density_p_m2,
-        events=events,
-        group_speed_m_s=kept.group_speed_m_s,
-        zone_routes=kept.zone_routes,
-        avoiders=kept.avoiders,
-    )
+    crowd = place_cameras(ctx.site, ctx.cameras, ctx.tables, kept.state, view_area=areas)
     return replication_from_crowd(ctx, crowd, Streams(kept.seed), keep_tracks=keep_tracks, frames=frames)
 
 
@@ -254,105 +242,6 @@ class _FramesUsed(dict[str, TrackFrames]):
 
 
 def view_areas(ctx: Context) -> np.ndarray:
-    """(C,) area of each camera's view over the walkable corridors, m² (at least 1): the denominator of the
-    in-view density, as :mod:`twin.sim.crowd` forms it."""
-    corr = [r.line.buffer(r.width_m / 2, cap_style="flat") for r in ctx.site.routes]
-    walk_union = shapely.union_all(corr)
-    return np.array([max(fov_wedge(c).intersection(walk_union).area, 1.0) for c in ctx.cameras])
-
-
-def kept_walkers(
-    ctx: Context, kept: KeptCrowd, *, areas: np.ndarray | None = None
-) -> tuple[list[WalkerBatch], int]:
-    """Who each view table of ``ctx`` sees in the kept crowd, in the order they enter the view, with the
-    in-view density when they do; and the number of SimPy timeouts the crowd simulation would schedule.
-
-    The crowd simulation advances each group along its route's view entries and exits with SimPy
-    timeouts: a group arriving at env time E (the running sum of the arrival gaps) reaches arc length
-    s at E + s/v, summed event by event as SimPy does (``now + (at - last)``, only when ``at`` moves
-    on). Replaying those sums in numpy gives the same float64 times, hence the same order of entries
-    and exits per camera and the same count in view at each entry. Exact ties between two groups'
-    times (probability zero for continuous arrival times and speeds) are broken by arrival order.
-
-    Returns:
-        (one :class:`~twin.world.capture.WalkerBatch` per ``ctx.tables`` entry, SimPy timeouts).
-    """
-    people, speed = kept.people, kept.group_speed_m_s
-    G = len(speed)
-    gid = people["group"].astype(np.int64)
-    sizes = np.bincount(gid, minlength=G).astype(np.int64)
-    first = np.cumsum(sizes) - sizes
-    t_groups = np.asarray(people["t_arrive_s"], dtype=np.float64)[first]
-    route = np.asarray(people["route"], dtype=np.int64)[first] if G else np.zeros(0, np.int64)
-    env_t = np.cumsum(np.diff(t_groups, prepend=0.0))  # the arrival process's env.now, gap by gap
-    route_events: list[list[tuple[float, int, int, int]]] = [[] for _ in ctx.site.routes]
-    for ti, t in enumerate(ctx.tables):
-        route_events[t.route].append((t.s_in, 1, ti, t.camera))
-        route_events[t.route].append((t.s_out, -1, ti, t.camera))
-    timeouts = G + int(np.count_nonzero(route >= 0))  # arrivals, and each walker's last leg out
-    per_camera: list[list[tuple[np.ndarray, ...]]] = [[] for _ in ctx.cameras]
-    for r, events in enumerate(route_events):
-        idx = np.flatnonzero(route == r)
-        if not len(idx) or not events:
-            continue
-        v, x = speed[idx], env_t[idx].copy()
-        last = np.zeros(len(idx))
-        for k, (s, delta, ti, ci) in enumerate(sorted(events)):
-            at = s / v
-            moves = at > last
-            x = np.where(moves, x + (at - last), x)
-            last = np.where(moves, at, last)
-            timeouts += int(np.count_nonzero(moves))
-            per_camera[ci].append(
-                (x.copy(), idx, np.full(len(idx), k), np.full(len(idx), delta), np.full(len(idx), ti))
-            )
-    areas = view_areas(ctx) if areas is None else areas
-    seen = _entries(per_camera, sizes, areas, len(ctx.tables))
-    return [_batch(people, kept, first, sizes, g, d) for g, d in seen], timeouts
-
-
-def _entries(
-    per_camera: list[list[tuple[np.ndarray, ...]]], sizes: np.ndarray, view_area: np.ndarray, n_tables: int
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Per view table: (groups in order of entry, in-view density at entry, p/m²), from each camera's
-    entry and exit times."""
-    seen: list[tuple[np.ndarray, np.ndarray]] = [(np.zeros(0, np.int64), np.zeros(0))] * n_tables
-    for ci, parts in enumerate(per_camera):
-        if not parts:
-            continue
-        x = np.concatenate([p[0] for p in parts])
-        g = np.concatenate([p[1] for p in parts])
-        k = np.concatenate([p[2] for p in parts])
-        delta = np.concatenate([p[3] for p in parts])
-        table = np.concatenate([p[4] for p in parts])
-        order = np.lexsort((k, g, x))
-        x, g, delta, table = x[order], g[order], delta[order], table[order]
-        in_view = np.cumsum((delta * sizes[g]).astype(np.float64))
-        density = in_view / view_area[ci]
-        for ti in np.unique(table):
-            entry = (table == ti) & (delta > 0)
-            seen[int(ti)] = (g[entry], density[entry])
-    return seen
-
-
-def _batch(
-    people: dict[str, np.ndarray],
-    kept: KeptCrowd,
-    first: np.ndarray,
-    sizes: np.ndarray,
-    g: np.ndarray,
-    dens: np.ndarray,
-) -> WalkerBatch:
-    """The people of the groups ``g`` (in that order, members one lane apart) as one view table's walkers."""
-    n = sizes[g]
-    persons = np.repeat(first[g], n) + (np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n))
-    pg = people["group"][persons].astype(np.int64)
-    return WalkerBatch(
-        person=persons,
-        t0_s=np.asarray(people["t_arrive_s"], dtype=np.float64)[persons],
-        speed_m_s=kept.group_speed_m_s[pg],
-        lane=people["lane"][persons].astype(np.int64),
-        head_yaw_deg=people["head_yaw_deg"][persons],
-        head_pitch_deg=people["head_pitch_deg"][persons],
-        density_p_m2=np.repeat(dens, n),
-    )
+    """(C,) area of each of ``ctx``'s cameras' views over the walkable corridors, m² (at least 1): the
+    denominator of the in-view density (:func:`twin.sim.crowd.camera_view_areas`)."""
+    return camera_view_areas(ctx.site, ctx.cameras)

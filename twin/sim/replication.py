@@ -19,7 +19,7 @@ from twin.rng import Streams
 from twin.scenario.specs import Scenario
 from twin.scoring.metrics import RepData
 from twin.sim.context import Context, prepare
-from twin.sim.crowd import CrowdResult, simulate_crowd
+from twin.sim.crowd import CrowdResult, CrowdState, simulate_crowd
 from twin.world.capture import TRACK_FIELDS, ViewTable, WalkerBatch, new_tracks
 from twin.world.frames import TrackFrames, draw_tracks, track_frames
 
@@ -41,19 +41,21 @@ class KeptCrowd:
 
     Attributes:
         seed: the replication's seed sequence (its "capture" and "engine" streams are drawn again).
-        people: the people table (:data:`twin.sim.crowd.PEOPLE_FIELDS`, length P).
-        group_speed_m_s: (G,) float64 walking speed of each group, m/s.
-        zone_routes: (R,) bool, routes with a recognition zone when the crowd was simulated.
-        avoiders: groups that avoid recognition zones (with none, zones do not shape the crowd).
-        peak_density_p_m2: highest route density an arrival met, p/m².
+        state: what the crowd simulation fixed whatever the cameras (:class:`twin.sim.crowd.CrowdState`).
     """
 
     seed: np.random.SeedSequence
-    people: dict[str, np.ndarray]
-    group_speed_m_s: np.ndarray
-    zone_routes: np.ndarray
-    avoiders: int
-    peak_density_p_m2: float
+    state: CrowdState
+
+    @property
+    def avoiders(self) -> int:
+        """Groups that avoid recognition zones (with none, the cameras do not shape the crowd)."""
+        return self.state.avoiders
+
+    @property
+    def zone_routes(self) -> np.ndarray:
+        """(R,) bool, routes with a recognition zone when the crowd was simulated."""
+        return self.state.zone_routes
 
 
 def simulate_replication(
@@ -103,15 +105,7 @@ def simulate_kept(
     rep, tracks = replication_from_crowd(
         ctx, crowd, streams, keep_tracks=keep_tracks, crowd_s=time.perf_counter() - t0
     )
-    kept = KeptCrowd(
-        seed=seed,
-        people=crowd.people,
-        group_speed_m_s=np.asarray(crowd.group_speed_m_s, dtype=np.float64),
-        zone_routes=np.asarray(crowd.zone_routes, dtype=bool),
-        avoiders=int(crowd.avoiders),
-        peak_density_p_m2=float(crowd.peak_density_p_m2),
-    )
-    return rep, tracks, kept
+    return rep, tracks, KeptCrowd(seed=seed, state=crowd.state)
 
 
 def replication_from_crowd(
@@ -173,6 +167,7 @@ def replication_from_crowd(
         extra={
             "peak_density_p_m2": crowd.peak_density_p_m2,
             "simpy_events": crowd.events,
+            "view_events": crowd.view_events,
             "crowd_s": crowd_s,
             "capture_s": t2 - t1,
         },

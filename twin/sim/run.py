@@ -2,12 +2,14 @@
 
 :func:`run` is the facade the CLI, the app and the tests call. Replications use spawned seeds
 (:func:`twin.rng.replication_seeds`), so a run reproduces bit-for-bit from its seed whatever the
-number of worker processes; with ``workers > 1`` they run in local processes through Dask, or on
-a Dask cluster given its scheduler address.
+number of worker processes; with ``workers > 1`` they run in local processes
+(:func:`twin.sim.parallel.run_local`; ``workers=None`` picks every core for a run big enough to repay
+starting them, :func:`twin.sim.parallel.resolve_workers`), or on a Dask cluster given its scheduler
+address.
 
 Its stages, each in its own module: :func:`twin.sim.context.prepare` (site, cameras, view
 tables, thresholds), :func:`twin.sim.replication.simulate_replication` (or
-:func:`twin.sim.parallel.run_dask`), scoring (:mod:`twin.scoring`), operations
+:mod:`twin.sim.parallel`), scoring (:mod:`twin.scoring`), operations
 (:mod:`twin.sim.operations`) and, for a real engine, :func:`twin.sim.realpass.run_real_engine`.
 :func:`crowd_key` names what the simulated crowd depends on: everything but what
 :meth:`RunResult.rescore` may change.
@@ -38,9 +40,10 @@ from twin.scoring.equitability import equitability_summary
 from twin.scoring.metrics import Outcome, RepData, score_replication, summarise
 from twin.scoring.summary import CrowdFigures, RunMeta, RunSummary, SiteMeta, WindowMeta
 from twin.sim.arrivals import expected_arrivals
+from twin.sim.budget import check_run_memory, check_run_request
 from twin.sim.context import Context, prepare
 from twin.sim.operations import OpsResult, run_operations
-from twin.sim.parallel import run_dask, run_executor
+from twin.sim.parallel import resolve_workers, run_dask, run_executor, run_local
 from twin.sim.replication import KeptCrowd, simulate_kept
 from twin.world.site import Site
 
@@ -116,6 +119,7 @@ class RunResult:
             crops, audit entries); None for statistical runs.
         crowds: each replication's crowd when the run was asked to keep them (``keep_crowds``), so
             that other cameras can be placed in it (:func:`twin.sim.recapture.recapture`); else empty.
+        workers: local worker processes the replications ran on (1: in this process).
     """
 
     scenario: Scenario
@@ -129,6 +133,7 @@ class RunResult:
     operations: list[OpsResult] = field(default_factory=list)
     real: RealEngineRun | None = None
     crowds: list[KeptCrowd] = field(default_factory=list)
+    workers: int = 1
 
     def rescore_as(self, scenario: Scenario) -> RunSummary:
         """The summary under ``scenario``'s watchlist and operations settings, for a scenario with this
@@ -267,28 +272,13 @@ def _metadata(ctx: Context, seed: int, replications: int) -> RunMeta:
     )
 
 
-def _seed_and_replications(scenario: Scenario, seed: int | None, replications: int | None) -> tuple[int, int]:
-    """The run's root seed and replication count (the scenario's unless given).
-
-    Raises:
-        ScenarioError: a negative seed or fewer than one replication.
-    """
-    seed = scenario.seed if seed is None else int(seed)
-    reps_n = scenario.replications if replications is None else int(replications)
-    if seed < 0:
-        raise ScenarioError(f"seed {seed} must be >= 0")
-    if reps_n < 1:
-        raise ScenarioError(f"replications {reps_n} must be >= 1")
-    return seed, reps_n
-
-
 def run(
     scenario: Scenario | str | Path,
     *,
     seed: int | None = None,
     replications: int | None = None,
     overrides: tuple[str, ...] | list[str] = (),
-    workers: int = 1,
+    workers: int | None = 1,
     scheduler: str | None = None,
     progress: Callable[[int, int, float], None] | None = None,
     on_stage: Callable[[str], None] | None = None,
@@ -310,7 +300,11 @@ def run(
         seed: root seed (default: the scenario's).
         replications: how many (default: the scenario's).
         overrides: ``key.path=value`` overrides when ``scenario`` is a path.
-        workers: local worker processes for replications (1: in this process).
+        workers: local worker processes for replications: 1 in this process (the default); None for
+            every core this process may use when the run is big enough to repay starting them
+            (:func:`twin.sim.parallel.resolve_workers`; the ``twin`` command's default). Results are
+            the same bit for bit whatever the number. Worker processes import the caller's main
+            module again: a script must guard its entry point (``if __name__ == "__main__":``).
         scheduler: a Dask scheduler address (``tcp://host:8786``) to run replications on a cluster.
         progress: called as ``progress(done_replications, total, share_of_current_done)``.
         on_stage: called with a short description when a real-engine stage starts.
@@ -321,23 +315,27 @@ def run(
     Returns :class:`RunResult`.
 
     Raises:
-        TwinError: any invalid input (see :func:`prepare` and :func:`twin.scenario.load.load_scenario`).
+        TwinError: any invalid input (see :func:`prepare` and :func:`twin.scenario.load.load_scenario`);
+            seed, replications or workers out of range, or more memory than the limit
+            (:mod:`twin.sim.budget`), before any simulation.
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario, overrides)
-    seed, reps_n = _seed_and_replications(scenario, seed, replications)
+    seed = scenario.seed if seed is None else int(seed)
+    reps_n = scenario.replications if replications is None else int(replications)
+    check_run_request(seed=seed, replications=reps_n, workers=workers)
     t_start = time.perf_counter()
-    ctx, engine, bank = _prepare(scenario, on_stage, site=site, view_tables=view_tables)
+
+    def budget(c: Context) -> None:
+        check_run_memory(c, replications=reps_n, workers=_workers_for(c, workers, reps_n))
+
+    ctx, engine, bank = _prepare(scenario, on_stage, budget=budget, site=site, view_tables=view_tables)
     seeds = replication_seeds(seed, reps_n)
+    n_workers = _workers_for(ctx, workers, reps_n)
     results = _simulate(
-        ctx,
-        seeds,
-        workers=workers,
-        scheduler=scheduler,
-        progress=progress,
-        executor=executor,
+        ctx, seeds, workers=n_workers, scheduler=scheduler, progress=progress, executor=executor,
         keep_crowds=keep_crowds,
-    )
+    )  # fmt: skip
     t_sim = time.perf_counter()
     reps = [r for r, _, _ in results]
     tracks = results[0][1] if results[0][1] is not None else pd.DataFrame()
@@ -350,38 +348,44 @@ def run(
         summary = summary.replace(real_engine=real.summary)
         timings["real_engine_s"] = real.elapsed_s
     return RunResult(
-        scenario=scenario,
-        context=ctx,
-        seed=seed,
-        reps=reps,
-        outcomes=outcomes,
-        summary=summary,
-        tracks=tracks,
-        timings=timings,
-        operations=ops,
-        real=real,
-        crowds=crowds,
-    )
+        scenario=scenario, context=ctx, seed=seed, reps=reps, outcomes=outcomes, summary=summary,
+        tracks=tracks, timings=timings, operations=ops, real=real, crowds=crowds,
+        workers=1 if scheduler else n_workers,
+    )  # fmt: skip
 
 
 def _prepare(
     scenario: Scenario,
     on_stage: Callable[[str], None] | None,
     *,
+    budget: Callable[[Context], Any],
     site: Site | None = None,
     view_tables: MutableMapping[str, Any] | None = None,
 ) -> tuple[Context, Any, Any]:
-    """The run's context, and for a real engine the engine and face bank (checked before anything heavy)."""
+    """The run's context, and for a real engine the engine and face bank (checked before anything heavy:
+    ``budget`` checks the prepared context's memory estimate first; ``site`` and ``view_tables`` as
+    :func:`twin.sim.context.prepare`)."""
     if scenario.engine.kind == "statistical":
-        return prepare(scenario, site=site, view_tables=view_tables), None, None
+        ctx = prepare(scenario, site=site, view_tables=view_tables)
+        budget(ctx)
+        return ctx, None, None
     from twin.sim.engine_setup import build_bank, build_engine, check_engine_config
 
     check_engine_config(scenario)
     ctx = prepare(scenario)
+    budget(ctx)
     if on_stage is not None:
         on_stage(f"loading the {scenario.engine.kind} engine and the face bank")
     engine = build_engine(scenario)
     return ctx, engine, build_bank(scenario, engine)
+
+
+def _workers_for(ctx: Context, workers: int | None, replications: int) -> int:
+    """The local worker processes a run of ``ctx`` uses (None: every core, unless the run is too small
+    to repay starting them; :func:`twin.sim.parallel.resolve_workers`)."""
+    sc = ctx.scenario
+    expected = expected_arrivals(ctx.rates_per_h, sc.time.start_s, sc.time.duration_s)
+    return resolve_workers(workers, replications=replications, expected_passers_by=expected)
 
 
 def _simulate(
@@ -394,13 +398,15 @@ def _simulate(
     executor: Executor | None = None,
     keep_crowds: bool = False,
 ) -> list[tuple[RepData, pd.DataFrame | None, KeptCrowd | None]]:
-    """Every replication (replication 0 keeps its track table, each its crowd if asked), here, in a
-    process pool or on Dask."""
+    """Every replication (replication 0 keeps its track table, each its crowd if asked): in the caller's
+    process pool, on a Dask cluster, on local worker processes, or here."""
     n = len(seeds)
     if executor is not None:
         return run_executor(ctx, seeds, executor, progress, keep_crowds=keep_crowds)
-    if workers > 1 or scheduler:
-        return [(r, t, None) for r, t in run_dask(ctx.scenario, seeds, workers, scheduler, progress)]
+    if scheduler:
+        return [(r, t, None) for r, t in run_dask(ctx.scenario, seeds, scheduler, progress)]
+    if workers > 1:
+        return run_local(ctx, seeds, workers, progress, keep_crowds=keep_crowds)
     results: list[tuple[RepData, pd.DataFrame | None, KeptCrowd | None]] = []
     for i, s in enumerate(seeds):
 

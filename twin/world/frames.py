@@ -35,13 +35,23 @@ __all__ = ["TrackFrames", "draw_tracks", "reduce_tracks", "track_frames"]
 _CHUNK_FRAMES = 3_000_000
 
 
-def _segments(n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Owner index and offset within the owner for a ragged expansion of counts ``n``."""
-    total = int(n.sum())
-    owner = np.repeat(np.arange(len(n)), n)
+def _frame_numbers(n: np.ndarray, k0: np.ndarray, first: int) -> tuple[np.ndarray, np.ndarray]:
+    """Walker index (from ``first`` on) and camera frame number of every frame, for ``n[i]`` consecutive
+    frames from frame ``k0[i]`` per walker: a ragged expansion.
+
+    >>> w, k = _frame_numbers(np.array([2, 0, 3]), np.array([10, 99, 20]), 5)
+    >>> w.tolist(), k.tolist()
+    ([5, 5, 7, 7, 7], [10, 11, 20, 21, 22])
+    """
     starts = np.cumsum(n) - n
-    offset = np.arange(total) - np.repeat(starts, n)
-    return owner, offset
+    return np.repeat(np.arange(first, first + len(n)), n), np.arange(int(n.sum())) + np.repeat(k0 - starts, n)
+
+
+def _occluder_length(table: ViewTable) -> np.ndarray:
+    """(LANES, S) float32 horizontal length, m, over which the sight line to a face at each station passes
+    through the head zone of people in front (:mod:`twin.world.capture`'s occlusion model)."""
+    geo_pitch = np.radians(np.maximum(table.pitch_deg, 0.5))
+    return np.minimum(OCCLUDER_HEAD_M / np.tan(geo_pitch), table.ground_m)
 
 
 def reduce_tracks(
@@ -169,13 +179,13 @@ def track_frames(
     k1 = np.floor((t_out - phase_s) * fps).astype(np.int64)
     n = np.where(seen, np.maximum(k1 - k0 + 1, 0), 0)
     frames_per_block = max(1, round(OCCLUSION_BLOCK_S * fps))
+    occluder_m = _occluder_length(table)
     chunks = []
     for a, b in itertools.pairwise(_chunk_bounds(n)):
         nn = n[a:b]
         if nn.sum() == 0:
             continue
-        own, off = _segments(nn)
-        w = own + a
+        w, k = _frame_numbers(nn, k0[a:b], a)
         chunks.append(
             _frames(
                 table,
@@ -183,12 +193,13 @@ def track_frames(
                 gate,
                 score_model,
                 w=w,
-                k=k0[w] + off,
+                k=k,
                 v=v,
                 lane=lane,
                 fps=fps,
                 phase_s=phase_s,
                 frames_per_block=frames_per_block,
+                occluder_m=occluder_m,
                 nn=nn,
                 a=a,
                 out=out,
@@ -267,6 +278,7 @@ def _frames(
     fps: float,
     phase_s: float,
     frames_per_block: int,
+    occluder_m: np.ndarray,
     nn: np.ndarray,
     a: int,
     out: dict[str, np.ndarray],
@@ -282,19 +294,18 @@ def _frames(
     """
     S = table.in_view.shape[1]
     t = k / fps + phase_s
-    sta = np.rint((v[w] * (t - walkers.t0_s[w]) - table.s0) / STATION_M).astype(np.int64)
+    vw = v[w]
+    sta = np.rint((vw * (t - walkers.t0_s[w]) - table.s0) / STATION_M).astype(np.int64)
     np.clip(sta, 0, S - 1, out=sta)
-    ln = lane[w]
-    flat = ln * S + sta
+    flat = lane[w] * S + sta
 
     def at(arr: np.ndarray) -> np.ndarray:
-        return arr.reshape(-1)[flat]
+        return arr.ravel().take(flat)
 
     iv = at(table.in_view)
     ied = at(table.ied_px)
-    geo_pitch_deg = at(table.pitch_deg)
-    yaw = at(table.yaw_deg) + walkers.head_yaw_deg[w].astype(np.float32)
-    pitch = geo_pitch_deg + walkers.head_pitch_deg[w].astype(np.float32)
+    yaw = at(table.yaw_deg) + walkers.head_yaw_deg.astype(np.float32, copy=False)[w]
+    pitch = at(table.pitch_deg) + walkers.head_pitch_deg.astype(np.float32, copy=False)[w]
     zone = at(table.zone)
     blk = k // frames_per_block
     new_blk = np.ones(len(w), bool)
@@ -308,10 +319,9 @@ def _frames(
         & (np.abs(pitch) <= gate.max_abs_pitch_deg)
     )
     cand = np.flatnonzero(usable)
-    geo_pitch = np.radians(np.maximum(geo_pitch_deg[cand], 0.5))
-    lengths = np.minimum(OCCLUDER_HEAD_M / np.tan(geo_pitch), at(table.ground_m)[cand])
-    p_occ = -np.expm1(-walkers.density_p_m2[w[cand]] * BODY_WIDTH_M * lengths)
-    blur = at(table.blur_px_per_m_s)[cand] * v[w[cand]].astype(np.float32)
+    fc = flat[cand]
+    p_occ = -np.expm1(-walkers.density_p_m2[w[cand]] * BODY_WIDTH_M * occluder_m.ravel().take(fc))
+    blur = table.blur_px_per_m_s.ravel().take(fc) * vw[cand].astype(np.float32)
     ied_c, yaw_c, pitch_c = ied[cand], yaw[cand], pitch[cand]
     nz = np.flatnonzero(nn)
     starts = (np.cumsum(nn) - nn)[nz]
@@ -329,5 +339,5 @@ def _frames(
         yaw_deg=yaw_c,
         pitch_deg=pitch_c,
         blur_px=blur,
-        flat=flat[cand],
+        flat=fc,
     )

@@ -8,7 +8,6 @@ buildings) stays in WGS84 for drawing only.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,11 +19,9 @@ from shapely.validation import explain_validity
 
 from twin.errors import GeofenceError, MapFileError
 from twin.world.geo import check_in_london, lonlat_to_bng
+from twin.world.sitefile import BASE_ROLES, RouteProps, SiteFile, VanProps, read_site_file
 
 __all__ = ["BASE_ROLES", "Route", "Site", "Van", "load_site"]
-
-#: Feature roles drawn as the base layer (no tiles needed).
-BASE_ROLES = ("street", "footway", "building", "park")
 
 #: How far a route end may lie from the geofence boundary, m (maps/README.md allows 2 m).
 ROUTE_END_TOLERANCE_M = 2.5
@@ -119,12 +116,11 @@ class Site:
 
 
 def _lonlat_pairs(coords: Any, where: str) -> np.ndarray:
-    arr = np.asarray(coords, dtype=float)
-    if arr.ndim != 2 or arr.shape[1] < 2 or len(arr) < 1:
-        raise MapFileError(f"{where}: coordinates must be a list of [lon, lat] pairs")
-    for lon, lat in arr[:, :2]:
+    """(N, 2) float64 [lon, lat] of validated positions, each checked to lie in London."""
+    arr = np.asarray([list(p)[:2] for p in coords], dtype=float).reshape(-1, 2)
+    for lon, lat in arr:
         check_in_london(float(lat), float(lon), f"{where} (GeoJSON order is [lon, lat])")
-    return arr[:, :2]
+    return arr
 
 
 def _to_bng(pairs: np.ndarray) -> np.ndarray:
@@ -132,11 +128,13 @@ def _to_bng(pairs: np.ndarray) -> np.ndarray:
     return np.column_stack([x, y])
 
 
-def _geofence(feature: dict[str, Any], where: str) -> Polygon:
-    geom = feature.get("geometry") or {}
-    if geom.get("type") != "Polygon" or not geom.get("coordinates"):
-        raise MapFileError(f"{where}: the geofence must be a GeoJSON Polygon, got {geom.get('type')!r}")
+def _geofence(geom: dict[str, Any], where: str) -> Polygon:
     rings = [_to_bng(_lonlat_pairs(ring, f"{where} geofence")) for ring in geom["coordinates"]]
+    if any(len(r) < 4 for r in rings):
+        raise GeofenceError(
+            f"{where}: a geofence ring has fewer than 4 positions; give at least 3 corners and repeat the "
+            "first at the end"
+        )
     poly = Polygon(rings[0], rings[1:])
     if not poly.is_valid:
         raise GeofenceError(
@@ -158,6 +156,9 @@ def load_site(
 ) -> Site:
     """Load and validate a site map file.
 
+    The file's form (strict JSON, the FeatureCollection, each feature's role, properties and
+    coordinates) is checked by :func:`twin.world.sitefile.read_site_file`; the geometry here.
+
     Args:
         path: GeoJSON file in the ``maps/README.md`` format.
         route_weights: override route weights by id (relative shares >= 0).
@@ -167,98 +168,67 @@ def load_site(
         a :class:`Site` in BNG metres.
 
     Raises:
-        MapFileError: file missing or malformed, no geofence or routes, unknown route id in
-            ``route_weights``, all weights zero.
+        MapFileError: file missing, a folder, too large or malformed (one line naming the feature,
+            the property and the fix), no geofence or routes, unknown route id in ``route_weights``,
+            all weights zero.
         GeofenceError: self-intersecting geofence, coordinates outside London or swapped,
             a route leaving the geofence.
     """
     path = Path(path)
-    raw, doc = _read_map(path)
+    raw, doc = read_site_file(path)
     where = path.name
-    feats = [f for f in doc.get("features", []) if isinstance(f, dict)]
-    by_role: dict[str, list[dict[str, Any]]] = {}
-    for f in feats:
-        by_role.setdefault(str((f.get("properties") or {}).get("role", "")), []).append(f)
-    fences = by_role.get("geofence", [])
+    fences = doc.by_role("geofence")
     if len(fences) != 1:
         raise MapFileError(f"{where}: needs exactly one feature with role 'geofence', found {len(fences)}")
-    geofence = _geofence(fences[0], where)
-    routes = _routes(by_role.get("route", []), geofence, where, dict(route_weights or {}))
-    vans: list[Van] = []
-    for f in by_role.get("van", []):
-        p = f.get("properties") or {}
-        lon, lat = _lonlat_pairs([(f.get("geometry") or {}).get("coordinates")], f"{where} van")[0]
-        x, y = lonlat_to_bng(lon, lat)
-        vans.append(
-            Van(
-                id=str(p.get("id", f"van{len(vans) + 1}")),
-                x=float(x),
-                y=float(y),
-                lat=float(lat),
-                lon=float(lon),
-                headings_deg=tuple(float(h) % 360 for h in p.get("headings_deg", [])),
-                note=str(p.get("note", "")),
-            )
-        )
-
-    signs = [(f.get("geometry") or {}).get("coordinates") for f in by_role.get("signage", [])]
-    sign_ll = [tuple(c[:2]) for c in signs if c] + [(lon, lat) for lat, lon in extra_signage]
+    geofence = _geofence(fences[0][1], where)
+    routes = _routes(doc, geofence, where, dict(route_weights or {}))
+    vans = [_van(p, g, where, i) for i, (p, g, _) in enumerate(doc.by_role("van"))]
+    sign_ll = [tuple(g["coordinates"][:2]) for _, g, _ in doc.by_role("signage")]
+    sign_ll += [(lon, lat) for lat, lon in extra_signage]
     signage = _to_bng(_lonlat_pairs(sign_ll, f"{where} signage")) if sign_ll else np.zeros((0, 2))
-
-    meta = doc.get("site") or {}
-    footfall = meta.get("footfall") or {}
-    base = tuple(f for f in feats if (f.get("properties") or {}).get("role") in BASE_ROLES)
+    meta = doc.meta
     return Site(
-        id=str(meta.get("id", path.stem)),
-        name=str(meta.get("name", path.stem)),
+        id=meta.id or path.stem,
+        name=meta.name or path.stem,
         geofence=geofence,
         routes=tuple(routes),
         vans=tuple(vans),
         signage=signage,
-        daily_passers_by=float(footfall.get("daily_passers_by", 0.0) or 0.0),
-        footfall_source=str(footfall.get("source", "")),
-        base_layers=base,
-        attribution=doc.get("attribution") or {},
-        approximate=bool(meta.get("approximate", False)),
-        geometry_source=str(meta.get("geometry_source", "")),
+        daily_passers_by=float(meta.footfall.daily_passers_by),
+        footfall_source=meta.footfall.source,
+        base_layers=tuple(f for role in BASE_ROLES for _, _, f in doc.by_role(role)),
+        attribution=doc.attribution,
+        approximate=meta.approximate,
+        geometry_source=meta.geometry_source,
         path=path.resolve(),
         sha256=hashlib.sha256(raw).hexdigest(),
     )
 
 
-def _read_map(path: Path) -> tuple[bytes, dict[str, Any]]:
-    """The site map file's bytes and its GeoJSON FeatureCollection.
-
-    Raises:
-        MapFileError: missing, not JSON, or not a FeatureCollection.
-    """
-    if not path.is_file():
-        raise MapFileError(
-            f"site map {str(path)!r} not found; site.map is relative to the scenario file, "
-            "e.g. ../maps/oxford_circus.geojson"
-        )
-    raw = path.read_bytes()
-    try:
-        doc = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise MapFileError(f"{path}: not valid GeoJSON ({exc}); rebuild it with maps/build_sites.py") from exc
-    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
-        raise MapFileError(f"{path}: must be a GeoJSON FeatureCollection (maps/README.md)")
-    return raw, doc
+def _van(p: VanProps, geom: dict[str, Any], where: str, index: int) -> Van:
+    lon, lat = _lonlat_pairs([geom["coordinates"]], f"{where} van {p.id}")[0]
+    x, y = lonlat_to_bng(lon, lat)
+    return Van(
+        id=p.id or f"van{index + 1}",
+        x=float(x),
+        y=float(y),
+        lat=float(lat),
+        lon=float(lon),
+        headings_deg=tuple(float(h) % 360 for h in p.headings_deg),
+        note=p.note,
+    )
 
 
-def _route(f: dict[str, Any], inside: Any, boundary: Any, where: str, overrides: dict[str, float]) -> Route:
-    """One route feature, checked: a LineString inside the geofence from boundary to boundary.
+def _route(
+    p: RouteProps, geom: dict[str, Any], inside: Any, boundary: Any, where: str, overrides: dict[str, float]
+) -> Route:
+    """One route, checked: a LineString inside the geofence from boundary to boundary.
 
     Raises:
         MapFileError, GeofenceError: see :func:`load_site`.
     """
-    p = f.get("properties") or {}
-    rid = str(p.get("id", ""))
-    geom = f.get("geometry") or {}
-    if not rid or geom.get("type") != "LineString":
-        raise MapFileError(f"{where}: every route needs an 'id' and a LineString geometry (route {rid!r})")
-    xy = _to_bng(_lonlat_pairs(geom.get("coordinates"), f"{where} route {rid}"))
+    rid = p.id
+    xy = _to_bng(_lonlat_pairs(geom["coordinates"], f"{where} route {rid}"))
     line = LineString(xy)
     if line.length < 1.0:
         raise GeofenceError(f"{where}: route {rid} is {line.length:.2f} m long; a route must cross the area")
@@ -275,44 +245,31 @@ def _route(f: dict[str, Any], inside: Any, boundary: Any, where: str, overrides:
                 f"{where}: route {rid} {end}s {gap:.1f} m inside the geofence boundary; entries and exits "
                 f"must lie on the boundary (within {ROUTE_END_TOLERANCE_M} m)"
             )
-    weight = float(overrides.pop(rid, p.get("weight", 1.0)))
-    width = float(p.get("width_m", 3.0))
-    if not (weight >= 0 and np.isfinite(weight)):
-        raise MapFileError(f"{where}: route {rid} weight {weight} must be >= 0")
-    if not (0.5 <= width <= 50):
-        raise MapFileError(f"{where}: route {rid} width_m {width} must be between 0.5 and 50 m")
+    weight = float(overrides.pop(rid, p.weight))
     return Route(
-        id=rid,
-        line=line,
-        weight=weight,
-        width_m=width,
-        entry=str(p.get("entry", "")),
-        exit=str(p.get("exit", "")),
-        street=str(p.get("street", "")),
+        id=rid, line=line, weight=weight, width_m=p.width_m, entry=p.entry, exit=p.exit, street=p.street
     )
 
 
-def _routes(
-    feats: list[dict[str, Any]], geofence: Polygon, where: str, overrides: dict[str, float]
-) -> list[Route]:
+def _routes(doc: SiteFile, geofence: Polygon, where: str, overrides: dict[str, float]) -> list[Route]:
     """Every route feature (:func:`_route`), ids unique, overrides all used, some weight positive.
 
     Raises:
         MapFileError, GeofenceError: see :func:`load_site`.
     """
     inside = geofence.buffer(0.5)
-    routes = [_route(f, inside, geofence.exterior, where, overrides) for f in feats]
-    if not routes:
+    feats = doc.by_role("route")
+    if not feats:
         raise MapFileError(f"{where}: no features with role 'route'; a site needs walkable routes")
-    ids = [r.id for r in routes]
+    ids = [p.id for p, _, _ in feats]
     if len(set(ids)) != len(ids):
         raise MapFileError(
             f"{where}: route ids must be unique, repeated: {sorted({i for i in ids if ids.count(i) > 1})}"
         )
-    if overrides:
-        raise MapFileError(
-            f"site.route_weights names unknown route(s) {sorted(overrides)}; routes of {where}: {ids}"
-        )
+    unknown = sorted(set(overrides) - set(ids))
+    if unknown:
+        raise MapFileError(f"site.route_weights names unknown route(s) {unknown}; routes of {where}: {ids}")
+    routes = [_route(p, g, inside, geofence.exterior, where, overrides) for p, g, _ in feats]
     if sum(r.weight for r in routes) <= 0:
         raise MapFileError(f"{where}: every route weight is 0; give at least one route a positive weight")
     return routes

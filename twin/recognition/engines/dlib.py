@@ -212,12 +212,22 @@ def _rect(dlib: Any, box: tuple[float, float, float, float]) -> Any:
 
 
 def _descriptors(resnet: Any, chips: list[np.ndarray]) -> np.ndarray:
-    """(len(chips), 128) float32 L2-normalised descriptors of 150×150 dlib chips."""
+    """(len(chips), 128) float32 L2-normalised descriptors of 150×150 dlib chips.
+
+    dlib's own descriptor vectors and the raw (unnormalised) copy are zeroed before they are released:
+    only the returned array, which the caller zeroes once searched, holds the faces' descriptors.
+    """
     if not chips:
         return np.zeros((0, 128), np.float32)
-    raw = np.asarray(resnet.compute_face_descriptor(chips), dtype=np.float32).reshape(len(chips), 128)
+    vectors = resnet.compute_face_descriptor(chips)
+    raw = np.asarray(vectors, dtype=np.float32).reshape(len(chips), 128)
+    for v in vectors:  # dlib.vector: zero in place, element by element (no buffer interface)
+        for i in range(len(v)):
+            v[i] = 0.0
     norms = np.linalg.norm(raw, axis=1, keepdims=True)
-    return raw / np.maximum(norms, 1e-12)
+    out = raw / np.maximum(norms, 1e-12)
+    raw[...] = 0.0
+    return out
 
 
 def _worker_main(conn: Connection, folder: str) -> None:
@@ -233,7 +243,11 @@ def _worker_main(conn: Connection, folder: str) -> None:
             return
         if chips is None:
             return
-        conn.send(_descriptors(resnet, chips))
+        desc = _descriptors(resnet, chips)
+        conn.send(desc)
+        desc[...] = 0.0  # this process's copies of the faces: gone once sent
+        for c in chips:
+            c[...] = 0
 
 
 class DlibEngine:
@@ -424,7 +438,11 @@ class DlibEngine:
             c = self.chips(img, fs)
             chips.extend(c)
             counts.append(len(c))
-        emb = self._embed_chips(chips)
+        try:
+            emb = self._embed_chips(chips)
+        finally:
+            for chip in chips:  # the aligned face chips: zeroed once embedded (privacy, README)
+                chip[...] = 0
         out, start = [], 0
         for n in counts:
             out.append(emb[start : start + n])

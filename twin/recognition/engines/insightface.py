@@ -24,7 +24,6 @@ assumption for ArcFace R50 (w600k_r50) on a 1:N watchlist, not a calibrated valu
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import warnings
 from collections.abc import Sequence
@@ -37,6 +36,7 @@ import numpy as np
 
 from twin.errors import EngineError, EngineUnavailableError, ModelFolderError
 from twin.recognition.engines.base import Face
+from twin.recognition.engines.packcheck import read_manifest, smoke_test
 from twin.recognition.faces.io import check_rgb
 
 __all__ = [
@@ -110,16 +110,10 @@ def _check_folder_exists(folder: Path) -> None:
 
 
 def _manifest(folder: Path) -> dict[str, Any] | None:
-    path = folder / _MANIFEST
-    if not path.is_file():
-        return None
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeError, json.JSONDecodeError) as exc:
-        raise ModelFolderError(f"{path} is not valid JSON ({exc}); fix or remove it") from exc
-    if not isinstance(raw, dict) or raw.get("manifest_version") != 2:
-        return None  # insightface ignores it too and globs the .onnx files
-    return raw
+    """The pack's version-2 manifest as a mapping, validated (:func:`~twin.recognition.engines.packcheck.
+    read_manifest`), or None."""
+    m = read_manifest(folder)
+    return None if m is None else m.model_dump()
 
 
 def check_model_folder(model_dir: str | Path, *, providers: Sequence[str] = (_CPU,)) -> list[ModelFileCheck]:
@@ -271,8 +265,15 @@ class InsightFaceEngine:
             self.model_id = str(manifest.get("model_id", folder.name))
         else:
             self.model_id = f"insightface:{folder.name}:{rec_file.stem}"
-        self.dim = self._embedding_dim()
+        try:
+            self.dim = self._embedding_dim()
+        except Exception as exc:  # the pack's recognizer, run once: anything ORT or insightface raises
+            raise EngineError(
+                f"{self.model_id}: the recognizer fails on a blank face ({type(exc).__name__}: "
+                f"{str(exc)[:160]}); the pack is not usable: check its recognition model"
+            ) from exc
         self.model_dir = folder
+        smoke_test(self)  # detector and recognizer once, as a run will: fails here, not minutes later
         logger.info(
             "insightface engine %s (%d-d) on %s from %s", self.model_id, self.dim, self.providers, folder
         )

@@ -13,6 +13,12 @@ Sources:
 
 Images are decoded lazily (:meth:`FaceBank.load`, a small in-memory cache); video frames are held in
 memory. Nothing is written to disk.
+
+Each photo is judged on its own: :meth:`FaceBank.vetted` keeps, for every identity, the images that
+decode and show a face to the engine (the first of them is the enrolment image), and lists every file
+left out with its reason in :attr:`FaceBank.skipped`, together with what :meth:`FaceBank.from_folder`
+skipped while listing (HEIC photos, links to nothing or in a loop, hidden files, other files). An
+identity whose first photo is corrupt keeps its other photos.
 """
 
 from __future__ import annotations
@@ -28,16 +34,18 @@ import numpy as np
 
 from twin.errors import ImageError, WatchlistError
 from twin.recognition.engines.base import Face
-from twin.recognition.faces.io import list_images, read_image
+from twin.recognition.faces.io import SkippedFile, read_image, scan_images
 
 if TYPE_CHECKING:
     from twin.recognition.engines.base import FaceEngine
 
-__all__ = ["FaceBank", "FaceSource"]
+__all__ = ["MAX_BANK_IMAGES", "FaceBank", "FaceSource", "SkippedFile"]
 
 logger = logging.getLogger(__name__)
 
 _CACHE_IMAGES = 16
+#: Most images a face bank may hold (vetting runs the detector on each once; ~0.1-0.7 s per photo).
+MAX_BANK_IMAGES = 20_000
 
 
 @dataclass(frozen=True)
@@ -69,13 +77,19 @@ class FaceBank:
 
     Args:
         sources: identity → its sources (enrolment first).
+        skipped: files left out, with why (:class:`~twin.recognition.faces.io.SkippedFile`).
 
     Raises:
         WatchlistError: an identity with no sources.
     """
 
-    def __init__(self, sources: Mapping[str, Sequence[FaceSource]] | None = None) -> None:
+    def __init__(
+        self,
+        sources: Mapping[str, Sequence[FaceSource]] | None = None,
+        skipped: Sequence[SkippedFile] = (),
+    ) -> None:
         self._sources: dict[str, list[FaceSource]] = {}
+        self.skipped: tuple[SkippedFile, ...] = tuple(skipped)
         self._cache: OrderedDict[Path, tuple[np.ndarray, str]] = OrderedDict()
         for identity, items in (sources or {}).items():
             if not items:
@@ -88,20 +102,81 @@ class FaceBank:
     def from_folder(cls, root: str | Path) -> FaceBank:
         """A bank from an identity folder: each sub-folder is one identity, its images sorted by name.
 
+        Every entry not used is listed in :attr:`skipped` with its reason (a link to nothing or in a
+        loop, a HEIC photo, an image outside any identity folder, ...); ``groups.csv`` and other files
+        beside the identity folders are not images and are left alone.
+
         Raises:
-            WatchlistError: the folder is missing or has no sub-folder with images.
+            WatchlistError: the folder is missing, has no sub-folder with images, or holds more than
+                :data:`MAX_BANK_IMAGES` images.
         """
         root = Path(root)
         if not root.is_dir():
             raise WatchlistError(f"identity folder root {root} does not exist or is not a folder")
         sources: dict[str, list[FaceSource]] = {}
-        for person in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            files = list_images(person)
-            if files:
-                sources[person.name] = [FaceSource(person.name, str(f), path=f) for f in files]
+        skipped: list[SkippedFile] = []
+        n = 0
+        for p in sorted(root.iterdir()):
+            if p.name.startswith("."):
+                continue
+            if p.is_symlink() and not p.exists():
+                skipped.append(
+                    SkippedFile(str(p), "a symbolic link to nothing or in a loop; fix or remove it")
+                )
+            elif p.is_dir():
+                files, left = scan_images(p)
+                skipped.extend(left)
+                if files:
+                    sources[p.name] = [FaceSource(p.name, str(f), path=f) for f in files]
+                    n += len(files)
+                elif not left:
+                    skipped.append(SkippedFile(str(p), "an empty identity folder"))
+            elif p.suffix.lower() in (".jpg", ".jpeg", ".png"):
+                skipped.append(
+                    SkippedFile(str(p), "an image outside any identity folder; move it into person_name/")
+                )
+            if n > MAX_BANK_IMAGES:
+                raise WatchlistError(
+                    f"{root} holds more than {MAX_BANK_IMAGES:,} images; give a smaller identity folder"
+                )
         if not sources:
-            raise WatchlistError(f"{root} has no person_name/*.jpg sub-folders with images")
-        return cls(sources)
+            why = "; ".join(f"{Path(s.path).name}: {s.reason}" for s in skipped[:3])
+            raise WatchlistError(
+                f"{root} has no person_name/*.jpg sub-folders with images" + (f" ({why})" if why else "")
+            )
+        return cls(sources, skipped)
+
+    def vetted(self, engine: FaceEngine) -> FaceBank:
+        """This bank with only the images that decode and show a face to ``engine``, judged one by one.
+
+        The face found is kept with each source (no second detection later); an identity keeps its
+        usable images in order, so a corrupt or faceless first photo hands enrolment to the next one.
+        Every image left out joins :attr:`skipped` with its reason.
+
+        Raises:
+            WatchlistError: no image of any identity is usable (the message gives the first reasons).
+        """
+        import dataclasses
+
+        kept: dict[str, list[FaceSource]] = {}
+        skipped = list(self.skipped)
+        for ident, items in self._sources.items():
+            for src in items:
+                try:
+                    face = self.face(src, engine)
+                except ImageError as exc:
+                    skipped.append(SkippedFile(src.source, str(exc)))
+                    continue
+                kept.setdefault(ident, []).append(dataclasses.replace(src, face=face))
+        if not kept:
+            why = "; ".join(f"{Path(s.path).name}: {s.reason}" for s in skipped[:3])
+            raise WatchlistError(
+                f"no image of the face bank's {len(self._sources)} identities is usable ({why}); check the "
+                "photos show one clear face"
+            )
+        bank = FaceBank(kept, skipped)
+        bank._cache = self._cache
+        return bank
 
     @classmethod
     def from_samples(
@@ -204,7 +279,7 @@ class FaceBank:
         merged: dict[str, list[FaceSource]] = {k: list(v) for k, v in self._sources.items()}
         for ident, items in other._sources.items():
             merged.setdefault(ident, []).extend(items)
-        return FaceBank(merged)
+        return FaceBank(merged, self.skipped + other.skipped)
 
     # -- access -----------------------------------------------------------------------------------
 

@@ -44,15 +44,18 @@ if TYPE_CHECKING:
 
 __all__ = [
     "IMAGE_SUFFIXES",
+    "MAX_IMAGE_BYTES",
     "MAX_PIXELS",
     "MIN_SIDE_PX",
     "LoadedImage",
+    "SkippedFile",
     "check_rgb",
     "decode_image",
     "file_sha256",
     "list_images",
     "load_image",
     "read_image",
+    "scan_images",
 ]
 
 logger = logging.getLogger(__name__)
@@ -67,6 +70,82 @@ MIN_SIDE_PX: int = 20
 
 #: File suffixes treated as images when listing an identity folder (lower case).
 IMAGE_SUFFIXES: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
+#: Photo formats met in face folders that no decoder here reads, and what to do.
+_UNREADABLE_PHOTOS: dict[str, str] = {
+    ".heic": "a HEIC photo (iPhone): no HEIF decoder is installed; convert it to JPEG",
+    ".heif": "a HEIF photo: no HEIF decoder is installed; convert it to JPEG",
+    ".avif": "an AVIF photo: convert it to JPEG",
+    ".jxl": "a JPEG XL photo: convert it to JPEG",
+    **dict.fromkeys(
+        (".raw", ".cr2", ".cr3", ".nef", ".arw", ".dng", ".orf", ".rw2"),
+        "a camera raw file: export it as JPEG",
+    ),
+}
+#: Largest image file read, bytes (a 40 MP JPEG is ~20 MB; checked before reading).
+MAX_IMAGE_BYTES: int = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file of a face folder that is not used, and why (listed in run summaries and by calibrate).
+
+    Attributes:
+        path: the file, as found.
+        reason: why it was skipped, and the fix.
+    """
+
+    path: str
+    reason: str
+
+
+def _link_problem(p: Path) -> str | None:
+    """Why a symbolic link cannot be followed, or None when it can."""
+    try:
+        p.resolve(strict=True)
+    except RuntimeError:
+        return "a symbolic link loop; point the link at a file"
+    except OSError as exc:
+        if getattr(exc, "errno", None) == 40:  # ELOOP
+            return "a symbolic link loop; point the link at a file"
+        return "a symbolic link to nothing (dangling); point it at a file or remove it"
+    return None
+
+
+def scan_images(folder: str | Path) -> tuple[list[Path], list[SkippedFile]]:
+    """The image files directly inside ``folder`` (sorted by name), and every other entry with why it is
+    skipped: hidden files, links to nothing or in a loop, sub-folders, photo formats no decoder here
+    reads (HEIC, raw, ...), and anything that is not an image by its suffix.
+
+    Returns:
+        (image files, skipped entries).
+    """
+    folder = Path(folder)
+    images: list[Path] = []
+    skipped: list[SkippedFile] = []
+    for p in sorted(folder.iterdir()):
+        suffix = p.suffix.lower()
+        why: str | None = None
+        if p.name.startswith("."):
+            why = "a hidden file"
+        elif p.is_symlink():
+            why = _link_problem(p)
+        if why is None and not p.name.startswith("."):
+            if p.is_dir():
+                why = "a folder inside an identity folder (images are read one level deep)"
+            elif not p.is_file():
+                why = "not a regular file"
+            elif suffix in _UNREADABLE_PHOTOS:
+                why = _UNREADABLE_PHOTOS[suffix]
+            elif suffix not in IMAGE_SUFFIXES:
+                why = f"not an image file by its name (suffix {suffix or 'none'!r}); images are " + ", ".join(
+                    IMAGE_SUFFIXES
+                )
+        if why is None:
+            images.append(p)
+        else:
+            skipped.append(SkippedFile(str(p), why))
+    return images, skipped
+
 
 _GREY_BACKGROUND = 128
 
@@ -170,6 +249,15 @@ def read_image(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> LoadedImage
         ImageError: as :func:`load_image`.
     """
     path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0  # the read below says what is wrong
+    if size > MAX_IMAGE_BYTES:
+        raise ImageError(
+            f"image file {path} is {size / 2**20:,.0f} MB, over the {MAX_IMAGE_BYTES / 2**20:,.0f} MB limit; "
+            "give a photo (a 40-megapixel JPEG is ~20 MB)"
+        )
     try:
         data = path.read_bytes()
     except IsADirectoryError as exc:

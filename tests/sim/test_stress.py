@@ -1,0 +1,197 @@
+"""The stress test's pool, replay and capacity with a fake engine of fixed service time.
+
+Expected values come from queueing arithmetic written out by hand (D/D/c in overload): W workers busy
+all the time decide W frames per service time s, so throughput is W / s. With W = 2 and arrivals every a
+seconds (a < s), worker 1 starts at 0 and worker 2 at a, each then serving back to back, so frame k
+is decided at (floor(k / 2) + 1)·s + (k mod 2)·a and waits that minus k·a.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from twin.errors import EngineError, EngineUnavailableError, ScenarioError
+from twin.recognition.pipeline import QualityGate
+from twin.sim.stress.capacity import limiting_stage, resample_service
+from twin.sim.stress.fakes import FixedServiceEngine, PatternSource, fake_watchlist
+from twin.sim.stress.load import FrameSchedule, frame_schedule
+from twin.sim.stress.pool import drive
+from twin.sim.stress.replay import replay
+from twin.sim.stress.worker import FaultPlan, WorkerConfig
+
+#: Relative tolerance on measured throughput and latency percentiles: each frame also pays the
+#: supervisor's hand-over (~1-3 ms measured here on 2 shared cores), ~5% of a 50 ms service.
+REL_TOL = 0.15
+#: Absolute tolerance on wall-clock latencies, s: scheduling delays on a shared 2-core machine (load
+#: average 7 seen) reach tens of ms; a wrong queue model (e.g. one worker) is off by 0.3-0.6 s.
+ABS_TOL_S = 0.05
+
+
+def _schedule(n: int, a_s: float, cams: int = 1) -> FrameSchedule:
+    fr = pd.DataFrame(
+        {
+            "frame": np.arange(n),
+            "camera": np.arange(n) % cams,
+            "t_s": np.arange(n) * a_s,
+            "n_faces": np.ones(n, int),
+        }
+    )
+    return FrameSchedule(
+        frames=fr, members=tuple(() for _ in range(n)), camera_ids=tuple(f"c{i}" for i in range(cams)),
+        duration_s=n * a_s + 60.0,
+    )  # fmt: skip
+
+
+def _cfg(service_s: float, faults: FaultPlan | None = None, every: int = 5) -> WorkerConfig:
+    return WorkerConfig(
+        engine_factory=functools.partial(FixedServiceEngine, service_s),
+        watchlist=fake_watchlist(),
+        threshold=0.5,
+        gate=QualityGate(min_ied_px=0),
+        source=PatternSource(every),
+        faults=faults or FaultPlan(),
+    )
+
+
+def test_fast_throughput_is_w_over_service_time() -> None:
+    s, w, n = 0.05, 2, 60
+    d = drive(_schedule(n, 0.001), _cfg(s), workers=w, queue_len=100, pacing="fast", pool="threads")
+    assert d.ledger.balanced and d.ledger.decided == n
+    fps = n / d.wall_s
+    assert fps == pytest.approx(w / s, rel=REL_TOL)  # 40 frames/s
+    assert fps <= w / s * 1.02  # never faster than the bound
+
+
+def test_realtime_latency_percentiles_match_ddc_by_hand() -> None:
+    s, w, a, n = 0.05, 2, 0.01, 40  # arrivals at 100/s, capacity 40/s: the queue grows
+    d = drive(_schedule(n, a), _cfg(s), workers=w, queue_len=100, pacing="realtime", pool="threads")
+    assert d.ledger.balanced and d.ledger.decided == n
+    lat = np.array([r["t_done"] - r["t_arrive"] for r in sorted(d.rows, key=lambda r: r["frame"])])
+    k = np.arange(n)
+    by_hand = (k // w + 1) * s + (k % w) * a - k * a  # 0.05, 0.05, 0.08, 0.08, ... 0.62
+    for q in (50, 95, 99):
+        assert np.percentile(lat, q) == pytest.approx(np.percentile(by_hand, q), rel=REL_TOL, abs=ABS_TOL_S)
+    assert lat.max() == pytest.approx(by_hand.max(), rel=REL_TOL, abs=ABS_TOL_S)
+
+
+def test_replay_is_exact_ddc() -> None:
+    s, w, a, n = 0.05, 2, 0.01, 40
+    r = replay(np.arange(n) * a, np.zeros(n, int), np.full(n, s), workers=w, queue_len=1000)
+    k = np.arange(n)
+    np.testing.assert_allclose(
+        r.latency_s(np.arange(n) * a), (k // w + 1) * s + (k % w) * a - k * a, atol=1e-12
+    )
+    # below capacity nobody waits: latency = service time
+    r2 = replay(np.arange(n) * 0.1, np.zeros(n, int), np.full(n, s), workers=1)
+    np.testing.assert_allclose(r2.done_s - np.arange(n) * 0.1, s)
+
+
+def test_replay_drop_policies_count() -> None:
+    # D/D/1, service 1 s, arrivals every 0.1 s, queue of 2: by hand, frame 0 is served at once, frames
+    # arriving while the queue holds 2 push one out; 10 arrivals in the first second: 0 served, 2 kept,
+    # 7 dropped; then one served per second from the kept ones.
+    arr = np.arange(10) * 0.1
+    old = replay(arr, np.zeros(10, int), np.ones(10), workers=1, queue_len=2, policy="drop-oldest")
+    new = replay(arr, np.zeros(10, int), np.ones(10), workers=1, queue_len=2, policy="drop-newest")
+    assert old.dropped.sum() == new.dropped.sum() == 7
+    assert not old.dropped[[0, 8, 9]].any()  # the freshest are kept
+    assert not new.dropped[[0, 1, 2]].any()  # the first come are kept
+
+
+def test_realtime_drop_oldest_counts_and_keeps_the_newest() -> None:
+    d = drive(_schedule(20, 0.01), _cfg(0.05), workers=1, queue_len=2, pacing="realtime", pool="threads")
+    rows = {r["frame"]: r for r in d.rows}
+    assert d.ledger.balanced and d.ledger.dropped.get(("c0", "queue_full"), 0) > 0
+    assert rows[19]["status"] == "decided"
+    d2 = drive(
+        _schedule(20, 0.01), _cfg(0.05), workers=1, queue_len=2, policy="drop-newest", pacing="realtime",
+        pool="threads",
+    )  # fmt: skip
+    assert {r["frame"]: r for r in d2.rows}[19]["status"] == "dropped"
+    assert d2.ledger.balanced
+
+
+def _alert_frames(d) -> set[int]:  # type: ignore[no-untyped-def]
+    return {r["frame"] for r in d.rows if r.get("alerts")}
+
+
+def test_faults_keep_the_ledger_and_every_healthy_alert() -> None:
+    n, every = 60, 5
+    faults = FaultPlan(
+        engine_error_frames=frozenset({5, 11}),
+        corrupt_frames=frozenset({7, 20}),
+        slow_frames=frozenset({30, 31}),
+        kill_at_s=0.4,
+    )
+    d = drive(_schedule(n, 0.001, cams=2), _cfg(0.03, faults, every), workers=2, batch=2, queue_len=100,
+              pacing="fast", pool="processes")  # fmt: skip
+    assert d.ledger.balanced
+    assert d.ledger.failed == {"engine_error": 2, "corrupt_frame": 2}
+    assert (
+        d.faults["worker_killed"] == 1 and d.faults["worker_died"] == 1 and d.faults["frames_requeued"] >= 1
+    )
+    assert d.faults["slow_frame"] == 2
+    failed = {5, 11, 7, 20}
+    healthy_alerts = {f for f in range(n) if f % every == 0} - failed
+    assert _alert_frames(d) == healthy_alerts  # frame 20 is corrupt, 5 raised: no alert lost otherwise
+
+
+def test_stop_gives_a_partial_balanced_run() -> None:
+    stop = threading.Event()
+    threading.Timer(0.3, stop.set).start()
+    d = drive(
+        _schedule(200, 0.01), _cfg(0.05), workers=1, queue_len=5, pacing="realtime", pool="threads", stop=stop
+    )
+    assert d.partial and d.ledger.balanced
+    assert any(cause == "interrupted" for _, cause in d.ledger.dropped)
+
+
+def test_bad_pool_sizes() -> None:
+    with pytest.raises(EngineError, match="must each be >= 1"):
+        drive(_schedule(2, 0.1), _cfg(0.0), workers=0)
+
+
+def test_frame_schedule_groups_captures_by_frame() -> None:
+    # a track of 3 usable captures at 10 fps centred on 1.0 s gives frames 0.9, 1.0, 1.1 s
+    t = pd.DataFrame({"camera": [0, 0], "usable_captures": [3, 1], "t_best_s": [1.0, 1.1]})
+    s = frame_schedule(t, fps=[10.0], camera_ids=["c"], duration_s=10.0)
+    assert s.frames["t_s"].round(3).tolist() == [0.9, 1.0, 1.1]
+    assert s.frames["n_faces"].tolist() == [1, 1, 2]
+
+
+def test_resample_and_limiting_stage() -> None:
+    rng = np.random.default_rng(1)
+    out = resample_service(np.array([2, 2, 2]), np.array([1, 2, 2]), np.array([0.1, 0.3, 0.5]), rng)
+    assert set(out) <= {0.3, 0.5}
+    assert (
+        limiting_stage({"detector": 2.0, "search": 0.01}, 0.5, 2.5, 2.0) == "detector"
+    )  # one frame > target
+
+
+def test_cuda_asked_without_cuda_fails_before_any_frame(tiny_scenario) -> None:  # type: ignore[no-untyped-def]
+    import onnxruntime
+
+    from twin.sim.stress.run import check_providers
+
+    if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+        pytest.skip("this machine offers CUDA")
+    sc = tiny_scenario.model_copy(
+        update={"engine": tiny_scenario.engine.model_copy(update={"providers": ["CUDAExecutionProvider"]})}
+    )
+    with pytest.raises(EngineUnavailableError, match="onnxruntime-gpu"):
+        check_providers(sc, "insightface")
+    check_providers(sc, "dlib")  # dlib runs no ONNX session
+
+
+def test_options_check(tiny_scenario) -> None:  # type: ignore[no-untyped-def]
+    from twin.sim.stress.run import StressOptions
+
+    with pytest.raises(ScenarioError, match="--workers 0"):
+        StressOptions(workers=0, duration_s=1).check(tiny_scenario)
+    with pytest.raises(EngineError, match="--engine 'neoface'"):
+        StressOptions(engine="neoface", duration_s=1).check(tiny_scenario)
