@@ -53,6 +53,7 @@ __all__ = [
     "place_cameras",
     "simulate_crowd",
     "weidmann_factor",
+    "zoned_routes",
 ]
 
 #: Weidmann (1993) fundamental diagram constants: gamma (m^-2) and jam density rho_max (p/m^2).
@@ -203,6 +204,16 @@ def simulate_crowd(
     )
 
 
+def zoned_routes(tables: list[ViewTable], n_routes: int) -> np.ndarray:
+    """(R,) bool: routes on which some camera has a recognition zone facing the walkers (what avoiders
+    steer around)."""
+    out = np.zeros(n_routes, bool)
+    for t in tables:
+        if t.frontal and t.zone.any():
+            out[t.route] = True
+    return out
+
+
 def camera_view_areas(site: Site, cameras: list[Camera]) -> np.ndarray:
     """(C,) float64 area of each camera's view over the walkable footway corridors, m² (at least 1): the
     denominator of the in-view density a view entry reads."""
@@ -282,10 +293,7 @@ def _draw_groups(
     sizes = np.where(is_group, rng_a.choice(np.asarray(GROUP_SIZES), G), 1).astype(np.int64)
     R = len(site.routes)
     weights = np.array([r.weight for r in site.routes], dtype=float)
-    zone_routes = np.zeros(R, bool)
-    for t in tables:
-        if t.frontal and t.zone.any():
-            zone_routes[t.route] = True
+    zone_routes = zoned_routes(tables, R)
     route = rng_r.choice(R, size=G, p=weights / weights.sum()).astype(np.int64)
     avoider = rng_r.random(G) < crowd.avoid_share
     alt_w = np.where(zone_routes, 0.0, weights)

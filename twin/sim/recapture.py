@@ -40,11 +40,10 @@ from twin.rng import Streams
 from twin.scenario.specs import Scenario
 from twin.scoring.metrics import RepData
 from twin.sim.context import Context, prepare
-from twin.sim.crowd import camera_view_areas, place_cameras
+from twin.sim.crowd import camera_view_areas, place_cameras, zoned_routes
 from twin.sim.parallel import collect
 from twin.sim.replication import KeptCrowd, replication_from_crowd
 from twin.sim.run import RunResult, crowd_key, score_replications
-from twin.world.capture import ViewTable
 from twin.world.frames import TrackFrames
 
 __all__ = [
@@ -54,7 +53,6 @@ __all__ = [
     "recapture",
     "recapture_replication",
     "view_areas",
-    "zone_routes",
 ]
 
 
@@ -74,7 +72,7 @@ def crowd_change(result: RunResult, ctx: Context) -> str | None:
         return "the run kept no crowd to place other cameras in"
     if crowd_key(result.scenario, cameras=False) != crowd_key(ctx.scenario, cameras=False):
         return "the edit changes more than the cameras (window, footfall, crowd, site, seed or replications)"
-    zones = zone_routes(ctx.tables, len(ctx.site.routes))
+    zones = zoned_routes(ctx.tables, len(ctx.site.routes))
     for kept in result.crowds:
         if kept.avoiders and not np.array_equal(kept.zone_routes, zones):
             return (
@@ -82,16 +80,6 @@ def crowd_change(result: RunResult, ctx: Context) -> str | None:
                 "avoid zones (crowd.avoid_share) choose their route by it"
             )
     return None
-
-
-def zone_routes(tables: list[ViewTable], n_routes: int) -> np.ndarray:
-    """(R,) bool: routes on which some camera has a recognition zone facing the walkers (what avoiders
-    steer around, :mod:`twin.sim.crowd`)."""
-    out = np.zeros(n_routes, bool)
-    for t in tables:
-        if t.frontal and t.zone.any():
-            out[t.route] = True
-    return out
 
 
 def recapture(
