@@ -33,14 +33,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import shapely
 import simpy
 
 from twin.rng import Streams
 from twin.scenario.specs import CrowdSpec
 from twin.sim.arrivals import nhpp_arrivals
-from twin.world.camera import Camera, fov_wedge
+from twin.world.camera import Camera
 from twin.world.capture import LANES, ViewTable, WalkerBatch
+from twin.world.corridors import camera_view_areas, corridor_overlap, corridors, zoned_routes
 from twin.world.site import Site
 
 __all__ = [
@@ -49,11 +49,9 @@ __all__ = [
     "WEIDMANN_RHO_MAX",
     "CrowdResult",
     "CrowdState",
-    "camera_view_areas",
     "place_cameras",
     "simulate_crowd",
     "weidmann_factor",
-    "zoned_routes",
 ]
 
 #: Weidmann (1993) fundamental diagram constants: gamma (m^-2) and jam density rho_max (p/m^2).
@@ -135,22 +133,6 @@ class CrowdState:
     peak_density_p_m2: float
 
 
-def _corridors(site: Site) -> list[shapely.Polygon]:
-    return [r.line.buffer(r.width_m / 2, cap_style="flat") for r in site.routes]
-
-
-def _overlap_matrix(corr: list[shapely.Polygon]) -> np.ndarray:
-    R = len(corr)
-    m = np.zeros((R, R))
-    areas = np.array([c.area for c in corr])
-    for i in range(R):
-        for j in range(i, R):
-            a = corr[i].intersection(corr[j]).area if i != j else areas[i]
-            m[i, j] = a / (areas[i] * areas[j])
-            m[j, i] = m[i, j]
-    return m
-
-
 def simulate_crowd(
     site: Site,
     cameras: list[Camera],
@@ -202,23 +184,6 @@ def simulate_crowd(
             peak_density_p_m2=peak,
         ),
     )
-
-
-def zoned_routes(tables: list[ViewTable], n_routes: int) -> np.ndarray:
-    """(R,) bool: routes on which some camera has a recognition zone facing the walkers (what avoiders
-    steer around)."""
-    out = np.zeros(n_routes, bool)
-    for t in tables:
-        if t.frontal and t.zone.any():
-            out[t.route] = True
-    return out
-
-
-def camera_view_areas(site: Site, cameras: list[Camera]) -> np.ndarray:
-    """(C,) float64 area of each camera's view over the walkable footway corridors, m² (at least 1): the
-    denominator of the in-view density a view entry reads."""
-    walk_union = shapely.union_all(_corridors(site))
-    return np.array([max(fov_wedge(c).intersection(walk_union).area, 1.0) for c in cameras])
 
 
 def place_cameras(
@@ -370,7 +335,7 @@ def _walk(
     """The groups' walks: arrivals and departures interleave in SimPy (:func:`_interleave`), which fixes
     each group's speed and clock; the view entries and exits and the in-view density at each entry then
     follow in numpy (:func:`_view_entries`)."""
-    overlap = _overlap_matrix(_corridors(site))
+    overlap = corridor_overlap(corridors(site))
     view_area = camera_view_areas(site, cameras)
     views = _route_views(tables, len(site.routes))
     lengths = np.array([r.length_m for r in site.routes])

@@ -40,10 +40,11 @@ from twin.rng import Streams
 from twin.scenario.specs import Scenario
 from twin.scoring.metrics import RepData
 from twin.sim.context import Context, prepare
-from twin.sim.crowd import camera_view_areas, place_cameras, zoned_routes
+from twin.sim.crowd import place_cameras
 from twin.sim.parallel import collect
 from twin.sim.replication import KeptCrowd, replication_from_crowd
 from twin.sim.run import RunResult, crowd_key, score_replications
+from twin.world.corridors import camera_view_areas, zoned_routes
 from twin.world.frames import TrackFrames
 
 __all__ = [
@@ -231,5 +232,5 @@ class _FramesUsed(dict[str, TrackFrames]):
 
 def view_areas(ctx: Context) -> np.ndarray:
     """(C,) area of each of ``ctx``'s cameras' views over the walkable corridors, m² (at least 1): the
-    denominator of the in-view density (:func:`twin.sim.crowd.camera_view_areas`)."""
+    denominator of the in-view density (:func:`twin.world.corridors.camera_view_areas`)."""
     return camera_view_areas(ctx.site, ctx.cameras)
