@@ -100,3 +100,13 @@ def test_an_unguarded_script_runs_once_its_workers_do_not_import_it(tmp_path) ->
     r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.count("script body ran") == 1 and "workers 2" in r.stdout, r.stdout
+
+
+@pytest.mark.skipif(not hasattr(os, "nice"), reason="no nice on this OS")
+def test_the_apps_pool_workers_run_nicer_than_the_server() -> None:
+    """The app's pool lowers its workers' priority (twin.app.ui.POOL_NICENESS) so the browser and server
+    come first on a loaded machine: a worker's niceness is the parent's plus the step (Unix caps it at 19)."""
+    from twin.sim.parallel import lower_priority, process_pool
+
+    with process_pool(1, initializer=lower_priority, initargs=(3,)) as pool:
+        assert pool.submit(os.nice, 0).result() == min(os.nice(0) + 3, 19)

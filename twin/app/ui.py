@@ -42,7 +42,7 @@ from twin.app.cache import LruDict, RunCache
 from twin.errors import TwinError
 from twin.scenario.specs import MAX_SEED, MAX_WATCHLIST_SIZE, Scenario
 from twin.scoring.summary import RunSummary
-from twin.sim.parallel import process_pool, warm_worker
+from twin.sim.parallel import lower_priority, process_pool, warm_worker
 from twin.sim.recapture import CrowdChanged, prepare_recapture, recapture
 from twin.sim.run import RunResult, crowd_key, run
 from twin.world.site import Site, load_site
@@ -84,6 +84,10 @@ __all__ = [
 DEFAULT_SCENARIO = "oxford_circus.yaml"
 #: Most worker processes for crowd simulations (replications run in parallel, one per core).
 MAX_POOL_WORKERS = 4
+#: Scheduling niceness of the pool's workers (Unix ``nice``; 0 is normal, 19 lowest): a simulation uses
+#: every core, and the browser drawing the map and the server answering clicks must not wait for it
+#: (on 2 cores the map of a cold load took ~2 s longer to appear while the first simulation ran).
+POOL_NICENESS = 5
 #: The Plan page's map height, px.
 MAP_HEIGHT_PX = 540
 
@@ -249,7 +253,7 @@ def run_pool() -> Executor | None:
     n = min(os.cpu_count() or 1, MAX_POOL_WORKERS)
     if n < 2:
         return None
-    pool = process_pool(n)
+    pool = process_pool(n, initializer=lower_priority, initargs=(POOL_NICENESS,))
     for _ in range(n):
         pool.submit(warm_worker)
     return pool

@@ -43,6 +43,7 @@ __all__ = [
     "SCHEDULER_TIMEOUT_S",
     "available_cores",
     "collect",
+    "lower_priority",
     "process_pool",
     "resolve_workers",
     "run_dask",
@@ -199,6 +200,13 @@ def collect(futs: list[Future[Any]], progress: Callable[[int, int, float], None]
         for f in futs:
             f.cancel()
         raise
+
+
+def lower_priority(niceness: int) -> None:
+    """Worker initialiser: run this process ``niceness`` steps nicer (Unix ``nice``; nothing where the OS
+    has none), so that interactive work on the same cores comes first."""
+    if hasattr(os, "nice"):
+        os.nice(int(niceness))
 
 
 def warm_worker() -> int:
