@@ -13,13 +13,9 @@ Chromium: ``/usr/bin/chromium`` (``.ci/run`` installs it). Missing chromium fail
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
@@ -44,12 +40,6 @@ def _need(condition: bool, why: str) -> None:
     pytest.skip(why)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def app_url() -> Iterator[str]:
     """The app served by `streamlit run app.py` on a free localhost port."""
@@ -60,56 +50,12 @@ def app_url() -> Iterator[str]:
         import playwright.sync_api  # noqa: F401
     except ImportError:
         _need(False, "the playwright package is not installed")
-    port = _free_port()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    for proxy in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
-        env.pop(proxy, None)
     log = ARTIFACTS / "streamlit.log"
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with log.open("w") as fh:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "app.py",
-                "--server.port",
-                str(port),
-                "--server.address",
-                "localhost",
-                "--server.headless",
-                "true",
-                "--browser.gatherUsageStats",
-                "false",
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://localhost:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(
-                    f"streamlit did not start (exit {proc.poll()}); log: {log}\n{log.read_text()[-2000:]}"
-                )
-            time.sleep(0.3)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        with _driver().serve(log, timeout_s=60) as url:  # bench/appdriver.py: the server bench_app times
+            yield url
+    except RuntimeError as exc:  # it did not start
+        pytest.fail(f"{exc}\n{log.read_text()[-2000:] if log.is_file() else ''}")
 
 
 #: The "False alerts" metric's value (the label matched exactly; during a rerun Streamlit may briefly
