@@ -195,3 +195,53 @@ def test_options_check(tiny_scenario) -> None:  # type: ignore[no-untyped-def]
         StressOptions(workers=0, duration_s=1).check(tiny_scenario)
     with pytest.raises(EngineError, match="--engine 'neoface'"):
         StressOptions(engine="neoface", duration_s=1).check(tiny_scenario)
+
+
+def test_alerts_are_one_per_track_and_frame_matches_stay_counted() -> None:
+    """5 of 10 tracks show the watchlisted wl-0 in each of their 4 frames: 5 alerts (one per track, as an
+    operator reviews them) and 20 raw per-frame matches; the ledger still balances."""
+    from twin.sim.stress.fakes import TrackSource
+    from twin.sim.stress.figures import figures
+
+    src = TrackSource(frames_per_track=4, alert_every=2, tracks=10)
+    n = src.tracks * src.frames_per_track
+    cfg = WorkerConfig(
+        engine_factory=functools.partial(FixedServiceEngine, 0.0),
+        watchlist=fake_watchlist(),
+        threshold=0.5,
+        gate=QualityGate(min_ied_px=0),
+        source=src,
+        truth=src.truth,
+    )
+    sched = _schedule(n, 0.1)
+    d = drive(sched, cfg, workers=2, batch=2, queue_len=100, pacing="fast", pool="threads")
+    assert d.ledger.balanced and d.ledger.decided == n
+    frames, summary, _, alerts = figures(
+        sched, d, workers=2, batch=2, queue_len=100, policy="drop-oldest", realtime=False, seed=1
+    )
+    a = summary["alerts"]
+    assert (a["alerts"], a["true_alerts"], a["false_alerts"]) == (5, 5, 0)
+    assert a["frame_matches"] == a["true_frame_matches"] == 20
+    assert sorted(alerts["track"]) == [0, 2, 4, 6, 8]
+    assert alerts["frame_matches"].tolist() == [4] * 5
+    assert frames["new_alerts"].sum() == 5 and frames.loc[frames["new_alerts"] > 0, "frame"].tolist() == [
+        0, 8, 16, 24, 32
+    ]  # fmt: skip
+
+
+def test_trackless_matches_are_one_alert_per_pass_within_the_gap() -> None:
+    """PatternSource (no tracks, as a --video): wl-0 every 5th frame. At 1 s a frame the matches are 5 s
+    apart, within the 10 s gap: one alert; at 3 s a frame they are 15 s apart: one alert per match."""
+    from twin.sim.stress.alerts import SAME_PASS_GAP_S
+    from twin.sim.stress.figures import figures
+
+    for a_s, expect in ((1.0, 1), (3.0, 4)):
+        sched = _schedule(20, a_s)
+        d = drive(sched, _cfg(0.0), workers=1, queue_len=100, pacing="fast", pool="threads")
+        _, summary, _, _ = figures(
+            sched, d, workers=1, batch=1, queue_len=100, policy="drop-oldest", realtime=False, seed=1
+        )
+        assert 5 * 1.0 <= SAME_PASS_GAP_S < 5 * 3.0  # the two cases straddle the gap
+        assert summary["alerts"]["frame_matches"] == 4
+        assert summary["alerts"]["alerts"] == expect
+        assert summary["alerts"]["true_alerts"] is None  # no ground truth

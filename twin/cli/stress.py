@@ -191,7 +191,12 @@ def _print(result: Any, folder: Path) -> None:
         )
     faults = {k: v for k, v in doc["faults"].items() if v}
     t.add_row("faults", escape(str(faults or "none")))
-    t.add_row("alerts (true)", f"{doc['alerts']['total']} ({doc['alerts']['true']})")
+    al = doc["alerts"]
+    t.add_row(
+        "alerts, one per camera/track/identity (true)",
+        f"{al['alerts']} ({'n/a' if al['true_alerts'] is None else al['true_alerts']})",
+    )
+    t.add_row("  raw per-frame matches (true)", f"{al['frame_matches']} ({al['true_frame_matches']})")
     res = doc["resources"]
     t.add_row(
         "CPU / memory",
