@@ -274,3 +274,45 @@ def test_stress_watchlist_fillers_are_no_passer_by_duplicates() -> None:
     top = (passers @ enr.watchlist.gallery[fil].T).max(axis=1)
     assert len(enr.passers) >= 2 and top.max() < threshold
     assert not set(enr.passers) & set(enr.enrolled)
+
+
+class _RecordingSource(PatternSource):
+    """PatternSource that records the process composing each frame and keeps the arrays it gave."""
+
+    def __init__(self) -> None:
+        super().__init__(5)
+        self.calls: list[tuple[int, int]] = []
+        self.given: list[np.ndarray] = []
+
+    def frame(self, frame: int) -> tuple[np.ndarray, list[int], np.ndarray]:
+        import os
+
+        self.calls.append((frame, os.getpid()))
+        img, rows, boxes = super().frame(frame)
+        self.given.append(img)
+        return img, rows, boxes
+
+
+def test_frames_are_composed_ahead_by_the_supervisor_and_all_released() -> None:
+    """The load generator composes; a worker process gets ready frames through shared memory; every frame
+    is composed once, every block is zeroed and unlinked at the end (nothing left in the store)."""
+    import os
+    from pathlib import Path
+
+    src = _RecordingSource()
+    cfg = WorkerConfig(
+        engine_factory=functools.partial(FixedServiceEngine, 0.01),
+        watchlist=fake_watchlist(),
+        threshold=0.5,
+        gate=QualityGate(min_ied_px=0),
+        source=src,
+    )
+    before = set(Path("/dev/shm").glob("psm_*"))
+    d = drive(_schedule(30, 0.001), cfg, workers=2, batch=2, queue_len=100, pacing="fast", pool="processes")
+    assert d.ledger.balanced and d.ledger.decided == 30
+    assert sorted(f for f, _ in src.calls) == list(range(30))  # each frame composed once
+    assert {pid for _, pid in src.calls} == {os.getpid()}  # by the supervisor, not by a worker
+    assert all(not img.any() for img in src.given)  # the originals zeroed once copied to shared memory
+    assert set(Path("/dev/shm").glob("psm_*")) == before  # every block unlinked
+    assert {f for f in range(30) if f % 5 == 0} == _alert_frames(d)  # the alerts still come through
+    assert all(r["compose_s"] >= 0 for r in d.rows)

@@ -42,6 +42,7 @@ LATENCY_COLUMNS: tuple[str, ...] = (
     "latency_s",
     "service_s",
     "source_s",
+    "compose_s",
     "detect_s",
     "embed_s",
     "search_s",

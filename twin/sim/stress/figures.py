@@ -25,7 +25,7 @@ ALERT_COUNTING: str = (
 
 #: Stage names of the report, in pipeline order, and the row columns they sum.
 STAGES: dict[str, str] = {
-    "frame source": "source_s",
+    "frame access": "source_s",
     "detector": "detect_s",
     "embedder": "embed_s",
     "search": "search_s",
@@ -53,7 +53,7 @@ def _frame_table(schedule: FrameSchedule, d: Driven) -> tuple[pd.DataFrame, pd.D
     rows = pd.DataFrame(d.rows)
     df = sf.merge(rows.drop(columns=["camera"]), on="frame", how="left") if len(rows) else sf.copy()
     df["camera_id"] = [schedule.camera_ids[c] for c in sf["camera"]]
-    for c in ("source_s", "detect_s", "embed_s", "search_s", "other_s", "t_start", "t_done", "t_arrive"):
+    for c in (*STAGES.values(), "t_start", "t_done", "t_arrive", "compose_s"):
         if c not in df:
             df[c] = np.nan
     df["status"] = df.get("status", pd.Series(index=df.index, dtype=object)).fillna("not_released")
@@ -71,10 +71,44 @@ def _frame_table(schedule: FrameSchedule, d: Driven) -> tuple[pd.DataFrame, pd.D
     return df.drop(columns=[c for c in ("alerts",) if c in df]), deduped
 
 
-def _alert_figures(df: pd.DataFrame, deduped: pd.DataFrame) -> dict[str, Any]:
-    """The summary's ``alerts``: the headline count per track, and the raw per-frame matches."""
+def _worker_time(df: pd.DataFrame, workers: int, wall_s: float) -> dict[str, Any]:
+    """Where the workers' time went, as shares of W x the run's wall time: the pipeline's stages
+    (detect, embed, search, gate and alerts), mapping the ready frames, the rest of each batch call
+    (describing results, zeroing frames), and waiting for work (idle: the supervisor's hand-over, or
+    no frame queued)."""
+    done = df[df["status"].isin(["decided", "failed"]) & df["t_start"].notna()]
+    total = max(workers * wall_s, 1e-9)
+    if not len(done):
+        return {"pipeline": 0.0, "frame_access": 0.0, "batch_overhead": 0.0, "idle": 1.0}
+    pipeline = float(done[["detect_s", "embed_s", "search_s", "other_s"]].sum().sum())
+    access = float(done["source_s"].sum())
+    calls = done.drop_duplicates(["worker", "batch"]) if "batch" in done else done
+    busy = float((calls["t_done"] - calls["t_start"]).sum())
+    return {
+        "pipeline": round(pipeline / total, 4),
+        "frame_access": round(access / total, 4),
+        "batch_overhead": round(max(0.0, busy - pipeline - access) / total, 4),
+        "idle": round(max(0.0, total - busy) / total, 4),
+        "basis": "shares of workers x wall_s; pipeline = detect + embed + search + gate and alerts",
+    }
+
+
+def _load_generator(df: pd.DataFrame) -> dict[str, Any]:
+    """The supervisor's composing (or decoding) of frames: the cameras' work, not the pipeline's."""
+    c = df["compose_s"].dropna() if "compose_s" in df else pd.Series(dtype=float)
+    return {
+        "frames_composed": len(c),
+        "compose_s_mean": round(float(c.mean()), 5) if len(c) else None,
+        "compose_s_total": round(float(c.sum()), 3),
+        "where": "the supervisor process, ahead of dispatch (twin.sim.stress.frames); not in service_s",
+    }
+
+
+def _alert_figures(df: pd.DataFrame, deduped: pd.DataFrame, *, has_truth: bool) -> dict[str, Any]:
+    """The summary's ``alerts``: the headline count per track, and the raw per-frame matches; true and
+    false alerts are None where the frames have no ground truth (a video)."""
     truth = deduped["true_alert"]
-    known = truth.notna().any() if len(deduped) else False
+    known = bool(truth.notna().all()) if len(deduped) else has_truth
     return {
         "alerts": len(deduped),
         "true_alerts": sum(v is True for v in truth) if known else None,
@@ -127,9 +161,11 @@ def figures(
             "probes_per_s": round(float(dec["probes"].sum()) / wall, 3) if len(dec) else 0.0,
         },
         "stages_mean_s": {k: round(float(dec[c].mean()), 5) if len(dec) else 0.0 for k, c in STAGES.items()},
+        "worker_time": _worker_time(df, workers, wall),
+        "load_generator": _load_generator(df),
         "service_s": _pct(dec["service_s"].to_numpy(float)),
         "faults": d.faults,
-        "alerts": _alert_figures(df, deduped),
+        "alerts": _alert_figures(df, deduped, has_truth=any(len(m) for m in schedule.members)),
         "resources": {
             "cpu_s": round(d.cpu_s, 2),
             "cpu_cores_busy": round(d.cpu_s / wall, 2),
