@@ -175,6 +175,12 @@ def _print(result: Any, folder: Path) -> None:
     t.add_row("latency basis", escape(doc["latency_basis"]))
     for name, s in doc["stages_mean_s"].items():
         t.add_row(f"  mean {name}", f"{s:.4f} s/frame")
+    wt = doc["worker_time"]
+    t.add_row(
+        "workers' time",
+        f"pipeline {wt['pipeline']:.1%}, frame access {wt['frame_access']:.1%}, "
+        f"overhead {wt['batch_overhead']:.1%}, idle {wt['idle']:.1%}",
+    )
     t.add_row(
         "ledger (measured run)",
         f"in {led['frames_in']} = decided {led['decided']} + dropped "

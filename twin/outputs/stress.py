@@ -192,6 +192,11 @@ def _rows(doc: dict[str, Any], result: StressResult) -> list[tuple[str, str]]:
             f"{doc['alerts']['frame_matches']}",
         ),
         ("alert counting", doc["alerts"]["counting"]),
+        (
+            "workers' time",
+            ", ".join(f"{k} {v:.1%}" for k, v in doc["worker_time"].items() if isinstance(v, float))
+            + f"; composing (supervisor) {doc['load_generator']['compose_s_mean']} s/frame",
+        ),
         ("ledger", json.dumps(doc["ledger"])),
         ("faults", json.dumps(doc["faults"])),
         ("CPU / memory", f"{doc['resources']['cpu_s']} CPU s, peak {doc['resources']['peak_rss_mib']} MiB"),

@@ -26,6 +26,7 @@ Clock: ``time.monotonic`` (on Linux CLOCK_MONOTONIC, one clock for every process
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import queue
@@ -339,7 +340,7 @@ class _Supervisor:
 
     def next_up(self, n: int) -> list[int]:
         """The next n queued frames in dispatch order (the oldest arrival first, across cameras)."""
-        heads = [list(q)[:n] for q in self.queues if q]
+        heads = [list(itertools.islice(q, n)) for q in self.queues if q]
         return sorted((f for h in heads for f in h), key=lambda f: (self.rows[f]["t_arrive"], f))[:n]
 
     def prefetch(self) -> None:
