@@ -113,7 +113,7 @@ def video_load(
             fs = engine.detect(rgb)
             if fs:
                 found += 1
-                embs.append(engine.embed(rgb, fs[:1]))
+                embs.append(engine.embed(rgb, fs))  # every face seen: no filler may duplicate one
                 rgb[...] = 0
         if not found:
             raise ImageError(
@@ -154,7 +154,7 @@ def video_load(
     from twin.sim.engine_setup import build_bank, resolve_threshold
     from twin.sim.realpass import FaceCache, _embed_sources
 
-    wl.add(np.vstack(embs[:1]).astype(np.float32), [WatchlistEntry("video-subject", str(path))])
+    wl.add(embs[0][:1].astype(np.float32), [WatchlistEntry("video-subject", str(path))])
     seen = np.vstack(embs).astype(np.float32)
     try:
         if sc.watchlist.size > 1:
