@@ -316,3 +316,38 @@ def test_frames_are_composed_ahead_by_the_supervisor_and_all_released() -> None:
     assert set(Path("/dev/shm").glob("psm_*")) == before  # every block unlinked
     assert {f for f in range(30) if f % 5 == 0} == _alert_frames(d)  # the alerts still come through
     assert all(r["compose_s"] >= 0 for r in d.rows)
+
+
+class _SlowComposer(PatternSource):
+    """PatternSource whose frames take ``compose_s`` to compose (sleeping: a camera's own hardware)."""
+
+    def __init__(self, compose_s: float) -> None:
+        super().__init__(5)
+        self.compose_s = compose_s
+
+    def frame(self, frame: int) -> tuple[np.ndarray, list[int], np.ndarray]:
+        import time
+
+        time.sleep(self.compose_s)
+        return super().frame(frame)
+
+
+def test_composing_is_the_load_generators_not_the_pipelines() -> None:
+    """Service 50 ms, W = 2, composing 20 ms a frame. Composed ahead by the supervisor, the workers still
+    decide W / s = 40 frames/s and a frame's service time holds no composing; composed in the worker, as
+    before, it would be W / (s + c) = 28.6 frames/s, 29% short, outside the tolerance."""
+    s, c, w, n = 0.05, 0.02, 2, 60
+    cfg = WorkerConfig(
+        engine_factory=functools.partial(FixedServiceEngine, s),
+        watchlist=fake_watchlist(),
+        threshold=0.5,
+        gate=QualityGate(min_ied_px=0),
+        source=_SlowComposer(c),
+    )
+    d = drive(_schedule(n, 0.001), cfg, workers=w, queue_len=100, pacing="fast", pool="threads")
+    assert d.ledger.balanced and d.ledger.decided == n
+    assert n / d.wall_s == pytest.approx(w / s, rel=REL_TOL)
+    assert w / (s + c) < (1 - REL_TOL) * w / s  # the old arithmetic falls outside the tolerance
+    rows = d.rows
+    assert min(r["compose_s"] for r in rows) >= c
+    assert max(r["source_s"] for r in rows) < c / 4  # the worker only maps the ready frame
