@@ -44,20 +44,14 @@ def _load() -> str:
     return f"load average {os.getloadavg()[0]:.2f}"
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--wall-s", type=float, default=60.0)
-    ap.add_argument("--repeats", type=int, default=3)
-    args = ap.parse_args()
+def _single_frame(sc) -> tuple[float, float, float]:  # type: ignore[no-untyped-def]
+    """Median seconds of detect (one composed 1920x1080 frame), embed (one face), search (one probe)."""
     from twin.recognition.faces.bank import FaceBank
     from twin.recognition.faces.compose import compose_frame, street_background
     from twin.recognition.faces.render import render_probe
     from twin.recognition.watchlist import Watchlist
-    from twin.scenario.load import load_scenario
-    from twin.sim.stress.run import StressOptions, _engine_factory, run_stress
+    from twin.sim.stress.run import _engine_factory
 
-    sc = load_scenario("scenarios/oxford_circus.yaml", ["engine.kind=dlib"])
     engine = _engine_factory(sc)()
     bank = FaceBank.from_samples(engine)
     ident = bank.identities[0]
@@ -84,6 +78,20 @@ def main() -> None:
         f"  detect {t_det * 1000:.0f} ms/frame, embed {t_emb * 1000:.1f} ms/face, "
         f"search {t_sea * 1000:.2f} ms/probe (10,000 entries)"
     )
+    return t_det, t_emb, t_sea
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--wall-s", type=float, default=60.0)
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    from twin.scenario.load import load_scenario
+    from twin.sim.stress.run import StressOptions, run_stress
+
+    sc = load_scenario("scenarios/oxford_circus.yaml", ["engine.kind=dlib"])
+    t_det, t_emb, t_sea = _single_frame(sc)
     w = args.workers
     shares: list[float] = []
     figures = {}

@@ -5,6 +5,14 @@ fills its watchlist up to size with fillers (:func:`add_fillers`): embeddings dr
 entries so that their cosines against real faces reproduce the engine's non-mated score
 distribution. Any FPIR measured on a watchlist holding them is an extrapolation
 (:attr:`twin.recognition.watchlist.Watchlist.is_extrapolated`).
+
+Fillers sit around the references' mean, so they score higher against the reference faces themselves
+than against other people (measured with dlib on the sample bank: top filler cosine of 10,000 against a
+reference face 0.91-0.945, against a held-out face 0.85-0.91, means 0.85 vs 0.82). Faces that will be
+searched as non-mated probes (passers-by) should therefore not be references; and a filler the engine
+would match to such a face (score >= ``distinct_below`` against a ``distinct_from`` row) is that person
+entered under a false name: it is redrawn, from a generator derived from ``rng``, so ``rng`` is used
+exactly as without the option and the fillers that pass are unchanged.
 """
 
 from __future__ import annotations
@@ -80,14 +88,8 @@ def add_fillers(
     calibrated non-mated mean/SD instead when you have it (e.g. dlib on the samples: mean 0.83,
     face_engine.md §4).
 
-    Fillers sit around the references' mean, so they score higher against the reference faces
-    themselves than against other people (measured with dlib on the sample bank: top filler cosine of
-    10,000 against a reference face 0.91-0.945, against a held-out face 0.85-0.91, means 0.85 vs 0.82).
-    Faces that will be searched as non-mated probes (passers-by) should therefore not be references; and
-    a filler the engine would match to such a face (score >= ``distinct_below`` against a
-    ``distinct_from`` row) is that person entered under a false name: it is redrawn (from a generator
-    derived from ``rng``, so ``rng`` is used exactly as without the option and fillers that pass are
-    unchanged).
+    Faces searched as non-mated probes should not be references, and ``distinct_from`` keeps fillers
+    from duplicating them (see the module docstring).
 
     Args:
         watchlist: the watchlist to add them to (its real rows are the default reference).
@@ -111,6 +113,43 @@ def add_fillers(
             ``distinct_below``, or fillers still duplicating a ``distinct_from`` row after
             :data:`MAX_REDRAW_ROUNDS` redraws.
     """
+    avoid = _check_args(watchlist, n, shrinkage, distinct_from, distinct_below)
+    ref, target_mean, target_sd = _reference(watchlist, reference, target_mean, target_sd)
+    pilot_seed = int(rng.integers(0, 2**63 - 1))
+    model = _FillerModel(ref, watchlist.dim, np.random.default_rng(pilot_seed))
+    if shrinkage is None:
+        shrinkage = model.fit_shrinkage(target_mean, target_sd)
+    lam_chol = model.chol(shrinkage)
+    kappa = model.fit_kappa(lam_chol, target_mean)
+    fillers = model.draw(n, rng, lam_chol, kappa)
+    redrawn = (
+        0
+        if avoid is None
+        else _redraw_duplicates(fillers, avoid, distinct_below, model, lam_chol, kappa, pilot_seed)
+    )
+    start = watchlist.n_fillers
+    watchlist.add(fillers, [WatchlistEntry(f"filler-{start + i}", filler=True) for i in range(n)])
+    achieved = fillers @ ref.T
+    report = FillerReport(
+        n=n, target_mean=float(target_mean), target_sd=float(target_sd), achieved_mean=float(achieved.mean()),
+        achieved_sd=float(achieved.std()), spread=float(kappa), shrinkage=float(shrinkage),
+    )  # fmt: skip
+    logger.info("added %d fillers (%d redrawn as duplicates): %s", n, redrawn, report)
+    return report
+
+
+def _check_args(
+    watchlist: Watchlist,
+    n: int,
+    shrinkage: float | None,
+    distinct_from: np.ndarray | None,
+    distinct_below: float | None,
+) -> np.ndarray | None:
+    """Check :func:`add_fillers`'s arguments; the checked ``distinct_from`` rows.
+
+    Raises:
+        WatchlistError: as :func:`add_fillers` says.
+    """
     watchlist.gallery  # noqa: B018 - raises WatchlistError on a destroyed watchlist, before anything else
     if not isinstance(n, int | np.integer) or n < 1:
         raise WatchlistError(f"n {n!r} fillers must be a positive integer")
@@ -120,40 +159,13 @@ def add_fillers(
         raise WatchlistError(
             "give distinct_from and distinct_below together (faces, and the score to stay below)"
         )
-    avoid = None if distinct_from is None else check_unit_rows(distinct_from, "distinct_from", watchlist.dim)
-    ref, target_mean, target_sd = _reference(watchlist, reference, target_mean, target_sd)
-    pilot_seed = int(rng.integers(0, 2**63 - 1))
-    model = _FillerModel(ref, watchlist.dim, np.random.default_rng(pilot_seed))
-    if shrinkage is None:
-        shrinkage = model.fit_shrinkage(target_mean, target_sd)
-    lam_chol = model.chol(shrinkage)
-    kappa = model.fit_kappa(lam_chol, target_mean)
-    fillers = model.draw(n, rng, lam_chol, kappa)
-    redrawn = 0
-    if avoid is not None and distinct_below is not None:
-        redrawn = _redraw_duplicates(
-            fillers, avoid, float(distinct_below), model, lam_chol, kappa, pilot_seed
-        )
-    start = watchlist.n_fillers
-    watchlist.add(fillers, [WatchlistEntry(f"filler-{start + i}", filler=True) for i in range(n)])
-    achieved = fillers @ ref.T
-    report = FillerReport(
-        n=n,
-        target_mean=float(target_mean),
-        target_sd=float(target_sd),
-        achieved_mean=float(achieved.mean()),
-        achieved_sd=float(achieved.std()),
-        spread=float(kappa),
-        shrinkage=float(shrinkage),
-    )
-    logger.info("added %d fillers (%d redrawn as duplicates): %s", n, redrawn, report)
-    return report
+    return None if distinct_from is None else check_unit_rows(distinct_from, "distinct_from", watchlist.dim)
 
 
 def _redraw_duplicates(
     fillers: np.ndarray,
     avoid: np.ndarray,
-    below: float,
+    below: float | None,
     model: _FillerModel,
     lam_chol: np.ndarray,
     kappa: float,
@@ -164,6 +176,7 @@ def _redraw_duplicates(
     Raises:
         WatchlistError: some still do after :data:`MAX_REDRAW_ROUNDS` rounds.
     """
+    below = float(below if below is not None else np.inf)
     gen = np.random.default_rng([seed, 1])
     bad = np.flatnonzero((fillers @ avoid.T).max(axis=1) >= below)
     total = len(bad)

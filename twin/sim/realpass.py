@@ -343,33 +343,7 @@ def enrol_watchlist(
             "enrolled); "
             "add person folders to engine.faces"
         )
-    n_fill = sc.watchlist.size - wl.size
-    filler_info: dict[str, Any] | None = None
-    if n_fill > 0:
-        ref = np.vstack(ref_rows).astype(np.float32)
-        avoid = np.vstack(passer_embs).astype(np.float32) if passers_below is not None else None
-        try:
-            rep_f = add_fillers(
-                wl, n_fill, rng, reference=ref, distinct_from=avoid, distinct_below=passers_below
-            )
-        finally:
-            ref[...] = 0.0
-            if avoid is not None:
-                avoid[...] = 0.0
-        filler_info = {
-            "n": rep_f.n,
-            "target_mean": round(rep_f.target_mean, 4),
-            "target_sd": round(rep_f.target_sd, 4),
-            "achieved_mean": round(rep_f.achieved_mean, 4),
-            "achieved_sd": round(rep_f.achieved_sd, 4),
-            "basis": f"non-mated scores among the enrolment images of {len(ref_rows)} face bank identities, "
-            "measured with this engine",
-        }
-        if passers_below is not None:
-            filler_info["passers_held_out"] = (
-                f"the {len(passers)} passer-by identities are no filler's reference, and no filler scores "
-                f">= {passers_below:g} against a passer-by's enrolment photo"
-            )
+    filler_info = _fill(wl, sc.watchlist.size - wl.size, rng, ref_rows, passer_embs, passers_below)
     for r in [*ref_rows, *passer_embs]:  # embeddings of non-matched faces: gone once used
         r[...] = 0.0
     meta = {
@@ -387,6 +361,43 @@ def enrol_watchlist(
         meta=meta,
         bank_identities=len(bank),
     )
+
+
+def _fill(
+    wl: Watchlist,
+    n_fill: int,
+    rng: np.random.Generator,
+    ref_rows: list[np.ndarray],
+    passer_embs: list[np.ndarray],
+    passers_below: float | None,
+) -> dict[str, Any] | None:
+    """Fill the watchlist with ``n_fill`` fillers around ``ref_rows`` (see :func:`enrol_watchlist`); how
+    they landed, or None when none is needed."""
+    if n_fill <= 0:
+        return None
+    ref = np.vstack(ref_rows).astype(np.float32)
+    avoid = np.vstack(passer_embs).astype(np.float32) if passers_below is not None else None
+    try:
+        rep_f = add_fillers(wl, n_fill, rng, reference=ref, distinct_from=avoid, distinct_below=passers_below)
+    finally:
+        ref[...] = 0.0
+        if avoid is not None:
+            avoid[...] = 0.0
+    info: dict[str, Any] = {
+        "n": rep_f.n,
+        "target_mean": round(rep_f.target_mean, 4),
+        "target_sd": round(rep_f.target_sd, 4),
+        "achieved_mean": round(rep_f.achieved_mean, 4),
+        "achieved_sd": round(rep_f.achieved_sd, 4),
+        "basis": f"non-mated scores among the enrolment images of {len(ref_rows)} face bank identities, "
+        "measured with this engine",
+    }
+    if passers_below is not None:
+        info["passers_held_out"] = (
+            f"the {len(passer_embs)} passer-by identities are no filler's reference, and no filler scores "
+            f">= {passers_below:g} against a passer-by's enrolment photo"
+        )
+    return info
 
 
 def _choose_tracks(

@@ -91,9 +91,6 @@ def video_load(
     """The video's frames, replayed by each camera (offset by a share of the video), and a watchlist."""
     import cv2
 
-    from twin.recognition.fillers import add_fillers
-    from twin.recognition.watchlist import Watchlist
-
     path = Path(video)
     cap = cv2.VideoCapture(str(path))
     try:
@@ -146,14 +143,27 @@ def video_load(
         camera_ids=tuple(c.id for c in sc.cameras),
         duration_s=float(duration_s),
     )
-    # the watchlist: the first face seen in the video (a mated identity), filled to the scenario's size
-    # with fillers drawn around the face bank's different people (the video's faces may all be one person,
-    # whose pairs are no non-mated distribution), none of which the engine matches to a face of the video
-    wl = Watchlist.for_engine(engine)
-    from twin.recognition.watchlist import WatchlistEntry
+    wl = _video_watchlist(sc, engine, embs, seed, path)
+    source = VideoSource(path=path, frame_index=tuple(int(idx[k]) for k in order))
+    return (
+        schedule,
+        source,
+        wl,
+        {"watchlist": {"entries": wl.size, "fillers": wl.n_fillers}, "video_fps": fps},
+    )
+
+
+def _video_watchlist(sc: Scenario, engine: Any, embs: list[np.ndarray], seed: int, path: Path) -> Any:
+    """The first face seen in the video (a mated identity), filled to the scenario's size with fillers
+    drawn around the face bank's different people (the video's faces may all be one person, whose pairs
+    are no non-mated distribution), none of which the engine matches to a face seen in the video. The
+    embeddings ``embs`` (one (n, D) array per probed frame) are zeroed."""
+    from twin.recognition.fillers import add_fillers
+    from twin.recognition.watchlist import Watchlist, WatchlistEntry
     from twin.sim.engine_setup import build_bank, resolve_threshold
     from twin.sim.realpass import FaceCache, _embed_sources
 
+    wl = Watchlist.for_engine(engine)
     wl.add(embs[0][:1].astype(np.float32), [WatchlistEntry("video-subject", str(path))])
     seen = np.vstack(embs).astype(np.float32)
     try:
@@ -177,10 +187,4 @@ def video_load(
         seen[...] = 0.0
         for e in embs:
             e[...] = 0.0
-    source = VideoSource(path=path, frame_index=tuple(int(idx[k]) for k in order))
-    return (
-        schedule,
-        source,
-        wl,
-        {"watchlist": {"entries": wl.size, "fillers": wl.n_fillers}, "video_fps": fps},
-    )
+    return wl

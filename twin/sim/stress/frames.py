@@ -21,7 +21,7 @@ import numpy as np
 __all__ = ["FrameRef", "FrameStore", "open_frame"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FrameRef:
     """What a worker gets for one frame (picklable when ``array`` is None).
 
@@ -85,9 +85,11 @@ class FrameStore:
             np.ndarray(img.shape, np.uint8, buffer=shm.buf)[...] = img
             img[...] = 0  # the composed original: only the shared copy is left
             self._shm[frame] = shm
-            ref = FrameRef(frame, tuple(rows), np.asarray(boxes, np.float32), shape, shm_name=shm.name)
+            ref = FrameRef(frame=frame, rows=tuple(rows), boxes=np.asarray(boxes, np.float32), shape=shape,
+                           shm_name=shm.name)  # fmt: skip
         else:
-            ref = FrameRef(frame, tuple(rows), np.asarray(boxes, np.float32), shape, array=img)
+            ref = FrameRef(frame=frame, rows=tuple(rows), boxes=np.asarray(boxes, np.float32), shape=shape,
+                           array=img)  # fmt: skip
         self.refs[frame] = ref
         self.compose_s[frame] = time.perf_counter() - t0
         return ref
