@@ -28,10 +28,23 @@ try:
 except TwinError as exc:
     st.warning(f"The map assets could not be prepared, so maps may not draw: {exc}")
 
-pages = [
-    st.Page("pages/plan.py", title="Plan", icon=":material/map:", default=True),
-    st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
-    st.Page("pages/pipeline.py", title="Pipeline", icon=":material/face:"),
-    st.Page("pages/record.py", title="Record", icon=":material/description:"),
+#: (script, title, icon) of each page; the titles are given here, not read back from st.Page (whose
+#: title property fails when this script runs outside a Streamlit server, e.g. re-run as the
+#: __main__ of a spawned worker).
+PAGES = [
+    ("pages/plan.py", "Plan", ":material/map:"),
+    ("pages/compare.py", "Compare", ":material/compare_arrows:"),
+    ("pages/pipeline.py", "Pipeline", ":material/face:"),
+    ("pages/record.py", "Record", ":material/description:"),
 ]
-st.navigation(pages).run()
+pages = [
+    st.Page(path, title=title, icon=icon, default=(i == 0)) for i, (path, title, icon) in enumerate(PAGES)
+]
+# The page links are drawn here, not by st.navigation's sidebar menu: with a pages/ folder Streamlit
+# would list its raw file names ("app", "compare", ...) until this script has run once, so that menu
+# is off (.streamlit/config.toml: client.showSidebarNavigation = false) and these links replace it.
+page = st.navigation(pages, position="hidden")
+with st.sidebar:
+    for p, (_path, title, icon) in zip(pages, PAGES, strict=True):
+        st.page_link(p, label=title, icon=icon)
+page.run()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
+from twin.app import comparison, ui
 from twin.app import plan as plans
-from twin.app import ui, views
 from twin.app.ui import TwinError
 
 CURRENT = "Current plan"
@@ -71,8 +71,8 @@ for i, col in enumerate(cols):
             key=f"cmp_size_{i}_{src}",
         )
         settings = start.with_watchlist(threshold=thr, size=size)
-        name = doc.get("name", src) if src != CURRENT else "current plan"
-        variants.append((f"{letter}: {name}, t={thr:.3f}, N={int(size):,}", doc, settings, src))
+        name = plans.site_label(doc.get("name", src)) if src != CURRENT else "current plan"
+        variants.append((f"{letter}: {name}", doc, settings, src))
 
 plan_file = plans.plan_file_name(plan.doc)
 
@@ -87,11 +87,16 @@ for label, doc, settings, src in variants:
 
 if len(columns) >= 2:
     st.subheader("Expected figures, mean (95% PI lo–hi)")
-    table = views.compare_table(columns)
-    st.dataframe(table, width="stretch", height=35 * (len(table) + 1) + 3)
+    table = comparison.compare_table(columns)
+    st.dataframe(
+        table,
+        width="stretch",
+        height=35 * (len(table) + 1) + 3,
+        column_config={"_index": st.column_config.TextColumn("Metric", width="large")},
+    )
 
     st.subheader("Per hour, with 95% predictive intervals")
-    df = views.compare_frame(columns, metrics=views.COMPARE_CHART_METRICS)
+    df = comparison.compare_frame(columns, metrics=comparison.COMPARE_CHART_METRICS)
     df["letter"] = df["variant"].str.split(":").str[0]
     bars = (
         alt.Chart()
@@ -114,7 +119,7 @@ if len(columns) >= 2:
         .properties(width=220, height=220)
         .facet(
             column=alt.Column(
-                "metric:N", title=None, sort=[label for label, _ in views.COMPARE_CHART_METRICS]
+                "metric:N", title=None, sort=[label for label, _ in comparison.COMPARE_CHART_METRICS]
             )
         )
         .resolve_scale(y="independent")

@@ -270,16 +270,18 @@ with tab_probe:
                 else "The detector did not find the face; it was searched at the rendered landmarks, as "
                 "a tracker would."
             )
+            score_txt, thr_txt = workbench.score_and_threshold(rep.candidates.top_score, threshold)
             if rep.gate is not None:
                 verdict = (
                     f"**No alert in a deployment**: the quality gate drops this face "
-                    f"({GATE_TEXT.get(rep.gate, rep.gate)}; gate ≥ {min_ied:g} px), so it is never searched. "
-                    f"Its score if it were: {who} {rep.candidates.top_score:.3f}."
+                    f"({workbench.gate_text(rep.gate, gate)}), so it is never searched. "
+                    f"Its score if it were: {who} {score_txt}."
                 )
             else:
+                relation = "≥" if rep.candidates.top_score >= threshold else "<"
                 verdict = (
-                    f"Top candidate {who} {rep.candidates.top_score:.3f} → "
-                    f"**{'ALERT' if rep.alert else 'no alert'}** (threshold {threshold:.3f})."
+                    f"Top candidate {who} {score_txt} {relation} threshold {thr_txt} → "
+                    f"**{'ALERT' if rep.alert else 'no alert'}**."
                 )
             st.caption(f"{found} {verdict}")
         if rep.from_enrolment and ident in watchlist.identities:

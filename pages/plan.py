@@ -1,8 +1,20 @@
 """Plan: pick a site, place cameras on the map, set the window and watchlist, read the expected alerts.
 
-Long on purpose (~430 lines of code): a Streamlit script draws top to bottom, so the sidebar, the map
+Long on purpose (~440 lines of code): a Streamlit script draws top to bottom, so the sidebar, the map
 and the results stay in page order; most lines are widgets with their help texts. What the page
-computes comes from :mod:`twin.app` (plan, cameras, views, ui).
+computes comes from :mod:`twin.app` (plan, cameras, views, intervals, ui).
+
+The loop a planner lives in, and how the page keeps it quick and safe:
+
+* one plan state, ``st.session_state["plan"]`` (a scenario document): every camera edit (a click on
+  the map, the camera form) goes through it by the camera's id; the camera form's widgets are keyed
+  by id and the camera's revision (:func:`twin.app.cameras.camera_revision`) and start from the
+  document, so no widget state left from an earlier camera can be written back;
+* a map click is handled in the map's callback, before the page draws (one rerun per click);
+* the map draws the site once and swaps its camera and heat layers (it keeps its centre and zoom);
+  when a new crowd must be simulated the map is drawn first and the figures fill in beside it with
+  a progress bar, then the page reruns once to add the capture heat;
+* a camera edit keeps the crowd (:func:`twin.app.ui.result_job`): about a second, no progress wait.
 """
 
 from __future__ import annotations
@@ -12,18 +24,18 @@ from typing import Any
 import altair as alt
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
-from twin.app import cameras, ui, views
+from twin.app import cameras, maplayers, ui, views
 from twin.app import plan as plans
 from twin.app.ui import MAX_SEED, MAX_WATCHLIST_SIZE, TwinError
 
 W = "w_"  # prefix of the control widgets' keys
 CLICK_MODES = ("Nothing (look around)", "Add a camera", "Move the selected camera")
 
-# The controls are driven by session state: their values are written there from the plan
+# The sidebar's controls are driven by session state: their values are written there from the plan
 # (_sync_widgets) and the widgets are created without a default, so loading another plan updates
-# what the browser shows (deleting a key would leave the browser's old value on screen).
+# what the browser shows (deleting a key would leave the browser's old value on screen). The camera
+# form is not: its widgets are keyed by camera id and revision and start from the plan document.
 
 
 def _widget_values(plan: ui.Plan) -> dict[str, Any]:
@@ -43,12 +55,6 @@ def _widget_values(plan: ui.Plan) -> dict[str, Any]:
         vals[f"{W}ops_{name}"] = int(ops.get(name, default))
     ids = cameras.camera_ids(plan.doc)
     vals[f"{W}camera"] = ids[0] if ids else None
-    for cam in plan.doc.get("cameras") or []:
-        cid = cam["id"]
-        vals[f"{W}heading_{cid}"] = round(float(cam.get("heading_deg", 0.0)) % 360, 1)
-        vals[f"{W}tilt_{cid}"] = float(cam.get("tilt_deg", 15.0))
-        vals[f"{W}hfov_{cid}"] = float(cam.get("hfov_deg", 30.0))
-        vals[f"{W}height_{cid}"] = float(cam.get("mount_height_m", 3.0))
     return vals
 
 
@@ -104,21 +110,76 @@ def _edit_plan(fn, *args, ok: str, **kwargs) -> None:  # type: ignore[no-untyped
         st.session_state["camera_msg"] = ("error", str(exc))
 
 
-def _apply_camera(cam_id: str) -> None:
+def _form_key(cam_id: str, rev: str, field: str) -> str:
+    return f"cam_{cam_id}_{rev}_{field}"
+
+
+def _current_revision(cam_id: str, rev: str) -> bool:
+    """The camera is still as the form showed it (else nothing is applied: the form was out of date)."""
+    doc = ui.current_plan().doc
+    if (
+        cam_id in cameras.camera_ids(doc)
+        and cameras.camera_revision(cameras.camera_by_id(doc, cam_id)) == rev
+    ):
+        return True
+    st.session_state["camera_msg"] = (
+        "error",
+        f"Camera {cam_id} changed since its form was drawn; nothing was applied. Check its values and "
+        "apply again.",
+    )
+    return False
+
+
+def _apply_camera(cam_id: str, rev: str) -> None:
     ss = st.session_state
+    keys = {f.key: _form_key(cam_id, rev, f.key) for f in cameras.CAMERA_FORM_FIELDS}
+    if not _current_revision(cam_id, rev) or any(k not in ss for k in keys.values()):
+        return
     _edit_plan(
         cameras.update_camera,
         cam_id,
-        heading_deg=ss[f"{W}heading_{cam_id}"],
-        tilt_deg=ss[f"{W}tilt_{cam_id}"],
-        hfov_deg=ss[f"{W}hfov_{cam_id}"],
-        mount_height_m=ss[f"{W}height_{cam_id}"],
+        **{f: float(ss[k]) for f, k in keys.items()},
         ok=f"Camera {cam_id} updated.",
     )
 
 
-def _delete_camera(cam_id: str) -> None:
-    _edit_plan(cameras.delete_camera, cam_id, ok=f"Camera {cam_id} deleted.")
+def _delete_camera(cam_id: str, rev: str) -> None:
+    if _current_revision(cam_id, rev):
+        _edit_plan(cameras.delete_camera, cam_id, ok=f"Camera {cam_id} deleted.")
+
+
+def _map_clicked() -> None:
+    """A click on the map (stored under "plan_map" by the map, or by a test), handled once: add a
+    camera, move the selected one, or say where the planner clicked."""
+    ss = st.session_state
+    clicked = (ss.get("plan_map") or {}).get("last_clicked")
+    if not clicked or clicked == ss.get("last_click_done"):
+        return
+    ss["last_click_done"] = clicked
+    lat, lon = float(clicked["lat"]), float(clicked["lng"])
+    mode = ss.get("click_mode", CLICK_MODES[0])
+    plan = ui.current_plan()
+    if mode == CLICK_MODES[0]:
+        ss["camera_msg"] = (
+            "info",
+            f"You clicked {lat:.6f}, {lon:.6f}. Choose 'Add a camera' to place one there.",
+        )
+        return
+    try:
+        scenario = plan.scenario()
+        site = ui.site_of(scenario)
+        if mode == CLICK_MODES[1]:
+            cam = cameras.camera_at(site, lat, lon, existing_ids=cameras.camera_ids(plan.doc))
+            plan.doc = cameras.add_camera(plan.doc, cam)
+            ss[f"{W}camera"] = cam["id"]
+            note = cameras.placement_note(site, cam, min_ied_px=scenario.capture.min_ied_px)
+            ss["camera_msg"] = ("success", f"Camera {cam['id']} added, {note}.")
+            return
+        sel = ss.get(f"{W}camera")
+        if sel in cameras.camera_ids(plan.doc):
+            _edit_plan(cameras.move_camera, sel, lat, lon, site, ok=f"Camera {sel} moved.")
+    except TwinError as exc:
+        ss["camera_msg"] = ("error", str(exc))
 
 
 # -- page -----------------------------------------------------------------------------------------
@@ -170,13 +231,13 @@ def _suggest_section(plan: ui.Plan, scenario: Any) -> None:
 
 
 plan = ui.current_plan()
+_map_clicked()  # a click not handled by the map's callback yet (a test's): before any widget is drawn
+plan = ui.current_plan()
 _sync_widgets(plan, force=False)
 ids = cameras.camera_ids(plan.doc)
-if "camera_next" in st.session_state:
-    st.session_state[f"{W}camera"] = st.session_state.pop("camera_next")
 if st.session_state.get(f"{W}camera") not in ids:
     st.session_state[f"{W}camera"] = ids[0] if ids else None
-files = plans.list_scenarios(ui.paths().scenarios)
+files = ui.scenario_files(str(ui.paths().scenarios))
 labels = {f.path.name: f.label for f in files}
 if plan.source not in labels:
     labels = {plan.source: f"Uploaded: {plan.source}", **labels}
@@ -326,10 +387,8 @@ st.caption(
     "Figures are means over replications with their 95% predictive interval (PI): the range one deployment's "
     "count should fall in."
 )
-
-result = ui.guarded(ui.get_result, scenario)
-summary = ui.guarded(ui.scored_summary, result, scenario)
-site, run_cameras = result.context.site, result.context.cameras
+site = ui.guarded(ui.site_of, scenario)
+plan_cameras = ui.guarded(ui.plan_cameras, scenario, site)
 
 with save_slot:
     plan_file = plans.plan_file_name(plan.doc)
@@ -345,31 +404,49 @@ with save_slot:
     )
 
 col_map, col_res = st.columns([3, 2], gap="medium")
+result: Any = None
+result_error: TwinError | None = None
+try:
+    job = ui.result_job(scenario)
+except TwinError as exc:
+    job, result_error = None, exc
+if job is not None and job.quick:  # cached, or the kept crowd in front of the edited cameras: ~1 s
+    with col_res:
+        try:
+            result = job.run()
+        except TwinError as exc:
+            result_error = exc
 
 with col_map:
+    tiles = None
     try:
         tiles = plans.check_tile_url(st.session_state.get("tile_url"))
     except TwinError as exc:
         ui.show_error(exc)
-        tiles = None
-    m = ui.guarded(
-        views.plan_map,
-        site,
-        run_cameras,
+    if tiles:
+        problem = ui.tile_problem(tiles, site)
+        if problem:
+            st.warning(
+                f"Map tiles: {problem}. The site's OpenStreetMap streets are drawn without them; check the "
+                "tile server or clear the URL under Simulation settings.",
+                icon=":material/cloud_off:",
+            )
+    heat_drawn = result is not None
+    ui.guarded(
+        ui.draw_map,
+        key="plan_map",
+        site=site,
+        cameras=plan_cameras,
         min_ied_px=scenario.capture.min_ied_px,
-        tracks=result.tracks,
+        heat_xy=maplayers.heat_points(result.tracks) if result is not None else None,
         tile_url=tiles,
-    )
-    out = st_folium(
-        m, key="plan_map", height=540, use_container_width=True, returned_objects=["last_clicked"]
+        on_click=_map_clicked,
     )
     st.caption(
         "Camera views are coloured by DORI level (IEC 62676-4: identify ≥ 250 px/m … detect ≥ 25 px/m); "
-        "the blue "
-        f"outline is where faces reach {scenario.capture.min_ied_px:g} px between the eyes; the heat "
-        "layer shows "
-        "where usable faces were captured (replication 1). Purple lines: walking routes; yellow squares: "
-        "LFR notice signs."
+        f"the blue outline is where faces reach {scenario.capture.min_ied_px:g} px between the eyes; a "
+        "dashed outline continues a view beyond the top of the image. The heat layer shows where usable "
+        "faces were captured (replication 1). Purple lines: walking routes; yellow squares: LFR notice signs."
     )
 
     st.markdown("**Cameras**")
@@ -384,83 +461,55 @@ with col_map:
     )
     sel = c2.selectbox("Selected camera", ids, key=f"{W}camera")
 
-    clicked = (out or {}).get("last_clicked")
-    if clicked and clicked != st.session_state.get("last_click_done"):
-        st.session_state["last_click_done"] = clicked
-        lat, lon = float(clicked["lat"]), float(clicked["lng"])
-        if mode == CLICK_MODES[1]:
-            try:
-                cam = cameras.camera_at(site, lat, lon, existing_ids=ids)
-                plan.doc = cameras.add_camera(plan.doc, cam)
-                st.session_state["camera_next"] = cam[
-                    "id"
-                ]  # selected on the rerun, before the selectbox exists
-                note = cameras.placement_note(site, cam, min_ied_px=scenario.capture.min_ied_px)
-                st.session_state["camera_msg"] = ("success", f"Camera {cam['id']} added, {note}.")
-            except TwinError as exc:
-                st.session_state["camera_msg"] = ("error", str(exc))
-            st.rerun()
-        elif mode == CLICK_MODES[2] and sel:
-            _edit_plan(cameras.move_camera, sel, lat, lon, site, ok=f"Camera {sel} moved.")
-            st.rerun()
-        else:
-            st.session_state["camera_msg"] = (
-                "info",
-                f"You clicked {lat:.6f}, {lon:.6f}. Choose 'Add a camera' to place one there.",
-            )
-
     msg = st.session_state.get("camera_msg")
     if msg:
         {"success": st.success, "error": st.error, "info": st.info}[msg[0]](msg[1])
 
     if sel:
-        with st.form(f"cam_form_{sel}", border=True):
-            f1, f2, f3, f4 = st.columns(4)
-            f1.number_input(
-                "Heading, °",
-                *plans.control_range("heading_deg", st.session_state[f"{W}heading_{sel}"]),
-                step=5.0,
-                format="%.1f",
-                key=f"{W}heading_{sel}",
-                help="Compass bearing the camera looks along (0 north, 90 east).",
-            )
-            f2.number_input(
-                "Tilt down, °",
-                -10.0,
-                89.0,
-                step=1.0,
-                format="%.0f",
-                key=f"{W}tilt_{sel}",
-                help="Downward tilt of the optical axis.",
-            )
-            f3.number_input(
-                "Field of view, °",
-                *plans.control_range("hfov_deg", st.session_state[f"{W}hfov_{sel}"]),
-                step=1.0,
-                format="%.0f",
-                key=f"{W}hfov_{sel}",
-                help="Horizontal field of view: narrower sees faces larger but fewer.",
-            )
-            f4.number_input(
-                "Height, m",
-                0.5,
-                30.0,
-                step=0.1,
-                format="%.1f",
-                key=f"{W}height_{sel}",
-                help="Lens height above the ground (a van mast is about 3 m).",
-            )
+        cam_doc = cameras.camera_by_id(plan.doc, sel)
+        rev = cameras.camera_revision(cam_doc)
+        values = cameras.camera_form_values(cam_doc)
+        with st.form(f"cam_form_{sel}_{rev}", border=True):
+            fields = cameras.CAMERA_FORM_FIELDS
+            for col, f in zip(st.columns(len(fields)), fields, strict=True):
+                col.number_input(
+                    f.label,
+                    *f.range_for(values[f.key]),
+                    value=values[f.key],
+                    step=f.step,
+                    format=f.fmt,
+                    key=_form_key(sel, rev, f.key),
+                    help=f.help,
+                )
             b1, b2 = st.columns([1, 1])
             b1.form_submit_button(
-                f"Apply to {sel}", on_click=_apply_camera, args=(sel,), type="primary", width="stretch"
+                f"Apply to {sel}", on_click=_apply_camera, args=(sel, rev), type="primary", width="stretch"
             )
-            b2.form_submit_button(f"Delete {sel}", on_click=_delete_camera, args=(sel,), width="stretch")
+            b2.form_submit_button(f"Delete {sel}", on_click=_delete_camera, args=(sel, rev), width="stretch")
     with st.expander(f"All {len(ids)} cameras"):
         st.dataframe(pd.DataFrame(plan.doc["cameras"]), hide_index=True, width="stretch")
     _suggest_section(plan, scenario)
 
 with col_res:
     st.subheader("Expected per hour")
+    if result is None and result_error is None and job is not None:
+        try:
+            result = job.run()  # a new crowd: the progress bar stands where the figures will be
+        except TwinError as exc:
+            result_error = exc
+    if result_error is not None:
+        ui.show_error(result_error)
+        st.stop()
+    summary = ui.guarded(ui.scored_summary, result, scenario)
+    breaches = views.deployment_breaches(scenario, summary, result.context)
+    if breaches:
+        st.error(
+            f"**This plan breaches {len(breaches)} of the deployment's own limits** (the deployment record "
+            "lists them first):\n" + "\n".join(f"- {views.breach_text(b)}" for b in breaches),
+            icon=":material/gpp_bad:",
+        )
+    elif scenario.governance is None:
+        st.caption("No governance block: the deployment record's policy checks need one (see `twin schema`).")
     figures = views.headline_figures(summary)
     r1, r2, r3 = st.columns(2), st.columns(2), st.columns(2)
     for col, figure in zip([*r1, *r2, r3[0]], figures, strict=True):
@@ -473,7 +522,7 @@ with col_res:
         target = f"{ops.target_share:.0%} of true alerts engaged" if ops.target_share else "the target share"
         r3[1].metric(
             "Officers needed",
-            ops.officers_text,
+            ops.officers_short,
             help=f"Smallest number of intercept officers that engages {target} (operations model). "
             + (ops.note or ""),
         )
@@ -511,16 +560,32 @@ with col_res:
     st.altair_chart((bars + rules).properties(height=210), width="stretch")
 
     with st.expander("All figures", expanded=False):
-        st.dataframe(views.result_table(summary), hide_index=True, width="stretch")
+        st.dataframe(
+            views.result_table(summary),
+            hide_index=True,
+            width="stretch",
+            column_config={"Metric": st.column_config.TextColumn(width="medium")},
+        )
         if ops and ops.rows:
             st.dataframe(
                 pd.DataFrame(ops.rows, columns=["Operations", "Expected (95% PI)"]),
                 hide_index=True,
                 width="stretch",
+                column_config={"Operations": st.column_config.TextColumn(width="medium")},
             )
-    st.caption(
-        f"Reproduce: save this plan and run `twin run {plan_file}` (seed {plan.settings.seed}, "
-        f"{plan.settings.replications} replications): the same numbers. Simulated in "
-        f"{result.timings.get('simulate_s', 0):.1f} s; threshold, watchlist size and prevalence re-score the "
-        f"stored captures without a new simulation. Engine {views.engine_id(summary)}."
+    how = (
+        "placed the kept crowd in front of the edited cameras"
+        if result.timings.get("recaptured")
+        else "simulated"
     )
+    st.caption(
+        f"For this plan: {len(scenario.cameras)} cameras, threshold {plan.settings.threshold:.3f}, footfall "
+        f"×{plan.settings.footfall_scale:.2f}, {plan.settings.replications} replications of "
+        f"{plan.settings.duration_h} h. Reproduce: save this plan and run `twin run {plan_file}` (seed "
+        f"{plan.settings.seed}): the same numbers. {how.capitalize()} in "
+        f"{result.timings.get('simulate_s', 0):.1f} s; threshold, watchlist size and prevalence re-score the "
+        f"stored captures, and camera edits keep the crowd. Engine {views.engine_id(summary)}."
+    )
+
+if not heat_drawn:  # the map was drawn before the run: once more, now with the capture heat
+    st.rerun()

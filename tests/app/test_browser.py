@@ -13,13 +13,9 @@ Chromium: ``/usr/bin/chromium`` (``.ci/run`` installs it). Missing chromium fail
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
@@ -44,12 +40,6 @@ def _need(condition: bool, why: str) -> None:
     pytest.skip(why)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def app_url() -> Iterator[str]:
     """The app served by `streamlit run app.py` on a free localhost port."""
@@ -60,56 +50,12 @@ def app_url() -> Iterator[str]:
         import playwright.sync_api  # noqa: F401
     except ImportError:
         _need(False, "the playwright package is not installed")
-    port = _free_port()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    for proxy in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
-        env.pop(proxy, None)
     log = ARTIFACTS / "streamlit.log"
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with log.open("w") as fh:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "app.py",
-                "--server.port",
-                str(port),
-                "--server.address",
-                "localhost",
-                "--server.headless",
-                "true",
-                "--browser.gatherUsageStats",
-                "false",
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://localhost:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(
-                    f"streamlit did not start (exit {proc.poll()}); log: {log}\n{log.read_text()[-2000:]}"
-                )
-            time.sleep(0.3)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        with _driver().serve(log, timeout_s=60) as url:  # bench/appdriver.py: the server bench_app times
+            yield url
+    except RuntimeError as exc:  # it did not start
+        pytest.fail(f"{exc}\n{log.read_text()[-2000:] if log.is_file() else ''}")
 
 
 #: The "False alerts" metric's value (the label matched exactly; during a rerun Streamlit may briefly
@@ -185,6 +131,101 @@ def test_plan_page_offline_map_and_threshold(app_url: str, request: pytest.Fixtu
             shot = ARTIFACTS / f"{request.node.name}.png"
             page.screenshot(path=str(shot), full_page=True)
             print(f"screenshot of the failure: {shot}; blocked requests: {attempted}")
+            raise
+        finally:
+            browser.close()
+
+
+def _driver():  # type: ignore[no-untyped-def]
+    """bench/appdriver.py (what a planner clicks, shared with bench/bench_app.py)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("appdriver", REPO / "bench" / "appdriver.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("appdriver", mod)  # its dataclasses look their module up
+    spec.loader.exec_module(sys.modules["appdriver"])
+    mod = sys.modules["appdriver"]
+    return mod
+
+
+def _saved_plan(page) -> dict:  # type: ignore[no-untyped-def]
+    """The plan as "Save this plan" downloads it (the scenario YAML a planner keeps)."""
+    import yaml
+
+    with page.expect_download(timeout=30_000) as dl:
+        page.get_by_role("button", name="Save this plan (.yaml)").click()
+    return dict(yaml.safe_load(Path(dl.value.path()).read_text()))
+
+
+#: Oxford Street's footway, where the vans already watch (bench/bench_app.py's first add), and a move of
+#: about 5.5 m east along it.
+ADD_AT = (51.5152881, -0.1425125)
+MOVE_BY_DEG = 0.00008
+
+
+def test_a_camera_clicked_in_moved_turned_and_deleted_in_the_saved_yaml(
+    app_url: str, request: pytest.FixtureRequest
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    ad = _driver()
+    lat, lon = ADD_AT
+    with sync_playwright() as pw:
+        browser, page, reqs = ad.open_browser(pw)
+        pp = ad.PlanPage(page)
+        try:
+            page.goto(app_url, timeout=60_000)
+            pp.wait_caption("For this plan")
+            start = _saved_plan(page)
+            others = {c["id"]: c for c in start["cameras"]}
+            n = len(others)
+            pp.set_view(lat, lon, 19)
+            view = pp.view()
+
+            page.get_by_text("Add a camera", exact=True).click()
+            pp.wait_idle()
+            pp.click_map(lat, lon)
+            pp.wait_caption(f"{n + 1} cameras")
+            plan = _saved_plan(page)
+            (new,) = [c for c in plan["cameras"] if c["id"] not in others]
+            assert abs(new["lat"] - lat) < 2e-5 and abs(new["lon"] - lon) < 3e-5, new  # within ~2 m
+            assert {c["id"]: c for c in plan["cameras"] if c["id"] in others} == others
+            assert pp.view() == pytest.approx(view)  # the planner's centre and zoom kept (defect 3)
+
+            page.get_by_text("Move the selected camera", exact=True).click()
+            pp.wait_idle()
+            pp.click_map(lat, lon + MOVE_BY_DEG)
+            pp.wait_text(f"Camera {new['id']} moved.")
+            pp.wait_idle()
+            moved = next(c for c in _saved_plan(page)["cameras"] if c["id"] == new["id"])
+            assert moved["lon"] - new["lon"] == pytest.approx(MOVE_BY_DEG, abs=3e-5)
+            assert moved["heading_deg"] == new["heading_deg"]  # a move keeps the direction
+
+            page.get_by_text("Nothing (look around)", exact=True).click()
+            pp.wait_idle()
+            heading = page.get_by_role("spinbutton", name="Heading, °")
+            turned_to = round((float(heading.input_value()) + 10) % 360, 1)
+            heading.fill(f"{turned_to:.1f}")
+            page.get_by_role("button", name=f"Apply to {new['id']}").click()
+            pp.wait_text(f"Camera {new['id']} updated.")
+            pp.wait_idle()
+            plan = _saved_plan(page)
+            turned = next(c for c in plan["cameras"] if c["id"] == new["id"])
+            assert turned["heading_deg"] == pytest.approx(turned_to)
+            assert (turned["lat"], turned["lon"]) == (moved["lat"], moved["lon"])
+            assert {c["id"]: c for c in plan["cameras"] if c["id"] in others} == others
+
+            page.get_by_role("button", name=f"Delete {new['id']}").click()
+            pp.wait_caption(f"{n} cameras")
+            assert _saved_plan(page)["cameras"] == start["cameras"]
+            assert pp.view() == pytest.approx(view)
+            assert not reqs.blocked, f"requests to other hosts were attempted: {reqs.blocked}"
+        except BaseException:
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            shot = ARTIFACTS / f"{request.node.name}.png"
+            page.screenshot(path=str(shot), full_page=True)
+            print(f"screenshot of the failure: {shot}; blocked requests: {reqs.blocked}")
             raise
         finally:
             browser.close()

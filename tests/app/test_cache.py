@@ -63,3 +63,25 @@ def test_rescored_numbers_equal_a_fresh_run_of_the_saved_plan(tiny_doc: dict, sq
     fresh = twin.run(plans.to_scenario(saved, square_site.parent)).summary
     for section in ("totals", "per_hour_rate", "rates", "hourly"):
         assert shown[section] == fresh[section]
+
+
+def test_rescoring_with_the_runs_own_settings_changes_nothing(tiny_doc: dict, square_site: Path) -> None:
+    """The page shows a run's own summary when its watchlist and operations settings are the plan's
+    (twin.app.ui.scored_summary skips the re-scoring): that is what re-scoring would give."""
+    sc = plans.to_scenario(tiny_doc, square_site.parent)
+    res = twin.run(sc)
+    assert res.rescore_as(sc).filled_from(res.summary).to_json() == res.summary.to_json()
+
+
+def test_run_cache_finds_a_family_and_lru_dict_forgets() -> None:
+    c = cache.RunCache(max_entries=3)
+    c.put("a", 1, family="oxford")
+    c.put("b", 2, family="oxford")
+    c.put("c", 3, family="croydon")
+    assert c.latest("oxford") == 2 and c.latest("croydon") == 3 and c.latest("stratford") is None
+    assert c.get("a") == 1 and c.latest("oxford") == 1  # the most recently used of the family
+    d = cache.LruDict(max_entries=2)
+    d["x"], d["y"] = 1, 2
+    _ = d["x"]
+    d["z"] = 3
+    assert sorted(d) == ["x", "z"] and len(d) == 2

@@ -33,7 +33,9 @@ def test_list_scenarios_names_every_site() -> None:
         "croydon_north_end.yaml",
     } <= names
     ox = next(f for f in files if f.path.name == "oxford_circus.yaml")
-    assert ox.label == f"{ox.name} (oxford_circus.yaml)"
+    assert ox.label == "Oxford Circus"  # short enough for the sidebar (issue 13: site names cut off)
+    labels = [f.label for f in files]
+    assert len(set(labels)) == len(labels) and max(map(len, labels)) <= 34, labels
 
 
 def test_upload_round_trip_of_a_saved_plan() -> None:

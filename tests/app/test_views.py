@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from conftest import SCENARIOS
+from twin.app import comparison, maplayers, views
 from twin.app import plan as plans
-from twin.app import views
 from twin.scoring.metric_table import metric
 
 
@@ -68,16 +68,16 @@ def test_result_table_and_frames() -> None:
     assert row["Expected (95% PI)"] == "2.0 (95% PI 1.0–4.0)" and row["Unit"] == "alerts/h"
     h = views.hourly_frame(_summary(), 23)
     assert list(h["hour"].unique()) == ["23:00", "00:00"] and len(h) == 4
-    c = views.compare_table([("A", _summary()), ("B", _summary())])
+    c = comparison.compare_table([("A", _summary()), ("B", _summary())])
     assert list(c.columns) == ["A", "B"] and c.loc["False alerts (alerts/h)", "B"] == "2.0 (95% PI 1.0–4.0)"
-    f = views.compare_frame([("A", _summary())])
+    f = comparison.compare_frame([("A", _summary())])
     assert set(f["metric"]) == {"True alerts /h", "False alerts /h"} and f["hi"].max() == 4.0
 
 
 def test_heat_points_keep_usable_captures_only() -> None:
     tracks = pd.DataFrame({"x_m": [1.0, 2.0, np.nan], "y_m": [3.0, 4.0, 5.0], "usable_captures": [2, 0, 1]})
-    assert views.heat_points(tracks).tolist() == [[1.0, 3.0]]
-    assert views.heat_points(None).shape == (0, 2)
+    assert maplayers.heat_points(tracks).tolist() == [[1.0, 3.0]]
+    assert maplayers.heat_points(None).shape == (0, 2)
 
 
 def test_operations_view_reads_the_operations_section_or_says_none() -> None:
@@ -97,7 +97,7 @@ def test_operations_view_reads_the_operations_section_or_says_none() -> None:
         v is not None and v.officers_needed == 3 and v.target_share == 0.8 and v.note.startswith("3 officer")
     )
     assert ("Stops by officers", "1.5 /h (95% PI 0.0–3.0)") in v.rows
-    table = views.compare_table([("A", s), ("B", _summary())])
+    table = comparison.compare_table([("A", s), ("B", _summary())])
     assert table.loc["Officers needed (for 80% of true alerts engaged)"].tolist() == ["3", "–"]
     assert table.loc["Stops by officers (/h)", "A"] == "1.5 (95% PI 0.0–3.0)"
     s["operations"]["officers_needed"] = {"officers_needed": None, "true_alerts": 0, "note": "no true alert"}
@@ -114,7 +114,7 @@ def test_record_preview_states_what_the_plan_determines(
     rows = dict(prev.rows)
     assert rows["Time window"] == "12:00–12:10 local (0.166667 h)"
     assert rows["LFR notice signs"] == "2 on the map"
-    assert rows["Expected FPIR"].startswith("1.70e-04 per face scanned")
+    assert rows["Model FPIR"].startswith("1.70e-04 per face scanned")
     assert "deleted at once" in rows["Retention"] and "destroyed" in rows["Retention"]
     assert prev.governance == () and prev.checks == ()  # no governance block in the tiny plan
 
@@ -136,15 +136,20 @@ def test_record_preview_checks_the_forces_limits() -> None:
 
 def test_headline_alerts_show_the_models_expected_count_beside_a_zero_sample() -> None:
     """Four replications that sampled no false alert read "0.0–0.0", but the model expects 1.2 in a 6-hour
-    window: the caption gives 1.2 / 6 = 0.2 /h with the model's interval (0.3 / 6, 4.8 / 6 by hand), and says
-    how many replications the sampled interval rests on (issue 15: never a bare 0–0)."""
+    window: the figure is the model's 1.2 / 6 = 0.2 /h, the caption gives the model's interval in the window
+    and says how many replications sampled none (issues 13 and 15: never a bare 0–0)."""
     s = _summary()
     s["per_hour_rate"]["false_alerts"] = {"mean": 0.0, "p2_5": 0.0, "p97_5": 0.0}
     s["model"].update(expected_false_alerts=1.2, false_alerts_interval=[0.3, 4.8])
     s["model"]["expected_false_alerts_definition"] = "faces x FPIR"
     s["run"] = {"replications": 4, "window": {"duration_s": 6 * 3600.0}}
     fa = {h.label: h for h in views.headline_figures(s)}["False alerts"]
-    assert fa.caption.startswith("95% PI 0.0–0.0 /h (sampled over 4 replication(s))")
-    assert fa.caption.endswith("model: expected 0.2 /h (95% PI 0.05–0.8)")
-    # no model figure for true alerts in this run: the sampled interval alone
-    assert {h.label: h for h in views.headline_figures(s)}["True alerts"].caption == "95% PI 0.5–2.0 /h"
+    assert fa.value == "0.2 /h (model)"
+    assert fa.caption == (
+        "expected by the score model (95% PI 0.3–4.8 in the 6 h window); "
+        "none simulated in 4 replications of 6 h"
+    )
+    assert "0.0–0.0" not in fa.caption
+    # no model figure for true alerts in this run: the sampled interval, and what it rests on
+    ta = {h.label: h for h in views.headline_figures(s)}["True alerts"]
+    assert ta.caption == "95% PI 0.5–2.0 /h over 4 replications of 6 h"

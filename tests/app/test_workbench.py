@@ -104,20 +104,20 @@ def test_probe_geometry_is_the_pinhole_model() -> None:
 def _probe(
     engine: FakeEngine, wl: Watchlist, bank: FaceBank, identity: str, *, distance_m: float, **kw: Any
 ) -> workbench.ProbeReport:
-    """A frontal, sharp, noise-free probe of ``identity`` at ``distance_m`` (seed 0, no JPEG)."""
+    """A frontal (unless ``yaw_deg``), sharp, noise-free probe of ``identity`` at ``distance_m`` (seed 0, no
+    JPEG)."""
+    opts: dict[str, Any] = {"yaw_deg": 0.0, "blur_px": 0.0, **kw}
     return workbench.synthetic_probe(
         engine,
         wl,
         bank,
         identity,
         distance_m=distance_m,
-        yaw_deg=0.0,
-        blur_px=0.0,
         threshold=engine.default_threshold,
         rng=np.random.default_rng(0),
         noise_sd=0.0,
         jpeg_quality=None,
-        **kw,
+        **opts,
     )
 
 
@@ -144,3 +144,23 @@ def test_synthetic_probe_below_the_gate_is_not_an_alert(engine: FakeEngine, bank
     assert far.mated_score == pytest.approx(1.0, abs=1e-5) and not far.alert  # scored, but the gate drops it
     near = _probe(engine, wl, bank, "ann", distance_m=12.0, gate=QualityGate(min_ied_px=10))
     assert near.gate is None and near.alert
+
+
+@pytest.mark.parametrize("yaw", [40.0, -60.0])
+def test_synthetic_probe_turned_past_the_yaw_gate_is_not_an_alert(
+    engine: FakeEngine, bank: FaceBank, yaw: float
+) -> None:
+    """A head turned 40° or 60° fails the 30° yaw gate (issue 13: it alerted), although the render's
+    landmarks, a squeeze of a frontal photo, still look frontal."""
+    wl = workbench.sample_watchlist(engine, bank)
+    gate = QualityGate(min_ied_px=10, max_abs_yaw_deg=30)
+    turned = _probe(engine, wl, bank, "ann", distance_m=5.0, yaw_deg=yaw, gate=gate)
+    assert turned.gate == "yaw_deg" and not turned.alert
+    assert _probe(engine, wl, bank, "ann", distance_m=5.0, yaw_deg=20.0, gate=gate).gate is None
+
+
+def test_a_score_just_below_the_threshold_never_prints_as_equal_to_it() -> None:
+    """0.9297 against 0.93 printed "0.930 → no alert (threshold 0.930)"."""
+    score, thr = workbench.score_and_threshold(0.92997, 0.93)
+    assert score != thr and float(score) < float(thr)
+    assert workbench.score_and_threshold(0.7123, 0.6) == ("0.712", "0.600")

@@ -12,7 +12,8 @@ from conftest import X0, Y0
 from twin.scenario.specs import CaptureGate
 from twin.scoring.score_model import ScoreModel
 from twin.world.camera import Camera, compute_face_geometry
-from twin.world.capture import STATION_M, WalkerBatch, build_view_tables, lane_offsets, reduce_tracks
+from twin.world.capture import STATION_M, WalkerBatch, build_view_tables, lane_offsets
+from twin.world.frames import reduce_tracks
 from twin.world.site import load_site
 
 

@@ -10,8 +10,11 @@ reach the capture gate. ``add``/``move``/``update``/``delete_camera`` return a n
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from twin.errors import CameraGeometryError, ScenarioError
@@ -21,9 +24,14 @@ from twin.world.camera import IED_M, Camera, ground_distance_for_px_per_m
 from twin.world.geo import check_in_london, lonlat_to_bng
 
 __all__ = [
+    "CAMERA_FORM_FIELDS",
+    "CameraField",
     "add_camera",
     "camera_at",
+    "camera_by_id",
+    "camera_form_values",
     "camera_ids",
+    "camera_revision",
     "delete_camera",
     "move_camera",
     "nearest_route",
@@ -37,6 +45,83 @@ __all__ = [
 def camera_ids(doc: Mapping[str, Any]) -> list[str]:
     """Camera ids of a plan document, in order."""
     return [str(c.get("id")) for c in doc.get("cameras") or []]
+
+
+def camera_by_id(doc: Mapping[str, Any], cam_id: str) -> dict[str, Any]:
+    """A copy of the camera ``cam_id`` of a plan document.
+
+    Raises:
+        ScenarioError: no such camera (the message lists the plan's cameras).
+    """
+    return copy.deepcopy(dict((doc.get("cameras") or [])[_index(doc, cam_id)]))
+
+
+def camera_revision(cam: Mapping[str, Any]) -> str:
+    """A short hash of a camera entry: it changes whenever any of its fields does.
+
+    The Plan page keys a camera's form widgets by id and revision, so a form always shows the
+    camera as the plan holds it now, never a widget state left from an earlier version of it (or
+    of a camera deleted meanwhile).
+
+    >>> a = {"id": "c", "heading_deg": 90.0}
+    >>> turned = {**a, "heading_deg": 91}
+    >>> camera_revision(a) == camera_revision(dict(a)), camera_revision(a) == camera_revision(turned)
+    (True, False)
+    """
+    text = json.dumps(dict(cam), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CameraField:
+    """One field of the Plan page's camera form: the scenario key, its label, range, step, format and
+    help text."""
+
+    key: str
+    label: str
+    lo: float
+    hi: float
+    step: float
+    fmt: str
+    help: str
+
+    def range_for(self, value: float) -> tuple[float, float]:
+        """The field's range widened to hold ``value`` (a plan's own setting, e.g. a 150° lens, that the
+        scenario schema accepts beyond the form's usual range).
+
+        >>> CAMERA_FORM_FIELDS[2].range_for(30.0), CAMERA_FORM_FIELDS[2].range_for(150.0)
+        ((5.0, 120.0), (5.0, 150.0))
+        """
+        return (min(self.lo, value), max(self.hi, value))
+
+
+#: The camera form's fields (ranges as :class:`twin.scenario.specs.CameraSpec` validates them).
+CAMERA_FORM_FIELDS: tuple[CameraField, ...] = (
+    CameraField(key="heading_deg", label="Heading, °", lo=0.0, hi=359.9, step=5.0, fmt="%.1f",
+                help="Compass bearing the camera looks along (0 north, 90 east)."),
+    CameraField(key="tilt_deg", label="Tilt down, °", lo=-10.0, hi=89.0, step=1.0, fmt="%.0f",
+                help="Downward tilt of the optical axis."),
+    CameraField(key="hfov_deg", label="Field of view, °", lo=5.0, hi=120.0, step=1.0, fmt="%.0f",
+                help="Horizontal field of view: narrower sees faces larger but fewer."),
+    CameraField(key="mount_height_m", label="Height, m", lo=0.5, hi=30.0, step=0.1, fmt="%.1f",
+                help="Lens height above the ground (a van mast is about 3 m)."),
+)  # fmt: skip
+
+
+def camera_form_values(cam: Mapping[str, Any]) -> dict[str, float]:
+    """The camera form's starting values: the camera's own, or the scenario defaults it leaves out
+    (:class:`twin.scenario.specs.CameraSpec`); the heading in [0, 360).
+
+    >>> camera_form_values({"id": "c", "lat": 51.5, "lon": -0.1, "heading_deg": -90})
+    {'heading_deg': 270.0, 'tilt_deg': 15.0, 'hfov_deg': 30.0, 'mount_height_m': 3.0}
+    """
+    defaults = CameraSpec.model_fields
+    out = {}
+    for f in CAMERA_FORM_FIELDS:
+        value = cam.get(f.key)
+        out[f.key] = float(defaults[f.key].default if value is None else value)
+    out["heading_deg"] = round(out["heading_deg"] % 360.0, 1)
+    return out
 
 
 def next_camera_id(existing: Sequence[str], prefix: str = "cam") -> str:

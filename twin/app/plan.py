@@ -43,6 +43,7 @@ __all__ = [
     "PlanSettings",
     "ScenarioFile",
     "apply_settings",
+    "check_placement",
     "check_tile_url",
     "control_range",
     "list_scenarios",
@@ -53,6 +54,8 @@ __all__ = [
     "plan_yaml",
     "run_command",
     "settings_from_doc",
+    "site_label",
+    "tile_server_problem",
     "time_options",
     "to_scenario",
     "variant_start",
@@ -106,12 +109,37 @@ class ScenarioFile:
     Attributes:
         path: the YAML file.
         name: its ``name:``.
-        label: what the site picker shows.
+        label: what the site picker shows (:func:`site_label`).
     """
 
     path: Path
     name: str
     label: str
+
+
+#: Words a site picker can leave out of a scenario's name (every shipped plan is a van deployment), and
+#: shorter forms of its notes, so the name fits the sidebar.
+_LABEL_SHORTENINGS: tuple[tuple[str, str], ...] = (
+    (" LFR van deployment", ""),
+    (" (approximate geometry)", " (approx.)"),
+    (" (validation record)", ", record"),
+)
+
+
+def site_label(name: str) -> str:
+    """A scenario's name as the site picker shows it: short enough for the sidebar (about 28 characters).
+
+    >>> site_label("Oxford Circus LFR van deployment")
+    'Oxford Circus'
+    >>> site_label("Croydon North End LFR van deployment (approximate geometry)")
+    'Croydon North End (approx.)'
+    >>> site_label("Oxford Circus 28 Jan 2022 (validation record)")
+    'Oxford Circus 28 Jan 2022, record'
+    """
+    out = str(name)
+    for long, short in _LABEL_SHORTENINGS:
+        out = out.replace(long, short)
+    return out.strip() or str(name)
 
 
 def list_scenarios(folder: str | Path) -> list[ScenarioFile]:
@@ -127,7 +155,7 @@ def list_scenarios(folder: str | Path) -> list[ScenarioFile]:
         except ScenarioError:
             continue
         name = str(doc.get("name") or path.stem)
-        out.append(ScenarioFile(path, name, f"{name} ({path.name})"))
+        out.append(ScenarioFile(path, name, site_label(name)))
     return out
 
 
@@ -230,7 +258,30 @@ def plan_from_upload(
             f"{name}: engine.kind {scenario.engine.kind!r} runs real faces; the Plan page simulates with "
             "engine.kind: statistical (try real engines on the Pipeline page)"
         )
+    check_placement(scenario, name=name)
     return doc
+
+
+def check_placement(scenario: Scenario, *, name: str = "") -> None:
+    """Check what a valid scenario document cannot show by itself: its site map loads and every camera
+    stands in London and within reach of the site's geofence (as a run will check them).
+
+    Raises:
+        TwinError: the map is unusable, or a camera's lat and lon are swapped, or it stands too far
+            outside the geofence (the message names the camera and the fix, prefixed with ``name``).
+    """
+    from twin.errors import TwinError
+    from twin.sim.context import place_cameras
+    from twin.world.site import load_site
+
+    try:
+        sp = scenario.site
+        site = load_site(
+            sp.map, route_weights=sp.route_weights, extra_signage=[(s.lat, s.lon) for s in sp.signage]
+        )
+        place_cameras(scenario, site)
+    except TwinError as exc:
+        raise type(exc)(f"{name}: {exc}" if name else str(exc)) from exc
 
 
 def _relpath(path: Path, start: Path) -> str:
@@ -464,6 +515,44 @@ def check_tile_url(url: str | None) -> str | None:
             "e.g. http://localhost:8080/tiles/{z}/{x}/{y}.png"
         )
     return url
+
+
+def tile_server_problem(
+    url: str, lat: float, lon: float, *, zoom: int = 18, timeout_s: float = 2.0
+) -> str | None:
+    """Why a tile server does not serve the site's tile, or None when it answers with an image.
+
+    Asks for the tile holding (lat, lon) at ``zoom`` (the XYZ "slippy map" numbering), without a
+    proxy (a tile server on the planning network is reached directly).
+
+    Args:
+        url: an XYZ template checked by :func:`check_tile_url`.
+        lat, lon: WGS84 point (the site's centre).
+        zoom: zoom level of the tile asked for.
+        timeout_s: how long to wait, s.
+
+    Returns:
+        one line naming the tile URL and what went wrong, or None.
+    """
+    import urllib.error
+    import urllib.request
+
+    n = 2**zoom
+    x = int((lon + 180.0) / 360.0 * n)
+    y = int((1.0 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2.0 * n)
+    tile = url.replace("{z}", str(zoom)).replace("{x}", str(x)).replace("{y}", str(y)).replace("{s}", "a")
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(tile, timeout=timeout_s) as r:
+            ctype = str(r.headers.get("Content-Type", ""))
+    except urllib.error.HTTPError as exc:
+        return f"the tile server answered HTTP {exc.code} for {tile}"
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return f"the tile server did not answer ({reason}) for {tile}"
+    if not ctype.startswith("image/"):
+        return f"the tile server answered with {ctype or 'no content type'}, not an image, for {tile}"
+    return None
 
 
 # -- saving ---------------------------------------------------------------------------------------

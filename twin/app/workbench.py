@@ -46,11 +46,13 @@ __all__ = [
     "analyse_image",
     "annotate",
     "decode",
+    "gate_text",
     "lens_camera",
     "probe_geometry",
     "quality_gate",
     "sample_images",
     "sample_watchlist",
+    "score_and_threshold",
     "synthetic_probe",
     "walking_blur_px",
 ]
@@ -294,6 +296,37 @@ def annotate(image: np.ndarray, reports: list[FaceReport]) -> np.ndarray:
     return out
 
 
+def score_and_threshold(score: float, threshold: float) -> tuple[str, str]:
+    """A score and the threshold as text, with as many decimals (3 to 6) as it takes to tell them apart, so
+    a score just below the threshold never prints as equal to it.
+
+    >>> score_and_threshold(0.9297, 0.93), score_and_threshold(0.6412, 0.6), score_and_threshold(0.93, 0.93)
+    (('0.9297', '0.9300'), ('0.641', '0.600'), ('0.930', '0.930'))
+    """
+    for d in range(3, 7):
+        a, b = f"{score:.{d}f}", f"{threshold:.{d}f}"
+        if a != b or score == threshold:
+            return a, b
+    return f"{score:.6f}", f"{threshold:.6f}"
+
+
+def gate_text(reason: str, gate: QualityGate) -> str:
+    """What a quality-gate outcome means, with the gate's limit (for the Pipeline page's verdicts).
+
+    >>> gate_text("yaw_deg", QualityGate(min_ied_px=30, max_abs_yaw_deg=30))
+    'turned away (yaw): the gate takes |yaw| ≤ 30°'
+    """
+    limits = {
+        "ied_px": f"the gate takes ≥ {gate.min_ied_px:g} px between the eyes",
+        "yaw_deg": f"the gate takes |yaw| ≤ {gate.max_abs_yaw_deg:g}°"
+        if gate.max_abs_yaw_deg is not None
+        else "",
+        "det_score": f"the gate takes detector scores ≥ {gate.min_det_score:g}" if gate.min_det_score else "",
+    }
+    limit = limits.get(reason, "")
+    return f"{GATE_TEXT.get(reason, reason)}" + (f": {limit}" if limit else "")
+
+
 def probe_geometry(distance_m: float, camera: Camera) -> dict[str, float | str]:
     """Pinhole geometry of a face at a ground distance from a camera.
 
@@ -322,7 +355,8 @@ class ProbeReport:
         candidates: the candidate list (searched at the detected face, else at the rendered landmarks).
         mated_score: score against the identity's own entry, or None if it is not on the watchlist.
         gate: why the live pipeline's quality gate would drop the face ("ied_px", "det_score",
-            "yaw_deg"), or None if it would be searched. The scores are shown either way.
+            "yaw_deg": the landmarks' yaw estimate or the rendered yaw beyond the gate's limit), or None
+            if it would be searched. The scores are shown either way.
         alert: the face passes the gate and the top score reaches the threshold.
         from_enrolment: rendered from the enrolment photo itself (the mated score is optimistic).
     """
@@ -399,7 +433,13 @@ def synthetic_probe(
         mated = float(cand.scores[cand.identities.index(identity)])
     emb[:] = 0.0
     top = CandidateList(cand.indices[:k], cand.identities[:k], cand.scores[:k], cand.fillers[:k])
-    reason = (gate or QualityGate()).reason(target)
+    gate = gate or QualityGate()
+    reason = gate.reason(target)
+    if reason is None and gate.max_abs_yaw_deg is not None and abs(yaw_deg) > gate.max_abs_yaw_deg:
+        # The render turns the head by squeezing a frontal photo (twin.recognition.faces.render), which
+        # keeps the landmarks nearly frontal, so their yaw estimate misses the turn: the gate is applied
+        # to the yaw rendered, as the simulation's capture gate applies it to the head's pose.
+        reason = "yaw_deg"
     return ProbeReport(
         probe=probe,
         geometry=geo,

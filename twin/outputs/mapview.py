@@ -20,11 +20,26 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from twin.world.camera import DORI_PX_PER_M, Camera, fov_wedge, ground_distance_for_px_per_m
+from twin.world.camera import (
+    DORI_PX_PER_M,
+    Camera,
+    fov_wedge,
+    ground_distance_for_px_per_m,
+    visible_ground_range,
+)
 from twin.world.geo import bng_to_lonlat
 from twin.world.site import Site
 
-__all__ = ["DORI_COLOURS", "add_point_layer", "build_map", "folium_module", "save_map"]
+__all__ = [
+    "DORI_COLOURS",
+    "add_point_layer",
+    "base_map",
+    "build_map",
+    "camera_layer",
+    "folium_module",
+    "heat_layer",
+    "save_map",
+]
 
 #: Colour of each DORI band on FOV wedges (IEC 62676-4:2015 levels).
 DORI_COLOURS: dict[str, str] = {
@@ -159,7 +174,41 @@ def build_map(
         height: map height as a CSS size (default folium's).
 
     Returns:
-        a ``Map`` of the chosen module.
+        a ``Map`` of the chosen module: :func:`base_map`, the heat layer under the cameras' views
+        (:func:`heat_layer`, :func:`camera_layer`) and a layer control.
+    """
+    fl = folium_module(offline)
+    m = base_map(
+        site,
+        min_ied_px=min_ied_px,
+        tile_url=tile_url,
+        tile_attribution=tile_attribution,
+        offline=offline,
+        zoom_start=zoom_start,
+        height=height,
+    )
+    if captures_xy is not None and len(captures_xy):
+        heat_layer(captures_xy, offline=offline).add_to(m)
+    camera_layer(cameras, min_ied_px=min_ied_px, offline=offline).add_to(m)
+    fl.LayerControl(collapsed=True).add_to(m)
+    return m
+
+
+def base_map(
+    site: Site,
+    *,
+    min_ied_px: float = 30.0,
+    tile_url: str | None = None,
+    tile_attribution: str = "",
+    offline: bool = True,
+    zoom_start: int = 18,
+    height: str | None = None,
+) -> Any:
+    """What the map shows of the site itself, whatever the cameras: tiles (if a URL is given), the OSM
+    streets, the geofence, the routes, the signs, the legend and the attribution, fitted to the geofence.
+
+    The app draws it once per site and adds the cameras and the heat over it as layers that change
+    without redrawing it (so the map keeps the planner's view). Arguments as :func:`build_map`.
     """
     fl = folium_module(offline)
     c = site.geofence.centroid
@@ -175,15 +224,13 @@ def build_map(
         kw["height"] = height
     m = fl.Map(**kw)
     if tile_url:
-        fl.TileLayer(tiles=tile_url, attr=tile_attribution or "tiles", name="tiles", max_zoom=22).add_to(m)
+        tiles = fl.TileLayer(tiles=tile_url, attr=tile_attribution or "tiles", name="tiles", max_zoom=22)
+        tiles.add_to(m)
+        _tile_error_notice(fl, m, tiles, tile_url)
 
     _add_base(fl, m, site)
     _add_routes(fl, m, site)
-    _add_cameras(fl, m, cameras, min_ied_px)
     _add_signs(fl, m, site)
-    if captures_xy is not None and len(captures_xy):
-        _add_heat(fl, m, captures_xy)
-
     attribution = html.escape(str(site.attribution.get("text") or site.attribution.get("data") or ""))
     approx = " · <b>approximate geometry</b>" if site.approximate else ""
     m.get_root().html.add_child(fl.Element(_legend(min_ied_px, open_=offline)))
@@ -193,7 +240,6 @@ def build_map(
             f'padding:1px 6px;font:11px sans-serif">{attribution}{approx}</div>'
         )
     )
-    fl.LayerControl(collapsed=True).add_to(m)
     xs, ys = site.geofence.exterior.xy
     lon_b, lat_b = bng_to_lonlat(np.array([min(xs), max(xs)]), np.array([min(ys), max(ys)]))
     m.fit_bounds([[float(lat_b[0]), float(lon_b[0])], [float(lat_b[1]), float(lon_b[1])]])
@@ -203,6 +249,38 @@ def build_map(
 def save_map(m: Any, path: Any) -> None:
     """Write a map's standalone HTML to ``path``."""
     m.save(str(path))
+
+
+def _tile_error_notice(fl: Any, m: Any, tiles: Any, tile_url: str) -> None:
+    """A note on the map, shown when a tile fails to load (Leaflet's ``tileerror``): the tile server
+    named does not answer, and the site's streets are drawn without it."""
+    from branca.element import MacroElement
+    from jinja2 import Template
+
+    note = html.escape(tile_url.split("/{z}")[0])
+    m.get_root().html.add_child(
+        fl.Element(
+            '<div id="twin-tile-note" style="display:none;position:fixed;bottom:24px;left:10px;'
+            "z-index:9999;background:#fff3e0;border:1px solid #e65100;border-radius:4px;padding:3px 7px;"
+            f"font:12px sans-serif;color:#bf360c\">Map tiles from {note} are not loading; the site's "
+            "OpenStreetMap streets are drawn without them.</div>"
+        )
+    )
+
+    class _Notice(MacroElement):  # type: ignore[misc]
+        _template = Template(
+            "{% macro script(this, kwargs) %}"
+            "{{ this.tiles.get_name() }}.on('tileerror', function () {"
+            " var n = document.getElementById('twin-tile-note'); if (n) { n.style.display = 'block'; } });"
+            "{% endmacro %}"
+        )
+
+        def __init__(self, layer: Any) -> None:
+            super().__init__()
+            self._name = "TileErrorNotice"
+            self.tiles = layer
+
+    _Notice(tiles).add_to(m)
 
 
 def _add_base(fl: Any, m: Any, site: Site) -> None:
@@ -257,27 +335,46 @@ def _add_routes(fl: Any, m: Any, site: Site) -> None:
     routes.add_to(m)
 
 
-def _add_cameras(fl: Any, m: Any, cameras: Sequence[Camera], min_ied_px: float) -> None:
-    """Each camera: its FOV wedge in DORI bands, the outline where faces reach ``min_ied_px``, its
+def camera_layer(cameras: Sequence[Camera], *, min_ied_px: float = 30.0, offline: bool = True) -> Any:
+    """The cameras as one layer (a ``FeatureGroup``): each camera's FOV wedge in DORI bands, the outline
+    where faces reach ``min_ied_px``, the rest of its horizontal field of view as a faint dashed
+    outline out to where faces would still be recognisable (DORI) if the camera tilted less (so a
+    camera whose tilt keeps faces near, e.g. the default 15°, still shows where it points), and its
     position."""
+    fl = folium_module(offline)
     cams = fl.FeatureGroup(name="Cameras and views", show=True)
     for cam in cameras:
         bands = [
             ground_distance_for_px_per_m(cam, DORI_PX_PER_M[n])
             for n in ("identify", "recognise", "observe", "detect")
         ]
+        near, far = visible_ground_range(cam)
+        if bands[1] > far:  # the lens would still recognise faces further out: show where it points
+            for poly in _polygons(fov_wedge(cam, far, None, unclipped=True, far_cap_m=bands[1])):
+                fl.Polygon(
+                    _latlon_ring(poly),
+                    color="#616161",
+                    weight=1,
+                    dash_array="3 4",
+                    fill=False,
+                    tooltip=_tooltip(
+                        fl,
+                        f"camera {cam.id}: beyond {far:.0f} m faces are above the top of the image at "
+                        f"{cam.tilt_deg:.0f}° tilt (tilt less to see further)",
+                    ),
+                ).add_to(cams)
         edges = [0.0, *bands]
-        for name, near, far in zip(
+        for name, lo, hi in zip(
             ("identify", "recognise", "observe", "detect"), edges[:-1], edges[1:], strict=True
         ):
-            for poly in _polygons(fov_wedge(cam, near, far)):
+            for poly in _polygons(fov_wedge(cam, lo, hi)):
                 fl.Polygon(
                     _latlon_ring(poly),
                     color=DORI_COLOURS[name],
                     weight=0,
                     fill=True,
                     fill_color=DORI_COLOURS[name],
-                    fill_opacity=0.45,
+                    fill_opacity=0.5,
                     tooltip=_tooltip(fl, f"camera {cam.id}: {name} ({DORI_PX_PER_M[name]:g}+ px/m)"),
                 ).add_to(cams)
         usable_far = ground_distance_for_px_per_m(cam, min_ied_px / 0.063)
@@ -300,11 +397,11 @@ def _add_cameras(fl: Any, m: Any, cameras: Sequence[Camera], min_ied_px: float) 
             tooltip=_tooltip(
                 fl,
                 f"camera {cam.id}: heading {cam.heading_deg:.0f}°, tilt {cam.tilt_deg:.0f}°, hfov "
-                f"{cam.hfov_deg:.0f}°, "
-                f"height {cam.mount_height_m:.1f} m, {cam.width_px}x{cam.height_px} @ {cam.fps:g} fps",
+                f"{cam.hfov_deg:.0f}°, height {cam.mount_height_m:.1f} m, {cam.width_px}x{cam.height_px} "
+                f"@ {cam.fps:g} fps; faces in view {near:.0f}–{far:.0f} m away",
             ),
         ).add_to(cams)
-    cams.add_to(m)
+    return cams
 
 
 def _add_signs(fl: Any, m: Any, site: Site) -> None:
@@ -326,22 +423,27 @@ def _add_signs(fl: Any, m: Any, site: Site) -> None:
         signs.add_to(m)
 
 
-def _add_heat(fl: Any, m: Any, captures_xy: np.ndarray) -> None:
-    """A heat layer of the best usable captures (at most :data:`_MAX_HEAT_POINTS`, evenly subsampled)."""
-    xy = np.asarray(captures_xy, dtype=float)
+def heat_layer(captures_xy: np.ndarray, *, offline: bool = True) -> Any:
+    """A layer (``FeatureGroup``) with the heat of the best usable captures (at most
+    :data:`_MAX_HEAT_POINTS`, evenly subsampled); empty without captures."""
+    fl = folium_module(offline)
+    layer = fl.FeatureGroup(name="Capture heat (best usable captures)", show=True)
+    xy = np.asarray(captures_xy, dtype=float).reshape(-1, 2)
     xy = xy[np.all(np.isfinite(xy), axis=1)]
+    if not len(xy):
+        return layer
     if len(xy) > _MAX_HEAT_POINTS:
         xy = xy[np.linspace(0, len(xy) - 1, _MAX_HEAT_POINTS).astype(int)]
     lon_h, lat_h = bng_to_lonlat(xy[:, 0], xy[:, 1])
     plugins = __import__(fl.__name__ + ".plugins", fromlist=["HeatMap"])
     plugins.HeatMap(
         [[float(a), float(b)] for a, b in zip(lat_h, lon_h, strict=True)],
-        name="Capture heat (best usable captures)",
-        radius=12,
+        radius=10,
         blur=10,
-        min_opacity=0.3,
+        min_opacity=0.25,
         max_zoom=20,
-    ).add_to(m)
+    ).add_to(layer)
+    return layer
 
 
 def add_point_layer(
@@ -362,7 +464,7 @@ def add_point_layer(
         xy: (N, 2) BNG metres.
         name: the layer's name in the layer control.
         colour: CSS colour.
-        tooltips: N texts (escaped here), or None.
+        tooltips: N texts (shown as text: :func:`_tooltip`), or None.
         radius: circle radius, px.
         show: visible when the map opens.
         offline: the module the map was built with (:func:`folium_module`).
@@ -381,7 +483,7 @@ def add_point_layer(
                 fill=True,
                 fill_color=colour,
                 fill_opacity=0.8,
-                tooltip=html.escape(tooltips[i]) if tooltips else None,
+                tooltip=_tooltip(fl, tooltips[i]) if tooltips else None,
             ).add_to(group)
     group.add_to(m)
     # the layer control must come after every layer it lists (Leaflet reads them when it is created)

@@ -25,12 +25,19 @@ from twin.files import MAX_JSON_BYTES, dumps_json, loads_json, read_capped
 from twin.outputs.audit import AUDIT_FILE, AuditLog
 from twin.outputs.folders import write_new_files
 from twin.outputs.record_audit import AuditFacts, audit_facts, retention_and_audit
-from twin.outputs.record_html import EQUITY_RATIO_LIMIT, render_record_html
+from twin.outputs.record_html import render_record_html
 from twin.outputs.seal import SigningKey, require_key_if_sealed, seal_folder
-from twin.scenario.governance import APP_CATEGORIES, Governance, window_breach
+from twin.scenario.governance import APP_CATEGORIES, Governance
 from twin.scenario.load import load_scenario
 from twin.scenario.specs import Scenario
-from twin.scoring.metric_table import RECORD_ROWS, Band
+from twin.scoring.metric_table import RECORD_ROWS
+from twin.scoring.policy import (
+    EQUITY_RATIO_LIMIT,
+    breach,
+    expected_false_alert_rates,
+    plan_breaches,
+    policy_breaches,
+)
 from twin.scoring.summary import RunSummary
 from twin.world.camera import Camera
 from twin.world.signage import RouteSignage, signage_coverage
@@ -61,10 +68,6 @@ class SitePlan:
             cameras=list(context.cameras),
             signage=signage_coverage(context.site, context.tables),
         )
-
-
-def _breach(rule: str, value: Any, limit: Any, source: str, fix: str) -> dict[str, Any]:
-    return {"rule": rule, "value": value, "limit": limit, "source": source, "fix": fix}
 
 
 def _read_run_folder(folder: Path) -> tuple[Scenario, Governance, RunSummary, dict[str, Any]]:
@@ -117,127 +120,20 @@ def _band_json(summary: RunSummary, metric_id: str) -> dict[str, Any]:
     return band.to_json() if band is not None else {}
 
 
-def _expected(summary: RunSummary) -> tuple[float, float, dict[str, Any]]:
-    """(model FPIR, false alerts per face scanned, the false-alerts band) of the summary."""
-    faces = (summary.band("totals.faces_scanned") or Band(mean=None, p2_5=None, p97_5=None)).mean or 0.0
-    fa = _band_json(summary, "totals.false_alerts")
-    model = summary.model
-    fpir_model = float(
-        model.fpir_at_threshold if model is not None and model.fpir_at_threshold is not None else float("nan")
-    )
-    fa_per_face = (fa.get("mean") or 0.0) / faces if faces else float("nan")
-    return fpir_model, fa_per_face, fa
-
-
 def _breaches(
     sc: Scenario, gov: Governance, summary: RunSummary, plan: SitePlan, audit: AuditFacts
 ) -> list[dict[str, Any]]:
-    """Every breach of the deployment's own limits, in the record's order."""
-    return _policy_breaches(sc, gov, summary) + _plan_breaches(sc, gov, plan, audit)
-
-
-def _policy_breaches(sc: Scenario, gov: Governance, summary: RunSummary) -> list[dict[str, Any]]:
-    """Breaches of the force's policy limits and of the equality duty."""
-    wl, pol = sc.watchlist, gov.policy
-    fpir_model, fa_per_face, fa = _expected(summary)
-    out: list[dict[str, Any]] = []
-    if pol.max_watchlist_size is not None and wl.size > pol.max_watchlist_size:
-        out.append(
-            _breach(
-                "watchlist larger than the policy allows",
-                wl.size,
-                pol.max_watchlist_size,
-                "force policy (e.g. SWP SOP: <= 2,000 images)",
-                "reduce the watchlist to the operation's need",
-            )
-        )
-    if gov.watchlist_total != wl.size:
-        out.append(
-            _breach(
-                "watchlist composition does not account for every entry",
-                gov.watchlist_total,
-                wl.size,
-                "APP on LFR 2022: every entry justified by category",
-                "list every entry under an APP category",
-            )
-        )
-    if pol.max_false_alert_rate_per_face is not None:
-        worst = max(fpir_model, fa_per_face if math.isfinite(fa_per_face) else 0.0)
-        if worst > pol.max_false_alert_rate_per_face:
-            out.append(
-                _breach(
-                    "expected false-alert rate per face scanned above the policy cap",
-                    worst,
-                    pol.max_false_alert_rate_per_face,
-                    "force policy (e.g. SWP: below 1 in 1,000)",
-                    "raise the threshold or shorten the watchlist",
-                )
-            )
-    if (
-        pol.max_false_alerts_per_deployment is not None
-        and (fa.get("mean") or 0) > pol.max_false_alerts_per_deployment
-    ):
-        out.append(
-            _breach(
-                "expected false alerts per deployment above the policy cap",
-                fa.get("mean"),
-                pol.max_false_alerts_per_deployment,
-                "force policy",
-                "raise the threshold or shorten the deployment",
-            )
-        )
-    if pol.min_threshold is not None and wl.threshold < pol.min_threshold:
-        out.append(
-            _breach(
-                "threshold below the force's minimum",
-                wl.threshold,
-                pol.min_threshold,
-                "force policy",
-                f"set watchlist.threshold >= {pol.min_threshold}",
-            )
-        )
-    ratio = summary.equitability.fpir_ratio if summary.equitability is not None else None
-    if ratio is not None and ratio > EQUITY_RATIO_LIMIT:
-        out.append(
-            _breach(
-                "demographic differential in false alerts at this threshold",
-                round(ratio, 2),
-                EQUITY_RATIO_LIMIT,
-                "public sector equality duty (Bridges [2020] EWCA Civ 1058); NPL 2023",
-                "raise the threshold to where the groups' FPIR ratio is <= 1.25 (see the sweep)",
-            )
-        )
-    return out
+    """Every breach of the deployment's own limits, in the record's order (the Plan page shows the same
+    policy checks as the planner works: :mod:`twin.scoring.policy`)."""
+    return policy_breaches(sc, gov, summary) + _plan_breaches(sc, gov, plan, audit)
 
 
 def _plan_breaches(sc: Scenario, gov: Governance, plan: SitePlan, audit: AuditFacts) -> list[dict[str, Any]]:
     """Breaches of notice (signage), authorisation (window), audit and retention."""
-    out: list[dict[str, Any]] = []
-    bypass = [s.route_id for s in plan.signage if not s.covered]
-    if bypass:
-        out.append(
-            _breach(
-                "routes reach a recognition zone without passing a sign",
-                bypass,
-                "none",
-                "APP on LFR 2022: advance notice; ICO 2019/01",
-                "add signs before the cameras on these routes",
-            )
-        )
-    outside = window_breach(gov, sc.time.start, sc.time.duration_s)
-    if outside:
-        out.append(
-            _breach(
-                "planned window outside the authorised period",
-                outside,
-                f"{gov.start.isoformat()} to {gov.end.isoformat()}",
-                "authorisation (APP: set start and end times)",
-                "move time.start / time.duration_s inside the authorisation, or re-authorise",
-            )
-        )
+    out = plan_breaches(sc, gov, plan.signage)
     if audit.check is not None and not audit.check.ok:
         out.append(
-            _breach(
+            breach(
                 "audit log fails verification",
                 audit.check.problem,
                 "intact hash chain",
@@ -247,7 +143,7 @@ def _plan_breaches(sc: Scenario, gov: Governance, plan: SitePlan, audit: AuditFa
         )
     if audit.watchlist_kept and gov.retention.watchlist == "destroy_at_end":
         out.append(
-            _breach(
+            breach(
                 "watchlist kept after the deployment",
                 "kept",
                 "destroyed at end",
@@ -286,7 +182,7 @@ def build_record(
 
         plan = SitePlan.of(prepare(sc))
     audit = audit_facts(folder)
-    fpir_model, fa_per_face, _ = _expected(summary)
+    fpir_model, fa_per_face, _ = expected_false_alert_rates(summary)
     return {
         "kind": "deployment_record",
         "twin_version": __version__,

@@ -15,12 +15,9 @@ from typing import Any
 from twin.outputs.charts import Series, line_chart_svg
 from twin.outputs.report import operations_html
 from twin.scoring.metric_table import COUNT, RATIO, RECORD_ROWS, SCI, SHARE, fmt_band, fmt_value
+from twin.scoring.policy import EQUITY_RATIO_LIMIT
 
 __all__ = ["EQUITY_RATIO_LIMIT", "render_record_html"]
-
-#: Highest/lowest group FPIR ratio above which the record flags a demographic differential
-#: (the issue's encoding of NPL 2023's "no significant imbalance at >= 0.6").
-EQUITY_RATIO_LIMIT = 1.25
 
 #: How the record's own kinds of value print (:func:`twin.scoring.metric_table.fmt_value`).
 _KINDS = {"rate": SCI, "share": SHARE, "p": RATIO}

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.stats import gamma
 
 from twin.errors import CalibrationError
 
@@ -59,6 +58,9 @@ def gamma_multiplier(u: Any, dispersion: float) -> np.ndarray:
     if not dispersion > 1e-9:  # below: no spread (and 1 / d would overflow)
         return np.ones_like(u)
     k = 1.0 / dispersion
+    from scipy.stats import gamma  # here, not at import: scipy.stats takes ~0.75 s to import, and the app's
+    # first page (the map, before any figure) imports this module
+
     return np.asarray(gamma.ppf(np.clip(u, 1e-12, 1 - 1e-12), a=k, scale=1.0 / k))
 
 

@@ -8,7 +8,11 @@ resolves the thresholds (a real engine's on its own scale, :mod:`twin.sim.engine
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -19,10 +23,17 @@ from twin.scoring.score_model import ScoreModel, default_score_model, load_score
 from twin.sim.arrivals import hourly_rates
 from twin.sim.engine_setup import resolve_threshold
 from twin.world.camera import Camera
-from twin.world.capture import ViewTable, build_view_tables
+from twin.world.capture import (
+    RouteStations,
+    ViewTable,
+    camera_view_tables,
+    merge_view_tables,
+    reindex_view_tables,
+    route_stations,
+)
 from twin.world.site import Site, load_site
 
-__all__ = ["CAMERA_OUTSIDE_TOLERANCE_M", "Context", "prepare"]
+__all__ = ["CAMERA_OUTSIDE_TOLERANCE_M", "Context", "camera_table_key", "prepare"]
 
 #: How far outside the geofence a camera may stand, m (a van parks on the footway at the edge).
 CAMERA_OUTSIDE_TOLERANCE_M = 5.0
@@ -52,8 +63,22 @@ class Context:
         return self.scenario.watchlist.threshold if self.threshold is None else self.threshold
 
 
-def prepare(scenario: Scenario) -> Context:
+def prepare(
+    scenario: Scenario,
+    *,
+    site: Site | None = None,
+    view_tables: MutableMapping[str, Any] | None = None,
+) -> Context:
     """Load the site, place the cameras, precompute view tables and validate the engine settings.
+
+    Args:
+        scenario: the scenario.
+        site: the scenario's site already loaded (from an earlier context of the same site map,
+            route weights and signs), or None to load it.
+        view_tables: a cache of each camera's view tables by :func:`camera_table_key` (and of the
+            site's route stations), read and filled here: a camera whose position, pose and lens did
+            not change keeps its tables (the app's camera edits). The context is the same with or
+            without it.
 
     Raises:
         MapFileError, GeofenceError: the site map (see :func:`twin.world.site.load_site`).
@@ -61,22 +86,13 @@ def prepare(scenario: Scenario) -> Context:
         EngineError: unsupported engine for a planning run, or threshold outside its score range.
         ScenarioError: footfall unusable.
     """
-    site = load_site(
-        scenario.site.map,
-        route_weights=scenario.site.route_weights,
-        extra_signage=[(s.lat, s.lon) for s in scenario.site.signage],
-    )
-    cameras = [Camera.from_spec(c) for c in scenario.cameras]
-    from shapely import Point
-
-    for c in cameras:
-        gap = site.geofence.distance(Point(c.x, c.y))
-        if gap > CAMERA_OUTSIDE_TOLERANCE_M:
-            raise CameraGeometryError(
-                f"camera {c.id} stands {gap:.0f} m outside the {site.name} geofence; place it inside the "
-                f"target area (within {CAMERA_OUTSIDE_TOLERANCE_M:.0f} m of it), e.g. at a van position "
-                "of the map"
-            )
+    if site is None:
+        site = load_site(
+            scenario.site.map,
+            route_weights=scenario.site.route_weights,
+            extra_signage=[(s.lat, s.lon) for s in scenario.site.signage],
+        )
+    cameras = place_cameras(scenario, site)
     model = (
         load_score_model(scenario.engine.score_model)
         if scenario.engine.score_model
@@ -93,7 +109,7 @@ def prepare(scenario: Scenario) -> Context:
     else:
         real_t, real_src = resolve_threshold(scenario)
         stat_t = _statistical_threshold(model, scenario.engine.kind, real_t)
-    tables = build_view_tables(site, cameras, scenario.capture)
+    tables = _view_tables(scenario, site, cameras, view_tables)
     warnings = []
     for i, c in enumerate(cameras):
         if not any(t.camera == i and t.frontal and t.zone.any() for t in tables):
@@ -113,6 +129,69 @@ def prepare(scenario: Scenario) -> Context:
         real_threshold=real_t,
         real_threshold_source=real_src,
     )
+
+
+def place_cameras(scenario: Scenario, site: Site) -> list[Camera]:
+    """The scenario's cameras on the site, each within :data:`CAMERA_OUTSIDE_TOLERANCE_M` of the geofence.
+
+    Raises:
+        CameraGeometryError: a camera stands further outside (named, with the distance).
+        GeofenceError: a camera's position is outside London (or its lat and lon are swapped).
+    """
+    from shapely import Point
+
+    cameras = [Camera.from_spec(c) for c in scenario.cameras]
+    for c in cameras:
+        gap = site.geofence.distance(Point(c.x, c.y))
+        if gap > CAMERA_OUTSIDE_TOLERANCE_M:
+            raise CameraGeometryError(
+                f"camera {c.id} stands {gap:.0f} m outside the {site.name} geofence; place it inside the "
+                f"target area (within {CAMERA_OUTSIDE_TOLERANCE_M:.0f} m of it), e.g. at a van position "
+                "of the map"
+            )
+    return cameras
+
+
+def camera_table_key(scenario: Scenario, site: Site, index: int) -> str:
+    """sha256 (hex) of what camera ``index``'s view tables depend on: the site map, the camera's position,
+    pose and lens (not its id) and the capture gate."""
+    cam = scenario.cameras[index].model_dump(mode="json")
+    cam.pop("id", None)
+    doc = {"site": site.sha256, "routes": [r.id for r in site.routes], "camera": cam}
+    doc["gate"] = scenario.capture.model_dump(mode="json")
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+
+def _view_tables(
+    scenario: Scenario,
+    site: Site,
+    cameras: list[Camera],
+    cache: MutableMapping[str, Any] | None,
+) -> list[ViewTable]:
+    """Every route x camera view table, ordered by (route, camera); a camera's tables from ``cache`` where
+    it holds them."""
+    stations: list[RouteStations] | None = None
+
+    def site_stations() -> list[RouteStations]:
+        key = f"stations:{site.sha256}:{','.join(r.id for r in site.routes)}"
+        got = cache.get(key) if cache is not None else None
+        if got is None:
+            got = route_stations(site)
+            if cache is not None:
+                cache[key] = got
+        return list(got)
+
+    per_camera = []
+    for ci, cam in enumerate(cameras):
+        key = camera_table_key(scenario, site, ci) if cache is not None else ""
+        kept = cache.get(key) if cache is not None else None
+        if kept is None:
+            stations = stations if stations is not None else site_stations()
+            kept = camera_view_tables(stations, cam, ci, scenario.capture)
+            if cache is not None:
+                cache[key] = kept
+        per_camera.append(reindex_view_tables(kept, ci))
+    return merge_view_tables(per_camera)
 
 
 def _statistical_threshold(model: ScoreModel, kind: str, real_threshold: float) -> float:

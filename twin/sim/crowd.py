@@ -27,19 +27,20 @@ rho_i = sum_j n_j * area(c_i & c_j) / (area(c_i) * area(c_j)).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import shapely
 import simpy
 
 from twin.rng import Streams
 from twin.scenario.specs import CrowdSpec
 from twin.sim.arrivals import nhpp_arrivals
-from twin.world.camera import Camera, fov_wedge
+from twin.world.camera import Camera
 from twin.world.capture import LANES, ViewTable, WalkerBatch
+from twin.world.corridors import camera_view_areas, corridor_overlap, corridors, zoned_routes
 from twin.world.site import Site
 
 __all__ = [
@@ -47,6 +48,8 @@ __all__ = [
     "WEIDMANN_GAMMA",
     "WEIDMANN_RHO_MAX",
     "CrowdResult",
+    "CrowdState",
+    "place_cameras",
     "simulate_crowd",
     "weidmann_factor",
 ]
@@ -89,6 +92,8 @@ class CrowdResult:
         events: number of SimPy timeouts scheduled (one per arriving group, one per departing group).
         view_events: camera view entries and exits, computed in numpy (one per group x view table, each
             way).
+        state: what the walk fixed whatever the cameras (:class:`CrowdState`), kept so that other
+            cameras can be placed in this crowd (:func:`place_cameras`).
     """
 
     people: dict[str, np.ndarray]
@@ -96,22 +101,36 @@ class CrowdResult:
     peak_density_p_m2: float
     events: int
     view_events: int
+    state: CrowdState
 
 
-def _corridors(site: Site) -> list[shapely.Polygon]:
-    return [r.line.buffer(r.width_m / 2, cap_style="flat") for r in site.routes]
+@dataclass(frozen=True, kw_only=True)
+class CrowdState:
+    """The part of a simulated crowd that does not depend on where the cameras stand: the groups (arrival
+    times, sizes, routes, free speeds, lanes) and what SimPy fixed for each (clock at arrival, speed,
+    route density), with the people table.
 
+    One exception: groups that avoid recognition zones (``crowd.avoid_share``) chose their route by which
+    routes had a zone (``zone_routes``); with ``avoiders`` > 0, cameras that zone a different set of
+    routes change the crowd itself and it must be simulated again. (The SimPy clock also sums each
+    walk's legs between view entries, so a departure time can move by an ulp with the cameras; an
+    arrival would have to fall within that ulp of a departure to see a different occupancy.)
 
-def _overlap_matrix(corr: list[shapely.Polygon]) -> np.ndarray:
-    R = len(corr)
-    m = np.zeros((R, R))
-    areas = np.array([c.area for c in corr])
-    for i in range(R):
-        for j in range(i, R):
-            a = corr[i].intersection(corr[j]).area if i != j else areas[i]
-            m[i, j] = a / (areas[i] * areas[j])
-            m[j, i] = m[i, j]
-    return m
+    Attributes:
+        groups: the arriving groups (length G).
+        clock: SimPy's clock, speed and density per group (length G).
+        people: the people table (:data:`PEOPLE_FIELDS`, length P).
+        zone_routes: (R,) bool, routes with a recognition zone when the crowd was simulated.
+        avoiders: groups that avoid recognition zones.
+        peak_density_p_m2: highest route density an arrival met, p/m².
+    """
+
+    groups: _Groups
+    clock: _Clock
+    people: dict[str, np.ndarray]
+    zone_routes: np.ndarray
+    avoiders: int
+    peak_density_p_m2: float
 
 
 def simulate_crowd(
@@ -148,13 +167,59 @@ def simulate_crowd(
     groups = _draw_groups(site, tables, crowd, rates_per_h, start_s, duration_s, streams["arrivals"], rng_r)
     walked = _walk(site, cameras, tables, groups, duration_s, progress)
     people = _people(groups, walked, np.array([r.length_m for r in site.routes]), crowd, rng_r)
-    walkers = _walkers(tables, groups, walked, people)
+    walkers = _walkers(tables, groups, walked.speed, walked.seen_group, walked.seen_density, people)
+    peak = float(walked.density.max(initial=0.0))
     return CrowdResult(
         people=people,
         walkers=walkers,
-        peak_density_p_m2=float(walked.density.max(initial=0.0)),
+        peak_density_p_m2=peak,
         events=walked.events,
         view_events=walked.view_events,
+        state=CrowdState(
+            groups=groups,
+            clock=walked.clock,
+            people=people,
+            zone_routes=groups.zone_routes,
+            avoiders=groups.avoiders,
+            peak_density_p_m2=peak,
+        ),
+    )
+
+
+def place_cameras(
+    site: Site,
+    cameras: list[Camera],
+    tables: list[ViewTable],
+    state: CrowdState,
+    *,
+    view_area: np.ndarray | None = None,
+) -> CrowdResult:
+    """A simulated crowd in front of other cameras: the :class:`CrowdResult` that :func:`simulate_crowd`
+    gives for ``cameras`` and ``tables`` with the same seed, without simulating the crowd again.
+
+    The view entries, exits and in-view densities follow from the groups' SimPy clocks and speeds
+    (:func:`_view_entries`, the same code a fresh simulation runs), so the walkers are bit for bit a
+    fresh simulation's. The caller checks first that the crowd does not depend on the change
+    (:class:`CrowdState`: avoiders and a different set of zoned routes).
+
+    Args:
+        site: the site the crowd was simulated on.
+        cameras, tables: the new cameras and their view tables
+            (:func:`twin.world.capture.build_view_tables`).
+        state: the kept crowd (``CrowdResult.state``).
+        view_area: :func:`camera_view_areas` of ``cameras`` (worked out here when None).
+    """
+    views = _route_views(tables, len(site.routes))
+    area = camera_view_areas(site, cameras) if view_area is None else view_area
+    seen_group, seen_density, n_view = _view_entries(views, len(tables), state.groups, state.clock, area)
+    walkers = _walkers(tables, state.groups, state.clock.speed, seen_group, seen_density, state.people)
+    return CrowdResult(
+        people=state.people,
+        walkers=walkers,
+        peak_density_p_m2=state.peak_density_p_m2,
+        events=state.clock.events,
+        view_events=n_view,
+        state=state,
     )
 
 
@@ -170,6 +235,8 @@ class _Groups:
     turned_back: np.ndarray
     free: np.ndarray
     lane0: np.ndarray
+    zone_routes: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, bool))
+    avoiders: int = 0
 
 
 def _draw_groups(
@@ -191,10 +258,7 @@ def _draw_groups(
     sizes = np.where(is_group, rng_a.choice(np.asarray(GROUP_SIZES), G), 1).astype(np.int64)
     R = len(site.routes)
     weights = np.array([r.weight for r in site.routes], dtype=float)
-    zone_routes = np.zeros(R, bool)
-    for t in tables:
-        if t.frontal and t.zone.any():
-            zone_routes[t.route] = True
+    zone_routes = zoned_routes(tables, R)
     route = rng_r.choice(R, size=G, p=weights / weights.sum()).astype(np.int64)
     avoider = rng_r.random(G) < crowd.avoid_share
     alt_w = np.where(zone_routes, 0.0, weights)
@@ -208,7 +272,8 @@ def _draw_groups(
             rerouted[:] = False
     free = np.maximum(rng_r.normal(crowd.free_speed_mean_m_s, crowd.free_speed_sd_m_s, G), 0.3)
     lane0 = np.floor(rng_r.random(G) * (LANES - sizes + 1)).astype(np.int64)
-    return _Groups(t_groups, sizes, route, rerouted, turned_back, free, lane0)
+    avoiders = int(avoider.sum())
+    return _Groups(t_groups, sizes, route, rerouted, turned_back, free, lane0, zone_routes, avoiders)
 
 
 @dataclass(frozen=True)
@@ -224,6 +289,7 @@ class _Walked:
     seen_density: list[np.ndarray]
     events: int
     view_events: int
+    clock: _Clock
 
 
 @dataclass(frozen=True)
@@ -269,10 +335,8 @@ def _walk(
     """The groups' walks: arrivals and departures interleave in SimPy (:func:`_interleave`), which fixes
     each group's speed and clock; the view entries and exits and the in-view density at each entry then
     follow in numpy (:func:`_view_entries`)."""
-    corr = _corridors(site)
-    overlap = _overlap_matrix(corr)
-    walk_union = shapely.union_all(corr)
-    view_area = np.array([max(fov_wedge(c).intersection(walk_union).area, 1.0) for c in cameras])
+    overlap = corridor_overlap(corridors(site))
+    view_area = camera_view_areas(site, cameras)
     views = _route_views(tables, len(site.routes))
     lengths = np.array([r.length_m for r in site.routes])
     clock = _interleave(groups, overlap, views, lengths, duration_s, progress)
@@ -284,6 +348,7 @@ def _walk(
         seen_density=seen_density,
         events=clock.events,
         view_events=n_view,
+        clock=clock,
     )
 
 
@@ -476,14 +541,20 @@ def _people(
 
 
 def _walkers(
-    tables: list[ViewTable], groups: _Groups, walked: _Walked, people: dict[str, np.ndarray]
+    tables: list[ViewTable],
+    groups: _Groups,
+    speed: np.ndarray,
+    seen_group: list[np.ndarray],
+    seen_density: list[np.ndarray],
+    people: dict[str, np.ndarray],
 ) -> list[WalkerBatch]:
-    """For each view table, the people of the groups it saw (group members one lane apart)."""
+    """For each view table, the people of the groups it saw (group members one lane apart); ``speed`` is
+    each group's (m/s), ``seen_group`` and ``seen_density`` per table as :func:`_view_entries` gives."""
     sizes, gid = groups.sizes, people["group"]
     first_person = np.cumsum(sizes) - sizes
     walkers = []
     for ti in range(len(tables)):
-        g, dens = walked.seen_group[ti], walked.seen_density[ti]
+        g, dens = seen_group[ti], seen_density[ti]
         persons = np.repeat(first_person[g], sizes[g]) + (
             np.arange(int(sizes[g].sum())) - np.repeat(np.cumsum(sizes[g]) - sizes[g], sizes[g])
         )
@@ -492,7 +563,7 @@ def _walkers(
             WalkerBatch(
                 person=persons,
                 t0_s=groups.t_s[pg],
-                speed_m_s=walked.speed[pg],
+                speed_m_s=speed[pg],
                 lane=people["lane"][persons].astype(np.int64),
                 head_yaw_deg=people["head_yaw_deg"][persons],
                 head_pitch_deg=people["head_pitch_deg"][persons],

@@ -40,7 +40,8 @@ from twin.scoring.vanchoice import select_vans
 from twin.sim.context import Context, prepare
 from twin.sim.crowd import simulate_crowd
 from twin.world.camera import Camera
-from twin.world.capture import ViewTable, WalkerBatch, reduce_tracks
+from twin.world.capture import ViewTable, WalkerBatch
+from twin.world.frames import reduce_tracks
 from twin.world.placement import (
     DEFAULT_TOES_DEG,
     VanPose,

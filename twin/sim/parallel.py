@@ -1,10 +1,15 @@
-"""Replications on worker processes: local processes on this machine, or a Dask cluster.
+"""Replications on worker processes: local processes on this machine, a pool the caller keeps, or a
+Dask cluster.
 
 Locally (:func:`run_local`) a process pool gets the prepared context once per worker and simulates
 one replication per task from its spawned seed (:func:`twin.sim.replication.simulate_replication`).
-On a cluster (:func:`run_dask`) each task prepares the scenario in its worker. Either way a
-replication draws only from its own seed's streams, so the results are bit for bit those of one
-worker, whatever the number of workers.
+A pool the caller keeps warm between runs (the app's: :func:`process_pool`) is sent the prepared
+context with each task (:func:`run_executor`). On a cluster (:func:`run_dask`) each task prepares the
+scenario in its worker. Either way a replication draws only from its own seed's streams, so the
+results are bit for bit those of one worker, whatever the number of workers.
+
+No worker runs the caller's ``__main__`` module (:func:`process_pool`): under Streamlit that is the
+page script, and in a user's script it may start a run at import time.
 
 How many workers by default (:func:`resolve_workers`): every core this process may run on, unless
 the run is too small to repay starting them.
@@ -13,10 +18,15 @@ the run is too small to repay starting them.
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.context
 import os
+import sys
+import threading
+import types
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,16 +36,24 @@ from twin.scenario.specs import Scenario
 from twin.scoring.metrics import RepData
 from twin.sim.budget import MAX_WORKERS
 from twin.sim.context import Context
-from twin.sim.replication import replicate, simulate_replication
+from twin.sim.replication import KeptCrowd, replicate, replicate_prepared, simulate_kept
 
 __all__ = [
     "PARALLEL_MIN_PASSER_REPLICATIONS",
     "SCHEDULER_TIMEOUT_S",
     "available_cores",
+    "collect",
+    "lower_priority",
+    "process_pool",
     "resolve_workers",
     "run_dask",
+    "run_executor",
     "run_local",
+    "warm_worker",
 ]
+
+#: One replication's result: its draws, its track table (replication 0 only) and its crowd (when kept).
+Result = tuple[RepData, pd.DataFrame | None, KeptCrowd | None]
 
 #: Seconds to wait for a Dask scheduler before giving up.
 SCHEDULER_TIMEOUT_S = 10
@@ -105,11 +123,12 @@ def _adopt(ctx: Context) -> None:
     _WORKER_CONTEXT = ctx
 
 
-def _replicate_here(seed: np.random.SeedSequence, keep: bool) -> tuple[RepData, pd.DataFrame | None]:
-    """Worker task: one replication from the adopted context."""
+def _replicate_here(seed: np.random.SeedSequence, keep: bool, keep_crowd: bool) -> Result:
+    """Worker task: one replication from the adopted context (and its crowd, if asked)."""
     if _WORKER_CONTEXT is None:  # pragma: no cover - the initialiser always ran
         raise RuntimeError("worker has no context")
-    return simulate_replication(_WORKER_CONTEXT, seed, keep_tracks=keep)
+    rep, tracks, kept = simulate_kept(_WORKER_CONTEXT, seed, keep_tracks=keep)
+    return rep, tracks, (kept if keep_crowd else None)
 
 
 def run_local(
@@ -117,37 +136,139 @@ def run_local(
     seeds: list[np.random.SeedSequence],
     workers: int,
     progress: Callable[[int, int, float], None] | None,
-) -> list[tuple[RepData, pd.DataFrame | None]]:
-    """Replications on ``workers`` local processes; replication 0 keeps its track table.
+    *,
+    keep_crowds: bool = False,
+) -> list[Result]:
+    """Replications on ``workers`` local processes started for this run; replication 0 keeps its track
+    table, each its crowd when ``keep_crowds``.
 
     Returns:
-        (RepData, tracks or None) per seed, in the seeds' order.
+        (RepData, tracks or None, crowd or None) per seed, in the seeds' order.
 
     Raises:
-        ClusterError: a worker process died or could not start (e.g. a script that starts a run at
-            import time, without an ``if __name__ == "__main__":`` guard; workers re-import it).
+        ClusterError: a worker process died or could not start.
     """
-    n = len(seeds)
-    mp = multiprocessing.get_context(START_METHOD)
-    if START_METHOD == "forkserver":
-        mp.set_forkserver_preload(["twin.sim.replication"])  # imported once, in the server
-    pool = ProcessPoolExecutor(
-        max_workers=max(1, min(workers, n)), mp_context=mp, initializer=_adopt, initargs=(ctx,)
-    )
+    pool = process_pool(min(workers, len(seeds)), initializer=_adopt, initargs=(ctx,))
     try:
-        futs = [pool.submit(_replicate_here, s, i == 0) for i, s in enumerate(seeds)]
-        for done, _ in enumerate(as_completed(futs), 1):
-            if progress is not None:
-                progress(done, n, 0.0)
-        return [f.result() for f in futs]
+        futs = [pool.submit(_replicate_here, s, i == 0, keep_crowds) for i, s in enumerate(seeds)]
+        return collect(futs, progress)
     except (BrokenProcessPool, BrokenPipeError) as exc:
         raise ClusterError(
-            f"a replication worker process died ({type(exc).__name__}: {exc}); run with workers=1 (-w 1), "
-            'and guard a script\'s entry point with `if __name__ == "__main__":` (worker processes import it '
-            "again)"
+            f"a replication worker process died ({type(exc).__name__}: {exc}); run with workers=1 (-w 1) "
+            "to run the replications in this process"
         ) from exc
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def run_executor(
+    ctx: Context,
+    seeds: list[np.random.SeedSequence],
+    executor: Executor,
+    progress: Callable[[int, int, float], None] | None,
+    *,
+    keep_crowds: bool = False,
+) -> list[Result]:
+    """Replications in a process pool the caller keeps (e.g. :func:`process_pool`, warm between runs),
+    each task sent the prepared context; in replication order.
+
+    Args:
+        ctx: the prepared context (sent to the workers: they load nothing).
+        seeds: one seed sequence per replication.
+        executor: the pool.
+        progress: called as ``progress(done, total, 0.0)`` as replications finish.
+        keep_crowds: return each replication's crowd too.
+    """
+    futs = [executor.submit(replicate_prepared, ctx, s, i == 0, keep_crowds) for i, s in enumerate(seeds)]
+    return collect(futs, progress)
+
+
+def collect(futs: list[Future[Any]], progress: Callable[[int, int, float], None] | None) -> list[Any]:
+    """The futures' results in their order, calling ``progress(done, total, 0.0)`` as they finish.
+
+    If waiting is interrupted (the app's page rerun stops the script with an exception, e.g. from
+    ``progress``; Ctrl-C), the tasks not started yet are cancelled, so an abandoned run does not hold up
+    the pool for the next one.
+    """
+    n = len(futs)
+    try:
+        for done, _ in enumerate(as_completed(futs), start=1):
+            if progress is not None:
+                progress(done, n, 0.0)
+        return [f.result() for f in futs]
+    except BaseException:
+        for f in futs:
+            f.cancel()
+        raise
+
+
+def lower_priority(niceness: int) -> None:
+    """Worker initialiser: run this process ``niceness`` steps nicer (Unix ``nice``; nothing where the OS
+    has none), so that interactive work on the same cores comes first."""
+    if hasattr(os, "nice"):
+        os.nice(int(niceness))
+
+
+def warm_worker() -> int:
+    """A pool worker's first task: import what a replication needs, so the first run does not wait for it
+    (returns the worker's process id)."""
+    import twin.sim.replication  # noqa: F401  (the crowd, capture and scoring modules with it)
+
+    return os.getpid()
+
+
+_START_LOCK = threading.Lock()
+
+
+def _start_without_main(start: Callable[[], None]) -> None:
+    """Start a worker process with ``__main__`` hidden: a spawned or forkserver child imports the
+    parent's ``__main__`` by path, and under Streamlit that is the page script (the script runner
+    installs it as ``__main__``), which a worker must not execute."""
+    with _START_LOCK:
+        main = sys.modules.get("__main__")
+        sys.modules["__main__"] = types.ModuleType("__main__")  # no __file__, no __spec__: nothing re-run
+        try:
+            start()
+        finally:
+            if main is not None:
+                sys.modules["__main__"] = main
+
+
+class _ForkServerProcess(multiprocessing.context.ForkServerProcess):
+    def start(self) -> None:
+        _start_without_main(super().start)
+
+
+class _SpawnProcess(multiprocessing.context.SpawnProcess):
+    def start(self) -> None:
+        _start_without_main(super().start)
+
+
+class _ForkServerContext(multiprocessing.context.ForkServerContext):
+    Process = _ForkServerProcess
+
+
+class _SpawnContext(multiprocessing.context.SpawnContext):
+    Process = _SpawnProcess
+
+
+def process_pool(
+    workers: int, *, initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = ()
+) -> ProcessPoolExecutor:
+    """A pool of ``workers`` local processes, started by :data:`START_METHOD` (never plain fork: the
+    caller may hold threads), none of which runs the caller's ``__main__`` module.
+
+    With a forkserver the replication modules are imported once, in the server, so each worker starts
+    with them loaded.
+    """
+    if START_METHOD == "forkserver":
+        mp: multiprocessing.context.BaseContext = _ForkServerContext()
+        mp.set_forkserver_preload(["twin.sim.replication"])
+    else:
+        mp = _SpawnContext()
+    return ProcessPoolExecutor(
+        max_workers=max(1, int(workers)), mp_context=mp, initializer=initializer, initargs=initargs
+    )
 
 
 def run_dask(

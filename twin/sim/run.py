@@ -21,7 +21,8 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,13 +43,14 @@ from twin.sim.arrivals import expected_arrivals
 from twin.sim.budget import check_run_memory, check_run_request
 from twin.sim.context import Context, prepare
 from twin.sim.operations import OpsResult, run_operations
-from twin.sim.parallel import resolve_workers, run_dask, run_local
-from twin.sim.replication import simulate_replication
+from twin.sim.parallel import resolve_workers, run_dask, run_executor, run_local
+from twin.sim.replication import KeptCrowd, simulate_kept
+from twin.world.site import Site
 
 if TYPE_CHECKING:
     from twin.sim.realsummary import RealEngineRun
 
-__all__ = ["RESCORABLE", "RunResult", "crowd_key", "run"]
+__all__ = ["RESCORABLE", "RunResult", "crowd_key", "run", "score_replications"]
 
 log = logging.getLogger(__name__)
 
@@ -61,12 +63,17 @@ RESCORABLE: dict[str, tuple[str, ...] | None] = {
 }
 
 
-def crowd_key(scenario: Scenario, *, seed: int | None = None, replications: int | None = None) -> str:
+def crowd_key(
+    scenario: Scenario, *, seed: int | None = None, replications: int | None = None, cameras: bool = True
+) -> str:
     """sha256 (hex) of what a run's simulated crowd depends on: two scenarios with the same key share it.
 
     Left out: :data:`RESCORABLE` (what :meth:`RunResult.rescore` changes) and the labels ``name``
     and ``description``. In: everything else, the seed and the replications (default: the
-    scenario's), and the site map by its resolved path.
+    scenario's), and the site map by its resolved path. With ``cameras=False`` the cameras are left
+    out too: scenarios with that key in common differ only in their cameras, and a run of one that
+    kept its crowds serves the others (:mod:`twin.sim.recapture`, unless zone avoidance changes the
+    crowd).
 
     >>> from twin.scenario.specs import Scenario
     >>> cam = {"id": "c", "lat": 51.5, "lon": -0.1}
@@ -85,6 +92,8 @@ def crowd_key(scenario: Scenario, *, seed: int | None = None, replications: int 
                 doc[section].pop(k, None)
     for k in ("name", "description"):  # labels, not inputs of the simulation
         doc.pop(k, None)
+    if not cameras:
+        doc.pop("cameras", None)
     doc["site"]["map"] = str(Path(doc["site"]["map"]).resolve())
     doc["seed"] = scenario.seed if seed is None else int(seed)
     doc["replications"] = scenario.replications if replications is None else int(replications)
@@ -108,6 +117,8 @@ class RunResult:
         real: with ``engine.kind`` dlib or insightface, the real pipeline's pass over replication 0
             (:class:`twin.sim.realsummary.RealEngineRun`: its summary section, the alerts with their review
             crops, audit entries); None for statistical runs.
+        crowds: each replication's crowd when the run was asked to keep them (``keep_crowds``), so
+            that other cameras can be placed in it (:func:`twin.sim.recapture.recapture`); else empty.
         workers: local worker processes the replications ran on (1: in this process).
     """
 
@@ -121,6 +132,7 @@ class RunResult:
     timings: dict[str, float]
     operations: list[OpsResult] = field(default_factory=list)
     real: RealEngineRun | None = None
+    crowds: list[KeptCrowd] = field(default_factory=list)
     workers: int = 1
 
     def rescore_as(self, scenario: Scenario) -> RunSummary:
@@ -270,6 +282,10 @@ def run(
     scheduler: str | None = None,
     progress: Callable[[int, int, float], None] | None = None,
     on_stage: Callable[[str], None] | None = None,
+    executor: Executor | None = None,
+    keep_crowds: bool = False,
+    site: Site | None = None,
+    view_tables: MutableMapping[str, Any] | None = None,
 ) -> RunResult:
     """Run a scenario: replications of the crowd, captures and scores, and their summary.
 
@@ -292,9 +308,11 @@ def run(
         scheduler: a Dask scheduler address (``tcp://host:8786``) to run replications on a cluster.
         progress: called as ``progress(done_replications, total, share_of_current_done)``.
         on_stage: called with a short description when a real-engine stage starts.
+        executor: a process pool (``concurrent.futures``) to run replications in, given the context.
+        keep_crowds: keep the crowds (``RunResult.crowds``) for camera edits (:mod:`twin.sim.recapture`).
+        site, view_tables: the site loaded, a cache of view tables (:func:`twin.sim.context.prepare`).
 
-    Returns:
-        :class:`RunResult`.
+    Returns :class:`RunResult`.
 
     Raises:
         TwinError: any invalid input (see :func:`prepare` and :func:`twin.scenario.load.load_scenario`);
@@ -308,18 +326,21 @@ def run(
     check_run_request(seed=seed, replications=reps_n, workers=workers)
     t_start = time.perf_counter()
 
-    ctx, engine, bank = _prepare(
-        scenario,
-        on_stage,
-        budget=lambda c: check_run_memory(c, replications=reps_n, workers=_workers_for(c, workers, reps_n)),
-    )
+    def budget(c: Context) -> None:
+        check_run_memory(c, replications=reps_n, workers=_workers_for(c, workers, reps_n))
+
+    ctx, engine, bank = _prepare(scenario, on_stage, budget=budget, site=site, view_tables=view_tables)
     seeds = replication_seeds(seed, reps_n)
     n_workers = _workers_for(ctx, workers, reps_n)
-    results = _simulate(ctx, seeds, workers=n_workers, scheduler=scheduler, progress=progress)
+    results = _simulate(
+        ctx, seeds, workers=n_workers, scheduler=scheduler, progress=progress, executor=executor,
+        keep_crowds=keep_crowds,
+    )  # fmt: skip
     t_sim = time.perf_counter()
-    reps = [r for r, _ in results]
+    reps = [r for r, _, _ in results]
     tracks = results[0][1] if results[0][1] is not None else pd.DataFrame()
-    outcomes, summary, ops = _score(ctx, reps, seeds, seed)
+    crowds = [c for _, _, c in results if c is not None]
+    outcomes, summary, ops = score_replications(ctx, reps, seeds, seed)
     timings = {"simulate_s": t_sim - t_start, "score_s": time.perf_counter() - t_sim}
     real = None
     if engine is not None and bank is not None:
@@ -327,27 +348,25 @@ def run(
         summary = summary.replace(real_engine=real.summary)
         timings["real_engine_s"] = real.elapsed_s
     return RunResult(
-        scenario=scenario,
-        context=ctx,
-        seed=seed,
-        reps=reps,
-        outcomes=outcomes,
-        summary=summary,
-        tracks=tracks,
-        timings=timings,
-        operations=ops,
-        real=real,
+        scenario=scenario, context=ctx, seed=seed, reps=reps, outcomes=outcomes, summary=summary,
+        tracks=tracks, timings=timings, operations=ops, real=real, crowds=crowds,
         workers=1 if scheduler else n_workers,
-    )
+    )  # fmt: skip
 
 
 def _prepare(
-    scenario: Scenario, on_stage: Callable[[str], None] | None, *, budget: Callable[[Context], Any]
+    scenario: Scenario,
+    on_stage: Callable[[str], None] | None,
+    *,
+    budget: Callable[[Context], Any],
+    site: Site | None = None,
+    view_tables: MutableMapping[str, Any] | None = None,
 ) -> tuple[Context, Any, Any]:
     """The run's context, and for a real engine the engine and face bank (checked before anything heavy:
-    ``budget`` checks the prepared context's memory estimate first)."""
+    ``budget`` checks the prepared context's memory estimate first; ``site`` and ``view_tables`` as
+    :func:`twin.sim.context.prepare`)."""
     if scenario.engine.kind == "statistical":
-        ctx = prepare(scenario)
+        ctx = prepare(scenario, site=site, view_tables=view_tables)
         budget(ctx)
         return ctx, None, None
     from twin.sim.engine_setup import build_bank, build_engine, check_engine_config
@@ -376,31 +395,43 @@ def _simulate(
     workers: int,
     scheduler: str | None,
     progress: Callable[[int, int, float], None] | None,
-) -> list[tuple[RepData, pd.DataFrame | None]]:
-    """Every replication (replication 0 keeps its track table): on a Dask cluster, on local worker
-    processes, or here."""
+    executor: Executor | None = None,
+    keep_crowds: bool = False,
+) -> list[tuple[RepData, pd.DataFrame | None, KeptCrowd | None]]:
+    """Every replication (replication 0 keeps its track table, each its crowd if asked): in the caller's
+    process pool, on a Dask cluster, on local worker processes, or here."""
     n = len(seeds)
+    if executor is not None:
+        return run_executor(ctx, seeds, executor, progress, keep_crowds=keep_crowds)
     if scheduler:
-        return run_dask(ctx.scenario, seeds, scheduler, progress)
+        return [(r, t, None) for r, t in run_dask(ctx.scenario, seeds, scheduler, progress)]
     if workers > 1:
-        return run_local(ctx, seeds, workers, progress)
-    results = []
+        return run_local(ctx, seeds, workers, progress, keep_crowds=keep_crowds)
+    results: list[tuple[RepData, pd.DataFrame | None, KeptCrowd | None]] = []
     for i, s in enumerate(seeds):
 
         def cb(frac: float, i: int = i) -> None:
             if progress is not None:
                 progress(i, n, frac)
 
-        results.append(simulate_replication(ctx, s, keep_tracks=(i == 0), progress=cb))
+        rep, tracks, kept = simulate_kept(ctx, s, keep_tracks=(i == 0), progress=cb)
+        results.append((rep, tracks, kept if keep_crowds else None))
     if progress is not None:
         progress(n, n, 1.0)
     return results
 
 
-def _score(
+def score_replications(
     ctx: Context, reps: list[RepData], seeds: list[np.random.SeedSequence], seed: int
 ) -> tuple[list[Outcome], RunSummary, list[OpsResult]]:
-    """Alerts of every replication under the scenario's watchlist, the summary, and operations."""
+    """Alerts of every replication under the scenario's watchlist, the summary, and operations.
+
+    Args:
+        ctx: the run's context.
+        reps: each replication's stored draws.
+        seeds: each replication's seed sequence (the operations streams).
+        seed: the root seed (recorded).
+    """
     scenario, model = ctx.scenario, ctx.score_model
     wl = scenario.watchlist
     t_stat = ctx.stat_threshold

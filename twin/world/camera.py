@@ -38,6 +38,7 @@ __all__ = [
     "dori_level",
     "fov_wedge",
     "ground_distance_for_px_per_m",
+    "visible_ground_range",
 ]
 
 #: Height of a face above the ground, m (DESIGN.md: adult face ~1.6 m).
@@ -254,8 +255,13 @@ def ground_distance_for_px_per_m(camera: Camera, px_per_m: float) -> float:
     return math.sqrt(max(d * d - dz * dz, 0.0))
 
 
-def _visible_ground_range(camera: Camera) -> tuple[float, float]:
-    """Nearest and farthest ground distance (m) at which a face on the optical axis's bearing is in view."""
+def visible_ground_range(camera: Camera) -> tuple[float, float]:
+    """Nearest and farthest ground distance (m) at which a face on the optical axis's bearing is in view
+    (the vertical field of view's band, capped at 200 m).
+
+    >>> [round(d, 1) for d in visible_ground_range(Camera(id="c", x=0, y=0))]
+    [3.2, 12.4]
+    """
     dz = camera.mount_height_m - FACE_HEIGHT_M
     half_v = math.atan(camera.tan_half_vfov)
     lo_ang = math.radians(camera.tilt_deg) + half_v  # steepest ray
@@ -268,7 +274,13 @@ def _visible_ground_range(camera: Camera) -> tuple[float, float]:
 
 
 def fov_wedge(
-    camera: Camera, near_m: float | None = None, far_m: float | None = None, steps: int = 24
+    camera: Camera,
+    near_m: float | None = None,
+    far_m: float | None = None,
+    steps: int = 24,
+    *,
+    unclipped: bool = False,
+    far_cap_m: float = 200.0,
 ) -> Polygon:
     """Ground polygon (BNG metres) where faces are in view between two ground distances.
 
@@ -276,11 +288,14 @@ def fov_wedge(
         camera: the camera.
         near_m, far_m: ground distance band, m; default the vertical FOV's band (capped at 200 m).
         steps: arc resolution.
+        unclipped: the horizontal field of view only, not cut to the vertical one (where the camera
+            points, whether or not faces there are inside the image); ``far_m`` None is ``far_cap_m``.
+        far_cap_m: the farthest distance drawn when unclipped, m.
 
     Returns:
         a shapely Polygon (an annular sector about the heading, +/- hfov/2); empty if near >= far.
     """
-    vis_near, vis_far = _visible_ground_range(camera)
+    vis_near, vis_far = (0.0, far_cap_m) if unclipped else visible_ground_range(camera)
     near = vis_near if near_m is None else max(near_m, vis_near)
     far = vis_far if far_m is None else min(far_m, vis_far)
     if far <= near:

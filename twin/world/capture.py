@@ -4,7 +4,7 @@ Geometry is computed once per route x camera on a grid of stations along the rou
 :data:`STATION_M` metres) and lanes across the footway (:data:`LANES`): a :class:`ViewTable`.
 A walker's frames are then positions on that grid, so the per-frame work for every passer-by is
 a numpy gather followed by a per-track reduction that keeps only the best usable capture and the
-counts, never the frames.
+counts, never the frames (:mod:`twin.world.frames`: ``reduce_tracks``).
 
 Occlusion (assumption, a simple geometric model): the sight line from the lens to a face at
 depression angle p passes through the head zone of people in front for a horizontal length
@@ -17,7 +17,7 @@ front for a while.
 
 from __future__ import annotations
 
-import itertools
+import dataclasses
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -36,11 +36,15 @@ __all__ = [
     "STATION_M",
     "TRACK_FIELDS",
     "CaptureRanking",
+    "RouteStations",
     "ViewTable",
     "WalkerBatch",
     "build_view_tables",
+    "camera_view_tables",
+    "merge_view_tables",
     "new_tracks",
-    "reduce_tracks",
+    "reindex_view_tables",
+    "route_stations",
 ]
 
 #: Station spacing along a route, m (frames at 10 fps and 1.34 m/s are 0.134 m apart).
@@ -53,8 +57,6 @@ BODY_WIDTH_M = 0.5
 OCCLUDER_HEAD_M = 0.2
 #: Occlusion is redrawn every this many seconds of a track (assumption).
 OCCLUSION_BLOCK_S = 0.5
-#: Frames per reduction chunk (bounds peak memory to a few hundred MB).
-_CHUNK_FRAMES = 3_000_000
 
 
 class CaptureRanking(Protocol):
@@ -146,18 +148,58 @@ def build_view_tables(
     Returns:
         list of tables, ordered by (route, camera).
     """
-    tables: list[ViewTable] = []
-    for ri, route in enumerate(site.routes):
-        lanes = _Lanes.along(route)
-        for ci, cam in enumerate(cameras):
-            table = _view_table(lanes, ri, ci, cam, gate, max_head_yaw_deg)
-            if table is not None:
-                tables.append(table)
-    return tables
+    stations = route_stations(site)
+    per_camera = [
+        camera_view_tables(stations, cam, ci, gate, max_head_yaw_deg=max_head_yaw_deg)
+        for ci, cam in enumerate(cameras)
+    ]
+    return merge_view_tables(per_camera)
+
+
+def route_stations(site: Site) -> list[RouteStations]:
+    """The stations of every route of ``site`` (route order), from which view tables are cut."""
+    return [RouteStations.along(route) for route in site.routes]
+
+
+def camera_view_tables(
+    stations: list[RouteStations],
+    camera: Camera,
+    ci: int,
+    gate: CaptureGate,
+    *,
+    max_head_yaw_deg: float = 90.0,
+) -> list[ViewTable]:
+    """The view tables of one camera (index ``ci`` in the run) on every route it sees, in route order.
+
+    A camera's tables depend only on the site, the camera and the gate, so a run whose other cameras
+    change may keep them (:func:`reindex_view_tables` gives them the camera's new index).
+
+    Args:
+        stations: :func:`route_stations` of the site.
+        camera, ci: the camera and its index among the run's cameras.
+        gate, max_head_yaw_deg: as :func:`build_view_tables`.
+    """
+    out = []
+    for ri, lanes in enumerate(stations):
+        table = _view_table(lanes, ri, ci, camera, gate, max_head_yaw_deg)
+        if table is not None:
+            out.append(table)
+    return out
+
+
+def reindex_view_tables(tables: list[ViewTable], ci: int) -> list[ViewTable]:
+    """The same tables for the camera at index ``ci`` (the arrays are shared, not copied)."""
+    return [t if t.camera == ci else dataclasses.replace(t, camera=ci) for t in tables]
+
+
+def merge_view_tables(per_camera: list[list[ViewTable]]) -> list[ViewTable]:
+    """Every camera's tables (:func:`camera_view_tables`, camera order) as one list ordered by (route,
+    camera), the order :func:`build_view_tables` gives and the crowd and capture stages rely on."""
+    return sorted((t for tables in per_camera for t in tables), key=lambda t: (t.route, t.camera))
 
 
 @dataclass(frozen=True, kw_only=True)
-class _Lanes:
+class RouteStations:
     """Stations every STATION_M along a route, across LANES lanes: positions and walking directions."""
 
     s: np.ndarray  # arc length of each station, m
@@ -167,7 +209,7 @@ class _Lanes:
     ty: np.ndarray
 
     @classmethod
-    def along(cls, route: Route) -> _Lanes:
+    def along(cls, route: Route) -> RouteStations:
         length = route.length_m
         s = np.arange(0.0, length + STATION_M / 2, STATION_M)
         pts = shapely.get_coordinates(shapely.line_interpolate_point(route.line, s))
@@ -189,7 +231,7 @@ class _Lanes:
 
 
 def _view_table(
-    lanes: _Lanes, ri: int, ci: int, cam: Camera, gate: CaptureGate, max_head_yaw_deg: float
+    lanes: RouteStations, ri: int, ci: int, cam: Camera, gate: CaptureGate, max_head_yaw_deg: float
 ) -> ViewTable | None:
     """The stations of one route that one camera sees, or None when it sees none."""
     s, px, py = lanes.s, lanes.px, lanes.py
@@ -300,214 +342,3 @@ def new_tracks(n: int, *, camera: int = 0) -> dict[str, np.ndarray]:
     ):
         out[name] = np.full(n, np.nan, dtype=np.float64 if name in ("t_best_s", "x_m", "y_m") else np.float32)
     return out
-
-
-def _frame_numbers(n: np.ndarray, k0: np.ndarray, first: int) -> tuple[np.ndarray, np.ndarray]:
-    """Walker index (from ``first`` on) and camera frame number of every frame, for ``n[i]`` consecutive
-    frames from frame ``k0[i]`` per walker: a ragged expansion.
-
-    >>> w, k = _frame_numbers(np.array([2, 0, 3]), np.array([10, 99, 20]), 5)
-    >>> w.tolist(), k.tolist()
-    ([5, 5, 7, 7, 7], [10, 11, 20, 21, 22])
-    """
-    starts = np.cumsum(n) - n
-    return np.repeat(np.arange(first, first + len(n)), n), np.arange(int(n.sum())) + np.repeat(k0 - starts, n)
-
-
-def reduce_tracks(
-    table: ViewTable,
-    camera: Camera,
-    walkers: WalkerBatch,
-    gate: CaptureGate,
-    score_model: CaptureRanking,
-    *,
-    phase_s: float,
-    rng: np.random.Generator,
-) -> dict[str, np.ndarray]:
-    """Frame-by-frame capture of each walker by one camera, reduced to one row per walker.
-
-    Frames fall at the camera's clock ``k / fps + phase_s``. Per frame: geometry from the table
-    at the walker's station and lane, head turn and tilt added to yaw and pitch, occlusion drawn,
-    then the gate. The best usable capture is the frame with the highest mated mean score
-    (``score_model.mated_mean``), i.e. the one a real system's quality ranking would search.
-
-    Args:
-        table: the route x camera geometry.
-        camera: the camera (fps, exposure).
-        walkers: who passes (length P).
-        gate: capture quality gate.
-        score_model: ranks usable captures (a :class:`CaptureRanking`, e.g. the ScoreModel).
-        phase_s: the camera's frame-clock phase in [0, 1/fps), s.
-        rng: draws occlusion.
-
-    Returns:
-        dict of arrays of length P keyed by :data:`TRACK_FIELDS`; ``t_best_s`` and the
-        best-capture fields are NaN where ``usable_captures`` is 0.
-    """
-    P = len(walkers.person)
-    out = new_tracks(P, camera=table.camera)
-    out["person"][:] = walkers.person
-    out["speed_m_s"][:] = walkers.speed_m_s
-    if P == 0:
-        return out
-    fps = camera.fps
-    lane = walkers.lane.astype(np.int64)
-    first, last = table.first[lane], table.last[lane]
-    seen = first >= 0
-    v = walkers.speed_m_s.astype(np.float64)
-    t_in = walkers.t0_s + (table.s0 + first * STATION_M) / v
-    t_out = walkers.t0_s + (table.s0 + last * STATION_M) / v
-    k0 = np.ceil((t_in - phase_s) * fps).astype(np.int64)
-    k1 = np.floor((t_out - phase_s) * fps).astype(np.int64)
-    n = np.where(seen, np.maximum(k1 - k0 + 1, 0), 0)
-    frames_per_block = max(1, round(OCCLUSION_BLOCK_S * fps))
-    occluder_m = _occluder_length(table)
-    for a, b in itertools.pairwise(_chunk_bounds(n)):
-        nn = n[a:b]
-        if nn.sum() == 0:
-            continue
-        w, k = _frame_numbers(nn, k0[a:b], a)
-        f = _frames(
-            table,
-            walkers,
-            gate,
-            score_model,
-            w=w,
-            k=k,
-            v=v,
-            lane=lane,
-            fps=fps,
-            phase_s=phase_s,
-            frames_per_block=frames_per_block,
-            occluder_m=occluder_m,
-            rng=rng,
-        )
-        _keep_best(out, table, f, nn, a)
-    return out
-
-
-def _chunk_bounds(n: np.ndarray) -> list[int]:
-    """Walker indices splitting the walkers into chunks of at most :data:`_CHUNK_FRAMES` frames."""
-    P = len(n)
-    csum = np.cumsum(n)
-    bounds = [0]
-    while bounds[-1] < P:
-        base = csum[bounds[-1] - 1] if bounds[-1] > 0 else 0
-        nxt = int(np.searchsorted(csum, base + _CHUNK_FRAMES, side="right"))
-        bounds.append(max(nxt, bounds[-1] + 1))
-    bounds[-1] = P
-    return bounds
-
-
-def _frames(
-    table: ViewTable,
-    walkers: WalkerBatch,
-    gate: CaptureGate,
-    score_model: CaptureRanking,
-    *,
-    w: np.ndarray,
-    k: np.ndarray,
-    v: np.ndarray,
-    lane: np.ndarray,
-    fps: float,
-    phase_s: float,
-    frames_per_block: int,
-    occluder_m: np.ndarray,
-    rng: np.random.Generator,
-) -> dict[str, np.ndarray]:
-    """Per frame of a chunk (walker ``w``, frame number ``k``): geometry, head pose, occlusion, the gate,
-    quality.
-
-    ``occluder_m`` is the table's (LANES, S) float32 length of sight line through the heads in front
-    (:func:`_occluder_length`). Table lookups gather once through a flat (lane, station) index;
-    occlusion is tested, and blur and the quality ranking evaluated, only on the frames that can still
-    be usable (the others rank -inf).
-    """
-    S = table.in_view.shape[1]
-    t = k / fps + phase_s
-    vw = v[w]
-    sta = np.rint((vw * (t - walkers.t0_s[w]) - table.s0) / STATION_M).astype(np.int64)
-    np.clip(sta, 0, S - 1, out=sta)
-    ln = lane[w]
-    flat = ln * S + sta
-
-    def at(grid: np.ndarray) -> np.ndarray:
-        return grid.ravel().take(flat)
-
-    iv = at(table.in_view)
-    ied = at(table.ied_px)
-    yaw = at(table.yaw_deg) + walkers.head_yaw_deg.astype(np.float32, copy=False)[w]
-    pitch = at(table.pitch_deg) + walkers.head_pitch_deg.astype(np.float32, copy=False)[w]
-    zone = at(table.zone)
-    seen_well = (
-        iv
-        & (ied >= gate.min_ied_px)
-        & (np.abs(yaw) <= gate.max_abs_yaw_deg)
-        & (np.abs(pitch) <= gate.max_abs_pitch_deg)
-    )
-    # occlusion, redrawn per block of frames of a track (one uniform per block, drawn for every block),
-    # then tested on the frames that pass the rest of the gate
-    blk = k // frames_per_block
-    new_blk = np.ones(len(w), bool)
-    new_blk[1:] = (blk[1:] != blk[:-1]) | (w[1:] != w[:-1])
-    blk_id = np.cumsum(new_blk) - 1
-    u_blk = rng.random(int(blk_id[-1]) + 1)
-    cand = np.flatnonzero(seen_well)
-    p_occ = -np.expm1(-walkers.density_p_m2[w[cand]] * BODY_WIDTH_M * occluder_m.ravel().take(flat[cand]))
-    usable = seen_well
-    usable[cand[u_blk[blk_id[cand]] < p_occ]] = False
-    good = np.flatnonzero(usable)
-    blur = table.blur_px_per_m_s.ravel().take(flat[good]) * vw[good].astype(np.float32)
-    quality = np.full(len(w), -np.inf)
-    quality[good] = score_model.mated_mean(ied[good], yaw[good], pitch[good], blur)
-    return {
-        "t": t,
-        "flat": flat,
-        "iv": iv,
-        "ied": ied,
-        "yaw": yaw,
-        "pitch": pitch,
-        "zone": zone,
-        "usable": usable,
-        "v": vw,
-        "quality": quality,
-    }
-
-
-def _occluder_length(table: ViewTable) -> np.ndarray:
-    """(LANES, S) float32 horizontal length, m, over which the sight line to a face at each station passes
-    through the head zone of people in front (the module docstring's occlusion model)."""
-    geo_pitch = np.radians(np.maximum(table.pitch_deg, 0.5))
-    return np.minimum(OCCLUDER_HEAD_M / np.tan(geo_pitch), table.ground_m)
-
-
-def _keep_best(
-    out: dict[str, np.ndarray], table: ViewTable, f: dict[str, np.ndarray], nn: np.ndarray, a: int
-) -> None:
-    """Reduce a chunk's frames per walker (from walker ``a`` on): counts, and the best usable capture's
-    fields."""
-    nz = np.flatnonzero(nn)
-    starts = (np.cumsum(nn) - nn)[nz]
-    idx = nz + a
-    quality = f["quality"]
-    out["frames_in_view"][idx] = np.add.reduceat(f["iv"].astype(np.int32), starts)
-    out["usable_captures"][idx] = np.add.reduceat(f["usable"].astype(np.int32), starts)
-    out["in_zone"][idx] = np.logical_or.reduceat(f["zone"], starts)
-    best_q = np.maximum.reduceat(quality, starts)
-    pos = np.arange(len(quality))
-    best_pos = np.minimum.reduceat(np.where(quality == np.repeat(best_q, nn[nz]), pos, len(quality)), starts)
-    has = np.isfinite(best_q)
-    bi, bp = idx[has], best_pos[has]
-    cell = f["flat"][bp]
-    out["t_best_s"][bi] = f["t"][bp]
-    out["ied_px"][bi] = f["ied"][bp]
-    out["px_per_m"][bi] = table.px_per_m.ravel()[cell]
-    out["distance_m"][bi] = table.distance_m.ravel()[cell]
-    out["yaw_deg"][bi] = f["yaw"][bp]
-    out["pitch_deg"][bi] = f["pitch"][bp]
-    out["blur_px"][bi] = table.blur_px_per_m_s.ravel()[cell] * f["v"][bp].astype(np.float32)
-    out["mated_mean"][bi] = best_q[has]
-    out["u_px"][bi] = table.u_px.ravel()[cell]
-    out["v_px"][bi] = table.v_px.ravel()[cell]
-    out["x_m"][bi] = table.x_m.ravel()[cell]
-    out["y_m"][bi] = table.y_m.ravel()[cell]
