@@ -219,3 +219,32 @@ def test_unscored_detection_finds_the_same_faces(engine: DlibEngine) -> None:
     assert all(np.isnan(f.det_score) for f in fast)
     with pytest.raises(EngineError, match="det_adjust needs det_scores"):
         DlibEngine(det_scores=False, det_adjust=0.3)
+
+
+def test_engines_built_in_two_threads_detect_in_parallel(engine: DlibEngine) -> None:
+    """Two engines, each built in its own thread (as twin stress's thread pool does), share the process's
+    cached models; before the cache owned its detector, both scanned with it and the process crashed
+    (segfault in bench/bench_stress.py's thread run). Same faces as the serial engine, twice over."""
+    import threading
+
+    img = load_image(packaged_samples()["t1"])
+    serial = [f.box for f in DlibEngine(upsample=1, det_scores=False).detect(img)]
+    found: list[list[tuple[float, float, float, float]]] = []
+    scanners: list[object] = []
+    barrier = threading.Barrier(2)
+
+    def work() -> None:
+        eng = DlibEngine(upsample=1, det_scores=False)
+        scanners.append(eng._thread_models()[0])
+        barrier.wait()
+        for _ in range(3):
+            found.append([f.box for f in eng.detect(img)])
+        eng.embed(img, eng.detect(img)[:2])
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert scanners[0] is not scanners[1]  # each thread scans with its own HOG detector
+    assert found == [serial] * 6

@@ -175,6 +175,12 @@ def _print(result: Any, folder: Path) -> None:
     t.add_row("latency basis", escape(doc["latency_basis"]))
     for name, s in doc["stages_mean_s"].items():
         t.add_row(f"  mean {name}", f"{s:.4f} s/frame")
+    wt = doc["worker_time"]
+    t.add_row(
+        "workers' time",
+        f"pipeline {wt['pipeline']:.1%}, frame access {wt['frame_access']:.1%}, "
+        f"overhead {wt['batch_overhead']:.1%}, idle {wt['idle']:.1%}",
+    )
     t.add_row(
         "ledger (measured run)",
         f"in {led['frames_in']} = decided {led['decided']} + dropped "
@@ -191,7 +197,12 @@ def _print(result: Any, folder: Path) -> None:
         )
     faults = {k: v for k, v in doc["faults"].items() if v}
     t.add_row("faults", escape(str(faults or "none")))
-    t.add_row("alerts (true)", f"{doc['alerts']['total']} ({doc['alerts']['true']})")
+    al = doc["alerts"]
+    t.add_row(
+        "alerts, one per camera/track/identity (true)",
+        f"{al['alerts']} ({'n/a' if al['true_alerts'] is None else al['true_alerts']})",
+    )
+    t.add_row("  raw per-frame matches (true)", f"{al['frame_matches']} ({al['true_frame_matches']})")
     res = doc["resources"]
     t.add_row(
         "CPU / memory",

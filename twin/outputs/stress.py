@@ -1,4 +1,5 @@
-"""A stress run's folder: ``stress.json``, ``latency.parquet`` (one row per frame), ``stress.html`` (offline).
+"""A stress run's folder: ``stress.json``, ``latency.parquet`` (one row per frame), ``alerts.parquet``
+(one row per alert, deduplicated per track), ``stress.html`` (offline).
 
 Written atomically (:func:`twin.outputs.folders.atomic_folder`), never over an existing folder; a
 partial run (Ctrl-C) is written as ``stress-partial`` and says so in every file. Nothing of a face is
@@ -41,15 +42,17 @@ LATENCY_COLUMNS: tuple[str, ...] = (
     "latency_s",
     "service_s",
     "source_s",
+    "compose_s",
     "detect_s",
     "embed_s",
     "search_s",
     "other_s",
     "faces_detected",
     "probes",
-    "alerts",
-    "true_alerts",
-    "alert_identities",
+    "frame_matches",
+    "true_frame_matches",
+    "match_identities",
+    "new_alerts",
     "replay_dropped",
 )
 _COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
@@ -71,6 +74,7 @@ def write_stress(result: StressResult, out_dir: Path | str) -> Path:
             encoding="utf-8",  # NaN (nothing decided) as null
         )
         table.to_parquet(f.tmp / "latency.parquet", index=False)
+        result.alerts.to_parquet(f.tmp / "alerts.parquet", index=False)
         (f.tmp / "stress.html").write_text(stress_html(result), encoding="utf-8")
     return f.final
 
@@ -182,6 +186,17 @@ def _rows(doc: dict[str, Any], result: StressResult) -> list[tuple[str, str]]:
             " / ".join(str(doc["latency_s"].get(k)) for k in ("p50", "p95", "p99", "max")),
         ),
         ("latency basis", doc.get("latency_basis", "")),
+        (
+            "alerts (one per camera, track, identity)",
+            f"{doc['alerts']['alerts']} (true {doc['alerts']['true_alerts']}); raw per-frame matches "
+            f"{doc['alerts']['frame_matches']}",
+        ),
+        ("alert counting", doc["alerts"]["counting"]),
+        (
+            "workers' time",
+            ", ".join(f"{k} {v:.1%}" for k, v in doc["worker_time"].items() if isinstance(v, float))
+            + f"; composing (supervisor) {doc['load_generator']['compose_s_mean']} s/frame",
+        ),
         ("ledger", json.dumps(doc["ledger"])),
         ("faults", json.dumps(doc["faults"])),
         ("CPU / memory", f"{doc['resources']['cpu_s']} CPU s, peak {doc['resources']['peak_rss_mib']} MiB"),

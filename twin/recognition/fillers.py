@@ -5,6 +5,14 @@ fills its watchlist up to size with fillers (:func:`add_fillers`): embeddings dr
 entries so that their cosines against real faces reproduce the engine's non-mated score
 distribution. Any FPIR measured on a watchlist holding them is an extrapolation
 (:attr:`twin.recognition.watchlist.Watchlist.is_extrapolated`).
+
+Fillers sit around the references' mean, so they score higher against the reference faces themselves
+than against other people (measured with dlib on the sample bank: top filler cosine of 10,000 against a
+reference face 0.91-0.945, against a held-out face 0.85-0.91, means 0.85 vs 0.82). Faces that will be
+searched as non-mated probes (passers-by) should therefore not be references; and a filler the engine
+would match to such a face (score >= ``distinct_below`` against a ``distinct_from`` row) is that person
+entered under a false name: it is redrawn, from a generator derived from ``rng``, so ``rng`` is used
+exactly as without the option and the fillers that pass are unchanged.
 """
 
 from __future__ import annotations
@@ -23,6 +31,9 @@ logger = logging.getLogger(__name__)
 
 #: Fillers in the fixed pilot draw the spread and shrinkage are fitted on.
 PILOT_FILLERS = 256
+#: Rounds of redrawing the fillers that score at or above ``distinct_below`` against a ``distinct_from``
+#: row before giving up (each round redraws only those; a few per mille need a second round in practice).
+MAX_REDRAW_ROUNDS = 50
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,6 +66,8 @@ def add_fillers(
     target_sd: float | None = None,
     reference: np.ndarray | None = None,
     shrinkage: float | None = None,
+    distinct_from: np.ndarray | None = None,
+    distinct_below: float | None = None,
 ) -> FillerReport:
     """Add ``n`` synthetic filler entries that score against real probes like non-mated people.
 
@@ -75,6 +88,9 @@ def add_fillers(
     calibrated non-mated mean/SD instead when you have it (e.g. dlib on the samples: mean 0.83,
     face_engine.md §4).
 
+    Faces searched as non-mated probes should not be references, and ``distinct_from`` keeps fillers
+    from duplicating them (see the module docstring).
+
     Args:
         watchlist: the watchlist to add them to (its real rows are the default reference).
         n: fillers to add (>= 1).
@@ -84,40 +100,96 @@ def add_fillers(
         reference: (R, D) unit embeddings standing for real probes; default the real
             (non-filler) gallery rows.
         shrinkage: λ in [0, 1]; default fitted to ``target_sd``.
+        distinct_from: (P, D) unit embeddings of faces no filler may duplicate (e.g. the passers-by).
+        distinct_below: the score a filler must stay below against every ``distinct_from`` row (e.g.
+            the engine's alert threshold); both or neither.
 
     Returns:
         a :class:`FillerReport`.
 
     Raises:
         WatchlistError: destroyed, n < 1, fewer than 2 reference rows, no different-identity
-            pairs to measure the target from, or an unreachable target.
+            pairs to measure the target from, an unreachable target, only one of ``distinct_from`` and
+            ``distinct_below``, or fillers still duplicating a ``distinct_from`` row after
+            :data:`MAX_REDRAW_ROUNDS` redraws.
+    """
+    avoid = _check_args(watchlist, n, shrinkage, distinct_from, distinct_below)
+    ref, target_mean, target_sd = _reference(watchlist, reference, target_mean, target_sd)
+    pilot_seed = int(rng.integers(0, 2**63 - 1))
+    model = _FillerModel(ref, watchlist.dim, np.random.default_rng(pilot_seed))
+    if shrinkage is None:
+        shrinkage = model.fit_shrinkage(target_mean, target_sd)
+    lam_chol = model.chol(shrinkage)
+    kappa = model.fit_kappa(lam_chol, target_mean)
+    fillers = model.draw(n, rng, lam_chol, kappa)
+    redrawn = (
+        0
+        if avoid is None
+        else _redraw_duplicates(fillers, avoid, distinct_below, model, lam_chol, kappa, pilot_seed)
+    )
+    start = watchlist.n_fillers
+    watchlist.add(fillers, [WatchlistEntry(f"filler-{start + i}", filler=True) for i in range(n)])
+    achieved = fillers @ ref.T
+    report = FillerReport(
+        n=n, target_mean=float(target_mean), target_sd=float(target_sd), achieved_mean=float(achieved.mean()),
+        achieved_sd=float(achieved.std()), spread=float(kappa), shrinkage=float(shrinkage),
+    )  # fmt: skip
+    logger.info("added %d fillers (%d redrawn as duplicates): %s", n, redrawn, report)
+    return report
+
+
+def _check_args(
+    watchlist: Watchlist,
+    n: int,
+    shrinkage: float | None,
+    distinct_from: np.ndarray | None,
+    distinct_below: float | None,
+) -> np.ndarray | None:
+    """Check :func:`add_fillers`'s arguments; the checked ``distinct_from`` rows.
+
+    Raises:
+        WatchlistError: as :func:`add_fillers` says.
     """
     watchlist.gallery  # noqa: B018 - raises WatchlistError on a destroyed watchlist, before anything else
     if not isinstance(n, int | np.integer) or n < 1:
         raise WatchlistError(f"n {n!r} fillers must be a positive integer")
     if shrinkage is not None and not 0.0 <= shrinkage <= 1.0:
         raise WatchlistError(f"shrinkage {shrinkage} must be in [0, 1]")
-    ref, target_mean, target_sd = _reference(watchlist, reference, target_mean, target_sd)
-    model = _FillerModel(ref, watchlist.dim, np.random.default_rng(int(rng.integers(0, 2**63 - 1))))
-    if shrinkage is None:
-        shrinkage = model.fit_shrinkage(target_mean, target_sd)
-    lam_chol = model.chol(shrinkage)
-    kappa = model.fit_kappa(lam_chol, target_mean)
-    fillers = model.draw(n, rng, lam_chol, kappa)
-    start = watchlist.n_fillers
-    watchlist.add(fillers, [WatchlistEntry(f"filler-{start + i}", filler=True) for i in range(n)])
-    achieved = fillers @ ref.T
-    report = FillerReport(
-        n=n,
-        target_mean=float(target_mean),
-        target_sd=float(target_sd),
-        achieved_mean=float(achieved.mean()),
-        achieved_sd=float(achieved.std()),
-        spread=float(kappa),
-        shrinkage=float(shrinkage),
+    if (distinct_from is None) != (distinct_below is None):
+        raise WatchlistError(
+            "give distinct_from and distinct_below together (faces, and the score to stay below)"
+        )
+    return None if distinct_from is None else check_unit_rows(distinct_from, "distinct_from", watchlist.dim)
+
+
+def _redraw_duplicates(
+    fillers: np.ndarray,
+    avoid: np.ndarray,
+    below: float | None,
+    model: _FillerModel,
+    lam_chol: np.ndarray,
+    kappa: float,
+    seed: int,
+) -> int:
+    """Redraw, in place, the fillers scoring >= ``below`` against an ``avoid`` row; how many were.
+
+    Raises:
+        WatchlistError: some still do after :data:`MAX_REDRAW_ROUNDS` rounds.
+    """
+    below = float(below if below is not None else np.inf)
+    gen = np.random.default_rng([seed, 1])
+    bad = np.flatnonzero((fillers @ avoid.T).max(axis=1) >= below)
+    total = len(bad)
+    for _ in range(MAX_REDRAW_ROUNDS):
+        if not len(bad):
+            return total
+        fillers[bad] = model.draw(len(bad), gen, lam_chol, kappa)
+        bad = bad[(fillers[bad] @ avoid.T).max(axis=1) >= below]
+    raise WatchlistError(
+        f"{len(bad)} filler(s) still score >= {below:g} against a face they must not duplicate after "
+        f"{MAX_REDRAW_ROUNDS} redraws; distinct_below is below the non-mated scores: give the engine's alert "
+        "threshold"
     )
-    logger.info("added %d fillers: %s", n, report)
-    return report
 
 
 def _reference(

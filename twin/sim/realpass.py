@@ -289,14 +289,31 @@ def _embed_sources(
 
 
 def enrol_watchlist(
-    sc: Any, engine: Any, bank: FaceBank, faces: FaceCache, rng: np.random.Generator
+    sc: Any,
+    engine: Any,
+    bank: FaceBank,
+    faces: FaceCache,
+    rng: np.random.Generator,
+    *,
+    passers_below: float | None = None,
 ) -> Enrolled:
     """Enrol the bank's watchlisted identities and fill the watchlist up to ``watchlist.size`` with fillers.
+
+    Args:
+        passers_below: None (``twin run``): the fillers are drawn around every bank identity's enrolment
+            embedding, passers-by included. A score (``twin stress`` gives the alert threshold): every
+            second non-enrolled identity is held out as a filler reference and walks by no more, the
+            others walk by and are no filler's reference, and no filler may score that much against a
+            passer-by's enrolment photo (:func:`~twin.recognition.fillers.add_fillers`, which measures
+            why: fillers score higher against their own references than against other people).
 
     Raises:
         WatchlistError: nothing enrolled, or no identity left for the passers-by.
     """
     enrol_ids, passer_ids = _split_identities(bank, min(MAX_REAL_ENROLLED, sc.watchlist.size))
+    held_ids: list[str] = []
+    if passers_below is not None and len(passer_ids) >= 2:
+        held_ids, passer_ids = passer_ids[1::2], passer_ids[0::2]
     dropped: list[str] = []
     wl = Watchlist.for_engine(engine)
     enrolled, embs, srcs = _embed_sources(engine, bank, faces, enrol_ids, dropped)
@@ -315,7 +332,10 @@ def enrol_watchlist(
     )
     ref_rows = list(embs)
     passers, passer_embs, _ = _embed_sources(engine, bank, faces, passer_ids, dropped)
-    ref_rows.extend(passer_embs)
+    if passers_below is None:
+        ref_rows.extend(passer_embs)
+    else:
+        ref_rows.extend(_embed_sources(engine, bank, faces, held_ids, dropped)[1])
     if not passers:
         wl.destroy()
         raise WatchlistError(
@@ -323,24 +343,8 @@ def enrol_watchlist(
             "enrolled); "
             "add person folders to engine.faces"
         )
-    n_fill = sc.watchlist.size - wl.size
-    filler_info: dict[str, Any] | None = None
-    if n_fill > 0:
-        ref = np.vstack(ref_rows).astype(np.float32)
-        try:
-            rep_f = add_fillers(wl, n_fill, rng, reference=ref)
-        finally:
-            ref[...] = 0.0
-        filler_info = {
-            "n": rep_f.n,
-            "target_mean": round(rep_f.target_mean, 4),
-            "target_sd": round(rep_f.target_sd, 4),
-            "achieved_mean": round(rep_f.achieved_mean, 4),
-            "achieved_sd": round(rep_f.achieved_sd, 4),
-            "basis": f"non-mated scores among the enrolment images of {len(ref_rows)} face bank identities, "
-            "measured with this engine",
-        }
-    for r in ref_rows:
+    filler_info = _fill(wl, sc.watchlist.size - wl.size, rng, ref_rows, passer_embs, passers_below)
+    for r in [*ref_rows, *passer_embs]:  # embeddings of non-matched faces: gone once used
         r[...] = 0.0
     meta = {
         "entries": wl.size,
@@ -357,6 +361,43 @@ def enrol_watchlist(
         meta=meta,
         bank_identities=len(bank),
     )
+
+
+def _fill(
+    wl: Watchlist,
+    n_fill: int,
+    rng: np.random.Generator,
+    ref_rows: list[np.ndarray],
+    passer_embs: list[np.ndarray],
+    passers_below: float | None,
+) -> dict[str, Any] | None:
+    """Fill the watchlist with ``n_fill`` fillers around ``ref_rows`` (see :func:`enrol_watchlist`); how
+    they landed, or None when none is needed."""
+    if n_fill <= 0:
+        return None
+    ref = np.vstack(ref_rows).astype(np.float32)
+    avoid = np.vstack(passer_embs).astype(np.float32) if passers_below is not None else None
+    try:
+        rep_f = add_fillers(wl, n_fill, rng, reference=ref, distinct_from=avoid, distinct_below=passers_below)
+    finally:
+        ref[...] = 0.0
+        if avoid is not None:
+            avoid[...] = 0.0
+    info: dict[str, Any] = {
+        "n": rep_f.n,
+        "target_mean": round(rep_f.target_mean, 4),
+        "target_sd": round(rep_f.target_sd, 4),
+        "achieved_mean": round(rep_f.achieved_mean, 4),
+        "achieved_sd": round(rep_f.achieved_sd, 4),
+        "basis": f"non-mated scores among the enrolment images of {len(ref_rows)} face bank identities, "
+        "measured with this engine",
+    }
+    if passers_below is not None:
+        info["passers_held_out"] = (
+            f"the {len(passer_embs)} passer-by identities are no filler's reference, and no filler scores "
+            f">= {passers_below:g} against a passer-by's enrolment photo"
+        )
+    return info
 
 
 def _choose_tracks(

@@ -130,6 +130,8 @@ class _Models:
     detector: Any  # dlib.fhog_object_detector
     landmarks: Any  # dlib.shape_predictor
     resnet: Any  # dlib.face_recognition_model_v1
+    owner: int  # the thread that loaded them: the only one that may scan with ``detector``
+    lock: Any  # threading.RLock held while ``resnet`` runs: every engine of the process shares it
 
 
 _CACHE: dict[Path, _Models] = {}
@@ -156,6 +158,8 @@ def _load_models(folder: Path) -> _Models:
                     detector=dlib.get_frontal_face_detector(),
                     landmarks=dlib.shape_predictor(str(folder / DLIB_MODEL_FILES["landmarks"])),
                     resnet=dlib.face_recognition_model_v1(str(folder / DLIB_MODEL_FILES["resnet"])),
+                    owner=threading.get_ident(),
+                    lock=threading.RLock(),
                 )
             except RuntimeError as exc:
                 raise EngineUnavailableError(
@@ -326,18 +330,21 @@ class DlibEngine:
         self._models = _load_models(self._folder)
         self._workers: list[Connection] = []
         self._procs: list[Any] = []
-        self._owner = threading.get_ident()
         self._local = threading.local()
-        self._embed_lock = threading.RLock()
+        # the ResNet (and this engine's worker pipes) are shared by every engine of the process
+        self._embed_lock = self._models.lock
 
     def _thread_models(self) -> tuple[Any, Any]:
         """(HOG detector, 5-point predictor) for the calling thread.
 
         dlib's HOG scanner keeps scratch state in the detector object: two threads sharing one
         corrupt the heap (measured here: ``free(): corrupted unsorted chunks``). Each thread other
-        than the constructing one gets its own pair on first use (~0.45 s, once per thread).
+        than the one that loaded the process's cached models gets its own pair on first use (~0.45 s,
+        once per thread): two engines built in two threads share that cache, so the cache's loading
+        thread, not the engine's constructing one, owns its detector (two stress worker threads that
+        each built an engine crashed with a segfault when both scanned with the cached one).
         """
-        if threading.get_ident() == self._owner:
+        if threading.get_ident() == self._models.owner:
             return self._models.detector, self._models.landmarks
         pair = getattr(self._local, "pair", None)
         if pair is None:
@@ -450,7 +457,7 @@ class DlibEngine:
         return out
 
     def _embed_chips(self, chips: list[np.ndarray]) -> np.ndarray:
-        with self._embed_lock:  # one ResNet and one set of worker pipes per engine
+        with self._embed_lock:  # one ResNet per process, shared by its engines
             return self._embed_chips_locked(chips)
 
     def _embed_chips_locked(self, chips: list[np.ndarray]) -> np.ndarray:

@@ -29,7 +29,7 @@ def synthetic_load(
     last ``window_s`` seconds, with times counted from the window's start.
     """
     from twin.sim.context import prepare
-    from twin.sim.engine_setup import build_bank
+    from twin.sim.engine_setup import build_bank, resolve_threshold
     from twin.sim.realpass import FaceCache, assign_identities, enrol_watchlist
     from twin.sim.replication import simulate_replication
 
@@ -50,7 +50,9 @@ def synthetic_load(
     rng = Streams(seed)["render"]
     bank = build_bank(sc, engine)
     faces = FaceCache(bank, engine)
-    enr = enrol_watchlist(sc, engine, bank, faces, rng)
+    threshold, _ = resolve_threshold(sc)
+    # fillers stay distinct from the passers-by: none built from them, none the engine matches to them
+    enr = enrol_watchlist(sc, engine, bank, faces, rng, passers_below=threshold)
     wl_person = np.asarray(rep.u_watchlist) < sc.watchlist.prevalence
     who = assign_identities(usable, wl_person, enr, bank, rng)
     on_step(f"rendering {len(usable)} passers-by")
@@ -89,9 +91,6 @@ def video_load(
     """The video's frames, replayed by each camera (offset by a share of the video), and a watchlist."""
     import cv2
 
-    from twin.recognition.fillers import add_fillers
-    from twin.recognition.watchlist import Watchlist
-
     path = Path(video)
     cap = cv2.VideoCapture(str(path))
     try:
@@ -111,7 +110,7 @@ def video_load(
             fs = engine.detect(rgb)
             if fs:
                 found += 1
-                embs.append(engine.embed(rgb, fs[:1]))
+                embs.append(engine.embed(rgb, fs))  # every face seen: no filler may duplicate one
                 rgb[...] = 0
         if not found:
             raise ImageError(
@@ -144,16 +143,7 @@ def video_load(
         camera_ids=tuple(c.id for c in sc.cameras),
         duration_s=float(duration_s),
     )
-    # the watchlist: the first face seen in the video (a mated identity), filled to the scenario's size
-    wl = Watchlist.for_engine(engine)
-    from twin.recognition.watchlist import WatchlistEntry
-
-    wl.add(np.vstack(embs[:1]).astype(np.float32), [WatchlistEntry("video-subject", str(path))])
-    if sc.watchlist.size > 1:
-        ref = np.vstack(embs).astype(np.float32)
-        if len(ref) >= 2:
-            add_fillers(wl, sc.watchlist.size - 1, Streams(seed)["render"], reference=ref)
-        ref[...] = 0.0
+    wl = _video_watchlist(sc, engine, embs, seed, path)
     source = VideoSource(path=path, frame_index=tuple(int(idx[k]) for k in order))
     return (
         schedule,
@@ -161,3 +151,40 @@ def video_load(
         wl,
         {"watchlist": {"entries": wl.size, "fillers": wl.n_fillers}, "video_fps": fps},
     )
+
+
+def _video_watchlist(sc: Scenario, engine: Any, embs: list[np.ndarray], seed: int, path: Path) -> Any:
+    """The first face seen in the video (a mated identity), filled to the scenario's size with fillers
+    drawn around the face bank's different people (the video's faces may all be one person, whose pairs
+    are no non-mated distribution), none of which the engine matches to a face seen in the video. The
+    embeddings ``embs`` (one (n, D) array per probed frame) are zeroed."""
+    from twin.recognition.fillers import add_fillers
+    from twin.recognition.watchlist import Watchlist, WatchlistEntry
+    from twin.sim.engine_setup import build_bank, resolve_threshold
+    from twin.sim.realpass import FaceCache, _embed_sources
+
+    wl = Watchlist.for_engine(engine)
+    wl.add(embs[0][:1].astype(np.float32), [WatchlistEntry("video-subject", str(path))])
+    seen = np.vstack(embs).astype(np.float32)
+    try:
+        if sc.watchlist.size > 1:
+            bank = build_bank(sc, engine)
+            faces = FaceCache(bank, engine)
+            ref = np.vstack(_embed_sources(engine, bank, faces, list(bank.identities), [])[1])
+            ref = ref.astype(np.float32)
+            try:
+                add_fillers(
+                    wl,
+                    sc.watchlist.size - 1,
+                    Streams(seed)["render"],
+                    reference=ref,
+                    distinct_from=seen,
+                    distinct_below=resolve_threshold(sc)[0],
+                )
+            finally:
+                ref[...] = 0.0
+    finally:
+        seen[...] = 0.0
+        for e in embs:
+            e[...] = 0.0
+    return wl

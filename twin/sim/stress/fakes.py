@@ -14,7 +14,7 @@ import numpy as np
 
 from twin.recognition.engines.base import Face
 
-__all__ = ["FixedServiceEngine", "PatternSource", "fake_watchlist"]
+__all__ = ["FixedServiceEngine", "PatternSource", "TrackSource", "fake_watchlist"]
 
 #: Embedding size of the fake engine.
 FAKE_DIM: int = 8
@@ -81,6 +81,32 @@ class PatternSource:
     def frame(self, frame: int) -> tuple[np.ndarray, list[int], np.ndarray]:
         img = np.full((32, 32, 3), 2 if frame % self.alert_every else 1, np.uint8)
         return img, [], np.zeros((0, 4), np.float32)
+
+    def wipe(self) -> None:
+        """Nothing to wipe: no face is shown."""
+
+
+@dataclass
+class TrackSource:
+    """Frames of known tracks: frame f shows track ``f // frames_per_track``'s face at the box
+    :class:`FixedServiceEngine` detects; tracks ``t % alert_every == 0`` show the watchlisted ``wl-0``.
+
+    :attr:`truth` is the ground truth per track (as :class:`~twin.sim.stress.worker.WorkerConfig` takes).
+    """
+
+    frames_per_track: int = 4
+    alert_every: int = 2
+    tracks: int = 10
+
+    @property
+    def truth(self) -> dict[int, tuple[str, bool]]:
+        return {t: ("wl-0" if t % self.alert_every == 0 else f"passer-{t}", t % self.alert_every == 0)
+                for t in range(self.tracks)}  # fmt: skip
+
+    def frame(self, frame: int) -> tuple[np.ndarray, list[int], np.ndarray]:
+        track = frame // self.frames_per_track
+        img = np.full((32, 32, 3), 1 if track % self.alert_every == 0 else 2, np.uint8)
+        return img, [track], np.array([[0.0, 0.0, 24.0, 24.0]], np.float32)
 
     def wipe(self) -> None:
         """Nothing to wipe: no face is shown."""

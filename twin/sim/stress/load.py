@@ -10,8 +10,8 @@ camera holding the same frame index are one frame with several faces.
 
 :class:`SyntheticSource` composes each frame from rendered probes of the face bank (as ``twin run``
 does, :mod:`twin.sim.realpass`) on a street background; :class:`VideoSource` decodes the frames of a
-recorded video (OpenCV), faces as they are. Both are picklable and compose or decode in the worker
-that processes the frame (the camera's work, timed apart from the pipeline's as ``source_s``).
+recorded video (OpenCV), faces as they are. The supervisor composes or decodes from them just ahead of
+dispatch (the cameras' work, not the pipeline's: :mod:`twin.sim.stress.frames`, timed as ``compose_s``).
 """
 
 from __future__ import annotations
@@ -161,7 +161,7 @@ def thin_tracks(tracks: pd.DataFrame, share: float, rng: np.random.Generator) ->
 
 @dataclass(kw_only=True)
 class SyntheticSource:
-    """Frames composed from rendered probes on a street background, in the worker that runs them.
+    """Frames composed from rendered probes on a street background (by the stress supervisor).
 
     Attributes:
         probes: per track row, its :class:`~twin.recognition.faces.render.RenderedProbe` (None: not rendered).
@@ -215,7 +215,7 @@ class SyntheticSource:
 
 @dataclass(kw_only=True)
 class VideoSource:
-    """Frames of a recorded video (OpenCV), decoded in the worker that runs them; faces as they are.
+    """Frames of a recorded video (OpenCV), decoded by the stress supervisor; faces as they are.
 
     Attributes:
         path: the video file.

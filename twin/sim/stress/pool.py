@@ -10,6 +10,10 @@ workers (:mod:`twin.sim.stress.worker`), in processes (default) or threads.
   frames still queued then are dropped as ``run_end``. ``fast`` (as fast as possible): a frame is
   released as soon as the queues hold fewer than 2·W·B frames, so nothing is dropped and the workers
   never wait; released until every frame is in or ``max_wall_s`` has passed.
+* **Frames.** The supervisor is the load generator: it composes (or decodes) the frames next in line
+  for dispatch ahead of the workers, at most 3·W·B at once (:class:`~twin.sim.stress.frames.FrameStore`),
+  and hands each over in shared memory (processes) or as an array (threads), so a worker's time is the
+  pipeline's; the composing seconds are the row's ``compose_s``, apart from its service time.
 * **Faults.** A worker process that dies (killed, crashed) is replaced; the frames it held are queued
   again at the head of their cameras' queues (a frame that dies with its worker twice is failed as
   ``worker_died``); an engine error or corrupt frame fails that frame alone. Ctrl-C (or ``stop`` set)
@@ -22,6 +26,7 @@ Clock: ``time.monotonic`` (on Linux CLOCK_MONOTONIC, one clock for every process
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import queue
@@ -30,10 +35,12 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
-from twin.errors import EngineError
+from twin.errors import EngineError, ImageError
+from twin.sim.stress.frames import FrameStore
+from twin.sim.stress.ledger import Ledger
 from twin.sim.stress.load import FrameSchedule
 from twin.sim.stress.slots import Slot, rss_bytes, shutdown, start_slot
 from twin.sim.stress.worker import WorkerConfig
@@ -48,49 +55,6 @@ DROP_POLICIES: tuple[str, ...] = ("drop-oldest", "drop-newest")
 GRACE_S: float = 30.0
 #: Times a frame may be re-queued after its worker died before it is failed.
 MAX_RETRIES: int = 2
-
-
-@dataclass
-class Ledger:
-    """Frames in, and where each went. Balanced when ``frames_in == decided + dropped + failed``.
-
-    Attributes:
-        frames_in: frames that arrived (released into a queue).
-        decided: frames the pipeline decided on (alert or none).
-        dropped: by (camera id, cause): ``queue_full``, ``run_end``, ``interrupted``.
-        failed: by cause: ``engine_error``, ``corrupt_frame``, ``undecodable_frame``, ``worker_died``.
-    """
-
-    frames_in: int = 0
-    decided: int = 0
-    dropped: dict[tuple[str, str], int] = field(default_factory=dict)
-    failed: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def dropped_total(self) -> int:
-        return sum(self.dropped.values())
-
-    @property
-    def failed_total(self) -> int:
-        return sum(self.failed.values())
-
-    @property
-    def balanced(self) -> bool:
-        return self.frames_in == self.decided + self.dropped_total + self.failed_total
-
-    def to_json(self) -> dict[str, Any]:
-        by_cam: dict[str, dict[str, int]] = {}
-        for (cam, cause), n in sorted(self.dropped.items()):
-            by_cam.setdefault(cam, {})[cause] = n
-        return {
-            "frames_in": self.frames_in,
-            "decided": self.decided,
-            "dropped": self.dropped_total,
-            "failed": self.failed_total,
-            "dropped_by_camera": by_cam,
-            "failed_by_cause": dict(sorted(self.failed.items())),
-            "balanced": self.balanced,
-        }
 
 
 @dataclass(kw_only=True)
@@ -158,7 +122,8 @@ def drive(
         :class:`Driven`; each row has ``frame``, ``camera``, ``t_arrive`` (s since start), ``status``
         (decided | dropped | failed), ``cause``, and for processed frames ``t_start``, ``t_done`` (s since
         start), ``worker``, ``batch``, the stage seconds (``source_s``, ``detect_s``, ``embed_s``,
-        ``search_s``, ``other_s``), ``faces_detected``, ``probes``, ``alerts``, ``retries``.
+        ``search_s``, ``other_s``), ``faces_detected``, ``probes``, ``alerts``, ``retries``, and
+        ``compose_s`` (the load generator's seconds composing it, not part of its service).
 
     Raises:
         EngineError: a worker cannot build its engine, or W, B or the queue length is below 1.
@@ -196,10 +161,13 @@ class _Supervisor:
         policy: str,
         pool: str,
     ) -> None:
+        import dataclasses
         import multiprocessing as mp
 
         import psutil
 
+        self.store = FrameStore(cfg.source, shared=pool == "processes", limit=3 * workers * batch)
+        cfg = dataclasses.replace(cfg, source=None)  # the workers get ready frames, not the face bank
         self.cfg, self.workers, self.batch, self.queue_len, self.policy, self.pool = (
             cfg,
             workers,
@@ -242,6 +210,7 @@ class _Supervisor:
         self.settled = 0
         self.t0 = time.monotonic()
         self.stopping_at: float | None = None
+        self.cpu0 = 0.0
         self.wall = 0.0
 
     # -- set-up and clock ---------------------------------------------------------------------------
@@ -258,10 +227,10 @@ class _Supervisor:
                 why = msg[2] if msg[0] == "error" else "it died while loading"
                 raise EngineError(f"stress worker {msg[1]} could not build its engine: {why}")
             if msg[0] == "ready":
-                self.slots[msg[1]].ready = True
-                self.providers.append(list(msg[2]))
+                self.ready(msg)
                 ready += 1
         self.t0 = time.monotonic()
+        self.cpu0 = sum(self.me.cpu_times()[:2])  # the supervisor's set-up is not the run's
 
     def now(self) -> float:
         return time.monotonic() - self.t0
@@ -271,8 +240,15 @@ class _Supervisor:
 
     # -- frames -------------------------------------------------------------------------------------
 
+    def ready(self, msg: tuple[Any, ...]) -> None:
+        s = self.slots[msg[1]]
+        s.ready = True
+        s.cpu0_s = float(msg[4]) if len(msg) > 4 else 0.0
+        self.providers.append(list(msg[2]))
+
     def settle(self, f: int, status: str, cause: str = "") -> None:
         self.rows[f].update(status=status, cause=cause)
+        self.store.free(f)  # zeroed and released: decided, dropped or failed
         self.settled += 1
 
     def drop(self, f: int, cause: str) -> None:
@@ -303,6 +279,35 @@ class _Supervisor:
         q.append(f)
         self.trace.append((self.now(), int(self.cams[f]), len(q)))
 
+    def compose(self, f: int) -> bool:
+        """Compose frame f into the store (the load generator's work); False if it cannot be."""
+        if f in self.store:
+            return True
+        try:
+            self.store.compose(f)
+        except ImageError as exc:
+            logger.warning("frame %d: %s", f, exc)
+            q = self.queues[self.cams[f]]
+            if f in q:
+                q.remove(f)
+                self.trace.append((self.now(), int(self.cams[f]), len(q)))
+            self.fail(f, "undecodable_frame")
+            return False
+        self.rows[f]["compose_s"] = self.store.compose_s.pop(f)
+        return True
+
+    def next_up(self, n: int) -> list[int]:
+        """The next n queued frames in dispatch order (the oldest arrival first, across cameras)."""
+        heads = [list(itertools.islice(q, n)) for q in self.queues if q]
+        return sorted((f for h in heads for f in h), key=lambda f: (self.rows[f]["t_arrive"], f))[:n]
+
+    def prefetch(self) -> None:
+        """Compose the frames next in line, up to the store's bound."""
+        for f in self.next_up(self.store.limit):
+            if self.store.full():
+                return
+            self.compose(f)
+
     def dispatch(self) -> None:
         for s in self.slots:
             if not (s.alive and s.ready and s.batch is None) or not self.queued():
@@ -313,16 +318,20 @@ class _Supervisor:
                     (i for i, q in enumerate(self.queues) if q),
                     key=lambda i: self.rows[self.queues[i][0]]["t_arrive"],
                 )
-                take.append(self.queues[qi].popleft())
+                f = self.queues[qi].popleft()
                 self.trace.append((self.now(), qi, len(self.queues[qi])))
+                if self.compose(f):
+                    take.append(f)
+            if not take:
+                continue
             s.batch, s.batch_id = take, self.batch_no
             self.batch_no += 1
-            s.send((s.batch_id, take))
+            s.send((s.batch_id, [self.store.refs[f] for f in take]))
 
     def finish(self, msg: tuple[Any, ...]) -> None:
         _, idx, bid, done_rows, cpu = msg
         s = self.slots[idx]
-        s.cpu_s = cpu
+        s.cpu_s = cpu - s.cpu0_s
         if bid != s.batch_id:
             return
         s.batch = None
@@ -370,8 +379,7 @@ class _Supervisor:
             if self.slots[msg[1]].handle is msg[2]:
                 self.died(msg[1])
         elif kind == "ready":
-            self.slots[msg[1]].ready = True
-            self.providers.append(list(msg[2]))
+            self.ready(msg)
         elif kind == "error":
             logger.error("stress worker %d could not restart: %s", msg[1], msg[2])
 
@@ -427,6 +435,7 @@ class _Supervisor:
             self.arrivals(pacing, window, max_wall_s, t)
             self.maybe_kill(t)
             self.dispatch()
+            self.prefetch()
             busy = any(s.batch for s in self.slots)
             if not busy and not self.queued() and (self.next_i >= self.n or self.stopping_at is not None):
                 return
@@ -473,9 +482,10 @@ class _Supervisor:
                 self.drop(f, "interrupted" if self.partial else "run_end")
             s.batch = None
         shutdown(self.slots, self.pool)
+        self.store.close()
 
     def result(self) -> Driven:
-        cpu = sum(self.me.cpu_times()[:2])
+        cpu = sum(self.me.cpu_times()[:2]) - self.cpu0
         if self.pool == "processes":
             cpu += sum(s.cpu_s for s in self.slots)
         if not self.ledger.balanced:  # pragma: no cover - a bug, not an input error

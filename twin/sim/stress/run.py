@@ -153,6 +153,8 @@ class StressResult:
         queue_trace: (t_s, camera id, queue length) rows.
         capacity: the capacity curve (empty unless searched).
         partial: stopped by Ctrl-C before the end.
+        alerts: the alerts, one per (camera, track, watchlist identity) (``alerts.parquet``;
+            :func:`twin.sim.stress.alerts.dedupe_alerts`): watchlist identities, scores and times only.
     """
 
     scenario: str
@@ -164,6 +166,7 @@ class StressResult:
     queue_trace: pd.DataFrame
     capacity: list[CapacityPoint]
     partial: bool
+    alerts: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def to_json(self) -> dict[str, Any]:
         """The ``stress.json`` document."""
@@ -302,7 +305,7 @@ def run_stress(
         wl.destroy()
         source.wipe()
     providers = sorted({p for ps in driven.providers for p in ps}) or engine_providers(engine)
-    frames, summary, trace = figures(
+    frames, summary, trace, alerts = figures(
         schedule,
         driven,
         workers=o.workers,
@@ -330,6 +333,7 @@ def run_stress(
         queue_trace=trace,
         capacity=capacity,
         partial=driven.partial,
+        alerts=alerts,
     )
 
 

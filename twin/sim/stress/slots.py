@@ -29,10 +29,12 @@ class Slot:
         self.handle: Any = None
         self.send: Callable[[Any], None] = lambda _t: None
         self.cpu_s = 0.0
+        self.cpu0_s = 0.0  # CPU seconds the worker had used when ready (start-up: not the run's)
 
 
 def start_slot(slot: Slot, cfg: WorkerConfig, pool: str, results: queue.Queue[Any], mp_ctx: Any) -> None:
     slot.ready, slot.alive, slot.batch = False, True, None
+    slot.cpu_s = slot.cpu0_s = 0.0
     if pool == "threads":
         tasks: queue.Queue[Any] = queue.Queue()
         slot.send = tasks.put

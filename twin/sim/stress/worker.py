@@ -1,4 +1,4 @@
-"""One stress worker: takes batches of frame numbers, composes or decodes them, runs the pipeline.
+"""One stress worker: takes batches of ready frames (composed by the supervisor), runs the pipeline.
 
 :func:`worker_loop` runs in a worker process (``spawn``: each loads its own engine, as a box with W
 recognition processes does) or in a thread; it reads tasks from ``tasks`` and writes results with
@@ -109,7 +109,8 @@ class WorkerConfig:
         watchlist: the :class:`~twin.recognition.watchlist.Watchlist` (a copy per process).
         threshold: alert threshold on the engine's scale.
         gate: the :class:`~twin.recognition.pipeline.QualityGate`.
-        source: a :class:`~twin.sim.stress.load.SyntheticSource` or ``VideoSource``.
+        source: a :class:`~twin.sim.stress.load.SyntheticSource` or ``VideoSource``: the supervisor
+            composes from it (:mod:`twin.sim.stress.frames`); the workers get None and ready frames.
         truth: per track row, (identity shown, watchlisted) for synthetic frames.
         faults: the :class:`FaultPlan`.
     """
@@ -160,11 +161,12 @@ def worker_loop(
     *,
     in_process: bool,
 ) -> None:
-    """Serve tasks until a ``None`` task: each task is ``(batch, [frame, ...])``.
+    """Serve tasks until a ``None`` task: each task is ``(batch, [FrameRef, ...])``
+    (:class:`~twin.sim.stress.frames.FrameRef`).
 
-    Emits ``("ready", index, providers, pid)`` once the engine is loaded, ``("done", index, batch, rows,
-    cpu_s)`` per task (one row dict per frame, see :func:`_process`), and ``("error", index, message)`` if
-    the engine cannot be built.
+    Emits ``("ready", index, providers, pid, cpu_s)`` once the engine is loaded, ``("done", index, batch,
+    rows, cpu_s)`` per task (one row dict per frame, see :func:`_process`), and ``("error", index,
+    message)`` if the engine cannot be built.
     """
     from twin.recognition.pipeline import RecognitionPipeline
 
@@ -179,7 +181,15 @@ def worker_loop(
     pipe = RecognitionPipeline(
         engine, cfg.watchlist, threshold=cfg.threshold, gate=cfg.gate, k=5, detect_workers=1
     )
-    emit(("ready", index, engine_providers(engine._engine), os.getpid()))
+    emit(
+        (
+            "ready",
+            index,
+            engine_providers(engine._engine),
+            os.getpid(),
+            time.process_time() if in_process else 0.0,
+        )
+    )
     try:
         while True:
             task = get_task()
@@ -192,30 +202,39 @@ def worker_loop(
         pipe.close()
         if in_process:
             cfg.watchlist.destroy()
-            cfg.source.wipe()
+            if cfg.source is not None:
+                cfg.source.wipe()
 
 
 def _process(
-    cfg: WorkerConfig, engine: _FaultyEngine, pipe: Any, index: int, batch: int, frames: list[int]
+    cfg: WorkerConfig, engine: _FaultyEngine, pipe: Any, index: int, batch: int, refs: list[Any]
 ) -> list[dict[str, Any]]:
-    """Compose or decode the frames, run them through the pipeline together, and describe each.
+    """Map the ready frames, run them through the pipeline together, and describe each.
 
     A batch whose call raises is run again frame by frame, so one bad frame fails alone and every
     healthy frame of the batch still gets its decision (and its alerts).
     """
     from twin.recognition.pipeline import FrameInput
+    from twin.sim.stress.frames import open_frame
 
     t_start = time.monotonic()
     loaded: list[tuple[int, np.ndarray, list[int], np.ndarray, float]] = []
     out: dict[int, dict[str, Any]] = {}
-    for f in frames:
+    frames = [r.frame for r in refs]
+    handles: list[Any] = []
+    views: list[np.ndarray] = []
+    for ref in refs:
+        f = ref.frame
         t0 = time.perf_counter()
         try:
-            img, rows, boxes = cfg.source.frame(f)
-        except ImageError as exc:
+            img, handle = open_frame(ref)
+        except (OSError, ValueError) as exc:  # the block is gone: the supervisor dropped it meanwhile
             out[f] = _row(f, index, batch, t_start, "failed", "undecodable_frame", time.perf_counter() - t0)
             logger.warning("frame %d: %s", f, exc)
             continue
+        handles.append(handle)
+        views.append(img)
+        rows, boxes = list(ref.rows), ref.boxes
         if f in cfg.faults.corrupt_frames:
             img = np.ascontiguousarray(img[:, :, :2])
         if f in cfg.faults.engine_error_frames:
@@ -242,6 +261,17 @@ def _process(
         engine.slow_on.discard(id(img))
         if img.flags.writeable:
             img[...] = 0  # the frame held non-matched faces: gone at once
+    for v in views:
+        v[...] = 0
+    for held in (views, loaded, inputs, groups):
+        held.clear()
+    img = np.zeros(0, np.uint8)  # the last view, too
+    for h in handles:
+        if h is not None:
+            try:
+                h.close()
+            except BufferError:  # a view still referenced: the mapping closes when it is collected
+                logger.debug("a frame view outlived its batch")
     t_done = time.monotonic()
     rows_out = [out[f] for f in frames]
     for r in rows_out:
