@@ -66,7 +66,7 @@ import numpy as np
 import pandas as pd
 
 from twin.errors import ImageError, WatchlistError
-from twin.recognition.engines.base import Face, check_threshold
+from twin.recognition.engines.base import Face, box_iou, check_threshold
 from twin.recognition.faces.compose import compose_frame, street_background
 from twin.recognition.faces.render import RenderedProbe, light_gain, render_probe
 from twin.recognition.fillers import add_fillers
@@ -123,14 +123,6 @@ def _split_identities(bank: FaceBank, max_enrol: int) -> tuple[list[str], list[s
     enrol = (distinct or ids)[:cap]
     rest = [i for i in ids if i not in enrol][:MAX_PASSER_IDENTITIES]
     return enrol, rest
-
-
-def _iou(a: tuple[float, float, float, float], b: np.ndarray) -> float:
-    ix = max(0.0, min(a[2], float(b[2])) - max(a[0], float(b[0])))
-    iy = max(0.0, min(a[3], float(b[3])) - max(a[1], float(b[1])))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + float((b[2] - b[0]) * (b[3] - b[1])) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def run_real_engine(
@@ -540,7 +532,7 @@ def _match_alert(
     """Match one alert back to the probe placed where it was found (box overlap), and log it."""
     best, best_iou = None, 0.0
     for j, tb in zip(idx, boxes, strict=True):
-        v = _iou(a.box, tb)
+        v = box_iou(a.box, tb)
         if v > best_iou:
             best, best_iou = j, v
     row = run_tracks.iloc[best] if best is not None and best_iou >= MATCH_IOU else None

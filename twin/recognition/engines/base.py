@@ -21,7 +21,7 @@ import numpy as np
 
 from twin.errors import EngineError
 
-__all__ = ["Face", "FaceEngine", "ScoringEngine", "check_threshold"]
+__all__ = ["Face", "FaceEngine", "ScoringEngine", "box_iou", "check_threshold"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,20 @@ class Face:
     def ied_px(self) -> float:
         """Inter-eye distance in pixels, from the two eye landmarks."""
         return float(np.hypot(*(self.kps[0] - self.kps[1])))
+
+
+def box_iou(a: tuple[float, float, float, float], b: np.ndarray | tuple[float, float, float, float]) -> float:
+    """Intersection over union of two (x0, y0, x1, y1) pixel boxes (a :attr:`Face.box` and a box row),
+    in [0, 1]; 0 when the union is empty.
+
+    >>> box_iou((0.0, 0.0, 2.0, 2.0), (1.0, 0.0, 3.0, 2.0))
+    0.3333333333333333
+    """
+    ix = max(0.0, min(a[2], float(b[2])) - max(a[0], float(b[0])))
+    iy = max(0.0, min(a[3], float(b[3])) - max(a[1], float(b[1])))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + float((b[2] - b[0]) * (b[3] - b[1])) - inter
+    return inter / union if union > 0 else 0.0
 
 
 @runtime_checkable

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from twin.errors import ImageError, TwinError
+from twin.recognition.engines.base import box_iou
 
 __all__ = ["FaultPlan", "InjectedFault", "WorkerConfig", "engine_providers", "worker_loop"]
 
@@ -124,21 +125,13 @@ class WorkerConfig:
     faults: FaultPlan = field(default_factory=FaultPlan)
 
 
-def _iou(a: tuple[float, float, float, float], b: np.ndarray) -> float:
-    ix = max(0.0, min(a[2], float(b[2])) - max(a[0], float(b[0])))
-    iy = max(0.0, min(a[3], float(b[3])) - max(a[1], float(b[1])))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + float((b[2] - b[0]) * (b[3] - b[1])) - inter
-    return inter / union if union > 0 else 0.0
-
-
 def _alert_row(
     a: Any, rows: list[int], boxes: np.ndarray, truth: dict[int, tuple[str, bool]]
 ) -> dict[str, Any]:
     """What the stress report keeps of an alert: no crop, no embedding."""
     best, best_iou = -1, 0.0
     for r, b in zip(rows, boxes, strict=True):
-        v = _iou(a.box, b)
+        v = box_iou(a.box, b)
         if v > best_iou:
             best, best_iou = r, v
     row = best if best_iou >= 0.3 else -1
