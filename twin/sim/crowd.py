@@ -120,17 +120,26 @@ class CrowdState:
         groups: the arriving groups (length G).
         clock: SimPy's clock, speed and density per group (length G).
         people: the people table (:data:`PEOPLE_FIELDS`, length P).
-        zone_routes: (R,) bool, routes with a recognition zone when the crowd was simulated.
-        avoiders: groups that avoid recognition zones.
-        peak_density_p_m2: highest route density an arrival met, p/m².
     """
 
     groups: _Groups
     clock: _Clock
     people: dict[str, np.ndarray]
-    zone_routes: np.ndarray
-    avoiders: int
-    peak_density_p_m2: float
+
+    @property
+    def zone_routes(self) -> np.ndarray:
+        """(R,) bool, routes with a recognition zone when the crowd was simulated."""
+        return self.groups.zone_routes
+
+    @property
+    def avoiders(self) -> int:
+        """Groups that avoid recognition zones."""
+        return self.groups.avoiders
+
+    @property
+    def peak_density_p_m2(self) -> float:
+        """Highest route density an arrival met, p/m²."""
+        return float(self.clock.density.max(initial=0.0))
 
 
 def simulate_crowd(
@@ -168,21 +177,14 @@ def simulate_crowd(
     walked = _walk(site, cameras, tables, groups, duration_s, progress)
     people = _people(groups, walked, np.array([r.length_m for r in site.routes]), crowd, rng_r)
     walkers = _walkers(tables, groups, walked.speed, walked.seen_group, walked.seen_density, people)
-    peak = float(walked.density.max(initial=0.0))
+    state = CrowdState(groups=groups, clock=walked.clock, people=people)
     return CrowdResult(
         people=people,
         walkers=walkers,
-        peak_density_p_m2=peak,
+        peak_density_p_m2=state.peak_density_p_m2,
         events=walked.events,
         view_events=walked.view_events,
-        state=CrowdState(
-            groups=groups,
-            clock=walked.clock,
-            people=people,
-            zone_routes=groups.zone_routes,
-            avoiders=groups.avoiders,
-            peak_density_p_m2=peak,
-        ),
+        state=state,
     )
 
 

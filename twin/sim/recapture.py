@@ -53,7 +53,6 @@ __all__ = [
     "prepare_recapture",
     "recapture",
     "recapture_replication",
-    "view_areas",
 ]
 
 
@@ -125,7 +124,14 @@ def recapture(
     if reason is not None:
         raise CrowdChanged(reason)
     crowds = list(result.crowds)
-    outs = _recapture_all(ctx, crowds, view_areas(ctx), executor=executor, frames=frames, progress=progress)
+    outs = _recapture_all(
+        ctx,
+        crowds,
+        camera_view_areas(ctx.site, ctx.cameras),
+        executor=executor,
+        frames=frames,
+        progress=progress,
+    )
     reps = [rep for rep, _ in outs]
     tracks = outs[0][1] if outs and outs[0][1] is not None else pd.DataFrame()
     t_sim = time.perf_counter()
@@ -206,8 +212,9 @@ def recapture_replication(
     """One replication's kept crowd in front of ``ctx``'s cameras: its draws (and its track table).
 
     The caller checks first that the crowd serves ``ctx`` (:func:`crowd_change`); ``areas`` are
-    :func:`view_areas` of ``ctx`` (computed here when not given); ``frames`` a cache of this
-    replication's draw-free capture work (:func:`twin.sim.replication.replication_from_crowd`).
+    :func:`twin.world.corridors.camera_view_areas` of ``ctx``'s cameras (computed here when not given);
+    ``frames`` a cache of this replication's draw-free capture work
+    (:func:`twin.sim.replication.replication_from_crowd`).
     """
     crowd = place_cameras(ctx.site, ctx.cameras, ctx.tables, kept.state, view_area=areas)
     return replication_from_crowd(ctx, crowd, Streams(kept.seed), keep_tracks=keep_tracks, frames=frames)
@@ -228,9 +235,3 @@ class _FramesUsed(dict[str, TrackFrames]):
             if value is not None:
                 self[key] = value
         return default if value is None else value
-
-
-def view_areas(ctx: Context) -> np.ndarray:
-    """(C,) area of each of ``ctx``'s cameras' views over the walkable corridors, m² (at least 1): the
-    denominator of the in-view density (:func:`twin.world.corridors.camera_view_areas`)."""
-    return camera_view_areas(ctx.site, ctx.cameras)
